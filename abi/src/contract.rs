@@ -1,0 +1,301 @@
+//! The `#[repr(C)]` types and constants of the plugin ABI.
+//!
+//! Every type here has a twin in `include/wildsort.h`, and a test compiles
+//! that header and compares sizes, offsets and constants with these
+//! definitions. The header is the reference documentation of the ABI; the
+//! comments here say only what matters to Rust code.
+
+use abi_stable::StableAbi;
+use core::ffi::{c_char, c_void};
+
+/// `"WILDSORT"` read as a little-endian `u64`: first field of [`AbiTag`] and
+/// [`ModuleDef`].
+pub const MAGIC: u64 = u64::from_le_bytes(*b"WILDSORT");
+/// Major ABI version. A host refuses every plugin of another major.
+pub const ABI_MAJOR: u16 = 1;
+/// Minor ABI version. Minors only append fields; a host reads every minor up
+/// to its own and refuses newer ones.
+pub const ABI_MINOR: u16 = 0;
+
+/// Prefix of the entry symbol: module `wildsort_radix` exports
+/// `WildInit_wildsort_radix`.
+pub const ENTRY_PREFIX: &str = "WildInit_";
+/// Prefix of the ABI tag symbol, a static [`AbiTag`] the host reads from the
+/// file before running any of its code.
+pub const TAG_PREFIX: &str = "WildAbi_";
+/// Prefix of the abi_stable layout symbol that Rust plugins built with the
+/// SDK export: a `&'static TypeLayout` of [`ModuleDef`].
+pub const LAYOUT_PREFIX: &str = "WildLayout_";
+
+/// Status codes returned by [`SortFn`] and [`InitFn`].
+pub mod status {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// The key type is not one the backend declared.
+    pub const UNSUPPORTED_KEY_TYPE: i32 = 1;
+    /// The arguments break the contract (null buffer with a non-zero length,
+    /// misaligned buffer).
+    pub const INVALID_ARGUMENT: i32 = 2;
+    /// The backend could not allocate its scratch memory.
+    pub const OUT_OF_MEMORY: i32 = 3;
+    /// A Rust backend panicked; the SDK caught the panic at the boundary.
+    pub const PANICKED: i32 = 4;
+    /// Any other failure; the message says what.
+    pub const FAILED: i32 = 5;
+    /// Returned by `init` only: the plugin cannot run on this machine.
+    pub const UNAVAILABLE: i32 = 6;
+
+    /// The symbolic name of a status code, for messages.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            OK => "ok",
+            UNSUPPORTED_KEY_TYPE => "unsupported key type",
+            INVALID_ARGUMENT => "invalid argument",
+            OUT_OF_MEMORY => "out of memory",
+            PANICKED => "panicked",
+            FAILED => "failed",
+            UNAVAILABLE => "unavailable",
+            _ => "unknown status",
+        }
+    }
+}
+
+/// Backend flags ([`MethodDef::flags`]).
+pub mod flags {
+    /// Equal keys keep their relative order.
+    pub const STABLE: u32 = 1 << 0;
+    /// The backend may use more than the calling thread.
+    pub const PARALLEL: u32 = 1 << 1;
+    /// Every flag ABI 1.0 defines; other bits must be zero.
+    pub const KNOWN: u32 = STABLE | PARALLEL;
+}
+
+/// The key types of the ABI. The discriminant is the bit used both in
+/// [`MethodDef::key_types`] (a set) and as the `key_type` argument of
+/// [`SortFn`] (exactly one bit).
+///
+/// Floats sort by IEEE-754 totalOrder, the order of `f64::total_cmp`:
+/// -NaN < -inf < … < -0.0 < +0.0 < … < +inf < +NaN.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyType {
+    U32 = 1 << 0,
+    U64 = 1 << 1,
+    I32 = 1 << 2,
+    I64 = 1 << 3,
+    F32 = 1 << 4,
+    F64 = 1 << 5,
+}
+
+impl KeyType {
+    /// Every key type, in the order the CLI and `list` show them.
+    pub const ALL: [KeyType; 6] = [
+        KeyType::U32,
+        KeyType::U64,
+        KeyType::I32,
+        KeyType::I64,
+        KeyType::F32,
+        KeyType::F64,
+    ];
+    /// The union of every key type bit ABI 1.0 defines.
+    pub const KNOWN_BITS: u32 = 0b11_1111;
+
+    /// This type's bit.
+    pub const fn bit(self) -> u32 {
+        self as u32
+    }
+
+    /// The type whose bit is exactly `bit`, if any.
+    pub const fn from_bit(bit: u32) -> Option<KeyType> {
+        match bit {
+            0b1 => Some(KeyType::U32),
+            0b10 => Some(KeyType::U64),
+            0b100 => Some(KeyType::I32),
+            0b1000 => Some(KeyType::I64),
+            0b1_0000 => Some(KeyType::F32),
+            0b10_0000 => Some(KeyType::F64),
+            _ => None,
+        }
+    }
+
+    /// The types in a set of bits, ignoring unknown bits.
+    pub fn in_set(bits: u32) -> impl Iterator<Item = KeyType> {
+        KeyType::ALL.into_iter().filter(move |k| bits & k.bit() != 0)
+    }
+
+    /// The Rust name of the type: `u32`, `f64`, …
+    pub const fn name(self) -> &'static str {
+        match self {
+            KeyType::U32 => "u32",
+            KeyType::U64 => "u64",
+            KeyType::I32 => "i32",
+            KeyType::I64 => "i64",
+            KeyType::F32 => "f32",
+            KeyType::F64 => "f64",
+        }
+    }
+
+    /// Size of one key in bytes.
+    pub const fn size(self) -> usize {
+        match self {
+            KeyType::U32 | KeyType::I32 | KeyType::F32 => 4,
+            KeyType::U64 | KeyType::I64 | KeyType::F64 => 8,
+        }
+    }
+
+    /// Whether the type is a float (sorted by totalOrder).
+    pub const fn is_float(self) -> bool {
+        matches!(self, KeyType::F32 | KeyType::F64)
+    }
+}
+
+impl core::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl core::str::FromStr for KeyType {
+    type Err = UnknownKeyType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        KeyType::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or(UnknownKeyType)
+    }
+}
+
+/// The error of parsing a [`KeyType`] from a name that is none of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownKeyType;
+
+impl core::fmt::Display for UnknownKeyType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("expected one of u32, u64, i32, i64, f32, f64")
+    }
+}
+
+impl std::error::Error for UnknownKeyType {}
+
+/// Sorts `len` keys of type `key_type` at `keys` in place.
+///
+/// On failure it returns a non-zero [`status`] and writes a NUL-terminated
+/// UTF-8 message of at most `err_cap` bytes (terminator included) to `err`.
+/// `keys` may be null when `len` is 0. May be called from several threads at
+/// once on different buffers.
+pub type SortFn = unsafe extern "C" fn(
+    keys: *mut c_void,
+    len: usize,
+    key_type: u32,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32;
+
+/// Called once, before any sort, from one thread. Returns [`status::OK`], or
+/// [`status::UNAVAILABLE`] with the reason written to `reason` like the
+/// message of [`SortFn`].
+pub type InitFn = unsafe extern "C" fn(reason: *mut c_char, reason_cap: usize) -> i32;
+
+/// The ABI tag, exported as the static `WildAbi_<module>`. The host reads it
+/// from the file without running any plugin code, to refuse another ABI
+/// major or a newer minor before `dlopen` runs the file's constructors.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AbiTag {
+    /// [`MAGIC`].
+    pub magic: u64,
+    /// [`ABI_MAJOR`] the plugin was built for.
+    pub abi_major: u16,
+    /// [`ABI_MINOR`] the plugin was built for.
+    pub abi_minor: u16,
+    /// `size_of::<ModuleDef>()` as the plugin was built.
+    pub module_size: u32,
+}
+
+impl AbiTag {
+    /// The tag of a plugin built against this crate.
+    pub const CURRENT: AbiTag = AbiTag {
+        magic: MAGIC,
+        abi_major: ABI_MAJOR,
+        abi_minor: ABI_MINOR,
+        module_size: core::mem::size_of::<ModuleDef>() as u32,
+    };
+}
+
+/// One backend of a module: the `PyMethodDef` of this ABI.
+///
+/// The fields leave no padding, so that a later minor appends new fields
+/// after [`MethodDef::reserved`] at an offset every compiler agrees on.
+#[repr(C)]
+#[derive(StableAbi, Debug)]
+pub struct MethodDef {
+    /// Backend name: 1 to 63 bytes of `[A-Za-z0-9_-]`, starting with a letter.
+    pub name: *const c_char,
+    /// One line of documentation, UTF-8, at most 1023 bytes; may be null.
+    pub doc: *const c_char,
+    /// The sort function, a [`SortFn`]; must not be null. (Spelled out because
+    /// abi_stable's derive reads function types only where they are written.)
+    pub sort: Option<
+        unsafe extern "C" fn(
+            keys: *mut c_void,
+            len: usize,
+            key_type: u32,
+            err: *mut c_char,
+            err_cap: usize,
+        ) -> i32,
+    >,
+    /// The key types the backend sorts: a non-empty set of [`KeyType`] bits.
+    pub key_types: u32,
+    /// [`flags`] bits.
+    pub flags: u32,
+    /// Heap memory one call may allocate, in percent of the buffer's size in
+    /// bytes (100: one more buffer the size of the input), freed before the
+    /// call returns. 0 means in place.
+    pub scratch_percent: u32,
+    /// Must be zero in ABI 1.0.
+    pub reserved: u32,
+}
+
+/// The module definition returned by the entry point: the `PyModuleDef` of
+/// this ABI. The four first fields never change place in any version.
+#[repr(C)]
+#[derive(StableAbi, Debug)]
+pub struct ModuleDef {
+    /// [`MAGIC`].
+    pub magic: u64,
+    /// [`ABI_MAJOR`] the plugin was built for.
+    pub abi_major: u16,
+    /// [`ABI_MINOR`] the plugin was built for.
+    pub abi_minor: u16,
+    /// `size_of::<ModuleDef>()` as the plugin was built: fields past this
+    /// size are absent.
+    pub size: u32,
+    /// Module name; must equal the name derived from the file name.
+    pub name: *const c_char,
+    /// Module version, UTF-8, at most 63 bytes (`"1.2.0"`).
+    pub version: *const c_char,
+    /// One line of documentation; may be null.
+    pub doc: *const c_char,
+    /// Null-terminated array of compiled-in feature names; may be null.
+    pub features: *const *const c_char,
+    /// Optional plugin-wide initialisation, an [`InitFn`].
+    pub init: Option<unsafe extern "C" fn(reason: *mut c_char, reason_cap: usize) -> i32>,
+    /// The method table: `method_count` entries, `method_size` bytes apart.
+    pub methods: *const MethodDef,
+    /// Number of backends, 1 to [`MAX_METHODS`].
+    pub method_count: u32,
+    /// `size_of::<MethodDef>()` as the plugin was built.
+    pub method_size: u32,
+}
+
+/// Most backends one module may declare.
+pub const MAX_METHODS: u32 = 256;
+/// Most feature names one module may declare.
+pub const MAX_FEATURES: usize = 64;
+
+// SAFETY: the contract makes every pointer in a module definition point to
+// immutable data that lives as long as the process (plugins are never
+// unloaded), so sharing the definition between threads is sound.
+unsafe impl Sync for ModuleDef {}
+// SAFETY: as for `ModuleDef`: method entries are immutable static data.
+unsafe impl Sync for MethodDef {}

@@ -1,0 +1,328 @@
+//! The Rust plugin SDK: turns ordinary `fn(&mut [T])` sort functions into an
+//! exported plugin with [`export_plugin!`](crate::export_plugin).
+//!
+//! The SDK owns everything that touches raw pointers: it checks the buffer,
+//! builds the slice, catches panics (nothing unwinds into the host) and
+//! writes error messages into the host's buffer.
+
+use crate::contract::{KeyType, status};
+use core::ffi::{c_char, c_void};
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+/// A Rust type the ABI can sort. Sealed: the set is the ABI's key types.
+pub trait Key: Copy + Send + sealed::Sealed + 'static {
+    /// The ABI key type of `Self`.
+    const TYPE: KeyType;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! impl_key {
+    ($($t:ty => $k:ident),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Key for $t { const TYPE: KeyType = KeyType::$k; }
+    )*};
+}
+impl_key!(u32 => U32, u64 => U64, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+thread_local! {
+    static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Routes panics of this plugin's copy of std into a thread-local instead of
+/// stderr, so that the host, not the plugin, decides what the user sees.
+fn capture_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        panic::set_hook(Box::new(|info| {
+            let message = info.to_string();
+            PANIC_MESSAGE.with(|m| *m.borrow_mut() = Some(message));
+        }))
+    });
+}
+
+/// Runs `f`, turning a panic into `Err(message)`.
+fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    capture_panics();
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        PANIC_MESSAGE
+            .with(|m| m.borrow_mut().take())
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panicked".to_string())
+    })
+}
+
+/// Writes `message` as a NUL-terminated string of at most `cap` bytes,
+/// cutting it at a character boundary.
+///
+/// # Safety
+/// `buf` is null, or valid for writes of `cap` bytes.
+pub unsafe fn write_message(buf: *mut c_char, cap: usize, message: &str) {
+    if buf.is_null() || cap == 0 {
+        return;
+    }
+    let mut len = message.len().min(cap - 1);
+    while !message.is_char_boundary(len) {
+        len -= 1;
+    }
+    // SAFETY: the caller guarantees `cap` writable bytes at `buf`, and
+    // `len + 1 <= cap`; the source is a live `&str` that cannot overlap a
+    // buffer the host owns.
+    unsafe {
+        core::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), len);
+        *buf.add(len) = 0;
+    }
+}
+
+/// Sorts the host's buffer with `sort`, inside the contract of
+/// [`SortFn`](crate::SortFn): checks the arguments, catches panics, reports.
+///
+/// # Safety
+/// The caller passes on the [`SortFn`](crate::SortFn) arguments it received:
+/// `keys` is null or points to `len` initialised keys of type `T` that no one
+/// else accesses during the call, and `err` is null or valid for `err_cap`
+/// bytes.
+#[inline(always)]
+pub unsafe fn run_sort<T: Key>(
+    keys: *mut c_void,
+    len: usize,
+    err: *mut c_char,
+    err_cap: usize,
+    sort: fn(&mut [T]),
+) -> i32 {
+    if len == 0 {
+        return status::OK;
+    }
+    let keys = keys.cast::<T>();
+    if keys.is_null() || !keys.is_aligned() {
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        unsafe { write_message(err, err_cap, "buffer is null or misaligned") };
+        return status::INVALID_ARGUMENT;
+    }
+    // SAFETY: non-null and aligned (checked above); the caller guarantees
+    // `len` initialised keys of type `T` owned exclusively for this call.
+    let slice = unsafe { core::slice::from_raw_parts_mut(keys, len) };
+    match catch(|| sort(slice)) {
+        Ok(()) => status::OK,
+        Err(message) => {
+            // SAFETY: `err`/`err_cap` as the caller guarantees.
+            unsafe { write_message(err, err_cap, &message) };
+            status::PANICKED
+        }
+    }
+}
+
+/// The answer of a backend asked for a key type it did not declare.
+///
+/// # Safety
+/// `err` is null or valid for `err_cap` bytes.
+pub unsafe fn unsupported(key_type: u32, err: *mut c_char, err_cap: usize) -> i32 {
+    let message = match KeyType::from_bit(key_type) {
+        Some(k) => format!("key type {k} is not supported by this backend"),
+        None => format!("unknown key type bit {key_type:#x}"),
+    };
+    // SAFETY: as the caller guarantees.
+    unsafe { write_message(err, err_cap, &message) };
+    status::UNSUPPORTED_KEY_TYPE
+}
+
+/// Runs a plugin's `init` inside the contract of [`InitFn`](crate::InitFn).
+///
+/// # Safety
+/// `reason` is null or valid for `reason_cap` bytes.
+pub unsafe fn run_init(reason: *mut c_char, reason_cap: usize, init: fn() -> Result<(), String>) -> i32 {
+    let (code, message) = match catch(init) {
+        Ok(Ok(())) => return status::OK,
+        Ok(Err(why)) => (status::UNAVAILABLE, why),
+        Err(panic) => (status::PANICKED, panic),
+    };
+    // SAFETY: as the caller guarantees.
+    unsafe { write_message(reason, reason_cap, &message) };
+    code
+}
+
+/// A null-terminated array of C string pointers in a static.
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct CStrList<const N: usize>(pub [*const c_char; N]);
+
+// SAFETY: the pointers point to string literals: immutable static data.
+unsafe impl<const N: usize> Sync for CStrList<N> {}
+
+/// Exports a plugin: the module definition, its method table, the entry
+/// point `WildInit_<module>`, the ABI tag `WildAbi_<module>` and the layout
+/// `WildLayout_<module>` that lets the host check the contract's types.
+///
+/// ```ignore
+/// fn sort_u64(keys: &mut [u64]) { keys.sort_unstable() }
+///
+/// wildhost_abi::export_plugin! {
+///     module: wildsort_mine,           // file: libwildsort_mine.so
+///     version: env!("CARGO_PKG_VERSION"),
+///     doc: "my sorts",
+///     features: [],
+///     backends: [{
+///         name: "mine",
+///         doc: "std's unstable sort",
+///         flags: 0,
+///         scratch_percent: 0,
+///         sorts: { u64: sort_u64 },
+///     }],
+/// }
+/// ```
+///
+/// An optional `init: some_fn,` after `features` names a
+/// `fn() -> Result<(), String>`; `Err(reason)` marks the plugin unavailable.
+#[macro_export]
+macro_rules! export_plugin {
+    (
+        module: $module:ident,
+        version: $version:expr,
+        doc: $doc:expr,
+        features: [$($feature:expr),* $(,)?],
+        $(init: $init:expr,)?
+        backends: [$({
+            name: $name:expr,
+            doc: $bdoc:expr,
+            flags: $flags:expr,
+            scratch_percent: $scratch:expr,
+            sorts: { $($key:ident : $sort:expr),+ $(,)? } $(,)?
+        }),+ $(,)?] $(,)?
+    ) => {
+        const _: () = {
+            use $crate::__private::{c_char, c_void};
+
+            const METHOD_COUNT: usize = <[&str]>::len(&[$($name),+]);
+            const FEATURE_COUNT: usize = <[&str]>::len(&[$($feature),*]);
+
+            static METHODS: [$crate::MethodDef; METHOD_COUNT] = [$(
+                $crate::MethodDef {
+                    name: concat!($name, "\0").as_ptr().cast(),
+                    doc: concat!($bdoc, "\0").as_ptr().cast(),
+                    sort: Some({
+                        unsafe extern "C" fn sort(
+                            keys: *mut c_void,
+                            len: usize,
+                            key_type: u32,
+                            err: *mut c_char,
+                            err_cap: usize,
+                        ) -> i32 {
+                            $(
+                                if key_type == <$key as $crate::sdk::Key>::TYPE.bit() {
+                                    // SAFETY: the host passes the arguments of
+                                    // the `SortFn` contract through unchanged.
+                                    return unsafe {
+                                        $crate::sdk::run_sort::<$key>(keys, len, err, err_cap, $sort)
+                                    };
+                                }
+                            )+
+                            // SAFETY: as above.
+                            unsafe { $crate::sdk::unsupported(key_type, err, err_cap) }
+                        }
+                        sort
+                    }),
+                    key_types: 0 $(| <$key as $crate::sdk::Key>::TYPE.bit())+,
+                    flags: $flags,
+                    scratch_percent: $scratch,
+                    reserved: 0,
+                }
+            ),+];
+
+            static FEATURES: $crate::sdk::CStrList<{ FEATURE_COUNT + 1 }> = $crate::sdk::CStrList([
+                $(concat!($feature, "\0").as_ptr().cast(),)*
+                ::core::ptr::null(),
+            ]);
+
+            static MODULE: $crate::ModuleDef = $crate::ModuleDef {
+                magic: $crate::MAGIC,
+                abi_major: $crate::ABI_MAJOR,
+                abi_minor: $crate::ABI_MINOR,
+                size: ::core::mem::size_of::<$crate::ModuleDef>() as u32,
+                name: concat!(stringify!($module), "\0").as_ptr().cast(),
+                version: concat!($version, "\0").as_ptr().cast(),
+                doc: concat!($doc, "\0").as_ptr().cast(),
+                features: FEATURES.0.as_ptr(),
+                init: $crate::__export_init!($($init)?),
+                methods: METHODS.as_ptr(),
+                method_count: METHOD_COUNT as u32,
+                method_size: ::core::mem::size_of::<$crate::MethodDef>() as u32,
+            };
+
+            #[unsafe(export_name = concat!("WildAbi_", stringify!($module)))]
+            pub static ABI_TAG: $crate::AbiTag = $crate::AbiTag::CURRENT;
+
+            #[unsafe(export_name = concat!("WildLayout_", stringify!($module)))]
+            pub static LAYOUT: &$crate::__private::TypeLayout =
+                <$crate::ModuleDef as $crate::__private::StableAbi>::LAYOUT;
+
+            #[unsafe(export_name = concat!("WildInit_", stringify!($module)))]
+            pub extern "C" fn entry() -> *const $crate::ModuleDef {
+                &MODULE
+            }
+        };
+    };
+}
+
+/// The `init` field of [`export_plugin!`](crate::export_plugin): `None`, or a
+/// boundary wrapper around the given `fn() -> Result<(), String>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_init {
+    () => {
+        None
+    };
+    ($init:expr) => {
+        Some({
+            unsafe extern "C" fn init(reason: *mut c_char, reason_cap: usize) -> i32 {
+                // SAFETY: the host passes the `InitFn` arguments unchanged.
+                unsafe { $crate::sdk::run_init(reason, reason_cap, $init) }
+            }
+            init
+        })
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(buf: &[u8]) -> &str {
+        let end = buf.iter().position(|&b| b == 0).expect("terminated");
+        std::str::from_utf8(&buf[..end]).expect("utf-8")
+    }
+
+    #[test]
+    fn write_message_truncates_at_a_char_boundary() {
+        let mut buf = [0xffu8; 6];
+        // SAFETY: the buffer has 6 writable bytes.
+        unsafe { write_message(buf.as_mut_ptr().cast(), buf.len(), "aé€z") };
+        // "a" (1) + "é" (2) + "€" (3) does not fit in 5 bytes: "€" is cut whole.
+        assert_eq!(message(&buf), "aé");
+    }
+
+    #[test]
+    fn run_sort_reports_a_panic_with_its_message() {
+        fn bad(_: &mut [u64]) {
+            panic!("boom at the boundary");
+        }
+        let mut keys = [3u64, 1, 2];
+        let mut err = [0u8; 256];
+        // SAFETY: valid buffer of 3 keys; `err` has 256 writable bytes.
+        let code = unsafe { run_sort(keys.as_mut_ptr().cast(), 3, err.as_mut_ptr().cast(), 256, bad) };
+        assert_eq!(code, status::PANICKED);
+        assert!(message(&err).contains("boom at the boundary"), "{}", message(&err));
+    }
+
+    #[test]
+    fn run_sort_refuses_a_null_buffer_with_keys() {
+        let mut err = [0u8; 64];
+        // SAFETY: null is the case under test; `err` has 64 writable bytes.
+        let code = unsafe { run_sort::<u32>(core::ptr::null_mut(), 5, err.as_mut_ptr().cast(), 64, |_| {}) };
+        assert_eq!(code, status::INVALID_ARGUMENT);
+    }
+}
