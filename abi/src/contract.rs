@@ -120,7 +120,9 @@ impl KeyType {
 
     /// The types in a set of bits, ignoring unknown bits.
     pub fn in_set(bits: u32) -> impl Iterator<Item = KeyType> {
-        KeyType::ALL.into_iter().filter(move |k| bits & k.bit() != 0)
+        KeyType::ALL
+            .into_iter()
+            .filter(move |k| bits & k.bit() != 0)
     }
 
     /// The Rust name of the type: `u32`, `f64`, …

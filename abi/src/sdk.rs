@@ -135,7 +135,11 @@ pub unsafe fn unsupported(key_type: u32, err: *mut c_char, err_cap: usize) -> i3
 ///
 /// # Safety
 /// `reason` is null or valid for `reason_cap` bytes.
-pub unsafe fn run_init(reason: *mut c_char, reason_cap: usize, init: fn() -> Result<(), String>) -> i32 {
+pub unsafe fn run_init(
+    reason: *mut c_char,
+    reason_cap: usize,
+    init: fn() -> Result<(), String>,
+) -> i32 {
     let (code, message) = match catch(init) {
         Ok(Ok(())) => return status::OK,
         Ok(Err(why)) => (status::UNAVAILABLE, why),
@@ -313,16 +317,36 @@ mod tests {
         let mut keys = [3u64, 1, 2];
         let mut err = [0u8; 256];
         // SAFETY: valid buffer of 3 keys; `err` has 256 writable bytes.
-        let code = unsafe { run_sort(keys.as_mut_ptr().cast(), 3, err.as_mut_ptr().cast(), 256, bad) };
+        let code = unsafe {
+            run_sort(
+                keys.as_mut_ptr().cast(),
+                3,
+                err.as_mut_ptr().cast(),
+                256,
+                bad,
+            )
+        };
         assert_eq!(code, status::PANICKED);
-        assert!(message(&err).contains("boom at the boundary"), "{}", message(&err));
+        assert!(
+            message(&err).contains("boom at the boundary"),
+            "{}",
+            message(&err)
+        );
     }
 
     #[test]
     fn run_sort_refuses_a_null_buffer_with_keys() {
         let mut err = [0u8; 64];
         // SAFETY: null is the case under test; `err` has 64 writable bytes.
-        let code = unsafe { run_sort::<u32>(core::ptr::null_mut(), 5, err.as_mut_ptr().cast(), 64, |_| {}) };
+        let code = unsafe {
+            run_sort::<u32>(
+                core::ptr::null_mut(),
+                5,
+                err.as_mut_ptr().cast(),
+                64,
+                |_| {},
+            )
+        };
         assert_eq!(code, status::INVALID_ARGUMENT);
     }
 }
