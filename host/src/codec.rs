@@ -1,0 +1,351 @@
+//! Reading and writing arrays of keys: text (one number per line) and
+//! binary (the raw little-endian array).
+//!
+//! Reading never loses or changes a number: a line that is not exactly a
+//! value of the type is an error naming the line, including integers out of
+//! range and float literals that would overflow to infinity or underflow to
+//! zero. Text output round-trips every value (floats in their shortest exact
+//! form); only NaN payloads, which text cannot spell, are lost there, so
+//! `binary` is the format for bit-exact data.
+
+use std::fmt::{self, Write as _};
+use wildhost_abi::KeyType;
+use wildhost_abi::sdk::Key;
+
+/// A typed array of keys.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyVec {
+    /// `u32` keys.
+    U32(Vec<u32>),
+    /// `u64` keys.
+    U64(Vec<u64>),
+    /// `i32` keys.
+    I32(Vec<i32>),
+    /// `i64` keys.
+    I64(Vec<i64>),
+    /// `f32` keys.
+    F32(Vec<f32>),
+    /// `f64` keys.
+    F64(Vec<f64>),
+}
+
+/// Runs `$body` with `$v` bound to the typed `Vec` inside a [`KeyVec`].
+#[macro_export]
+macro_rules! with_keys {
+    ($keys:expr, $v:ident => $body:expr) => {
+        match $keys {
+            $crate::codec::KeyVec::U32($v) => $body,
+            $crate::codec::KeyVec::U64($v) => $body,
+            $crate::codec::KeyVec::I32($v) => $body,
+            $crate::codec::KeyVec::I64($v) => $body,
+            $crate::codec::KeyVec::F32($v) => $body,
+            $crate::codec::KeyVec::F64($v) => $body,
+        }
+    };
+}
+
+impl KeyVec {
+    /// The key type.
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            KeyVec::U32(_) => KeyType::U32,
+            KeyVec::U64(_) => KeyType::U64,
+            KeyVec::I32(_) => KeyType::I32,
+            KeyVec::I64(_) => KeyType::I64,
+            KeyVec::F32(_) => KeyType::F32,
+            KeyVec::F64(_) => KeyType::F64,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        with_keys!(self, v => v.len())
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why input could not be read as keys.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// A text line is not a value of the type.
+    #[error("line {line}: `{text}` {problem}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// The line, trimmed and shortened for display.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A text line is not UTF-8.
+    #[error("line {line}: not valid UTF-8 text")]
+    NotUtf8 {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// Binary input whose length is not a whole number of keys.
+    #[error("the input is {len} bytes, not a whole number of {size}-byte {key_type} keys")]
+    BinaryLength {
+        /// Input length in bytes.
+        len: usize,
+        /// Key size in bytes.
+        size: usize,
+        /// The key type.
+        key_type: KeyType,
+    },
+}
+
+/// Parses text: one number per line, blanks around it ignored, blank lines
+/// skipped, `\n` or `\r\n` line ends.
+pub fn parse_text(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseError> {
+    Ok(match key_type {
+        KeyType::U32 => KeyVec::U32(parse_lines(input, parse_int)?),
+        KeyType::U64 => KeyVec::U64(parse_lines(input, parse_int)?),
+        KeyType::I32 => KeyVec::I32(parse_lines(input, parse_int)?),
+        KeyType::I64 => KeyVec::I64(parse_lines(input, parse_int)?),
+        KeyType::F32 => KeyVec::F32(parse_lines(input, parse_float)?),
+        KeyType::F64 => KeyVec::F64(parse_lines(input, parse_float)?),
+    })
+}
+
+fn parse_lines<T: Key>(input: &[u8], parse: fn(&str) -> Result<T, String>) -> Result<Vec<T>, ParseError> {
+    // A number takes at least two bytes with its newline: a cheap upper bound.
+    let mut keys = Vec::with_capacity(input.len() / 2 + 1);
+    for (index, raw) in input.split(|&b| b == b'\n').enumerate() {
+        let line = index + 1;
+        let trimmed = raw.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let text = std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
+        match parse(text) {
+            Ok(key) => keys.push(key),
+            Err(problem) => return Err(ParseError::Line { line, text: shorten(text), problem }),
+        }
+    }
+    keys.shrink_to_fit();
+    Ok(keys)
+}
+
+/// The line as shown in an error: at most 60 characters, escapes visible.
+fn shorten(text: &str) -> String {
+    let mut shown: String = text.chars().take(60).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 60 {
+        shown.push('…');
+    }
+    shown
+}
+
+trait Integer: Key + std::str::FromStr<Err = std::num::ParseIntError> {
+    const SIGNED: bool;
+}
+impl Integer for u32 {
+    const SIGNED: bool = false;
+}
+impl Integer for u64 {
+    const SIGNED: bool = false;
+}
+impl Integer for i32 {
+    const SIGNED: bool = true;
+}
+impl Integer for i64 {
+    const SIGNED: bool = true;
+}
+
+fn parse_int<T: Integer>(text: &str) -> Result<T, String> {
+    use std::num::IntErrorKind;
+    text.parse::<T>().map_err(|e| {
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        let is_number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        match e.kind() {
+            IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => {
+                format!("is out of range for {}", T::TYPE)
+            }
+            _ if !T::SIGNED && is_number && text.starts_with('-') => {
+                format!("is out of range for {} (negative)", T::TYPE)
+            }
+            _ => format!("is not a valid {}", T::TYPE),
+        }
+    })
+}
+
+trait Float: Key + std::str::FromStr + fmt::Debug {
+    fn is_infinite(self) -> bool;
+    fn is_zero(self) -> bool;
+}
+impl Float for f32 {
+    fn is_infinite(self) -> bool {
+        f32::is_infinite(self)
+    }
+    fn is_zero(self) -> bool {
+        self == 0.0
+    }
+}
+impl Float for f64 {
+    fn is_infinite(self) -> bool {
+        f64::is_infinite(self)
+    }
+    fn is_zero(self) -> bool {
+        self == 0.0
+    }
+}
+
+fn parse_float<T: Float>(text: &str) -> Result<T, String> {
+    let value: T = text.parse().map_err(|_| format!("is not a valid {}", T::TYPE))?;
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text).to_ascii_lowercase();
+    if value.is_infinite() && unsigned != "inf" && unsigned != "infinity" {
+        return Err(format!("is out of range for {} (it would become infinite)", T::TYPE));
+    }
+    let mantissa = unsigned.split('e').next().unwrap_or("");
+    if value.is_zero() && mantissa.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+        return Err(format!("is too small for {} (it would become zero)", T::TYPE));
+    }
+    Ok(value)
+}
+
+/// Parses binary input: the raw little-endian array.
+pub fn parse_binary(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseError> {
+    let size = key_type.size();
+    if input.len() % size != 0 {
+        return Err(ParseError::BinaryLength { len: input.len(), size, key_type });
+    }
+    macro_rules! decode {
+        ($t:ty, $n:literal) => {
+            input
+                .chunks_exact($n)
+                .map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or([0; $n])))
+                .collect()
+        };
+    }
+    Ok(match key_type {
+        KeyType::U32 => KeyVec::U32(decode!(u32, 4)),
+        KeyType::U64 => KeyVec::U64(decode!(u64, 8)),
+        KeyType::I32 => KeyVec::I32(decode!(i32, 4)),
+        KeyType::I64 => KeyVec::I64(decode!(i64, 8)),
+        KeyType::F32 => KeyVec::F32(decode!(f32, 4)),
+        KeyType::F64 => KeyVec::F64(decode!(f64, 8)),
+    })
+}
+
+/// Appends the keys as binary: the raw little-endian array.
+pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>) {
+    out.reserve(keys.len() * keys.key_type().size());
+    with_keys!(keys, v => v.iter().for_each(|k| out.extend_from_slice(&k.to_le_bytes())));
+}
+
+/// Appends the keys as text, one per line. Floats use the shortest form that
+/// reads back as the same value (`1e-7`, `0.1`, `-0.0`, `inf`); NaN is
+/// written `NaN` or `-NaN` after its sign bit.
+pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>) {
+    let mut line = String::with_capacity(32);
+    let mut emit = |out: &mut Vec<u8>, args: fmt::Arguments<'_>| {
+        line.clear();
+        // Writing into a String cannot fail.
+        let _ = line.write_fmt(args);
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    };
+    match keys {
+        KeyVec::U32(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
+        KeyVec::U64(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
+        KeyVec::I32(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
+        KeyVec::I64(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
+        KeyVec::F32(v) => v.iter().for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
+            (true, true) => emit(out, format_args!("-NaN")),
+            _ => emit(out, format_args!("{k:?}")),
+        }),
+        KeyVec::F64(v) => v.iter().for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
+            (true, true) => emit(out, format_args!("-NaN")),
+            _ => emit(out, format_args!("{k:?}")),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(input: &str, key_type: KeyType) -> String {
+        parse_text(input.as_bytes(), key_type).expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn text_ignores_blanks_and_blank_lines() {
+        let keys = parse_text(b" 3\t\r\n\n  -1 \n2", KeyType::I64).unwrap();
+        assert_eq!(keys, KeyVec::I64(vec![3, -1, 2]));
+    }
+
+    #[test]
+    fn bad_lines_are_named_by_number() {
+        assert_eq!(err("1\n2\nthree\n", KeyType::I64), "line 3: `three` is not a valid i64");
+        assert_eq!(err("4294967296", KeyType::U32), "line 1: `4294967296` is out of range for u32");
+        assert_eq!(err("-1", KeyType::U64), "line 1: `-1` is out of range for u64 (negative)");
+        assert_eq!(err("-9223372036854775809", KeyType::I64), "line 1: `-9223372036854775809` is out of range for i64");
+        assert_eq!(err("1.5", KeyType::I32), "line 1: `1.5` is not a valid i32");
+        assert_eq!(err("1e400", KeyType::F64), "line 1: `1e400` is out of range for f64 (it would become infinite)");
+        assert_eq!(err("1e39", KeyType::F32), "line 1: `1e39` is out of range for f32 (it would become infinite)");
+        assert_eq!(err("1e-400", KeyType::F64), "line 1: `1e-400` is too small for f64 (it would become zero)");
+        assert_eq!(err("\u{1b}[2J", KeyType::F64), "line 1: `\\u{1b}[2J` is not a valid f64");
+        assert_eq!(parse_text(b"1\n\xff\n", KeyType::U32).unwrap_err(), ParseError::NotUtf8 { line: 2 });
+    }
+
+    #[test]
+    fn float_text_round_trips_every_special_value() {
+        let values = [
+            f64::NAN,
+            -f64::NAN,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE / 4.0,
+            -f64::MIN_POSITIVE / 3.0,
+            f64::MAX,
+            f64::MIN,
+            0.1,
+            1e-7,
+            123456789.123456789,
+        ];
+        let mut text = Vec::new();
+        write_text(&KeyVec::F64(values.to_vec()), &mut text);
+        let KeyVec::F64(back) = parse_text(&text, KeyType::F64).unwrap() else { unreachable!() };
+        for (a, b) in values.iter().zip(&back) {
+            // NaN keeps its sign, not its payload; everything else is exact.
+            if a.is_nan() {
+                assert!(b.is_nan() && a.is_sign_negative() == b.is_sign_negative());
+            } else {
+                assert_eq!(a.to_bits(), b.to_bits(), "{a:?} came back as {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn zero_literals_are_not_underflow() {
+        let keys = parse_text(b"0\n-0.0\n0e10\n0.000\n", KeyType::F32).unwrap();
+        assert_eq!(keys.len(), 4);
+    }
+
+    #[test]
+    fn binary_round_trips_bit_for_bit() {
+        let values = vec![f32::from_bits(0x7fc0_0001), f32::from_bits(0xffc0_1234), -0.0, 1.5];
+        let mut bytes = Vec::new();
+        write_binary(&KeyVec::F32(values.clone()), &mut bytes);
+        let KeyVec::F32(back) = parse_binary(&bytes, KeyType::F32).unwrap() else { unreachable!() };
+        assert_eq!(
+            values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            back.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn binary_of_a_partial_key_is_an_error() {
+        assert_eq!(
+            parse_binary(&[0; 13], KeyType::U64).unwrap_err().to_string(),
+            "the input is 13 bytes, not a whole number of 8-byte u64 keys"
+        );
+    }
+}

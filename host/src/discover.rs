@@ -1,0 +1,222 @@
+//! The plugin search path and the plugin files found on it.
+//!
+//! The order is: `--plugin-dir` directories, then `WILDHOST_PLUGIN_PATH`
+//! (colon-separated), then the user's data directory
+//! (`$XDG_DATA_HOME/wildhost/plugins`, by default
+//! `~/.local/share/wildhost/plugins`), then the directory of the running
+//! executable. The current directory is never searched unless named: an
+//! empty entry in `WILDHOST_PLUGIN_PATH` is ignored, not read as `.`.
+
+use crate::error::{Refusal, Stage};
+use crate::preflight::module_name_of;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The environment variable holding extra plugin directories.
+pub const PATH_VAR: &str = "WILDHOST_PLUGIN_PATH";
+
+/// Where a search directory came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// `--plugin-dir` (or the library caller).
+    Flag,
+    /// `WILDHOST_PLUGIN_PATH`.
+    Env,
+    /// The user's data directory.
+    User,
+    /// The directory of the running executable.
+    ExeDir,
+}
+
+impl Origin {
+    /// A short phrase for where a directory came from.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::Flag => "--plugin-dir",
+            Origin::Env => "WILDHOST_PLUGIN_PATH",
+            Origin::User => "user plugin directory",
+            Origin::ExeDir => "next to the wildhost executable",
+        }
+    }
+
+    /// Whether a missing directory of this origin is worth reporting: the
+    /// user named it, so a typo should not pass silently.
+    fn named_by_user(self) -> bool {
+        matches!(self, Origin::Flag | Origin::Env)
+    }
+}
+
+/// One directory of the search path.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchDir {
+    /// The directory as given.
+    pub path: PathBuf,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// The ordered list of plugin directories.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SearchPath {
+    /// The directories, first searched first.
+    pub dirs: Vec<SearchDir>,
+}
+
+impl SearchPath {
+    /// The standard search path: `flag_dirs`, then the environment, the
+    /// user's data directory and the executable's directory.
+    pub fn standard(flag_dirs: impl IntoIterator<Item = PathBuf>) -> SearchPath {
+        let mut path = SearchPath::only(flag_dirs);
+        if let Some(value) = std::env::var_os(PATH_VAR) {
+            for dir in std::env::split_paths(&value) {
+                if !dir.as_os_str().is_empty() {
+                    path.push(dir, Origin::Env);
+                }
+            }
+        }
+        if let Some(dir) = user_plugin_dir() {
+            path.push(dir, Origin::User);
+        }
+        if let Some(dir) = std::env::current_exe().ok().and_then(|exe| {
+            let exe = exe.canonicalize().unwrap_or(exe);
+            exe.parent().map(Path::to_path_buf)
+        }) {
+            path.push(dir, Origin::ExeDir);
+        }
+        path
+    }
+
+    /// Exactly these directories, in this order.
+    pub fn only(dirs: impl IntoIterator<Item = PathBuf>) -> SearchPath {
+        let mut path = SearchPath::default();
+        for dir in dirs {
+            path.push(dir, Origin::Flag);
+        }
+        path
+    }
+
+    fn push(&mut self, path: PathBuf, origin: Origin) {
+        self.dirs.push(SearchDir { path, origin });
+    }
+
+    /// Lists the plugin files of every directory, in search order, with the
+    /// problems found on the way. The same directory named twice is read once.
+    pub fn scan(&self) -> Scan {
+        let mut scan = Scan::default();
+        let mut seen: Vec<PathBuf> = Vec::new();
+        for dir in &self.dirs {
+            let real = match dir.path.canonicalize() {
+                Ok(real) => real,
+                Err(e) => {
+                    if dir.origin.named_by_user() {
+                        scan.problems.push(Problem {
+                            path: dir.path.clone(),
+                            refusal: Refusal::new(
+                                Stage::Discovery,
+                                format!("cannot use the plugin directory: {e}"),
+                                "check the path given with --plugin-dir or WILDHOST_PLUGIN_PATH",
+                            ),
+                        });
+                    }
+                    continue;
+                }
+            };
+            if seen.contains(&real) {
+                continue;
+            }
+            seen.push(real.clone());
+            let entries = match std::fs::read_dir(&real) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    scan.problems.push(Problem {
+                        path: dir.path.clone(),
+                        refusal: Refusal::new(
+                            Stage::Discovery,
+                            format!("cannot read the plugin directory: {e}"),
+                            "check that it is a readable directory",
+                        ),
+                    });
+                    continue;
+                }
+            };
+            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            files.sort();
+            for file in files {
+                let Some(module) = module_name_of(&file) else { continue };
+                let module = module.to_string();
+                match file.canonicalize() {
+                    Ok(real) if real.is_file() => scan.candidates.push(Candidate {
+                        path: file,
+                        real_path: real,
+                        module,
+                        origin: dir.origin,
+                    }),
+                    Ok(_) => scan.problems.push(Problem {
+                        path: file,
+                        refusal: Refusal::new(
+                            Stage::Discovery,
+                            "not a regular file",
+                            "remove it from the plugin directory",
+                        ),
+                    }),
+                    Err(e) => scan.problems.push(Problem {
+                        path: file,
+                        refusal: Refusal::new(
+                            Stage::Discovery,
+                            format!("cannot resolve the file (dangling or looping link?): {e}"),
+                            "fix or remove the link",
+                        ),
+                    }),
+                }
+            }
+        }
+        scan
+    }
+}
+
+/// `$XDG_DATA_HOME/wildhost/plugins`, or `$HOME/.local/share/wildhost/plugins`.
+/// A relative `XDG_DATA_HOME` is ignored, as the XDG specification says.
+pub fn user_plugin_dir() -> Option<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|home| home.join(".local/share"))
+        })?;
+    Some(data.join("wildhost/plugins"))
+}
+
+/// The result of [`SearchPath::scan`].
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    /// Plugin files, in search order.
+    pub candidates: Vec<Candidate>,
+    /// Directories and files that could not be used.
+    pub problems: Vec<Problem>,
+}
+
+/// A file that looks like a plugin by its name.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The path as found in its directory.
+    pub path: PathBuf,
+    /// The path with links resolved, which is what is opened.
+    pub real_path: PathBuf,
+    /// The module name from the file name.
+    pub module: String,
+    /// Where its directory came from.
+    pub origin: Origin,
+}
+
+/// A path that could not be used, and why.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// The directory or file.
+    pub path: PathBuf,
+    /// Why.
+    pub refusal: Refusal,
+}

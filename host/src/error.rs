@@ -1,0 +1,93 @@
+//! The host's error types. Each carries what failed, why, and what to do,
+//! so the binary can print it in the `error:` / `cause:` / `help:` style.
+
+use serde::Serialize;
+use std::fmt;
+use wildhost_abi::KeyType;
+
+/// The step of loading at which a plugin file was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// Finding the file: unreadable directory, dangling link.
+    Discovery,
+    /// Reading the object file, before any of its code ran.
+    Preflight,
+    /// `dlopen` or the entry point lookup.
+    Load,
+    /// Checking the module definition the entry point returned.
+    Validation,
+    /// abi_stable's comparison of the contract's type layouts.
+    Layout,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Discovery => "discovery",
+            Stage::Preflight => "preflight",
+            Stage::Load => "load",
+            Stage::Validation => "validation",
+            Stage::Layout => "layout check",
+        })
+    }
+}
+
+/// Why a plugin file was refused, and what the user can do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The step that refused the file.
+    pub stage: Stage,
+    /// What is wrong with the file, in one line.
+    pub cause: String,
+    /// What to do about it, in one line.
+    pub help: String,
+}
+
+impl Refusal {
+    /// A refusal at `stage`.
+    pub fn new(stage: Stage, cause: impl Into<String>, help: impl Into<String>) -> Refusal {
+        Refusal { stage, cause: cause.into(), help: help.into() }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.cause)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Why a sort through a backend did not happen or failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SortError {
+    /// The backend did not declare the key type; it was not called.
+    #[error("backend `{backend}` does not sort {key_type} (it sorts {supported})")]
+    UnsupportedKeyType {
+        /// The backend's name.
+        backend: String,
+        /// The type asked for.
+        key_type: KeyType,
+        /// The types it declares, space-separated.
+        supported: String,
+    },
+    /// The plugin's `init` said it cannot run here; it was not called.
+    #[error("backend `{backend}` is unavailable: {reason}")]
+    Unavailable {
+        /// The backend's name.
+        backend: String,
+        /// The plugin's reason.
+        reason: String,
+    },
+    /// The backend returned an error status.
+    #[error("backend `{backend}` failed ({status}): {message}")]
+    Failed {
+        /// The backend's name.
+        backend: String,
+        /// The status code's name.
+        status: &'static str,
+        /// The backend's message.
+        message: String,
+    },
+}

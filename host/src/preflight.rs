@@ -1,0 +1,408 @@
+//! Preflight: what the host can learn from a plugin file without running any
+//! of its code.
+//!
+//! `dlopen` runs a library's constructors, so everything that can refuse a
+//! file (not a shared library, truncated, another machine, no entry point,
+//! another ABI) is checked here by parsing the object file. This is the only
+//! module that reads object files.
+
+use crate::error::{Refusal, Stage};
+use object::{
+    Architecture, BinaryFormat, Endianness, Object, ObjectKind, ObjectSection, ObjectSegment,
+    ObjectSymbol,
+};
+use serde::Serialize;
+use std::path::Path;
+use wildhost_abi::{ABI_MAJOR, ABI_MINOR, AbiTag, ENTRY_PREFIX, LAYOUT_PREFIX, MAGIC, TAG_PREFIX};
+
+/// Plugin files larger than this are refused unread: no sort backend is
+/// this big, and reading it whole would let a stray file exhaust memory.
+pub const MAX_PLUGIN_BYTES: u64 = 1 << 30;
+
+/// What preflight learned about a file that passed.
+#[derive(Clone, Debug, Serialize)]
+pub struct PreflightReport {
+    /// Object format: `ELF`, `Mach-O`, `PE`.
+    pub format: &'static str,
+    /// Architecture the file was built for, as `std::env::consts::ARCH` names it.
+    pub architecture: String,
+    /// 32 or 64.
+    pub bits: u8,
+    /// Size of the file in bytes.
+    pub size: u64,
+    /// The module name, from the file name.
+    pub module: String,
+    /// The entry symbol, `WildInit_<module>`.
+    pub entry_symbol: String,
+    /// The ABI tag read from `WildAbi_<module>`.
+    pub abi_major: u16,
+    /// See `abi_major`.
+    pub abi_minor: u16,
+    /// `sizeof(WildModuleDef)` the plugin declares in its tag.
+    pub module_size: u32,
+    /// Whether the file exports `WildLayout_<module>` (Rust plugins built with the SDK).
+    pub has_layout: bool,
+}
+
+impl PreflightReport {
+    /// The tag as the ABI type, for cross-checking the loaded definition.
+    pub fn tag(&self) -> AbiTag {
+        AbiTag {
+            magic: MAGIC,
+            abi_major: self.abi_major,
+            abi_minor: self.abi_minor,
+            module_size: self.module_size,
+        }
+    }
+}
+
+/// The module name a plugin file must hold, from its file name:
+/// `libwildsort_radix.so` → `wildsort_radix`. `None` if the file does not
+/// have the platform's shared-library suffix.
+pub fn module_name_of(path: &Path) -> Option<&str> {
+    let file = path.file_name()?.to_str()?;
+    let stem = file.strip_suffix(std::env::consts::DLL_SUFFIX)?;
+    Some(stem.strip_prefix(std::env::consts::DLL_PREFIX).unwrap_or(stem))
+}
+
+/// Whether `name` is a valid module name: a C identifier of at most 63 bytes,
+/// since it is pasted into the symbol `WildInit_<name>`.
+pub fn is_valid_module_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'A'..=b'Z' | b'a'..=b'z' | b'_'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.len() <= 63
+}
+
+/// Checks `path` without running any of its code.
+pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
+    let refuse = |cause: String, help: &str| Refusal::new(Stage::Preflight, cause, help);
+    let module = module_name_of(path).ok_or_else(|| {
+        refuse(
+            format!("the file name does not end in `{}`", std::env::consts::DLL_SUFFIX),
+            "a plugin file is named lib<module><suffix>, e.g. libwildsort_radix.so",
+        )
+    })?;
+    if !is_valid_module_name(module) {
+        return Err(refuse(
+            format!("`{module}` (from the file name) is not a valid module name"),
+            "rename the file: the module name must be a C identifier of at most 63 bytes \
+             (letters, digits, `_`), e.g. libwildsort_mine.so",
+        ));
+    }
+    let size = std::fs::metadata(path)
+        .map_err(|e| refuse(format!("cannot read the file: {e}"), "check that it exists and is readable"))?
+        .len();
+    if size > MAX_PLUGIN_BYTES {
+        return Err(refuse(
+            format!("the file is {size} bytes, more than any plugin should be"),
+            "remove it from the plugin directory",
+        ));
+    }
+    let data = std::fs::read(path)
+        .map_err(|e| refuse(format!("cannot read the file: {e}"), "check that it is readable"))?;
+    check_object(&data, module)
+}
+
+/// The checks of [`preflight`] on the bytes of a file named for `module`.
+pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusal> {
+    let refuse = |cause: String, help: &str| Refusal::new(Stage::Preflight, cause, help);
+    let not_a_library = "a plugin must be a shared library (.so) built for this machine; \
+                         remove this file from the plugin directory";
+    if data.is_empty() {
+        return Err(refuse("the file is empty".into(), not_a_library));
+    }
+    let file = match object::File::parse(data) {
+        Ok(file) => file,
+        Err(e) if has_object_magic(data) => {
+            return Err(refuse(
+                format!("the file is truncated or corrupt: {e}"),
+                "rebuild or reinstall the plugin",
+            ));
+        }
+        Err(_) => {
+            return Err(refuse("not a shared library: the file is not an object file".into(), not_a_library));
+        }
+    };
+
+    let format = format_name(file.format());
+    let expected_format = host_format();
+    if file.format() != expected_format {
+        return Err(refuse(
+            format!(
+                "built as {format} for another operating system, this host loads {}",
+                format_name(expected_format)
+            ),
+            "rebuild the plugin for this machine",
+        ));
+    }
+    let architecture = arch_name(file.architecture());
+    let bits = if file.is_64() { 64 } else { 32 };
+    if file.architecture() != host_architecture() || bits != usize::BITS as u8 {
+        return Err(refuse(
+            format!(
+                "built for {architecture} ({bits}-bit), this host is {} ({}-bit)",
+                std::env::consts::ARCH,
+                usize::BITS
+            ),
+            "rebuild the plugin for this machine, or remove it from the plugin directory",
+        ));
+    }
+    if file.is_little_endian() != cfg!(target_endian = "little") {
+        return Err(refuse(
+            "built for the other byte order than this host's".into(),
+            "rebuild the plugin for this machine",
+        ));
+    }
+
+    match file.kind() {
+        ObjectKind::Dynamic if file.section_by_name(".interp").is_none() => {}
+        ObjectKind::Dynamic | ObjectKind::Executable => {
+            return Err(refuse("not a shared library: the file is an executable".into(), not_a_library));
+        }
+        ObjectKind::Relocatable => {
+            return Err(refuse(
+                "not a shared library: the file is an unlinked object file".into(),
+                "link it as a shared library (cc -shared, or crate-type = [\"cdylib\"])",
+            ));
+        }
+        other => {
+            return Err(refuse(format!("not a shared library: the file is {other:?}"), not_a_library));
+        }
+    }
+
+    let len = data.len() as u64;
+    let needed = file
+        .segments()
+        .map(|s| s.file_range())
+        .chain(file.sections().filter_map(|s| s.file_range()))
+        .map(|(offset, size)| offset.saturating_add(size))
+        .max()
+        .unwrap_or(0);
+    if needed > len {
+        return Err(refuse(
+            format!("the file is truncated: its contents extend to byte {needed}, the file has {len}"),
+            "rebuild or reinstall the plugin",
+        ));
+    }
+
+    let entry_symbol = format!("{ENTRY_PREFIX}{module}");
+    let tag_symbol = format!("{TAG_PREFIX}{module}");
+    let layout_symbol = format!("{LAYOUT_PREFIX}{module}");
+    let entry = find_export(&file, &entry_symbol);
+    let tag = find_export(&file, &tag_symbol);
+    let has_layout = find_export(&file, &layout_symbol).is_some();
+
+    let missing_help = format!(
+        "a plugin for module `{module}` exports `{entry_symbol}` and `{tag_symbol}`; \
+         in Rust use wildhost_abi::export_plugin!, in C WILD_EXPORT_MODULE({module}, def). \
+         If the file was renamed, give it back the name of the module it holds"
+    );
+    let Some(entry) = entry else {
+        return Err(refuse(format!("no entry point: the file does not export `{entry_symbol}`"), &missing_help));
+    };
+    if entry.kind() != object::SymbolKind::Text {
+        return Err(refuse(format!("`{entry_symbol}` is not a function"), &missing_help));
+    }
+    let Some(tag_sym) = tag else {
+        return Err(refuse(format!("no ABI tag: the file does not export `{tag_symbol}`"), &missing_help));
+    };
+    let tag = read_tag(&file, &tag_sym).ok_or_else(|| {
+        refuse(
+            format!("the ABI tag `{tag_symbol}` has no readable contents in the file"),
+            "the tag must be a constant WildAbiTag; rebuild the plugin with the SDK or the header's macro",
+        )
+    })?;
+    if tag.magic != MAGIC {
+        return Err(refuse(
+            format!("the ABI tag `{tag_symbol}` has the wrong magic ({:#018x})", tag.magic),
+            "the file is not a wildhost plugin or is corrupt; rebuild it with the SDK or the header's macro",
+        ));
+    }
+    if tag.abi_major != ABI_MAJOR {
+        return Err(refuse(
+            format!(
+                "plugin ABI {}.{}, host speaks {ABI_MAJOR}.x",
+                tag.abi_major, tag.abi_minor
+            ),
+            &format!(
+                "rebuild the plugin against wildhost-abi {ABI_MAJOR}.x (wildsort.h ABI {ABI_MAJOR}), \
+                 or use a wildhost that speaks ABI {}",
+                tag.abi_major
+            ),
+        ));
+    }
+    if tag.abi_minor > ABI_MINOR {
+        return Err(refuse(
+            format!(
+                "plugin ABI {}.{} is newer than this host's {ABI_MAJOR}.{ABI_MINOR}",
+                tag.abi_major, tag.abi_minor
+            ),
+            "upgrade wildhost, or rebuild the plugin against this host's ABI version",
+        ));
+    }
+
+    Ok(PreflightReport {
+        format,
+        architecture,
+        bits,
+        size: len,
+        module: module.to_string(),
+        entry_symbol,
+        abi_major: tag.abi_major,
+        abi_minor: tag.abi_minor,
+        module_size: tag.module_size,
+        has_layout,
+    })
+}
+
+fn has_object_magic(data: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 6] = [
+        b"\x7fELF",
+        b"\xcf\xfa\xed\xfe",
+        b"\xce\xfa\xed\xfe",
+        b"\xfe\xed\xfa\xcf",
+        b"\xfe\xed\xfa\xce",
+        b"MZ",
+    ];
+    MAGICS.iter().any(|m| data.starts_with(m))
+}
+
+/// A defined, global symbol named `name` (Mach-O prefixes C names with `_`).
+fn find_export<'data, 'file>(
+    file: &'file object::File<'data>,
+    name: &str,
+) -> Option<object::Symbol<'data, 'file>> {
+    let matches = |s: &object::Symbol<'data, 'file>| {
+        s.is_definition()
+            && s.is_global()
+            && s.name().is_ok_and(|n| n == name || n.strip_prefix('_') == Some(name))
+    };
+    file.dynamic_symbols()
+        .find(matches)
+        .or_else(|| file.symbols().find(matches))
+}
+
+fn read_tag(file: &object::File<'_>, symbol: &object::Symbol<'_, '_>) -> Option<AbiTag> {
+    const TAG_SIZE: u64 = core::mem::size_of::<AbiTag>() as u64;
+    let index = symbol.section_index()?;
+    let section = file.section_by_index(index).ok()?;
+    let bytes = section.data_range(symbol.address(), TAG_SIZE).ok()??;
+    let endian = if file.is_little_endian() { Endianness::Little } else { Endianness::Big };
+    let u64_at = |at: usize| -> Option<u64> {
+        let raw: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
+        Some(match endian {
+            Endianness::Little => u64::from_le_bytes(raw),
+            Endianness::Big => u64::from_be_bytes(raw),
+        })
+    };
+    let u16_at = |at: usize| -> Option<u16> {
+        let raw: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
+        Some(match endian {
+            Endianness::Little => u16::from_le_bytes(raw),
+            Endianness::Big => u16::from_be_bytes(raw),
+        })
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let raw: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(match endian {
+            Endianness::Little => u32::from_le_bytes(raw),
+            Endianness::Big => u32::from_be_bytes(raw),
+        })
+    };
+    Some(AbiTag {
+        magic: u64_at(0)?,
+        abi_major: u16_at(8)?,
+        abi_minor: u16_at(10)?,
+        module_size: u32_at(12)?,
+    })
+}
+
+fn host_format() -> BinaryFormat {
+    if cfg!(target_os = "windows") {
+        BinaryFormat::Pe
+    } else if cfg!(target_vendor = "apple") {
+        BinaryFormat::MachO
+    } else {
+        BinaryFormat::Elf
+    }
+}
+
+fn format_name(format: BinaryFormat) -> &'static str {
+    match format {
+        BinaryFormat::Elf => "ELF",
+        BinaryFormat::MachO => "Mach-O",
+        BinaryFormat::Pe => "PE",
+        BinaryFormat::Coff => "COFF",
+        BinaryFormat::Wasm => "WebAssembly",
+        BinaryFormat::Xcoff => "XCOFF",
+        _ => "an unknown format",
+    }
+}
+
+fn host_architecture() -> Architecture {
+    match std::env::consts::ARCH {
+        "x86_64" => Architecture::X86_64,
+        "x86" => Architecture::I386,
+        "aarch64" => Architecture::Aarch64,
+        "arm" => Architecture::Arm,
+        "riscv64" => Architecture::Riscv64,
+        "powerpc64" => Architecture::PowerPc64,
+        "s390x" => Architecture::S390x,
+        "loongarch64" => Architecture::LoongArch64,
+        _ => Architecture::Unknown,
+    }
+}
+
+/// The architecture in the words of `std::env::consts::ARCH`.
+fn arch_name(arch: Architecture) -> String {
+    match arch {
+        Architecture::X86_64 => "x86_64".into(),
+        Architecture::X86_64_X32 => "x86_64 (x32)".into(),
+        Architecture::I386 => "x86".into(),
+        Architecture::Aarch64 => "aarch64".into(),
+        Architecture::Aarch64_Ilp32 => "aarch64 (ilp32)".into(),
+        Architecture::Arm => "arm".into(),
+        Architecture::Riscv64 => "riscv64".into(),
+        Architecture::Riscv32 => "riscv32".into(),
+        Architecture::PowerPc64 => "powerpc64".into(),
+        Architecture::PowerPc => "powerpc".into(),
+        Architecture::S390x => "s390x".into(),
+        Architecture::LoongArch64 => "loongarch64".into(),
+        Architecture::Mips => "mips".into(),
+        Architecture::Mips64 => "mips64".into(),
+        Architecture::Sparc64 => "sparc64".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_name_comes_from_the_file_name() {
+        assert_eq!(module_name_of(Path::new("/x/libwildsort_radix.so")), Some("wildsort_radix"));
+        assert_eq!(module_name_of(Path::new("wildsort.so")), Some("wildsort"));
+        assert_eq!(module_name_of(Path::new("libwildsort.so.1")), None);
+        assert_eq!(module_name_of(Path::new("README.md")), None);
+    }
+
+    #[test]
+    fn module_names_are_c_identifiers() {
+        assert!(is_valid_module_name("wildsort_radix"));
+        assert!(is_valid_module_name("_x9"));
+        assert!(!is_valid_module_name(""));
+        assert!(!is_valid_module_name("9lives"));
+        assert!(!is_valid_module_name("bad-name"));
+        assert!(!is_valid_module_name(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn arbitrary_bytes_are_refused_not_a_panic() {
+        for data in [&b""[..], b"\x7fELF", b"\x7fELF\x02\x01\x01", b"MZ\0\0", b"hello world\n"] {
+            let refusal = check_object(data, "m").expect_err("refused");
+            assert_eq!(refusal.stage, Stage::Preflight);
+        }
+    }
+}

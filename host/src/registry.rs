@@ -1,0 +1,435 @@
+//! The registry: every plugin on the search path, loaded and validated, and
+//! its backends by name, ready to sort.
+//!
+//! Discovery never fails as a whole: a file that cannot be used is recorded
+//! with its reason and the others load. A module name's first file that
+//! loads wins; files after it with the same module name are shadowed (never
+//! opened), and so are backends whose name an earlier module already took.
+
+use crate::discover::{Candidate, SearchPath};
+use crate::error::{Refusal, SortError, Stage};
+use crate::validate::{MethodDefinition, ModuleDefinition};
+use crate::{layout, loader, preflight, validate};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use wildhost_abi::sdk::Key;
+use wildhost_abi::{KeyType, LAYOUT_PREFIX, SortFn, flags, status};
+
+/// The backends preferred as the default for a key type, best first. The
+/// default for a type is the first of these that is available and sorts it,
+/// else the first available backend in search order that sorts it.
+pub const DEFAULT_PREFERENCE: [&str; 3] = ["radix", "std", "wildsort"];
+
+/// Size of the buffer a plugin writes its error message into.
+const MESSAGE_CAP: usize = 512;
+
+/// Whether a module can run on this machine, as its `init` said.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
+pub enum Availability {
+    /// Ready to sort.
+    Available,
+    /// `init` said it cannot run here, and why.
+    Unavailable(String),
+}
+
+/// How the contract's type layout was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayoutCheck {
+    /// abi_stable compared the plugin's layout with the host's: equal.
+    Matched,
+    /// The plugin exports no layout (C plugins): checked by magic, version and size.
+    NotExported,
+}
+
+/// A loaded, validated plugin module.
+#[derive(Debug, Serialize)]
+pub struct Module {
+    /// Module name.
+    pub name: String,
+    /// The module's own version.
+    pub version: String,
+    /// One line of documentation.
+    pub doc: String,
+    /// The file it was loaded from, as found on the search path.
+    pub path: PathBuf,
+    /// ABI version it was built for.
+    pub abi: (u16, u16),
+    /// Compiled-in features.
+    pub features: Vec<String>,
+    /// What `init` said.
+    pub availability: Availability,
+    /// How the type layout was checked.
+    pub layout: LayoutCheck,
+}
+
+/// A backend of a loaded module: cheap to clone, safe to share and call from
+/// many threads.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    module: Arc<Module>,
+    method: MethodDefinition,
+}
+
+impl Backend {
+    /// The backend's name.
+    pub fn name(&self) -> &str {
+        &self.method.name
+    }
+    /// Its module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+    /// One line of documentation.
+    pub fn doc(&self) -> &str {
+        &self.method.doc
+    }
+    /// The key types it declares.
+    pub fn key_types(&self) -> impl Iterator<Item = KeyType> + '_ {
+        KeyType::in_set(self.method.key_types)
+    }
+    /// Whether it declares `key_type`.
+    pub fn supports(&self, key_type: KeyType) -> bool {
+        self.method.key_types & key_type.bit() != 0
+    }
+    /// Whether equal keys keep their order.
+    pub fn is_stable(&self) -> bool {
+        self.method.flags & flags::STABLE != 0
+    }
+    /// Whether it may use more than the calling thread.
+    pub fn is_parallel(&self) -> bool {
+        self.method.flags & flags::PARALLEL != 0
+    }
+    /// Declared scratch memory, in percent of the buffer.
+    pub fn scratch_percent(&self) -> u32 {
+        self.method.scratch_percent
+    }
+    /// Whether its module can run here.
+    pub fn is_available(&self) -> bool {
+        self.module.availability == Availability::Available
+    }
+
+    /// Sorts `keys` in place. Floats sort by IEEE-754 totalOrder.
+    pub fn sort<T: Key>(&self, keys: &mut [T]) -> Result<(), SortError> {
+        let key_type = T::TYPE;
+        if !self.supports(key_type) {
+            return Err(SortError::UnsupportedKeyType {
+                backend: self.name().to_string(),
+                key_type,
+                supported: self.key_types().map(KeyType::name).collect::<Vec<_>>().join(" "),
+            });
+        }
+        if let Availability::Unavailable(reason) = &self.module.availability {
+            return Err(SortError::Unavailable { backend: self.name().to_string(), reason: reason.clone() });
+        }
+        let mut message = [0u8; MESSAGE_CAP];
+        let sort: SortFn = self.method.sort;
+        // SAFETY: the plugin is loaded for good and its definition validated;
+        // `keys` is a live, exclusively borrowed buffer of `len` keys of the
+        // type whose bit is passed, which the backend declared; `message` has
+        // `MESSAGE_CAP` writable bytes. The ABI makes `sort` thread-safe.
+        let code = unsafe {
+            sort(
+                keys.as_mut_ptr().cast(),
+                keys.len(),
+                key_type.bit(),
+                message.as_mut_ptr().cast(),
+                MESSAGE_CAP,
+            )
+        };
+        if code == status::OK {
+            return Ok(());
+        }
+        Err(SortError::Failed {
+            backend: self.name().to_string(),
+            status: status::name(code),
+            message: message_from(&message),
+        })
+    }
+}
+
+/// A plugin file that could not be used.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefusedFile {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// Its module name, when the file name gives one.
+    pub module: Option<String>,
+    /// Why.
+    pub refusal: Refusal,
+}
+
+/// A plugin file never opened because an earlier file holds the same module.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShadowedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The module name.
+    pub module: String,
+    /// The file that provides the module.
+    pub by: PathBuf,
+}
+
+/// A backend hidden because an earlier module has one of the same name.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShadowedBackend {
+    /// The backend name.
+    pub name: String,
+    /// The module whose backend is hidden.
+    pub module: String,
+    /// The module that provides the name.
+    pub by: String,
+}
+
+/// Every plugin found on a search path.
+#[derive(Debug, Default)]
+pub struct Registry {
+    modules: Vec<Arc<Module>>,
+    backends: Vec<Backend>,
+    refused: Vec<RefusedFile>,
+    shadowed: Vec<ShadowedFile>,
+    shadowed_backends: Vec<ShadowedBackend>,
+    /// The handles of shadowed backends, reachable as `module.name`.
+    hidden: Vec<Backend>,
+}
+
+impl Registry {
+    /// Finds, checks and loads every plugin on `path`.
+    pub fn discover(path: &SearchPath) -> Registry {
+        let scan = path.scan();
+        let mut registry = Registry::default();
+        for problem in scan.problems {
+            registry.refused.push(RefusedFile { path: problem.path, module: None, refusal: problem.refusal });
+        }
+        let mut provided: HashMap<String, PathBuf> = HashMap::new();
+        for Candidate { path, real_path, module, origin: _ } in scan.candidates {
+            if let Some(by) = provided.get(&module) {
+                registry.shadowed.push(ShadowedFile { path, module, by: by.clone() });
+                continue;
+            }
+            match load_cached(&real_path, &path) {
+                Ok(loaded) => {
+                    provided.insert(module, path);
+                    registry.add(&loaded);
+                }
+                Err(refusal) => registry.refused.push(RefusedFile { path, module: Some(module), refusal }),
+            }
+        }
+        registry
+    }
+
+    /// [`Registry::discover`] on the standard search path with no extra
+    /// directories.
+    pub fn discover_standard() -> Registry {
+        Registry::discover(&SearchPath::standard([]))
+    }
+
+    fn add(&mut self, loaded: &Loaded) {
+        self.modules.push(loaded.module.clone());
+        for method in &loaded.methods {
+            let backend = Backend { module: loaded.module.clone(), method: method.clone() };
+            match self.backends.iter().find(|b| b.name() == method.name) {
+                Some(owner) => {
+                    self.shadowed_backends.push(ShadowedBackend {
+                        name: method.name.clone(),
+                        module: loaded.module.name.clone(),
+                        by: owner.module.name.clone(),
+                    });
+                    self.hidden.push(backend);
+                }
+                None => self.backends.push(backend),
+            }
+        }
+    }
+
+    /// Every backend, in search order.
+    pub fn backends(&self) -> &[Backend] {
+        &self.backends
+    }
+    /// Every loaded module, in search order.
+    pub fn modules(&self) -> &[Arc<Module>] {
+        &self.modules
+    }
+    /// Files and directories that could not be used.
+    pub fn refused(&self) -> &[RefusedFile] {
+        &self.refused
+    }
+    /// Files hidden by an earlier file of the same module.
+    pub fn shadowed(&self) -> &[ShadowedFile] {
+        &self.shadowed
+    }
+    /// Backends hidden by an earlier backend of the same name.
+    pub fn shadowed_backends(&self) -> &[ShadowedBackend] {
+        &self.shadowed_backends
+    }
+
+    /// The backend named `name`, or `module.name` to reach one by its module
+    /// even when another module's backend shadows the name.
+    pub fn backend(&self, name: &str) -> Option<&Backend> {
+        match name.split_once('.') {
+            Some((module, _)) if self.modules.iter().any(|m| m.name == module) => {
+                self.qualified(module, &name[module.len() + 1..])
+            }
+            _ => self.backends.iter().find(|b| b.name() == name),
+        }
+    }
+
+    fn qualified(&self, module: &str, name: &str) -> Option<&Backend> {
+        self.backends
+            .iter()
+            .chain(&self.hidden)
+            .find(|b| b.module.name == module && b.name() == name)
+    }
+
+    /// The default backend for `key_type`: see [`DEFAULT_PREFERENCE`].
+    pub fn default_backend(&self, key_type: KeyType) -> Option<&Backend> {
+        let usable = |b: &&Backend| b.supports(key_type) && b.is_available();
+        DEFAULT_PREFERENCE
+            .iter()
+            .find_map(|name| self.backends.iter().filter(usable).find(|b| b.name() == *name))
+            .or_else(|| self.backends.iter().find(usable))
+    }
+
+    /// The key types `backend` is the default for.
+    pub fn default_for(&self, backend: &Backend) -> Vec<KeyType> {
+        KeyType::ALL
+            .into_iter()
+            .filter(|&k| {
+                self.default_backend(k)
+                    .is_some_and(|d| d.name() == backend.name() && d.module.name == backend.module.name)
+            })
+            .collect()
+    }
+}
+
+/// A loaded module and its validated method table.
+#[derive(Debug)]
+struct Loaded {
+    module: Arc<Module>,
+    methods: Vec<MethodDefinition>,
+}
+
+/// Every file this process tried to load, by resolved path: a file is
+/// opened, and its entry point and `init` called, at most once per process.
+fn loaded_files() -> &'static Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>>> = OnceLock::new();
+    LOADED.get_or_init(Default::default)
+}
+
+fn load_cached(real_path: &Path, shown_path: &Path) -> Result<Arc<Loaded>, Refusal> {
+    // A panic while holding the lock cannot leave the map inconsistent
+    // (entries are inserted whole), so a poisoned lock is still usable.
+    let mut loaded = loaded_files().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(result) = loaded.get(real_path) {
+        return result.clone();
+    }
+    let result = load(real_path, shown_path).map(Arc::new);
+    loaded.insert(real_path.to_path_buf(), result.clone());
+    result
+}
+
+/// Preflight, open, validate, check the layout, and run `init`.
+fn load(real_path: &Path, shown_path: &Path) -> Result<Loaded, Refusal> {
+    let report = preflight::preflight(real_path)?;
+    let layout_symbol = format!("{LAYOUT_PREFIX}{}", report.module);
+    // SAFETY: the file passed preflight; its entry point is called once
+    // below, under the loaded-files lock, from this thread only.
+    let opened = unsafe { loader::open(real_path, &report.entry_symbol, &layout_symbol) }?;
+    // SAFETY: the ABI's entry point: no arguments, returns a pointer the
+    // validator checks before anything reads through it.
+    let def_ptr = unsafe { (opened.entry)() };
+    // SAFETY: `def_ptr` came from the entry point of a never-unloaded library.
+    let def = unsafe { validate::validate(def_ptr, &report.module, &report.tag()) }?;
+    let layout = match opened.layout {
+        Some(symbol) => {
+            // SAFETY: the symbol is the SDK's `WildLayout_<module>` static in a
+            // never-unloaded library that passed validation.
+            unsafe { layout::check(symbol) }.map_err(|diff| {
+                Refusal::new(
+                    Stage::Layout,
+                    format!("built against a different wildhost-abi: {diff}"),
+                    "rebuild the plugin against the wildhost-abi crate this host was built with",
+                )
+            })?;
+            LayoutCheck::Matched
+        }
+        None => LayoutCheck::NotExported,
+    };
+    let availability = run_init(&def);
+    let ModuleDefinition { name, version, doc, features, abi, init: _, methods } = def;
+    Ok(Loaded {
+        module: Arc::new(Module {
+            name,
+            version,
+            doc,
+            path: shown_path.to_path_buf(),
+            abi,
+            features,
+            availability,
+            layout,
+        }),
+        methods,
+    })
+}
+
+fn run_init(def: &ModuleDefinition) -> Availability {
+    let Some(init) = def.init else { return Availability::Available };
+    let mut reason = [0u8; MESSAGE_CAP];
+    // SAFETY: `init` comes from a validated definition of a loaded library;
+    // it is called once per process (the loaded-files cache), before any
+    // sort, with a buffer of `MESSAGE_CAP` writable bytes.
+    let code = unsafe { init(reason.as_mut_ptr().cast(), MESSAGE_CAP) };
+    match code {
+        status::OK => Availability::Available,
+        status::UNAVAILABLE => Availability::Unavailable(message_from(&reason)),
+        other => Availability::Unavailable(format!(
+            "init failed ({}): {}",
+            status::name(other),
+            message_from(&reason)
+        )),
+    }
+}
+
+/// The message a plugin wrote into `buf`: up to the first NUL or the end of
+/// the buffer, invalid UTF-8 replaced, control characters made visible.
+pub(crate) fn message_from(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let text: String = String::from_utf8_lossy(&buf[..end])
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = text.trim();
+    if text.is_empty() { "(no message)".to_string() } else { text.to_string() }
+}
+
+/// Preflights and loads one file outside any search path, as `inspect` does.
+/// The file is opened only if preflight passes.
+pub fn load_file(path: &Path) -> Result<(Arc<Module>, Vec<Backend>), Refusal> {
+    let real = path.canonicalize().map_err(|e| {
+        Refusal::new(Stage::Discovery, format!("cannot resolve the file: {e}"), "check the path")
+    })?;
+    let loaded = load_cached(&real, path)?;
+    let backends = loaded
+        .methods
+        .iter()
+        .map(|m| Backend { module: loaded.module.clone(), method: m.clone() })
+        .collect();
+    Ok((loaded.module.clone(), backends))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_messages_are_bounded_and_cleaned() {
+        assert_eq!(message_from(b"bad input\0garbage"), "bad input");
+        assert_eq!(message_from(&[b'x'; 8]), "xxxxxxxx");
+        assert_eq!(message_from(b"\x1b[31mred\0"), "[31mred");
+        assert_eq!(message_from(b"\xffok\0"), "\u{fffd}ok");
+        assert_eq!(message_from(b"\0"), "(no message)");
+    }
+}
