@@ -112,7 +112,10 @@ pub fn parse_text(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseError>
     })
 }
 
-fn parse_lines<T: Key>(input: &[u8], parse: fn(&str) -> Result<T, String>) -> Result<Vec<T>, ParseError> {
+fn parse_lines<T: Key>(
+    input: &[u8],
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, ParseError> {
     // A number takes at least two bytes with its newline: a cheap upper bound.
     let mut keys = Vec::with_capacity(input.len() / 2 + 1);
     for (index, raw) in input.split(|&b| b == b'\n').enumerate() {
@@ -124,7 +127,13 @@ fn parse_lines<T: Key>(input: &[u8], parse: fn(&str) -> Result<T, String>) -> Re
         let text = std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
         match parse(text) {
             Ok(key) => keys.push(key),
-            Err(problem) => return Err(ParseError::Line { line, text: shorten(text), problem }),
+            Err(problem) => {
+                return Err(ParseError::Line {
+                    line,
+                    text: shorten(text),
+                    problem,
+                });
+            }
         }
     }
     keys.shrink_to_fit();
@@ -195,14 +204,25 @@ impl Float for f64 {
 }
 
 fn parse_float<T: Float>(text: &str) -> Result<T, String> {
-    let value: T = text.parse().map_err(|_| format!("is not a valid {}", T::TYPE))?;
-    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text).to_ascii_lowercase();
+    let value: T = text
+        .parse()
+        .map_err(|_| format!("is not a valid {}", T::TYPE))?;
+    let unsigned = text
+        .strip_prefix(['-', '+'])
+        .unwrap_or(text)
+        .to_ascii_lowercase();
     if value.is_infinite() && unsigned != "inf" && unsigned != "infinity" {
-        return Err(format!("is out of range for {} (it would become infinite)", T::TYPE));
+        return Err(format!(
+            "is out of range for {} (it would become infinite)",
+            T::TYPE
+        ));
     }
     let mantissa = unsigned.split('e').next().unwrap_or("");
     if value.is_zero() && mantissa.bytes().any(|b| matches!(b, b'1'..=b'9')) {
-        return Err(format!("is too small for {} (it would become zero)", T::TYPE));
+        return Err(format!(
+            "is too small for {} (it would become zero)",
+            T::TYPE
+        ));
     }
     Ok(value)
 }
@@ -211,7 +231,11 @@ fn parse_float<T: Float>(text: &str) -> Result<T, String> {
 pub fn parse_binary(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseError> {
     let size = key_type.size();
     if input.len() % size != 0 {
-        return Err(ParseError::BinaryLength { len: input.len(), size, key_type });
+        return Err(ParseError::BinaryLength {
+            len: input.len(),
+            size,
+            key_type,
+        });
     }
     macro_rules! decode {
         ($t:ty, $n:literal) => {
@@ -254,14 +278,18 @@ pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>) {
         KeyVec::U64(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
         KeyVec::I32(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
         KeyVec::I64(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
-        KeyVec::F32(v) => v.iter().for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
-            (true, true) => emit(out, format_args!("-NaN")),
-            _ => emit(out, format_args!("{k:?}")),
-        }),
-        KeyVec::F64(v) => v.iter().for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
-            (true, true) => emit(out, format_args!("-NaN")),
-            _ => emit(out, format_args!("{k:?}")),
-        }),
+        KeyVec::F32(v) => v
+            .iter()
+            .for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
+                (true, true) => emit(out, format_args!("-NaN")),
+                _ => emit(out, format_args!("{k:?}")),
+            }),
+        KeyVec::F64(v) => v
+            .iter()
+            .for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
+                (true, true) => emit(out, format_args!("-NaN")),
+                _ => emit(out, format_args!("{k:?}")),
+            }),
     }
 }
 
@@ -270,7 +298,9 @@ mod tests {
     use super::*;
 
     fn err(input: &str, key_type: KeyType) -> String {
-        parse_text(input.as_bytes(), key_type).expect_err("invalid").to_string()
+        parse_text(input.as_bytes(), key_type)
+            .expect_err("invalid")
+            .to_string()
     }
 
     #[test]
@@ -281,16 +311,43 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named_by_number() {
-        assert_eq!(err("1\n2\nthree\n", KeyType::I64), "line 3: `three` is not a valid i64");
-        assert_eq!(err("4294967296", KeyType::U32), "line 1: `4294967296` is out of range for u32");
-        assert_eq!(err("-1", KeyType::U64), "line 1: `-1` is out of range for u64 (negative)");
-        assert_eq!(err("-9223372036854775809", KeyType::I64), "line 1: `-9223372036854775809` is out of range for i64");
+        assert_eq!(
+            err("1\n2\nthree\n", KeyType::I64),
+            "line 3: `three` is not a valid i64"
+        );
+        assert_eq!(
+            err("4294967296", KeyType::U32),
+            "line 1: `4294967296` is out of range for u32"
+        );
+        assert_eq!(
+            err("-1", KeyType::U64),
+            "line 1: `-1` is out of range for u64 (negative)"
+        );
+        assert_eq!(
+            err("-9223372036854775809", KeyType::I64),
+            "line 1: `-9223372036854775809` is out of range for i64"
+        );
         assert_eq!(err("1.5", KeyType::I32), "line 1: `1.5` is not a valid i32");
-        assert_eq!(err("1e400", KeyType::F64), "line 1: `1e400` is out of range for f64 (it would become infinite)");
-        assert_eq!(err("1e39", KeyType::F32), "line 1: `1e39` is out of range for f32 (it would become infinite)");
-        assert_eq!(err("1e-400", KeyType::F64), "line 1: `1e-400` is too small for f64 (it would become zero)");
-        assert_eq!(err("\u{1b}[2J", KeyType::F64), "line 1: `\\u{1b}[2J` is not a valid f64");
-        assert_eq!(parse_text(b"1\n\xff\n", KeyType::U32).unwrap_err(), ParseError::NotUtf8 { line: 2 });
+        assert_eq!(
+            err("1e400", KeyType::F64),
+            "line 1: `1e400` is out of range for f64 (it would become infinite)"
+        );
+        assert_eq!(
+            err("1e39", KeyType::F32),
+            "line 1: `1e39` is out of range for f32 (it would become infinite)"
+        );
+        assert_eq!(
+            err("1e-400", KeyType::F64),
+            "line 1: `1e-400` is too small for f64 (it would become zero)"
+        );
+        assert_eq!(
+            err("\u{1b}[2J", KeyType::F64),
+            "line 1: `\\u{1b}[2J` is not a valid f64"
+        );
+        assert_eq!(
+            parse_text(b"1\n\xff\n", KeyType::U32).unwrap_err(),
+            ParseError::NotUtf8 { line: 2 }
+        );
     }
 
     #[test]
@@ -312,7 +369,9 @@ mod tests {
         ];
         let mut text = Vec::new();
         write_text(&KeyVec::F64(values.to_vec()), &mut text);
-        let KeyVec::F64(back) = parse_text(&text, KeyType::F64).unwrap() else { unreachable!() };
+        let KeyVec::F64(back) = parse_text(&text, KeyType::F64).unwrap() else {
+            unreachable!()
+        };
         for (a, b) in values.iter().zip(&back) {
             // NaN keeps its sign, not its payload; everything else is exact.
             if a.is_nan() {
@@ -331,10 +390,17 @@ mod tests {
 
     #[test]
     fn binary_round_trips_bit_for_bit() {
-        let values = vec![f32::from_bits(0x7fc0_0001), f32::from_bits(0xffc0_1234), -0.0, 1.5];
+        let values = vec![
+            f32::from_bits(0x7fc0_0001),
+            f32::from_bits(0xffc0_1234),
+            -0.0,
+            1.5,
+        ];
         let mut bytes = Vec::new();
         write_binary(&KeyVec::F32(values.clone()), &mut bytes);
-        let KeyVec::F32(back) = parse_binary(&bytes, KeyType::F32).unwrap() else { unreachable!() };
+        let KeyVec::F32(back) = parse_binary(&bytes, KeyType::F32).unwrap() else {
+            unreachable!()
+        };
         assert_eq!(
             values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             back.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
@@ -344,7 +410,9 @@ mod tests {
     #[test]
     fn binary_of_a_partial_key_is_an_error() {
         assert_eq!(
-            parse_binary(&[0; 13], KeyType::U64).unwrap_err().to_string(),
+            parse_binary(&[0; 13], KeyType::U64)
+                .unwrap_err()
+                .to_string(),
             "the input is 13 bytes, not a whole number of 8-byte u64 keys"
         );
     }

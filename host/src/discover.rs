@@ -140,10 +140,13 @@ impl SearchPath {
                     continue;
                 }
             };
-            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut files: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
             for file in files {
-                let Some(module) = module_name_of(&file) else { continue };
+                let Some(module) = module_name_of(&file) else {
+                    continue;
+                };
                 let module = module.to_string();
                 match file.canonicalize() {
                     Ok(real) if real.is_file() => scan.candidates.push(Candidate {

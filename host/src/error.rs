@@ -47,7 +47,11 @@ pub struct Refusal {
 impl Refusal {
     /// A refusal at `stage`.
     pub fn new(stage: Stage, cause: impl Into<String>, help: impl Into<String>) -> Refusal {
-        Refusal { stage, cause: cause.into(), help: help.into() }
+        Refusal {
+            stage,
+            cause: cause.into(),
+            help: help.into(),
+        }
     }
 }
 

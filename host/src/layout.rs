@@ -41,10 +41,17 @@ fn summarize(report: &str) -> String {
         .iter()
         .copied()
         .filter(|l| {
-            l.contains("field") || l.contains("expected") || l.contains("found") || l.contains("Error")
+            l.contains("field")
+                || l.contains("expected")
+                || l.contains("found")
+                || l.contains("Error")
         })
         .take(6)
         .collect();
-    let chosen = if interesting.is_empty() { lines.iter().copied().take(6).collect() } else { interesting };
+    let chosen = if interesting.is_empty() {
+        lines.iter().copied().take(6).collect()
+    } else {
+        interesting
+    };
     chosen.join("; ")
 }

@@ -28,7 +28,11 @@ pub(crate) struct Opened {
 /// Opening a library runs its constructors, which can do anything. The
 /// caller must have passed the file through preflight, and must call the
 /// returned entry point only as the ABI allows (once, from one thread).
-pub(crate) unsafe fn open(path: &Path, entry_symbol: &str, layout_symbol: &str) -> Result<Opened, Refusal> {
+pub(crate) unsafe fn open(
+    path: &Path,
+    entry_symbol: &str,
+    layout_symbol: &str,
+) -> Result<Opened, Refusal> {
     // SAFETY: the caller accepts that the library's constructors run.
     let library = unsafe { open_library(path) }.map_err(|e| {
         Refusal::new(
@@ -39,7 +43,11 @@ pub(crate) unsafe fn open(path: &Path, entry_symbol: &str, layout_symbol: &str) 
         )
     })?;
     let entry_name = CString::new(entry_symbol).map_err(|_| {
-        Refusal::new(Stage::Load, "the entry symbol name contains a NUL byte", "rename the file")
+        Refusal::new(
+            Stage::Load,
+            "the entry symbol name contains a NUL byte",
+            "rename the file",
+        )
     })?;
     // SAFETY: the symbol was checked by preflight to be a function, and the
     // ABI gives it the type `EntryFn`.
@@ -48,7 +56,10 @@ pub(crate) unsafe fn open(path: &Path, entry_symbol: &str, layout_symbol: &str) 
         Err(e) => {
             return Err(Refusal::new(
                 Stage::Load,
-                format!("the loaded library has no `{entry_symbol}`: {}", loader_message(&e)),
+                format!(
+                    "the loaded library has no `{entry_symbol}`: {}",
+                    loader_message(&e)
+                ),
                 "rebuild the plugin",
             ));
         }

@@ -62,7 +62,10 @@ impl PreflightReport {
 pub fn module_name_of(path: &Path) -> Option<&str> {
     let file = path.file_name()?.to_str()?;
     let stem = file.strip_suffix(std::env::consts::DLL_SUFFIX)?;
-    Some(stem.strip_prefix(std::env::consts::DLL_PREFIX).unwrap_or(stem))
+    Some(
+        stem.strip_prefix(std::env::consts::DLL_PREFIX)
+            .unwrap_or(stem),
+    )
 }
 
 /// Whether `name` is a valid module name: a C identifier of at most 63 bytes,
@@ -79,7 +82,10 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
     let refuse = |cause: String, help: &str| Refusal::new(Stage::Preflight, cause, help);
     let module = module_name_of(path).ok_or_else(|| {
         refuse(
-            format!("the file name does not end in `{}`", std::env::consts::DLL_SUFFIX),
+            format!(
+                "the file name does not end in `{}`",
+                std::env::consts::DLL_SUFFIX
+            ),
             "a plugin file is named lib<module><suffix>, e.g. libwildsort_radix.so",
         )
     })?;
@@ -91,7 +97,12 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
         ));
     }
     let size = std::fs::metadata(path)
-        .map_err(|e| refuse(format!("cannot read the file: {e}"), "check that it exists and is readable"))?
+        .map_err(|e| {
+            refuse(
+                format!("cannot read the file: {e}"),
+                "check that it exists and is readable",
+            )
+        })?
         .len();
     if size > MAX_PLUGIN_BYTES {
         return Err(refuse(
@@ -99,8 +110,12 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
             "remove it from the plugin directory",
         ));
     }
-    let data = std::fs::read(path)
-        .map_err(|e| refuse(format!("cannot read the file: {e}"), "check that it is readable"))?;
+    let data = std::fs::read(path).map_err(|e| {
+        refuse(
+            format!("cannot read the file: {e}"),
+            "check that it is readable",
+        )
+    })?;
     check_object(&data, module)
 }
 
@@ -121,7 +136,10 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
             ));
         }
         Err(_) => {
-            return Err(refuse("not a shared library: the file is not an object file".into(), not_a_library));
+            return Err(refuse(
+                "not a shared library: the file is not an object file".into(),
+                not_a_library,
+            ));
         }
     };
 
@@ -158,7 +176,10 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
     match file.kind() {
         ObjectKind::Dynamic if file.section_by_name(".interp").is_none() => {}
         ObjectKind::Dynamic | ObjectKind::Executable => {
-            return Err(refuse("not a shared library: the file is an executable".into(), not_a_library));
+            return Err(refuse(
+                "not a shared library: the file is an executable".into(),
+                not_a_library,
+            ));
         }
         ObjectKind::Relocatable => {
             return Err(refuse(
@@ -167,7 +188,10 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
             ));
         }
         other => {
-            return Err(refuse(format!("not a shared library: the file is {other:?}"), not_a_library));
+            return Err(refuse(
+                format!("not a shared library: the file is {other:?}"),
+                not_a_library,
+            ));
         }
     }
 
@@ -181,7 +205,9 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
         .unwrap_or(0);
     if needed > len {
         return Err(refuse(
-            format!("the file is truncated: its contents extend to byte {needed}, the file has {len}"),
+            format!(
+                "the file is truncated: its contents extend to byte {needed}, the file has {len}"
+            ),
             "rebuild or reinstall the plugin",
         ));
     }
@@ -199,13 +225,22 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
          If the file was renamed, give it back the name of the module it holds"
     );
     let Some(entry) = entry else {
-        return Err(refuse(format!("no entry point: the file does not export `{entry_symbol}`"), &missing_help));
+        return Err(refuse(
+            format!("no entry point: the file does not export `{entry_symbol}`"),
+            &missing_help,
+        ));
     };
     if entry.kind() != object::SymbolKind::Text {
-        return Err(refuse(format!("`{entry_symbol}` is not a function"), &missing_help));
+        return Err(refuse(
+            format!("`{entry_symbol}` is not a function"),
+            &missing_help,
+        ));
     }
     let Some(tag_sym) = tag else {
-        return Err(refuse(format!("no ABI tag: the file does not export `{tag_symbol}`"), &missing_help));
+        return Err(refuse(
+            format!("no ABI tag: the file does not export `{tag_symbol}`"),
+            &missing_help,
+        ));
     };
     let tag = read_tag(&file, &tag_sym).ok_or_else(|| {
         refuse(
@@ -215,7 +250,10 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
     })?;
     if tag.magic != MAGIC {
         return Err(refuse(
-            format!("the ABI tag `{tag_symbol}` has the wrong magic ({:#018x})", tag.magic),
+            format!(
+                "the ABI tag `{tag_symbol}` has the wrong magic ({:#018x})",
+                tag.magic
+            ),
             "the file is not a wildhost plugin or is corrupt; rebuild it with the SDK or the header's macro",
         ));
     }
@@ -276,7 +314,8 @@ fn find_export<'data, 'file>(
     let matches = |s: &object::Symbol<'data, 'file>| {
         s.is_definition()
             && s.is_global()
-            && s.name().is_ok_and(|n| n == name || n.strip_prefix('_') == Some(name))
+            && s.name()
+                .is_ok_and(|n| n == name || n.strip_prefix('_') == Some(name))
     };
     file.dynamic_symbols()
         .find(matches)
@@ -288,7 +327,11 @@ fn read_tag(file: &object::File<'_>, symbol: &object::Symbol<'_, '_>) -> Option<
     let index = symbol.section_index()?;
     let section = file.section_by_index(index).ok()?;
     let bytes = section.data_range(symbol.address(), TAG_SIZE).ok()??;
-    let endian = if file.is_little_endian() { Endianness::Little } else { Endianness::Big };
+    let endian = if file.is_little_endian() {
+        Endianness::Little
+    } else {
+        Endianness::Big
+    };
     let u64_at = |at: usize| -> Option<u64> {
         let raw: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
         Some(match endian {
@@ -382,7 +425,10 @@ mod tests {
 
     #[test]
     fn module_name_comes_from_the_file_name() {
-        assert_eq!(module_name_of(Path::new("/x/libwildsort_radix.so")), Some("wildsort_radix"));
+        assert_eq!(
+            module_name_of(Path::new("/x/libwildsort_radix.so")),
+            Some("wildsort_radix")
+        );
         assert_eq!(module_name_of(Path::new("wildsort.so")), Some("wildsort"));
         assert_eq!(module_name_of(Path::new("libwildsort.so.1")), None);
         assert_eq!(module_name_of(Path::new("README.md")), None);
@@ -400,7 +446,13 @@ mod tests {
 
     #[test]
     fn arbitrary_bytes_are_refused_not_a_panic() {
-        for data in [&b""[..], b"\x7fELF", b"\x7fELF\x02\x01\x01", b"MZ\0\0", b"hello world\n"] {
+        for data in [
+            &b""[..],
+            b"\x7fELF",
+            b"\x7fELF\x02\x01\x01",
+            b"MZ\0\0",
+            b"hello world\n",
+        ] {
             let refusal = check_object(data, "m").expect_err("refused");
             assert_eq!(refusal.stage, Stage::Preflight);
         }

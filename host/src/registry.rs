@@ -119,11 +119,18 @@ impl Backend {
             return Err(SortError::UnsupportedKeyType {
                 backend: self.name().to_string(),
                 key_type,
-                supported: self.key_types().map(KeyType::name).collect::<Vec<_>>().join(" "),
+                supported: self
+                    .key_types()
+                    .map(KeyType::name)
+                    .collect::<Vec<_>>()
+                    .join(" "),
             });
         }
         if let Availability::Unavailable(reason) = &self.module.availability {
-            return Err(SortError::Unavailable { backend: self.name().to_string(), reason: reason.clone() });
+            return Err(SortError::Unavailable {
+                backend: self.name().to_string(),
+                reason: reason.clone(),
+            });
         }
         let mut message = [0u8; MESSAGE_CAP];
         let sort: SortFn = self.method.sort;
@@ -202,12 +209,26 @@ impl Registry {
         let scan = path.scan();
         let mut registry = Registry::default();
         for problem in scan.problems {
-            registry.refused.push(RefusedFile { path: problem.path, module: None, refusal: problem.refusal });
+            registry.refused.push(RefusedFile {
+                path: problem.path,
+                module: None,
+                refusal: problem.refusal,
+            });
         }
         let mut provided: HashMap<String, PathBuf> = HashMap::new();
-        for Candidate { path, real_path, module, origin: _ } in scan.candidates {
+        for Candidate {
+            path,
+            real_path,
+            module,
+            origin: _,
+        } in scan.candidates
+        {
             if let Some(by) = provided.get(&module) {
-                registry.shadowed.push(ShadowedFile { path, module, by: by.clone() });
+                registry.shadowed.push(ShadowedFile {
+                    path,
+                    module,
+                    by: by.clone(),
+                });
                 continue;
             }
             match load_cached(&real_path, &path) {
@@ -215,7 +236,11 @@ impl Registry {
                     provided.insert(module, path);
                     registry.add(&loaded);
                 }
-                Err(refusal) => registry.refused.push(RefusedFile { path, module: Some(module), refusal }),
+                Err(refusal) => registry.refused.push(RefusedFile {
+                    path,
+                    module: Some(module),
+                    refusal,
+                }),
             }
         }
         registry
@@ -230,7 +255,10 @@ impl Registry {
     fn add(&mut self, loaded: &Loaded) {
         self.modules.push(loaded.module.clone());
         for method in &loaded.methods {
-            let backend = Backend { module: loaded.module.clone(), method: method.clone() };
+            let backend = Backend {
+                module: loaded.module.clone(),
+                method: method.clone(),
+            };
             match self.backends.iter().find(|b| b.name() == method.name) {
                 Some(owner) => {
                     self.shadowed_backends.push(ShadowedBackend {
@@ -289,7 +317,12 @@ impl Registry {
         let usable = |b: &&Backend| b.supports(key_type) && b.is_available();
         DEFAULT_PREFERENCE
             .iter()
-            .find_map(|name| self.backends.iter().filter(usable).find(|b| b.name() == *name))
+            .find_map(|name| {
+                self.backends
+                    .iter()
+                    .filter(usable)
+                    .find(|b| b.name() == *name)
+            })
             .or_else(|| self.backends.iter().find(usable))
     }
 
@@ -298,8 +331,9 @@ impl Registry {
         KeyType::ALL
             .into_iter()
             .filter(|&k| {
-                self.default_backend(k)
-                    .is_some_and(|d| d.name() == backend.name() && d.module.name == backend.module.name)
+                self.default_backend(k).is_some_and(|d| {
+                    d.name() == backend.name() && d.module.name == backend.module.name
+                })
             })
             .collect()
     }
@@ -315,7 +349,8 @@ struct Loaded {
 /// Every file this process tried to load, by resolved path: a file is
 /// opened, and its entry point and `init` called, at most once per process.
 fn loaded_files() -> &'static Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>>> = OnceLock::new();
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>>> =
+        OnceLock::new();
     LOADED.get_or_init(Default::default)
 }
 
@@ -359,7 +394,15 @@ fn load(real_path: &Path, shown_path: &Path) -> Result<Loaded, Refusal> {
         None => LayoutCheck::NotExported,
     };
     let availability = run_init(&def);
-    let ModuleDefinition { name, version, doc, features, abi, init: _, methods } = def;
+    let ModuleDefinition {
+        name,
+        version,
+        doc,
+        features,
+        abi,
+        init: _,
+        methods,
+    } = def;
     Ok(Loaded {
         module: Arc::new(Module {
             name,
@@ -376,7 +419,9 @@ fn load(real_path: &Path, shown_path: &Path) -> Result<Loaded, Refusal> {
 }
 
 fn run_init(def: &ModuleDefinition) -> Availability {
-    let Some(init) = def.init else { return Availability::Available };
+    let Some(init) = def.init else {
+        return Availability::Available;
+    };
     let mut reason = [0u8; MESSAGE_CAP];
     // SAFETY: `init` comes from a validated definition of a loaded library;
     // it is called once per process (the loaded-files cache), before any
@@ -402,20 +447,31 @@ pub(crate) fn message_from(buf: &[u8]) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let text = text.trim();
-    if text.is_empty() { "(no message)".to_string() } else { text.to_string() }
+    if text.is_empty() {
+        "(no message)".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 /// Preflights and loads one file outside any search path, as `inspect` does.
 /// The file is opened only if preflight passes.
 pub fn load_file(path: &Path) -> Result<(Arc<Module>, Vec<Backend>), Refusal> {
     let real = path.canonicalize().map_err(|e| {
-        Refusal::new(Stage::Discovery, format!("cannot resolve the file: {e}"), "check the path")
+        Refusal::new(
+            Stage::Discovery,
+            format!("cannot resolve the file: {e}"),
+            "check the path",
+        )
     })?;
     let loaded = load_cached(&real, path)?;
     let backends = loaded
         .methods
         .iter()
-        .map(|m| Backend { module: loaded.module.clone(), method: m.clone() })
+        .map(|m| Backend {
+            module: loaded.module.clone(),
+            method: m.clone(),
+        })
         .collect();
     Ok((loaded.module.clone(), backends))
 }

@@ -129,7 +129,9 @@ pub unsafe fn validate_with(
         )
     };
     if magic != MAGIC {
-        return Err(invalid(format!("the module definition has the wrong magic ({magic:#018x})")));
+        return Err(invalid(format!(
+            "the module definition has the wrong magic ({magic:#018x})"
+        )));
     }
     if (major, minor) != (tag.abi_major, tag.abi_minor) {
         return Err(invalid(format!(
@@ -155,28 +157,35 @@ pub unsafe fn validate_with(
 
     // SAFETY (for the string reads below): the pointers come from the
     // definition; `read_c_str` reads at most its limit + 1 bytes.
-    let name = unsafe { read_c_str(def.name, MAX_NAME) }.map_err(|e| invalid(format!("module name: {e}")))?;
+    let name = unsafe { read_c_str(def.name, MAX_NAME) }
+        .map_err(|e| invalid(format!("module name: {e}")))?;
     if name != expected_name {
         return Err(invalid(format!(
             "the module calls itself `{name}` but the file name says `{expected_name}`"
         )));
     }
     // SAFETY: as above.
-    let version = unsafe { read_c_str(def.version, MAX_NAME) }.map_err(|e| invalid(format!("module version: {e}")))?;
+    let version = unsafe { read_c_str(def.version, MAX_NAME) }
+        .map_err(|e| invalid(format!("module version: {e}")))?;
     if version.is_empty() {
         return Err(invalid("module version: empty"));
     }
     // SAFETY: as above.
-    let doc = unsafe { read_optional_c_str(def.doc, MAX_DOC) }.map_err(|e| invalid(format!("module doc: {e}")))?;
+    let doc = unsafe { read_optional_c_str(def.doc, MAX_DOC) }
+        .map_err(|e| invalid(format!("module doc: {e}")))?;
     // SAFETY: as above.
     let features = unsafe { read_features(def.features) }?;
 
     let count = def.method_count;
     if count == 0 {
-        return Err(invalid("the module declares no backends (method_count is 0)"));
+        return Err(invalid(
+            "the module declares no backends (method_count is 0)",
+        ));
     }
     if count > MAX_METHODS {
-        return Err(invalid(format!("the module declares {count} backends, more than the limit of {MAX_METHODS}")));
+        return Err(invalid(format!(
+            "the module declares {count} backends, more than the limit of {MAX_METHODS}"
+        )));
     }
     if def.methods.is_null() || !def.methods.is_aligned() {
         return Err(invalid("the method table pointer is null or misaligned"));
@@ -194,11 +203,16 @@ pub unsafe fn validate_with(
     for i in 0..count as usize {
         // SAFETY: the table holds `count` entries `stride` bytes apart
         // (the ABI's contract, bounded above); each is read up to its size.
-        let entry: MethodDef = unsafe { read_prefix(def.methods.cast::<u8>().add(i * stride), stride) };
+        let entry: MethodDef =
+            unsafe { read_prefix(def.methods.cast::<u8>().add(i * stride), stride) };
         // SAFETY: as for the module's strings.
-        let method = unsafe { validate_method(&entry) }.map_err(|e| invalid(format!("backend #{i}: {e}")))?;
+        let method = unsafe { validate_method(&entry) }
+            .map_err(|e| invalid(format!("backend #{i}: {e}")))?;
         if methods.iter().any(|m| m.name == method.name) {
-            return Err(invalid(format!("backend #{i}: the name `{}` appears twice", method.name)));
+            return Err(invalid(format!(
+                "backend #{i}: the name `{}` appears twice",
+                method.name
+            )));
         }
         methods.push(method);
     }
@@ -227,7 +241,8 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
     }
     let context = |e: String| format!("`{name}`: {e}");
     // SAFETY: per this function's contract.
-    let doc = unsafe { read_optional_c_str(m.doc, MAX_DOC) }.map_err(|e| context(format!("doc: {e}")))?;
+    let doc =
+        unsafe { read_optional_c_str(m.doc, MAX_DOC) }.map_err(|e| context(format!("doc: {e}")))?;
     let Some(sort) = m.sort else {
         return Err(context("sort function is null".into()));
     };
@@ -241,10 +256,16 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
         )));
     }
     if m.flags & !flags::KNOWN != 0 {
-        return Err(context(format!("declares unknown flag bits {:#x}", m.flags & !flags::KNOWN)));
+        return Err(context(format!(
+            "declares unknown flag bits {:#x}",
+            m.flags & !flags::KNOWN
+        )));
     }
     if m.reserved != 0 {
-        return Err(context(format!("reserved field is {:#x}, must be 0", m.reserved)));
+        return Err(context(format!(
+            "reserved field is {:#x}, must be 0",
+            m.reserved
+        )));
     }
     Ok(MethodDefinition {
         name,
@@ -264,7 +285,10 @@ pub fn is_valid_backend_name(name: &str) -> bool {
 }
 
 fn is_valid_feature_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.+=".contains(&b))
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.+=".contains(&b))
 }
 
 /// Reads a `T` of which the plugin provides only `declared` bytes: fields
@@ -346,9 +370,12 @@ unsafe fn read_features(list: *const *const c_char) -> Result<Vec<String>, Refus
             break;
         }
         // SAFETY: a feature name, bounded as every string.
-        let name = unsafe { read_c_str(item, MAX_NAME) }.map_err(|e| invalid(format!("feature #{i}: {e}")))?;
+        let name = unsafe { read_c_str(item, MAX_NAME) }
+            .map_err(|e| invalid(format!("feature #{i}: {e}")))?;
         if !is_valid_feature_name(&name) {
-            return Err(invalid(format!("feature #{i}: `{name}` is not a feature name")));
+            return Err(invalid(format!(
+                "feature #{i}: `{name}` is not a feature name"
+            )));
         }
         features.push(name);
     }
@@ -378,7 +405,13 @@ mod tests {
         }
     }
 
-    fn module(methods: *const MethodDef, count: u32, stride: usize, size: usize, minor: u16) -> ModuleDef {
+    fn module(
+        methods: *const MethodDef,
+        count: u32,
+        stride: usize,
+        size: usize,
+        minor: u16,
+    ) -> ModuleDef {
         ModuleDef {
             magic: MAGIC,
             abi_major: ABI_MAJOR,
@@ -396,7 +429,12 @@ mod tests {
     }
 
     fn tag(minor: u16) -> AbiTag {
-        AbiTag { magic: MAGIC, abi_major: ABI_MAJOR, abi_minor: minor, module_size: 0 }
+        AbiTag {
+            magic: MAGIC,
+            abi_major: ABI_MAJOR,
+            abi_minor: minor,
+            module_size: 0,
+        }
     }
 
     fn check(def: &ModuleDef, host: &HostAbi) -> Result<ModuleDefinition, Refusal> {
@@ -426,15 +464,33 @@ mod tests {
     #[test]
     fn a_plugin_of_the_current_minor_validates() {
         let methods = [method(b"one\0"), method(b"two\0")];
-        let def = module(methods.as_ptr(), 2, size_of::<MethodDef>(), size_of::<ModuleDef>(), 0);
+        let def = module(
+            methods.as_ptr(),
+            2,
+            size_of::<MethodDef>(),
+            size_of::<ModuleDef>(),
+            0,
+        );
         let out = check(&def, &HostAbi::CURRENT).expect("valid");
-        assert_eq!(out.methods.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        assert_eq!(
+            out.methods
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>(),
+            ["one", "two"]
+        );
     }
 
     #[test]
     fn an_older_minor_plugin_still_loads_in_a_newer_host() {
         let methods = [method(b"one\0"), method(b"two\0")];
-        let def = module(methods.as_ptr(), 2, size_of::<MethodDef>(), size_of::<ModuleDef>(), 0);
+        let def = module(
+            methods.as_ptr(),
+            2,
+            size_of::<MethodDef>(),
+            size_of::<ModuleDef>(),
+            0,
+        );
         let out = check(&def, &HOST_V11).expect("a 1.1 host reads 1.0 plugins");
         assert_eq!(out.abi, (1, 0));
         assert_eq!(out.methods[1].name, "two");
@@ -443,8 +499,14 @@ mod tests {
     #[test]
     fn a_newer_minor_plugin_with_appended_fields_loads_in_a_host_that_knows_it() {
         let methods = [
-            MethodDefV11 { base: method(b"one\0"), appended: 7 },
-            MethodDefV11 { base: method(b"two\0"), appended: 7 },
+            MethodDefV11 {
+                base: method(b"one\0"),
+                appended: 7,
+            },
+            MethodDefV11 {
+                base: method(b"two\0"),
+                appended: 7,
+            },
         ];
         let def = ModuleDefV11 {
             base: module(
@@ -463,7 +525,13 @@ mod tests {
         assert_eq!(out.methods[1].name, "two");
         // The current host refuses it: it cannot know what 1.1 requires.
         let refusal = check(&def.base, &HostAbi::CURRENT).expect_err("newer minor");
-        assert!(refusal.cause.contains("plugin ABI 1.1, host speaks 1.0 to 1.0"), "{}", refusal.cause);
+        assert!(
+            refusal
+                .cause
+                .contains("plugin ABI 1.1, host speaks 1.0 to 1.0"),
+            "{}",
+            refusal.cause
+        );
     }
 
     #[test]
@@ -477,37 +545,108 @@ mod tests {
     #[test]
     fn bad_method_entries_are_refused_with_the_field_named() {
         let cases: Vec<(MethodDef, &str)> = vec![
-            (MethodDef { sort: None, ..method(b"a\0") }, "sort function is null"),
-            (MethodDef { key_types: 0, ..method(b"a\0") }, "declares no key types"),
-            (MethodDef { key_types: 0x41, ..method(b"a\0") }, "unknown key type bits 0x40"),
-            (MethodDef { flags: 0x80, ..method(b"a\0") }, "unknown flag bits 0x80"),
-            (MethodDef { reserved: 1, ..method(b"a\0") }, "reserved field"),
+            (
+                MethodDef {
+                    sort: None,
+                    ..method(b"a\0")
+                },
+                "sort function is null",
+            ),
+            (
+                MethodDef {
+                    key_types: 0,
+                    ..method(b"a\0")
+                },
+                "declares no key types",
+            ),
+            (
+                MethodDef {
+                    key_types: 0x41,
+                    ..method(b"a\0")
+                },
+                "unknown key type bits 0x40",
+            ),
+            (
+                MethodDef {
+                    flags: 0x80,
+                    ..method(b"a\0")
+                },
+                "unknown flag bits 0x80",
+            ),
+            (
+                MethodDef {
+                    reserved: 1,
+                    ..method(b"a\0")
+                },
+                "reserved field",
+            ),
             (method(b"has space\0"), "is not a backend name"),
             (method(b"\0"), "is not a backend name"),
-            (MethodDef { doc: b"\xff\xfe\0".as_ptr().cast(), ..method(b"a\0") }, "not valid UTF-8"),
-            (MethodDef { doc: b"red \x1b[31m\0".as_ptr().cast(), ..method(b"a\0") }, "control character"),
+            (
+                MethodDef {
+                    doc: b"\xff\xfe\0".as_ptr().cast(),
+                    ..method(b"a\0")
+                },
+                "not valid UTF-8",
+            ),
+            (
+                MethodDef {
+                    doc: b"red \x1b[31m\0".as_ptr().cast(),
+                    ..method(b"a\0")
+                },
+                "control character",
+            ),
         ];
         for (entry, expected) in cases {
             let table = [entry];
-            let def = module(table.as_ptr(), 1, size_of::<MethodDef>(), size_of::<ModuleDef>(), 0);
+            let def = module(
+                table.as_ptr(),
+                1,
+                size_of::<MethodDef>(),
+                size_of::<ModuleDef>(),
+                0,
+            );
             let refusal = check(&def, &HostAbi::CURRENT).expect_err(expected);
-            assert!(refusal.cause.contains(expected), "{} !~ {expected}", refusal.cause);
+            assert!(
+                refusal.cause.contains(expected),
+                "{} !~ {expected}",
+                refusal.cause
+            );
         }
     }
 
     #[test]
     fn an_unterminated_name_is_refused_after_a_bounded_read() {
         static LONG: [u8; 4096] = [b'a'; 4096];
-        let table = [MethodDef { name: LONG.as_ptr().cast(), ..method(b"a\0") }];
-        let def = module(table.as_ptr(), 1, size_of::<MethodDef>(), size_of::<ModuleDef>(), 0);
+        let table = [MethodDef {
+            name: LONG.as_ptr().cast(),
+            ..method(b"a\0")
+        }];
+        let def = module(
+            table.as_ptr(),
+            1,
+            size_of::<MethodDef>(),
+            size_of::<ModuleDef>(),
+            0,
+        );
         let refusal = check(&def, &HostAbi::CURRENT).expect_err("unterminated");
-        assert!(refusal.cause.contains("longer than 63 bytes"), "{}", refusal.cause);
+        assert!(
+            refusal.cause.contains("longer than 63 bytes"),
+            "{}",
+            refusal.cause
+        );
     }
 
     #[test]
     fn duplicate_backend_names_are_refused() {
         let table = [method(b"same\0"), method(b"same\0")];
-        let def = module(table.as_ptr(), 2, size_of::<MethodDef>(), size_of::<ModuleDef>(), 0);
+        let def = module(
+            table.as_ptr(),
+            2,
+            size_of::<MethodDef>(),
+            size_of::<ModuleDef>(),
+            0,
+        );
         let refusal = check(&def, &HostAbi::CURRENT).expect_err("duplicate");
         assert!(refusal.cause.contains("appears twice"), "{}", refusal.cause);
     }
@@ -517,9 +656,21 @@ mod tests {
         let table = [method(b"a\0")];
         let def = ModuleDef {
             name: c"other".as_ptr(),
-            ..module(table.as_ptr(), 1, size_of::<MethodDef>(), size_of::<ModuleDef>(), 0)
+            ..module(
+                table.as_ptr(),
+                1,
+                size_of::<MethodDef>(),
+                size_of::<ModuleDef>(),
+                0,
+            )
         };
         let refusal = check(&def, &HostAbi::CURRENT).expect_err("name");
-        assert!(refusal.cause.contains("calls itself `other` but the file name says `m`"), "{}", refusal.cause);
+        assert!(
+            refusal
+                .cause
+                .contains("calls itself `other` but the file name says `m`"),
+            "{}",
+            refusal.cause
+        );
     }
 }

@@ -1,0 +1,187 @@
+//! `wildhost inspect PATH`: everything the host can tell about one plugin
+//! file. A file that preflight refuses is never opened, so inspecting a
+//! suspicious file runs none of its code.
+
+use crate::Outcome;
+use crate::report::Failure;
+use clap::Args;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use wildhost::preflight::{self, PreflightReport};
+use wildhost::{Availability, KeyType, LayoutCheck, Module, Refusal};
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The plugin file.
+    path: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Inspection<'a> {
+    path: &'a Path,
+    status: &'static str,
+    refusal: Option<Refusal>,
+    preflight: Option<PreflightReport>,
+    module: Option<std::sync::Arc<Module>>,
+    backends: Vec<BackendInfo>,
+}
+
+#[derive(Serialize)]
+struct BackendInfo {
+    name: String,
+    doc: String,
+    key_types: Vec<&'static str>,
+    stable: bool,
+    parallel: bool,
+    scratch_percent: u32,
+}
+
+pub fn run(args: &InspectArgs) -> Outcome {
+    let path = args.path.as_path();
+    if !path.exists() {
+        return Err(Failure::new(format!("cannot inspect `{}`", path.display()))
+            .cause("no such file")
+            .help("give the path of a plugin file, e.g. target/release/libwildsort_radix.so"));
+    }
+    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut inspection = Inspection {
+        path,
+        status: "refused",
+        refusal: None,
+        preflight: None,
+        module: None,
+        backends: Vec::new(),
+    };
+    match preflight::preflight(&real) {
+        Err(refusal) => inspection.refusal = Some(refusal),
+        Ok(report) => {
+            inspection.preflight = Some(report);
+            match wildhost::load_file(&real) {
+                Err(refusal) => inspection.refusal = Some(refusal),
+                Ok((module, backends)) => {
+                    inspection.status = "loadable";
+                    inspection.module = Some(module);
+                    inspection.backends = backends
+                        .iter()
+                        .map(|b| BackendInfo {
+                            name: b.name().to_string(),
+                            doc: b.doc().to_string(),
+                            key_types: b.key_types().map(KeyType::name).collect(),
+                            stable: b.is_stable(),
+                            parallel: b.is_parallel(),
+                            scratch_percent: b.scratch_percent(),
+                        })
+                        .collect();
+                }
+            }
+        }
+    }
+    let text = if args.json {
+        serde_json::to_string_pretty(&inspection)
+            .map_err(|e| Failure::new("cannot encode JSON").cause(e))?
+            + "\n"
+    } else {
+        render(&inspection)
+    };
+    crate::output::Destination::Stdout.write(text.as_bytes())?;
+    match &inspection.refusal {
+        None => Ok(()),
+        Some(refusal) => Err(Failure::refused(path, refusal)),
+    }
+}
+
+fn render(i: &Inspection<'_>) -> String {
+    let mut out = String::new();
+    let mut field = |name: &str, value: &dyn std::fmt::Display| {
+        let _ = writeln!(out, "{name:<14}{value}");
+    };
+    field("file:", &i.path.display());
+    if let Some(p) = &i.preflight {
+        field("size:", &format!("{} bytes", p.size));
+        field(
+            "format:",
+            &format!(
+                "{} {}-bit {} shared library",
+                p.format, p.bits, p.architecture
+            ),
+        );
+        field("module:", &format!("{} (from the file name)", p.module));
+        field("entry point:", &format!("{} (exported)", p.entry_symbol));
+        field(
+            "ABI tag:",
+            &format!(
+                "{}.{} (host speaks {}.{})",
+                p.abi_major,
+                p.abi_minor,
+                wildhost_abi::ABI_MAJOR,
+                wildhost_abi::ABI_MINOR
+            ),
+        );
+    }
+    if let Some(m) = &i.module {
+        field(
+            "layout:",
+            &match m.layout {
+                LayoutCheck::Matched => "abi_stable layout matches the host's",
+                LayoutCheck::NotExported => {
+                    "not exported (C plugin): checked by magic, version and size"
+                }
+            },
+        );
+    }
+    match &i.refusal {
+        Some(r) => field("status:", &format!("refused at {}: {}", r.stage, r.cause)),
+        None => field("status:", &"loadable"),
+    }
+    if let Some(m) = &i.module {
+        field("version:", &m.version);
+        if !m.doc.is_empty() {
+            field("doc:", &m.doc);
+        }
+        field(
+            "features:",
+            &if m.features.is_empty() {
+                "-".to_string()
+            } else {
+                m.features.join(" ")
+            },
+        );
+        field(
+            "availability:",
+            &match &m.availability {
+                Availability::Available => "available".to_string(),
+                Availability::Unavailable(reason) => format!("unavailable: {reason}"),
+            },
+        );
+        let _ = writeln!(out, "backends:");
+        for b in &i.backends {
+            let mut flags = Vec::new();
+            if b.stable {
+                flags.push("stable".to_string());
+            }
+            if b.parallel {
+                flags.push("parallel".to_string());
+            }
+            flags.push(if b.scratch_percent == 0 {
+                "in place".into()
+            } else {
+                format!("scratch {}%", b.scratch_percent)
+            });
+            let _ = writeln!(
+                out,
+                "  {}  [{}]  {}",
+                b.name,
+                b.key_types.join(" "),
+                flags.join(", ")
+            );
+            if !b.doc.is_empty() {
+                let _ = writeln!(out, "      {}", b.doc);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,265 @@
+//! `wildhost list`: every backend, module, refused and shadowed file, and
+//! the search path, as a table or as JSON.
+
+use crate::report::Failure;
+use crate::{Cli, Outcome};
+use clap::Args;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use wildhost::registry::{RefusedFile, ShadowedBackend, ShadowedFile};
+use wildhost::{Availability, Backend, KeyType, Module, Registry};
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    backends: Vec<BackendRow>,
+    modules: Vec<&'a Module>,
+    refused: &'a [RefusedFile],
+    shadowed: &'a [ShadowedFile],
+    shadowed_backends: &'a [ShadowedBackend],
+    search_path: Vec<SearchRow>,
+}
+
+#[derive(Serialize)]
+struct BackendRow {
+    name: String,
+    module: String,
+    version: String,
+    abi: String,
+    file: PathBuf,
+    key_types: Vec<&'static str>,
+    stable: bool,
+    parallel: bool,
+    scratch_percent: u32,
+    features: Vec<String>,
+    available: bool,
+    unavailable_reason: Option<String>,
+    default_for: Vec<&'static str>,
+    doc: String,
+}
+
+#[derive(Serialize)]
+struct SearchRow {
+    path: PathBuf,
+    origin: &'static str,
+    exists: bool,
+}
+
+pub fn run(cli: &Cli, args: &ListArgs) -> Outcome {
+    let registry = cli.registry();
+    let listing = Listing {
+        backends: registry
+            .backends()
+            .iter()
+            .map(|b| row(&registry, b))
+            .collect(),
+        modules: registry.modules().iter().map(|m| &**m).collect(),
+        refused: registry.refused(),
+        shadowed: registry.shadowed(),
+        shadowed_backends: registry.shadowed_backends(),
+        search_path: cli
+            .search_path()
+            .dirs
+            .into_iter()
+            .map(|d| SearchRow {
+                exists: d.path.is_dir(),
+                origin: d.origin.describe(),
+                path: d.path,
+            })
+            .collect(),
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&listing)
+            .map_err(|e| Failure::new("cannot encode JSON").cause(e))?
+            + "\n"
+    } else {
+        render(&listing)
+    };
+    crate::output::Destination::Stdout.write(text.as_bytes())
+}
+
+fn row(registry: &Registry, b: &Backend) -> BackendRow {
+    let m = b.module();
+    BackendRow {
+        name: b.name().to_string(),
+        module: m.name.clone(),
+        version: m.version.clone(),
+        abi: format!("{}.{}", m.abi.0, m.abi.1),
+        file: m.path.clone(),
+        key_types: b.key_types().map(KeyType::name).collect(),
+        stable: b.is_stable(),
+        parallel: b.is_parallel(),
+        scratch_percent: b.scratch_percent(),
+        features: m.features.clone(),
+        available: b.is_available(),
+        unavailable_reason: match &m.availability {
+            Availability::Available => None,
+            Availability::Unavailable(reason) => Some(reason.clone()),
+        },
+        default_for: registry
+            .default_for(b)
+            .into_iter()
+            .map(KeyType::name)
+            .collect(),
+        doc: b.doc().to_string(),
+    }
+}
+
+fn flags_of(b: &BackendRow) -> String {
+    let mut flags = Vec::new();
+    if b.stable {
+        flags.push("stable".to_string());
+    }
+    if b.parallel {
+        flags.push("parallel".to_string());
+    }
+    flags.push(match b.scratch_percent {
+        0 => "in place".to_string(),
+        p => format!("scratch {p}%"),
+    });
+    flags.join(", ")
+}
+
+fn or_dash(items: &[impl AsRef<str>]) -> String {
+    if items.is_empty() {
+        "-".to_string()
+    } else {
+        items
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn render(l: &Listing<'_>) -> String {
+    let mut out = String::new();
+    if l.backends.is_empty() {
+        out.push_str("no backends found\n");
+    } else {
+        let rows: Vec<Vec<String>> = l
+            .backends
+            .iter()
+            .map(|b| {
+                vec![
+                    b.name.clone(),
+                    b.module.clone(),
+                    or_dash(&b.key_types),
+                    flags_of(b),
+                    or_dash(&b.default_for),
+                    match &b.unavailable_reason {
+                        None => "available".to_string(),
+                        Some(reason) => format!("unavailable: {reason}"),
+                    },
+                    b.doc.clone(),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                "BACKEND",
+                "MODULE",
+                "KEY TYPES",
+                "FLAGS",
+                "DEFAULT FOR",
+                "STATUS",
+                "DESCRIPTION",
+            ],
+            &rows,
+        );
+    }
+
+    if !l.modules.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = l
+            .modules
+            .iter()
+            .map(|m| {
+                vec![
+                    m.name.clone(),
+                    m.version.clone(),
+                    format!("{}.{}", m.abi.0, m.abi.1),
+                    or_dash(&m.features),
+                    m.path.display().to_string(),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &["MODULE", "VERSION", "ABI", "FEATURES", "FILE"],
+            &rows,
+        );
+    }
+
+    if !l.refused.is_empty() {
+        let _ = writeln!(out, "\nrefused ({}):", l.refused.len());
+        for r in l.refused {
+            let _ = writeln!(out, "  {}", r.path.display());
+            let _ = writeln!(out, "    cause: {} ({})", r.refusal.cause, r.refusal.stage);
+            let _ = writeln!(out, "    help: {}", r.refusal.help);
+        }
+    }
+    if !l.shadowed.is_empty() || !l.shadowed_backends.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nshadowed ({}):",
+            l.shadowed.len() + l.shadowed_backends.len()
+        );
+        for s in l.shadowed {
+            let _ = writeln!(
+                out,
+                "  {}: module `{}` is already loaded from {}",
+                s.path.display(),
+                s.module,
+                s.by.display()
+            );
+        }
+        for s in l.shadowed_backends {
+            let _ = writeln!(
+                out,
+                "  backend `{}` of module `{}`: the name is taken by module `{}` (reach it as `{}.{}`)",
+                s.name, s.module, s.by, s.module, s.name
+            );
+        }
+    }
+    out.push_str("\nsearch path (first match wins):\n");
+    for d in &l.search_path {
+        let missing = if d.exists { "" } else { " (missing)" };
+        let _ = writeln!(out, "  {}  [{}]{missing}", d.path.display(), d.origin);
+    }
+    out
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded.
+fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 == header.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+}

@@ -1,0 +1,78 @@
+//! Failures as the user sees them: `error:` what failed, then `cause:` and
+//! `help:` lines, in the style of cargo; and the exit status that goes with.
+
+use std::fmt;
+use std::path::Path;
+use wildhost::Refusal;
+
+/// Exit status of a failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status of a usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// A failure of a command, ready to print.
+#[derive(Debug)]
+pub struct Failure {
+    what: String,
+    causes: Vec<String>,
+    help: Option<String>,
+    code: u8,
+}
+
+impl Failure {
+    /// A failure (exit status 1).
+    pub fn new(what: impl Into<String>) -> Failure {
+        Failure {
+            what: what.into(),
+            causes: Vec::new(),
+            help: None,
+            code: EXIT_FAILURE,
+        }
+    }
+
+    /// A usage error (exit status 2): the command line asks for something
+    /// impossible.
+    pub fn usage(what: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_USAGE,
+            ..Failure::new(what)
+        }
+    }
+
+    /// Adds a cause line.
+    pub fn cause(mut self, cause: impl fmt::Display) -> Failure {
+        self.causes.push(cause.to_string());
+        self
+    }
+
+    /// Sets the help line.
+    pub fn help(mut self, help: impl Into<String>) -> Failure {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// A refused plugin file.
+    pub fn refused(path: &Path, refusal: &Refusal) -> Failure {
+        Failure::new(format!("cannot load plugin `{}`", path.display()))
+            .cause(&refusal.cause)
+            .help(refusal.help.clone())
+    }
+
+    /// The exit status.
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.what)?;
+        for cause in &self.causes {
+            writeln!(f, "  cause: {cause}")?;
+        }
+        if let Some(help) = &self.help {
+            writeln!(f, "  help: {help}")?;
+        }
+        Ok(())
+    }
+}

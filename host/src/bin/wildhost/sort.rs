@@ -1,0 +1,194 @@
+//! `wildhost sort`: read numbers, sort them through a backend, write them.
+//!
+//! Everything is read and checked before anything is written: a bad line,
+//! a failing backend or an unwritable destination leaves the output file
+//! exactly as it was.
+
+use crate::output::Destination;
+use crate::report::Failure;
+use crate::{Cli, Outcome};
+use clap::{Args, ValueEnum};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use wildhost::{Backend, KeyType, Registry, codec};
+
+#[derive(Debug, Args)]
+pub struct SortArgs {
+    /// Backend to sort with (`wildhost list` shows them; `MODULE.NAME`
+    /// reaches a shadowed one). Default: the backend marked default for the
+    /// type in `wildhost list`.
+    #[arg(long, short, value_name = "NAME")]
+    backend: Option<String>,
+    /// Key type of the numbers.
+    #[arg(long = "type", short = 't', value_enum, default_value_t = TypeArg::I64)]
+    key_type: TypeArg,
+    /// Read from this file instead of standard input (`-` is standard input).
+    #[arg(long, short, value_name = "PATH")]
+    input: Option<PathBuf>,
+    /// Write to this file instead of standard output (`-` is standard output).
+    /// The file is replaced atomically and may be the input file.
+    #[arg(long, short, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// text: one number per line; binary: the raw little-endian array.
+    #[arg(long, short, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Binary,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TypeArg {
+    U32,
+    U64,
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl From<TypeArg> for KeyType {
+    fn from(t: TypeArg) -> KeyType {
+        match t {
+            TypeArg::U32 => KeyType::U32,
+            TypeArg::U64 => KeyType::U64,
+            TypeArg::I32 => KeyType::I32,
+            TypeArg::I64 => KeyType::I64,
+            TypeArg::F32 => KeyType::F32,
+            TypeArg::F64 => KeyType::F64,
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
+    let key_type = KeyType::from(args.key_type);
+    let registry = cli.registry();
+    let backend = choose_backend(&registry, args.backend.as_deref(), key_type)?;
+    let destination = Destination::from_arg(args.output.as_deref());
+
+    let (input, source) = read_input(args.input.as_deref())?;
+    let parsed = match args.format {
+        Format::Text => codec::parse_text(&input, key_type),
+        Format::Binary => codec::parse_binary(&input, key_type),
+    };
+    drop(input);
+    let mut keys = parsed.map_err(|e| {
+        let help = match args.format {
+            Format::Text => format!(
+                "each line must hold one {key_type} number; choose the type with --type, \
+                 or read raw arrays with --format binary"
+            ),
+            Format::Binary => format!("binary input is an array of little-endian {key_type} keys"),
+        };
+        Failure::new(format!("cannot read the numbers in {source}"))
+            .cause(e)
+            .help(help)
+    })?;
+
+    backend.sort_keys(&mut keys).map_err(|e| {
+        Failure::new(format!("sorting with backend `{}` failed", backend.name()))
+            .cause(e)
+            .cause(format!(
+                "the backend comes from `{}`",
+                backend.module().path.display()
+            ))
+            .help("nothing was written; try another backend (`wildhost list` shows them)")
+    })?;
+
+    let mut out = Vec::new();
+    match args.format {
+        Format::Text => codec::write_text(&keys, &mut out),
+        Format::Binary => codec::write_binary(&keys, &mut out),
+    }
+    destination.write(&out)
+}
+
+fn choose_backend<'r>(
+    registry: &'r Registry,
+    name: Option<&str>,
+    key_type: KeyType,
+) -> Result<&'r Backend, Failure> {
+    let names = || {
+        let names: Vec<&str> = registry.backends().iter().map(Backend::name).collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    let Some(name) = name else {
+        return registry.default_backend(key_type).ok_or_else(|| {
+            Failure::new(format!("no backend can sort {key_type} keys"))
+                .cause(format!("backends found: {}", names()))
+                .help(no_backend_help(registry))
+        });
+    };
+    let backend = registry.backend(name).ok_or_else(|| {
+        let refused = registry.refused().len();
+        let failure = Failure::new(format!("no backend named `{name}`"))
+            .cause(format!("backends found: {}", names()));
+        let failure = if refused > 0 {
+            failure.cause(format!(
+                "{refused} plugin file(s) were refused; `wildhost list` says why"
+            ))
+        } else {
+            failure
+        };
+        failure.help(no_backend_help(registry))
+    })?;
+    if !backend.supports(key_type) {
+        let types: Vec<&str> = backend.key_types().map(KeyType::name).collect();
+        return Err(
+            Failure::usage(format!("backend `{name}` does not sort {key_type} keys"))
+                .cause(format!("it sorts {}", types.join(" ")))
+                .help("pick another --type, or another backend for this type (`wildhost list`)"),
+        );
+    }
+    if let wildhost::Availability::Unavailable(reason) = &backend.module().availability {
+        return Err(
+            Failure::new(format!("backend `{name}` is unavailable on this machine"))
+                .cause(reason)
+                .help("pick another backend (`wildhost list`)"),
+        );
+    }
+    Ok(backend)
+}
+
+fn no_backend_help(registry: &Registry) -> String {
+    if registry.backends().is_empty() {
+        "no plugins were found: build them (`cargo build --release --workspace`) or name a \
+         directory with --plugin-dir; `wildhost list` shows where it looked"
+            .to_string()
+    } else {
+        "`wildhost list` shows every backend and the key types it sorts".to_string()
+    }
+}
+
+/// Reads all input; returns it with a phrase naming where it came from.
+fn read_input(path: Option<&Path>) -> Result<(Vec<u8>, String), Failure> {
+    match path {
+        None => read_stdin(),
+        Some(p) if p.as_os_str() == "-" => read_stdin(),
+        Some(p) => {
+            let source = format!("`{}`", p.display());
+            let bytes = std::fs::read(p).map_err(|e| {
+                Failure::new(format!("cannot read the input file {source}"))
+                    .cause(e)
+                    .help("check the path given with --input")
+            })?;
+            Ok((bytes, source))
+        }
+    }
+}
+
+fn read_stdin() -> Result<(Vec<u8>, String), Failure> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::new("cannot read standard input").cause(e))?;
+    Ok((bytes, "standard input".to_string()))
+}
