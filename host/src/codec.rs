@@ -230,7 +230,7 @@ fn parse_float<T: Float>(text: &str) -> Result<T, String> {
 /// Parses binary input: the raw little-endian array.
 pub fn parse_binary(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseError> {
     let size = key_type.size();
-    if input.len() % size != 0 {
+    if !input.len().is_multiple_of(size) {
         return Err(ParseError::BinaryLength {
             len: input.len(),
             size,
@@ -365,7 +365,7 @@ mod tests {
             f64::MIN,
             0.1,
             1e-7,
-            123456789.123456789,
+            123_456_789.123_456_78,
         ];
         let mut text = Vec::new();
         write_text(&KeyVec::F64(values.to_vec()), &mut text);

@@ -346,11 +346,12 @@ struct Loaded {
     methods: Vec<MethodDefinition>,
 }
 
+type LoadedFiles = Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>>;
+
 /// Every file this process tried to load, by resolved path: a file is
 /// opened, and its entry point and `init` called, at most once per process.
-fn loaded_files() -> &'static Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Result<Arc<Loaded>, Refusal>>>> =
-        OnceLock::new();
+fn loaded_files() -> &'static LoadedFiles {
+    static LOADED: OnceLock<LoadedFiles> = OnceLock::new();
     LOADED.get_or_init(Default::default)
 }
 
@@ -373,15 +374,12 @@ fn load(real_path: &Path, shown_path: &Path) -> Result<Loaded, Refusal> {
     // SAFETY: the file passed preflight; its entry point is called once
     // below, under the loaded-files lock, from this thread only.
     let opened = unsafe { loader::open(real_path, &report.entry_symbol, &layout_symbol) }?;
-    // SAFETY: the ABI's entry point: no arguments, returns a pointer the
-    // validator checks before anything reads through it.
-    let def_ptr = unsafe { (opened.entry)() };
-    // SAFETY: `def_ptr` came from the entry point of a never-unloaded library.
-    let def = unsafe { validate::validate(def_ptr, &report.module, &report.tag()) }?;
+    // The layout is compared before the entry point runs: validation reads
+    // the definition with the host's layout, which must first be the plugin's.
     let layout = match opened.layout {
         Some(symbol) => {
             // SAFETY: the symbol is the SDK's `WildLayout_<module>` static in a
-            // never-unloaded library that passed validation.
+            // never-unloaded library that passed preflight.
             unsafe { layout::check(symbol) }.map_err(|diff| {
                 Refusal::new(
                     Stage::Layout,
@@ -393,6 +391,11 @@ fn load(real_path: &Path, shown_path: &Path) -> Result<Loaded, Refusal> {
         }
         None => LayoutCheck::NotExported,
     };
+    // SAFETY: the ABI's entry point: no arguments, returns a pointer the
+    // validator checks before anything reads through it.
+    let def_ptr = unsafe { (opened.entry)() };
+    // SAFETY: `def_ptr` came from the entry point of a never-unloaded library.
+    let def = unsafe { validate::validate(def_ptr, &report.module, &report.tag()) }?;
     let availability = run_init(&def);
     let ModuleDefinition {
         name,

@@ -155,7 +155,7 @@ pub unsafe fn validate_with(
     // no more than that nor than the host's type.
     let def: ModuleDef = unsafe { read_prefix(def.cast(), size as usize) };
 
-    // SAFETY (for the string reads below): the pointers come from the
+    // SAFETY: this and the string reads below take pointers from the
     // definition; `read_c_str` reads at most its limit + 1 bytes.
     let name = unsafe { read_c_str(def.name, MAX_NAME) }
         .map_err(|e| invalid(format!("module name: {e}")))?;
@@ -192,7 +192,7 @@ pub unsafe fn validate_with(
     }
     let stride = def.method_size as usize;
     let needed = host.method_sizes[usize::from(minor)];
-    if stride < needed || stride % align_of::<MethodDef>() != 0 {
+    if stride < needed || !stride.is_multiple_of(align_of::<MethodDef>()) {
         return Err(invalid(format!(
             "method entries are {stride} bytes apart, ABI {major}.{minor} needs a multiple of {} of at least {needed}",
             align_of::<MethodDef>()
@@ -584,14 +584,14 @@ mod tests {
             (method(b"\0"), "is not a backend name"),
             (
                 MethodDef {
-                    doc: b"\xff\xfe\0".as_ptr().cast(),
+                    doc: c"\xff\xfe".as_ptr(),
                     ..method(b"a\0")
                 },
                 "not valid UTF-8",
             ),
             (
                 MethodDef {
-                    doc: b"red \x1b[31m\0".as_ptr().cast(),
+                    doc: c"red \x1b[31m".as_ptr(),
                     ..method(b"a\0")
                 },
                 "control character",
