@@ -294,6 +294,10 @@ pub struct ModuleDef {
 pub const MAX_METHODS: u32 = 256;
 /// Most feature names one module may declare.
 pub const MAX_FEATURES: usize = 64;
+/// Longest module, backend or feature name, and longest version, in bytes.
+pub const MAX_NAME: usize = 63;
+/// Longest doc string, in bytes.
+pub const MAX_DOC: usize = 1023;
 
 // SAFETY: the contract makes every pointer in a module definition point to
 // immutable data that lives as long as the process (plugins are never

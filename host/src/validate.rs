@@ -9,14 +9,9 @@ use crate::error::{Refusal, Stage};
 use core::ffi::c_char;
 use std::mem::{MaybeUninit, size_of};
 use wildhost_abi::{
-    ABI_MAJOR, ABI_MINOR, AbiTag, InitFn, KeyType, MAGIC, MAX_FEATURES, MAX_METHODS, MethodDef,
-    ModuleDef, SortFn, flags,
+    ABI_MAJOR, ABI_MINOR, AbiTag, InitFn, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHODS,
+    MAX_NAME, MethodDef, ModuleDef, SortFn, flags,
 };
-
-/// Longest module, backend or feature name, in bytes.
-pub const MAX_NAME: usize = 63;
-/// Longest doc string or version, in bytes.
-pub const MAX_DOC: usize = 1023;
 
 /// What a host knows how to read: its ABI version and, for each minor up to
 /// its own, the sizes of the module and method definitions of that minor.

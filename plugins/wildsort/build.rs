@@ -1,0 +1,65 @@
+//! Compiles `wildsort.c` into `libwildsort.so` with the system C compiler
+//! (the `cc` crate finds it and honours `CC` and `CFLAGS`) and places it in
+//! `target/<profile>/`, beside `wildhost` and the Rust plugins.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let source = manifest_dir.join("wildsort.c");
+    let include = manifest_dir.join("../../abi/include");
+    println!("cargo:rerun-if-changed={}", source.display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        include.join("wildsort.h").display()
+    );
+
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
+    let compiler = cc::Build::new()
+        .opt_level(2)
+        .debug(false)
+        .flag_if_supported("-std=c11")
+        .warnings(true)
+        .extra_warnings(true)
+        .warnings_into_errors(true)
+        .get_compiler();
+    let built = out_dir.join("libwildsort.so");
+    let mut command: Command = compiler.to_command();
+    command
+        .args(["-shared", "-fPIC", "-fvisibility=hidden"])
+        .arg(format!(
+            "-DWILDSORT_VERSION=\"{}\"",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .arg("-I")
+        .arg(&include)
+        .arg(&source)
+        .arg("-o")
+        .arg(&built);
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler {command:?}: {e}"));
+    assert!(
+        status.success(),
+        "the C compiler failed ({status}): {command:?}"
+    );
+
+    // OUT_DIR is target/<profile>/build/<package>-<hash>/out.
+    let profile_dir = out_dir
+        .ancestors()
+        .nth(3)
+        .expect("OUT_DIR is at least four levels deep");
+    install(&built, &profile_dir.join("libwildsort.so"));
+}
+
+/// Copies `from` to `to` atomically: a reader (a running `wildhost`, a
+/// test) sees the old file or the new one, never half of one.
+fn install(from: &Path, to: &Path) {
+    let partial = to.with_extension("so.partial");
+    fs::copy(from, &partial)
+        .unwrap_or_else(|e| panic!("cannot copy to {}: {e}", partial.display()));
+    fs::rename(&partial, to).unwrap_or_else(|e| panic!("cannot install {}: {e}", to.display()));
+}
