@@ -199,21 +199,21 @@ macro_rules! export_plugin {
         }),+ $(,)?] $(,)?
     ) => {
         const _: () = {
-            use $crate::__private::{c_char, c_void};
+            use $crate::__private::{c_char as __wildhost_c_char, c_void as __wildhost_c_void};
 
-            const METHOD_COUNT: usize = <[&str]>::len(&[$($name),+]);
-            const FEATURE_COUNT: usize = <[&str]>::len(&[$($feature),*]);
+            const __WILDHOST_METHOD_COUNT: usize = <[&str]>::len(&[$($name),+]);
+            const __WILDHOST_FEATURE_COUNT: usize = <[&str]>::len(&[$($feature),*]);
 
-            static METHODS: [$crate::MethodDef; METHOD_COUNT] = [$(
+            static __WILDHOST_METHODS: [$crate::MethodDef; __WILDHOST_METHOD_COUNT] = [$(
                 $crate::MethodDef {
                     name: concat!($name, "\0").as_ptr().cast(),
                     doc: concat!($bdoc, "\0").as_ptr().cast(),
                     sort: Some({
-                        unsafe extern "C" fn sort(
-                            keys: *mut c_void,
+                        unsafe extern "C" fn __wildhost_sort(
+                            keys: *mut __wildhost_c_void,
                             len: usize,
                             key_type: u32,
-                            err: *mut c_char,
+                            err: *mut __wildhost_c_char,
                             err_cap: usize,
                         ) -> i32 {
                             $(
@@ -228,7 +228,7 @@ macro_rules! export_plugin {
                             // SAFETY: as above.
                             unsafe { $crate::sdk::unsupported(key_type, err, err_cap) }
                         }
-                        sort
+                        __wildhost_sort
                     }),
                     key_types: 0 $(| <$key as $crate::sdk::Key>::TYPE.bit())+,
                     flags: $flags,
@@ -237,12 +237,12 @@ macro_rules! export_plugin {
                 }
             ),+];
 
-            static FEATURES: $crate::sdk::CStrList<{ FEATURE_COUNT + 1 }> = $crate::sdk::CStrList([
+            static __WILDHOST_FEATURES: $crate::sdk::CStrList<{ __WILDHOST_FEATURE_COUNT + 1 }> = $crate::sdk::CStrList([
                 $(concat!($feature, "\0").as_ptr().cast(),)*
                 ::core::ptr::null(),
             ]);
 
-            static MODULE: $crate::ModuleDef = $crate::ModuleDef {
+            static __WILDHOST_MODULE: $crate::ModuleDef = $crate::ModuleDef {
                 magic: $crate::MAGIC,
                 abi_major: $crate::ABI_MAJOR,
                 abi_minor: $crate::ABI_MINOR,
@@ -250,23 +250,23 @@ macro_rules! export_plugin {
                 name: concat!(stringify!($module), "\0").as_ptr().cast(),
                 version: concat!($version, "\0").as_ptr().cast(),
                 doc: concat!($doc, "\0").as_ptr().cast(),
-                features: FEATURES.0.as_ptr(),
+                features: __WILDHOST_FEATURES.0.as_ptr(),
                 init: $crate::__export_init!($($init)?),
-                methods: METHODS.as_ptr(),
-                method_count: METHOD_COUNT as u32,
+                methods: __WILDHOST_METHODS.as_ptr(),
+                method_count: __WILDHOST_METHOD_COUNT as u32,
                 method_size: ::core::mem::size_of::<$crate::MethodDef>() as u32,
             };
 
             #[unsafe(export_name = concat!("WildAbi_", stringify!($module)))]
-            pub static ABI_TAG: $crate::AbiTag = $crate::AbiTag::CURRENT;
+            pub static __WILDHOST_ABI_TAG: $crate::AbiTag = $crate::AbiTag::CURRENT;
 
             #[unsafe(export_name = concat!("WildLayout_", stringify!($module)))]
-            pub static LAYOUT: &$crate::__private::TypeLayout =
+            pub static __WILDHOST_LAYOUT: &$crate::__private::TypeLayout =
                 <$crate::ModuleDef as $crate::__private::StableAbi>::LAYOUT;
 
             #[unsafe(export_name = concat!("WildInit_", stringify!($module)))]
-            pub extern "C" fn entry() -> *const $crate::ModuleDef {
-                &MODULE
+            pub extern "C" fn __wildhost_entry() -> *const $crate::ModuleDef {
+                &__WILDHOST_MODULE
             }
         };
     };
@@ -282,11 +282,14 @@ macro_rules! __export_init {
     };
     ($init:expr) => {
         Some({
-            unsafe extern "C" fn init(reason: *mut c_char, reason_cap: usize) -> i32 {
+            unsafe extern "C" fn __wildhost_init(
+                reason: *mut $crate::__private::c_char,
+                reason_cap: usize,
+            ) -> i32 {
                 // SAFETY: the host passes the `InitFn` arguments unchanged.
                 unsafe { $crate::sdk::run_init(reason, reason_cap, $init) }
             }
-            init
+            __wildhost_init
         })
     };
 }

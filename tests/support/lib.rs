@@ -1,1 +1,487 @@
-//! Support for the end-to-end tests.
+//! Support for wildhost's end-to-end tests: build the workspace once, run
+//! the real `wildhost` binary in an isolated sandbox, build fixture plugins,
+//! and make reproducible test data.
+//!
+//! Every sandbox has its own `HOME` and `XDG_DATA_HOME`, an empty
+//! `WILDHOST_PLUGIN_PATH`, and its own copy of the binary in `bin/`, so the
+//! only plugins a test sees are the ones it put there.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long one `wildhost` run may take before the test calls it hung.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The workspace's root directory.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The cargo target directory this test binary was built into.
+pub fn target_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+            let dir = PathBuf::from(dir);
+            return if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            };
+        }
+        // The test executable is <target>/<profile>/deps/<name>-<hash>.
+        let exe = std::env::current_exe().expect("the test executable's path");
+        exe.ancestors()
+            .nth(3)
+            .expect("<target>/<profile>/deps/<test>")
+            .to_path_buf()
+    })
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn run_checked(mut command: Command, what: &str) {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The workspace's build products: the `wildhost` binary and the shipped
+/// plugins, built once per test process with `cargo build --workspace`.
+pub fn built() -> &'static Path {
+    static PROFILE_DIR: OnceLock<PathBuf> = OnceLock::new();
+    PROFILE_DIR.get_or_init(|| {
+        let mut command = cargo();
+        command
+            .current_dir(workspace_root())
+            .args(["build", "--workspace", "--quiet", "--target-dir"])
+            .arg(target_dir());
+        run_checked(command, "building the workspace");
+        target_dir().join("debug")
+    })
+}
+
+/// The file names of the plugins the workspace ships.
+pub const SHIPPED: [&str; 2] = ["libwildsort_std.so", "libwildsort.so"];
+
+/// The path of a plugin the workspace builds, e.g. `libwildsort_std.so`.
+pub fn shipped_plugin(file_name: &str) -> PathBuf {
+    let path = built().join(file_name);
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// What one run of `wildhost` did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The exit code; `None` if a signal ended the process.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
+    }
+
+    /// Asserts the exit code, showing the whole outcome when it differs.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code differs\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&self.stdout),
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr holds every one of `needles`.
+    #[track_caller]
+    pub fn expect_stderr(&self, needles: &[&str]) -> &Self {
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks {needle:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
+    /// Asserts that stdout holds every one of `needles`.
+    #[track_caller]
+    pub fn expect_stdout(&self, needles: &[&str]) -> &Self {
+        let stdout = String::from_utf8_lossy(&self.stdout);
+        for needle in needles {
+            assert!(
+                stdout.contains(needle),
+                "stdout lacks {needle:?}:\n{stdout}"
+            );
+        }
+        self
+    }
+}
+
+/// An isolated place to run `wildhost`: `bin/wildhost` (a copy of the
+/// built binary, so "the executable's directory" is `bin/`), an empty
+/// `plugins/` directory, and private `home/` and `data/` directories.
+#[derive(Debug)]
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with no plugins at all.
+    pub fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("wildhost-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        for sub in ["bin", "plugins", "home", "data", "work"] {
+            fs::create_dir(dir.path().join(sub)).expect("sandbox directory");
+        }
+        let exe = built().join("wildhost");
+        let copy = dir.path().join("bin/wildhost");
+        if fs::hard_link(&exe, &copy).is_err() {
+            fs::copy(&exe, &copy).expect("copy wildhost into the sandbox");
+        }
+        Sandbox { dir }
+    }
+
+    /// A sandbox whose `plugins/` holds every plugin the workspace ships.
+    pub fn with_shipped_plugins() -> Sandbox {
+        let sandbox = Sandbox::new();
+        for name in SHIPPED {
+            sandbox.install(&shipped_plugin(name));
+        }
+        sandbox
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `plugins/`, passed to every run as `--plugin-dir`.
+    pub fn plugins(&self) -> PathBuf {
+        self.path().join("plugins")
+    }
+
+    /// `work/`, the current directory of every run.
+    pub fn work(&self) -> PathBuf {
+        self.path().join("work")
+    }
+
+    /// Copies a plugin file into `plugins/`, keeping its name.
+    pub fn install(&self, plugin: &Path) -> PathBuf {
+        let name = plugin.file_name().expect("a file name");
+        self.install_as(plugin, name)
+    }
+
+    /// Copies a file into `plugins/` under another name.
+    pub fn install_as(&self, file: &Path, name: impl AsRef<OsStr>) -> PathBuf {
+        let to = self.plugins().join(name.as_ref());
+        fs::copy(file, &to).unwrap_or_else(|e| panic!("copy {}: {e}", file.display()));
+        to
+    }
+
+    /// Writes `bytes` into `plugins/<name>`.
+    pub fn plant(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let to = self.plugins().join(name);
+        fs::write(&to, bytes).expect("write a planted file");
+        to
+    }
+
+    /// A `wildhost` command with the sandbox's environment and no
+    /// `--plugin-dir`.
+    pub fn bare_command(&self) -> Command {
+        let mut command = Command::new(self.path().join("bin/wildhost"));
+        command
+            .current_dir(self.work())
+            .env_remove("WILDHOST_PLUGIN_PATH")
+            .env("HOME", self.path().join("home"))
+            .env("XDG_DATA_HOME", self.path().join("data"))
+            .env_remove("RUST_BACKTRACE");
+        command
+    }
+
+    /// `wildhost --plugin-dir plugins/ <args>`.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = self.bare_command();
+        command.arg("--plugin-dir").arg(self.plugins()).args(args);
+        command
+    }
+
+    /// Runs `wildhost --plugin-dir plugins/ <args>` with empty stdin.
+    pub fn run<I, S>(&self, args: I) -> Outcome
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run(self.command(args), b"")
+    }
+
+    /// Runs `wildhost --plugin-dir plugins/ <args>` with `stdin`.
+    pub fn run_with_input<I, S>(&self, args: I, stdin: &[u8]) -> Outcome
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run(self.command(args), stdin)
+    }
+}
+
+/// Runs a command to completion with `stdin`, killing it after
+/// [`RUN_TIMEOUT`].
+pub fn run(mut command: Command, stdin: &[u8]) -> Outcome {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    // A process that exits early closes its stdin: ignore the broken pipe.
+    let writer = std::thread::spawn(move || drop(input.write_all(&stdin)));
+    let mut out = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        out.read_to_end(&mut buf).map(|_| buf)
+    });
+    let mut err = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        err.read_to_end(&mut buf).map(|_| buf)
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > RUN_TIMEOUT {
+            drop(child.kill());
+            panic!("{command:?} ran for more than {RUN_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    writer.join().expect("stdin writer");
+    let stdout = reader.join().expect("stdout reader").expect("read stdout");
+    let stderr = err_reader
+        .join()
+        .expect("stderr reader")
+        .expect("read stderr");
+    Outcome {
+        code: status.code(),
+        stdout,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Fixture plugins built for the tests, kept apart from the shipped ones so
+/// that no `wildhost` in `target/` ever sees them.
+pub mod fixtures {
+    use super::*;
+
+    /// `<target>/wildhost-fixtures`.
+    pub fn dir() -> PathBuf {
+        target_dir().join("wildhost-fixtures")
+    }
+
+    /// The C header directory.
+    pub fn include_dir() -> PathBuf {
+        workspace_root().join("abi/include")
+    }
+
+    /// Compiles `tests/fixtures/<source>` into a shared library named
+    /// `file_name` with extra compiler `args` (e.g. `-DNULL_DEFINITION`),
+    /// in a fresh directory under the fixture directory.
+    pub fn compile_c(source: &str, file_name: &str, args: &[&str]) -> PathBuf {
+        let out_dir = tempfile::Builder::new()
+            .prefix("c-")
+            .tempdir_in(ensure_dir())
+            .expect("fixture directory")
+            .keep();
+        let out = out_dir.join(file_name);
+        let mut command = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()));
+        command
+            .args(["-std=c11", "-O1", "-fPIC", "-Wall", "-Werror", "-I"])
+            .arg(include_dir())
+            .arg(workspace_root().join("tests/fixtures").join(source))
+            .args(args)
+            .arg("-o")
+            .arg(&out);
+        if !args.contains(&"-c") {
+            command.arg("-shared");
+        }
+        run_checked(command, &format!("compiling {source} {args:?}"));
+        out
+    }
+
+    fn ensure_dir() -> PathBuf {
+        let dir = dir();
+        fs::create_dir_all(&dir).expect("fixture directory");
+        dir
+    }
+
+    /// The Rust fixture plugins of `tests/fixtures/rust` (a workspace of
+    /// its own), built once per test process; returns their directory.
+    pub fn rust_plugins() -> &'static Path {
+        static DIR: OnceLock<PathBuf> = OnceLock::new();
+        DIR.get_or_init(|| {
+            let target = ensure_dir().join("target");
+            let mut command = cargo();
+            command
+                .args(["build", "--quiet", "--manifest-path"])
+                .arg(workspace_root().join("tests/fixtures/rust/Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target);
+            run_checked(command, "building the Rust fixture plugins");
+            target.join("debug")
+        })
+    }
+
+    /// A Rust fixture plugin, e.g. `libwildsort_panicky.so`.
+    pub fn rust_plugin(file_name: &str) -> PathBuf {
+        let path = rust_plugins().join(file_name);
+        assert!(path.is_file(), "{} was not built", path.display());
+        path
+    }
+
+    /// A plugin built with the SDK against a copy of the `abi` crate in
+    /// which `MethodDef.scratch_percent` became a `u64`: the ABI drifted
+    /// without a version change. Built once per test process.
+    pub fn drifted_plugin() -> &'static Path {
+        static PATH: OnceLock<PathBuf> = OnceLock::new();
+        PATH.get_or_init(|| {
+            let root = ensure_dir().join("drift");
+            let abi = root.join("abi");
+            copy_tree(&workspace_root().join("abi"), &abi);
+            let contract = abi.join("src/contract.rs");
+            let text = fs::read_to_string(&contract).expect("read contract.rs");
+            let drifted = text.replacen("pub scratch_percent: u32", "pub scratch_percent: u64", 1);
+            assert_ne!(
+                text, drifted,
+                "contract.rs no longer has `pub scratch_percent: u32`"
+            );
+            write_if_changed(&contract, &drifted);
+            let manifest = fs::read_to_string(abi.join("Cargo.toml")).expect("abi manifest");
+            let standalone = manifest
+                .lines()
+                .map(|line| {
+                    let key = line.split('=').next().unwrap_or("").trim();
+                    match key {
+                        "edition.workspace" => "edition = \"2024\"".to_owned(),
+                        "rust-version.workspace" | "license.workspace" | "publish.workspace" => {
+                            String::new()
+                        }
+                        _ if line.trim() == "workspace = true" => String::new(),
+                        _ => line.to_owned(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            write_if_changed(&abi.join("Cargo.toml"), &standalone);
+            let plugin = root.join("plugin");
+            fs::create_dir_all(plugin.join("src")).expect("drift plugin directory");
+            write_if_changed(
+                &plugin.join("Cargo.toml"),
+                "[package]\nname = \"wildsort-drift\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
+                 [lib]\nname = \"wildsort_drift\"\ncrate-type = [\"cdylib\"]\n\
+                 [dependencies]\nwildhost-abi = { path = \"../abi\" }\n[workspace]\n",
+            );
+            write_if_changed(
+                &plugin.join("src/lib.rs"),
+                "fn sort(keys: &mut [u64]) { keys.sort_unstable() }\n\
+                 wildhost_abi::export_plugin! {\n\
+                     module: wildsort_drift, version: \"0.1.0\", doc: \"drifted\", features: [],\n\
+                     backends: [{ name: \"drift\", doc: \"\", flags: 0, scratch_percent: 0,\n\
+                                  sorts: { u64: sort } }],\n\
+                 }\n",
+            );
+            let mut command = cargo();
+            command
+                .args(["build", "--quiet", "--manifest-path"])
+                .arg(plugin.join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(ensure_dir().join("target"));
+            run_checked(command, "building the drifted plugin");
+            ensure_dir().join("target/debug/libwildsort_drift.so")
+        })
+    }
+
+    fn write_if_changed(path: &Path, contents: &str) {
+        if fs::read_to_string(path).ok().as_deref() != Some(contents) {
+            fs::write(path, contents).expect("write a fixture file");
+        }
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        fs::create_dir_all(to).expect("create a fixture directory");
+        for entry in fs::read_dir(from).expect("read a source directory") {
+            let entry = entry.expect("directory entry");
+            let (src, dst) = (entry.path(), to.join(entry.file_name()));
+            if entry.file_type().expect("file type").is_dir() {
+                if entry.file_name() != "tests" {
+                    copy_tree(&src, &dst);
+                }
+            } else {
+                let text = fs::read(&src).expect("read a source file");
+                if fs::read(&dst).ok() != Some(text.clone()) {
+                    fs::write(&dst, text).expect("write a fixture file");
+                }
+            }
+        }
+    }
+}
+
+/// SplitMix64: small, fast, and the same numbers for the same seed
+/// everywhere.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+}

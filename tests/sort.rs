@@ -1,0 +1,425 @@
+//! `wildhost sort` end to end: the built binary, the built plugins, every
+//! key type, both formats, checked byte for byte against a reference sort.
+
+use std::fs;
+use wildhost_suite::{Outcome, Rng, Sandbox};
+
+/// The shipped backends every key type is sorted through.
+const BACKENDS: [&str; 2] = ["std", "wildsort"];
+
+/// A key type as the tests see it: random values with the edge cases mixed
+/// in, the reference order, and both wire formats.
+trait TestKey: Copy + std::fmt::Debug {
+    const NAME: &'static str;
+    fn random(rng: &mut Rng) -> Self;
+    /// Values that must survive a sort bit for bit.
+    fn edges() -> Vec<Self>;
+    fn reference_sort(keys: &mut [Self]);
+    fn to_le(self, out: &mut Vec<u8>);
+    /// The line `wildhost sort` prints for this value.
+    fn text(self) -> String;
+    /// Whether the text format keeps every bit (not so for NaN payloads).
+    fn text_exact(self) -> bool {
+        true
+    }
+}
+
+macro_rules! int_key {
+    ($t:ty, $name:literal) => {
+        impl TestKey for $t {
+            const NAME: &'static str = $name;
+            fn random(rng: &mut Rng) -> Self {
+                // Mostly full range, some small, so duplicates happen.
+                match rng.below(4) {
+                    0 => rng.below(16) as $t,
+                    _ => rng.next_u64() as $t,
+                }
+            }
+            fn edges() -> Vec<Self> {
+                vec![
+                    <$t>::MIN,
+                    <$t>::MAX,
+                    0 as $t,
+                    1 as $t,
+                    <$t>::MAX - 1,
+                    <$t>::MIN + 1,
+                ]
+            }
+            fn reference_sort(keys: &mut [Self]) {
+                keys.sort_unstable();
+            }
+            fn to_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn text(self) -> String {
+                self.to_string()
+            }
+        }
+    };
+}
+
+int_key!(u32, "u32");
+int_key!(u64, "u64");
+int_key!(i32, "i32");
+int_key!(i64, "i64");
+
+macro_rules! float_key {
+    ($t:ty, $bits:ty, $name:literal) => {
+        impl TestKey for $t {
+            const NAME: &'static str = $name;
+            fn random(rng: &mut Rng) -> Self {
+                match rng.below(8) {
+                    // any bit pattern: NaNs with payloads, subnormals, all of it
+                    0 => <$t>::from_bits(rng.next_u64() as $bits),
+                    1 => (rng.below(8) as $t) - 4.0,
+                    _ => ((rng.next_u64() >> 11) as $t / (1u64 << 53) as $t - 0.5) * 1e6,
+                }
+            }
+            fn edges() -> Vec<Self> {
+                let nan = <$t>::NAN;
+                vec![
+                    nan,
+                    -nan,
+                    <$t>::from_bits(nan.to_bits() | 1),
+                    <$t>::from_bits((-nan).to_bits() | 0x5),
+                    <$t>::INFINITY,
+                    <$t>::NEG_INFINITY,
+                    0.0,
+                    -0.0,
+                    <$t>::MIN_POSITIVE,
+                    <$t>::from_bits(1),
+                    -<$t>::from_bits(1),
+                    <$t>::from_bits(<$t>::MIN_POSITIVE.to_bits() - 1),
+                    <$t>::MAX,
+                    <$t>::MIN,
+                    <$t>::EPSILON,
+                ]
+            }
+            fn reference_sort(keys: &mut [Self]) {
+                keys.sort_unstable_by(<$t>::total_cmp);
+            }
+            fn to_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn text(self) -> String {
+                match (self.is_nan(), self.is_sign_negative()) {
+                    (true, true) => "-NaN".to_owned(),
+                    _ => format!("{self:?}"),
+                }
+            }
+            fn text_exact(self) -> bool {
+                !self.is_nan()
+                    || self.to_bits() & !(1 << (<$bits>::BITS - 1)) == <$t>::NAN.to_bits()
+            }
+        }
+    };
+}
+
+float_key!(f32, u32, "f32");
+float_key!(f64, u64, "f64");
+
+fn keys<T: TestKey>(seed: u64, len: usize) -> Vec<T> {
+    let mut rng = Rng::new(seed);
+    let mut keys: Vec<T> = (0..len).map(|_| T::random(&mut rng)).collect();
+    keys.extend(T::edges());
+    keys.extend(T::edges());
+    // shuffle so the edge cases are not all at the end
+    for i in (1..keys.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        keys.swap(i, j);
+    }
+    keys
+}
+
+fn binary<T: TestKey>(keys: &[T]) -> Vec<u8> {
+    let mut out = Vec::new();
+    keys.iter().for_each(|k| k.to_le(&mut out));
+    out
+}
+
+fn text<T: TestKey>(keys: &[T]) -> String {
+    keys.iter().map(|k| k.text() + "\n").collect()
+}
+
+fn sort_binary<T: TestKey>(sandbox: &Sandbox, backend: &str, input: &[T]) {
+    let mut expected = input.to_vec();
+    T::reference_sort(&mut expected);
+    let out = sandbox.run_with_input(
+        [
+            "sort",
+            "--backend",
+            backend,
+            "--type",
+            T::NAME,
+            "--format",
+            "binary",
+        ],
+        &binary(input),
+    );
+    out.expect_code(0);
+    assert!(
+        out.stdout == binary(&expected),
+        "{backend} sorted {} {} keys wrong (binary)",
+        input.len(),
+        T::NAME
+    );
+}
+
+fn sort_text<T: TestKey>(sandbox: &Sandbox, backend: &str, input: &[T]) {
+    // Text cannot carry NaN payloads: keep the keys it can.
+    let input: Vec<T> = input.iter().copied().filter(|k| k.text_exact()).collect();
+    let mut expected = input.clone();
+    T::reference_sort(&mut expected);
+    let out = sandbox.run_with_input(
+        ["sort", "-b", backend, "-t", T::NAME],
+        text(&input).as_bytes(),
+    );
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout_text(),
+        text(&expected),
+        "{backend}: {} (text)",
+        T::NAME
+    );
+}
+
+fn every_backend<T: TestKey>() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    for backend in BACKENDS {
+        for (seed, len) in [
+            (1, 0),
+            (2, 1),
+            (3, 2),
+            (4, 23),
+            (5, 24),
+            (6, 25),
+            (7, 1000),
+            (8, 30_000),
+        ] {
+            let input = keys::<T>(seed, len);
+            sort_binary(&sandbox, backend, &input);
+            sort_text(&sandbox, backend, &input);
+        }
+    }
+}
+
+#[test]
+fn u32_through_every_backend() {
+    every_backend::<u32>();
+}
+
+#[test]
+fn u64_through_every_backend() {
+    every_backend::<u64>();
+}
+
+#[test]
+fn i32_through_every_backend() {
+    every_backend::<i32>();
+}
+
+#[test]
+fn i64_through_every_backend() {
+    every_backend::<i64>();
+}
+
+#[test]
+fn f32_through_every_backend() {
+    every_backend::<f32>();
+}
+
+#[test]
+fn f64_through_every_backend() {
+    every_backend::<f64>();
+}
+
+#[test]
+fn floats_come_out_in_total_order() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let input = "inf\n1e-310\n-0.0\nNaN\n0.0\n-inf\n-NaN\n-1.5\n";
+    for backend in BACKENDS {
+        let out = sandbox.run_with_input(["sort", "-b", backend, "-t", "f64"], input.as_bytes());
+        out.expect_code(0);
+        assert_eq!(
+            out.stdout_text(),
+            "-NaN\n-inf\n-1.5\n-0.0\n0.0\n1e-310\ninf\nNaN\n"
+        );
+    }
+}
+
+#[test]
+fn empty_input_gives_empty_output() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    for format in ["text", "binary"] {
+        let out = sandbox.run_with_input(["sort", "--format", format], b"");
+        out.expect_code(0);
+        assert!(out.stdout.is_empty());
+    }
+    let out = sandbox.run_with_input(["sort"], b"\n  \n\t\n");
+    out.expect_code(0);
+    assert!(out.stdout.is_empty(), "blank lines are not numbers");
+}
+
+#[test]
+fn blanks_around_numbers_are_ignored() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run_with_input(["sort"], b"  42 \n\t-7\r\n\n1000\n3");
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), "-7\n3\n42\n1000\n");
+}
+
+#[test]
+fn default_type_is_i64_and_default_backend_is_listed() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run_with_input(["sort"], b"9223372036854775807\n-9223372036854775808\n0\n");
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout_text(),
+        "-9223372036854775808\n0\n9223372036854775807\n"
+    );
+}
+
+fn bad_input(sandbox: &Sandbox, args: &[&str], input: &str) -> Outcome {
+    let out = sandbox.run_with_input(args, input.as_bytes());
+    out.expect_code(1);
+    assert!(out.stdout.is_empty(), "nothing is written on a bad line");
+    out
+}
+
+#[test]
+fn a_bad_line_names_its_number_and_text() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    bad_input(&sandbox, &["sort"], "1\n2\nthree\n4\n")
+        .expect_stderr(&["error: ", "line 3: `three` is not a valid i64"]);
+    bad_input(&sandbox, &["sort", "-t", "u32"], "1\n4294967296\n")
+        .expect_stderr(&["line 2: `4294967296` is out of range for u32"]);
+    bad_input(&sandbox, &["sort", "-t", "u64"], "-1\n").expect_stderr(&["line 1: `-1`", "u64"]);
+    bad_input(&sandbox, &["sort", "-t", "i32"], "2147483648\n")
+        .expect_stderr(&["line 1: `2147483648` is out of range for i32"]);
+    bad_input(&sandbox, &["sort", "-t", "f32"], "1\n1e39\n")
+        .expect_stderr(&["line 2: `1e39`", "infinite"]);
+    bad_input(&sandbox, &["sort", "-t", "f64"], "1.5.2\n")
+        .expect_stderr(&["line 1: `1.5.2` is not a valid f64"]);
+    bad_input(&sandbox, &["sort", "-t", "i64"], "1 2\n").expect_stderr(&["line 1: `1 2`"]);
+}
+
+#[test]
+fn input_that_is_not_utf8_is_refused() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run_with_input(["sort"], b"1\n\xff\xfe\n");
+    out.expect_code(1)
+        .expect_stderr(&["error: ", "line 2", "UTF-8"]);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn binary_input_must_hold_whole_keys() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run_with_input(["sort", "-f", "binary", "-t", "u64"], &[0u8; 12]);
+    out.expect_code(1)
+        .expect_stderr(&["12 bytes, not a whole number of 8-byte u64 keys"]);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_bad_line_leaves_an_existing_output_file_exactly_as_it_was() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let input = sandbox.work().join("in.txt");
+    let output = sandbox.work().join("out.txt");
+    fs::write(&input, "5\n4\nx\n").expect("write input");
+    fs::write(&output, "precious\n").expect("write output");
+    let out = sandbox.run(["sort", "-i", "in.txt", "-o", "out.txt"]);
+    out.expect_code(1).expect_stderr(&["line 3: `x`"]);
+    assert_eq!(fs::read_to_string(&output).expect("read"), "precious\n");
+    let leftovers: Vec<_> = fs::read_dir(sandbox.work())
+        .expect("read work/")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "no temporary files left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn output_may_be_the_input_file() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let path = sandbox.work().join("data.txt");
+    fs::write(&path, "3\n1\n2\n").expect("write");
+    sandbox
+        .run(["sort", "-i", "data.txt", "-o", "data.txt"])
+        .expect_code(0);
+    assert_eq!(fs::read_to_string(&path).expect("read"), "1\n2\n3\n");
+}
+
+#[test]
+fn output_file_replaces_an_old_one_and_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::with_shipped_plugins();
+    let output = sandbox.work().join("out.bin");
+    fs::write(&output, "old contents that are longer than the new ones").expect("write");
+    fs::set_permissions(&output, fs::Permissions::from_mode(0o640)).expect("chmod");
+    let out = sandbox.run_with_input(
+        ["sort", "-t", "u32", "-f", "binary", "-o", "out.bin"],
+        &[2, 0, 0, 0, 1, 0, 0, 0],
+    );
+    out.expect_code(0);
+    assert!(out.stdout.is_empty());
+    assert_eq!(fs::read(&output).expect("read"), [1, 0, 0, 0, 2, 0, 0, 0]);
+    let mode = fs::metadata(&output).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+#[test]
+fn missing_input_file_is_an_error_naming_it() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox
+        .run(["sort", "-i", "no-such-file.txt"])
+        .expect_code(1)
+        .expect_stderr(&["no-such-file.txt"]);
+}
+
+#[test]
+fn output_into_a_missing_directory_is_an_error() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run_with_input(["sort", "-o", "nowhere/out.txt"], b"1\n");
+    out.expect_code(1).expect_stderr(&["nowhere"]);
+    assert!(!sandbox.work().join("nowhere").exists());
+}
+
+#[test]
+fn unknown_backend_is_an_error_with_the_choices() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox
+        .run_with_input(["sort", "--backend", "quantum"], b"1\n")
+        .expect_code(1)
+        .expect_stderr(&["error: ", "quantum", "help: "]);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.run(["sort", "--type", "u128"]).expect_code(2);
+    sandbox.run(["sort", "--format", "csv"]).expect_code(2);
+    sandbox.run(["sort", "--no-such-flag"]).expect_code(2);
+    sandbox.run(["frobnicate"]).expect_code(2);
+}
+
+#[test]
+fn no_plugins_at_all_is_an_error_with_help() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run_with_input(["sort"], b"1\n")
+        .expect_code(1)
+        .expect_stderr(&["error: ", "help: "]);
+}
+
+#[test]
+fn a_large_sort_round_trips_every_number() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let input = keys::<i64>(42, 200_000);
+    for backend in BACKENDS {
+        sort_binary(&sandbox, backend, &input);
+    }
+}
