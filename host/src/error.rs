@@ -85,12 +85,15 @@ pub enum SortError {
         reason: String,
     },
     /// The backend returned an error status.
-    #[error("backend `{backend}` failed ({status}): {message}")]
+    #[error(
+        "backend `{backend}` failed with status {code} ({}): {message}",
+        wildhost_abi::status::name(*code)
+    )]
     Failed {
         /// The backend's name.
         backend: String,
-        /// The status code's name.
-        status: &'static str,
+        /// The status code it returned.
+        code: i32,
         /// The backend's message.
         message: String,
     },

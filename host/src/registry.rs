@@ -152,7 +152,7 @@ impl Backend {
         }
         Err(SortError::Failed {
             backend: self.name().to_string(),
-            status: status::name(code),
+            code,
             message: message_from(&message),
         })
     }
@@ -434,7 +434,7 @@ fn run_init(def: &ModuleDefinition) -> Availability {
         status::OK => Availability::Available,
         status::UNAVAILABLE => Availability::Unavailable(message_from(&reason)),
         other => Availability::Unavailable(format!(
-            "init failed ({}): {}",
+            "init failed with status {other} ({}): {}",
             status::name(other),
             message_from(&reason)
         )),

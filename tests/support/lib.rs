@@ -338,7 +338,7 @@ pub mod fixtures {
             .args(args)
             .arg("-o")
             .arg(&out);
-        if !args.contains(&"-c") {
+        if !args.contains(&"-c") && !args.contains(&"-pie") {
             command.arg("-shared");
         }
         run_checked(command, &format!("compiling {source} {args:?}"));

@@ -1,0 +1,498 @@
+//! A plugin directory full of hostile files: each one is refused with the
+//! stage and the words of its reason, files refused by preflight are never
+//! opened (their constructors never run), and the good plugins beside them
+//! keep working.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use wildhost_suite::{Outcome, Sandbox, fixtures, shipped_plugin};
+
+/// One variant of `tests/fixtures/hostile.c`: its `CASE_` name, the stage
+/// that refuses it, and words the reason must contain.
+struct Case {
+    case: &'static str,
+    stage: &'static str,
+    cause: &'static str,
+}
+
+const fn case(case: &'static str, stage: &'static str, cause: &'static str) -> Case {
+    Case { case, stage, cause }
+}
+
+/// Every C variant the host must refuse. Preflight cases never run code.
+const REFUSED: &[Case] = &[
+    case(
+        "NO_ENTRY",
+        "preflight",
+        "no entry point: the file does not export `WildInit_h_no_entry`",
+    ),
+    case(
+        "ENTRY_IS_DATA",
+        "preflight",
+        "`WildInit_h_entry_is_data` is not a function",
+    ),
+    case(
+        "NO_TAG",
+        "preflight",
+        "no ABI tag: the file does not export `WildAbi_h_no_tag`",
+    ),
+    case(
+        "TAG_BAD_MAGIC",
+        "preflight",
+        "the ABI tag `WildAbi_h_tag_bad_magic` has the wrong magic",
+    ),
+    case(
+        "TAG_MAJOR_2",
+        "preflight",
+        "plugin ABI 2.0, host speaks 1.x",
+    ),
+    case(
+        "TAG_MINOR_NEWER",
+        "preflight",
+        "plugin ABI 1.1 is newer than this host's 1.0",
+    ),
+    case(
+        "NULL_DEFINITION",
+        "validation",
+        "the entry point returned a null module definition",
+    ),
+    case(
+        "MISALIGNED_DEFINITION",
+        "validation",
+        "the module definition is misaligned",
+    ),
+    case("BAD_MAGIC", "validation", "magic"),
+    case("DEF_SAYS_MAJOR_2", "validation", "2.0"),
+    case("SMALL_SIZE", "validation", "16 bytes"),
+    case("NAME_MISMATCH", "validation", "someone_else"),
+    case(
+        "NAME_NOT_UTF8",
+        "validation",
+        "module name: not valid UTF-8",
+    ),
+    case("NULL_NAME", "validation", "module name"),
+    case("EMPTY_VERSION", "validation", "version"),
+    case(
+        "LONG_DOC",
+        "validation",
+        "module doc: longer than 1023 bytes",
+    ),
+    case(
+        "FEATURES_UNTERMINATED",
+        "validation",
+        "the feature list is not null-terminated within 64 entries",
+    ),
+    case("NO_METHODS", "validation", "no backends"),
+    case("NULL_METHODS", "validation", "null"),
+    case(
+        "TOO_MANY_METHODS",
+        "validation",
+        "1000 backends, more than the limit of 256",
+    ),
+    case(
+        "SHORT_STRIDE",
+        "validation",
+        "method entries are 8 bytes apart, ABI 1.0 needs a multiple of 8 of at least 40",
+    ),
+    case("NULL_SORT", "validation", "sort"),
+    case(
+        "UNKNOWN_KEY_BITS",
+        "validation",
+        "declares unknown key type bits 0x40",
+    ),
+    case("NO_KEY_TYPES", "validation", "key type"),
+    case("UNKNOWN_FLAGS", "validation", "0x80"),
+    case("RESERVED_SET", "validation", "reserved"),
+    case("BAD_BACKEND_NAME", "validation", "has space"),
+    case(
+        "DUPLICATE_BACKEND",
+        "validation",
+        "the name `hostile` appears twice",
+    ),
+];
+
+fn module_of(case: &str) -> String {
+    format!("h_{}", case.to_ascii_lowercase())
+}
+
+/// Builds the variant `case` as `lib<module>.so`.
+fn build(case: &str) -> PathBuf {
+    let module = module_of(case);
+    let mut args = vec![format!("-DMODULE={module}")];
+    if !case.is_empty() {
+        args.push(format!("-DCASE_{case}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fixtures::compile_c("hostile.c", &format!("lib{module}.so"), &args)
+}
+
+/// Hostile files that are not built from C: (file name, bytes, stage,
+/// cause).
+fn byte_fixtures() -> Vec<(String, Vec<u8>, &'static str, &'static str)> {
+    let good = fs::read(shipped_plugin("libwildsort_std.so")).expect("read the std plugin");
+    let mut foreign = good.clone();
+    let machine: u16 = if cfg!(target_arch = "aarch64") {
+        62
+    } else {
+        183
+    };
+    foreign[18..20].copy_from_slice(&machine.to_le_bytes());
+    vec![
+        (
+            "libempty.so".into(),
+            Vec::new(),
+            "preflight",
+            "the file is empty",
+        ),
+        (
+            "libtext.so".into(),
+            b"#!/bin/sh\necho not a library\n".to_vec(),
+            "preflight",
+            "not a shared library: the file is not an object file",
+        ),
+        (
+            "libtruncated.so".into(),
+            good[..good.len() / 2].to_vec(),
+            "preflight",
+            "truncated",
+        ),
+        (
+            "libheader_only.so".into(),
+            good[..64].to_vec(),
+            "preflight",
+            "truncated",
+        ),
+        ("libforeign.so".into(), foreign, "preflight", "this host is"),
+        (
+            "libelf32.so".into(),
+            elf32_shared_object(),
+            "preflight",
+            "(32-bit), this host is",
+        ),
+    ]
+}
+
+/// The smallest ELF file that says "32-bit x86 shared library".
+fn elf32_shared_object() -> Vec<u8> {
+    let mut h = vec![0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    h.extend_from_slice(&3u16.to_le_bytes()); // e_type: ET_DYN
+    h.extend_from_slice(&3u16.to_le_bytes()); // e_machine: EM_386
+    h.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    h.extend_from_slice(&[0; 12]); // e_entry, e_phoff, e_shoff
+    h.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    h.extend_from_slice(&52u16.to_le_bytes()); // e_ehsize
+    h.extend_from_slice(&32u16.to_le_bytes()); // e_phentsize
+    h.extend_from_slice(&0u16.to_le_bytes()); // e_phnum
+    h.extend_from_slice(&40u16.to_le_bytes()); // e_shentsize
+    h.extend_from_slice(&[0; 4]); // e_shnum, e_shstrndx
+    h
+}
+
+fn inspect_refuses(sandbox: &Sandbox, path: &Path, stage: &str, cause: &str) -> Outcome {
+    let out = sandbox.run([Path::new("inspect"), path]);
+    out.expect_code(1).expect_stderr(&[
+        &format!("error: cannot load plugin `{}`", path.display()),
+        "  cause: ",
+        cause,
+        "  help: ",
+    ]);
+    out.expect_stdout(&[&format!("refused at {stage}: ")]);
+    out
+}
+
+fn canary_lines(canary: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = fs::read_to_string(canary)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines.dedup();
+    lines
+}
+
+#[test]
+fn the_unbroken_variant_loads_and_sorts() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&build(""));
+    let out = sandbox.run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"3\n1\n2\n");
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), "1\n2\n3\n");
+}
+
+#[test]
+fn each_hostile_plugin_is_refused_with_its_reason() {
+    let sandbox = Sandbox::new();
+    let canary = sandbox.path().join("canary");
+    for case in REFUSED {
+        let path = build(case.case);
+        let mut command = sandbox.command([Path::new("inspect"), &path]);
+        command.env("WILDHOST_TEST_CANARY", &canary);
+        let _ = fs::remove_file(&canary);
+        let out = wildhost_suite::run(command, b"");
+        out.expect_code(1).expect_stderr(&[
+            &format!("error: cannot load plugin `{}`", path.display()),
+            case.cause,
+            "  help: ",
+        ]);
+        out.expect_stdout(&[&format!("refused at {}: ", case.stage)]);
+        let opened = canary_lines(&canary) == [module_of(case.case)];
+        assert_eq!(
+            opened,
+            case.stage != "preflight",
+            "{}: refused at {} but the file was {}opened",
+            case.case,
+            case.stage,
+            if opened { "" } else { "not " }
+        );
+    }
+}
+
+#[test]
+fn byte_level_junk_is_refused_by_preflight() {
+    let sandbox = Sandbox::new();
+    for (name, bytes, stage, cause) in byte_fixtures() {
+        let path = sandbox.plant(&name, &bytes);
+        inspect_refuses(&sandbox, &path, stage, cause);
+    }
+}
+
+#[test]
+fn a_foreign_architecture_is_named() {
+    let sandbox = Sandbox::new();
+    let mut bytes = fs::read(shipped_plugin("libwildsort_std.so")).expect("read");
+    let (machine, name) = if cfg!(target_arch = "aarch64") {
+        (
+            62u16,
+            "built for x86_64 (64-bit), this host is aarch64 (64-bit)",
+        )
+    } else {
+        (
+            183u16,
+            "built for aarch64 (64-bit), this host is x86_64 (64-bit)",
+        )
+    };
+    bytes[18..20].copy_from_slice(&machine.to_le_bytes());
+    let path = sandbox.plant("libwildsort_std.so", &bytes);
+    inspect_refuses(&sandbox, &path, "preflight", name);
+}
+
+#[test]
+fn executables_and_unlinked_objects_are_not_plugins() {
+    let sandbox = Sandbox::new();
+    let exe = fixtures::compile_c("program.c", "libprogram.so", &["-fPIE", "-pie"]);
+    inspect_refuses(
+        &sandbox,
+        &exe,
+        "preflight",
+        "not a shared library: the file is an executable",
+    );
+    let object = fixtures::compile_c("hostile.c", "libhostile.so", &["-c"]);
+    inspect_refuses(
+        &sandbox,
+        &object,
+        "preflight",
+        "not a shared library: the file is an unlinked object file",
+    );
+}
+
+#[test]
+fn file_names_must_name_a_module() {
+    let sandbox = Sandbox::new();
+    let good = shipped_plugin("libwildsort_std.so");
+    let renamed = sandbox.install_as(&good, "libwildsort_other.so");
+    inspect_refuses(
+        &sandbox,
+        &renamed,
+        "preflight",
+        "no entry point: the file does not export `WildInit_wildsort_other`",
+    );
+    let bad = sandbox.install_as(&good, "libBad-Name.so");
+    inspect_refuses(
+        &sandbox,
+        &bad,
+        "preflight",
+        "`Bad-Name` (from the file name) is not a valid module name",
+    );
+}
+
+#[test]
+fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let canary = sandbox.path().join("canary");
+    for case in REFUSED {
+        sandbox.install(&build(case.case));
+    }
+    let junk = byte_fixtures();
+    for (name, bytes, _, _) in &junk {
+        sandbox.plant(name, bytes);
+    }
+
+    let mut list = sandbox.command(["list", "--json"]);
+    list.env("WILDHOST_TEST_CANARY", &canary);
+    let out = wildhost_suite::run(list, b"");
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list --json");
+    let backends: Vec<&str> = json["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .map(|b| b["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        backends.len(),
+        2,
+        "only the shipped backends load: {backends:?}"
+    );
+    assert!(backends.contains(&"std") && backends.contains(&"wildsort"));
+    let refused = json["refused"].as_array().expect("refused");
+    assert_eq!(refused.len(), REFUSED.len() + junk.len());
+    for case in REFUSED {
+        let module = module_of(case.case);
+        let entry = refused
+            .iter()
+            .find(|r| r["module"] == module.as_str())
+            .unwrap_or_else(|| panic!("{module} is not listed as refused"));
+        assert_eq!(entry["refusal"]["stage"], case.stage, "{module}");
+        let cause = entry["refusal"]["cause"].as_str().expect("cause");
+        assert!(cause.contains(case.cause), "{module}: {cause}");
+    }
+    // Exactly the files that passed preflight were opened.
+    let mut opened: Vec<String> = REFUSED
+        .iter()
+        .filter(|c| c.stage != "preflight")
+        .map(|c| module_of(c.case))
+        .collect();
+    opened.sort();
+    assert_eq!(canary_lines(&canary), opened);
+
+    let sorted = sandbox.run_with_input(["sort", "-b", "wildsort"], b"2\n1\n");
+    sorted.expect_code(0);
+    assert_eq!(sorted.stdout_text(), "1\n2\n");
+    let human = sandbox.run(["list"]);
+    human
+        .expect_code(0)
+        .expect_stdout(&["h_null_definition", "refused"]);
+}
+
+#[test]
+fn an_unknown_backend_mentions_the_refused_files() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.install(&build("NULL_SORT"));
+    sandbox
+        .run_with_input(["sort", "-b", "hostile"], b"1\n")
+        .expect_code(1)
+        .expect_stderr(&[
+            "hostile",
+            "1 plugin file(s) were refused; `wildhost list` says why",
+        ]);
+}
+
+#[test]
+fn a_failing_sort_reports_the_plugins_message() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&build("SORT_FAILS"));
+    let out = sandbox.run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n");
+    out.expect_code(1)
+        .expect_stderr(&["error: ", "hostile", "the disk is on fire"]);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_unknown_status_code_is_a_failure() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&build("SORT_BAD_STATUS"));
+    let out = sandbox.run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n");
+    out.expect_code(1).expect_stderr(&[
+        "error: ",
+        "backend `hostile` failed with status 77 (unknown status): (no message)",
+    ]);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_key_type_the_backend_lacks_is_refused_before_reading() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&build(""));
+    sandbox
+        .run_with_input(["sort", "-b", "hostile", "-t", "f32"], b"1.5\n")
+        .expect_code(2)
+        .expect_stderr(&["error: ", "hostile", "f32", "help: "]);
+}
+
+#[test]
+fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.install(&build("INIT_UNAVAILABLE"));
+    sandbox
+        .run(["list"])
+        .expect_code(0)
+        .expect_stdout(&["no FROB unit on this machine"]);
+    sandbox
+        .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"1\n")
+        .expect_code(1)
+        .expect_stderr(&["hostile", "no FROB unit on this machine"]);
+    // the default backend is still found
+    sandbox
+        .run_with_input(["sort", "-t", "u64"], b"2\n1\n")
+        .expect_code(0);
+}
+
+#[test]
+fn init_failing_makes_the_module_unavailable() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let path = sandbox.install(&build("INIT_FAILS"));
+    let out = sandbox.run([Path::new("inspect"), &path]);
+    out.expect_code(0).expect_stdout(&[
+        "availability: unavailable: init failed with status 5 (failed): cannot open /dev/frob",
+    ]);
+    sandbox
+        .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"1\n")
+        .expect_code(1)
+        .expect_stderr(&["cannot open /dev/frob"]);
+}
+
+#[test]
+fn a_panicking_rust_backend_is_an_error_not_a_crash() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.install(&fixtures::rust_plugin("libwildsort_panicky.so"));
+    let out = sandbox.run_with_input(["sort", "-b", "panicky", "-t", "u64"], b"3\n2\n1\n");
+    out.expect_code(1).expect_stderr(&[
+        "error: ",
+        "panicky",
+        "panicked",
+        "panicky gives up on 3 keys",
+    ]);
+    assert!(out.stdout.is_empty());
+    // one key does not panic; the process is still healthy
+    let out = sandbox.run_with_input(["sort", "-b", "panicky", "-t", "u64"], b"7\n");
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), "7\n");
+}
+
+#[test]
+fn a_rust_plugin_can_be_unavailable() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.install(&fixtures::rust_plugin("libwildsort_unavailable.so"));
+    sandbox.run(["list"]).expect_code(0).expect_stdout(&[
+        "frob",
+        "needs the imaginary FROB instruction set, which this CPU lacks",
+    ]);
+    sandbox
+        .run_with_input(["sort", "-b", "frob", "-t", "u64"], b"1\n")
+        .expect_code(1)
+        .expect_stderr(&["frob", "needs the imaginary FROB instruction set"]);
+}
+
+#[test]
+fn a_rust_plugin_built_against_a_drifted_abi_is_refused_naming_the_field() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let path = sandbox.install(fixtures::drifted_plugin());
+    inspect_refuses(
+        &sandbox,
+        &path,
+        "layout check",
+        "field `ModuleDef.methods[].scratch_percent` is u32 (4 bytes) in this host, u64 (8 bytes) in the plugin",
+    );
+    sandbox.run_with_input(["sort"], b"2\n1\n").expect_code(0);
+}
