@@ -1,0 +1,241 @@
+//! Where plugins are found: `--plugin-dir`, then `WILDHOST_PLUGIN_PATH`,
+//! then the user's data directory, then the executable's directory; never
+//! the current directory; the first file of a module wins.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use wildhost_suite::{Outcome, Sandbox, fixtures, shipped_plugin};
+
+fn list_json(out: &Outcome) -> serde_json::Value {
+    out.expect_code(0);
+    serde_json::from_slice(&out.stdout).expect("list --json is JSON")
+}
+
+/// The file each backend was loaded from, by backend name.
+fn backend_file(json: &serde_json::Value, name: &str) -> Option<PathBuf> {
+    json["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .find(|b| b["name"] == name)
+        .map(|b| PathBuf::from(b["file"].as_str().expect("file")))
+}
+
+fn dir(sandbox: &Sandbox, name: &str) -> PathBuf {
+    let dir = sandbox.path().join(name);
+    fs::create_dir_all(&dir).expect("create a directory");
+    dir
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().expect("canonicalize")
+}
+
+#[test]
+fn each_place_on_the_search_path_is_searched_in_order() {
+    let sandbox = Sandbox::new();
+    let std_plugin = shipped_plugin("libwildsort_std.so");
+    let flag = dir(&sandbox, "flag");
+    let env_a = dir(&sandbox, "env-a");
+    let env_b = dir(&sandbox, "env-b");
+    let xdg = dir(&sandbox, "data/wildhost/plugins");
+    let exe_dir = sandbox.path().join("bin");
+    let places = [&flag, &env_a, &env_b, &xdg, &exe_dir];
+    for place in places {
+        fs::copy(&std_plugin, place.join("libwildsort_std.so")).expect("copy");
+    }
+    let env_path = format!("{}::{}", env_a.display(), env_b.display());
+
+    // Remove the winner each time: the next place on the path takes over.
+    for (i, winner) in places.iter().enumerate() {
+        let mut command = sandbox.bare_command();
+        command.env("WILDHOST_PLUGIN_PATH", &env_path);
+        command
+            .arg("--plugin-dir")
+            .arg(&flag)
+            .args(["list", "--json"]);
+        let json = list_json(&wildhost_suite::run(command, b""));
+        let file = backend_file(&json, "std").expect("std is found");
+        assert_eq!(
+            file,
+            canonical(&winner.join("libwildsort_std.so")),
+            "place {i}"
+        );
+        let shadowed = json["shadowed"].as_array().expect("shadowed").len();
+        assert_eq!(
+            shadowed,
+            places.len() - i - 1,
+            "the later copies are shadowed"
+        );
+        fs::remove_file(winner.join("libwildsort_std.so")).expect("remove the winner");
+    }
+}
+
+#[test]
+fn home_is_used_when_xdg_data_home_is_unset() {
+    let sandbox = Sandbox::new();
+    let home_plugins = dir(&sandbox, "home/.local/share/wildhost/plugins");
+    fs::copy(
+        shipped_plugin("libwildsort_std.so"),
+        home_plugins.join("libwildsort_std.so"),
+    )
+    .expect("copy");
+    let mut command = sandbox.bare_command();
+    command.env_remove("XDG_DATA_HOME").args(["list", "--json"]);
+    let json = list_json(&wildhost_suite::run(command, b""));
+    assert_eq!(
+        backend_file(&json, "std"),
+        Some(canonical(&home_plugins.join("libwildsort_std.so")))
+    );
+}
+
+#[test]
+fn the_current_directory_is_never_searched() {
+    let sandbox = Sandbox::new();
+    // A plugin in the working directory, as a careless download would put it.
+    fs::copy(
+        shipped_plugin("libwildsort_std.so"),
+        sandbox.work().join("libwildsort_std.so"),
+    )
+    .expect("copy");
+    let canary = sandbox.path().join("canary");
+    let hostile = fixtures::compile_c("hostile.c", "libhostile.so", &[]);
+    fs::copy(&hostile, sandbox.work().join("libhostile.so")).expect("copy");
+
+    let mut command = sandbox.bare_command();
+    command
+        .env("WILDHOST_TEST_CANARY", &canary)
+        .args(["list", "--json"]);
+    let json = list_json(&wildhost_suite::run(command, b""));
+    assert!(json["backends"].as_array().expect("backends").is_empty());
+    assert!(
+        !canary.exists(),
+        "a plugin in the current directory was opened"
+    );
+
+    // An empty entry in WILDHOST_PLUGIN_PATH does not mean "here" either.
+    let mut command = sandbox.bare_command();
+    command
+        .env("WILDHOST_TEST_CANARY", &canary)
+        .env("WILDHOST_PLUGIN_PATH", ":")
+        .args(["list", "--json"]);
+    let json = list_json(&wildhost_suite::run(command, b""));
+    assert!(json["backends"].as_array().expect("backends").is_empty());
+    assert!(!canary.exists());
+
+    // Named explicitly, it is used.
+    let mut command = sandbox.bare_command();
+    command.args(["--plugin-dir", ".", "sort"]);
+    let out = wildhost_suite::run(command, b"2\n1\n");
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), "1\n2\n");
+}
+
+#[test]
+fn the_executables_directory_is_searched() {
+    let sandbox = Sandbox::new();
+    fs::copy(
+        shipped_plugin("libwildsort.so"),
+        sandbox.path().join("bin/libwildsort.so"),
+    )
+    .expect("copy");
+    let mut command = sandbox.bare_command();
+    command.arg("sort");
+    let out = wildhost_suite::run(command, b"10\n-5\n");
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), "-5\n10\n");
+}
+
+#[test]
+fn a_missing_plugin_dir_named_by_the_user_is_reported_but_not_fatal() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run(["--plugin-dir", "/nonexistent/wildhost", "list"]);
+    out.expect_code(0)
+        .expect_stdout(&["/nonexistent/wildhost", "std"]);
+}
+
+#[test]
+fn a_dangling_symlink_is_refused_with_a_reason() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    symlink(
+        "/nonexistent/libgone.so",
+        sandbox.plugins().join("libgone.so"),
+    )
+    .expect("symlink");
+    let json = list_json(&sandbox.run(["list", "--json"]));
+    let refused = json["refused"].as_array().expect("refused");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]["path"]
+            .as_str()
+            .expect("path")
+            .ends_with("libgone.so")
+    );
+    assert!(backend_file(&json, "std").is_some());
+}
+
+#[test]
+fn a_symlinked_plugin_loads_once() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let other = dir(&sandbox, "other");
+    symlink(
+        sandbox.plugins().join("libwildsort_std.so"),
+        other.join("libwildsort_std.so"),
+    )
+    .expect("symlink");
+    let out = sandbox.run([
+        "--plugin-dir",
+        other.to_str().expect("UTF-8"),
+        "list",
+        "--json",
+    ]);
+    let json = list_json(&out);
+    let std_backends = json["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .filter(|b| b["name"] == "std")
+        .count();
+    assert_eq!(std_backends, 1);
+}
+
+#[test]
+fn files_that_are_not_plugins_by_name_are_ignored() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.plant("README.txt", b"notes");
+    sandbox.plant("libwildsort_std.so.bak", b"old");
+    let json = list_json(&sandbox.run(["list", "--json"]));
+    assert!(
+        json["refused"].as_array().expect("refused").is_empty(),
+        "{json}"
+    );
+}
+
+#[test]
+fn two_modules_with_the_same_backend_name_shadow_the_later_backend() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // Two modules, both with a backend named `hostile`.
+    let a = fixtures::compile_c("hostile.c", "libhost_a.so", &["-DMODULE=host_a"]);
+    let b = fixtures::compile_c("hostile.c", "libhost_b.so", &["-DMODULE=host_b"]);
+    sandbox.install(&a);
+    sandbox.install(&b);
+    let json = list_json(&sandbox.run(["list", "--json"]));
+    let hostile: Vec<_> = json["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .filter(|b| b["name"] == "hostile")
+        .collect();
+    assert_eq!(hostile.len(), 1);
+    assert_eq!(
+        hostile[0]["module"], "host_a",
+        "the first module in file order wins"
+    );
+    let shadowed = json["shadowed_backends"]
+        .as_array()
+        .expect("shadowed_backends");
+    assert_eq!(shadowed.len(), 1, "{shadowed:?}");
+    let text = sandbox.run(["list"]);
+    text.expect_code(0).expect_stdout(&["host_b"]);
+}

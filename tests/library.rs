@@ -1,0 +1,104 @@
+//! wildhost as a library: discover, pick a backend, sort, from many threads
+//! at once through the same loaded plugins.
+
+use std::sync::Arc;
+use wildhost::{KeyType, Registry, SearchPath};
+use wildhost_suite::{Rng, built};
+
+fn registry() -> Registry {
+    Registry::discover(&SearchPath::only([built().to_path_buf()]))
+}
+
+#[test]
+fn registry_and_backends_are_send_and_sync() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Registry>();
+    shareable::<wildhost::Backend>();
+    shareable::<wildhost::Module>();
+}
+
+#[test]
+fn three_lines_to_sort() {
+    let registry = registry();
+    let backend = registry
+        .default_backend(KeyType::U64)
+        .expect("a u64 backend");
+    let mut keys = vec![3u64, u64::MAX, 0, 2];
+    backend.sort(&mut keys).expect("sorted");
+    assert_eq!(keys, [0, 2, 3, u64::MAX]);
+}
+
+#[test]
+fn a_key_type_the_backend_lacks_is_refused_by_the_host() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = wildhost_suite::fixtures::compile_c("hostile.c", "libhostile.so", &[]);
+    std::fs::copy(&plugin, dir.path().join("libhostile.so")).expect("copy");
+    let registry = Registry::discover(&SearchPath::only([dir.path().to_path_buf()]));
+    let backend = registry.backend("hostile").expect("the u64-only fixture");
+    let mut keys = [2.0f32, 1.0];
+    let err = backend.sort(&mut keys).expect_err("f32 is not declared");
+    assert!(
+        matches!(err, wildhost::SortError::UnsupportedKeyType { .. }),
+        "{err}"
+    );
+    assert_eq!(keys, [2.0, 1.0], "the keys are untouched");
+    assert!(registry.default_backend(KeyType::F32).is_none());
+}
+
+#[test]
+fn every_shipped_backend_supports_every_key_type() {
+    let registry = registry();
+    assert!(registry.refused().is_empty(), "{:?}", registry.refused());
+    for backend in registry.backends() {
+        for key_type in KeyType::ALL {
+            assert!(
+                backend.supports(key_type),
+                "{} lacks {key_type}",
+                backend.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn eight_threads_sort_through_the_same_plugins_at_once() {
+    let registry = Arc::new(registry());
+    let names: Vec<String> = registry
+        .backends()
+        .iter()
+        .map(|b| b.name().to_owned())
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let registry = Arc::clone(&registry);
+            let names = names.clone();
+            std::thread::spawn(move || {
+                let mut rng = Rng::new(t);
+                for round in 0..40 {
+                    let name = &names[(t as usize + round) % names.len()];
+                    let backend = registry.backend(name).expect("backend");
+                    let len = rng.below(20_000) as usize;
+                    let mut keys: Vec<i64> = (0..len).map(|_| rng.next_u64() as i64).collect();
+                    let mut expected = keys.clone();
+                    expected.sort_unstable();
+                    backend.sort(&mut keys).expect("sort");
+                    assert_eq!(keys, expected, "thread {t} round {round} via {name}");
+
+                    let mut floats: Vec<f64> = (0..len / 4)
+                        .map(|_| f64::from_bits(rng.next_u64()))
+                        .collect();
+                    let mut expected: Vec<u64> = floats.iter().map(|f| f.to_bits()).collect();
+                    expected
+                        .sort_unstable_by(|a, b| f64::from_bits(*a).total_cmp(&f64::from_bits(*b)));
+                    backend.sort(&mut floats).expect("sort");
+                    let got: Vec<u64> = floats.iter().map(|f| f.to_bits()).collect();
+                    assert_eq!(got, expected, "thread {t} round {round} via {name} (f64)");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a sorting thread panicked");
+    }
+}
