@@ -25,6 +25,7 @@ mod loader;
 pub mod preflight;
 pub mod registry;
 pub mod validate;
+pub mod workload;
 
 pub use codec::KeyVec;
 pub use discover::{Origin, SearchPath};
@@ -33,6 +34,7 @@ pub use registry::{
     Availability, Backend, DEFAULT_PREFERENCE, LayoutCheck, Module, Registry, load_file,
 };
 pub use wildhost_abi::KeyType;
+pub use wildhost_abi::sdk::Key;
 
 impl Backend {
     /// Sorts a [`KeyVec`] of any key type in place.
