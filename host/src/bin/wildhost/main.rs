@@ -1,6 +1,7 @@
 //! The `wildhost` command: sort numbers through a plugin backend, list the
-//! plugins, inspect one plugin file.
+//! plugins, inspect one plugin file, measure backends.
 
+mod bench;
 mod inspect;
 mod list;
 mod output;
@@ -34,6 +35,9 @@ enum Command {
     List(list::ListArgs),
     /// Tell everything the host can learn about one plugin file.
     Inspect(inspect::InspectArgs),
+    /// Measure backends against each other (and std and memcpy) on
+    /// generated inputs or your own file.
+    Bench(bench::BenchArgs),
 }
 
 impl Cli {
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Sort(args) => sort::run(&cli, args),
         Command::List(args) => list::run(&cli, args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Bench(args) => bench::run(&cli, args),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use wildhost::{Backend, KeyType, Registry, codec};
+use wildhost::{Backend, KeyType, KeyVec, Registry, codec};
 
 #[derive(Debug, Args)]
 pub struct SortArgs {
@@ -35,13 +35,13 @@ pub struct SortArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub enum Format {
     Text,
     Binary,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum TypeArg {
+pub enum TypeArg {
     U32,
     U64,
     I32,
@@ -70,23 +70,8 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let destination = Destination::from_arg(args.output.as_deref());
 
     let (input, source) = read_input(args.input.as_deref())?;
-    let parsed = match args.format {
-        Format::Text => codec::parse_text(&input, key_type),
-        Format::Binary => codec::parse_binary(&input, key_type),
-    };
+    let mut keys = parse_input(&input, key_type, args.format, &source)?;
     drop(input);
-    let mut keys = parsed.map_err(|e| {
-        let help = match args.format {
-            Format::Text => format!(
-                "each line must hold one {key_type} number; choose the type with --type, \
-                 or read raw arrays with --format binary"
-            ),
-            Format::Binary => format!("binary input is an array of little-endian {key_type} keys"),
-        };
-        Failure::new(format!("cannot read the numbers in {source}"))
-            .cause(e)
-            .help(help)
-    })?;
 
     backend.sort_keys(&mut keys).map_err(|e| {
         Failure::new(format!("sorting with backend `{}` failed", backend.name()))
@@ -167,8 +152,33 @@ fn no_backend_help(registry: &Registry) -> String {
     }
 }
 
+/// Parses the bytes read from `source` as keys of `key_type`.
+pub fn parse_input(
+    input: &[u8],
+    key_type: KeyType,
+    format: Format,
+    source: &str,
+) -> Result<KeyVec, Failure> {
+    let parsed = match format {
+        Format::Text => codec::parse_text(input, key_type),
+        Format::Binary => codec::parse_binary(input, key_type),
+    };
+    parsed.map_err(|e| {
+        let help = match format {
+            Format::Text => format!(
+                "each line must hold one {key_type} number; choose the type with --type, \
+                 or read raw arrays with --format binary"
+            ),
+            Format::Binary => format!("binary input is an array of little-endian {key_type} keys"),
+        };
+        Failure::new(format!("cannot read the numbers in {source}"))
+            .cause(e)
+            .help(help)
+    })
+}
+
 /// Reads all input; returns it with a phrase naming where it came from.
-fn read_input(path: Option<&Path>) -> Result<(Vec<u8>, String), Failure> {
+pub fn read_input(path: Option<&Path>) -> Result<(Vec<u8>, String), Failure> {
     match path {
         None => read_stdin(),
         Some(p) if p.as_os_str() == "-" => read_stdin(),

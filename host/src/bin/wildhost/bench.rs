@@ -1,0 +1,585 @@
+//! `wildhost bench`: measure backends the way a user would pick one — on
+//! generated inputs of chosen shapes and sizes, or on the user's own file —
+//! with every result checked, std `sort_unstable` and `memcpy` measured
+//! beside them in the same run.
+
+use crate::output::Destination;
+use crate::report::Failure;
+use crate::sort::{Format, TypeArg, parse_input, read_input};
+use crate::{Cli, Outcome};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+use wildhost::workload::{Dist, WorkloadKey, check_sorted};
+use wildhost::{Backend, KeyType, KeyVec, Registry, with_keys};
+
+mod plot;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Backends to measure, comma-separated. Default: every available
+    /// backend that sorts the type. std is always measured as the baseline.
+    #[arg(long, short, value_delimiter = ',', value_name = "NAME,...")]
+    backends: Vec<String>,
+    /// Key types, comma-separated.
+    #[arg(long, short, value_enum, value_delimiter = ',', default_value = "i64")]
+    types: Vec<TypeArg>,
+    /// Numbers of keys per sort, comma-separated; `1e6` and `1000000` both work.
+    #[arg(
+        long,
+        short,
+        value_delimiter = ',',
+        value_parser = parse_size,
+        default_value = "1e3,1e4,1e5,1e6",
+        conflicts_with = "input"
+    )]
+    sizes: Vec<usize>,
+    /// Input shapes, comma-separated: uniform, sorted, reversed, few-unique,
+    /// all-equal, narrow, zipf, specials (floats only).
+    #[arg(
+        long,
+        short,
+        value_delimiter = ',',
+        default_value = "uniform",
+        conflicts_with = "input"
+    )]
+    dist: Vec<Dist>,
+    /// Timed runs per backend and input, after one warm-up run.
+    #[arg(long, short, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
+    /// Seed of the generated inputs: the same seed gives the same keys.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Bench on the numbers in this file (one key type) instead of
+    /// generated ones.
+    #[arg(long, short, value_name = "PATH")]
+    input: Option<PathBuf>,
+    /// Format of --input: text (one number per line) or binary.
+    #[arg(long, short, value_enum, default_value_t = Format::Text, requires = "input")]
+    format: Format,
+    /// Print the results as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print the results as CSV.
+    #[arg(long)]
+    csv: bool,
+    /// Draw throughput against size, one line per backend, into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+}
+
+/// `1e6`, `1000000`, `1_000_000`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let clean = text.trim().replace('_', "");
+    let value = match clean.parse::<usize>() {
+        Ok(v) => v,
+        Err(_) => {
+            let f: f64 = clean
+                .parse()
+                .map_err(|_| format!("`{text}` is not a number of keys (e.g. 1000 or 1e6)"))?;
+            if !(f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= 1e12) {
+                return Err(format!("`{text}` is not a whole number of keys"));
+            }
+            f as usize
+        }
+    };
+    if value == 0 {
+        return Err("a size must be at least 1 key".into());
+    }
+    if value > MAX_KEYS {
+        return Err(format!(
+            "`{text}` is more than the {MAX_KEYS} keys bench generates"
+        ));
+    }
+    Ok(value)
+}
+
+/// Largest generated input: 1e9 keys of 8 bytes is 8 GB three times over.
+const MAX_KEYS: usize = 1_000_000_000;
+
+/// One measured row.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    #[serde(rename = "type")]
+    key_type: &'static str,
+    input: String,
+    keys: usize,
+    backend: String,
+    /// "ok", "failed" or "baseline" (memcpy).
+    status: &'static str,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    ns_per_key: Option<f64>,
+    ns_per_key_min: Option<f64>,
+    ns_per_key_max: Option<f64>,
+    million_keys_per_s: Option<f64>,
+    /// std's median time ÷ this median time: above 1 is faster than std.
+    speedup_vs_std: Option<f64>,
+    runs: u32,
+}
+
+/// A workload: one key type, one input.
+struct Workload {
+    key_type: KeyType,
+    input: String,
+    keys: KeyVec,
+}
+
+pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
+    let registry = cli.registry();
+    let types: Vec<KeyType> = dedup(args.types.iter().map(|&t| KeyType::from(t)));
+    let chosen = choose_backends(&registry, &args.backends)?;
+    let workloads = workloads(args, &types)?;
+
+    let measurements: usize = workloads
+        .iter()
+        .map(|w| backends_for(&registry, &chosen, w.key_type).len() + 1)
+        .sum();
+    let progress = ProgressBar::new(measurements as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+
+    let mut rows = Vec::new();
+    for workload in &workloads {
+        let backends = backends_for(&registry, &chosen, workload.key_type);
+        let before = rows.len();
+        with_keys!(&workload.keys, data => {
+            measure_workload(workload, data, &backends, args.repeat, &progress, &mut rows);
+        });
+        // The speed-up needs std's time from this same workload.
+        let std_ns = rows[before..]
+            .iter()
+            .find(|r| r.backend == "std" && r.status == "ok")
+            .and_then(|r| r.ns_per_key);
+        for row in &mut rows[before..] {
+            row.speedup_vs_std = std_ns.zip(row.ns_per_key).map(|(s, t)| s / t);
+        }
+    }
+    progress.finish_and_clear();
+
+    let text = if args.json {
+        let mut json = serde_json::to_string_pretty(&Report {
+            seed: args.seed,
+            repeat: args.repeat,
+            rows: &rows,
+        })
+        .map_err(|e| Failure::new("cannot encode the results as JSON").cause(e))?;
+        json.push('\n');
+        json
+    } else if args.csv {
+        csv(&rows)
+    } else {
+        table(&rows, args)
+    };
+    Destination::Stdout.write(text.as_bytes())?;
+
+    if let Some(path) = &args.plot {
+        let svg = plot::render(&rows, args.repeat).map_err(|e| {
+            Failure::new(format!("cannot draw the plot `{}`", path.display())).cause(e)
+        })?;
+        Destination::File(path.clone()).write(svg.as_bytes())?;
+    }
+
+    let failed: Vec<&Row> = rows.iter().filter(|r| r.status == "failed").collect();
+    if let Some(first) = failed.first() {
+        let mut failure = Failure::new(format!(
+            "{} measurement(s) failed; the other results stand",
+            failed.len()
+        ));
+        for row in failed.iter().take(5) {
+            failure = failure.cause(format!(
+                "{} on {} {} × {}: {}",
+                row.backend,
+                row.key_type,
+                row.input,
+                row.keys,
+                row.error.as_deref().unwrap_or("failed")
+            ));
+        }
+        return Err(failure.help(format!(
+            "check backend `{}` with `wildhost inspect` and its author",
+            first.backend
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    seed: u64,
+    repeat: u32,
+    rows: &'a [Row],
+}
+
+fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The backends the user named, checked; empty means "every one".
+fn choose_backends<'r>(
+    registry: &'r Registry,
+    names: &[String],
+) -> Result<Vec<&'r Backend>, Failure> {
+    let mut chosen = Vec::new();
+    for name in dedup(names.iter().map(|n| n.trim()).filter(|n| !n.is_empty())) {
+        let backend = registry.backend(name).ok_or_else(|| {
+            let found: Vec<&str> = registry.backends().iter().map(Backend::name).collect();
+            Failure::new(format!("no backend named `{name}`"))
+                .cause(format!(
+                    "backends found: {}",
+                    if found.is_empty() {
+                        "none".to_string()
+                    } else {
+                        found.join(", ")
+                    }
+                ))
+                .help("`wildhost list` shows every backend")
+        })?;
+        chosen.push(backend);
+    }
+    Ok(chosen)
+}
+
+/// What runs on `key_type`: std first (the baseline), then the chosen
+/// backends (or every available one) that sort the type.
+fn backends_for<'r>(
+    registry: &'r Registry,
+    chosen: &[&'r Backend],
+    key_type: KeyType,
+) -> Vec<&'r Backend> {
+    let pool: Vec<&Backend> = if chosen.is_empty() {
+        registry.backends().iter().collect()
+    } else {
+        chosen.to_vec()
+    };
+    let mut out: Vec<&Backend> = Vec::new();
+    if let Some(std) = registry
+        .backend("std")
+        .filter(|b| b.supports(key_type) && b.is_available())
+    {
+        out.push(std);
+    }
+    for backend in pool {
+        if backend.supports(key_type)
+            && backend.is_available()
+            && !out.iter().any(|b| std::ptr::eq(*b, backend))
+        {
+            out.push(backend);
+        }
+    }
+    out
+}
+
+fn workloads(args: &BenchArgs, types: &[KeyType]) -> Result<Vec<Workload>, Failure> {
+    if let Some(path) = &args.input {
+        let [key_type] = types else {
+            return Err(
+                Failure::usage("--input holds one key type; give exactly one --types")
+                    .help("e.g. wildhost bench --input data.txt --types f64"),
+            );
+        };
+        let (bytes, source) = read_input(Some(path))?;
+        let keys = parse_input(&bytes, *key_type, args.format, &source)?;
+        if keys.is_empty() {
+            return Err(Failure::new(format!("{source} holds no numbers"))
+                .help("bench needs at least one key"));
+        }
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        return Ok(vec![Workload {
+            key_type: *key_type,
+            input: format!("file {name}"),
+            keys,
+        }]);
+    }
+    let mut out = Vec::new();
+    for &key_type in types {
+        for &dist in &dedup(args.dist.iter().copied()) {
+            if !dist.applies_to(key_type) {
+                continue;
+            }
+            for &len in &dedup(args.sizes.iter().copied()) {
+                out.push(Workload {
+                    key_type,
+                    input: dist.name().to_string(),
+                    keys: wildhost::workload::generate_keys(key_type, dist, len, args.seed),
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(
+            Failure::usage("nothing to measure: `specials` applies to f32 and f64 only")
+                .help("add --types f64, or another --dist"),
+        );
+    }
+    Ok(out)
+}
+
+fn measure_workload<T: WorkloadKey>(
+    workload: &Workload,
+    data: &[T],
+    backends: &[&Backend],
+    repeat: u32,
+    progress: &ProgressBar,
+    rows: &mut Vec<Row>,
+) {
+    let mut reference = data.to_vec();
+    T::reference_sort(&mut reference);
+    let row = |backend: &str| Row {
+        key_type: workload.key_type.name(),
+        input: workload.input.clone(),
+        keys: data.len(),
+        backend: backend.to_string(),
+        status: "ok",
+        error: None,
+        ns_per_key: None,
+        ns_per_key_min: None,
+        ns_per_key_max: None,
+        million_keys_per_s: None,
+        speedup_vs_std: None,
+        runs: 0,
+    };
+    let label = format!("{} {} × {}", workload.key_type, workload.input, data.len());
+    let mut work = data.to_vec();
+
+    progress.set_message(format!("{label}: memcpy"));
+    let mut samples = Vec::with_capacity(repeat as usize);
+    for _ in 0..=repeat {
+        let start = Instant::now();
+        work.copy_from_slice(black_box(data));
+        black_box(&mut work);
+        samples.push(start.elapsed().as_nanos() as f64 / data.len() as f64);
+    }
+    samples.remove(0); // the warm-up
+    rows.push(Row {
+        status: "baseline",
+        ..with_stats(row("memcpy"), &samples)
+    });
+    progress.inc(1);
+
+    for backend in backends {
+        progress.set_message(format!("{label}: {}", backend.name()));
+        let mut samples = Vec::with_capacity(repeat as usize);
+        let mut failure = None;
+        for run in 0..=repeat {
+            work.copy_from_slice(data);
+            let start = Instant::now();
+            let result = backend.sort(&mut work);
+            let elapsed = start.elapsed();
+            if let Err(e) = result {
+                failure = Some(e.to_string());
+                break;
+            }
+            if let Err(mismatch) = check_sorted(&work, &reference) {
+                failure = Some(format!("wrong result: {mismatch}"));
+                break;
+            }
+            if run > 0 {
+                samples.push(elapsed.as_nanos() as f64 / data.len() as f64);
+            }
+        }
+        rows.push(match failure {
+            None => with_stats(row(backend.name()), &samples),
+            Some(error) => Row {
+                status: "failed",
+                error: Some(error),
+                ..row(backend.name())
+            },
+        });
+        progress.inc(1);
+    }
+}
+
+fn with_stats(mut row: Row, samples: &[f64]) -> Row {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return row;
+    }
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    row.ns_per_key = Some(median);
+    row.ns_per_key_min = Some(sorted[0]);
+    row.ns_per_key_max = Some(sorted[n - 1]);
+    row.million_keys_per_s = (median > 0.0).then(|| 1e3 / median);
+    row.runs = n as u32;
+    row
+}
+
+fn table(rows: &[Row], args: &BenchArgs) -> String {
+    let mut out = String::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let first = &rows[start];
+        let end = rows[start..]
+            .iter()
+            .position(|r| {
+                (r.key_type, &r.input, r.keys) != (first.key_type, &first.input, first.keys)
+            })
+            .map_or(rows.len(), |p| start + p);
+        let group = &rows[start..end];
+        if start > 0 {
+            out.push('\n');
+        }
+        out += &format!(
+            "{} · {} · {} keys · median of {} run(s), seed {}\n",
+            first.key_type, first.input, first.keys, args.repeat, args.seed
+        );
+        let width = group
+            .iter()
+            .map(|r| r.backend.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        out += &format!(
+            "  {:<width$}  {:>9}  {:>8}  {:>9}  {:>8}\n",
+            "BACKEND", "NS/KEY", "SPREAD", "MKEYS/S", "VS STD"
+        );
+        let mut ordered: Vec<&Row> = group.iter().filter(|r| r.status != "baseline").collect();
+        ordered.sort_by(|a, b| {
+            let key = |r: &Row| r.ns_per_key.unwrap_or(f64::INFINITY);
+            key(a).total_cmp(&key(b))
+        });
+        for row in ordered
+            .into_iter()
+            .chain(group.iter().filter(|r| r.status == "baseline"))
+        {
+            match (row.status, row.ns_per_key) {
+                ("failed", _) | (_, None) => {
+                    out += &format!(
+                        "  {:<width$}  failed: {}\n",
+                        row.backend,
+                        row.error.as_deref().unwrap_or("no result")
+                    );
+                }
+                (status, Some(ns)) => {
+                    let spread = match (row.ns_per_key_min, row.ns_per_key_max) {
+                        (Some(lo), Some(hi)) if ns > 0.0 => {
+                            format!("±{:.1}%", (hi - lo) / 2.0 / ns * 100.0)
+                        }
+                        _ => "-".to_string(),
+                    };
+                    let versus = if status == "baseline" {
+                        "floor".to_string()
+                    } else {
+                        row.speedup_vs_std
+                            .map_or("-".into(), |s| format!("{s:.2}×"))
+                    };
+                    out += &format!(
+                        "  {:<width$}  {:>9.3}  {:>8}  {:>9.1}  {:>8}\n",
+                        row.backend,
+                        ns,
+                        spread,
+                        row.million_keys_per_s.unwrap_or(0.0),
+                        versus
+                    );
+                }
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+fn csv(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "type,input,keys,backend,status,ns_per_key,ns_per_key_min,ns_per_key_max,million_keys_per_s,speedup_vs_std,runs,error\n",
+    );
+    let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+    for r in rows {
+        let error = r.error.as_deref().unwrap_or("").replace('"', "\"\"");
+        out += &format!(
+            "{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
+            r.key_type,
+            csv_field(&r.input),
+            r.keys,
+            csv_field(&r.backend),
+            r.status,
+            num(r.ns_per_key),
+            num(r.ns_per_key_min),
+            num(r.ns_per_key_max),
+            num(r.million_keys_per_s),
+            num(r.speedup_vs_std),
+            r.runs,
+            error
+        );
+    }
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_accept_plain_and_scientific_forms() {
+        assert_eq!(parse_size("1e3"), Ok(1000));
+        assert_eq!(parse_size("1000000"), Ok(1_000_000));
+        assert_eq!(parse_size("1_000"), Ok(1000));
+        assert_eq!(parse_size("2.5e3"), Ok(2500));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("1.5").is_err());
+        assert!(parse_size("-1e3").is_err());
+        assert!(parse_size("1e20").is_err());
+        assert!(parse_size("many").is_err());
+    }
+
+    #[test]
+    fn the_median_and_spread_come_from_the_samples() {
+        let row = with_stats(
+            Row {
+                key_type: "u64",
+                input: "uniform".into(),
+                keys: 10,
+                backend: "x".into(),
+                status: "ok",
+                error: None,
+                ns_per_key: None,
+                ns_per_key_min: None,
+                ns_per_key_max: None,
+                million_keys_per_s: None,
+                speedup_vs_std: None,
+                runs: 0,
+            },
+            &[4.0, 1.0, 2.0, 100.0],
+        );
+        assert_eq!(row.ns_per_key, Some(3.0));
+        assert_eq!(row.ns_per_key_min, Some(1.0));
+        assert_eq!(row.ns_per_key_max, Some(100.0));
+        assert_eq!(row.runs, 4);
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("file a,b"), "\"file a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,213 @@
+//! `wildhost bench`: every result checked, std and memcpy beside each
+//! backend, failures reported in their row while the rest goes on.
+
+use std::fs;
+use wildhost_suite::{Sandbox, fixtures};
+
+fn json_rows(out: &wildhost_suite::Outcome) -> Vec<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bench --json");
+    json["rows"].as_array().expect("rows").clone()
+}
+
+#[test]
+fn a_table_per_type_input_and_size_with_std_and_memcpy() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run([
+        "bench", "--sizes", "1e2,1000", "--types", "u32,f64", "--repeat", "2",
+    ]);
+    out.expect_code(0).expect_stdout(&[
+        "u32 · uniform · 100 keys · median of 2 run(s), seed 42",
+        "u32 · uniform · 1000 keys",
+        "f64 · uniform · 1000 keys",
+        "BACKEND",
+        "NS/KEY",
+        "MKEYS/S",
+        "VS STD",
+        "wildsort",
+        "1.00×",
+        "floor",
+    ]);
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn json_has_one_row_per_backend_and_workload() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run([
+        "bench",
+        "--sizes",
+        "500",
+        "--types",
+        "f32",
+        "--dist",
+        "uniform,specials,zipf",
+        "--repeat",
+        "3",
+        "--json",
+    ]);
+    out.expect_code(0);
+    let rows = json_rows(&out);
+    // 3 inputs × (memcpy, std, wildsort)
+    assert_eq!(rows.len(), 9, "{rows:?}");
+    for row in &rows {
+        assert_eq!(row["type"], "f32");
+        assert_eq!(row["keys"], 500);
+        let status = row["status"].as_str().expect("status");
+        assert!(status == "ok" || status == "baseline", "{row}");
+        assert!(row["ns_per_key"].as_f64().expect("ns") > 0.0);
+        if status == "ok" {
+            assert_eq!(row["runs"], 3);
+            assert!(row["speedup_vs_std"].as_f64().is_some());
+        }
+    }
+    let std = rows
+        .iter()
+        .find(|r| r["backend"] == "std")
+        .expect("std row");
+    assert_eq!(std["speedup_vs_std"], 1.0);
+}
+
+#[test]
+fn csv_has_a_header_and_a_line_per_row() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run([
+        "bench",
+        "--sizes",
+        "100",
+        "--backends",
+        "wildsort",
+        "--csv",
+        "-r",
+        "1",
+    ]);
+    out.expect_code(0);
+    let text = out.stdout_text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("type,input,keys,backend,status,ns_per_key"));
+    assert_eq!(
+        lines.len(),
+        4,
+        "memcpy, std (the baseline), wildsort: {text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("i64,uniform,100,wildsort,ok,"))
+    );
+}
+
+#[test]
+fn a_wrong_or_failing_backend_is_reported_in_its_row_and_the_rest_goes_on() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let loses = fixtures::compile_c(
+        "hostile.c",
+        "libloses.so",
+        &["-DMODULE=loses", "-DCASE_SORT_LOSES_A_KEY"],
+    );
+    sandbox.install(&loses);
+    sandbox.install(&fixtures::rust_plugin("libwildsort_panicky.so"));
+    let out = sandbox.run(["bench", "--types", "u64", "--sizes", "1000", "-r", "2"]);
+    out.expect_code(1).expect_stdout(&[
+        "hostile   failed: wrong result: not a permutation of the input",
+        "panicky   failed: backend `panicky` failed with status 4 (panicked)",
+        "wildsort",
+        "std",
+    ]);
+    out.expect_stderr(&[
+        "error: 2 measurement(s) failed; the other results stand",
+        "  cause: ",
+    ]);
+
+    let json = sandbox.run([
+        "bench", "--types", "u64", "--sizes", "1000", "-r", "1", "--json",
+    ]);
+    json.expect_code(1);
+    let rows = json_rows(&json);
+    let wildsort = rows
+        .iter()
+        .find(|r| r["backend"] == "wildsort")
+        .expect("wildsort");
+    assert_eq!(wildsort["status"], "ok");
+    let hostile = rows
+        .iter()
+        .find(|r| r["backend"] == "hostile")
+        .expect("hostile");
+    assert_eq!(hostile["status"], "failed");
+    assert!(hostile["ns_per_key"].is_null());
+}
+
+#[test]
+fn bench_runs_on_the_users_own_file() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let data: String = (0..3000)
+        .map(|i| format!("{}\n", (i * 7919) % 3001))
+        .collect();
+    fs::write(sandbox.work().join("mine.txt"), data).expect("write");
+    let out = sandbox.run(["bench", "--input", "mine.txt", "--types", "u32", "-r", "2"]);
+    out.expect_code(0)
+        .expect_stdout(&["u32 · file mine.txt · 3000 keys", "wildsort"]);
+
+    let bad = sandbox.run(["bench", "--input", "mine.txt", "--types", "u32,u64"]);
+    bad.expect_code(2)
+        .expect_stderr(&["--input holds one key type"]);
+    sandbox
+        .run(["bench", "--input", "mine.txt", "--sizes", "10"])
+        .expect_code(2);
+    sandbox.run(["bench", "--format", "binary"]).expect_code(2);
+}
+
+#[test]
+fn the_plot_is_an_svg_with_title_axes_and_legend() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run([
+        "bench",
+        "--sizes",
+        "100,1000",
+        "--types",
+        "i32",
+        "--dist",
+        "sorted",
+        "-r",
+        "1",
+        "--plot",
+        "speed.svg",
+    ]);
+    out.expect_code(0);
+    let svg = fs::read_to_string(sandbox.work().join("speed.svg")).expect("the plot");
+    assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+    for words in [
+        "wildhost bench: i32 keys, sorted input (median of 1 runs)",
+        "keys per sort (log scale)",
+        "throughput, million keys per second (log scale)",
+        "memcpy (upper bound)",
+        "wildsort",
+        "\nstd\n",
+    ] {
+        assert!(svg.contains(words), "the plot lacks {words:?}");
+    }
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.run(["bench", "--sizes", "0"]).expect_code(2);
+    sandbox.run(["bench", "--sizes", "1.5"]).expect_code(2);
+    sandbox
+        .run(["bench", "--dist", "gaussian"])
+        .expect_code(2)
+        .expect_stderr(&["few-unique"]);
+    sandbox.run(["bench", "--repeat", "0"]).expect_code(2);
+    sandbox.run(["bench", "--json", "--csv"]).expect_code(2);
+    sandbox
+        .run(["bench", "--types", "u64", "--dist", "specials"])
+        .expect_code(2)
+        .expect_stderr(&["specials"]);
+    sandbox
+        .run(["bench", "--backends", "quantum"])
+        .expect_code(1)
+        .expect_stderr(&["no backend named `quantum`"]);
+}
