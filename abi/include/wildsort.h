@@ -216,7 +216,9 @@ typedef struct WildModuleDef {
  *
  *     WILD_EXPORT_MODULE(wildsort, module_def)
  */
-#define WILD_EXPORT_MODULE(NAME, DEF)                                               \
+#define WILD_EXPORT_MODULE(NAME, DEF) WILD_EXPORT_MODULE_(NAME, DEF)
+/* NAME may itself be a macro (-DMODULE=...): expanded before pasting. */
+#define WILD_EXPORT_MODULE_(NAME, DEF)                                              \
     WILD_EXPORT const WildAbiTag WildAbi_##NAME = {                                 \
         WILD_MAGIC, WILD_ABI_MAJOR, WILD_ABI_MINOR, (uint32_t)sizeof(WildModuleDef)}; \
     WILD_EXPORT const WildModuleDef *WildInit_##NAME(void) { return &(DEF); }

@@ -27,6 +27,16 @@
 #define WILDSORT_VERSION "1.0.0"
 #endif
 
+/* The module name. The workspace builds `wildsort`; the load benchmark
+ * builds many copies under other names (-DWILDSORT_MODULE=wildsort_17 for
+ * libwildsort_17.so), each a plugin in its own right. The backend has the
+ * module's name. */
+#ifndef WILDSORT_MODULE
+#define WILDSORT_MODULE wildsort
+#endif
+#define WILDSORT_STR2(x) #x
+#define WILDSORT_STR(x) WILDSORT_STR2(x)
+
 /* Length of the runs sorted by insertion before merging starts. */
 #define RUN 24
 
@@ -203,7 +213,7 @@ static int32_t wildsort_sort(void *keys, size_t len, uint32_t key_type, char *er
 
 static const WildMethodDef wildsort_methods[] = {
     {
-        "wildsort",
+        WILDSORT_STR(WILDSORT_MODULE),
         "stable bottom-up merge sort with insertion-sorted runs, written in C",
         wildsort_sort,
         WILD_KEY_ALL,
@@ -217,7 +227,7 @@ static const char *const wildsort_features[] = {"c11", NULL};
 
 static const WildModuleDef wildsort_module = {
     WILD_MODULE_HEAD,
-    "wildsort",
+    WILDSORT_STR(WILDSORT_MODULE),
     WILDSORT_VERSION,
     "the classic wildsort module, in C",
     wildsort_features,
@@ -225,4 +235,4 @@ static const WildModuleDef wildsort_module = {
     WILD_METHOD_TABLE(wildsort_methods),
 };
 
-WILD_EXPORT_MODULE(wildsort, wildsort_module)
+WILD_EXPORT_MODULE(WILDSORT_MODULE, wildsort_module)
