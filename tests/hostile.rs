@@ -496,3 +496,59 @@ fn a_rust_plugin_built_against_a_drifted_abi_is_refused_naming_the_field() {
     );
     sandbox.run_with_input(["sort"], b"2\n1\n").expect_code(0);
 }
+
+#[test]
+fn a_wrong_result_is_caught_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    let loses = fixtures::compile_c(
+        "hostile.c",
+        "libloses.so",
+        &["-DMODULE=loses", "-DCASE_SORT_LOSES_A_KEY"],
+    );
+    let idle = fixtures::compile_c(
+        "hostile.c",
+        "libidle.so",
+        &["-DMODULE=idle", "-DCASE_SORT_DOES_NOTHING"],
+    );
+    sandbox.install(&loses);
+    let input = sandbox.work().join("in.txt");
+    let output = sandbox.work().join("out.txt");
+    fs::write(&input, "30\n10\n20\n").expect("write");
+    fs::write(&output, "keep me\n").expect("write");
+
+    let out = sandbox.run([
+        "sort", "-b", "hostile", "-t", "u64", "-i", "in.txt", "-o", "out.txt",
+    ]);
+    out.expect_code(1).expect_stderr(&[
+        "error: backend `hostile` returned a wrong result",
+        "a key was changed, dropped or duplicated",
+        "help: nothing was written",
+    ]);
+    assert_eq!(fs::read_to_string(&output).expect("read"), "keep me\n");
+    assert_eq!(fs::read_to_string(&input).expect("read"), "30\n10\n20\n");
+
+    // --no-verify trusts the backend: its wrong result is written.
+    sandbox
+        .run([
+            "sort",
+            "-b",
+            "hostile",
+            "-t",
+            "u64",
+            "-i",
+            "in.txt",
+            "--no-verify",
+        ])
+        .expect_code(0)
+        .expect_stdout(&["20\n20\n30\n"]);
+
+    fs::remove_file(sandbox.plugins().join("libloses.so")).expect("remove");
+    sandbox.install(&idle);
+    sandbox
+        .run([
+            "sort", "-b", "hostile", "-t", "u64", "-i", "in.txt", "-o", "out.txt",
+        ])
+        .expect_code(1)
+        .expect_stderr(&["the result is not sorted: keys 0 and 1 are out of order"]);
+    assert_eq!(fs::read_to_string(&output).expect("read"), "keep me\n");
+}

@@ -20,6 +20,7 @@
 pub mod codec;
 pub mod discover;
 pub mod error;
+pub mod integrity;
 mod layout;
 mod loader;
 pub mod preflight;

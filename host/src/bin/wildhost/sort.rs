@@ -10,7 +10,7 @@ use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use wildhost::{Backend, KeyType, KeyVec, Registry, codec};
+use wildhost::{Backend, KeyType, KeyVec, Registry, codec, integrity, with_keys};
 
 #[derive(Debug, Args)]
 pub struct SortArgs {
@@ -32,6 +32,10 @@ pub struct SortArgs {
     /// text: one number per line; binary: the raw little-endian array.
     #[arg(long, short, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Skip checking the backend's result (sorted, same keys as the input)
+    /// before writing it.
+    #[arg(long)]
+    no_verify: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -73,6 +77,7 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let mut keys = parse_input(&input, key_type, args.format, &source)?;
     drop(input);
 
+    let fingerprint = (!args.no_verify).then(|| with_keys!(&keys, v => integrity::fingerprint(v)));
     backend.sort_keys(&mut keys).map_err(|e| {
         Failure::new(format!("sorting with backend `{}` failed", backend.name()))
             .cause(e)
@@ -82,6 +87,21 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             ))
             .help("nothing was written; try another backend (`wildhost list` shows them)")
     })?;
+
+    if let Some(fingerprint) = fingerprint {
+        with_keys!(&keys, v => integrity::verify(v, fingerprint)).map_err(|wrong| {
+            Failure::new(format!(
+                "backend `{}` returned a wrong result",
+                backend.name()
+            ))
+            .cause(wrong)
+            .cause(format!(
+                "the backend comes from `{}`",
+                backend.module().path.display()
+            ))
+            .help("nothing was written; report it to the plugin's author and use another backend")
+        })?;
+    }
 
     let mut out = Vec::new();
     match args.format {
