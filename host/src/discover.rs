@@ -9,6 +9,7 @@
 
 use crate::error::{Refusal, Stage};
 use crate::preflight::module_name_of;
+use crate::trust;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,9 @@ pub struct SearchDir {
 pub struct SearchPath {
     /// The directories, first searched first.
     pub dirs: Vec<SearchDir>,
+    /// Load plugins from files and directories that others can write
+    /// (see [`crate::trust`]). Off unless the user asks.
+    pub allow_unsafe_permissions: bool,
 }
 
 impl SearchPath {
@@ -126,6 +130,15 @@ impl SearchPath {
                 continue;
             }
             seen.push(real.clone());
+            if !self.allow_unsafe_permissions {
+                if let Err(why) = trust::check_dir(&real) {
+                    scan.problems.push(Problem {
+                        path: dir.path.clone(),
+                        refusal: Refusal::new(Stage::Discovery, why, trust::HELP),
+                    });
+                    continue;
+                }
+            }
             let entries = match std::fs::read_dir(&real) {
                 Ok(entries) => entries,
                 Err(e) => {
@@ -149,6 +162,20 @@ impl SearchPath {
                 };
                 let module = module.to_string();
                 match file.canonicalize() {
+                    Ok(real) if real.is_file() && !self.allow_unsafe_permissions => {
+                        match trust::check_file(&real) {
+                            Ok(()) => scan.candidates.push(Candidate {
+                                path: file,
+                                real_path: real,
+                                module,
+                                origin: dir.origin,
+                            }),
+                            Err(why) => scan.problems.push(Problem {
+                                path: file,
+                                refusal: Refusal::new(Stage::Discovery, why, trust::HELP),
+                            }),
+                        }
+                    }
                     Ok(real) if real.is_file() => scan.candidates.push(Candidate {
                         path: file,
                         real_path: real,

@@ -25,6 +25,7 @@ mod layout;
 mod loader;
 pub mod preflight;
 pub mod registry;
+pub mod trust;
 pub mod validate;
 pub mod workload;
 
@@ -33,6 +34,7 @@ pub use discover::{Origin, SearchPath};
 pub use error::{Refusal, SortError, Stage};
 pub use registry::{
     Availability, Backend, DEFAULT_PREFERENCE, LayoutCheck, Module, Registry, load_file,
+    load_file_with,
 };
 pub use wildhost_abi::KeyType;
 pub use wildhost_abi::sdk::Key;

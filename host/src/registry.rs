@@ -458,15 +458,28 @@ pub(crate) fn message_from(buf: &[u8]) -> String {
 }
 
 /// Preflights and loads one file outside any search path, as `inspect` does.
-/// The file is opened only if preflight passes.
+/// The file is opened only if it passes the permission check
+/// ([`crate::trust`]) and preflight.
 pub fn load_file(path: &Path) -> Result<(Arc<Module>, Vec<Backend>), Refusal> {
+    load_file_with(path, false)
+}
+
+/// [`load_file`], optionally loading a file that others can write.
+pub fn load_file_with(
+    path: &Path,
+    allow_unsafe_permissions: bool,
+) -> Result<(Arc<Module>, Vec<Backend>), Refusal> {
     let real = path.canonicalize().map_err(|e| {
         Refusal::new(
             Stage::Discovery,
-            format!("cannot resolve the file: {e}"),
+            format!("cannot resolve the file (dangling or looping link?): {e}"),
             "check the path",
         )
     })?;
+    if !allow_unsafe_permissions {
+        crate::trust::check_file(&real)
+            .map_err(|why| Refusal::new(Stage::Discovery, why, crate::trust::HELP))?;
+    }
     let loaded = load_cached(&real, path)?;
     let backends = loaded
         .methods

@@ -2,8 +2,8 @@
 //! file. A file that preflight refuses is never opened, so inspecting a
 //! suspicious file runs none of its code.
 
-use crate::Outcome;
 use crate::report::Failure;
+use crate::{Cli, Outcome};
 use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -40,7 +40,7 @@ struct BackendInfo {
     scratch_percent: u32,
 }
 
-pub fn run(args: &InspectArgs) -> Outcome {
+pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
     let path = args.path.as_path();
     if !path.exists() {
         return Err(Failure::new(format!("cannot inspect `{}`", path.display()))
@@ -60,7 +60,7 @@ pub fn run(args: &InspectArgs) -> Outcome {
         Err(refusal) => inspection.refusal = Some(refusal),
         Ok(report) => {
             inspection.preflight = Some(report);
-            match wildhost::load_file(&real) {
+            match wildhost::load_file_with(&real, cli.allow_unsafe_permissions) {
                 Err(refusal) => inspection.refusal = Some(refusal),
                 Ok((module, backends)) => {
                     inspection.status = "loadable";

@@ -23,6 +23,11 @@ struct Cli {
     /// the executable).
     #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     plugin_dirs: Vec<PathBuf>,
+    /// Load plugin files and directories that other users or your group can
+    /// write. Anyone who can write them can run code as you: use only when
+    /// you trust every one of them.
+    #[arg(long, global = true)]
+    allow_unsafe_permissions: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,7 +51,9 @@ impl Cli {
     }
 
     fn search_path(&self) -> SearchPath {
-        SearchPath::standard(self.plugin_dirs.iter().cloned())
+        let mut path = SearchPath::standard(self.plugin_dirs.iter().cloned());
+        path.allow_unsafe_permissions = self.allow_unsafe_permissions;
+        path
     }
 }
 
@@ -66,10 +73,16 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };
+    if cli.allow_unsafe_permissions {
+        eprintln!(
+            "warning: --allow-unsafe-permissions: loading plugins that others can write; \
+             anyone who can write them can run code as you"
+        );
+    }
     let result = std::panic::catch_unwind(|| match &cli.command {
         Command::Sort(args) => sort::run(&cli, args),
         Command::List(args) => list::run(&cli, args),
-        Command::Inspect(args) => inspect::run(args),
+        Command::Inspect(args) => inspect::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
     });
     match result {
