@@ -100,6 +100,14 @@ impl SearchPath {
         path
     }
 
+    fn trusted_dir(&self, real: &Path) -> Result<(), String> {
+        if self.allow_unsafe_permissions {
+            Ok(())
+        } else {
+            trust::check_dir(real)
+        }
+    }
+
     fn push(&mut self, path: PathBuf, origin: Origin) {
         self.dirs.push(SearchDir { path, origin });
     }
@@ -130,14 +138,12 @@ impl SearchPath {
                 continue;
             }
             seen.push(real.clone());
-            if !self.allow_unsafe_permissions {
-                if let Err(why) = trust::check_dir(&real) {
-                    scan.problems.push(Problem {
-                        path: dir.path.clone(),
-                        refusal: Refusal::new(Stage::Discovery, why, trust::HELP),
-                    });
-                    continue;
-                }
+            if let Err(why) = self.trusted_dir(&real) {
+                scan.problems.push(Problem {
+                    path: dir.path.clone(),
+                    refusal: Refusal::new(Stage::Discovery, why, trust::HELP),
+                });
+                continue;
             }
             let entries = match std::fs::read_dir(&real) {
                 Ok(entries) => entries,
