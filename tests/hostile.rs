@@ -92,7 +92,12 @@ const REFUSED: &[Case] = &[
     case(
         "SHORT_STRIDE",
         "validation",
-        "method entries are 8 bytes apart, ABI 1.0 needs a multiple of 8 of at least 40",
+        "method entries are 8 bytes apart, ABI 1.0 needs a multiple of 8 from 40 to 1024",
+    ),
+    case(
+        "HUGE_STRIDE",
+        "validation",
+        "method entries are 1073741824 bytes apart",
     ),
     case("NULL_SORT", "validation", "sort"),
     case(

@@ -133,6 +133,7 @@ extern "C" {
 #define WILD_MAX_DOC 1023     /* doc strings, in bytes */
 #define WILD_MAX_METHODS 256  /* backends per module */
 #define WILD_MAX_FEATURES 64  /* feature names per module */
+#define WILD_MAX_METHOD_SIZE 1024 /* bytes a method entry may grow to within ABI 1 */
 
 /*
  * Sorts `len` keys of type `key_type` (one WILD_KEY_* bit) at `keys`, in
@@ -196,7 +197,7 @@ typedef struct WildModuleDef {
     WildInitFn init;       /* may be NULL */
     const WildMethodDef *methods; /* `method_count` entries, `method_size` bytes apart */
     uint32_t method_count; /* 1..WILD_MAX_METHODS */
-    uint32_t method_size;  /* sizeof(WildMethodDef) */
+    uint32_t method_size;  /* sizeof(WildMethodDef), at most WILD_MAX_METHOD_SIZE */
     /* ABI 1.1+ fields will be appended here. */
 } WildModuleDef;
 

@@ -294,6 +294,9 @@ pub struct ModuleDef {
 pub const MAX_METHODS: u32 = 256;
 /// Most feature names one module may declare.
 pub const MAX_FEATURES: usize = 64;
+/// Largest `method_size` a host accepts: room for ABI 1.x to grow a method
+/// entry, and a bound on how far apart a host reads the entries.
+pub const MAX_METHOD_SIZE: u32 = 1024;
 /// Longest module, backend or feature name, and longest version, in bytes.
 pub const MAX_NAME: usize = 63;
 /// Longest doc string, in bytes.

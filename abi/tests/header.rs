@@ -8,8 +8,8 @@ use std::mem::{align_of, offset_of, size_of};
 use std::path::Path;
 use std::process::Command;
 use wildhost_abi::{
-    ABI_MAJOR, ABI_MINOR, AbiTag, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHODS, MAX_NAME,
-    MethodDef, ModuleDef, flags, status,
+    ABI_MAJOR, ABI_MINOR, AbiTag, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHOD_SIZE,
+    MAX_METHODS, MAX_NAME, MethodDef, ModuleDef, flags, status,
 };
 
 const PROGRAM: &str = r#"
@@ -46,6 +46,7 @@ int main(void) {
     P("WILD_MAX_DOC", WILD_MAX_DOC);
     P("WILD_MAX_METHODS", WILD_MAX_METHODS);
     P("WILD_MAX_FEATURES", WILD_MAX_FEATURES);
+    P("WILD_MAX_METHOD_SIZE", WILD_MAX_METHOD_SIZE);
 
     SIZE(WildAbiTag);
     OFF(WildAbiTag, magic);
@@ -153,6 +154,7 @@ fn rust_view() -> BTreeMap<String, i128> {
     put("WILD_MAX_DOC", MAX_DOC as i128);
     put("WILD_MAX_METHODS", MAX_METHODS.into());
     put("WILD_MAX_FEATURES", MAX_FEATURES as i128);
+    put("WILD_MAX_METHOD_SIZE", MAX_METHOD_SIZE.into());
 
     macro_rules! layout {
         ($c:literal, $t:ty, [$($f:ident),*]) => {

@@ -9,8 +9,8 @@ use crate::error::{Refusal, Stage};
 use core::ffi::c_char;
 use std::mem::{MaybeUninit, size_of};
 use wildhost_abi::{
-    ABI_MAJOR, ABI_MINOR, AbiTag, InitFn, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHODS,
-    MAX_NAME, MethodDef, ModuleDef, SortFn, flags,
+    ABI_MAJOR, ABI_MINOR, AbiTag, InitFn, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHOD_SIZE,
+    MAX_METHODS, MAX_NAME, MethodDef, ModuleDef, SortFn, flags,
 };
 
 /// What a host knows how to read: its ABI version and, for each minor up to
@@ -187,9 +187,12 @@ pub unsafe fn validate_with(
     }
     let stride = def.method_size as usize;
     let needed = host.method_sizes[usize::from(minor)];
-    if stride < needed || !stride.is_multiple_of(align_of::<MethodDef>()) {
+    if stride < needed
+        || !stride.is_multiple_of(align_of::<MethodDef>())
+        || stride > MAX_METHOD_SIZE as usize
+    {
         return Err(invalid(format!(
-            "method entries are {stride} bytes apart, ABI {major}.{minor} needs a multiple of {} of at least {needed}",
+            "method entries are {stride} bytes apart, ABI {major}.{minor} needs a multiple of {} from {needed} to {MAX_METHOD_SIZE}",
             align_of::<MethodDef>()
         )));
     }
