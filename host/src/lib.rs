@@ -20,6 +20,8 @@
 pub mod codec;
 pub mod discover;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod integrity;
 mod layout;
 mod loader;

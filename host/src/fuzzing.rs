@@ -1,0 +1,310 @@
+//! Fuzz targets: the parts of the host that read untrusted bytes, each
+//! wrapped as a function of arbitrary input that must never panic, crash or
+//! read out of bounds. `fuzz/` runs them under libFuzzer; the test suite
+//! replays the kept corpus and a seeded mutation run on stable.
+//!
+//! Not part of the API.
+
+use crate::codec::{self, KeyVec};
+use crate::preflight;
+use crate::validate::{HostAbi, validate_with};
+use std::ffi::c_char;
+use wildhost_abi::{AbiTag, KeyType, MAGIC, MethodDef, ModuleDef};
+
+/// The text parser on every key type: whatever it accepts, the writer's
+/// output must parse back to the same keys (NaN payloads aside, which text
+/// does not carry).
+pub fn text(data: &[u8]) {
+    for key_type in KeyType::ALL {
+        let Ok(keys) = codec::parse_text(data, key_type) else {
+            continue;
+        };
+        let mut out = Vec::new();
+        codec::write_text(&keys, &mut out);
+        let again = match codec::parse_text(&out, key_type) {
+            Ok(again) => again,
+            Err(e) => panic!("written text does not parse back: {e}"),
+        };
+        assert!(
+            same_keys(&keys, &again),
+            "text did not round-trip as {key_type}"
+        );
+        let mut binary = Vec::new();
+        codec::write_binary(&keys, &mut binary);
+        match codec::parse_binary(&binary, key_type) {
+            Ok(back) => assert!(same_keys(&keys, &back), "binary did not round-trip"),
+            Err(e) => panic!("written binary does not parse back: {e}"),
+        }
+    }
+}
+
+fn same_keys(a: &KeyVec, b: &KeyVec) -> bool {
+    fn floats<T: Copy>(a: &[T], b: &[T], bits: impl Fn(T) -> (bool, u64)) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(&x, &y)| {
+                let ((xn, xb), (yn, yb)) = (bits(x), bits(y));
+                // NaN: only the sign survives text.
+                if xn && yn {
+                    (xb >> 63) == (yb >> 63)
+                } else {
+                    xb == yb
+                }
+            })
+    }
+    match (a, b) {
+        (KeyVec::U32(a), KeyVec::U32(b)) => a == b,
+        (KeyVec::U64(a), KeyVec::U64(b)) => a == b,
+        (KeyVec::I32(a), KeyVec::I32(b)) => a == b,
+        (KeyVec::I64(a), KeyVec::I64(b)) => a == b,
+        (KeyVec::F32(a), KeyVec::F32(b)) => floats(a, b, |x: f32| {
+            (
+                x.is_nan(),
+                (u64::from(x.to_bits() >> 31) << 63) | u64::from(x.to_bits()),
+            )
+        }),
+        (KeyVec::F64(a), KeyVec::F64(b)) => floats(a, b, |x: f64| (x.is_nan(), x.to_bits())),
+        _ => false,
+    }
+}
+
+/// The object-file preflight on arbitrary bytes as a would-be plugin.
+pub fn object(data: &[u8]) {
+    let _ = preflight::check_object(data, "fuzz");
+}
+
+/// Bytes a fuzzed definition's pointers may point into: a pool of fixed
+/// strings, then the input itself, then padding that is not NUL, so that an
+/// unterminated string is read up to the validator's limit and no further.
+struct Arena {
+    bytes: Vec<u8>,
+    /// Offsets of the fixed strings.
+    pool: Vec<usize>,
+    /// Where the input starts and how long it is.
+    input: (usize, usize),
+}
+
+const POOL: [&[u8]; 8] = [
+    b"fuzz\0",
+    b"\0",
+    b"1.0.0\0",
+    b"radix\0",
+    b"bad name\0",
+    b"\xff\xfe\0",
+    b"tab\there\0",
+    b"Radix-2_x\0",
+];
+
+/// More than any bounded read (MAX_DOC + 1) can reach past a string's start.
+const PADDING: usize = 2048;
+
+impl Arena {
+    fn new(input: &[u8]) -> Arena {
+        let mut bytes = Vec::new();
+        let mut pool = Vec::new();
+        for s in POOL {
+            pool.push(bytes.len());
+            bytes.extend_from_slice(s);
+        }
+        let start = bytes.len();
+        bytes.extend_from_slice(input);
+        bytes.extend(std::iter::repeat_n(b'x', PADDING));
+        Arena {
+            bytes,
+            pool,
+            input: (start, input.len()),
+        }
+    }
+
+    /// A string pointer chosen by `selector`: null, a pool string, or a
+    /// place in the input.
+    fn string(&self, selector: u64) -> *const c_char {
+        let base = self.bytes.as_ptr();
+        match selector % 4 {
+            0 => std::ptr::null(),
+            1 | 2 => {
+                let i = (selector >> 2) as usize % self.pool.len();
+                base.wrapping_add(self.pool[i]).cast()
+            }
+            _ => {
+                let (start, len) = self.input;
+                let offset = if len == 0 {
+                    0
+                } else {
+                    (selector >> 2) as usize % len
+                };
+                base.wrapping_add(start + offset).cast()
+            }
+        }
+    }
+}
+
+/// Reads the input as a stream of words for building a definition.
+struct Words<'a>(&'a [u8], usize);
+
+impl Words<'_> {
+    fn next(&mut self) -> u64 {
+        let mut word = [0u8; 8];
+        for byte in &mut word {
+            if !self.0.is_empty() {
+                *byte = self.0[self.1 % self.0.len()];
+            }
+            self.1 += 1;
+        }
+        u64::from_le_bytes(word)
+    }
+}
+
+unsafe extern "C" fn dummy_sort(
+    _: *mut std::ffi::c_void,
+    _: usize,
+    _: u32,
+    _: *mut c_char,
+    _: usize,
+) -> i32 {
+    0
+}
+
+unsafe extern "C" fn dummy_init(_: *mut c_char, _: usize) -> i32 {
+    0
+}
+
+/// The module-definition validator on a definition built from arbitrary
+/// bytes. Every pointer in it is null or points into memory the harness
+/// owns, as a loaded library's would; everything else is the input's.
+pub fn module_definition(data: &[u8]) {
+    let arena = Arena::new(data);
+    let mut w = Words(data, 0);
+    let control = w.next();
+
+    // Features: up to 70 entries, each null or a string, maybe unterminated.
+    let feature_count = (w.next() % 71) as usize;
+    let mut features: Vec<*const c_char> = (0..feature_count)
+        .map(|_| arena.string(w.next() | 1))
+        .collect();
+    if control & 2 == 0 {
+        features.push(std::ptr::null());
+    }
+    // The validator reads up to MAX_FEATURES + 1 entries looking for the
+    // end: keep that much readable, unterminated if the input says so.
+    while features.len() <= wildhost_abi::MAX_FEATURES + 1 {
+        features.push(arena.string(1));
+    }
+
+    // The method table: `count` entries `stride` bytes apart, stride and
+    // count as the input says within what a host accepts to read.
+    let count = (w.next() % 300) as u32;
+    let stride = match control >> 8 & 3 {
+        0 => size_of::<MethodDef>() as u32,
+        _ => (w.next() % 1100) as u32,
+    };
+    let entries = (count.min(wildhost_abi::MAX_METHODS) as usize).max(1);
+    let table_words = (entries * (stride as usize).max(size_of::<MethodDef>())).div_ceil(8) + 8;
+    let mut table: Vec<u64> = (0..table_words).map(|_| w.next()).collect();
+    for i in 0..entries {
+        let offset = i * stride as usize;
+        if offset + size_of::<MethodDef>() > table.len() * 8 || !offset.is_multiple_of(8) {
+            break;
+        }
+        let entry = MethodDef {
+            name: arena.string(w.next()),
+            doc: arena.string(w.next()),
+            sort: if w.next() % 8 == 0 {
+                None
+            } else {
+                Some(dummy_sort)
+            },
+            key_types: w.next() as u32 & if control & 4 == 0 { 0x3f } else { u32::MAX },
+            flags: w.next() as u32 & if control & 8 == 0 { 0x3 } else { u32::MAX },
+            scratch_percent: w.next() as u32,
+            reserved: if control & 16 == 0 {
+                0
+            } else {
+                w.next() as u32
+            },
+        };
+        // SAFETY: `offset + size_of::<MethodDef>()` is within `table`
+        // (checked above) and 8-aligned, MethodDef's alignment.
+        unsafe {
+            table
+                .as_mut_ptr()
+                .cast::<u8>()
+                .add(offset)
+                .cast::<MethodDef>()
+                .write(entry)
+        };
+    }
+
+    let (major, minor) = if control & 32 == 0 {
+        (1, 0)
+    } else {
+        (w.next() as u16 % 3, w.next() as u16 % 3)
+    };
+    let def = ModuleDef {
+        magic: if control & 64 == 0 { MAGIC } else { w.next() },
+        abi_major: major,
+        abi_minor: minor,
+        size: if control & 128 == 0 {
+            size_of::<ModuleDef>() as u32
+        } else {
+            w.next() as u32 % 200
+        },
+        name: if control & 1 == 0 {
+            arena.string(1)
+        } else {
+            arena.string(w.next())
+        },
+        version: arena.string(w.next()),
+        doc: arena.string(w.next()),
+        features: if control & 1024 == 0 {
+            features.as_ptr()
+        } else {
+            std::ptr::null()
+        },
+        init: if w.next() % 2 == 0 {
+            None
+        } else {
+            Some(dummy_init)
+        },
+        methods: if control & 2048 == 0 {
+            table.as_ptr().cast()
+        } else {
+            std::ptr::null()
+        },
+        method_count: count,
+        method_size: stride,
+    };
+    let tag = AbiTag {
+        magic: MAGIC,
+        abi_major: major,
+        abi_minor: minor,
+        module_size: def.size,
+    };
+    // SAFETY: every pointer in `def` is null or points into `arena`,
+    // `features` or `table`, which live until the end of this function; the
+    // strings end in a NUL or in `PADDING` bytes longer than any bounded
+    // read; the table holds `count` (at most MAX_METHODS) entries `stride`
+    // bytes apart, as far as the validator reads them.
+    let result = unsafe { validate_with(&HostAbi::CURRENT, &def, "fuzz", &tag) };
+    drop(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_targets_survive_simple_inputs() {
+        for input in [
+            &b""[..],
+            b"\0",
+            b"1\n2\n",
+            b"-nan\ninf\n",
+            &[0xff; 300],
+            b"\x7fELF\x02\x01\x01",
+        ] {
+            text(input);
+            object(input);
+            module_definition(input);
+        }
+    }
+}
