@@ -4,6 +4,7 @@
 mod bench;
 mod inspect;
 mod list;
+mod new;
 mod output;
 mod report;
 mod sort;
@@ -43,6 +44,8 @@ enum Command {
     /// Measure backends against each other (and std and memcpy) on
     /// generated inputs or your own file.
     Bench(bench::BenchArgs),
+    /// Write a new plugin project (Rust or C) that builds and loads as it is.
+    New(new::NewArgs),
 }
 
 impl Cli {
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::List(args) => list::run(&cli, args),
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
+        Command::New(args) => new::run(args),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
