@@ -1,8 +1,7 @@
-/* {{name}}: a wildhost plugin in C11, built into {{file}}. Its backend
- * `{{backend}}` sorts all six key types with qsort. Floats sort in IEEE-754
- * totalOrder (-NaN < -inf < ... < -0.0 < +0.0 < ... < +inf < NaN): their bits,
- * read as a signed integer with the magnitude bits of a negative value
- * flipped, compare in that order. Keys are only moved, never changed. */
+/* {{name}}: a wildhost plugin in C11, built into {{file}}. Its backend `{{backend}}` sorts
+ * all six key types with qsort; floats in IEEE-754 totalOrder (-NaN < -inf < ... < -0.0 <
+ * +0.0 < ... < +inf < NaN), the order of their bits read as a signed integer with the
+ * magnitude bits of a negative value flipped. Keys are only moved, never changed. */
 #include "wildsort.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,18 +26,16 @@ static const struct { uint32_t type; size_t size; int (*cmp)(const void *, const
 };
 
 static int32_t sort(void *keys, size_t len, uint32_t key_type, char *err, size_t err_cap) {
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (types[i].type == key_type) {
             if (len > 1) qsort(keys, len, types[i].size, types[i].cmp);
             return WILD_OK;
         }
-    }
     if (err != NULL && err_cap > 0) snprintf(err, err_cap, "key type 0x%x is not supported", (unsigned)key_type);
     return WILD_ERR_UNSUPPORTED_KEY_TYPE; /* the host passes only declared types: not reached */
 }
 
-static const WildMethodDef methods[] = {
-    /* name, doc, sort, key types, flags (WILD_FLAG_*), scratch_percent, reserved */
+static const WildMethodDef methods[] = { /* name, doc, sort, key types, flags, scratch %, 0 */
     {"{{backend}}", "libc qsort, floats in totalOrder", sort, WILD_KEY_ALL, 0, 0, 0},
 };
 static const WildModuleDef module = {
