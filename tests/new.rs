@@ -74,7 +74,7 @@ fn a_new_rust_plugin_builds_loads_and_sorts() {
             "wildhost-abi/include/wildsort.h",
         ],
     );
-    // The vendored contract is exactly the host's.
+    // The copy of the contract is exactly the host's.
     for file in [
         "src/lib.rs",
         "src/contract.rs",
@@ -106,7 +106,8 @@ fn a_new_rust_plugin_builds_loads_and_sorts() {
         .args(["build", "--release", "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target);
+        .arg(&target)
+        .env("RUSTFLAGS", "-D warnings");
     run_ok(cargo, "building the new Rust plugin");
     let _ = fs::copy(dir.join("Cargo.lock"), &lock);
 
@@ -135,7 +136,9 @@ fn a_new_c_plugin_builds_loads_and_sorts() {
         .is_ok_and(|out| out.status.success());
     let command = if make_available {
         let mut make = Command::new("make");
-        make.arg("-C").arg(&dir);
+        make.arg("-C")
+            .arg(&dir)
+            .arg("CFLAGS=-O2 -Wall -Wextra -Werror");
         make
     } else {
         // What the Makefile runs.
@@ -145,6 +148,7 @@ fn a_new_c_plugin_builds_loads_and_sorts() {
             "-O2",
             "-Wall",
             "-Wextra",
+            "-Werror",
             "-shared",
             "-fPIC",
             "-fvisibility=hidden",
