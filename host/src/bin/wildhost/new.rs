@@ -323,4 +323,25 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_failed_write_removes_what_it_created() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("a/b");
+        // `x/y` needs a directory where the file `x` was just written.
+        let files = [("x", String::new()), ("x/y", String::new())];
+        assert!(write_project(&dir, &files).is_err());
+        assert_eq!(fs::read_dir(root.path()).expect("read_dir").count(), 0);
+
+        // Into an existing empty directory: the directory stays, empty.
+        fs::create_dir(root.path().join("empty")).expect("mkdir");
+        let files = [("s/t", String::new()), ("s/t/u", String::new())];
+        assert!(write_project(&root.path().join("empty"), &files).is_err());
+        assert_eq!(
+            fs::read_dir(root.path().join("empty"))
+                .expect("read_dir")
+                .count(),
+            0
+        );
+    }
 }
