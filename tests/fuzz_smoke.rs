@@ -12,7 +12,9 @@ use wildhost_suite::Rng;
 const MUTATIONS: usize = 3000;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("entry").path())
@@ -54,7 +56,8 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, other: &[u8]) {
         5 if len > 0 => input.truncate(rng.below(len) as usize),
         _ if len >= 8 => {
             let i = rng.below(len - 7) as usize;
-            let value = [0u64, u64::MAX, 1 << 63, 0x5452_4F53_444C_4957, 72, 40][rng.below(6) as usize];
+            let value =
+                [0u64, u64::MAX, 1 << 63, 0x5452_4F53_444C_4957, 72, 40][rng.below(6) as usize];
             input[i..i + 8].copy_from_slice(&value.to_le_bytes());
         }
         _ => input.push(rng.next_u64() as u8),

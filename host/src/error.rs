@@ -1,12 +1,12 @@
 //! The host's error types. Each carries what failed, why, and what to do,
 //! so the binary can print it in the `error:` / `cause:` / `help:` style.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use wildhost_abi::KeyType;
 
 /// The step of loading at which a plugin file was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// Finding the file: unreadable directory, dangling link.
@@ -19,6 +19,8 @@ pub enum Stage {
     Validation,
     /// abi_stable's comparison of the contract's type layouts.
     Layout,
+    /// Loading it in the scanner process, which it crashed or hung.
+    Scan,
 }
 
 impl fmt::Display for Stage {
@@ -29,12 +31,13 @@ impl fmt::Display for Stage {
             Stage::Load => "load",
             Stage::Validation => "validation",
             Stage::Layout => "layout check",
+            Stage::Scan => "scan",
         })
     }
 }
 
 /// Why a plugin file was refused, and what the user can do about it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     /// The step that refused the file.
     pub stage: Stage,

@@ -27,6 +27,7 @@ mod layout;
 mod loader;
 pub mod preflight;
 pub mod registry;
+pub mod scan;
 pub mod trust;
 pub mod validate;
 pub mod workload;

@@ -204,9 +204,34 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Finds, checks and loads every plugin on `path`.
+    /// Finds, checks and loads every plugin on `path`, in this process.
     pub fn discover(path: &SearchPath) -> Registry {
+        Registry::discover_inner(path, None)
+    }
+
+    /// [`Registry::discover`], but each plugin's code runs first in the
+    /// scanner child process of `isolation` (or its verdict comes from the
+    /// scan cache): a plugin that crashes or hangs while loading is refused
+    /// at [`Stage::Scan`] and never loaded into this process.
+    pub fn discover_isolated(path: &SearchPath, isolation: &crate::scan::Isolation) -> Registry {
+        Registry::discover_inner(path, Some(isolation))
+    }
+
+    fn discover_inner(path: &SearchPath, isolation: Option<&crate::scan::Isolation>) -> Registry {
         let scan = path.scan();
+        // Files preflight refuses never reach the scanner: nothing of theirs runs.
+        let mut verdicts: HashMap<PathBuf, Result<(), Refusal>> = HashMap::new();
+        if let Some(isolation) = isolation {
+            let to_scan: Vec<PathBuf> = scan
+                .candidates
+                .iter()
+                .filter(|c| preflight::preflight(&c.real_path).is_ok())
+                .map(|c| c.real_path.clone())
+                .filter(|p| !already_loaded(p))
+                .collect();
+            let results = crate::scan::verdicts(isolation, &to_scan);
+            verdicts.extend(to_scan.into_iter().zip(results));
+        }
         let mut registry = Registry::default();
         for problem in scan.problems {
             registry.refused.push(RefusedFile {
@@ -231,7 +256,8 @@ impl Registry {
                 });
                 continue;
             }
-            match load_cached(&real_path, &path) {
+            let verdict = verdicts.remove(&real_path).unwrap_or(Ok(()));
+            match verdict.and_then(|()| load_cached(&real_path, &path)) {
                 Ok(loaded) => {
                     provided.insert(module, path);
                     registry.add(&loaded);
@@ -355,6 +381,17 @@ fn loaded_files() -> &'static LoadedFiles {
     LOADED.get_or_init(Default::default)
 }
 
+/// Whether this process already loaded (or refused) the file.
+fn already_loaded(real_path: &Path) -> bool {
+    let loaded = loaded_files().lock().unwrap_or_else(|e| e.into_inner());
+    loaded.contains_key(real_path)
+}
+
+/// Loads one file in this process, for the scanner child: whether it loads.
+pub(crate) fn probe(real_path: &Path) -> Result<(), Refusal> {
+    load_cached(real_path, real_path).map(|_| ())
+}
+
 fn load_cached(real_path: &Path, shown_path: &Path) -> Result<Arc<Loaded>, Refusal> {
     // A panic while holding the lock cannot leave the map inconsistent
     // (entries are inserted whole), so a poisoned lock is still usable.
@@ -461,13 +498,15 @@ pub(crate) fn message_from(buf: &[u8]) -> String {
 /// The file is opened only if it passes the permission check
 /// ([`crate::trust`]) and preflight.
 pub fn load_file(path: &Path) -> Result<(Arc<Module>, Vec<Backend>), Refusal> {
-    load_file_with(path, false)
+    load_file_with(path, false, None)
 }
 
-/// [`load_file`], optionally loading a file that others can write.
+/// [`load_file`], optionally loading a file that others can write, and
+/// optionally running its code first in the scanner of `isolation`.
 pub fn load_file_with(
     path: &Path,
     allow_unsafe_permissions: bool,
+    isolation: Option<&crate::scan::Isolation>,
 ) -> Result<(Arc<Module>, Vec<Backend>), Refusal> {
     let real = path.canonicalize().map_err(|e| {
         Refusal::new(
@@ -479,6 +518,13 @@ pub fn load_file_with(
     if !allow_unsafe_permissions {
         crate::trust::check_file(&real)
             .map_err(|why| Refusal::new(Stage::Discovery, why, crate::trust::HELP))?;
+    }
+    if let Some(isolation) = isolation {
+        preflight::preflight(&real)?;
+        if !already_loaded(&real) {
+            let verdict = crate::scan::verdicts(isolation, std::slice::from_ref(&real));
+            verdict.into_iter().next().unwrap_or(Ok(()))?;
+        }
     }
     let loaded = load_cached(&real, path)?;
     let backends = loaded

@@ -224,6 +224,7 @@ impl Sandbox {
             .env_remove("WILDHOST_PLUGIN_PATH")
             .env("HOME", self.path().join("home"))
             .env("XDG_DATA_HOME", self.path().join("data"))
+            .env("XDG_CACHE_HOME", self.path().join("cache"))
             .env_remove("RUST_BACKTRACE");
         command
     }

@@ -60,7 +60,11 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
         Err(refusal) => inspection.refusal = Some(refusal),
         Ok(report) => {
             inspection.preflight = Some(report);
-            match wildhost::load_file_with(&real, cli.allow_unsafe_permissions) {
+            match wildhost::load_file_with(
+                &real,
+                cli.allow_unsafe_permissions,
+                cli.isolation().as_ref(),
+            ) {
                 Err(refusal) => inspection.refusal = Some(refusal),
                 Ok((module, backends)) => {
                     inspection.status = "loadable";

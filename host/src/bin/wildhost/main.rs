@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use report::Failure;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use wildhost::scan::Isolation;
 use wildhost::{Registry, SearchPath};
 
 /// Host for native sort backends loaded from plugins.
@@ -46,11 +47,36 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write a new plugin project (Rust or C) that builds and loads as it is.
     New(new::NewArgs),
+    /// The plugin scanner child: loads each file and reports on stdout.
+    #[command(name = "__scan", hide = true)]
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    nonce: String,
+    paths: Vec<PathBuf>,
 }
 
 impl Cli {
     fn registry(&self) -> Registry {
-        Registry::discover(&self.search_path())
+        match self.isolation() {
+            Some(isolation) => Registry::discover_isolated(&self.search_path(), &isolation),
+            None => Registry::discover(&self.search_path()),
+        }
+    }
+
+    /// Plugin code runs first in a scanner child: this executable again.
+    fn isolation(&self) -> Option<Isolation> {
+        let exe = std::env::current_exe().ok()?;
+        let mut isolation = Isolation::new(vec![exe.into(), "__scan".into()]);
+        if let Some(ms) = std::env::var("WILDHOST_SCAN_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            isolation.timeout = std::time::Duration::from_millis(ms.max(1));
+        }
+        Some(isolation)
     }
 
     fn search_path(&self) -> SearchPath {
@@ -88,6 +114,10 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
         Command::New(args) => new::run(args),
+        Command::Scan(args) => {
+            wildhost::scan::serve(&args.nonce, &args.paths, &mut std::io::stdout().lock())
+                .map_err(|e| Failure::new("the plugin scanner cannot report").cause(e))
+        }
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

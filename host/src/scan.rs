@@ -1,0 +1,394 @@
+//! The plugin scanner: a plugin's entry point and `init` run first in a
+//! child process, so that one which crashes, aborts, exits or hangs takes
+//! down the child, not the host. What the scanner learns is cached per file
+//! (path, size, modification time, inode, device) and host ABI, so the next
+//! start loads known-good plugins without scanning, and a plugin that
+//! crashed is never loaded in-process until its file changes.
+//!
+//! The child is the host's own executable run as
+//! `<scanner command> NONCE PATH...`; it calls [`serve`], which loads each
+//! file and reports on stdout in lines that start with the nonce, so
+//! anything a plugin prints itself cannot be mistaken for a report.
+
+use crate::error::{Refusal, Stage};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// What scanning one file concluded: it loads, or why it is refused.
+pub type Verdict = Result<(), Refusal>;
+
+/// How to run the scanner, and where to keep what it learned.
+#[derive(Clone, Debug)]
+pub struct Isolation {
+    /// The scanner command: a program and its first arguments; the nonce
+    /// and the paths are appended.
+    pub command: Vec<OsString>,
+    /// The cache file; `None` scans every time.
+    pub cache: Option<PathBuf>,
+    /// How long one file may take to load in the scanner.
+    pub timeout: Duration,
+}
+
+impl Isolation {
+    /// The default time limit per file.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Scanning with `command`, caching in the user's cache directory.
+    pub fn new(command: Vec<OsString>) -> Isolation {
+        Isolation {
+            command,
+            cache: default_cache_file(),
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/wildhost/scan-cache.json`, or under `~/.cache`.
+pub fn default_cache_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|home| home.join(".cache"))
+        })?;
+    Some(base.join("wildhost/scan-cache.json"))
+}
+
+/// What identifies a file's contents without reading them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct FileId {
+    size: u64,
+    mtime_ns: i128,
+    inode: u64,
+    device: u64,
+}
+
+impl FileId {
+    fn of(path: &Path) -> Option<FileId> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(FileId {
+            size: meta.size(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            inode: meta.ino(),
+            device: meta.dev(),
+        })
+    }
+}
+
+/// The host a verdict holds for: another ABI or another wildhost scans anew.
+fn host_key() -> String {
+    format!(
+        "wildhost {} abi {}.{}",
+        env!("CARGO_PKG_VERSION"),
+        wildhost_abi::ABI_MAJOR,
+        wildhost_abi::ABI_MINOR
+    )
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CacheFile {
+    host: String,
+    entries: HashMap<PathBuf, CacheEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct CacheEntry {
+    file: FileId,
+    verdict: Verdict,
+}
+
+fn read_cache(path: &Path) -> CacheFile {
+    let cache = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
+        .unwrap_or_default();
+    if cache.host == host_key() {
+        cache
+    } else {
+        CacheFile {
+            host: host_key(),
+            ..CacheFile::default()
+        }
+    }
+}
+
+/// Writes the cache atomically; a cache that cannot be written only costs a
+/// scan next time.
+fn write_cache(path: &Path, cache: &CacheFile) {
+    let Some(dir) = path.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let Ok(bytes) = serde_json::to_vec(cache) else {
+        return;
+    };
+    let Ok(mut file) = tempfile::NamedTempFile::new_in(dir) else {
+        return;
+    };
+    if file.write_all(&bytes).is_ok() {
+        let _ = file.persist(path);
+    }
+}
+
+/// The verdict on each of `files` (paths with links resolved, which passed
+/// preflight): from the cache, or from the scanner.
+pub fn verdicts(isolation: &Isolation, files: &[PathBuf]) -> Vec<Verdict> {
+    let mut cache = isolation
+        .cache
+        .as_deref()
+        .map(read_cache)
+        .unwrap_or_default();
+    cache.host = host_key();
+    let ids: Vec<Option<FileId>> = files.iter().map(|f| FileId::of(f)).collect();
+    let mut results: Vec<Option<Verdict>> = files
+        .iter()
+        .zip(&ids)
+        .map(|(file, id)| {
+            let entry = cache.entries.get(file)?;
+            (Some(&entry.file) == id.as_ref()).then(|| entry.verdict.clone())
+        })
+        .collect();
+    let todo: Vec<usize> = (0..files.len()).filter(|&i| results[i].is_none()).collect();
+    if todo.is_empty() {
+        return results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect();
+    }
+    let scanned = run_scanner(
+        isolation,
+        &todo.iter().map(|&i| files[i].clone()).collect::<Vec<_>>(),
+    );
+    for (&i, verdict) in todo.iter().zip(scanned) {
+        if let Some(id) = &ids[i] {
+            cache.entries.insert(
+                files[i].clone(),
+                CacheEntry {
+                    file: id.clone(),
+                    verdict: verdict.clone(),
+                },
+            );
+        }
+        results[i] = Some(verdict);
+    }
+    if let Some(path) = &isolation.cache {
+        cache
+            .entries
+            .retain(|path, entry| FileId::of(path).as_ref() == Some(&entry.file));
+        write_cache(path, &cache);
+    }
+    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+}
+
+/// One line from the scanner child.
+enum Event {
+    Begin(usize),
+    Verdict(usize, Verdict),
+    /// stdout closed: the child is gone or going.
+    End,
+}
+
+fn run_scanner(isolation: &Isolation, files: &[PathBuf]) -> Vec<Verdict> {
+    let mut results: Vec<Option<Verdict>> = vec![None; files.len()];
+    let mut start = 0;
+    while start < files.len() {
+        let before = results.iter().filter(|r| r.is_some()).count();
+        scan_from(isolation, files, start, &mut results);
+        let after = results.iter().filter(|r| r.is_some()).count();
+        if after == before {
+            // The scanner made no progress at all: it cannot run.
+            for slot in results.iter_mut().filter(|r| r.is_none()) {
+                *slot = Some(Err(Refusal::new(
+                    Stage::Scan,
+                    "the plugin scanner could not run",
+                    "check that the wildhost executable can be run again as a child process",
+                )));
+            }
+        }
+        start = results
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(files.len());
+    }
+    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+}
+
+/// Runs one scanner child on `files[start..]`, filling `results` until the
+/// child finishes, crashes or hangs.
+fn scan_from(
+    isolation: &Isolation,
+    files: &[PathBuf],
+    start: usize,
+    results: &mut [Option<Verdict>],
+) {
+    let Some((program, args)) = isolation.command.split_first() else {
+        return;
+    };
+    let nonce = format!("wildhost-scan-{:x}", std::process::id() as u64 ^ nanos());
+    let mut child = match Command::new(program)
+        .args(args)
+        .arg(&nonce)
+        .args(&files[start..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(_) => return,
+    };
+    let (events, stderr_tail) = watch(&mut child, nonce);
+    let mut current: Option<usize> = None;
+    loop {
+        match events.recv_timeout(isolation.timeout) {
+            Ok(Event::Begin(i)) if start + i < files.len() => current = Some(start + i),
+            Ok(Event::Verdict(i, verdict)) if start + i < files.len() => {
+                results[start + i] = Some(verdict);
+                current = None;
+            }
+            Ok(Event::Begin(_) | Event::Verdict(..)) => {}
+            Ok(Event::End) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait().ok();
+                if let Some(i) = current {
+                    let printed = stderr_tail
+                        .recv_timeout(Duration::from_secs(1))
+                        .unwrap_or_default();
+                    results[i] = Some(Err(crashed(status, &printed)));
+                }
+                return;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                if let Some(i) = current.or_else(|| results.iter().position(Option::is_none)) {
+                    results[i] = Some(Err(Refusal::new(
+                        Stage::Scan,
+                        format!(
+                            "loading it did not finish within {} s (its entry point or init hangs)",
+                            isolation.timeout.as_secs_f64()
+                        ),
+                        "it is not loaded until the file changes; fix or remove it",
+                    )));
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Reads the child's stdout into events and keeps the end of its stderr.
+fn watch(child: &mut Child, nonce: String) -> (mpsc::Receiver<Event>, mpsc::Receiver<String>) {
+    let (tx, rx) = mpsc::channel();
+    if let Some(stdout) = child.stdout.take() {
+        std::thread::spawn(move || {
+            let prefix = format!("{nonce} ");
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // A plugin may have printed to stdout too: find the report
+                // wherever it starts on the line.
+                let Some(at) = line.find(&prefix) else {
+                    continue;
+                };
+                let rest = &line[at + prefix.len()..];
+                let event = if let Some(i) = rest.strip_prefix("begin ") {
+                    i.parse().ok().map(Event::Begin)
+                } else if let Some(rest) = rest.strip_prefix("verdict ") {
+                    rest.split_once(' ').and_then(|(i, json)| {
+                        Some(Event::Verdict(
+                            i.parse().ok()?,
+                            serde_json::from_str(json).ok()?,
+                        ))
+                    })
+                } else {
+                    None
+                };
+                if let Some(event) = event
+                    && tx.send(event).is_err()
+                {
+                    return;
+                }
+            }
+            let _ = tx.send(Event::End);
+        });
+    }
+    let (tail_tx, tail_rx) = mpsc::channel();
+    if let Some(mut stderr) = child.stderr.take() {
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = stderr.read_to_end(&mut all);
+            let start = all.len().saturating_sub(300);
+            let text = String::from_utf8_lossy(&all[start..]);
+            let text: String = text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let _ = tail_tx.send(text.trim().to_string());
+        });
+    }
+    (rx, tail_rx)
+}
+
+fn crashed(status: Option<ExitStatus>, printed: &str) -> Refusal {
+    let how = match status {
+        Some(s) => match (s.signal(), s.code()) {
+            (Some(signal), _) => format!("killed by signal {signal} ({})", signal_name(signal)),
+            (None, Some(code)) => format!("exited with status {code}"),
+            _ => "ended abnormally".to_string(),
+        },
+        None => "ended abnormally".to_string(),
+    };
+    let mut cause = format!("loading it crashed the plugin scanner: {how}");
+    if !printed.is_empty() {
+        cause.push_str(&format!("; it printed: {printed}"));
+    }
+    Refusal::new(
+        Stage::Scan,
+        cause,
+        "its entry point or init crashed; it is not loaded until the file changes: fix or remove it",
+    )
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGSEGV => "SIGSEGV, invalid memory access",
+        libc::SIGABRT => "SIGABRT, aborted",
+        libc::SIGBUS => "SIGBUS, bus error",
+        libc::SIGILL => "SIGILL, illegal instruction",
+        libc::SIGFPE => "SIGFPE, arithmetic error",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGSYS => "SIGSYS, bad system call",
+        _ => "signal",
+    }
+}
+
+/// The scanner child's side: loads each of `paths` in this process and
+/// reports on `out`, one `begin` line before and one `verdict` line after
+/// each, every line starting with `nonce`.
+pub fn serve(nonce: &str, paths: &[PathBuf], out: &mut impl Write) -> std::io::Result<()> {
+    for (i, path) in paths.iter().enumerate() {
+        // Start on a line of our own, whatever a plugin printed before.
+        writeln!(out, "\n{nonce} begin {i}")?;
+        out.flush()?;
+        let verdict: Verdict = crate::registry::probe(path);
+        let json = serde_json::to_string(&verdict).map_err(std::io::Error::other)?;
+        writeln!(out, "\n{nonce} verdict {i} {json}")?;
+        out.flush()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Plugins whose code crashes, aborts, exits or hangs while loading: they
+//! run first in the scanner child, are listed with what happened, never
+//! enter the wildhost process, and are not scanned again until they change.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use wildhost_suite::{Sandbox, fixtures};
+
+/// (CASE, words of the reason)
+const CRASHERS: [(&str, &str); 5] = [
+    ("ENTRY_SEGFAULTS", "killed by signal 11 (SIGSEGV"),
+    ("INIT_SEGFAULTS", "killed by signal 11 (SIGSEGV"),
+    (
+        "INIT_ABORTS",
+        "killed by signal 6 (SIGABRT, aborted); it printed: hostile: giving up",
+    ),
+    ("INIT_EXITS", "exited with status 3"),
+    (
+        "INIT_HANGS",
+        "did not finish within 0.5 s (its entry point or init hangs)",
+    ),
+];
+
+fn module_of(case: &str) -> String {
+    format!("h_{}", case.to_ascii_lowercase())
+}
+
+fn build(case: &str) -> PathBuf {
+    let module = module_of(case);
+    fixtures::compile_c(
+        "hostile.c",
+        &format!("lib{module}.so"),
+        &[&format!("-DMODULE={module}"), &format!("-DCASE_{case}")],
+    )
+}
+
+fn list(sandbox: &Sandbox, canary: &Path) -> serde_json::Value {
+    let mut command = sandbox.command(["list", "--json"]);
+    command
+        .env("WILDHOST_TEST_CANARY", canary)
+        .env("WILDHOST_SCAN_TIMEOUT_MS", "500");
+    let out = wildhost_suite::run(command, b"");
+    out.expect_code(0);
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn opened(canary: &Path, module: &str) -> usize {
+    fs::read_to_string(canary)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| *l == module)
+        .count()
+}
+
+#[test]
+fn crashing_plugins_are_listed_as_crashed_and_the_rest_works() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let canary = sandbox.path().join("canary");
+    for (case, _) in CRASHERS {
+        sandbox.install(&build(case));
+    }
+    let json = list(&sandbox, &canary);
+    let refused = json["refused"].as_array().expect("refused");
+    assert_eq!(refused.len(), CRASHERS.len(), "{refused:?}");
+    for (case, words) in CRASHERS {
+        let module = module_of(case);
+        let entry = refused
+            .iter()
+            .find(|r| r["module"] == module.as_str())
+            .expect("listed");
+        assert_eq!(entry["refusal"]["stage"], "scan", "{module}");
+        let cause = entry["refusal"]["cause"].as_str().expect("cause");
+        assert!(cause.contains(words), "{module}: {cause}");
+        // Run once, in the scanner child.
+        assert_eq!(opened(&canary, &module), 1, "{module}");
+    }
+    let backends: Vec<&str> = json["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .map(|b| b["name"].as_str().expect("name"))
+        .collect();
+    assert!(
+        backends.contains(&"std") && backends.contains(&"wildsort"),
+        "{backends:?}"
+    );
+
+    // The next start asks the cache: the crashers are not run again at all.
+    let again = list(&sandbox, &canary);
+    assert_eq!(again["refused"], json["refused"]);
+    for (case, _) in CRASHERS {
+        assert_eq!(opened(&canary, &module_of(case)), 1, "{case} ran again");
+    }
+
+    let sorted = sandbox.run_with_input(["sort", "-b", "wildsort"], b"3\n1\n2\n");
+    sorted.expect_code(0);
+    assert_eq!(sorted.stdout_text(), "1\n2\n3\n");
+}
+
+#[test]
+fn a_changed_file_is_scanned_again() {
+    let sandbox = Sandbox::new();
+    let canary = sandbox.path().join("canary");
+    let path = sandbox.install(&build("INIT_ABORTS"));
+    let json = list(&sandbox, &canary);
+    assert_eq!(json["refused"].as_array().expect("refused").len(), 1);
+
+    // The author fixes the plugin: same module, same file name.
+    let fixed = fixtures::compile_c(
+        "hostile.c",
+        "libh_init_aborts.so",
+        &["-DMODULE=h_init_aborts"],
+    );
+    fs::copy(&fixed, &path).expect("replace the plugin");
+    let json = list(&sandbox, &canary);
+    assert!(
+        json["refused"].as_array().expect("refused").is_empty(),
+        "{json}"
+    );
+    assert_eq!(json["backends"][0]["name"], "hostile");
+}
+
+#[test]
+fn inspect_survives_a_crashing_plugin() {
+    let sandbox = Sandbox::new();
+    let path = build("INIT_SEGFAULTS");
+    let out = sandbox.run([Path::new("inspect"), &path]);
+    out.expect_code(1).expect_stderr(&[
+        "error: cannot load plugin",
+        "loading it crashed the plugin scanner: killed by signal 11",
+        "help: ",
+    ]);
+    out.expect_stdout(&["refused at scan: "]);
+}
+
+#[test]
+fn a_damaged_scan_cache_is_ignored_and_rewritten() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let cache = sandbox.path().join("cache/wildhost/scan-cache.json");
+    sandbox.run(["list"]).expect_code(0);
+    assert!(cache.is_file(), "the scan is cached");
+    fs::write(&cache, b"{ not json").expect("damage the cache");
+    sandbox
+        .run_with_input(["sort"], b"2\n1\n")
+        .expect_code(0)
+        .expect_stdout(&["1\n2\n"]);
+    let text = fs::read_to_string(&cache).expect("rewritten");
+    assert!(text.contains("libwildsort.so"), "{text}");
+}
