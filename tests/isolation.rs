@@ -147,3 +147,92 @@ fn a_damaged_scan_cache_is_ignored_and_rewritten() {
     let text = fs::read_to_string(&cache).expect("rewritten");
     assert!(text.contains("libwildsort.so"), "{text}");
 }
+
+fn sort_crasher(case: &str, extra: &[&str]) -> (wildhost_suite::Outcome, Sandbox) {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &[&format!("-DCASE_{case}")]);
+    sandbox.install(&plugin);
+    fs::write(sandbox.work().join("in.txt"), "3\n1\n2\n").expect("write");
+    fs::write(sandbox.work().join("out.txt"), "keep\n").expect("write");
+    let mut args = vec![
+        "sort",
+        "--isolate",
+        "-b",
+        "hostile",
+        "-t",
+        "u64",
+        "-i",
+        "in.txt",
+        "-o",
+        "out.txt",
+    ];
+    args.extend(extra);
+    let out = sandbox.run(args);
+    (out, sandbox)
+}
+
+#[test]
+fn isolate_survives_a_backend_that_crashes_aborts_or_hangs() {
+    for (case, extra, words) in [
+        (
+            "SORT_SEGFAULTS",
+            &[][..],
+            "was killed by signal 11 (SIGSEGV, invalid memory access)",
+        ),
+        (
+            "SORT_ABORTS",
+            &[][..],
+            "was killed by signal 6 (SIGABRT, aborted)",
+        ),
+        (
+            "SORT_HANGS",
+            &["--timeout", "0.5"][..],
+            "it did not finish within 0.5 s and was stopped",
+        ),
+    ] {
+        let (out, sandbox) = sort_crasher(case, extra);
+        out.expect_code(1).expect_stderr(&[
+            "error: sorting with backend `hostile` failed",
+            "backend `hostile` failed in its worker process",
+            words,
+            "help: nothing was written",
+        ]);
+        assert_eq!(
+            fs::read_to_string(sandbox.work().join("out.txt")).expect("read"),
+            "keep\n"
+        );
+        assert_eq!(
+            fs::read_to_string(sandbox.work().join("in.txt")).expect("read"),
+            "3\n1\n2\n"
+        );
+    }
+}
+
+#[test]
+fn isolate_gives_the_same_result_as_in_process() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let input: String = (0..5000)
+        .map(|i| format!("{}\n", (i * 7919) % 5003 - 2500))
+        .collect();
+    for backend in ["std", "wildsort"] {
+        let direct = sandbox.run_with_input(["sort", "-b", backend], input.as_bytes());
+        let isolated =
+            sandbox.run_with_input(["sort", "--isolate", "-b", backend], input.as_bytes());
+        direct.expect_code(0);
+        isolated.expect_code(0);
+        assert_eq!(direct.stdout, isolated.stdout);
+    }
+    // A backend's own error comes through the worker with its message.
+    sandbox.install(&fixtures::rust_plugin("libwildsort_panicky.so"));
+    sandbox
+        .run_with_input(
+            ["sort", "--isolate", "-b", "panicky", "-t", "u64"],
+            b"2\n1\n",
+        )
+        .expect_code(1)
+        .expect_stderr(&["panicky gives up on 2 keys"]);
+    sandbox.run(["sort", "--timeout", "3"]).expect_code(2);
+    sandbox
+        .run(["sort", "--isolate", "--timeout", "0"])
+        .expect_code(2);
+}

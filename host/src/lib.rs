@@ -23,6 +23,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod integrity;
+pub mod isolate;
 mod layout;
 mod loader;
 pub mod preflight;

@@ -10,7 +10,9 @@ use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use wildhost::{Backend, KeyType, KeyVec, Registry, codec, integrity, with_keys};
+use std::time::Duration;
+use wildhost::isolate::SharedKeys;
+use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec, integrity, with_keys};
 
 #[derive(Debug, Args)]
 pub struct SortArgs {
@@ -36,6 +38,21 @@ pub struct SortArgs {
     /// before writing it.
     #[arg(long)]
     no_verify: bool,
+    /// Run the backend in a worker process: if it crashes or hangs, wildhost
+    /// says so and writes nothing.
+    #[arg(long)]
+    isolate: bool,
+    /// With --isolate: stop a backend that runs longer than this.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0, requires = "isolate",
+          value_parser = parse_timeout)]
+    timeout: f64,
+}
+
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 1e7 => Ok(s),
+        _ => Err(format!("`{text}` is not a number of seconds above 0")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -78,7 +95,13 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     drop(input);
 
     let fingerprint = (!args.no_verify).then(|| with_keys!(&keys, v => integrity::fingerprint(v)));
-    backend.sort_keys(&mut keys).map_err(|e| {
+    let sorted = if args.isolate {
+        let timeout = Duration::from_secs_f64(args.timeout);
+        with_keys!(&mut keys, v => sort_in_worker(backend, v, timeout))
+    } else {
+        backend.sort_keys(&mut keys).map_err(|e| e.to_string())
+    };
+    sorted.map_err(|e| {
         Failure::new(format!("sorting with backend `{}` failed", backend.name()))
             .cause(e)
             .cause(format!(
@@ -109,6 +132,21 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
         Format::Binary => codec::write_binary(&keys, &mut out),
     }
     destination.write(&out)
+}
+
+/// Sorts `keys` through `backend` in a worker process over shared memory.
+fn sort_in_worker<T: Key>(
+    backend: &Backend,
+    keys: &mut [T],
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut shared = SharedKeys::copy_of(keys)
+        .map_err(|e| format!("cannot map memory to share with the worker: {e}"))?;
+    backend
+        .sort_isolated(&mut shared, timeout)
+        .map_err(|e| e.to_string())?;
+    keys.copy_from_slice(shared.as_slice());
+    Ok(())
 }
 
 fn choose_backend<'r>(
