@@ -18,6 +18,7 @@
 //! cause and a help line; a broken plugin never stops the good ones.
 
 pub mod codec;
+pub mod conformance;
 pub mod discover;
 pub mod error;
 #[doc(hidden)]

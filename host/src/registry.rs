@@ -114,7 +114,13 @@ impl Backend {
 
     /// Sorts `keys` in place. Floats sort by IEEE-754 totalOrder.
     pub fn sort<T: Key>(&self, keys: &mut [T]) -> Result<(), SortError> {
-        let key_type = T::TYPE;
+        self.check_callable(T::TYPE)?;
+        self.call(keys)
+    }
+
+    /// Whether the backend may be called with `key_type` keys: it declares
+    /// the type and its module is available.
+    pub fn check_callable(&self, key_type: KeyType) -> Result<(), SortError> {
         if !self.supports(key_type) {
             return Err(SortError::UnsupportedKeyType {
                 backend: self.name().to_string(),
@@ -132,6 +138,12 @@ impl Backend {
                 reason: reason.clone(),
             });
         }
+        Ok(())
+    }
+
+    /// Calls the plugin's sort function; [`Backend::check_callable`] passed.
+    fn call<T: Key>(&self, keys: &mut [T]) -> Result<(), SortError> {
+        let key_type = T::TYPE;
         let mut message = [0u8; MESSAGE_CAP];
         let sort: SortFn = self.method.sort;
         // SAFETY: the plugin is loaded for good and its definition validated;

@@ -149,6 +149,7 @@ macro_rules! int_key {
                     0 => <$t>::MIN,
                     1 => <$t>::MAX,
                     2 => 0,
+                    3 => u64::MAX as $t, // -1 for the signed types
                     _ => rng.next_u64() as $t,
                 }
             }

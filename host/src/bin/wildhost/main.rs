@@ -8,6 +8,7 @@ mod new;
 mod output;
 mod report;
 mod sort;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use report::Failure;
@@ -47,6 +48,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write a new plugin project (Rust or C) that builds and loads as it is.
     New(new::NewArgs),
+    /// Check every backend of a plugin file for correctness, memory safety
+    /// and honest declarations, one line per check.
+    Verify(verify::VerifyArgs),
     /// The plugin scanner child: loads each file and reports on stdout.
     #[command(name = "__scan", hide = true)]
     Scan(ScanArgs),
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
         Command::New(args) => new::run(args),
+        Command::Verify(args) => verify::run(&cli, args),
         Command::Scan(args) => {
             wildhost::scan::serve(&args.nonce, &args.paths, &mut std::io::stdout().lock())
                 .map_err(|e| Failure::new("the plugin scanner cannot report").cause(e))

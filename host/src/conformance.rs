@@ -1,0 +1,414 @@
+//! The checks a backend must pass before anyone trusts it, as `wildhost
+//! verify` runs them: for every key type it declares, inputs of every shape
+//! and of lengths around each power of two, each sorted in a forked child
+//! on a buffer placed against inaccessible guard pages, the result compared
+//! bit for bit with the reference sort; the key types it does not declare
+//! must be refused by the host without calling it; its declared scratch
+//! memory is measured.
+
+use crate::Backend;
+use crate::error::SortError;
+use crate::isolate::{ChildFailure, Placement, SharedKeys, in_child};
+use crate::workload::{Dist, Rng, WorkloadKey, check_sorted, generate};
+use serde::Serialize;
+use std::time::Duration;
+use wildhost_abi::KeyType;
+
+/// How much to check.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Seed of every generated input.
+    pub seed: u64,
+    /// The longest input.
+    pub max_len: usize,
+    /// Time limit of one sort.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            seed: 42,
+            max_len: 1_000_000,
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The outcome of one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// It passed.
+    Pass,
+    /// It failed; `detail` says how.
+    Fail,
+    /// It could not be checked here; `detail` says why.
+    Skip,
+}
+
+/// One check and its outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    /// The backend checked.
+    pub backend: String,
+    /// The key type, if the check is about one.
+    #[serde(rename = "type")]
+    pub key_type: Option<&'static str>,
+    /// What was checked, e.g. `random`, `reversed`, `undeclared-type`.
+    pub check: String,
+    /// Number of keys in the input.
+    pub len: usize,
+    /// Seed of the input: `wildhost verify --seed` gives the same keys.
+    pub seed: u64,
+    /// Pass, fail or skip.
+    pub status: Status,
+    /// What went wrong, or why it was skipped.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Every check of `backend`.
+pub fn verify_backend(backend: &Backend, options: &Options) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for key_type in KeyType::ALL {
+        if backend.supports(key_type) {
+            match key_type {
+                KeyType::U32 => sort_checks::<u32>(backend, key_type, options, &mut checks),
+                KeyType::U64 => sort_checks::<u64>(backend, key_type, options, &mut checks),
+                KeyType::I32 => sort_checks::<i32>(backend, key_type, options, &mut checks),
+                KeyType::I64 => sort_checks::<i64>(backend, key_type, options, &mut checks),
+                KeyType::F32 => sort_checks::<f32>(backend, key_type, options, &mut checks),
+                KeyType::F64 => sort_checks::<f64>(backend, key_type, options, &mut checks),
+            }
+        } else {
+            checks.push(match key_type {
+                KeyType::U32 => undeclared::<u32>(backend, key_type),
+                KeyType::U64 => undeclared::<u64>(backend, key_type),
+                KeyType::I32 => undeclared::<i32>(backend, key_type),
+                KeyType::I64 => undeclared::<i64>(backend, key_type),
+                KeyType::F32 => undeclared::<f32>(backend, key_type),
+                KeyType::F64 => undeclared::<f64>(backend, key_type),
+            });
+        }
+    }
+    checks.push(stability(backend));
+    checks
+}
+
+/// The inputs of one key type: (check name, shape, length).
+fn cases(max_len: usize) -> Vec<(&'static str, Dist, usize)> {
+    let mut cases = vec![
+        ("empty", Dist::Uniform, 0),
+        ("one", Dist::Uniform, 1),
+        ("two", Dist::Uniform, 2),
+        ("two-reversed", Dist::Reversed, 2),
+        ("all-equal", Dist::AllEqual, 1000),
+        ("sorted", Dist::Sorted, 1000),
+        ("reversed", Dist::Reversed, 1000),
+        ("few-unique", Dist::FewUnique, 1000),
+        ("narrow", Dist::Narrow, 1000),
+        ("zipf", Dist::Zipf, 1000),
+        ("extremes", Dist::Specials, 1000),
+    ];
+    for case in &mut cases {
+        case.2 = case.2.min(max_len);
+    }
+    let mut p = 2;
+    while (1usize << p) - 1 <= max_len {
+        for len in [(1usize << p) - 1, 1 << p, (1 << p) + 1] {
+            if len <= max_len {
+                cases.push(("random", Dist::Uniform, len));
+            }
+        }
+        p += 1;
+    }
+    for (check, dist) in [
+        ("sorted", Dist::Sorted),
+        ("reversed", Dist::Reversed),
+        ("extremes", Dist::Specials),
+    ] {
+        if max_len > 1000 {
+            cases.push((check, dist, max_len));
+        }
+    }
+    if cases.last().is_none_or(|c| c.2 != max_len) && max_len > 2 {
+        cases.push(("random", Dist::Uniform, max_len));
+    }
+    cases
+}
+
+fn case_seed(base: u64, check: &str, len: usize) -> u64 {
+    let mut rng = Rng::new(base ^ (len as u64).wrapping_mul(0x9E37_79B9));
+    for b in check.bytes() {
+        rng = Rng::new(rng.next_u64() ^ u64::from(b));
+    }
+    rng.next_u64() >> 16
+}
+
+fn sort_checks<T: WorkloadKey>(
+    backend: &Backend,
+    key_type: KeyType,
+    options: &Options,
+    checks: &mut Vec<Check>,
+) {
+    for (i, (check, dist, len)) in cases(options.max_len).into_iter().enumerate() {
+        let seed = case_seed(options.seed, check, len);
+        let input: Vec<T> = generate(dist, len, seed);
+        // Alternate the side the guard page is on.
+        let placement = if i % 2 == 0 {
+            Placement::AgainstEnd
+        } else {
+            Placement::AgainstStart
+        };
+        let (status, detail) = match sort_guarded(backend, &input, placement, options.timeout) {
+            Ok(()) => (Status::Pass, String::new()),
+            Err(detail) => (Status::Fail, detail),
+        };
+        checks.push(Check {
+            backend: backend.name().to_string(),
+            key_type: Some(key_type.name()),
+            check: check.to_string(),
+            len,
+            seed,
+            status,
+            detail,
+        });
+    }
+    checks.push(scratch::<T>(backend, key_type, options));
+}
+
+/// Sorts a copy of `input` in a child, against a guard page, and checks it.
+fn sort_guarded<T: WorkloadKey>(
+    backend: &Backend,
+    input: &[T],
+    placement: Placement,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut shared = SharedKeys::with_guard_pages(input, placement)
+        .map_err(|e| format!("cannot map the test buffer: {e}"))?;
+    match backend.sort_isolated(&mut shared, timeout) {
+        Ok(()) => {}
+        Err(crate::isolate::IsolatedSortError::Child {
+            failure: ChildFailure::Died(how),
+            ..
+        }) if how.contains("SIGSEGV") || how.contains("SIGBUS") => {
+            return Err(format!(
+                "it crashed: its process {how}; with the buffer against a guard page {}, \
+                 this is most likely an access outside its buffer",
+                match placement {
+                    Placement::AgainstEnd => "after its end",
+                    Placement::AgainstStart => "before its start",
+                }
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    let mut reference = input.to_vec();
+    T::reference_sort(&mut reference);
+    check_sorted(shared.as_slice(), &reference).map_err(|m| m.to_string())
+}
+
+/// A key type the backend did not declare is refused by the host, which
+/// never calls the backend with it.
+fn undeclared<T: WorkloadKey>(backend: &Backend, key_type: KeyType) -> Check {
+    let mut keys: Vec<T> = generate(Dist::Uniform, 16, 1);
+    let before = keys.clone();
+    let (status, detail) = match backend.sort(&mut keys) {
+        Err(SortError::UnsupportedKeyType { .. }) if keys == before => {
+            (Status::Pass, String::new())
+        }
+        Err(SortError::UnsupportedKeyType { .. }) => (
+            Status::Fail,
+            "the keys changed although the sort was refused".to_string(),
+        ),
+        other => (
+            Status::Fail,
+            format!("the host did not refuse the undeclared type: {other:?}"),
+        ),
+    };
+    Check {
+        backend: backend.name().to_string(),
+        key_type: Some(key_type.name()),
+        check: "undeclared-type".to_string(),
+        len: keys.len(),
+        seed: 1,
+        status,
+        detail,
+    }
+}
+
+/// Stability cannot be seen through this ABI: keys equal in the contract's
+/// order are bit for bit the same, so a stable and an unstable sort give
+/// the same bytes. Said, not guessed.
+fn stability(backend: &Backend) -> Check {
+    Check {
+        backend: backend.name().to_string(),
+        key_type: None,
+        check: "stable-flag".to_string(),
+        len: 0,
+        seed: 0,
+        status: Status::Skip,
+        detail: format!(
+            "declared {}; not observable: keys equal in the contract's order are identical bits",
+            if backend.is_stable() {
+                "stable"
+            } else {
+                "not stable"
+            }
+        ),
+    }
+}
+
+/// The heap memory one sort touches beyond its input, against the declared
+/// scratch percentage: measured in the child as the rise of its peak
+/// resident memory.
+fn scratch<T: WorkloadKey>(backend: &Backend, key_type: KeyType, options: &Options) -> Check {
+    let len = options.max_len.clamp(1, 1 << 20);
+    let seed = case_seed(options.seed, "scratch", len);
+    let input: Vec<T> = generate(Dist::Uniform, len, seed);
+    let bytes = len * size_of::<T>();
+    let declared = bytes as u64 * u64::from(backend.scratch_percent()) / 100;
+    // Page-granular accounting, the allocator's own structures and the
+    // plugin's first-call setup: 1 MiB and an eighth of the input.
+    let allowed = declared + (1 << 20) + bytes as u64 / 8;
+    let mut check = Check {
+        backend: backend.name().to_string(),
+        key_type: Some(key_type.name()),
+        check: "scratch-memory".to_string(),
+        len,
+        seed,
+        status: Status::Pass,
+        detail: String::new(),
+    };
+    let mut shared = match SharedKeys::copy_of(&input) {
+        Ok(shared) => shared,
+        Err(e) => {
+            check.status = Status::Skip;
+            check.detail = format!("cannot map the test buffer: {e}");
+            return check;
+        }
+    };
+    let keys = shared.as_mut_slice();
+    let report = in_child(options.timeout, || {
+        // A first sort of a few keys brings the backend's code into memory;
+        // touching the input maps its pages: neither is scratch.
+        let mut warm: Vec<T> = generate(Dist::Uniform, 64, seed);
+        if backend.sort(&mut warm).is_err() {
+            return b"error".to_vec();
+        }
+        let mut sum = 0u64;
+        for key in keys.iter().step_by(512 / size_of::<T>().max(1)) {
+            sum = sum.wrapping_add(key.bits());
+        }
+        std::hint::black_box(sum);
+        drop(warm);
+        // Hand free heap pages back, so that scratch memory cannot hide in
+        // pages this process already holds.
+        // SAFETY: malloc_trim has no preconditions.
+        unsafe { libc::malloc_trim(0) };
+        let Some(before) = memory() else {
+            return b"skip".to_vec();
+        };
+        if std::fs::write("/proc/self/clear_refs", "5").is_err() {
+            return b"skip".to_vec();
+        }
+        if backend.sort(keys).is_err() {
+            return b"error".to_vec();
+        }
+        let Some(after) = memory() else {
+            return b"skip".to_vec();
+        };
+        // The peak's rise, less pages of files (code) mapped meanwhile.
+        let rise = after.peak.saturating_sub(before.resident);
+        let code = after.file.saturating_sub(before.file);
+        rise.saturating_sub(code).to_string().into_bytes()
+    });
+    match report
+        .as_deref()
+        .map(|r| std::str::from_utf8(r).unwrap_or(""))
+    {
+        Ok("skip") => {
+            check.status = Status::Skip;
+            check.detail = "peak memory cannot be measured here (/proc/self/clear_refs)".into();
+        }
+        Ok("error") => {
+            check.status = Status::Fail;
+            check.detail = "the sort failed while its memory was measured".into();
+        }
+        Ok(used) => {
+            let used: u64 = used.parse().unwrap_or(0);
+            let mib = |b: u64| b as f64 / (1 << 20) as f64;
+            check.detail = format!(
+                "used {:.1} MiB beyond its input of {:.1} MiB; declares {}% ({:.1} MiB)",
+                mib(used),
+                mib(bytes as u64),
+                backend.scratch_percent(),
+                mib(declared)
+            );
+            if used > allowed {
+                check.status = Status::Fail;
+            }
+        }
+        Err(e) => {
+            check.status = Status::Fail;
+            check.detail = e.to_string();
+        }
+    }
+    check
+}
+
+/// The process's resident memory, from `/proc/self/status`, in bytes.
+struct Memory {
+    /// VmRSS: resident now.
+    resident: u64,
+    /// VmHWM: the peak of VmRSS since it was last reset.
+    peak: u64,
+    /// RssFile: resident pages of mapped files (code, mostly).
+    file: u64,
+}
+
+fn memory() -> Option<Memory> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024)
+    };
+    Some(Memory {
+        resident: field("VmRSS:")?,
+        peak: field("VmHWM:")?,
+        file: field("RssFile:")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_cover_small_sizes_powers_of_two_and_the_maximum() {
+        let lens: Vec<usize> = cases(1_000_000).iter().map(|c| c.2).collect();
+        for len in [
+            0, 1, 2, 3, 4, 5, 1023, 1024, 1025, 524_288, 524_289, 1_000_000,
+        ] {
+            assert!(lens.contains(&len), "{len}");
+        }
+        assert!(lens.iter().all(|&l| l <= 1_000_000));
+        let small = cases(100);
+        assert!(small.iter().all(|c| c.2 <= 100));
+        assert!(small.iter().any(|c| c.2 == 100));
+    }
+
+    #[test]
+    fn seeds_differ_between_cases_and_repeat_for_the_same_case() {
+        assert_eq!(case_seed(42, "random", 1024), case_seed(42, "random", 1024));
+        assert_ne!(case_seed(42, "random", 1024), case_seed(42, "random", 1025));
+        assert_ne!(case_seed(42, "random", 1024), case_seed(43, "random", 1024));
+    }
+}
