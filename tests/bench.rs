@@ -51,8 +51,8 @@ fn json_has_one_row_per_backend_and_workload() {
     ]);
     out.expect_code(0);
     let rows = json_rows(&out);
-    // 3 inputs × (memcpy, std, wildsort)
-    assert_eq!(rows.len(), 9, "{rows:?}");
+    // 3 inputs × (memcpy, std, wildsort, radix)
+    assert_eq!(rows.len(), 12, "{rows:?}");
     for row in &rows {
         assert_eq!(row["type"], "f32");
         assert_eq!(row["keys"], 500);

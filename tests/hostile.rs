@@ -346,10 +346,14 @@ fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
         .collect();
     assert_eq!(
         backends.len(),
-        2,
+        3,
         "only the shipped backends load: {backends:?}"
     );
-    assert!(backends.contains(&"std") && backends.contains(&"wildsort"));
+    assert!(
+        ["std", "wildsort", "radix"]
+            .iter()
+            .all(|b| backends.contains(b))
+    );
     let refused = json["refused"].as_array().expect("refused");
     assert_eq!(refused.len(), REFUSED.len() + junk.len());
     for case in REFUSED {

@@ -48,13 +48,18 @@ fn list_json_has_every_field() {
             .ends_with("plugins/libwildsort.so")
     );
     assert!(wildsort["version"].is_string());
-    // Without radix installed, std is the default for every type.
-    let std = backends.iter().find(|b| b["name"] == "std").expect("std");
+    // radix is the default for every type, the others for none.
+    let radix = backends
+        .iter()
+        .find(|b| b["name"] == "radix")
+        .expect("radix");
     assert_eq!(
-        std["default_for"],
+        radix["default_for"],
         serde_json::json!(["u32", "u64", "i32", "i64", "f32", "f64"])
     );
-    assert_eq!(json["modules"].as_array().expect("modules").len(), 2);
+    let std = backends.iter().find(|b| b["name"] == "std").expect("std");
+    assert_eq!(std["default_for"], serde_json::json!([]));
+    assert_eq!(json["modules"].as_array().expect("modules").len(), 3);
     assert!(json["refused"].as_array().expect("refused").is_empty());
     let search = json["search_path"].as_array().expect("search_path");
     assert_eq!(search[0]["origin"], "--plugin-dir");

@@ -5,7 +5,7 @@ use std::fs;
 use wildhost_suite::{Outcome, Rng, Sandbox};
 
 /// The shipped backends every key type is sorted through.
-const BACKENDS: [&str; 2] = ["std", "wildsort"];
+const BACKENDS: [&str; 3] = ["std", "wildsort", "radix"];
 
 /// A key type as the tests see it: random values with the edge cases mixed
 /// in, the reference order, and both wire formats.

@@ -77,7 +77,11 @@ pub fn built() -> &'static Path {
 }
 
 /// The file names of the plugins the workspace ships.
-pub const SHIPPED: [&str; 2] = ["libwildsort_std.so", "libwildsort.so"];
+pub const SHIPPED: [&str; 3] = [
+    "libwildsort_std.so",
+    "libwildsort.so",
+    "libwildsort_radix.so",
+];
 
 /// The path of a plugin the workspace builds, e.g. `libwildsort_std.so`.
 pub fn shipped_plugin(file_name: &str) -> PathBuf {

@@ -1,0 +1,990 @@
+//! The radix sort routines, callable directly (benchmarks, tests) and through
+//! the plugin export in the crate root.
+//!
+//! Every key type is sorted by an unsigned *ordered key* derived from its bits:
+//! unsigned integers as they are, signed integers with the sign bit flipped,
+//! floats in IEEE-754 totalOrder (the order of `f64::total_cmp`): negative
+//! values have all bits flipped, positive values the sign bit. The values
+//! themselves are only ever moved (or, where every copy of a key is
+//! bit-identical, written back from the key), never canonicalised, so the
+//! output is a permutation of the input with bit-identical elements (NaN
+//! payloads and `-0.0` survive).
+//!
+//! The algorithm, for `n` keys:
+//!
+//! 1. `n < SMALL_CUTOFF`: `sort_unstable`.
+//! 2. One early-exit scan: already non-decreasing → done; non-increasing →
+//!    reversed in place (std's sort is O(n) on both, so radix must be too).
+//! 3. A sorted sample of up to `SAMPLE` keys. If it holds few distinct
+//!    values, one counting pass through a small hash table confirms it (and
+//!    gives up past `FEW_MAX` values) and the runs are written out in place:
+//!    no scratch buffer at all. If it shows a cache-sized input whose first
+//!    digit would put more than a quarter of the keys in one bucket:
+//!    `sort_unstable`, which thrives on the duplicates such inputs hold.
+//! 4. MSD radix sort, out of place between the input and one scratch buffer
+//!    (transparent huge pages on Linux, so the scatter stays in the TLB).
+//!    Each level finds the key range and the histogram of its digit in one
+//!    pass, guessing the range from the level above; the digit is the top
+//!    bits of the range, so narrow ranges cost nothing extra. A level whose
+//!    digit covers the whole range is a counting sort (each bucket holds one
+//!    value). Out-of-cache levels use `WIDE_WIDTH`-bit digits (512 streams;
+//!    measured on 10M u64: 8 bits 65 ms, 9 bits 56 ms, 10 bits 61 ms, 11 bits
+//!    85 ms: more streams thrash the cache and TLB); skewed out-of-cache levels
+//!    try a logarithmic digit (bit length and mantissa of the key). A
+//!    cache-resident bucket uses digits of about `log2(m)` bits: two of them,
+//!    least significant first, when its top digit spreads the keys, then one
+//!    insertion pass that only fixes the rare ties; otherwise one digit and
+//!    recursion, small buckets left to one insertion sort over the range.
+
+/// Below this many keys the std sort is faster than any radix pass.
+pub const SMALL_CUTOFF: usize = 256;
+
+/// Every length at which the algorithm changes, for tests.
+pub const CUTOVERS: [usize; 5] = [SMALL_CUTOFF, LEAF, TWO_DIGIT_RUN, CACHE_KEYS, 16 * SAMPLE];
+
+/// An unsigned ordered key.
+pub trait Bits: Copy + Ord {
+    /// The key widened to 64 bits.
+    fn wide(self) -> u64;
+    /// The key of the given (narrow enough) 64-bit value.
+    fn narrow(w: u64) -> Self;
+}
+
+impl Bits for u32 {
+    #[inline(always)]
+    fn wide(self) -> u64 {
+        self as u64
+    }
+    #[inline(always)]
+    fn narrow(w: u64) -> Self {
+        w as u32
+    }
+}
+
+impl Bits for u64 {
+    #[inline(always)]
+    fn wide(self) -> u64 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(w: u64) -> Self {
+        w
+    }
+}
+
+/// A sortable element: a value and the map to its ordered key.
+pub trait RadixKey: Copy + Default {
+    /// The ordered key type.
+    type K: Bits;
+    /// The ordered key: `a.key() < b.key()` iff `a` sorts before `b`.
+    fn key(self) -> Self::K;
+    /// The value whose ordered key is `k` (the inverse of [`key`](Self::key)).
+    fn from_key(k: Self::K) -> Self;
+    /// Sorts a small slice with a comparison sort.
+    fn small_sort(v: &mut [Self]);
+    /// Whether the non-decreasing check runs faster in blocks (measured:
+    /// yes for every type but `i64`, where the element loop wins; the
+    /// non-increasing check is faster in blocks for all).
+    const BLOCK_CHECK: bool = true;
+    /// `a.key() <= b.key()`, in the form that vectorises best.
+    #[inline(always)]
+    fn le(a: Self, b: Self) -> bool {
+        a.key() <= b.key()
+    }
+}
+
+impl RadixKey for u32 {
+    type K = u32;
+    #[inline(always)]
+    fn key(self) -> u32 {
+        self
+    }
+    #[inline(always)]
+    fn from_key(k: u32) -> Self {
+        k
+    }
+    fn small_sort(v: &mut [Self]) {
+        v.sort_unstable();
+    }
+    #[inline(always)]
+    fn le(a: Self, b: Self) -> bool {
+        a <= b
+    }
+}
+
+impl RadixKey for u64 {
+    type K = u64;
+    #[inline(always)]
+    fn key(self) -> u64 {
+        self
+    }
+    #[inline(always)]
+    fn from_key(k: u64) -> Self {
+        k
+    }
+    fn small_sort(v: &mut [Self]) {
+        v.sort_unstable();
+    }
+    #[inline(always)]
+    fn le(a: Self, b: Self) -> bool {
+        a <= b
+    }
+}
+
+impl RadixKey for i32 {
+    type K = u32;
+    #[inline(always)]
+    fn key(self) -> u32 {
+        self.cast_unsigned() ^ (1 << 31)
+    }
+    #[inline(always)]
+    fn from_key(k: u32) -> Self {
+        (k ^ (1 << 31)).cast_signed()
+    }
+    fn small_sort(v: &mut [Self]) {
+        v.sort_unstable();
+    }
+    #[inline(always)]
+    fn le(a: Self, b: Self) -> bool {
+        a <= b
+    }
+}
+
+impl RadixKey for i64 {
+    type K = u64;
+    const BLOCK_CHECK: bool = false;
+    #[inline(always)]
+    fn key(self) -> u64 {
+        self.cast_unsigned() ^ (1 << 63)
+    }
+    #[inline(always)]
+    fn from_key(k: u64) -> Self {
+        (k ^ (1 << 63)).cast_signed()
+    }
+    fn small_sort(v: &mut [Self]) {
+        v.sort_unstable();
+    }
+    #[inline(always)]
+    fn le(a: Self, b: Self) -> bool {
+        a <= b
+    }
+}
+
+impl RadixKey for f32 {
+    type K = u32;
+    #[inline(always)]
+    fn key(self) -> u32 {
+        let b = self.to_bits();
+        // Negative: flip every bit; positive: flip the sign bit.
+        let mask = (((b as i32) >> 31) as u32) | (1 << 31);
+        b ^ mask
+    }
+    #[inline(always)]
+    fn from_key(k: u32) -> Self {
+        // Sign bit set: was positive, flip it back; clear: flip everything.
+        let mask = if k >> 31 == 1 { 1 << 31 } else { u32::MAX };
+        f32::from_bits(k ^ mask)
+    }
+    fn small_sort(v: &mut [Self]) {
+        v.sort_unstable_by_key(|x| x.key());
+    }
+}
+
+impl RadixKey for f64 {
+    type K = u64;
+    #[inline(always)]
+    fn key(self) -> u64 {
+        let b = self.to_bits();
+        let mask = (((b as i64) >> 63) as u64) | (1 << 63);
+        b ^ mask
+    }
+    #[inline(always)]
+    fn from_key(k: u64) -> Self {
+        let mask = if k >> 63 == 1 { 1 << 63 } else { u64::MAX };
+        f64::from_bits(k ^ mask)
+    }
+    fn small_sort(v: &mut [Self]) {
+        v.sort_unstable_by_key(|x| x.key());
+    }
+}
+
+/// Sorts `u32` keys in natural order.
+pub fn sort_u32(v: &mut [u32]) {
+    radix_sort(v);
+}
+/// Sorts `u64` keys in natural order.
+pub fn sort_u64(v: &mut [u64]) {
+    radix_sort(v);
+}
+/// Sorts `i32` keys in natural order.
+pub fn sort_i32(v: &mut [i32]) {
+    radix_sort(v);
+}
+/// Sorts `i64` keys in natural order.
+pub fn sort_i64(v: &mut [i64]) {
+    radix_sort(v);
+}
+/// Sorts `f32` keys in IEEE-754 totalOrder (`f32::total_cmp`).
+pub fn sort_f32(v: &mut [f32]) {
+    radix_sort(v);
+}
+/// Sorts `f64` keys in IEEE-754 totalOrder (`f64::total_cmp`).
+pub fn sort_f64(v: &mut [f64]) {
+    radix_sort(v);
+}
+
+/// Asks the kernel to back a large scratch buffer with transparent huge
+/// pages: far fewer page faults on first touch, and a scatter into thousands
+/// of streams stays within the TLB.
+fn advise_huge_pages<T>(scratch: &mut Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = scratch.capacity() * size_of::<T>();
+        if bytes < 4 * HUGE {
+            return;
+        }
+        let start = scratch.as_mut_ptr() as usize;
+        let aligned = start.next_multiple_of(HUGE);
+        let end = (start + bytes) & !(HUGE - 1);
+        if end > aligned {
+            // SAFETY: madvise only changes how the kernel backs these pages
+            // (the range lies inside the allocation `scratch` owns, aligned
+            // to huge pages); it never changes their contents or validity.
+            unsafe {
+                libc::madvise(
+                    aligned as *mut libc::c_void,
+                    end - aligned,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+}
+
+/// Digit width, in bits, of a level whose buckets do not fit in the L2
+/// cache (measured best on 10M keys; see the module documentation).
+const WIDE_WIDTH: u32 = 9;
+
+/// Widest digit of a cache-resident bucket: 2048 buckets, whose `u32`
+/// counters (two digits: 16 KiB) stay in L1.
+const MAX_WIDTH: u32 = 11;
+
+/// Buckets above this many keys are scattered with `WIDE_WIDTH` digits.
+const CACHE_KEYS: usize = 1 << 16;
+
+/// A cache-resident bucket whose top digit would put more than `1 / SKEW` of
+/// its keys in one bucket is left to the comparison sort: radix levels peel
+/// such inputs slowly, while pattern-defeating quicksort thrives on the
+/// duplicates they usually hold.
+const SKEW: usize = 4;
+
+/// Buckets of at most this many keys are finished by insertion sort.
+const LEAF: usize = 16;
+
+/// A cache-resident bucket whose top digit puts at most this many keys in
+/// any bucket is sorted on two digits, then by insertion sort.
+const TWO_DIGIT_RUN: usize = 64;
+
+/// Sorts `v` by ordered key.
+pub fn radix_sort<T: RadixKey>(v: &mut [T]) {
+    if v.len() < SMALL_CUTOFF {
+        T::small_sort(v);
+        return;
+    }
+    radix_sort_without_cutover(v);
+}
+
+/// [`radix_sort`] without the hand-off of small inputs to `sort_unstable`:
+/// what the radix passes alone cost, so the benchmark can show where the
+/// cut-over belongs.
+#[doc(hidden)]
+pub fn radix_sort_without_cutover<T: RadixKey>(v: &mut [T]) {
+    let n = v.len();
+    if n < 2 || presorted(v) {
+        return;
+    }
+    // A sorted sample of the keys steers the choices below.
+    let len = (n / 16).clamp(32, SAMPLE);
+    let mut sample: Vec<T::K> = (0..len).map(|i| v[i * n / len].key()).collect();
+    sample.sort_unstable();
+    if few_distinct(v, &sample) {
+        return;
+    }
+    if n <= CACHE_KEYS && skewed(n, &sample) {
+        // The first digit would leave most keys in one bucket: the
+        // comparison sort is faster on such inputs of this size.
+        T::small_sort(v);
+        return;
+    }
+    let mut scratch = Vec::new();
+    if scratch.try_reserve_exact(n).is_err() {
+        T::small_sort(v);
+        return;
+    }
+    advise_huge_pages(&mut scratch);
+    if u32::try_from(n).is_ok() {
+        top_level::<T, u32>(v, &mut scratch);
+    } else {
+        top_level::<T, usize>(v, &mut scratch);
+    }
+}
+
+/// Returns whether `v` is sorted after at most one scan: it was already
+/// non-decreasing, or it was non-increasing and has been reversed.
+fn presorted<T: RadixKey>(v: &mut [T]) -> bool {
+    if v.len() < 2 {
+        return true;
+    }
+    if T::le(v[0], v[1]) {
+        all_pairs(v, T::BLOCK_CHECK, |a, b| T::le(a, b))
+    } else if all_pairs(v, true, |a, b| T::le(b, a)) {
+        v.reverse();
+        true
+    } else {
+        false
+    }
+}
+
+/// Whether `ok(key[i], key[i + 1])` holds for every `i`: checked in blocks
+/// without early exit inside a block, which vectorises, and with one between
+/// blocks, so that an unsorted input costs one block.
+#[inline]
+fn all_pairs<T: RadixKey>(v: &[T], block: bool, ok: impl Fn(T, T) -> bool) -> bool {
+    let n = v.len();
+    if n < 2 {
+        return true;
+    }
+    if !block {
+        return v.is_sorted_by(|&a, &b| ok(a, b));
+    }
+    v[..n - 1]
+        .chunks(64)
+        .zip(v[1..].chunks(64))
+        .all(|(a, b)| a.iter().zip(b).fold(true, |acc, (&x, &y)| acc & ok(x, y)))
+}
+
+/// Most keys sampled to guess whether the input holds only a few distinct
+/// values, or is skewed.
+const SAMPLE: usize = 128;
+
+/// Most distinct sampled values for which [`few_distinct`] tries counting.
+const FEW: usize = 24;
+
+/// Most distinct values [`few_distinct`] counts before it gives up.
+const FEW_MAX: usize = 64;
+
+/// Slots of the open-addressing table of [`few_distinct`]: a power of two,
+/// four times `FEW_MAX`, so that probes stay short.
+const FEW_SLOTS: usize = 256;
+
+/// Sorts `v` by counting, in place, if a sample suggests that it holds at
+/// most `FEW` distinct values and a counting pass confirms that it holds at
+/// most `FEW_MAX` (it stops as soon as it meets more). Returns whether `v`
+/// is sorted.
+/// Equal keys are bit-identical values, so writing each value out `count`
+/// times yields a permutation of the input.
+fn few_distinct<T: RadixKey>(v: &mut [T], sample: &[T::K]) -> bool {
+    if sample.chunk_by(|a, b| a == b).count() > FEW {
+        return false;
+    }
+    let slot = |k: T::K| (k.wide().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
+    let mut keys: [Option<T::K>; FEW_SLOTS] = [None; FEW_SLOTS];
+    let mut counts = [0usize; FEW_SLOTS];
+    let mut distinct = 0;
+    for x in v.iter() {
+        let k = x.key();
+        let mut i = slot(k);
+        loop {
+            match keys[i] {
+                Some(s) if s == k => break,
+                Some(_) => i = (i + 1) % FEW_SLOTS,
+                None if distinct < FEW_MAX => {
+                    keys[i] = Some(k);
+                    distinct += 1;
+                    break;
+                }
+                None => return false,
+            }
+        }
+        counts[i] += 1;
+    }
+    let mut runs: Vec<(T::K, usize)> = keys
+        .iter()
+        .zip(counts)
+        .filter_map(|(k, c)| k.map(|k| (k, c)))
+        .collect();
+    runs.sort_unstable_by_key(|r| r.0);
+    let mut start = 0;
+    for (k, c) in runs {
+        v[start..start + c].fill(T::from_key(k));
+        start += c;
+    }
+    true
+}
+
+/// Whether the first MSD digit of `n` keys would put more than half of the
+/// sorted `sample` in one bucket.
+fn skewed<K: Bits>(n: usize, sample: &[K]) -> bool {
+    let (Some(lo), Some(hi)) = (sample.first(), sample.last()) else {
+        return false;
+    };
+    let bits = 64 - (lo.wide() ^ hi.wide()).leading_zeros();
+    if bits == 0 {
+        return false;
+    }
+    let shift = bits - width(n, bits);
+    sample
+        .chunk_by(|a, b| a.wide() >> shift == b.wide() >> shift)
+        .any(|run| run.len() > sample.len() / SKEW)
+}
+
+/// Digit width for a bucket of `m` keys whose keys differ in their low
+/// `bits` bits.
+#[inline]
+fn width(m: usize, bits: u32) -> u32 {
+    if m > CACHE_KEYS {
+        return WIDE_WIDTH.min(bits);
+    }
+    // About one key per bucket: what is left for insertion sort is short runs.
+    let lg = usize::BITS - 1 - m.leading_zeros();
+    lg.clamp(1, MAX_WIDTH).min(bits)
+}
+
+/// A bucket counter: `u32` while the input has fewer than 2^32 keys (half the
+/// cache footprint), else `usize`.
+trait Count: Copy + Default {
+    fn get(self) -> usize;
+    fn set(n: usize) -> Self;
+}
+
+impl Count for u32 {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn set(n: usize) -> Self {
+        n as u32
+    }
+}
+
+impl Count for usize {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self
+    }
+    #[inline(always)]
+    fn set(n: usize) -> Self {
+        n
+    }
+}
+
+/// The digits chosen for one MSD level.
+struct Plan {
+    /// The keys agree above their low `bits` bits.
+    bits: u32,
+    /// Width of the top digit, at `bits - w`.
+    w: u32,
+    /// Width of the second digit, just below (0: none).
+    w2: u32,
+    /// The bits above `bits` that every key shares.
+    prefix: u64,
+}
+
+/// Finds the key range of `data` and histograms its top digit (and, if
+/// `two`, the next one) into `stack[base..]`, guessing first that the keys
+/// differ in their top `bits` bits. `None` if every key is equal.
+fn plan<T: RadixKey, C: Count>(
+    data: &[T],
+    bits: u32,
+    two: bool,
+    stack: &mut Vec<C>,
+    base: usize,
+) -> Option<Plan> {
+    let m = data.len();
+    let mut bits = bits;
+    let mut first = true;
+    let mut prefix = 0;
+    loop {
+        let w = width(m, bits);
+        let w2 = if two { w.min(bits - w) } else { 0 };
+        stack.truncate(base);
+        stack.resize(base + (1 << w) + (1 << w2), C::default());
+        let (top, low) = stack[base..].split_at_mut(1 << w);
+        if !first {
+            histograms(data, top, low, bits - w, w, w2);
+            return Some(Plan {
+                bits,
+                w,
+                w2,
+                prefix,
+            });
+        }
+        first = false;
+        let (lo, hi) = range_and_histograms(data, top, low, bits - w, w, w2);
+        if lo == hi {
+            return None;
+        }
+        let actual = 64 - (lo.wide() ^ hi.wide()).leading_zeros();
+        prefix = lo.wide().checked_shr(actual).unwrap_or(0) << (actual % 64);
+        if actual == bits {
+            return Some(Plan {
+                bits,
+                w,
+                w2,
+                prefix,
+            });
+        }
+        // The keys agree on more top bits than assumed: count again.
+        bits = actual;
+    }
+}
+
+/// Writes `counts[d]` copies of the value with key `prefix | d`, for every
+/// digit `d` in order: the counting sort of keys that differ only in their
+/// digit.
+fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u64) {
+    let mut start = 0;
+    for (d, c) in counts.iter().enumerate() {
+        let end = start + c.get();
+        out[start..end].fill(T::from_key(T::K::narrow(prefix | d as u64)));
+        start = end;
+    }
+}
+
+/// The first level of a sort, with `scratch` empty and of capacity at least
+/// `v.len()`.
+fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Vec<T>) {
+    let n = v.len();
+    let mut stack: Vec<C> = Vec::new();
+    if n <= CACHE_KEYS {
+        scratch.resize(n, T::default());
+        msd(v, scratch, true, 8 * size_of::<T::K>() as u32, &mut stack);
+        return;
+    }
+    let Some(p) = plan(v, 8 * size_of::<T::K>() as u32, false, &mut stack, 0) else {
+        return;
+    };
+    let shift = p.bits - p.w;
+    let counts = &mut stack[..1 << p.w];
+    if shift == 0 {
+        fill(v, counts, p.prefix);
+        return;
+    }
+    // Filling the buffer faults its pages in, in order (leaving it
+    // uninitialised for the scatter to fault in at random measured no
+    // faster, and needs `unsafe`).
+    scratch.resize(n, T::default());
+    let largest = counts.iter().map(|c| c.get()).max().unwrap_or(0);
+    let mut log_counts = Vec::new();
+    if largest > n / 2 {
+        // Keys spread over many orders of magnitude: try a logarithmic digit.
+        let f = Log::new(p.bits);
+        log_counts = vec![C::default(); <Log as Digit<T>>::buckets(f)];
+        if histogram_of(v, &mut log_counts, f) < largest {
+            // SAFETY: `log_counts` is the histogram of `f` over `v`.
+            unsafe { scatter(v, scratch, &mut log_counts, f) };
+        } else {
+            log_counts.clear();
+        }
+    }
+    // The keys of a bucket agree above their low `child_bits` bits.
+    let (ends, child_bits) = if log_counts.is_empty() {
+        // SAFETY: `plan` histogrammed this digit over `v` into `counts`.
+        unsafe { scatter(v, scratch, counts, Linear { shift, w: p.w }) };
+        (counts.to_vec(), shift)
+    } else {
+        (log_counts, p.bits)
+    };
+    let mut start = 0;
+    for end in ends {
+        let end = end.get();
+        if end > start {
+            msd(
+                &mut scratch[start..end],
+                &mut v[start..end],
+                false,
+                child_bits,
+                &mut stack,
+            );
+        }
+        start = end;
+    }
+}
+
+/// Sorts the keys of `data`, leaving the result in the caller's buffer:
+/// `data` itself if `data_is_out`, else `other` (same length). The buffer
+/// that does not get the result is used as scratch. The keys are known to
+/// agree above their low `bits` bits. `stack` holds the bucket boundaries of
+/// the levels above; this level appends its own and removes them before
+/// returning.
+fn msd<T: RadixKey, C: Count>(
+    data: &mut [T],
+    other: &mut [T],
+    data_is_out: bool,
+    bits: u32,
+    stack: &mut Vec<C>,
+) {
+    let m = data.len();
+    assert_eq!(m, other.len());
+    if m <= LEAF {
+        if data_is_out {
+            insertion_sort(data);
+        } else {
+            other.copy_from_slice(data);
+            insertion_sort(other);
+        }
+        return;
+    }
+    let base = stack.len();
+    let Some(Plan {
+        bits,
+        w,
+        w2,
+        prefix,
+    }) = plan(data, bits, m <= CACHE_KEYS, stack, base)
+    else {
+        if !data_is_out {
+            other.copy_from_slice(data);
+        }
+        stack.truncate(base);
+        return;
+    };
+    let shift = bits - w;
+    let (counts, low) = stack[base..].split_at_mut(1 << w);
+    if shift == 0 {
+        // The digit is the whole varying part of the key: each bucket holds
+        // copies of one value, which a counting sort writes out directly.
+        fill(if data_is_out { data } else { other }, counts, prefix);
+        stack.truncate(base);
+        return;
+    }
+    if w2 > 0 && counts.iter().all(|c| c.get() <= TWO_DIGIT_RUN) {
+        // Sort a cache-resident bucket on two digits, least significant
+        // first, and let insertion sort order what ties on both. The keys
+        // that tie on the top digit are at most `TWO_DIGIT_RUN`, which bounds
+        // the insertion sort whatever the lower bits hold.
+        let f2 = Linear {
+            shift: shift - w2,
+            w: w2,
+        };
+        // SAFETY: `plan` histogrammed both digits over `data`; `other` then
+        // holds a permutation of those keys.
+        unsafe {
+            scatter(data, other, low, f2);
+            scatter(other, data, counts, Linear { shift, w });
+        }
+        if data_is_out {
+            insertion_sort(data);
+        } else {
+            other.copy_from_slice(data);
+            insertion_sort(other);
+        }
+        stack.truncate(base);
+        return;
+    }
+    let largest = counts.iter().map(|c| c.get()).max().unwrap_or(0);
+    if largest > m / SKEW && m <= CACHE_KEYS {
+        // The digit splits badly (keys skewed toward a few values or
+        // magnitudes): a comparison sort does better at this size.
+        let out = if data_is_out {
+            data
+        } else {
+            other.copy_from_slice(data);
+            other
+        };
+        T::small_sort(out);
+        stack.truncate(base);
+        return;
+    }
+    if largest > m / 2 {
+        // Keys spread over many orders of magnitude: try a logarithmic digit.
+        let f = Log::new(bits);
+        let mut log_counts = vec![C::default(); <Log as Digit<T>>::buckets(f)];
+        if histogram_of(data, &mut log_counts, f) < largest {
+            // SAFETY: `log_counts` is the histogram of `f` over `data`.
+            unsafe { scatter(data, other, &mut log_counts, f) };
+            let mut start = 0;
+            for &end in &log_counts {
+                let end = end.get();
+                if end > start {
+                    msd(
+                        &mut other[start..end],
+                        &mut data[start..end],
+                        !data_is_out,
+                        bits,
+                        stack,
+                    );
+                }
+                start = end;
+            }
+            stack.truncate(base);
+            return;
+        }
+    }
+    let counts = &mut stack[base..base + (1 << w)];
+    // SAFETY: `plan` histogrammed this digit over `data` into `counts`.
+    let largest = unsafe { scatter(data, other, counts, Linear { shift, w }) };
+    if largest <= LEAF {
+        // Every bucket is small: the whole range is sorted up to short runs,
+        // which one insertion sort finishes in near-linear time.
+        if data_is_out {
+            data.copy_from_slice(other);
+            insertion_sort(data);
+        } else {
+            insertion_sort(other);
+        }
+    } else if !data_is_out || m <= CACHE_KEYS {
+        // Sort the large buckets where they will stay, leave the small ones
+        // to one insertion sort over the range: it passes over the sorted
+        // large buckets in one comparison per key.
+        let (out, tmp) = if data_is_out {
+            data.copy_from_slice(other);
+            (data, other)
+        } else {
+            (other, data)
+        };
+        let mut start = 0;
+        for d in 0..1usize << w {
+            let end = stack[base + d].get();
+            if end - start > LEAF {
+                msd(
+                    &mut out[start..end],
+                    &mut tmp[start..end],
+                    true,
+                    shift,
+                    stack,
+                );
+            }
+            start = end;
+        }
+        insertion_sort(out);
+    } else {
+        // After the scatter, `counts[d]` is the end of bucket `d`.
+        let mut start = 0;
+        for d in 0..1usize << w {
+            let end = stack[base + d].get();
+            if end > start {
+                msd(
+                    &mut other[start..end],
+                    &mut data[start..end],
+                    !data_is_out,
+                    shift,
+                    stack,
+                );
+            }
+            start = end;
+        }
+    }
+    stack.truncate(base);
+}
+
+/// The `w`-bit digit of `x` at `shift`.
+#[inline(always)]
+fn digit<T: RadixKey>(x: T, shift: u32, w: u32) -> usize {
+    ((x.key().wide() >> shift) & ((1 << w) - 1)) as usize
+}
+
+/// One pass: the smallest and largest key, and the histograms of the digit
+/// of `w` bits at `shift` in `top` and of the `w2` bits below it in `low`
+/// (zeroed, `1 << w` and `1 << w2` long; `w2 == 0`: no second digit).
+#[inline(always)]
+fn range_and_histograms<T: RadixKey, C: Count>(
+    data: &[T],
+    top: &mut [C],
+    low: &mut [C],
+    shift: u32,
+    w: u32,
+    w2: u32,
+) -> (T::K, T::K) {
+    assert!(top.len() == 1 << w && low.len() == 1 << w2 && w2 <= shift);
+    let (mut lo, mut hi) = (data[0].key(), data[0].key());
+    for &x in data {
+        let k = x.key();
+        lo = lo.min(k);
+        hi = hi.max(k);
+        // SAFETY: a digit of `w` (`w2`) bits is below `top.len() == 1 << w`
+        // (`low.len() == 1 << w2`), asserted above.
+        unsafe {
+            bump(top, digit(x, shift, w));
+            if w2 > 0 {
+                bump(low, digit(x, shift - w2, w2));
+            }
+        }
+    }
+    (lo, hi)
+}
+
+/// [`range_and_histograms`] without the range.
+fn histograms<T: RadixKey, C: Count>(
+    data: &[T],
+    top: &mut [C],
+    low: &mut [C],
+    shift: u32,
+    w: u32,
+    w2: u32,
+) {
+    assert!(top.len() == 1 << w && low.len() == 1 << w2 && w2 <= shift);
+    for &x in data {
+        // SAFETY: a digit of `w` (`w2`) bits is below `top.len() == 1 << w`
+        // (`low.len() == 1 << w2`), asserted above.
+        unsafe {
+            bump(top, digit(x, shift, w));
+            if w2 > 0 {
+                bump(low, digit(x, shift - w2, w2));
+            }
+        }
+    }
+}
+
+/// `counts[d] += 1`.
+///
+/// # Safety
+/// `d < counts.len()`.
+#[inline(always)]
+unsafe fn bump<C: Count>(counts: &mut [C], d: usize) {
+    debug_assert!(d < counts.len());
+    // SAFETY: `d < counts.len()` as the caller guarantees.
+    let c = unsafe { counts.get_unchecked_mut(d) };
+    *c = C::set(c.get() + 1);
+}
+
+/// A digit function: maps a key to its bucket, monotonically (a smaller key
+/// never gets a larger digit), always below [`Digit::buckets`].
+trait Digit<T>: Copy {
+    fn buckets(self) -> usize;
+    fn of(self, x: T) -> usize;
+}
+
+/// The `w` bits at `shift`.
+#[derive(Clone, Copy)]
+struct Linear {
+    shift: u32,
+    w: u32,
+}
+
+impl<T: RadixKey> Digit<T> for Linear {
+    #[inline(always)]
+    fn buckets(self) -> usize {
+        1 << self.w
+    }
+    #[inline(always)]
+    fn of(self, x: T) -> usize {
+        digit(x, self.shift, self.w)
+    }
+}
+
+/// A floating-point view of the low `bits` bits of the key: the position of
+/// the highest set bit, then the `s` bits below it. Splits keys spread over
+/// many orders of magnitude (skewed toward small values) evenly.
+#[derive(Clone, Copy)]
+struct Log {
+    bits: u32,
+    s: u32,
+}
+
+impl Log {
+    /// The widest mantissa that keeps the buckets at most 2^11.
+    fn new(bits: u32) -> Log {
+        let mut s = 1;
+        while s + 1 < bits && ((bits - s) as usize) << (s + 1) <= 1 << 11 {
+            s += 1;
+        }
+        Log { bits, s }
+    }
+}
+
+impl<T: RadixKey> Digit<T> for Log {
+    #[inline(always)]
+    fn buckets(self) -> usize {
+        ((self.bits - self.s + 1) as usize) << self.s
+    }
+    #[inline(always)]
+    fn of(self, x: T) -> usize {
+        let k = x.key().wide() & (u64::MAX >> (64 - self.bits));
+        let e = (64 - k.leading_zeros()).saturating_sub(self.s);
+        let mantissa = (k >> e.saturating_sub(1)) & ((1 << self.s) - 1);
+        let d = ((e as usize) << self.s) | mantissa as usize;
+        // `e <= bits - s`, so `d < (bits - s + 1) << s`; the clamp makes the
+        // bound hold by construction.
+        d.min(<Log as Digit<T>>::buckets(self) - 1)
+    }
+}
+
+/// The histogram of `f` over `data` in `counts` (zeroed, `f.buckets()` long).
+/// Returns the largest count.
+fn histogram_of<T: RadixKey, C: Count, F: Digit<T>>(data: &[T], counts: &mut [C], f: F) -> usize {
+    assert_eq!(counts.len(), f.buckets());
+    for &x in data {
+        let d = f.of(x);
+        // SAFETY: `Digit::of` is below `buckets() == counts.len()`.
+        let c = unsafe { counts.get_unchecked_mut(d) };
+        *c = C::set(c.get() + 1);
+    }
+    counts.iter().map(|c| c.get()).max().unwrap_or(0)
+}
+
+/// Moves `data` into `other` ordered by the digit `f`, stably, given the
+/// digit's histogram in `counts`, which it turns into bucket ends.
+/// Returns the size of the largest bucket.
+///
+/// # Safety
+/// `counts` is the histogram of `f` over the keys of `data` (or over a
+/// permutation of them): `counts[d]` keys of `data` have digit `d`.
+#[inline(always)]
+unsafe fn scatter<T: RadixKey, C: Count, F: Digit<T>>(
+    data: &[T],
+    other: &mut [T],
+    counts: &mut [C],
+    f: F,
+) -> usize {
+    let m = data.len();
+    assert!(other.len() == m && counts.len() == f.buckets());
+    let mut sum = 0;
+    let mut largest = 0;
+    for c in counts.iter_mut() {
+        let n = c.get();
+        *c = C::set(sum);
+        sum += n;
+        largest = largest.max(n);
+    }
+    // The counts are a histogram of exactly these keys under exactly this
+    // digit function, so they add up to `m`.
+    assert_eq!(sum, m);
+    for &x in data {
+        let d = f.of(x);
+        // SAFETY: `Digit::of` is below `buckets() == counts.len()`.
+        let c = unsafe { counts.get_unchecked_mut(d) };
+        let o = c.get();
+        // SAFETY: `counts[d]` started at the number of keys with a smaller
+        // digit and is bumped once per key with digit `d`, of which there
+        // are as many as its histogram count (the caller's guarantee; the
+        // digit function is pure): it stays below the number of keys with
+        // a digit up to `d`, at most `m == other.len()`.
+        unsafe { *other.get_unchecked_mut(o) = x };
+        *c = C::set(o + 1);
+    }
+    largest
+}
+
+/// Insertion sort by key: linear on input that is sorted up to short runs.
+#[inline]
+fn insertion_sort<T: RadixKey>(v: &mut [T]) {
+    for i in 1..v.len() {
+        let x = v[i];
+        let k = x.key();
+        if v[i - 1].key() <= k {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            v[j] = v[j - 1];
+            j -= 1;
+            if j == 0 || v[j - 1].key() <= k {
+                break;
+            }
+        }
+        v[j] = x;
+    }
+}

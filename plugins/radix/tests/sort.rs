@@ -1,0 +1,449 @@
+//! Property-style tests: every sort of the crate against the std sort, with
+//! bitwise equality, for every key type, distribution and a set of lengths
+//! around each cut-over of the implementation.
+
+#![allow(clippy::unwrap_used)]
+
+use wildsort_radix::sort;
+
+/// splitmix64: small, fast, good enough to generate test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+trait TestKey: Copy + std::fmt::Debug {
+    fn from_bits(b: u64) -> Self;
+    fn from_int(i: i64) -> Self;
+    fn from_unit(x: f64) -> Self;
+    fn bits(self) -> u64;
+    fn specials() -> Vec<Self>;
+    fn reference_sort(v: &mut [Self]);
+    fn radix_sort(v: &mut [Self]);
+}
+
+macro_rules! int_key {
+    ($t:ty, $u:ty, $sort:path) => {
+        impl TestKey for $t {
+            fn from_bits(b: u64) -> Self {
+                b as $u as $t
+            }
+            fn from_int(i: i64) -> Self {
+                i as $t
+            }
+            fn from_unit(x: f64) -> Self {
+                (x * 1e9) as i64 as $t
+            }
+            fn bits(self) -> u64 {
+                self as $u as u64
+            }
+            fn specials() -> Vec<Self> {
+                vec![
+                    <$t>::MIN,
+                    <$t>::MAX,
+                    0,
+                    1,
+                    <$t>::MIN + 1,
+                    <$t>::MAX - 1,
+                    0 as $t - 0,
+                ]
+            }
+            fn reference_sort(v: &mut [Self]) {
+                v.sort_unstable();
+            }
+            fn radix_sort(v: &mut [Self]) {
+                $sort(v);
+            }
+        }
+    };
+}
+int_key!(u32, u32, sort::sort_u32);
+int_key!(u64, u64, sort::sort_u64);
+int_key!(i32, u32, sort::sort_i32);
+int_key!(i64, u64, sort::sort_i64);
+
+impl TestKey for f32 {
+    fn from_bits(b: u64) -> Self {
+        f32::from_bits(b as u32)
+    }
+    fn from_int(i: i64) -> Self {
+        i as f32
+    }
+    fn from_unit(x: f64) -> Self {
+        x as f32
+    }
+    fn bits(self) -> u64 {
+        self.to_bits() as u64
+    }
+    fn specials() -> Vec<Self> {
+        [
+            0x7fc0_0000u32, // +qNaN
+            0xffc0_0000,    // -qNaN
+            0x7f80_0001,    // +sNaN, payload 1
+            0xff80_0001,    // -sNaN, payload 1
+            0x7fff_ffff,    // +NaN, max payload
+            0xffff_ffff,    // -NaN, max payload
+            0x7fa0_0000,
+            0xffa0_0000,
+            0x7f80_0000, // +inf
+            0xff80_0000, // -inf
+            0x0000_0000, // +0
+            0x8000_0000, // -0
+            0x0000_0001, // smallest subnormal
+            0x8000_0001,
+            0x007f_ffff, // largest subnormal
+            0x807f_ffff,
+        ]
+        .into_iter()
+        .map(f32::from_bits)
+        .chain([
+            f32::MIN,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            f32::EPSILON,
+            1.0,
+            -1.0,
+        ])
+        .collect()
+    }
+    fn reference_sort(v: &mut [Self]) {
+        v.sort_by(f32::total_cmp);
+    }
+    fn radix_sort(v: &mut [Self]) {
+        sort::sort_f32(v);
+    }
+}
+
+impl TestKey for f64 {
+    fn from_bits(b: u64) -> Self {
+        f64::from_bits(b)
+    }
+    fn from_int(i: i64) -> Self {
+        i as f64
+    }
+    fn from_unit(x: f64) -> Self {
+        x
+    }
+    fn bits(self) -> u64 {
+        self.to_bits()
+    }
+    fn specials() -> Vec<Self> {
+        [
+            0x7ff8_0000_0000_0000u64, // +qNaN
+            0xfff8_0000_0000_0000,    // -qNaN
+            0x7ff0_0000_0000_0001,    // +sNaN, payload 1
+            0xfff0_0000_0000_0001,    // -sNaN, payload 1
+            0x7fff_ffff_ffff_ffff,    // +NaN, max payload
+            0xffff_ffff_ffff_ffff,    // -NaN, max payload
+            0x7ff4_0000_dead_beef,
+            0xfff4_0000_dead_beef,
+            0x7ff0_0000_0000_0000, // +inf
+            0xfff0_0000_0000_0000, // -inf
+            0x0000_0000_0000_0000, // +0
+            0x8000_0000_0000_0000, // -0
+            0x0000_0000_0000_0001, // smallest subnormal
+            0x8000_0000_0000_0001,
+            0x000f_ffff_ffff_ffff, // largest subnormal
+            0x800f_ffff_ffff_ffff,
+        ]
+        .into_iter()
+        .map(f64::from_bits)
+        .chain([
+            f64::MIN,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::EPSILON,
+            1.0,
+            -1.0,
+        ])
+        .collect()
+    }
+    fn reference_sort(v: &mut [Self]) {
+        v.sort_by(f64::total_cmp);
+    }
+    fn radix_sort(v: &mut [Self]) {
+        sort::sort_f64(v);
+    }
+}
+
+const DISTRIBUTIONS: &[&str] = &[
+    "uniform",
+    "sorted",
+    "reversed",
+    "distinct16",
+    "distinct16_small",
+    "all_equal",
+    "narrow",
+    "zipf",
+    "specials",
+    "sorted_tail",
+    "reversed_tail",
+    "sawtooth",
+    "negative_small",
+    "clustered",
+    "log_spread",
+    "unit_floats",
+    "heavy_value",
+];
+
+fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
+    let uniform = |rng: &mut Rng| T::from_bits(rng.next());
+    match dist {
+        "uniform" => (0..n).map(|_| uniform(rng)).collect(),
+        "sorted" | "reversed" | "sorted_tail" | "reversed_tail" => {
+            let mut v: Vec<T> = (0..n).map(|_| uniform(rng)).collect();
+            T::reference_sort(&mut v);
+            if dist.starts_with("reversed") {
+                v.reverse();
+            }
+            if dist.ends_with("tail") && n > 0 {
+                let last = n - 1;
+                v[last] = uniform(rng);
+            }
+            v
+        }
+        "distinct16" => {
+            let set: Vec<T> = (0..16).map(|_| uniform(rng)).collect();
+            (0..n).map(|_| set[rng.below(16) as usize]).collect()
+        }
+        "distinct16_small" => (0..n).map(|_| T::from_int(rng.below(16) as i64)).collect(),
+        "all_equal" => {
+            let x = uniform(rng);
+            vec![x; n]
+        }
+        "narrow" => {
+            let base = rng.below(1 << 20) as i64 - (1 << 19);
+            (0..n)
+                .map(|_| T::from_int(base + rng.below(1000) as i64))
+                .collect()
+        }
+        "zipf" => (0..n)
+            .map(|_| {
+                // Heavy skew: a random value shifted right by a random
+                // amount, so small values dominate; a few negatives.
+                let x = rng.next() >> rng.below(64);
+                let sign = if rng.below(8) == 0 { -1 } else { 1 };
+                T::from_int((x >> 2) as i64 * sign)
+            })
+            .collect(),
+        "specials" => {
+            let specials = T::specials();
+            (0..n)
+                .map(|_| {
+                    if rng.below(4) == 0 {
+                        uniform(rng)
+                    } else {
+                        specials[rng.below(specials.len() as u64) as usize]
+                    }
+                })
+                .collect()
+        }
+        "sawtooth" => (0..n).map(|i| T::from_int((i % 97) as i64)).collect(),
+        "clustered" => {
+            // A few distinct high halves, random low halves.
+            let highs: Vec<u64> = (0..4).map(|_| rng.next() & !0xffff_ffff).collect();
+            (0..n)
+                .map(|_| T::from_bits(highs[rng.below(4) as usize] | (rng.next() >> 32)))
+                .collect()
+        }
+        "log_spread" => (0..n)
+            .map(|_| {
+                let x = rng.next();
+                T::from_bits((x >> 1) >> (x % 63))
+            })
+            .collect(),
+        "unit_floats" => (0..n)
+            .map(|_| T::from_unit((rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0))
+            .collect(),
+        "heavy_value" => {
+            let heavy = uniform(rng);
+            (0..n)
+                .map(|_| {
+                    if rng.below(3) == 0 {
+                        uniform(rng)
+                    } else {
+                        heavy
+                    }
+                })
+                .collect()
+        }
+        "negative_small" => (0..n)
+            .map(|_| T::from_int(-(rng.below(300) as i64)))
+            .collect(),
+        _ => unreachable!("{dist}"),
+    }
+}
+
+fn check<T: TestKey>(dist: &str, n: usize, seed: u64) {
+    check_with::<T>(dist, n, seed, T::radix_sort);
+}
+
+fn check_with<T: TestKey>(dist: &str, n: usize, seed: u64, sort: fn(&mut [T])) {
+    let mut rng = Rng(seed ^ (n as u64).wrapping_mul(0x1234_5678_9abc_def1));
+    let input: Vec<T> = generate(dist, n, &mut rng);
+    let mut expected = input.clone();
+    T::reference_sort(&mut expected);
+    let mut got = input.clone();
+    sort(&mut got);
+    let eb: Vec<u64> = expected.iter().map(|x| x.bits()).collect();
+    let gb: Vec<u64> = got.iter().map(|x| x.bits()).collect();
+    if eb != gb {
+        let at = eb.iter().zip(&gb).position(|(a, b)| a != b);
+        panic!(
+            "{} {dist} n={n}: first difference at {at:?}{}",
+            std::any::type_name::<T>(),
+            if n <= 40 {
+                format!("\ninput {input:?}\nwant {expected:?}\ngot {got:?}")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn lengths() -> Vec<usize> {
+    let mut v = vec![0, 1, 2, 3, 4, 7, 16, 31, 100, 1000, 4096, 100_000];
+    for cut in sort::CUTOVERS {
+        if cut > 0 && cut <= 300_000 {
+            v.extend([cut - 1, cut, cut + 1]);
+        }
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn check_all<T: TestKey>() {
+    for n in lengths() {
+        for dist in DISTRIBUTIONS {
+            for seed in 0..2 {
+                check::<T>(dist, n, seed);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_radix_passes_alone_sort_small_inputs() {
+    // The benchmark times them below the cut-over: they must be right there.
+    for n in [0, 1, 2, 3, 5, 16, 17, 31, 64, 100, 255, 256, 300] {
+        for dist in DISTRIBUTIONS {
+            for seed in 0..2 {
+                check_with::<u32>(dist, n, seed, sort::radix_sort_without_cutover);
+                check_with::<u64>(dist, n, seed, sort::radix_sort_without_cutover);
+                check_with::<f64>(dist, n, seed, sort::radix_sort_without_cutover);
+            }
+        }
+    }
+}
+
+#[test]
+fn u32_matches_std() {
+    check_all::<u32>();
+}
+#[test]
+fn u64_matches_std() {
+    check_all::<u64>();
+}
+#[test]
+fn i32_matches_std() {
+    check_all::<i32>();
+}
+#[test]
+fn i64_matches_std() {
+    check_all::<i64>();
+}
+#[test]
+fn f32_matches_std() {
+    check_all::<f32>();
+}
+#[test]
+fn f64_matches_std() {
+    check_all::<f64>();
+}
+
+/// Larger inputs that reach the large-input path; slow unoptimised, so run
+/// with `cargo test --release -- --ignored`.
+#[test]
+#[ignore]
+fn large_inputs_match_std() {
+    for n in [(1 << 16) + 1, 1 << 20, 3_000_000] {
+        for dist in DISTRIBUTIONS {
+            check::<u64>(dist, n, 7);
+            check::<i32>(dist, n, 7);
+            check::<f64>(dist, n, 7);
+            check::<f32>(dist, n, 7);
+        }
+    }
+}
+
+#[test]
+fn float_specials_order() {
+    let mut v = f64::specials();
+    let mut rng = Rng(3);
+    for i in (1..v.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        v.swap(i, j);
+    }
+    sort::sort_f64(&mut v);
+    assert_eq!(
+        v[0].to_bits(),
+        0xffff_ffff_ffff_ffff,
+        "-NaN max payload first"
+    );
+    assert_eq!(v.last().map(|x| x.to_bits()), Some(0x7fff_ffff_ffff_ffff));
+    let neg0 = v.iter().position(|x| x.to_bits() == 0x8000_0000_0000_0000);
+    let pos0 = v.iter().position(|x| x.to_bits() == 0);
+    assert_eq!(neg0.map(|i| i + 1), pos0);
+}
+
+/// The exported plugin: its method table names the backend and its sort
+/// sorts through the C ABI.
+#[test]
+fn plugin_export_sorts_through_the_abi() {
+    use wildhost_abi::{KeyType, ModuleDef, status};
+    unsafe extern "C" {
+        fn WildInit_wildsort_radix() -> *const ModuleDef;
+    }
+    // SAFETY: the entry point of this crate's own export, no arguments.
+    let module = unsafe { &*WildInit_wildsort_radix() };
+    assert_eq!(module.method_count, 1);
+    // SAFETY: the module's method table holds `method_count` entries.
+    let method = unsafe { &*module.methods };
+    // SAFETY: names are NUL-terminated static strings.
+    let name = unsafe { std::ffi::CStr::from_ptr(method.name) };
+    assert_eq!(name.to_str().unwrap(), "radix");
+    assert_eq!(method.scratch_percent, 100);
+    assert_eq!(method.key_types, KeyType::KNOWN_BITS);
+    let sort = method.sort.unwrap();
+    let mut rng = Rng(9);
+    let mut keys: Vec<f64> = (0..10_000).map(|_| f64::from_bits(rng.next())).collect();
+    let mut expected = keys.clone();
+    expected.sort_by(f64::total_cmp);
+    let mut err = [0u8; 128];
+    // SAFETY: a valid buffer of `keys.len()` f64 keys and 128 error bytes.
+    let code = unsafe {
+        sort(
+            keys.as_mut_ptr().cast(),
+            keys.len(),
+            KeyType::F64.bit(),
+            err.as_mut_ptr().cast(),
+            err.len(),
+        )
+    };
+    assert_eq!(code, status::OK);
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&keys), bits(&expected));
+}
