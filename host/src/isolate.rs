@@ -352,12 +352,22 @@ impl Backend {
         keys: &mut SharedKeys<T>,
         timeout: Duration,
     ) -> Result<(), IsolatedSortError> {
+        // What the host refuses, it refuses here, without a child.
+        self.check_callable(T::TYPE)?;
         let slice = keys.as_mut_slice();
+        // The report: [0], or [1] + the status code + the plugin's message.
         let report = in_child(timeout, || match self.sort(slice) {
             Ok(()) => vec![0],
-            Err(e) => {
+            Err(SortError::Failed { code, message, .. }) => {
                 let mut out = vec![1];
-                out.extend_from_slice(e.to_string().as_bytes());
+                out.extend_from_slice(&code.to_le_bytes());
+                out.extend_from_slice(message.as_bytes());
+                out
+            }
+            Err(other) => {
+                let mut out = vec![1];
+                out.extend_from_slice(&wildhost_abi::status::FAILED.to_le_bytes());
+                out.extend_from_slice(other.to_string().as_bytes());
                 out
             }
         })
@@ -367,11 +377,15 @@ impl Backend {
         })?;
         match report.split_first() {
             Some((0, [])) => Ok(()),
-            Some((1, message)) => Err(IsolatedSortError::Sort(SortError::Failed {
-                backend: self.name().to_string(),
-                code: wildhost_abi::status::FAILED,
-                message: String::from_utf8_lossy(message).into_owned(),
-            })),
+            Some((1, rest)) if rest.len() >= 4 => {
+                let (code, message) = rest.split_at(4);
+                let code = i32::from_le_bytes([code[0], code[1], code[2], code[3]]);
+                Err(IsolatedSortError::Sort(SortError::Failed {
+                    backend: self.name().to_string(),
+                    code,
+                    message: String::from_utf8_lossy(message).into_owned(),
+                }))
+            }
             _ => Err(IsolatedSortError::Child {
                 backend: self.name().to_string(),
                 failure: ChildFailure::Died("sent a report wildhost cannot read".into()),

@@ -1,0 +1,164 @@
+//! `wildhost verify`: the shipped plugins pass; plugins that sort wrongly,
+//! touch memory outside their buffer, panic, or use more memory than they
+//! declare fail, each with the input's size and seed.
+
+use std::path::Path;
+use wildhost_suite::{Sandbox, fixtures, shipped_plugin};
+
+fn verify(sandbox: &Sandbox, plugin: &Path, extra: &[&str]) -> wildhost_suite::Outcome {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["verify".as_ref(), plugin.as_os_str()];
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    sandbox.run(args)
+}
+
+fn hostile(case: &str) -> std::path::PathBuf {
+    fixtures::compile_c("hostile.c", "libhostile.so", &[&format!("-DCASE_{case}")])
+}
+
+#[test]
+fn every_shipped_plugin_passes() {
+    let sandbox = Sandbox::new();
+    for name in wildhost_suite::SHIPPED {
+        let out = verify(&sandbox, &shipped_plugin(name), &["--max-len", "5000"]);
+        out.expect_code(0).expect_stdout(&["PASS", " 0 failed"]);
+        let text = out.stdout_text();
+        assert!(!text.contains("FAIL"), "{name}:\n{text}");
+        for key_type in ["u32", "u64", "i32", "i64", "f32", "f64"] {
+            assert!(
+                text.contains(&format!(" {key_type}  random")),
+                "{name} {key_type}"
+            );
+            assert!(
+                text.contains(&format!(" {key_type}  scratch-memory")),
+                "{name} {key_type}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_plugin_with_one_key_type_is_checked_on_it_and_refused_the_others() {
+    let sandbox = Sandbox::new();
+    let out = verify(&sandbox, &hostile("NONE"), &["--max-len", "3000", "--json"]);
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let checks = json["checks"].as_array().expect("checks");
+    let undeclared: Vec<_> = checks
+        .iter()
+        .filter(|c| c["check"] == "undeclared-type")
+        .collect();
+    assert_eq!(undeclared.len(), 5);
+    assert!(undeclared.iter().all(|c| c["status"] == "pass"));
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["type"] == "u64" && c["check"] == "random" && c["len"] == 1025)
+    );
+    assert_eq!(json["failed"], 0);
+}
+
+#[test]
+fn a_wrong_sort_fails_with_the_size_and_seed_that_show_it() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &hostile("SORT_LOSES_A_KEY"),
+        &["--max-len", "3000"],
+    );
+    out.expect_code(1)
+        .expect_stdout(&[
+            "FAIL  hostile  u64  random",
+            "not a permutation of the input",
+            "seed=",
+        ])
+        .expect_stderr(&[
+            "error: ",
+            "failed",
+            "seed",
+            "help: rerun with the same --seed",
+        ]);
+    // The same seed gives the same verdict.
+    let again = verify(
+        &sandbox,
+        &hostile("SORT_LOSES_A_KEY"),
+        &["--max-len", "3000"],
+    );
+    let checks = |o: &wildhost_suite::Outcome| -> Vec<String> {
+        o.stdout_text().lines().skip(1).map(String::from).collect()
+    };
+    assert!(
+        checks(&again) == checks(&out),
+        "the same seed gave other results"
+    );
+
+    let idle = verify(
+        &sandbox,
+        &hostile("SORT_DOES_NOTHING"),
+        &["--max-len", "3000"],
+    );
+    idle.expect_code(1).expect_stdout(&["not sorted: keys"]);
+}
+
+#[test]
+fn touching_memory_outside_the_buffer_is_caught() {
+    let sandbox = Sandbox::new();
+    let over = verify(&sandbox, &hostile("SORT_OVERRUNS"), &["--max-len", "3000"]);
+    over.expect_code(1).expect_stdout(&[
+        "it crashed: its process was killed by signal 11 (SIGSEGV, invalid memory access); \
+         with the buffer against a guard page after its end",
+    ]);
+    let under = verify(&sandbox, &hostile("SORT_UNDERRUNS"), &["--max-len", "3000"]);
+    under
+        .expect_code(1)
+        .expect_stdout(&["guard page before its start"]);
+}
+
+#[test]
+fn a_panic_is_reported_with_its_message() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &fixtures::rust_plugin("libwildsort_panicky.so"),
+        &["--max-len", "100"],
+    );
+    out.expect_code(1).expect_stdout(&[
+        "FAIL  panicky  u64  two",
+        "backend `panicky` failed with status 4 (panicked): ",
+        "panicky gives up on 2 keys",
+        "PASS  panicky  u64  one",
+    ]);
+}
+
+#[test]
+fn memory_beyond_the_declared_scratch_fails() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &hostile("SORT_HOARDS_MEMORY"),
+        &["--max-len", "1000000"],
+    );
+    out.expect_code(1)
+        .expect_stdout(&["FAIL  hostile  u64  scratch-memory", "declares 0%"]);
+}
+
+#[test]
+fn an_unloadable_or_missing_file_fails_verify() {
+    let sandbox = Sandbox::new();
+    let junk = sandbox.plant("libjunk.so", b"junk");
+    verify(&sandbox, &junk, &[]).expect_code(1).expect_stdout(&[
+        "FAIL  -  -    load",
+        "refused at preflight: not a shared library",
+    ]);
+    sandbox
+        .run(["verify", "/nonexistent/libx.so"])
+        .expect_code(1)
+        .expect_stderr(&["no such file"]);
+    let crash = fixtures::compile_c(
+        "hostile.c",
+        "libh_crash.so",
+        &["-DMODULE=h_crash", "-DCASE_INIT_SEGFAULTS"],
+    );
+    verify(&sandbox, &crash, &[])
+        .expect_code(1)
+        .expect_stdout(&["refused at scan", "SIGSEGV"]);
+}
