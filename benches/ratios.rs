@@ -144,6 +144,51 @@ fn render(results: &Results) -> String {
         out += "\n";
     }
 
+    if let Some(dispatch) = results.get("dispatch") {
+        out += "### Dispatch: through the plugin against the same routine called directly\n\n";
+        out += "| keys | plugin ÷ direct | added per call |\n|---:|---:|---:|\n";
+        let mut rows: Vec<_> = dispatch.iter().collect();
+        rows.sort_by_key(|(s, _)| size_key(s));
+        for (size, f) in rows {
+            if let (Some(plugin), Some(direct)) = (f.get("plugin"), f.get("direct")) {
+                out += &format!(
+                    "| {size} | {:.3} | {:+.1} ns |\n",
+                    plugin / direct,
+                    plugin - direct
+                );
+            }
+        }
+        out += "\n";
+    }
+
+    if let Some(isolate) = results.get("isolate") {
+        out += "### `sort --isolate`: worker process against in-process, same plugin\n\n";
+        out += "| keys | isolated ÷ in-process | overhead |\n|---:|---:|---:|\n";
+        let mut rows: Vec<_> = isolate.iter().collect();
+        rows.sort_by_key(|(s, _)| size_key(s));
+        for (size, f) in rows {
+            if let (Some(iso), Some(direct)) = (f.get("isolated"), f.get("in-process")) {
+                out += &format!(
+                    "| {size} | {:.3} | {:+.1}% |\n",
+                    iso / direct,
+                    (iso / direct - 1.0) * 100.0
+                );
+            }
+        }
+        out += "\n";
+    }
+
+    if let Some(load) = results.get("load") {
+        out += "### Loading (median time; no baseline exists for these)\n\n";
+        out += "| what | median |\n|---|---:|\n";
+        for f in load.values() {
+            for (name, ns) in f {
+                out += &format!("| {name} | {} |\n", human_time(*ns));
+            }
+        }
+        out += "\n";
+    }
+
     for (group, by_size) in results.iter().filter(|(g, _)| g.starts_with("cutover/")) {
         out += &format!("### Cut-over, {}\n\n", group.trim_start_matches("cutover/"));
         out += "Time ÷ std time (below 1.00: faster than std):\n\n";
@@ -165,4 +210,14 @@ fn render(results: &Results) -> String {
         out += "\n";
     }
     out
+}
+
+fn human_time(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
 }
