@@ -127,7 +127,7 @@ fn inspect_survives_a_crashing_plugin() {
     let out = sandbox.run([Path::new("inspect"), &path]);
     out.expect_code(1).expect_stderr(&[
         "error: cannot load plugin",
-        "loading it crashed the plugin scanner: killed by signal 11",
+        "loading it crashed the plugin scanner: it was killed by signal 11",
         "help: ",
     ]);
     out.expect_stdout(&["refused at scan: "]);

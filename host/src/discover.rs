@@ -212,18 +212,22 @@ impl SearchPath {
 }
 
 /// `$XDG_DATA_HOME/wildhost/plugins`, or `$HOME/.local/share/wildhost/plugins`.
-/// A relative `XDG_DATA_HOME` is ignored, as the XDG specification says.
 pub fn user_plugin_dir() -> Option<PathBuf> {
-    let data = std::env::var_os("XDG_DATA_HOME")
+    Some(xdg_dir("XDG_DATA_HOME", ".local/share")?.join("wildhost/plugins"))
+}
+
+/// An XDG base directory: `$var`, or `$HOME/fallback`. A relative value is
+/// ignored, as the XDG specification says.
+pub(crate) fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| {
             std::env::var_os("HOME")
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute())
-                .map(|home| home.join(".local/share"))
-        })?;
-    Some(data.join("wildhost/plugins"))
+                .map(|home| home.join(fallback))
+        })
 }
 
 /// The result of [`SearchPath::scan`].

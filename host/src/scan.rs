@@ -11,12 +11,12 @@
 //! anything a plugin prints itself cannot be mistaken for a report.
 
 use crate::error::{Refusal, Stage};
+use crate::isolate::describe_exit;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -53,16 +53,7 @@ impl Isolation {
 
 /// `$XDG_CACHE_HOME/wildhost/scan-cache.json`, or under `~/.cache`.
 pub fn default_cache_file() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .map(|home| home.join(".cache"))
-        })?;
-    Some(base.join("wildhost/scan-cache.json"))
+    Some(crate::discover::xdg_dir("XDG_CACHE_HOME", ".cache")?.join("wildhost/scan-cache.json"))
 }
 
 /// What identifies a file's contents without reading them.
@@ -343,15 +334,8 @@ fn watch(child: &mut Child, nonce: String) -> (mpsc::Receiver<Event>, mpsc::Rece
 }
 
 fn crashed(status: Option<ExitStatus>, printed: &str) -> Refusal {
-    let how = match status {
-        Some(s) => match (s.signal(), s.code()) {
-            (Some(signal), _) => format!("killed by signal {signal} ({})", signal_name(signal)),
-            (None, Some(code)) => format!("exited with status {code}"),
-            _ => "ended abnormally".to_string(),
-        },
-        None => "ended abnormally".to_string(),
-    };
-    let mut cause = format!("loading it crashed the plugin scanner: {how}");
+    let how = status.map_or_else(|| "ended abnormally".to_string(), describe_exit);
+    let mut cause = format!("loading it crashed the plugin scanner: it {how}");
     if !printed.is_empty() {
         cause.push_str(&format!("; it printed: {printed}"));
     }
@@ -360,21 +344,6 @@ fn crashed(status: Option<ExitStatus>, printed: &str) -> Refusal {
         cause,
         "its entry point or init crashed; it is not loaded until the file changes: fix or remove it",
     )
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGSEGV => "SIGSEGV, invalid memory access",
-        libc::SIGABRT => "SIGABRT, aborted",
-        libc::SIGBUS => "SIGBUS, bus error",
-        libc::SIGILL => "SIGILL, illegal instruction",
-        libc::SIGFPE => "SIGFPE, arithmetic error",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGSYS => "SIGSYS, bad system call",
-        _ => "signal",
-    }
 }
 
 /// The scanner child's side: loads each of `paths` in this process and

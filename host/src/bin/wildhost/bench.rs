@@ -122,6 +122,26 @@ pub struct Row {
     runs: u32,
 }
 
+impl Row {
+    /// A row with no measurement yet.
+    fn new(key_type: &'static str, input: &str, keys: usize, backend: &str) -> Row {
+        Row {
+            key_type,
+            input: input.to_string(),
+            keys,
+            backend: backend.to_string(),
+            status: "ok",
+            error: None,
+            ns_per_key: None,
+            ns_per_key_min: None,
+            ns_per_key_max: None,
+            million_keys_per_s: None,
+            speedup_vs_std: None,
+            runs: 0,
+        }
+    }
+}
+
 /// A workload: one key type, one input.
 struct Workload {
     key_type: KeyType,
@@ -340,19 +360,13 @@ fn measure_workload<T: WorkloadKey>(
 ) {
     let mut reference = data.to_vec();
     T::reference_sort(&mut reference);
-    let row = |backend: &str| Row {
-        key_type: workload.key_type.name(),
-        input: workload.input.clone(),
-        keys: data.len(),
-        backend: backend.to_string(),
-        status: "ok",
-        error: None,
-        ns_per_key: None,
-        ns_per_key_min: None,
-        ns_per_key_max: None,
-        million_keys_per_s: None,
-        speedup_vs_std: None,
-        runs: 0,
+    let row = |backend: &str| {
+        Row::new(
+            workload.key_type.name(),
+            &workload.input,
+            data.len(),
+            backend,
+        )
     };
     let label = format!("{} {} × {}", workload.key_type, workload.input, data.len());
     let mut work = data.to_vec();
@@ -553,23 +567,7 @@ mod tests {
 
     #[test]
     fn the_median_and_spread_come_from_the_samples() {
-        let row = with_stats(
-            Row {
-                key_type: "u64",
-                input: "uniform".into(),
-                keys: 10,
-                backend: "x".into(),
-                status: "ok",
-                error: None,
-                ns_per_key: None,
-                ns_per_key_min: None,
-                ns_per_key_max: None,
-                million_keys_per_s: None,
-                speedup_vs_std: None,
-                runs: 0,
-            },
-            &[4.0, 1.0, 2.0, 100.0],
-        );
+        let row = with_stats(Row::new("u64", "uniform", 10, "x"), &[4.0, 1.0, 2.0, 100.0]);
         assert_eq!(row.ns_per_key, Some(3.0));
         assert_eq!(row.ns_per_key_min, Some(1.0));
         assert_eq!(row.ns_per_key_max, Some(100.0));
