@@ -39,8 +39,8 @@ fn new_project(sandbox: &Sandbox, name: &str, lang: &str, files: &[&str]) -> Pat
     dir
 }
 
-/// Installs `plugin` into the sandbox, then checks `inspect` and sorts
-/// through its backend.
+/// Installs `plugin` into the sandbox, then checks `inspect`, sorts
+/// through its backend and runs `verify`.
 fn check_plugin(sandbox: &Sandbox, plugin: &Path, name: &str, inspect_says: &[&str]) {
     let installed = sandbox.install(plugin);
     sandbox
@@ -54,6 +54,11 @@ fn check_plugin(sandbox: &Sandbox, plugin: &Path, name: &str, inspect_says: &[&s
     let out = sandbox.run_with_input(["sort", "-b", name, "-t", "i64"], INTS.as_bytes());
     out.expect_code(0);
     assert_eq!(out.stdout_text(), INTS_SORTED);
+    // The template passes every check the host trusts, unchanged.
+    sandbox
+        .run([Path::new("verify"), &installed, Path::new("--max-len"), Path::new("20000")])
+        .expect_code(0)
+        .expect_stdout(&[" 0 failed"]);
 }
 
 #[test]
