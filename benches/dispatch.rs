@@ -7,6 +7,8 @@
 //! - `isolate/<n>`: `sort --isolate`'s path (copy into shared memory, fork a
 //!   worker, sort there, copy back) against sorting in-process through the
 //!   same plugin, at 1e4, 1e6 and 1e7 keys.
+//! - `integrity/<n>`: the result check `wildhost sort` runs by default
+//!   against the radix sort it checks.
 //!
 //! `cargo bench -p wildhost-benches --bench dispatch`
 
@@ -14,6 +16,7 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::time::Duration;
+use wildhost::integrity;
 use wildhost::isolate::SharedKeys;
 use wildhost_benches::{Dist, generate, registry};
 
@@ -79,5 +82,37 @@ fn isolate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch, isolate);
+/// The result check `wildhost sort` runs by default (fingerprint of the
+/// input, then sortedness and fingerprint of the output) against the radix
+/// sort it checks, on the same keys.
+fn integrity(c: &mut Criterion) {
+    let registry = registry();
+    let radix = registry.backend("radix").expect("the radix plugin").clone();
+    let mut group = c.benchmark_group("integrity");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500));
+    for len in [1_000_000usize, 10_000_000] {
+        let data: Vec<u64> = generate(Dist::Uniform, len, 7);
+        let mut sorted = data.clone();
+        sorted.sort_unstable();
+        group.measurement_time(Duration::from_secs(5));
+        group.bench_function(BenchmarkId::new("radix-sort", len), |b| {
+            b.iter_batched_ref(
+                || data.clone(),
+                |v| radix.sort(v.as_mut_slice()).expect("sorted"),
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_function(BenchmarkId::new("check", len), |b| {
+            b.iter(|| {
+                let print = integrity::fingerprint(&data);
+                integrity::verify(&sorted, print).expect("a correct result");
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, isolate, integrity);
 criterion_main!(benches);

@@ -178,6 +178,19 @@ fn render(results: &Results) -> String {
         out += "\n";
     }
 
+    if let Some(check) = results.get("integrity") {
+        out += "### The result check of `wildhost sort` against the radix sort it checks\n\n";
+        out += "| keys | check ÷ radix sort |\n|---:|---:|\n";
+        let mut rows: Vec<_> = check.iter().collect();
+        rows.sort_by_key(|(s, _)| size_key(s));
+        for (size, f) in rows {
+            if let (Some(check), Some(sort)) = (f.get("check"), f.get("radix-sort")) {
+                out += &format!("| {size} | {:.1}% |\n", check / sort * 100.0);
+            }
+        }
+        out += "\n";
+    }
+
     if let Some(load) = results.get("load") {
         out += "### Loading (median time; no baseline exists for these)\n\n";
         out += "| what | median |\n|---|---:|\n";
