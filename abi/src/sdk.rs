@@ -35,6 +35,7 @@ thread_local! {
 
 /// Routes panics of this plugin's copy of std into a thread-local instead of
 /// stderr, so that the host, not the plugin, decides what the user sees.
+#[inline(always)]
 fn capture_panics() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
@@ -46,15 +47,19 @@ fn capture_panics() {
 }
 
 /// Runs `f`, turning a panic into `Err(message)`.
+#[inline(always)]
 fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     capture_panics();
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        PANIC_MESSAGE
-            .with(|m| m.borrow_mut().take())
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panicked".to_string())
-    })
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(
+        #[cold]
+        |payload| {
+            PANIC_MESSAGE
+                .with(|m| m.borrow_mut().take())
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panicked".to_string())
+        },
+    )
 }
 
 /// Writes `message` as a NUL-terminated string of at most `cap` bytes,

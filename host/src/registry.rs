@@ -25,6 +25,13 @@ pub const DEFAULT_PREFERENCE: [&str; 3] = ["radix", "std", "wildsort"];
 /// Size of the buffer a plugin writes its error message into.
 const MESSAGE_CAP: usize = 512;
 
+thread_local! {
+    /// Each thread's message buffer, all zeros between calls, so that a
+    /// sort does not pay for zeroing 512 bytes it almost never uses.
+    static MESSAGE: std::cell::RefCell<[u8; MESSAGE_CAP]> =
+        const { std::cell::RefCell::new([0; MESSAGE_CAP]) };
+}
+
 /// Whether a module can run on this machine, as its `init` said.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
@@ -72,9 +79,21 @@ pub struct Module {
 pub struct Backend {
     module: Arc<Module>,
     method: MethodDefinition,
+    /// The key type bits it may be called with: its declared types if its
+    /// module is available, else none.
+    callable: u32,
 }
 
 impl Backend {
+    fn new(module: &Arc<Module>, method: &MethodDefinition) -> Backend {
+        let available = module.availability == Availability::Available;
+        Backend {
+            module: module.clone(),
+            method: method.clone(),
+            callable: if available { method.key_types } else { 0 },
+        }
+    }
+
     /// The backend's name.
     pub fn name(&self) -> &str {
         &self.method.name
@@ -120,7 +139,17 @@ impl Backend {
 
     /// Whether the backend may be called with `key_type` keys: it declares
     /// the type and its module is available.
+    #[inline]
     pub fn check_callable(&self, key_type: KeyType) -> Result<(), SortError> {
+        // The common case in one test: declared, and the module available.
+        if self.callable & key_type.bit() != 0 {
+            return Ok(());
+        }
+        self.not_callable(key_type)
+    }
+
+    #[cold]
+    fn not_callable(&self, key_type: KeyType) -> Result<(), SortError> {
         if !self.supports(key_type) {
             return Err(SortError::UnsupportedKeyType {
                 backend: self.name().to_string(),
@@ -142,30 +171,57 @@ impl Backend {
     }
 
     /// Calls the plugin's sort function; [`Backend::check_callable`] passed.
+    #[inline]
     fn call<T: Key>(&self, keys: &mut [T]) -> Result<(), SortError> {
-        let key_type = T::TYPE;
-        let mut message = [0u8; MESSAGE_CAP];
+        MESSAGE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut message) => self.call_with(keys, &mut message),
+            // A sort called from inside a sort on this thread (a plugin
+            // calling back into a host) gets a buffer of its own.
+            Err(_) => self.call_with(keys, &mut [0; MESSAGE_CAP]),
+        })
+    }
+
+    /// Calls the plugin with `message`, all zeros, for its error message;
+    /// leaves it all zeros again.
+    #[inline]
+    fn call_with<T: Key>(
+        &self,
+        keys: &mut [T],
+        message: &mut [u8; MESSAGE_CAP],
+    ) -> Result<(), SortError> {
         let sort: SortFn = self.method.sort;
-        // SAFETY: the plugin is loaded for good and its definition validated;
-        // `keys` is a live, exclusively borrowed buffer of `len` keys of the
-        // type whose bit is passed, which the backend declared; `message` has
-        // `MESSAGE_CAP` writable bytes. The ABI makes `sort` thread-safe.
+        // SAFETY: the plugin is loaded for good and its definition
+        // validated; `keys` is a live, exclusively borrowed buffer of `len`
+        // keys of the type whose bit is passed, which the backend declared;
+        // `message` has `MESSAGE_CAP` writable bytes, all initialised. The
+        // ABI makes `sort` thread-safe.
         let code = unsafe {
             sort(
                 keys.as_mut_ptr().cast(),
                 keys.len(),
-                key_type.bit(),
+                T::TYPE.bit(),
                 message.as_mut_ptr().cast(),
                 MESSAGE_CAP,
             )
         };
+        if code == status::OK && message[0] == 0 {
+            return Ok(());
+        }
+        self.after_message(code, message)
+    }
+
+    #[cold]
+    fn after_message(&self, code: i32, message: &mut [u8; MESSAGE_CAP]) -> Result<(), SortError> {
+        let text = message_from(&message[..]);
+        // Zeroed again for the next call: only a used buffer costs this.
+        message.fill(0);
         if code == status::OK {
             return Ok(());
         }
         Err(SortError::Failed {
             backend: self.name().to_string(),
             code,
-            message: message_from(&message),
+            message: text,
         })
     }
 }
@@ -293,10 +349,7 @@ impl Registry {
     fn add(&mut self, loaded: &Loaded) {
         self.modules.push(loaded.module.clone());
         for method in &loaded.methods {
-            let backend = Backend {
-                module: loaded.module.clone(),
-                method: method.clone(),
-            };
+            let backend = Backend::new(&loaded.module, method);
             match self.backends.iter().find(|b| b.name() == method.name) {
                 Some(owner) => {
                     self.shadowed_backends.push(ShadowedBackend {
@@ -542,10 +595,7 @@ pub fn load_file_with(
     let backends = loaded
         .methods
         .iter()
-        .map(|m| Backend {
-            module: loaded.module.clone(),
-            method: m.clone(),
-        })
+        .map(|m| Backend::new(&loaded.module, m))
         .collect();
     Ok((loaded.module.clone(), backends))
 }
