@@ -56,7 +56,12 @@ fn check_plugin(sandbox: &Sandbox, plugin: &Path, name: &str, inspect_says: &[&s
     assert_eq!(out.stdout_text(), INTS_SORTED);
     // The template passes every check the host trusts, unchanged.
     sandbox
-        .run([Path::new("verify"), &installed, Path::new("--max-len"), Path::new("20000")])
+        .run([
+            Path::new("verify"),
+            &installed,
+            Path::new("--max-len"),
+            Path::new("20000"),
+        ])
         .expect_code(0)
         .expect_stdout(&[" 0 failed"]);
 }
