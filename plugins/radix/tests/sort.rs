@@ -196,6 +196,9 @@ const DISTRIBUTIONS: &[&str] = &[
     "log_spread",
     "unit_floats",
     "heavy_value",
+    "trailing_zeros",
+    "log_outlier",
+    "int_floats",
 ];
 
 fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -279,6 +282,32 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
                 })
                 .collect()
         }
+        "trailing_zeros" => {
+            // Few varying bits in the middle of the key, constant below.
+            let shift = rng.below(40) as u32;
+            let low = rng.next() & ((1 << shift) - 1);
+            (0..n)
+                .map(|_| T::from_bits((rng.below(3000) << shift) | low))
+                .collect()
+        }
+        "log_outlier" => {
+            // Log-spread keys (a sample sees a narrower range than the
+            // input holds) plus one outlier with every bit set.
+            let mut v: Vec<T> = (0..n)
+                .map(|_| {
+                    let x = rng.next();
+                    T::from_int(((x >> 1) >> (x % 63)) as i64)
+                })
+                .collect();
+            if n > 0 {
+                let at = rng.below(n as u64) as usize;
+                v[at] = T::from_bits(u64::MAX);
+            }
+            v
+        }
+        "int_floats" => (0..n)
+            .map(|_| T::from_int(5000 + rng.below(1000) as i64))
+            .collect(),
         "negative_small" => (0..n)
             .map(|_| T::from_int(-(rng.below(300) as i64)))
             .collect(),
@@ -338,12 +367,16 @@ fn check_all<T: TestKey>() {
 #[test]
 fn the_radix_passes_alone_sort_small_inputs() {
     // The benchmark times them below the cut-over: they must be right there.
-    for n in [0, 1, 2, 3, 5, 16, 17, 31, 64, 100, 255, 256, 300] {
+    for n in [
+        0, 1, 2, 3, 5, 16, 17, 31, 64, 100, 255, 256, 300, 1000, 4095,
+    ] {
         for dist in DISTRIBUTIONS {
             for seed in 0..2 {
                 check_with::<u32>(dist, n, seed, sort::radix_sort_without_cutover);
                 check_with::<u64>(dist, n, seed, sort::radix_sort_without_cutover);
                 check_with::<f64>(dist, n, seed, sort::radix_sort_without_cutover);
+                check_with::<i64>(dist, n, seed, sort::radix_sort_without_cutover);
+                check_with::<f32>(dist, n, seed, sort::radix_sort_without_cutover);
             }
         }
     }
