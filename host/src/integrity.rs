@@ -35,7 +35,8 @@ fn contribution(bits: u64) -> u64 {
 
 #[inline(always)]
 fn sum_of<T: WorkloadKey>(keys: &[T]) -> u64 {
-    keys.iter().fold(0u64, |sum, k| sum.wrapping_add(contribution(k.bits())))
+    keys.iter()
+        .fold(0u64, |sum, k| sum.wrapping_add(contribution(k.bits())))
 }
 
 /// The fingerprint and whether every neighbour pair is in order, in one
@@ -73,7 +74,10 @@ macro_rules! with_best_simd {
 /// NaN payloads count).
 pub fn fingerprint<T: WorkloadKey>(keys: &[T]) -> Fingerprint {
     let sum = with_best_simd!(sum_avx2, sum_of, keys, u64);
-    Fingerprint { len: keys.len() as u64, sum }
+    Fingerprint {
+        len: keys.len() as u64,
+        sum,
+    }
 }
 
 /// Why a result is wrong.
@@ -111,7 +115,11 @@ pub fn verify<T: WorkloadKey>(result: &[T], input: Fingerprint) -> Result<(), Wr
         let index = first_unsorted(result).unwrap_or(0);
         return Err(Wrong::NotSorted { index });
     }
-    if (Fingerprint { len: result.len() as u64, sum }) != input {
+    if (Fingerprint {
+        len: result.len() as u64,
+        sum,
+    }) != input
+    {
         return Err(Wrong::NotThePermutation);
     }
     Ok(())
