@@ -4,7 +4,7 @@
 //! keep working.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use wildhost_suite::{Outcome, Sandbox, fixtures, shipped_plugin};
 
 /// One variant of `tests/fixtures/hostile.c`: its `CASE_` name, the stage
@@ -116,21 +116,6 @@ const REFUSED: &[Case] = &[
     ),
 ];
 
-fn module_of(case: &str) -> String {
-    format!("h_{}", case.to_ascii_lowercase())
-}
-
-/// Builds the variant `case` as `lib<module>.so`.
-fn build(case: &str) -> PathBuf {
-    let module = module_of(case);
-    let mut args = vec![format!("-DMODULE={module}")];
-    if !case.is_empty() {
-        args.push(format!("-DCASE_{case}"));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    fixtures::compile_c("hostile.c", &format!("lib{module}.so"), &args)
-}
-
 /// Hostile files that are not built from C: (file name, bytes, stage,
 /// cause).
 fn byte_fixtures() -> Vec<(String, Vec<u8>, &'static str, &'static str)> {
@@ -219,7 +204,7 @@ fn canary_lines(canary: &Path) -> Vec<String> {
 #[test]
 fn the_unbroken_variant_loads_and_sorts() {
     let sandbox = Sandbox::new();
-    sandbox.install(&build(""));
+    sandbox.install(&fixtures::hostile(""));
     let out = sandbox.run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"3\n1\n2\n");
     out.expect_code(0);
     assert_eq!(out.stdout_text(), "1\n2\n3\n");
@@ -230,7 +215,7 @@ fn each_hostile_plugin_is_refused_with_its_reason() {
     let sandbox = Sandbox::new();
     let canary = sandbox.path().join("canary");
     for case in REFUSED {
-        let path = build(case.case);
+        let path = fixtures::hostile(case.case);
         let mut command = sandbox.command([Path::new("inspect"), &path]);
         command.env("WILDHOST_TEST_CANARY", &canary);
         let _ = fs::remove_file(&canary);
@@ -241,7 +226,7 @@ fn each_hostile_plugin_is_refused_with_its_reason() {
             "  help: ",
         ]);
         out.expect_stdout(&[&format!("refused at {}: ", case.stage)]);
-        let opened = canary_lines(&canary) == [module_of(case.case)];
+        let opened = canary_lines(&canary) == [fixtures::hostile_module(case.case)];
         assert_eq!(
             opened,
             case.stage != "preflight",
@@ -326,7 +311,7 @@ fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
     let sandbox = Sandbox::with_shipped_plugins();
     let canary = sandbox.path().join("canary");
     for case in REFUSED {
-        sandbox.install(&build(case.case));
+        sandbox.install(&fixtures::hostile(case.case));
     }
     let junk = byte_fixtures();
     for (name, bytes, _, _) in &junk {
@@ -357,7 +342,7 @@ fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
     let refused = json["refused"].as_array().expect("refused");
     assert_eq!(refused.len(), REFUSED.len() + junk.len());
     for case in REFUSED {
-        let module = module_of(case.case);
+        let module = fixtures::hostile_module(case.case);
         let entry = refused
             .iter()
             .find(|r| r["module"] == module.as_str())
@@ -370,7 +355,7 @@ fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
     let mut opened: Vec<String> = REFUSED
         .iter()
         .filter(|c| c.stage != "preflight")
-        .map(|c| module_of(c.case))
+        .map(|c| fixtures::hostile_module(c.case))
         .collect();
     opened.sort();
     assert_eq!(canary_lines(&canary), opened);
@@ -387,7 +372,7 @@ fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
 #[test]
 fn an_unknown_backend_mentions_the_refused_files() {
     let sandbox = Sandbox::with_shipped_plugins();
-    sandbox.install(&build("NULL_SORT"));
+    sandbox.install(&fixtures::hostile("NULL_SORT"));
     sandbox
         .run_with_input(["sort", "-b", "hostile"], b"1\n")
         .expect_code(1)
@@ -400,7 +385,7 @@ fn an_unknown_backend_mentions_the_refused_files() {
 #[test]
 fn a_failing_sort_reports_the_plugins_message() {
     let sandbox = Sandbox::new();
-    sandbox.install(&build("SORT_FAILS"));
+    sandbox.install(&fixtures::hostile("SORT_FAILS"));
     let out = sandbox.run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n");
     out.expect_code(1)
         .expect_stderr(&["error: ", "hostile", "the disk is on fire"]);
@@ -410,7 +395,7 @@ fn a_failing_sort_reports_the_plugins_message() {
 #[test]
 fn an_unknown_status_code_is_a_failure() {
     let sandbox = Sandbox::new();
-    sandbox.install(&build("SORT_BAD_STATUS"));
+    sandbox.install(&fixtures::hostile("SORT_BAD_STATUS"));
     let out = sandbox.run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n");
     out.expect_code(1).expect_stderr(&[
         "error: ",
@@ -422,7 +407,7 @@ fn an_unknown_status_code_is_a_failure() {
 #[test]
 fn a_key_type_the_backend_lacks_is_refused_before_reading() {
     let sandbox = Sandbox::new();
-    sandbox.install(&build(""));
+    sandbox.install(&fixtures::hostile(""));
     sandbox
         .run_with_input(["sort", "-b", "hostile", "-t", "f32"], b"1.5\n")
         .expect_code(2)
@@ -432,7 +417,7 @@ fn a_key_type_the_backend_lacks_is_refused_before_reading() {
 #[test]
 fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
     let sandbox = Sandbox::with_shipped_plugins();
-    sandbox.install(&build("INIT_UNAVAILABLE"));
+    sandbox.install(&fixtures::hostile("INIT_UNAVAILABLE"));
     sandbox
         .run(["list"])
         .expect_code(0)
@@ -450,7 +435,7 @@ fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
 #[test]
 fn init_failing_makes_the_module_unavailable() {
     let sandbox = Sandbox::with_shipped_plugins();
-    let path = sandbox.install(&build("INIT_FAILS"));
+    let path = sandbox.install(&fixtures::hostile("INIT_FAILS"));
     let out = sandbox.run([Path::new("inspect"), &path]);
     out.expect_code(0).expect_stdout(&[
         "availability: unavailable: init failed with status 5 (failed): cannot open /dev/frob",

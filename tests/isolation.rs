@@ -3,7 +3,7 @@
 //! enter the wildhost process, and are not scanned again until they change.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use wildhost_suite::{Sandbox, fixtures};
 
 /// (CASE, words of the reason)
@@ -20,19 +20,6 @@ const CRASHERS: [(&str, &str); 5] = [
         "did not finish within 0.5 s (its entry point or init hangs)",
     ),
 ];
-
-fn module_of(case: &str) -> String {
-    format!("h_{}", case.to_ascii_lowercase())
-}
-
-fn build(case: &str) -> PathBuf {
-    let module = module_of(case);
-    fixtures::compile_c(
-        "hostile.c",
-        &format!("lib{module}.so"),
-        &[&format!("-DMODULE={module}"), &format!("-DCASE_{case}")],
-    )
-}
 
 fn list(sandbox: &Sandbox, canary: &Path) -> serde_json::Value {
     let mut command = sandbox.command(["list", "--json"]);
@@ -57,13 +44,13 @@ fn crashing_plugins_are_listed_as_crashed_and_the_rest_works() {
     let sandbox = Sandbox::with_shipped_plugins();
     let canary = sandbox.path().join("canary");
     for (case, _) in CRASHERS {
-        sandbox.install(&build(case));
+        sandbox.install(&fixtures::hostile(case));
     }
     let json = list(&sandbox, &canary);
     let refused = json["refused"].as_array().expect("refused");
     assert_eq!(refused.len(), CRASHERS.len(), "{refused:?}");
     for (case, words) in CRASHERS {
-        let module = module_of(case);
+        let module = fixtures::hostile_module(case);
         let entry = refused
             .iter()
             .find(|r| r["module"] == module.as_str())
@@ -89,7 +76,11 @@ fn crashing_plugins_are_listed_as_crashed_and_the_rest_works() {
     let again = list(&sandbox, &canary);
     assert_eq!(again["refused"], json["refused"]);
     for (case, _) in CRASHERS {
-        assert_eq!(opened(&canary, &module_of(case)), 1, "{case} ran again");
+        assert_eq!(
+            opened(&canary, &fixtures::hostile_module(case)),
+            1,
+            "{case} ran again"
+        );
     }
 
     let sorted = sandbox.run_with_input(["sort", "-b", "wildsort"], b"3\n1\n2\n");
@@ -101,7 +92,7 @@ fn crashing_plugins_are_listed_as_crashed_and_the_rest_works() {
 fn a_changed_file_is_scanned_again() {
     let sandbox = Sandbox::new();
     let canary = sandbox.path().join("canary");
-    let path = sandbox.install(&build("INIT_ABORTS"));
+    let path = sandbox.install(&fixtures::hostile("INIT_ABORTS"));
     let json = list(&sandbox, &canary);
     assert_eq!(json["refused"].as_array().expect("refused").len(), 1);
 
@@ -123,7 +114,7 @@ fn a_changed_file_is_scanned_again() {
 #[test]
 fn inspect_survives_a_crashing_plugin() {
     let sandbox = Sandbox::new();
-    let path = build("INIT_SEGFAULTS");
+    let path = fixtures::hostile("INIT_SEGFAULTS");
     let out = sandbox.run([Path::new("inspect"), &path]);
     out.expect_code(1).expect_stderr(&[
         "error: cannot load plugin",

@@ -350,6 +350,24 @@ pub mod fixtures {
         out
     }
 
+    /// The module name of the `tests/fixtures/hostile.c` variant `case`:
+    /// `NULL_SORT` → `h_null_sort`.
+    pub fn hostile_module(case: &str) -> String {
+        format!("h_{}", case.to_ascii_lowercase())
+    }
+
+    /// Builds the variant `case` of `tests/fixtures/hostile.c` (`""`: the
+    /// unbroken plugin) as `lib<module>.so`, module [`hostile_module`].
+    pub fn hostile(case: &str) -> PathBuf {
+        let module = hostile_module(case);
+        let mut args = vec![format!("-DMODULE={module}")];
+        if !case.is_empty() {
+            args.push(format!("-DCASE_{case}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        compile_c("hostile.c", &format!("lib{module}.so"), &args)
+    }
+
     fn ensure_dir() -> PathBuf {
         let dir = dir();
         fs::create_dir_all(&dir).expect("fixture directory");
