@@ -35,8 +35,10 @@ thread_local! {
 
 /// Routes panics of this plugin's copy of std into a thread-local instead of
 /// stderr, so that the host, not the plugin, decides what the user sees.
-#[inline(always)]
-fn capture_panics() {
+/// The entry point calls it: a host cannot reach a sort or `init` function
+/// without calling the entry point first, so no sort pays for the check.
+#[doc(hidden)]
+pub fn capture_panics() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         panic::set_hook(Box::new(|info| {
@@ -49,7 +51,6 @@ fn capture_panics() {
 /// Runs `f`, turning a panic into `Err(message)`.
 #[inline(always)]
 fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    capture_panics();
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(
         #[cold]
         |payload| {
@@ -271,6 +272,7 @@ macro_rules! export_plugin {
 
             #[unsafe(export_name = concat!("WildInit_", stringify!($module)))]
             pub extern "C" fn __wildhost_entry() -> *const $crate::ModuleDef {
+                $crate::sdk::capture_panics();
                 &__WILDHOST_MODULE
             }
         };
@@ -322,6 +324,7 @@ mod tests {
         fn bad(_: &mut [u64]) {
             panic!("boom at the boundary");
         }
+        capture_panics();
         let mut keys = [3u64, 1, 2];
         let mut err = [0u8; 256];
         // SAFETY: valid buffer of 3 keys; `err` has 256 writable bytes.

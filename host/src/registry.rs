@@ -132,9 +132,14 @@ impl Backend {
     }
 
     /// Sorts `keys` in place. Floats sort by IEEE-754 totalOrder.
+    #[inline]
     pub fn sort<T: Key>(&self, keys: &mut [T]) -> Result<(), SortError> {
-        self.check_callable(T::TYPE)?;
-        self.call(keys)
+        if self.callable & T::TYPE.bit() == 0 {
+            return self.not_callable(T::TYPE);
+        }
+        // The call's own result is one pointer wide, so the common case
+        // moves no error value around: it is unboxed only on failure.
+        self.call(keys).map_err(unbox)
     }
 
     /// Whether the backend may be called with `key_type` keys: it declares
@@ -149,6 +154,7 @@ impl Backend {
     }
 
     #[cold]
+    #[inline(never)]
     fn not_callable(&self, key_type: KeyType) -> Result<(), SortError> {
         if !self.supports(key_type) {
             return Err(SortError::UnsupportedKeyType {
@@ -172,7 +178,7 @@ impl Backend {
 
     /// Calls the plugin's sort function; [`Backend::check_callable`] passed.
     #[inline]
-    fn call<T: Key>(&self, keys: &mut [T]) -> Result<(), SortError> {
+    fn call<T: Key>(&self, keys: &mut [T]) -> Result<(), Box<SortError>> {
         MESSAGE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut message) => self.call_with(keys, &mut message),
             // A sort called from inside a sort on this thread (a plugin
@@ -188,7 +194,7 @@ impl Backend {
         &self,
         keys: &mut [T],
         message: &mut [u8; MESSAGE_CAP],
-    ) -> Result<(), SortError> {
+    ) -> Result<(), Box<SortError>> {
         let sort: SortFn = self.method.sort;
         // SAFETY: the plugin is loaded for good and its definition
         // validated; `keys` is a live, exclusively borrowed buffer of `len`
@@ -211,19 +217,29 @@ impl Backend {
     }
 
     #[cold]
-    fn after_message(&self, code: i32, message: &mut [u8; MESSAGE_CAP]) -> Result<(), SortError> {
+    #[inline(never)]
+    fn after_message(
+        &self,
+        code: i32,
+        message: &mut [u8; MESSAGE_CAP],
+    ) -> Result<(), Box<SortError>> {
         let text = message_from(&message[..]);
         // Zeroed again for the next call: only a used buffer costs this.
         message.fill(0);
         if code == status::OK {
             return Ok(());
         }
-        Err(SortError::Failed {
+        Err(Box::new(SortError::Failed {
             backend: self.name().to_string(),
             code,
             message: text,
-        })
+        }))
     }
+}
+
+#[cold]
+fn unbox(error: Box<SortError>) -> SortError {
+    *error
 }
 
 /// A plugin file that could not be used.

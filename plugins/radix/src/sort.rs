@@ -249,26 +249,32 @@ impl RadixKey for f64 {
 }
 
 /// Sorts `u32` keys in natural order.
+#[inline]
 pub fn sort_u32(v: &mut [u32]) {
     radix_sort(v);
 }
 /// Sorts `u64` keys in natural order.
+#[inline]
 pub fn sort_u64(v: &mut [u64]) {
     radix_sort(v);
 }
 /// Sorts `i32` keys in natural order.
+#[inline]
 pub fn sort_i32(v: &mut [i32]) {
     radix_sort(v);
 }
 /// Sorts `i64` keys in natural order.
+#[inline]
 pub fn sort_i64(v: &mut [i64]) {
     radix_sort(v);
 }
 /// Sorts `f32` keys in IEEE-754 totalOrder (`f32::total_cmp`).
+#[inline]
 pub fn sort_f32(v: &mut [f32]) {
     radix_sort(v);
 }
 /// Sorts `f64` keys in IEEE-754 totalOrder (`f64::total_cmp`).
+#[inline]
 pub fn sort_f64(v: &mut [f64]) {
     radix_sort(v);
 }
@@ -327,11 +333,22 @@ const LEAF: usize = 16;
 const TWO_DIGIT_RUN: usize = 64;
 
 /// Sorts `v` by ordered key.
+///
+/// Inlined, so that a call with a handful of keys goes straight to the
+/// comparison sort without setting up the radix passes' large stack frame
+/// (measured through the plugin: 25 instructions for one key before, 4 after).
+#[inline]
 pub fn radix_sort<T: RadixKey>(v: &mut [T]) {
     if v.len() < SMALL_CUTOFF {
         T::small_sort(v);
         return;
     }
+    radix_sort_large(v);
+}
+
+/// [`radix_sort`] of at least `SMALL_CUTOFF` keys.
+#[inline(never)]
+fn radix_sort_large<T: RadixKey>(v: &mut [T]) {
     if v.len() < T::CUTOFF {
         if !presorted(v) {
             T::small_sort(v);
