@@ -139,7 +139,7 @@ impl Backend {
         }
         // The call's own result is one pointer wide, so the common case
         // moves no error value around: it is unboxed only on failure.
-        self.call(keys).map_err(unbox)
+        self.call(keys).map_err(|error| *error)
     }
 
     /// Whether the backend may be called with `key_type` keys: it declares
@@ -235,11 +235,6 @@ impl Backend {
             message: text,
         }))
     }
-}
-
-#[cold]
-fn unbox(error: Box<SortError>) -> SortError {
-    *error
 }
 
 /// A plugin file that could not be used.
