@@ -8,7 +8,8 @@
 //!   worker, sort there, copy back) against sorting in-process through the
 //!   same plugin, at 1e4, 1e6 and 1e7 keys.
 //! - `integrity/<n>`: the result check `wildhost sort` runs by default
-//!   against the radix sort it checks.
+//!   (riding along the binary decoding and encoding: `checked-codec` minus
+//!   `codec`) against the radix sort it checks.
 //!
 //! `cargo bench -p wildhost-benches --bench dispatch`
 
@@ -16,8 +17,9 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use wildhost::integrity;
+use wildhost::integrity::{self, Check, Tally};
 use wildhost::isolate::SharedKeys;
+use wildhost::{KeyType, KeyVec, codec, with_keys};
 use wildhost_benches::{Dist, generate, registry};
 
 fn dispatch(c: &mut Criterion) {
@@ -82,20 +84,38 @@ fn isolate(c: &mut Criterion) {
     group.finish();
 }
 
-/// The result check `wildhost sort` runs by default (fingerprint of the
-/// input, then sortedness and fingerprint of the output) against the radix
-/// sort it checks, on the same keys.
+/// The result check `wildhost sort` runs by default, against the radix
+/// sort it checks, on the same keys: `codec` reads and writes the binary
+/// form without the check, `checked-codec` with it (fingerprint while
+/// decoding, order and fingerprint while encoding), as the CLI does; the
+/// difference is what the check costs. `check` is the same check as two
+/// passes of its own, for comparison.
 fn integrity(c: &mut Criterion) {
+    // Fixed malloc thresholds: glibc's adaptive ones hand the codec's 8 MB
+    // buffers back to the kernel on some iterations and not on others, and
+    // the page faults that follow (up to 7 ms at 1e6 keys, against 0.6 ms
+    // without) would drown the check. Buffers of 1e7 keys stay above the
+    // threshold: every iteration maps and faults them, with and without the
+    // check alike.
+    // SAFETY: mallopt only tunes the allocator; called before the group
+    // allocates.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
     let registry = registry();
     let radix = registry.backend("radix").expect("the radix plugin").clone();
     let mut group = c.benchmark_group("integrity");
     group
-        .sample_size(10)
+        .sample_size(20)
         .warm_up_time(Duration::from_millis(500));
     for len in [1_000_000usize, 10_000_000] {
         let data: Vec<u64> = generate(Dist::Uniform, len, 7);
         let mut sorted = data.clone();
         sorted.sort_unstable();
+        let mut bytes = Vec::new();
+        codec::write_binary(&KeyVec::U64(data.clone()), &mut bytes, None);
+        let sorted = KeyVec::U64(sorted);
         group.measurement_time(Duration::from_secs(5));
         group.bench_function(BenchmarkId::new("radix-sort", len), |b| {
             b.iter_batched_ref(
@@ -104,10 +124,30 @@ fn integrity(c: &mut Criterion) {
                 BatchSize::LargeInput,
             );
         });
+        group.bench_function(BenchmarkId::new("codec", len), |b| {
+            b.iter(|| {
+                let keys = codec::parse_binary(&bytes, KeyType::U64, None).expect("keys");
+                let mut out = Vec::new();
+                codec::write_binary(&sorted, &mut out, None);
+                (keys, out)
+            });
+        });
+        group.bench_function(BenchmarkId::new("checked-codec", len), |b| {
+            b.iter(|| {
+                let mut tally = Tally::default();
+                let keys =
+                    codec::parse_binary(&bytes, KeyType::U64, Some(&mut tally)).expect("keys");
+                let mut check = Check::default();
+                let mut out = Vec::new();
+                codec::write_binary(&sorted, &mut out, Some(&mut check));
+                check.finish(tally.finish()).expect("a correct result");
+                (keys, out)
+            });
+        });
         group.bench_function(BenchmarkId::new("check", len), |b| {
             b.iter(|| {
                 let print = integrity::fingerprint(&data);
-                integrity::verify(&sorted, print).expect("a correct result");
+                with_keys!(&sorted, v => integrity::verify(v, print)).expect("a correct result");
             });
         });
     }

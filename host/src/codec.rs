@@ -8,9 +8,10 @@
 //! form); only NaN payloads, which text cannot spell, are lost there, so
 //! `binary` is the format for bit-exact data.
 
-use std::fmt::{self, Write as _};
+use crate::integrity::{BLOCK, Check, Tally};
+use crate::workload::WorkloadKey;
+use std::fmt::Write as _;
 use wildhost_abi::KeyType;
-use wildhost_abi::sdk::Key;
 
 /// A typed array of keys.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,23 +102,32 @@ pub enum ParseError {
 
 /// Parses text: one number per line, blanks around it ignored, blank lines
 /// skipped, `\n` or `\r\n` line ends.
-pub fn parse_text(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseError> {
+///
+/// With a `tally`, the keys are fingerprinted a block at a time as they are
+/// parsed (see [`integrity`](crate::integrity)).
+pub fn parse_text(
+    input: &[u8],
+    key_type: KeyType,
+    tally: Option<&mut Tally>,
+) -> Result<KeyVec, ParseError> {
     Ok(match key_type {
-        KeyType::U32 => KeyVec::U32(parse_lines(input, parse_int)?),
-        KeyType::U64 => KeyVec::U64(parse_lines(input, parse_int)?),
-        KeyType::I32 => KeyVec::I32(parse_lines(input, parse_int)?),
-        KeyType::I64 => KeyVec::I64(parse_lines(input, parse_int)?),
-        KeyType::F32 => KeyVec::F32(parse_lines(input, parse_float)?),
-        KeyType::F64 => KeyVec::F64(parse_lines(input, parse_float)?),
+        KeyType::U32 => KeyVec::U32(parse_lines(input, parse_int, tally)?),
+        KeyType::U64 => KeyVec::U64(parse_lines(input, parse_int, tally)?),
+        KeyType::I32 => KeyVec::I32(parse_lines(input, parse_int, tally)?),
+        KeyType::I64 => KeyVec::I64(parse_lines(input, parse_int, tally)?),
+        KeyType::F32 => KeyVec::F32(parse_lines(input, parse_float, tally)?),
+        KeyType::F64 => KeyVec::F64(parse_lines(input, parse_float, tally)?),
     })
 }
 
-fn parse_lines<T: Key>(
+fn parse_lines<T: WorkloadKey>(
     input: &[u8],
     parse: fn(&str) -> Result<T, String>,
+    mut tally: Option<&mut Tally>,
 ) -> Result<Vec<T>, ParseError> {
     // A number takes at least two bytes with its newline: a cheap upper bound.
     let mut keys = Vec::with_capacity(input.len() / 2 + 1);
+    let mut tallied = 0;
     for (index, raw) in input.split(|&b| b == b'\n').enumerate() {
         let line = index + 1;
         let trimmed = raw.trim_ascii();
@@ -126,7 +136,15 @@ fn parse_lines<T: Key>(
         }
         let text = std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
         match parse(text) {
-            Ok(key) => keys.push(key),
+            Ok(key) => {
+                keys.push(key);
+                if keys.len() - tallied == BLOCK
+                    && let Some(tally) = tally.as_deref_mut()
+                {
+                    tally.add(&keys[tallied..]);
+                    tallied = keys.len();
+                }
+            }
             Err(problem) => {
                 return Err(ParseError::Line {
                     line,
@@ -135,6 +153,9 @@ fn parse_lines<T: Key>(
                 });
             }
         }
+    }
+    if let Some(tally) = tally {
+        tally.add(&keys[tallied..]);
     }
     keys.shrink_to_fit();
     Ok(keys)
@@ -149,7 +170,7 @@ fn shorten(text: &str) -> String {
     shown
 }
 
-trait Integer: Key + std::str::FromStr<Err = std::num::ParseIntError> {
+trait Integer: WorkloadKey + std::str::FromStr<Err = std::num::ParseIntError> {
     const SIGNED: bool;
 }
 impl Integer for u32 {
@@ -182,7 +203,7 @@ fn parse_int<T: Integer>(text: &str) -> Result<T, String> {
     })
 }
 
-trait Float: Key + std::str::FromStr + fmt::Debug {
+trait Float: WorkloadKey + std::str::FromStr + std::fmt::Debug {
     fn is_infinite(self) -> bool;
     fn is_zero(self) -> bool;
 }
@@ -228,7 +249,14 @@ fn parse_float<T: Float>(text: &str) -> Result<T, String> {
 }
 
 /// Parses binary input: the raw little-endian array.
-pub fn parse_binary(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseError> {
+///
+/// With a `tally`, the keys are fingerprinted a block at a time as they are
+/// decoded, each block while it is in the cache.
+pub fn parse_binary(
+    input: &[u8],
+    key_type: KeyType,
+    tally: Option<&mut Tally>,
+) -> Result<KeyVec, ParseError> {
     let size = key_type.size();
     if !input.len().is_multiple_of(size) {
         return Err(ParseError::BinaryLength {
@@ -237,75 +265,156 @@ pub fn parse_binary(input: &[u8], key_type: KeyType) -> Result<KeyVec, ParseErro
             key_type,
         });
     }
-    macro_rules! decode {
-        ($t:ty, $n:literal) => {
-            input
-                .chunks_exact($n)
-                .map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or([0; $n])))
-                .collect()
-        };
-    }
     Ok(match key_type {
-        KeyType::U32 => KeyVec::U32(decode!(u32, 4)),
-        KeyType::U64 => KeyVec::U64(decode!(u64, 8)),
-        KeyType::I32 => KeyVec::I32(decode!(i32, 4)),
-        KeyType::I64 => KeyVec::I64(decode!(i64, 8)),
-        KeyType::F32 => KeyVec::F32(decode!(f32, 4)),
-        KeyType::F64 => KeyVec::F64(decode!(f64, 8)),
+        KeyType::U32 => KeyVec::U32(decode(input, tally)),
+        KeyType::U64 => KeyVec::U64(decode(input, tally)),
+        KeyType::I32 => KeyVec::I32(decode(input, tally)),
+        KeyType::I64 => KeyVec::I64(decode(input, tally)),
+        KeyType::F32 => KeyVec::F32(decode(input, tally)),
+        KeyType::F64 => KeyVec::F64(decode(input, tally)),
     })
 }
 
+/// A key's little-endian bytes.
+pub trait LeBytes: WorkloadKey {
+    /// The byte array.
+    type Bytes: AsRef<[u8]> + AsMut<[u8]> + Default;
+    /// The key from its bytes.
+    fn from_le(bytes: Self::Bytes) -> Self;
+    /// The key's bytes.
+    fn to_le(self) -> Self::Bytes;
+}
+
+macro_rules! le_bytes {
+    ($($t:ty: $n:literal),*) => {$(
+        impl LeBytes for $t {
+            type Bytes = [u8; $n];
+            #[inline(always)]
+            fn from_le(bytes: [u8; $n]) -> Self {
+                <$t>::from_le_bytes(bytes)
+            }
+            #[inline(always)]
+            fn to_le(self) -> [u8; $n] {
+                self.to_le_bytes()
+            }
+        }
+    )*};
+}
+le_bytes!(u32: 4, u64: 8, i32: 4, i64: 8, f32: 4, f64: 8);
+
+fn decode<T: LeBytes>(input: &[u8], mut tally: Option<&mut Tally>) -> Vec<T> {
+    let size = size_of::<T>();
+    let mut keys = Vec::with_capacity(input.len() / size);
+    for chunk in input.chunks(BLOCK * size) {
+        let start = keys.len();
+        keys.extend(chunk.chunks_exact(size).map(|c| {
+            let mut bytes = T::Bytes::default();
+            bytes.as_mut().copy_from_slice(c);
+            T::from_le(bytes)
+        }));
+        if let Some(tally) = tally.as_deref_mut() {
+            tally.add(&keys[start..]);
+        }
+    }
+    keys
+}
+
 /// Appends the keys as binary: the raw little-endian array.
-pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>) {
-    out.reserve(keys.len() * keys.key_type().size());
-    with_keys!(keys, v => v.iter().for_each(|k| out.extend_from_slice(&k.to_le_bytes())));
+///
+/// With a `check`, the keys are checked a block at a time as they are
+/// encoded (see [`integrity::Check`](crate::integrity::Check)).
+pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
+    with_keys!(keys, v => encode(v, out, check));
+}
+
+fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Check>) {
+    let size = size_of::<T>();
+    out.reserve(size_of_val(keys));
+    let mut prev = None;
+    for block in keys.chunks(BLOCK) {
+        if let Some(check) = check.as_deref_mut() {
+            check.add(prev, block);
+        }
+        let start = out.len();
+        out.resize(start + size_of_val(block), 0);
+        for (bytes, key) in out[start..].chunks_exact_mut(size).zip(block) {
+            bytes.copy_from_slice(key.to_le().as_ref());
+        }
+        prev = block.last().copied();
+    }
 }
 
 /// Appends the keys as text, one per line. Floats use the shortest form that
 /// reads back as the same value (`1e-7`, `0.1`, `-0.0`, `inf`); NaN is
 /// written `NaN` or `-NaN` after its sign bit.
-pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>) {
-    let mut line = String::with_capacity(32);
-    let mut emit = |out: &mut Vec<u8>, args: fmt::Arguments<'_>| {
-        line.clear();
-        // Writing into a String cannot fail.
-        let _ = line.write_fmt(args);
-        out.extend_from_slice(line.as_bytes());
-        out.push(b'\n');
-    };
-    match keys {
-        KeyVec::U32(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
-        KeyVec::U64(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
-        KeyVec::I32(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
-        KeyVec::I64(v) => v.iter().for_each(|k| emit(out, format_args!("{k}"))),
-        KeyVec::F32(v) => v
-            .iter()
-            .for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
-                (true, true) => emit(out, format_args!("-NaN")),
-                _ => emit(out, format_args!("{k:?}")),
-            }),
-        KeyVec::F64(v) => v
-            .iter()
-            .for_each(|k| match (k.is_nan(), k.is_sign_negative()) {
-                (true, true) => emit(out, format_args!("-NaN")),
-                _ => emit(out, format_args!("{k:?}")),
-            }),
+///
+/// With a `check`, the keys are checked a block at a time as they are
+/// formatted.
+pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
+    if let Some(check) = check {
+        with_keys!(keys, v => {
+            let mut prev = None;
+            for block in v.chunks(BLOCK) {
+                check.add(prev, block);
+                write_text_keys(block, out);
+                prev = block.last().copied();
+            }
+        });
+    } else {
+        with_keys!(keys, v => write_text_keys(v, out));
     }
 }
+
+fn write_text_keys<T: TextKey>(keys: &[T], out: &mut Vec<u8>) {
+    let mut line = String::with_capacity(32);
+    for &key in keys {
+        line.clear();
+        key.format(&mut line);
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+}
+
+/// A key's text form.
+trait TextKey: LeBytes {
+    /// Appends the key's text to `line`.
+    fn format(self, line: &mut String);
+}
+
+macro_rules! text_key {
+    (int: $($i:ty),*; float: $($f:ty),*) => {
+        $(impl TextKey for $i {
+            fn format(self, line: &mut String) {
+                // Writing into a String cannot fail.
+                let _ = write!(line, "{self}");
+            }
+        })*
+        $(impl TextKey for $f {
+            fn format(self, line: &mut String) {
+                if self.is_nan() && self.is_sign_negative() {
+                    line.push_str("-NaN");
+                } else {
+                    let _ = write!(line, "{self:?}");
+                }
+            }
+        })*
+    };
+}
+text_key!(int: u32, u64, i32, i64; float: f32, f64);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn err(input: &str, key_type: KeyType) -> String {
-        parse_text(input.as_bytes(), key_type)
+        parse_text(input.as_bytes(), key_type, None)
             .expect_err("invalid")
             .to_string()
     }
 
     #[test]
     fn text_ignores_blanks_and_blank_lines() {
-        let keys = parse_text(b" 3\t\r\n\n  -1 \n2", KeyType::I64).unwrap();
+        let keys = parse_text(b" 3\t\r\n\n  -1 \n2", KeyType::I64, None).unwrap();
         assert_eq!(keys, KeyVec::I64(vec![3, -1, 2]));
     }
 
@@ -345,7 +454,7 @@ mod tests {
             "line 1: `\\u{1b}[2J` is not a valid f64"
         );
         assert_eq!(
-            parse_text(b"1\n\xff\n", KeyType::U32).unwrap_err(),
+            parse_text(b"1\n\xff\n", KeyType::U32, None).unwrap_err(),
             ParseError::NotUtf8 { line: 2 }
         );
     }
@@ -368,8 +477,8 @@ mod tests {
             123_456_789.123_456_78,
         ];
         let mut text = Vec::new();
-        write_text(&KeyVec::F64(values.to_vec()), &mut text);
-        let KeyVec::F64(back) = parse_text(&text, KeyType::F64).unwrap() else {
+        write_text(&KeyVec::F64(values.to_vec()), &mut text, None);
+        let KeyVec::F64(back) = parse_text(&text, KeyType::F64, None).unwrap() else {
             unreachable!()
         };
         for (a, b) in values.iter().zip(&back) {
@@ -384,7 +493,7 @@ mod tests {
 
     #[test]
     fn zero_literals_are_not_underflow() {
-        let keys = parse_text(b"0\n-0.0\n0e10\n0.000\n", KeyType::F32).unwrap();
+        let keys = parse_text(b"0\n-0.0\n0e10\n0.000\n", KeyType::F32, None).unwrap();
         assert_eq!(keys.len(), 4);
     }
 
@@ -397,8 +506,8 @@ mod tests {
             1.5,
         ];
         let mut bytes = Vec::new();
-        write_binary(&KeyVec::F32(values.clone()), &mut bytes);
-        let KeyVec::F32(back) = parse_binary(&bytes, KeyType::F32).unwrap() else {
+        write_binary(&KeyVec::F32(values.clone()), &mut bytes, None);
+        let KeyVec::F32(back) = parse_binary(&bytes, KeyType::F32, None).unwrap() else {
             unreachable!()
         };
         assert_eq!(
@@ -410,10 +519,58 @@ mod tests {
     #[test]
     fn binary_of_a_partial_key_is_an_error() {
         assert_eq!(
-            parse_binary(&[0; 13], KeyType::U64)
+            parse_binary(&[0; 13], KeyType::U64, None)
                 .unwrap_err()
                 .to_string(),
             "the input is 13 bytes, not a whole number of 8-byte u64 keys"
         );
+    }
+
+    #[test]
+    fn parsing_and_encoding_carry_the_result_check_across_blocks() {
+        use crate::integrity::{Wrong, fingerprint};
+        use crate::workload::{Dist, generate};
+        let keys: Vec<i64> = generate(Dist::Uniform, 3 * BLOCK + 5, 1);
+        let all = KeyVec::I64(keys.clone());
+        let (mut binary, mut text) = (Vec::new(), Vec::new());
+        write_binary(&all, &mut binary, None);
+        write_text(&all, &mut text, None);
+        let parsers: [(&[u8], fn(&[u8], KeyType, Option<&mut Tally>) -> _); 2] =
+            [(&binary, parse_binary), (&text, parse_text)];
+        for (bytes, parse) in parsers {
+            let mut tally = Tally::default();
+            assert_eq!(
+                parse(bytes, KeyType::I64, Some(&mut tally)),
+                Ok(all.clone())
+            );
+            assert_eq!(tally.finish(), fingerprint(&keys));
+        }
+
+        let print = fingerprint(&keys);
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        let verdict = |keys: &[i64]| {
+            let (mut binary, mut text) = (Check::default(), Check::default());
+            write_binary(
+                &KeyVec::I64(keys.to_vec()),
+                &mut Vec::new(),
+                Some(&mut binary),
+            );
+            write_text(
+                &KeyVec::I64(keys.to_vec()),
+                &mut Vec::new(),
+                Some(&mut text),
+            );
+            let verdict = binary.finish(print);
+            assert_eq!(verdict, text.finish(print));
+            verdict
+        };
+        assert_eq!(verdict(&sorted), Ok(()));
+        let mut across = sorted.clone();
+        across.swap(BLOCK - 1, BLOCK);
+        assert_eq!(verdict(&across), Err(Wrong::NotSorted { index: BLOCK - 1 }));
+        let mut changed = sorted.clone();
+        changed[2 * BLOCK] += 1;
+        assert_eq!(verdict(&changed), Err(Wrong::NotThePermutation));
     }
 }

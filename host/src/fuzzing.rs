@@ -6,22 +6,33 @@
 //! Not part of the API.
 
 use crate::codec::{self, KeyVec};
+use crate::integrity::{self, Check, Tally};
 use crate::preflight;
 use crate::validate::{HostAbi, validate_with};
+use crate::with_keys;
+use crate::workload::WorkloadKey;
 use std::ffi::c_char;
 use wildhost_abi::{AbiTag, KeyType, MAGIC, MethodDef, ModuleDef};
 
 /// The text parser on every key type: whatever it accepts, the writer's
 /// output must parse back to the same keys (NaN payloads aside, which text
-/// does not carry).
+/// does not carry), the fingerprint taken while parsing must be the one of
+/// the keys, and the result check must pass the keys once sorted.
 pub fn text(data: &[u8]) {
     for key_type in KeyType::ALL {
-        let Ok(keys) = codec::parse_text(data, key_type) else {
+        let mut tally = Tally::default();
+        let Ok(mut keys) = codec::parse_text(data, key_type, Some(&mut tally)) else {
             continue;
         };
+        let print = tally.finish();
+        assert_eq!(
+            print,
+            with_keys!(&keys, v => integrity::fingerprint(v)),
+            "the parser's fingerprint differs"
+        );
         let mut out = Vec::new();
-        codec::write_text(&keys, &mut out);
-        let again = match codec::parse_text(&out, key_type) {
+        codec::write_text(&keys, &mut out, None);
+        let again = match codec::parse_text(&out, key_type, None) {
             Ok(again) => again,
             Err(e) => panic!("written text does not parse back: {e}"),
         };
@@ -30,11 +41,19 @@ pub fn text(data: &[u8]) {
             "text did not round-trip as {key_type}"
         );
         let mut binary = Vec::new();
-        codec::write_binary(&keys, &mut binary);
-        match codec::parse_binary(&binary, key_type) {
+        codec::write_binary(&keys, &mut binary, None);
+        match codec::parse_binary(&binary, key_type, None) {
             Ok(back) => assert!(same_keys(&keys, &back), "binary did not round-trip"),
             Err(e) => panic!("written binary does not parse back: {e}"),
         }
+        with_keys!(&mut keys, v => v.sort_unstable_by(WorkloadKey::order));
+        let mut check = Check::default();
+        codec::write_binary(&keys, &mut Vec::new(), Some(&mut check));
+        assert_eq!(
+            check.finish(print),
+            Ok(()),
+            "the sorted keys fail the check"
+        );
     }
 }
 

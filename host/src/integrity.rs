@@ -3,81 +3,127 @@
 //! of keys, which an order-independent fingerprint of the input shows.
 //!
 //! The fingerprint is the number of keys and the wrapping sum of a
-//! nonlinear function of each key's bits, so it does not depend on the
-//! keys' order; a changed, dropped or duplicated key changes it except with
-//! probability about 2^-60 for keys not chosen to collide. The input costs
-//! one pass, the output one more (order and fingerprint together),
-//! vectorised with AVX2 where the CPU has it.
+//! quadratic function of each key's bits, so it does not depend on the
+//! keys' order. A changed key changes the sum (its linear term alone sees
+//! any single change), and so do a dropped or duplicated one, except when
+//! several changes cancel out by accident.
+//!
+//! The check is built to ride along passes that happen anyway: [`Tally`]
+//! takes the input block by block as the parser produces it, [`Check`] the
+//! output block by block as the encoder writes it, each block while it is in
+//! the L1 cache, so that checking adds arithmetic but no pass over memory.
+//! Both run vectorised with AVX-512 or AVX2 where the CPU has it.
 
 use crate::workload::WorkloadKey;
 use std::fmt;
 
 /// An order-independent fingerprint of a multiset of keys: their number and
-/// the wrapping sum of a nonlinear function of each key's bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// the wrapping sum of a quadratic function of each key's bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fingerprint {
     len: u64,
     sum: u64,
 }
 
-/// A key's contribution: three products of its 32-bit halves with keyed
-/// offsets (NH-style, as in UMAC), so that the sum is quadratic in every
-/// half and a changed, dropped or duplicated key changes it except by
-/// accident of about 2^-60. 32×32→64-bit products vectorise on every x86-64.
+/// How many keys the parser and encoder hand over at a time: 32 KiB of
+/// 64-bit keys, half an L1 data cache.
+pub const BLOCK: usize = 4096;
+
+/// A key's contribution: its bits plus a product of keyed copies of them
+/// (NH-style, as in UMAC). 64-bit keys multiply their two halves, which a
+/// bug swapping halves between keys cannot preserve; 32-bit keys multiply
+/// two copies of themselves. 32×32→64-bit products vectorise on every
+/// x86-64.
 #[inline(always)]
-fn contribution(bits: u64) -> u64 {
-    let (lo, hi) = (bits as u32, (bits >> 32) as u32);
+fn contribution<T: WorkloadKey>(key: T) -> u64 {
+    let bits = key.bits();
     let product = |a: u32, b: u32| u64::from(a) * u64::from(b);
-    product(lo ^ 0x243F_6A88, hi ^ 0x85A3_08D3)
-        .wrapping_add(product(lo ^ 0x1319_8A2E, lo ^ 0x0370_7344))
-        .wrapping_add(product(hi ^ 0xA409_3822, hi ^ 0x299F_31D0))
+    if size_of::<T>() == 4 {
+        let x = bits as u32;
+        u64::from(x).wrapping_add(product(x ^ 0x243F_6A88, x ^ 0x85A3_08D3))
+    } else {
+        let (lo, hi) = (bits as u32, (bits >> 32) as u32);
+        bits.wrapping_add(product(lo ^ 0x1319_8A2E, hi ^ 0x0370_7344))
+    }
 }
 
 #[inline(always)]
 fn sum_of<T: WorkloadKey>(keys: &[T]) -> u64 {
     keys.iter()
-        .fold(0u64, |sum, k| sum.wrapping_add(contribution(k.bits())))
+        .fold(0u64, |sum, &k| sum.wrapping_add(contribution(k)))
 }
 
-/// The fingerprint and whether every neighbour pair is in order, in one
-/// pass over the keys.
+/// Whether every neighbour pair is in order, `prev` (if any) before the
+/// first key, and the keys' fingerprint sum, in one pass.
 #[inline(always)]
-fn sum_and_order<T: WorkloadKey>(keys: &[T]) -> (u64, bool) {
+fn sum_and_order<T: WorkloadKey>((prev, keys): (Option<T>, &[T])) -> (u64, bool) {
+    let first_in_order = match (prev, keys.first()) {
+        (Some(p), Some(k)) => T::order(&p, k).is_le(),
+        _ => true,
+    };
     let out_of_order = keys
         .iter()
         .zip(keys.iter().skip(1))
         .fold(false, |bad, (a, b)| bad | T::order(a, b).is_gt());
-    (sum_of(keys), !out_of_order)
+    (sum_of(keys), first_in_order & !out_of_order)
 }
 
-/// Runs `$body` compiled for AVX2 when the CPU has it.
+/// Runs `$body($arg)` compiled for AVX-512 or AVX2 when the CPU has it.
 macro_rules! with_best_simd {
-    ($name:ident, $body:ident, $keys:expr, $ret:ty) => {
+    ($body:ident, $arg:expr, $in:ty, $ret:ty) => {
         'simd: {
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+                fn avx512<T: WorkloadKey>(arg: $in) -> $ret {
+                    $body(arg)
+                }
                 #[target_feature(enable = "avx2")]
-                fn $name<T: WorkloadKey>(keys: &[T]) -> $ret {
-                    $body(keys)
+                fn avx2<T: WorkloadKey>(arg: $in) -> $ret {
+                    $body(arg)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the CPU supports these features (just checked).
+                    break 'simd unsafe { avx512($arg) };
                 }
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU supports AVX2 (just checked).
-                    break 'simd unsafe { $name($keys) };
+                    break 'simd unsafe { avx2($arg) };
                 }
             }
-            $body($keys)
+            $body($arg)
         }
     };
+}
+
+/// The fingerprint of a multiset of keys taken a block at a time, in any
+/// order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tally(Fingerprint);
+
+impl Tally {
+    /// Adds `keys` to the multiset.
+    pub fn add<T: WorkloadKey>(&mut self, keys: &[T]) {
+        let sum = with_best_simd!(sum_of, keys, &[T], u64);
+        self.0.len += keys.len() as u64;
+        self.0.sum = self.0.sum.wrapping_add(sum);
+    }
+
+    /// The fingerprint of every key added.
+    pub fn finish(self) -> Fingerprint {
+        self.0
+    }
 }
 
 /// The fingerprint of `keys`, by their bits (so -0.0 and +0.0 differ, and
 /// NaN payloads count).
 pub fn fingerprint<T: WorkloadKey>(keys: &[T]) -> Fingerprint {
-    let sum = with_best_simd!(sum_avx2, sum_of, keys, u64);
-    Fingerprint {
-        len: keys.len() as u64,
-        sum,
-    }
+    let mut tally = Tally::default();
+    tally.add(keys);
+    tally.finish()
 }
 
 /// Why a result is wrong.
@@ -107,28 +153,67 @@ impl fmt::Display for Wrong {
     }
 }
 
+/// The check of a result taken a block at a time, in order: sorted across
+/// blocks too, and the input's fingerprint at the end.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Check {
+    tally: Tally,
+    /// Index of the first key that sorts after its successor.
+    unsorted: Option<usize>,
+}
+
+impl Check {
+    /// Adds the next block of the result; `prev` is the key just before it
+    /// (`None` for the first block).
+    pub fn add<T: WorkloadKey>(&mut self, prev: Option<T>, block: &[T]) {
+        let (sum, sorted) =
+            with_best_simd!(sum_and_order, (prev, block), (Option<T>, &[T]), (u64, bool));
+        if !sorted && self.unsorted.is_none() {
+            self.unsorted = Some(first_unsorted(prev, block, self.tally.0.len as usize));
+        }
+        self.tally.0.len += block.len() as u64;
+        self.tally.0.sum = self.tally.0.sum.wrapping_add(sum);
+    }
+
+    /// Whether the result was sorted and holds the keys whose fingerprint
+    /// is `input`.
+    pub fn finish(self, input: Fingerprint) -> Result<(), Wrong> {
+        if let Some(index) = self.unsorted {
+            return Err(Wrong::NotSorted { index });
+        }
+        if self.tally.finish() != input {
+            return Err(Wrong::NotThePermutation);
+        }
+        Ok(())
+    }
+}
+
 /// Checks that `result` is sorted and has the fingerprint of the input, in
 /// one pass over it.
 pub fn verify<T: WorkloadKey>(result: &[T], input: Fingerprint) -> Result<(), Wrong> {
-    let (sum, sorted) = with_best_simd!(sum_and_order_avx2, sum_and_order, result, (u64, bool));
-    if !sorted {
-        let index = first_unsorted(result).unwrap_or(0);
-        return Err(Wrong::NotSorted { index });
+    let mut check = Check::default();
+    let mut prev = None;
+    for block in result.chunks(BLOCK) {
+        check.add(prev, block);
+        prev = block.last().copied();
     }
-    if (Fingerprint {
-        len: result.len() as u64,
-        sum,
-    }) != input
-    {
-        return Err(Wrong::NotThePermutation);
-    }
-    Ok(())
+    check.finish(input)
 }
 
-/// The first `i` with `keys[i] > keys[i + 1]`.
+/// The index of the first key that sorts after its successor, in a result
+/// where `block` starts at index `start` and `prev` is the key before it.
 #[cold]
-fn first_unsorted<T: WorkloadKey>(keys: &[T]) -> Option<usize> {
-    keys.windows(2).position(|w| T::order(&w[0], &w[1]).is_gt())
+fn first_unsorted<T: WorkloadKey>(prev: Option<T>, block: &[T], start: usize) -> usize {
+    if let (Some(p), Some(k)) = (prev, block.first())
+        && T::order(&p, k).is_gt()
+    {
+        return start.saturating_sub(1);
+    }
+    start
+        + block
+            .windows(2)
+            .position(|w| T::order(&w[0], &w[1]).is_gt())
+            .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -154,6 +239,30 @@ mod tests {
 
         assert_ne!(fingerprint(&keys), fingerprint(&keys[1..]));
         assert_ne!(fingerprint(&[0.0f64]), fingerprint(&[-0.0f64]));
+    }
+
+    #[test]
+    fn changes_that_cancel_in_a_sum_still_change_the_fingerprint() {
+        // One key up by d, another down by d: the plain sum is the same.
+        let keys: Vec<u64> = generate(Dist::Uniform, 1000, 3);
+        let mut shifted = keys.clone();
+        shifted[10] = shifted[10].wrapping_add(1 << 40);
+        shifted[20] = shifted[20].wrapping_sub(1 << 40);
+        assert_ne!(fingerprint(&keys), fingerprint(&shifted));
+        // Halves swapped between two keys.
+        let (a, b) = (0x1111_2222_3333_4444u64, 0x5555_6666_7777_8888u64);
+        let swapped = [
+            (a & 0xffff_ffff) | (b & !0xffff_ffff),
+            (b & 0xffff_ffff) | (a & !0xffff_ffff),
+        ];
+        assert_ne!(fingerprint(&[a, b]), fingerprint(&swapped));
+        // The same for 32-bit keys, negative ones included.
+        let keys: Vec<i32> = generate(Dist::Uniform, 1000, 4);
+        let mut shifted = keys.clone();
+        shifted[1] = shifted[1].wrapping_add(7);
+        shifted[2] = shifted[2].wrapping_sub(7);
+        assert_ne!(fingerprint(&keys), fingerprint(&shifted));
+        assert_ne!(fingerprint(&[-1i32, 1]), fingerprint(&[0i32, 0]));
     }
 
     #[test]
@@ -189,12 +298,32 @@ mod tests {
     }
 
     #[test]
-    fn an_unsorted_pair_across_a_block_boundary_is_found() {
-        let mut keys: Vec<u64> = (0..10_000).collect();
-        keys.swap(4095, 4096);
-        assert_eq!(first_unsorted(&keys), Some(4095));
-        let mut keys: Vec<u64> = (0..10_000).collect();
-        keys.swap(9998, 9999);
-        assert_eq!(first_unsorted(&keys), Some(9998));
+    fn an_unsorted_pair_is_found_inside_and_across_blocks() {
+        for at in [0, 17, BLOCK - 2, BLOCK - 1, BLOCK, 2 * BLOCK - 1, 9998] {
+            let mut keys: Vec<u64> = (0..10_000).collect();
+            keys.swap(at, at + 1);
+            let print = fingerprint(&keys);
+            assert_eq!(
+                verify(&keys, print),
+                Err(Wrong::NotSorted { index: at }),
+                "swapped at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn blocks_in_any_size_give_the_whole_slice_verdict() {
+        let mut keys: Vec<f32> = generate(Dist::Specials, 9000, 5);
+        let print = fingerprint(&keys);
+        keys.sort_unstable_by(f32::total_cmp);
+        for size in [1, 3, 1000, BLOCK, 20_000] {
+            let mut check = Check::default();
+            let mut prev = None;
+            for block in keys.chunks(size) {
+                check.add(prev, block);
+                prev = block.last().copied();
+            }
+            assert_eq!(check.finish(print), Ok(()), "blocks of {size}");
+        }
     }
 }

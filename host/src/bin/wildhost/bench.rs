@@ -311,7 +311,7 @@ fn workloads(args: &BenchArgs, types: &[KeyType]) -> Result<Vec<Workload>, Failu
             );
         };
         let (bytes, source) = read_input(Some(path))?;
-        let keys = parse_input(&bytes, *key_type, args.format, &source)?;
+        let keys = parse_input(&bytes, *key_type, args.format, &source, None)?;
         if keys.is_empty() {
             return Err(Failure::new(format!("{source} holds no numbers"))
                 .help("bench needs at least one key"));

@@ -11,8 +11,9 @@ use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wildhost::integrity::{Check, Tally};
 use wildhost::isolate::SharedKeys;
-use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec, integrity, with_keys};
+use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec, with_keys};
 
 #[derive(Debug, Args)]
 pub struct SortArgs {
@@ -91,10 +92,12 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let destination = Destination::from_arg(args.output.as_deref());
 
     let (input, source) = read_input(args.input.as_deref())?;
-    let mut keys = parse_input(&input, key_type, args.format, &source)?;
+    // The input's fingerprint is taken while parsing and the result checked
+    // while encoding, each block while it is in the cache.
+    let mut tally = (!args.no_verify).then(Tally::default);
+    let mut keys = parse_input(&input, key_type, args.format, &source, tally.as_mut())?;
     drop(input);
 
-    let fingerprint = (!args.no_verify).then(|| with_keys!(&keys, v => integrity::fingerprint(v)));
     let sorted = if args.isolate {
         let timeout = Duration::from_secs_f64(args.timeout);
         with_keys!(&mut keys, v => sort_in_worker(backend, v, timeout))
@@ -111,8 +114,14 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             .help("nothing was written; try another backend (`wildhost list` shows them)")
     })?;
 
-    if let Some(fingerprint) = fingerprint {
-        with_keys!(&keys, v => integrity::verify(v, fingerprint)).map_err(|wrong| {
+    let mut check = tally.map(|tally| (tally.finish(), Check::default()));
+    let mut out = Vec::new();
+    match args.format {
+        Format::Text => codec::write_text(&keys, &mut out, check.as_mut().map(|(_, c)| c)),
+        Format::Binary => codec::write_binary(&keys, &mut out, check.as_mut().map(|(_, c)| c)),
+    }
+    if let Some((fingerprint, check)) = check {
+        check.finish(fingerprint).map_err(|wrong| {
             Failure::new(format!(
                 "backend `{}` returned a wrong result",
                 backend.name()
@@ -124,12 +133,6 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             ))
             .help("nothing was written; report it to the plugin's author and use another backend")
         })?;
-    }
-
-    let mut out = Vec::new();
-    match args.format {
-        Format::Text => codec::write_text(&keys, &mut out),
-        Format::Binary => codec::write_binary(&keys, &mut out),
     }
     destination.write(&out)
 }
@@ -210,16 +213,18 @@ fn no_backend_help(registry: &Registry) -> String {
     }
 }
 
-/// Parses the bytes read from `source` as keys of `key_type`.
+/// Parses the bytes read from `source` as keys of `key_type`, adding them
+/// to `tally` if there is one.
 pub fn parse_input(
     input: &[u8],
     key_type: KeyType,
     format: Format,
     source: &str,
+    tally: Option<&mut Tally>,
 ) -> Result<KeyVec, Failure> {
     let parsed = match format {
-        Format::Text => codec::parse_text(input, key_type),
-        Format::Binary => codec::parse_binary(input, key_type),
+        Format::Text => codec::parse_text(input, key_type, tally),
+        Format::Binary => codec::parse_binary(input, key_type, tally),
     };
     parsed.map_err(|e| {
         let help = match format {
