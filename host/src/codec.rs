@@ -535,8 +535,8 @@ mod tests {
         let (mut binary, mut text) = (Vec::new(), Vec::new());
         write_binary(&all, &mut binary, None);
         write_text(&all, &mut text, None);
-        let parsers: [(&[u8], fn(&[u8], KeyType, Option<&mut Tally>) -> _); 2] =
-            [(&binary, parse_binary), (&text, parse_text)];
+        type Parser = fn(&[u8], KeyType, Option<&mut Tally>) -> Result<KeyVec, ParseError>;
+        let parsers: [(&[u8], Parser); 2] = [(&binary, parse_binary), (&text, parse_text)];
         for (bytes, parse) in parsers {
             let mut tally = Tally::default();
             assert_eq!(
