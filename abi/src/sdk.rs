@@ -7,6 +7,7 @@
 
 use crate::contract::{KeyType, status};
 use core::ffi::{c_char, c_void};
+use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
@@ -51,16 +52,34 @@ pub fn capture_panics() {
 /// Runs `f`, turning a panic into `Err(message)`.
 #[inline(always)]
 fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(
-        #[cold]
-        |payload| {
-            PANIC_MESSAGE
-                .with(|m| m.borrow_mut().take())
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panicked".to_string())
-        },
-    )
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(panic_message)
+}
+
+/// The message of a panic: what the hook captured, else the payload's text.
+#[cold]
+#[inline(never)]
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    PANIC_MESSAGE
+        .with(|m| m.borrow_mut().take())
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panicked".to_string())
+}
+
+/// Writes a panic's message into the host's buffer; the status to return.
+///
+/// Out of line, so that the sort call's frame holds nothing for the panic
+/// but the buffer's address and size.
+///
+/// # Safety
+/// `err` is null, or valid for writes of `err_cap` bytes.
+#[cold]
+#[inline(never)]
+unsafe fn report_panic(payload: Box<dyn Any + Send>, err: *mut c_char, err_cap: usize) -> i32 {
+    let message = panic_message(payload);
+    // SAFETY: as the caller guarantees.
+    unsafe { write_message(err, err_cap, &message) };
+    status::PANICKED
 }
 
 /// Writes `message` as a NUL-terminated string of at most `cap` bytes,
@@ -113,13 +132,10 @@ pub unsafe fn run_sort<T: Key>(
     // SAFETY: non-null and aligned (checked above); the caller guarantees
     // `len` initialised keys of type `T` owned exclusively for this call.
     let slice = unsafe { core::slice::from_raw_parts_mut(keys, len) };
-    match catch(|| sort(slice)) {
+    match panic::catch_unwind(AssertUnwindSafe(|| sort(slice))) {
         Ok(()) => status::OK,
-        Err(message) => {
-            // SAFETY: `err`/`err_cap` as the caller guarantees.
-            unsafe { write_message(err, err_cap, &message) };
-            status::PANICKED
-        }
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        Err(payload) => unsafe { report_panic(payload, err, err_cap) },
     }
 }
 
