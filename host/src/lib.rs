@@ -32,6 +32,7 @@ pub mod registry;
 pub mod scan;
 pub mod trust;
 pub mod validate;
+mod worker;
 pub mod workload;
 
 pub use codec::KeyVec;

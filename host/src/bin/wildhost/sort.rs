@@ -12,7 +12,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wildhost::integrity::{Check, Tally};
-use wildhost::isolate::SharedKeys;
 use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec, with_keys};
 
 #[derive(Debug, Args)]
@@ -137,19 +136,15 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     destination.write(&out)
 }
 
-/// Sorts `keys` through `backend` in a worker process over shared memory.
+/// Sorts `keys` through `backend` in a worker process.
 fn sort_in_worker<T: Key>(
     backend: &Backend,
-    keys: &mut [T],
+    keys: &mut Vec<T>,
     timeout: Duration,
 ) -> Result<(), String> {
-    let mut shared = SharedKeys::copy_of(keys)
-        .map_err(|e| format!("cannot map memory to share with the worker: {e}"))?;
     backend
-        .sort_isolated(&mut shared, timeout)
-        .map_err(|e| e.to_string())?;
-    keys.copy_from_slice(shared.as_slice());
-    Ok(())
+        .sort_in_worker(keys, timeout)
+        .map_err(|e| e.to_string())
 }
 
 fn choose_backend<'r>(
