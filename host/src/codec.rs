@@ -304,7 +304,7 @@ le_bytes!(u32: 4, u64: 8, i32: 4, i64: 8, f32: 4, f64: 8);
 
 fn decode<T: LeBytes>(input: &[u8], mut tally: Option<&mut Tally>) -> Vec<T> {
     let size = size_of::<T>();
-    let mut keys = Vec::with_capacity(input.len() / size);
+    let mut keys = crate::mem::with_capacity(input.len() / size);
     for chunk in input.chunks(BLOCK * size) {
         let start = keys.len();
         keys.extend(chunk.chunks_exact(size).map(|c| {
@@ -330,6 +330,7 @@ pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>)
 fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Check>) {
     let size = size_of::<T>();
     out.reserve(size_of_val(keys));
+    crate::mem::advise_huge_pages(out.spare_capacity_mut());
     let mut prev = None;
     for block in keys.chunks(BLOCK) {
         if let Some(check) = check.as_deref_mut() {

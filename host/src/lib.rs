@@ -27,6 +27,7 @@ pub mod integrity;
 pub mod isolate;
 mod layout;
 mod loader;
+pub mod mem;
 pub mod preflight;
 pub mod registry;
 pub mod scan;

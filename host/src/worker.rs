@@ -16,9 +16,9 @@
 //! wrong keys, which the caller's result check catches, never a write
 //! anywhere else.
 
-use crate::Backend;
 use crate::error::SortError;
 use crate::isolate::{ChildFailure, IsolatedSortError, describe_exit};
+use crate::{Backend, mem};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt as _;
@@ -75,8 +75,7 @@ impl Backend {
         // While the worker sorts, on the other core: a buffer for its
         // result, its pages faulted in now (by copying the keys into it)
         // rather than one by one during the copy back.
-        let mut result = Vec::with_capacity(keys.len());
-        advise_huge_pages(result.spare_capacity_mut());
+        let mut result = mem::with_capacity(keys.len());
         result.extend_from_slice(keys);
         let outcome = worker.pull(&mut result);
         if outcome.is_ok() {
@@ -113,8 +112,16 @@ impl Backend {
 fn worker_main<T: Key>(backend: &Backend, keys: &mut [T], report: OwnedFd, control: OwnedFd) -> ! {
     // A panic must not unwind into the copy of the host's stack.
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut own = Vec::with_capacity(keys.len());
-        advise_huge_pages(own.spare_capacity_mut());
+        // Free heap memory inherited from the host is shared copy-on-write:
+        // the first write to each of its pages copies the page. Handing it
+        // back to the kernel first makes the buffers below (and the
+        // backend's scratch) fresh zero pages instead.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only releases free memory of this process.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        let mut own = mem::with_capacity(keys.len());
         own.extend_from_slice(keys);
         release(keys);
         match backend.sort(&mut own) {
@@ -415,19 +422,6 @@ fn release<T: Key>(keys: &mut [T]) {
         // anonymous memory MADV_DONTNEED only replaces the worker's pages
         // with zero pages, which are valid keys.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-    }
-}
-
-/// Asks for transparent huge pages under a large buffer about to be filled:
-/// four page faults for 8 MB instead of two thousand.
-fn advise_huge_pages<T>(buffer: &mut [std::mem::MaybeUninit<T>]) {
-    const HUGE: usize = 2 << 20;
-    let start = (buffer.as_mut_ptr() as usize).next_multiple_of(HUGE);
-    let end = (buffer.as_mut_ptr() as usize + size_of_val(buffer)) & !(HUGE - 1);
-    if end > start {
-        // SAFETY: advice on whole pages inside the buffer we own; it changes
-        // how the kernel backs them, never their contents.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
     }
 }
 

@@ -242,7 +242,7 @@ pub fn read_input(path: Option<&Path>) -> Result<(Vec<u8>, String), Failure> {
         Some(p) if p.as_os_str() == "-" => read_stdin(),
         Some(p) => {
             let source = format!("`{}`", p.display());
-            let bytes = std::fs::read(p).map_err(|e| {
+            let bytes = wildhost::mem::read_file(p).map_err(|e| {
                 Failure::new(format!("cannot read the input file {source}"))
                     .cause(e)
                     .help("check the path given with --input")
