@@ -287,7 +287,7 @@ fn advise_huge_pages<T>(scratch: &mut Vec<T>) {
     {
         const HUGE: usize = 2 << 20;
         let bytes = scratch.capacity() * size_of::<T>();
-        if bytes < 4 * HUGE {
+        if bytes < 2 * HUGE {
             return;
         }
         let start = scratch.as_mut_ptr() as usize;
