@@ -50,7 +50,7 @@ pub enum Placement {
     AgainstEnd,
 }
 
-fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(size)
@@ -312,7 +312,8 @@ fn collect(pid: libc::pid_t, read_fd: i32, timeout: Duration) -> Result<Vec<u8>,
     }
 }
 
-fn reap(pid: libc::pid_t) -> Option<ExitStatus> {
+/// Waits for child `pid` to end and reaps it; how it ended.
+pub(crate) fn reap(pid: libc::pid_t) -> Option<ExitStatus> {
     let mut status = 0;
     loop {
         // SAFETY: waits for our own child; `status` is a valid out-pointer.
@@ -355,19 +356,12 @@ impl Backend {
         // What the host refuses, it refuses here, without a child.
         self.check_callable(T::TYPE)?;
         let slice = keys.as_mut_slice();
-        // The report: [0], or [1] + the status code + the plugin's message.
+        // The report: [0], or [1] + the backend's failure.
         let report = in_child(timeout, || match self.sort(slice) {
             Ok(()) => vec![0],
-            Err(SortError::Failed { code, message, .. }) => {
+            Err(error) => {
                 let mut out = vec![1];
-                out.extend_from_slice(&code.to_le_bytes());
-                out.extend_from_slice(message.as_bytes());
-                out
-            }
-            Err(other) => {
-                let mut out = vec![1];
-                out.extend_from_slice(&wildhost_abi::status::FAILED.to_le_bytes());
-                out.extend_from_slice(other.to_string().as_bytes());
+                out.extend(failure_report(error));
                 out
             }
         })
@@ -377,20 +371,40 @@ impl Backend {
         })?;
         match report.split_first() {
             Some((0, [])) => Ok(()),
-            Some((1, rest)) if rest.len() >= 4 => {
-                let (code, message) = rest.split_at(4);
-                let code = i32::from_le_bytes([code[0], code[1], code[2], code[3]]);
-                Err(IsolatedSortError::Sort(SortError::Failed {
-                    backend: self.name().to_string(),
-                    code,
-                    message: String::from_utf8_lossy(message).into_owned(),
-                }))
-            }
-            _ => Err(IsolatedSortError::Child {
-                backend: self.name().to_string(),
-                failure: ChildFailure::Died("sent a report wildhost cannot read".into()),
-            }),
+            Some((1, rest)) => Err(failure_from_report(self.name(), rest)?.into()),
+            _ => Err(unreadable_report(self.name())),
         }
+    }
+}
+
+/// A backend's error as a worker reports it: the status code (4 bytes,
+/// little-endian), then the message.
+pub(crate) fn failure_report(error: SortError) -> Vec<u8> {
+    let (code, message) = match error {
+        SortError::Failed { code, message, .. } => (code, message),
+        other => (wildhost_abi::status::FAILED, other.to_string()),
+    };
+    let mut out = code.to_le_bytes().to_vec();
+    out.extend_from_slice(message.as_bytes());
+    out
+}
+
+/// The backend's error a worker reported with [`failure_report`].
+pub(crate) fn failure_from_report(backend: &str, report: &[u8]) -> Result<SortError, IsolatedSortError> {
+    let (code, message) = report
+        .split_first_chunk::<4>()
+        .ok_or_else(|| unreadable_report(backend))?;
+    Ok(SortError::Failed {
+        backend: backend.to_string(),
+        code: i32::from_le_bytes(*code),
+        message: String::from_utf8_lossy(message).into_owned(),
+    })
+}
+
+pub(crate) fn unreadable_report(backend: &str) -> IsolatedSortError {
+    IsolatedSortError::Child {
+        backend: backend.to_string(),
+        failure: ChildFailure::Died("sent a report wildhost cannot read".into()),
     }
 }
 

@@ -16,8 +16,10 @@
 //! wrong keys, which the caller's result check catches, never a write
 //! anywhere else.
 
-use crate::error::SortError;
-use crate::isolate::{ChildFailure, IsolatedSortError, describe_exit};
+use crate::isolate::{
+    ChildFailure, IsolatedSortError, describe_exit, failure_from_report, failure_report, page_size,
+    reap,
+};
 use crate::{Backend, mem};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -37,8 +39,9 @@ const SEND_THROUGH_PIPE: u8 = b'p';
 impl Backend {
     /// Sorts `keys` in a forked worker process with a time limit, as
     /// `wildhost sort --isolate` does: a backend that crashes, exits or hangs
-    /// gives an error naming what happened, and `keys` may then hold
-    /// anything (the caller keeps the input elsewhere).
+    /// gives an error naming what happened, and `keys` is then left as it
+    /// was. On success `keys` is replaced by a buffer holding the worker's
+    /// result (the caller still checks it, as for any backend).
     pub fn sort_in_worker<T: Key>(
         &self,
         keys: &mut Vec<T>,
@@ -89,13 +92,7 @@ impl Backend {
         let status = worker.stop(matches!(outcome, Err(Pulled::Ended)));
         match outcome {
             Ok(()) => Ok(()),
-            Err(Pulled::Failed { code, message }) => {
-                Err(IsolatedSortError::Sort(SortError::Failed {
-                    backend: self.name().to_string(),
-                    code,
-                    message,
-                }))
-            }
+            Err(Pulled::Failed(report)) => Err(failure_from_report(self.name(), &report)?.into()),
             Err(Pulled::TimedOut) => Err(failed(ChildFailure::TimedOut(timeout))),
             Err(Pulled::Ended) => Err(failed(ChildFailure::Died(match status {
                 Some(status) if status.success() => "ended without sending the keys".into(),
@@ -139,13 +136,8 @@ fn worker_main<T: Key>(backend: &Backend, keys: &mut [T], report: OwnedFd, contr
                 }
             }
             Err(error) => {
-                let (code, message) = match error {
-                    SortError::Failed { code, message, .. } => (code, message),
-                    other => (wildhost_abi::status::FAILED, other.to_string()),
-                };
                 let mut out = vec![FAILED];
-                out.extend_from_slice(&code.to_le_bytes());
-                out.extend_from_slice(message.as_bytes());
+                out.extend(failure_report(error));
                 write_all(&report, &out);
             }
         }
@@ -157,8 +149,8 @@ fn worker_main<T: Key>(backend: &Backend, keys: &mut [T], report: OwnedFd, contr
 
 /// Why the host got no sorted keys from the worker.
 enum Pulled {
-    /// The backend reported an error.
-    Failed { code: i32, message: String },
+    /// The backend reported an error: the rest of its report.
+    Failed(Vec<u8>),
     /// The time limit passed.
     TimedOut,
     /// The worker ended (or closed its pipe) before sending the keys.
@@ -227,13 +219,7 @@ impl Worker {
                 Err(pulled) => return pulled,
             }
         }
-        match rest.split_first_chunk::<4>() {
-            Some((code, message)) => Pulled::Failed {
-                code: i32::from_le_bytes(*code),
-                message: String::from_utf8_lossy(message).into_owned(),
-            },
-            None => Pulled::Garbled("sent a report wildhost cannot read".into()),
-        }
+        Pulled::Failed(rest)
     }
 
     /// Fills `buf` from the worker's pipe; fewer bytes only at its end.
@@ -277,10 +263,10 @@ impl Worker {
             .name("wildhost-reaper".into())
             .spawn(move || {
                 drop(old);
-                wait_for(pid);
+                reap(pid);
             });
         if reaper.is_err() {
-            wait_for(pid);
+            reap(pid);
         }
     }
 
@@ -307,25 +293,10 @@ impl Worker {
         }
         // SAFETY: `pid` is our child, not yet reaped.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        wait_for(self.pid)
+        reap(self.pid)
     }
 }
 
-/// Waits for child `pid` to end and reaps it; how it ended.
-fn wait_for(pid: libc::pid_t) -> Option<ExitStatus> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waits for our own child; `status` is a valid out-pointer.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            return Some(ExitStatus::from_raw(status));
-        }
-        if rc < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return None;
-    }
-}
 
 /// Copies `dest.len()` bytes at `address` in process `pid` into `dest`.
 fn read_process(pid: libc::pid_t, address: u64, dest: &mut [u8]) -> io::Result<()> {
@@ -425,11 +396,3 @@ fn release<T: Key>(keys: &mut [T]) {
     }
 }
 
-fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size)
-        .ok()
-        .filter(|s| s.is_power_of_two())
-        .unwrap_or(4096)
-}
