@@ -390,7 +390,10 @@ pub(crate) fn failure_report(error: SortError) -> Vec<u8> {
 }
 
 /// The backend's error a worker reported with [`failure_report`].
-pub(crate) fn failure_from_report(backend: &str, report: &[u8]) -> Result<SortError, IsolatedSortError> {
+pub(crate) fn failure_from_report(
+    backend: &str,
+    report: &[u8],
+) -> Result<SortError, IsolatedSortError> {
     let (code, message) = report
         .split_first_chunk::<4>()
         .ok_or_else(|| unreadable_report(backend))?;

@@ -297,7 +297,6 @@ impl Worker {
     }
 }
 
-
 /// Copies `dest.len()` bytes at `address` in process `pid` into `dest`.
 fn read_process(pid: libc::pid_t, address: u64, dest: &mut [u8]) -> io::Result<()> {
     let mut done = 0;
@@ -395,4 +394,3 @@ fn release<T: Key>(keys: &mut [T]) {
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
 }
-
