@@ -180,6 +180,13 @@ fn isolate_survives_a_backend_that_crashes_aborts_or_hangs() {
             &[][..],
             "exited with status 4 before reporting",
         ),
+        // Sorts, but closes every descriptor it did not open, the worker's
+        // pipes included.
+        (
+            "SORT_CLOSES_FDS",
+            &[][..],
+            "its process ended without sending the keys",
+        ),
         (
             "SORT_HANGS",
             &["--timeout", "0.5"][..],
