@@ -6,6 +6,7 @@
 //! huge pages takes four faults. Where the kernel grants huge pages only on
 //! request (`enabled` set to `madvise`), these functions request them.
 
+use std::io;
 use std::mem::MaybeUninit;
 
 /// Buffers smaller than this are left alone: two huge pages at least.
@@ -34,13 +35,30 @@ pub fn with_capacity<T>(len: usize) -> Vec<T> {
     v
 }
 
+/// [`with_capacity`], or an error if the memory cannot be had.
+pub fn try_with_capacity<T>(len: usize) -> io::Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            format!(
+                "cannot allocate {} bytes",
+                len.saturating_mul(size_of::<T>())
+            ),
+        )
+    })?;
+    advise_huge_pages(v.spare_capacity_mut());
+    Ok(v)
+}
+
 /// Reads a whole file into a buffer sized from its length.
-pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+pub fn read_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
-    let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
     // One byte more, so that reading to the end needs no second allocation.
-    let mut bytes = with_capacity(len.saturating_add(1));
+    let mut bytes = try_with_capacity(len.saturating_add(1))?;
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }

@@ -78,7 +78,15 @@ impl Backend {
         // While the worker sorts, on the other core: a buffer for its
         // result, its pages faulted in now (by copying the keys into it)
         // rather than one by one during the copy back.
-        let mut result = mem::with_capacity(keys.len());
+        let mut result = match mem::try_with_capacity(keys.len()) {
+            Ok(result) => result,
+            Err(e) => {
+                worker.stop(false);
+                return Err(failed(ChildFailure::Spawn(format!(
+                    "no memory for the worker's result: {e}"
+                ))));
+            }
+        };
         result.extend_from_slice(keys);
         let outcome = worker.pull(&mut result);
         if outcome.is_ok() {
