@@ -3,7 +3,8 @@
 //! - `dispatch/<n>`: sorting n = 1, 16 and 1024 u64 keys through the loaded
 //!   radix plugin (`Backend::sort`: key-type check, availability check, the
 //!   C call, the SDK's argument checks and panic guard) against calling the
-//!   same radix routine directly. The difference is the dispatch cost.
+//!   same radix routine directly, inlined (`direct`) and behind a call that
+//!   is not (`direct-call`). The difference is the dispatch cost.
 //! - `isolate/<n>`: `sort --isolate`'s path (fork a worker, which copies the
 //!   keys and sorts them; pull the result back) against sorting in-process
 //!   through the same plugin, at 1e4, 1e6 and 1e7 keys.
@@ -37,6 +38,12 @@ fn dispatch(c: &mut Criterion) {
                 BatchSize::SmallInput,
             );
         });
+        // The same routine behind a call the compiler may not inline: what
+        // a caller of a Rust library function pays, and code generated the
+        // way the plugin's copy is (an out-of-line function around it).
+        group.bench_function(BenchmarkId::new("direct-call", len), |b| {
+            b.iter_batched_ref(|| data.clone(), |v| direct_call(v), BatchSize::SmallInput);
+        });
         group.bench_function(BenchmarkId::new("plugin", len), |b| {
             b.iter_batched_ref(
                 || data.clone(),
@@ -46,6 +53,11 @@ fn dispatch(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+#[inline(never)]
+fn direct_call(keys: &mut [u64]) {
+    wildsort_radix::sort::sort_u64(keys);
 }
 
 fn isolate(c: &mut Criterion) {

@@ -146,17 +146,25 @@ fn render(results: &Results) -> String {
 
     if let Some(dispatch) = results.get("dispatch") {
         out += "### Dispatch: through the plugin against the same routine called directly\n\n";
-        out += "| keys | plugin ÷ direct | added per call |\n|---:|---:|---:|\n";
+        out += "`direct`: the routine inlined into the caller; `direct-call`: behind a call \
+                the compiler may not inline.\n\n";
+        out += "| keys | plugin ÷ direct | added per call | plugin ÷ direct-call | added per call |\n\
+                |---:|---:|---:|---:|---:|\n";
         let mut rows: Vec<_> = dispatch.iter().collect();
         rows.sort_by_key(|(s, _)| size_key(s));
         for (size, f) in rows {
-            if let (Some(plugin), Some(direct)) = (f.get("plugin"), f.get("direct")) {
-                out += &format!(
-                    "| {size} | {:.3} | {:+.1} ns |\n",
-                    plugin / direct,
-                    plugin - direct
-                );
-            }
+            let Some(plugin) = f.get("plugin") else {
+                continue;
+            };
+            let against = |baseline: Option<&f64>| match baseline {
+                Some(b) => format!("{:.3} | {:+.1} ns", plugin / b, plugin - b),
+                None => "– | –".to_string(),
+            };
+            out += &format!(
+                "| {size} | {} | {} |\n",
+                against(f.get("direct")),
+                against(f.get("direct-call"))
+            );
         }
         out += "\n";
     }
