@@ -10,7 +10,6 @@
 
 use crate::integrity::{BLOCK, Check, Tally};
 use crate::workload::WorkloadKey;
-use std::fmt::Write as _;
 use wildhost_abi::KeyType;
 
 /// A typed array of keys.
@@ -367,41 +366,75 @@ pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
 }
 
 fn write_text_keys<T: TextKey>(keys: &[T], out: &mut Vec<u8>) {
-    let mut line = String::with_capacity(32);
     for &key in keys {
-        line.clear();
-        key.format(&mut line);
-        out.extend_from_slice(line.as_bytes());
+        key.format(out);
         out.push(b'\n');
     }
 }
 
 /// A key's text form.
 trait TextKey: LeBytes {
-    /// Appends the key's text to `line`.
-    fn format(self, line: &mut String);
+    /// Appends the key's text to `out`.
+    fn format(self, out: &mut Vec<u8>);
+}
+
+/// Appends the decimal digits of `n`, after a minus sign if `negative`.
+#[inline]
+fn push_decimal(out: &mut Vec<u8>, negative: bool, mut n: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                                2021222324252627282930313233343536373839\
+                                4041424344454647484950515253545556575859\
+                                6061626364656667686970717273747576777879\
+                                8081828384858687888990919293949596979899";
+    // u64::MAX has 20 digits; the sign goes in front.
+    let mut buf = [0u8; 21];
+    let mut at = buf.len();
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + n as u8;
+    }
+    if negative {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 macro_rules! text_key {
-    (int: $($i:ty),*; float: $($f:ty),*) => {
+    (unsigned: $($u:ty),*; signed: $($i:ty),*; float: $($f:ty),*) => {
+        $(impl TextKey for $u {
+            fn format(self, out: &mut Vec<u8>) {
+                push_decimal(out, false, u64::from(self));
+            }
+        })*
         $(impl TextKey for $i {
-            fn format(self, line: &mut String) {
-                // Writing into a String cannot fail.
-                let _ = write!(line, "{self}");
+            fn format(self, out: &mut Vec<u8>) {
+                push_decimal(out, self < 0, u64::from(self.unsigned_abs()));
             }
         })*
         $(impl TextKey for $f {
-            fn format(self, line: &mut String) {
+            fn format(self, out: &mut Vec<u8>) {
                 if self.is_nan() && self.is_sign_negative() {
-                    line.push_str("-NaN");
+                    out.extend_from_slice(b"-NaN");
                 } else {
-                    let _ = write!(line, "{self:?}");
+                    // Writing into a Vec cannot fail.
+                    let _ = std::io::Write::write_fmt(out, format_args!("{self:?}"));
                 }
             }
         })*
     };
 }
-text_key!(int: u32, u64, i32, i64; float: f32, f64);
+text_key!(unsigned: u32, u64; signed: i32, i64; float: f32, f64);
 
 #[cfg(test)]
 mod tests {
@@ -573,5 +606,58 @@ mod tests {
         let mut changed = sorted.clone();
         changed[2 * BLOCK] += 1;
         assert_eq!(verdict(&changed), Err(Wrong::NotThePermutation));
+    }
+
+    #[test]
+    fn integers_are_written_as_rust_formats_them() {
+        use crate::workload::Rng;
+        let mut rng = Rng::new(11);
+        let mut signed: Vec<i64> = vec![0, 1, -1, 9, 10, 99, 100, -100, i64::MIN, i64::MAX];
+        let mut unsigned: Vec<u64> = vec![0, 9, 10, 99, 100, 101, u64::MAX, u64::MAX - 1];
+        for digits in 1..20u32 {
+            let p = 10u64.pow(digits);
+            unsigned.extend([p - 1, p, p + 1]);
+            signed.extend([(p - 1) as i64, -(p as i64), (p + 1) as i64]);
+        }
+        for _ in 0..10_000 {
+            let x = rng.next_u64() >> (rng.next_u64() % 64);
+            unsigned.push(x);
+            signed.push(x as i64);
+        }
+        let expected = |text: String| text.into_bytes();
+        let mut out = Vec::new();
+        write_text(&KeyVec::U64(unsigned.clone()), &mut out, None);
+        assert_eq!(
+            out,
+            expected(unsigned.iter().map(|k| format!("{k}\n")).collect())
+        );
+        out.clear();
+        write_text(&KeyVec::I64(signed.clone()), &mut out, None);
+        assert_eq!(
+            out,
+            expected(signed.iter().map(|k| format!("{k}\n")).collect())
+        );
+        let small: Vec<i32> = signed
+            .iter()
+            .map(|&k| k as i32)
+            .chain([i32::MIN, i32::MAX])
+            .collect();
+        out.clear();
+        write_text(&KeyVec::I32(small.clone()), &mut out, None);
+        assert_eq!(
+            out,
+            expected(small.iter().map(|k| format!("{k}\n")).collect())
+        );
+        let small: Vec<u32> = unsigned
+            .iter()
+            .map(|&k| k as u32)
+            .chain([u32::MAX])
+            .collect();
+        out.clear();
+        write_text(&KeyVec::U32(small.clone()), &mut out, None);
+        assert_eq!(
+            out,
+            expected(small.iter().map(|k| format!("{k}\n")).collect())
+        );
     }
 }
