@@ -110,17 +110,18 @@ pub fn parse_text(
     tally: Option<&mut Tally>,
 ) -> Result<KeyVec, ParseError> {
     Ok(match key_type {
-        KeyType::U32 => KeyVec::U32(parse_lines(input, parse_int, tally)?),
-        KeyType::U64 => KeyVec::U64(parse_lines(input, parse_int, tally)?),
-        KeyType::I32 => KeyVec::I32(parse_lines(input, parse_int, tally)?),
-        KeyType::I64 => KeyVec::I64(parse_lines(input, parse_int, tally)?),
-        KeyType::F32 => KeyVec::F32(parse_lines(input, parse_float, tally)?),
-        KeyType::F64 => KeyVec::F64(parse_lines(input, parse_float, tally)?),
+        KeyType::U32 => KeyVec::U32(parse_lines(input, fast_int, parse_int, tally)?),
+        KeyType::U64 => KeyVec::U64(parse_lines(input, fast_int, parse_int, tally)?),
+        KeyType::I32 => KeyVec::I32(parse_lines(input, fast_int, parse_int, tally)?),
+        KeyType::I64 => KeyVec::I64(parse_lines(input, fast_int, parse_int, tally)?),
+        KeyType::F32 => KeyVec::F32(parse_lines(input, no_fast_path, parse_float, tally)?),
+        KeyType::F64 => KeyVec::F64(parse_lines(input, no_fast_path, parse_float, tally)?),
     })
 }
 
 fn parse_lines<T: WorkloadKey>(
     input: &[u8],
+    fast: fn(&[u8]) -> Option<T>,
     parse: fn(&str) -> Result<T, String>,
     mut tally: Option<&mut Tally>,
 ) -> Result<Vec<T>, ParseError> {
@@ -133,24 +134,24 @@ fn parse_lines<T: WorkloadKey>(
         if trimmed.is_empty() {
             continue;
         }
-        let text = std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
-        match parse(text) {
-            Ok(key) => {
-                keys.push(key);
-                if keys.len() - tallied == BLOCK
-                    && let Some(tally) = tally.as_deref_mut()
-                {
-                    tally.add(&keys[tallied..]);
-                    tallied = keys.len();
-                }
-            }
-            Err(problem) => {
-                return Err(ParseError::Line {
+        let key = match fast(trimmed) {
+            Some(key) => key,
+            None => {
+                let text =
+                    std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
+                parse(text).map_err(|problem| ParseError::Line {
                     line,
                     text: shorten(text),
                     problem,
-                });
+                })?
             }
+        };
+        keys.push(key);
+        if keys.len() - tallied == BLOCK
+            && let Some(tally) = tally.as_deref_mut()
+        {
+            tally.add(&keys[tallied..]);
+            tallied = keys.len();
         }
     }
     if let Some(tally) = tally {
@@ -171,18 +172,59 @@ fn shorten(text: &str) -> String {
 
 trait Integer: WorkloadKey + std::str::FromStr<Err = std::num::ParseIntError> {
     const SIGNED: bool;
+    /// The value `±magnitude`, if it is one of the type.
+    fn from_sign_magnitude(negative: bool, magnitude: u64) -> Option<Self>;
 }
-impl Integer for u32 {
-    const SIGNED: bool = false;
+
+macro_rules! integer {
+    (unsigned: $($u:ty),*; signed: $($i:ty),*) => {
+        $(impl Integer for $u {
+            const SIGNED: bool = false;
+            fn from_sign_magnitude(negative: bool, magnitude: u64) -> Option<Self> {
+                // "-0" is not a valid unsigned number to `str::parse` either.
+                if negative { None } else { Self::try_from(magnitude).ok() }
+            }
+        })*
+        $(impl Integer for $i {
+            const SIGNED: bool = true;
+            fn from_sign_magnitude(negative: bool, magnitude: u64) -> Option<Self> {
+                let value = i128::from(magnitude);
+                Self::try_from(if negative { -value } else { value }).ok()
+            }
+        })*
+    };
 }
-impl Integer for u64 {
-    const SIGNED: bool = false;
+integer!(unsigned: u32, u64; signed: i32, i64);
+
+/// The common case of an integer line, without UTF-8 validation or
+/// `str::parse`: an optional sign and 1 to 19 ASCII digits (below 10^19,
+/// so the magnitude cannot overflow), in the type's range. Anything else is
+/// `None`, and goes to [`parse_int`], which decides it and words the error;
+/// what this accepts, `str::parse` accepts as the same value (tested).
+#[inline]
+fn fast_int<T: Integer>(line: &[u8]) -> Option<T> {
+    let (negative, digits) = match line {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, line),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut magnitude = 0u64;
+    for &b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        magnitude = magnitude * 10 + u64::from(digit);
+    }
+    T::from_sign_magnitude(negative, magnitude)
 }
-impl Integer for i32 {
-    const SIGNED: bool = true;
-}
-impl Integer for i64 {
-    const SIGNED: bool = true;
+
+/// No fast path: every line goes through the full parser.
+fn no_fast_path<T>(_: &[u8]) -> Option<T> {
+    None
 }
 
 fn parse_int<T: Integer>(text: &str) -> Result<T, String> {
@@ -659,5 +701,82 @@ mod tests {
             out,
             expected(small.iter().map(|k| format!("{k}\n")).collect())
         );
+    }
+
+    #[test]
+    fn the_integer_fast_path_agrees_with_str_parse() {
+        use crate::workload::Rng;
+        fn agree<T: Integer + PartialEq + std::fmt::Debug>(line: &str) {
+            if let Some(fast) = fast_int::<T>(line.as_bytes()) {
+                assert_eq!(
+                    line.parse::<T>().ok(),
+                    Some(fast),
+                    "{line:?} as {}",
+                    T::TYPE
+                );
+            }
+        }
+        let mut lines: Vec<String> = [
+            "0",
+            "-0",
+            "+0",
+            "007",
+            "-007",
+            "+",
+            "-",
+            "",
+            "+-1",
+            "--1",
+            "1-",
+            "1 2",
+            "0x10",
+            "4294967295",
+            "4294967296",
+            "-2147483648",
+            "-2147483649",
+            "2147483647",
+            "2147483648",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "9999999999999999999",
+            "18446744073709551615",
+            "18446744073709551616",
+            "0000000000000000000001",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut rng = Rng::new(5);
+        let alphabet = b"0123456789+-x";
+        for _ in 0..100_000 {
+            let len = (rng.next_u64() % 22) as usize;
+            let line: String = (0..len)
+                .map(|i| {
+                    let pick = rng.next_u64() as usize;
+                    // Mostly digits, signs and junk now and then.
+                    let k = if i == 0 || pick.is_multiple_of(16) {
+                        pick % alphabet.len()
+                    } else {
+                        pick % 10
+                    };
+                    alphabet[k] as char
+                })
+                .collect();
+            lines.push(line);
+        }
+        for line in &lines {
+            agree::<u32>(line);
+            agree::<u64>(line);
+            agree::<i32>(line);
+            agree::<i64>(line);
+        }
+        // The common case does take the fast path.
+        assert_eq!(fast_int::<i64>(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(fast_int::<u64>(b"10000000000000000000"), None); // 20 digits
+        assert_eq!(fast_int::<i64>(b"123"), Some(123));
+        assert_eq!(fast_int::<u32>(b"+4294967295"), Some(u32::MAX));
+        assert_eq!(fast_int::<u32>(b"-0"), None);
     }
 }
