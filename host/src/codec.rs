@@ -110,10 +110,10 @@ pub fn parse_text(
     tally: Option<&mut Tally>,
 ) -> Result<KeyVec, ParseError> {
     Ok(match key_type {
-        KeyType::U32 => KeyVec::U32(parse_lines(input, fast_int, parse_int, tally)?),
-        KeyType::U64 => KeyVec::U64(parse_lines(input, fast_int, parse_int, tally)?),
-        KeyType::I32 => KeyVec::I32(parse_lines(input, fast_int, parse_int, tally)?),
-        KeyType::I64 => KeyVec::I64(parse_lines(input, fast_int, parse_int, tally)?),
+        KeyType::U32 => KeyVec::U32(parse_lines(input, scan_int, parse_int, tally)?),
+        KeyType::U64 => KeyVec::U64(parse_lines(input, scan_int, parse_int, tally)?),
+        KeyType::I32 => KeyVec::I32(parse_lines(input, scan_int, parse_int, tally)?),
+        KeyType::I64 => KeyVec::I64(parse_lines(input, scan_int, parse_int, tally)?),
         KeyType::F32 => KeyVec::F32(parse_lines(input, no_fast_path, parse_float, tally)?),
         KeyType::F64 => KeyVec::F64(parse_lines(input, no_fast_path, parse_float, tally)?),
     })
@@ -121,30 +121,36 @@ pub fn parse_text(
 
 fn parse_lines<T: WorkloadKey>(
     input: &[u8],
-    fast: fn(&[u8]) -> Option<T>,
+    fast: fn(&[u8]) -> Option<(T, usize)>,
     parse: fn(&str) -> Result<T, String>,
     mut tally: Option<&mut Tally>,
 ) -> Result<Vec<T>, ParseError> {
     // A number takes at least two bytes with its newline: a cheap upper bound.
     let mut keys = Vec::with_capacity(input.len() / 2 + 1);
     let mut tallied = 0;
-    for (index, raw) in input.split(|&b| b == b'\n').enumerate() {
-        let line = index + 1;
-        let trimmed = raw.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        let key = match fast(trimmed) {
-            Some(key) => key,
-            None => {
-                let text =
-                    std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
-                parse(text).map_err(|problem| ParseError::Line {
-                    line,
-                    text: shorten(text),
-                    problem,
-                })?
+    let mut rest = input;
+    let mut line = 0;
+    while !rest.is_empty() {
+        line += 1;
+        let key = if let Some((key, used)) = fast(rest) {
+            rest = &rest[used..];
+            key
+        } else {
+            let (raw, next) = match rest.iter().position(|&b| b == b'\n') {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            rest = next;
+            let trimmed = raw.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
             }
+            let text = std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
+            parse(text).map_err(|problem| ParseError::Line {
+                line,
+                text: shorten(text),
+                problem,
+            })?
         };
         keys.push(key);
         if keys.len() - tallied == BLOCK
@@ -196,34 +202,46 @@ macro_rules! integer {
 }
 integer!(unsigned: u32, u64; signed: i32, i64);
 
-/// The common case of an integer line, without UTF-8 validation or
-/// `str::parse`: an optional sign and 1 to 19 ASCII digits (below 10^19,
-/// so the magnitude cannot overflow), in the type's range. Anything else is
-/// `None`, and goes to [`parse_int`], which decides it and words the error;
-/// what this accepts, `str::parse` accepts as the same value (tested).
+/// The common case of an integer line, read straight off the input: an
+/// optional sign, 1 to 19 ASCII digits (below 10^19, so the magnitude
+/// cannot overflow), an optional `\r`, then the newline or the end of the
+/// input, and a value in the type's range. The key and the bytes the line
+/// took, newline included. Anything else is `None`, and the line goes to
+/// [`parse_int`], which decides it and words the error; what this accepts,
+/// `str::parse` accepts as the same value (tested).
 #[inline]
-fn fast_int<T: Integer>(line: &[u8]) -> Option<T> {
-    let (negative, digits) = match line {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, line),
+fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
+    let (negative, start) = match input.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
     };
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
+    let mut at = start;
     let mut magnitude = 0u64;
-    for &b in digits {
+    while let Some(&b) = input.get(at) {
         let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
+        if digit > 9 || at - start == 19 {
+            break;
         }
         magnitude = magnitude * 10 + u64::from(digit);
+        at += 1;
     }
-    T::from_sign_magnitude(negative, magnitude)
+    if at == start {
+        return None;
+    }
+    if input.get(at) == Some(&b'\r') {
+        at += 1;
+    }
+    let used = match input.get(at) {
+        None => at,
+        Some(b'\n') => at + 1,
+        Some(_) => return None,
+    };
+    T::from_sign_magnitude(negative, magnitude).map(|key| (key, used))
 }
 
 /// No fast path: every line goes through the full parser.
-fn no_fast_path<T>(_: &[u8]) -> Option<T> {
+fn no_fast_path<T>(_: &[u8]) -> Option<(T, usize)> {
     None
 }
 
@@ -707,7 +725,8 @@ mod tests {
     fn the_integer_fast_path_agrees_with_str_parse() {
         use crate::workload::Rng;
         fn agree<T: Integer + PartialEq + std::fmt::Debug>(line: &str) {
-            if let Some(fast) = fast_int::<T>(line.as_bytes()) {
+            if let Some((fast, used)) = scan_int::<T>(line.as_bytes()) {
+                assert_eq!(used, line.len(), "{line:?}");
                 assert_eq!(
                     line.parse::<T>().ok(),
                     Some(fast),
@@ -773,10 +792,88 @@ mod tests {
             agree::<i64>(line);
         }
         // The common case does take the fast path.
-        assert_eq!(fast_int::<i64>(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(fast_int::<u64>(b"10000000000000000000"), None); // 20 digits
-        assert_eq!(fast_int::<i64>(b"123"), Some(123));
-        assert_eq!(fast_int::<u32>(b"+4294967295"), Some(u32::MAX));
-        assert_eq!(fast_int::<u32>(b"-0"), None);
+        assert_eq!(
+            scan_int::<i64>(b"-9223372036854775808\n5"),
+            Some((i64::MIN, 21))
+        );
+        assert_eq!(scan_int::<i64>(b"123\r\n"), Some((123, 5)));
+        assert_eq!(scan_int::<u64>(b"10000000000000000000"), None); // 20 digits
+        assert_eq!(scan_int::<u32>(b"+4294967295"), Some((u32::MAX, 11)));
+        assert_eq!(scan_int::<u32>(b"-0"), None);
+        assert_eq!(scan_int::<u32>(b" 1"), None);
+        assert_eq!(scan_int::<u32>(b"1 "), None);
+    }
+
+    /// The line loop as it was before the fast path: every line split off,
+    /// trimmed, checked as UTF-8 and given to `str::parse`.
+    fn reference<T: Integer>(input: &[u8]) -> Result<Vec<T>, ParseError> {
+        let mut keys = Vec::new();
+        for (index, raw) in input.split(|&b| b == b'\n').enumerate() {
+            let line = index + 1;
+            let trimmed = raw.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let text = std::str::from_utf8(trimmed).map_err(|_| ParseError::NotUtf8 { line })?;
+            keys.push(parse_int(text).map_err(|problem| ParseError::Line {
+                line,
+                text: shorten(text),
+                problem,
+            })?);
+        }
+        Ok(keys)
+    }
+
+    #[test]
+    fn text_parsing_gives_what_the_plain_line_loop_gives() {
+        use crate::workload::Rng;
+        /// Whether the input parsed as i64 (after checking every type).
+        fn same(input: &[u8]) -> bool {
+            let shown = String::from_utf8_lossy(input);
+            let u32s = reference::<u32>(input).map(KeyVec::U32);
+            assert_eq!(parse_text(input, KeyType::U32, None), u32s, "{shown:?}");
+            let u64s = reference::<u64>(input).map(KeyVec::U64);
+            assert_eq!(parse_text(input, KeyType::U64, None), u64s, "{shown:?}");
+            let i32s = reference::<i32>(input).map(KeyVec::I32);
+            assert_eq!(parse_text(input, KeyType::I32, None), i32s, "{shown:?}");
+            let i64s = reference::<i64>(input).map(KeyVec::I64);
+            assert_eq!(parse_text(input, KeyType::I64, None), i64s, "{shown:?}");
+            i64s.is_ok()
+        }
+        let mut rng = Rng::new(6);
+        let alphabet = b"0123456789012345678901234567890123456789-+ \t\r\n\n\n\nx\xff";
+        for _ in 0..20_000 {
+            let len = (rng.next_u64() % 120) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.next_u64() as usize % alphabet.len()])
+                .collect();
+            same(&input);
+        }
+        // Mostly well-formed: numbers of every length, some signed, some
+        // with blanks or `\r` around them, blank lines between.
+        let decorations: [&[u8]; 6] = [b"", b"", b"", b" ", b"\r", b"\t"];
+        let mut parsed = 0;
+        for _ in 0..5_000 {
+            let mut input = Vec::new();
+            for _ in 0..(rng.next_u64() % 12) {
+                let before = decorations[rng.next_u64() as usize % decorations.len()];
+                input.extend_from_slice(before);
+                match rng.next_u64() % 8 {
+                    0 => input.push(b'-'),
+                    1 => input.push(b'+'),
+                    _ => {}
+                }
+                let number = rng.next_u64() >> (rng.next_u64() % 64);
+                input.extend_from_slice(number.to_string().as_bytes());
+                let after = decorations[rng.next_u64() as usize % decorations.len()];
+                input.extend_from_slice(after);
+                input.push(b'\n');
+                if rng.next_u64().is_multiple_of(5) {
+                    input.push(b'\n');
+                }
+            }
+            parsed += usize::from(same(&input));
+        }
+        assert!(parsed > 1_000, "only {parsed} well-formed inputs parsed");
     }
 }
