@@ -125,8 +125,10 @@ fn parse_lines<T: WorkloadKey>(
     parse: fn(&str) -> Result<T, String>,
     mut tally: Option<&mut Tally>,
 ) -> Result<Vec<T>, ParseError> {
-    // A number takes at least two bytes with its newline: a cheap upper bound.
-    let mut keys = Vec::with_capacity(input.len() / 2 + 1);
+    // A number takes at least two bytes with its newline: a cheap upper bound
+    // (address space only: untouched pages cost nothing). If even that
+    // cannot be had, the vector grows as keys come.
+    let mut keys = crate::mem::try_with_capacity(input.len() / 2 + 1).unwrap_or_default();
     let mut tallied = 0;
     let mut rest = input;
     let mut line = 0;
@@ -411,6 +413,11 @@ fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Chec
 /// With a `check`, the keys are checked a block at a time as they are
 /// formatted.
 pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
+    // The longest key takes 20 bytes and its newline (floats: 24 and one);
+    // the pages never written are never faulted in.
+    if out.try_reserve(keys.len().saturating_mul(25)).is_ok() {
+        crate::mem::advise_huge_pages(out.spare_capacity_mut());
+    }
     if let Some(check) = check {
         with_keys!(keys, v => {
             let mut prev = None;
