@@ -691,41 +691,26 @@ mod tests {
             unsigned.push(x);
             signed.push(x as i64);
         }
-        let expected = |text: String| text.into_bytes();
-        let mut out = Vec::new();
-        write_text(&KeyVec::U64(unsigned.clone()), &mut out, None);
-        assert_eq!(
-            out,
-            expected(unsigned.iter().map(|k| format!("{k}\n")).collect())
-        );
-        out.clear();
-        write_text(&KeyVec::I64(signed.clone()), &mut out, None);
-        assert_eq!(
-            out,
-            expected(signed.iter().map(|k| format!("{k}\n")).collect())
-        );
+        fn written_as_format<T: std::fmt::Display>(keys: &[T], all: KeyVec) {
+            let mut out = Vec::new();
+            write_text(&all, &mut out, None);
+            let expected: String = keys.iter().map(|k| format!("{k}\n")).collect();
+            assert_eq!(String::from_utf8(out).expect("ASCII"), expected);
+        }
+        written_as_format(&unsigned, KeyVec::U64(unsigned.clone()));
+        written_as_format(&signed, KeyVec::I64(signed.clone()));
         let small: Vec<i32> = signed
             .iter()
             .map(|&k| k as i32)
             .chain([i32::MIN, i32::MAX])
             .collect();
-        out.clear();
-        write_text(&KeyVec::I32(small.clone()), &mut out, None);
-        assert_eq!(
-            out,
-            expected(small.iter().map(|k| format!("{k}\n")).collect())
-        );
+        written_as_format(&small, KeyVec::I32(small.clone()));
         let small: Vec<u32> = unsigned
             .iter()
             .map(|&k| k as u32)
             .chain([u32::MAX])
             .collect();
-        out.clear();
-        write_text(&KeyVec::U32(small.clone()), &mut out, None);
-        assert_eq!(
-            out,
-            expected(small.iter().map(|k| format!("{k}\n")).collect())
-        );
+        written_as_format(&small, KeyVec::U32(small.clone()));
     }
 
     #[test]
