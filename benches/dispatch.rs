@@ -5,9 +5,6 @@
 //!   C call, the SDK's argument checks and panic guard) against calling the
 //!   same radix routine directly, inlined (`direct`) and behind a call that
 //!   is not (`direct-call`). The difference is the dispatch cost.
-//! - `isolate/<n>`: `sort --isolate`'s path (fork a worker, which copies the
-//!   keys and sorts them; pull the result back) against sorting in-process
-//!   through the same plugin, at 1e4, 1e6 and 1e7 keys.
 //! - `integrity/<n>`: the result check `wildhost sort` runs by default
 //!   (riding along the binary decoding and encoding: `checked-codec` minus
 //!   `codec`) against the radix sort it checks.
@@ -58,39 +55,6 @@ fn dispatch(c: &mut Criterion) {
 #[inline(never)]
 fn direct_call(keys: &mut [u64]) {
     wildsort_radix::sort::sort_u64(keys);
-}
-
-fn isolate(c: &mut Criterion) {
-    let registry = registry();
-    let radix = registry.backend("radix").expect("the radix plugin").clone();
-    let mut group = c.benchmark_group("isolate");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500));
-    for len in [10_000usize, 1_000_000, 10_000_000] {
-        let data: Vec<u64> = generate(Dist::Uniform, len, 7);
-        group.measurement_time(Duration::from_secs(if len >= 1_000_000 { 6 } else { 2 }));
-        group.bench_function(BenchmarkId::new("in-process", len), |b| {
-            b.iter_batched_ref(
-                || data.clone(),
-                |v| radix.sort(v.as_mut_slice()).expect("sorted"),
-                BatchSize::LargeInput,
-            );
-        });
-        // What `wildhost sort --isolate` does with the keys it parsed.
-        group.bench_function(BenchmarkId::new("isolated", len), |b| {
-            b.iter_batched_ref(
-                || data.clone(),
-                |v| {
-                    radix
-                        .sort_in_worker(v, Duration::from_secs(600))
-                        .expect("sorted");
-                },
-                BatchSize::LargeInput,
-            );
-        });
-    }
-    group.finish();
 }
 
 /// The result check `wildhost sort` runs by default, against the radix
@@ -163,5 +127,5 @@ fn integrity(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch, isolate, integrity);
+criterion_group!(benches, dispatch, integrity);
 criterion_main!(benches);

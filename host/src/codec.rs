@@ -390,8 +390,9 @@ pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>)
 
 fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Check>) {
     let size = size_of::<T>();
-    out.reserve(size_of_val(keys));
-    crate::mem::advise_huge_pages(out.spare_capacity_mut());
+    if !crate::mem::try_reserve(out, size_of_val(keys)) {
+        out.reserve(size_of_val(keys));
+    }
     let mut prev = None;
     for block in keys.chunks(BLOCK) {
         if let Some(check) = check.as_deref_mut() {
@@ -415,9 +416,7 @@ fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Chec
 pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
     // The longest key takes 20 bytes and its newline (floats: 24 and one);
     // the pages never written are never faulted in.
-    if out.try_reserve(keys.len().saturating_mul(25)).is_ok() {
-        crate::mem::advise_huge_pages(out.spare_capacity_mut());
-    }
+    crate::mem::try_reserve(out, keys.len().saturating_mul(25));
     if let Some(check) = check {
         with_keys!(keys, v => {
             let mut prev = None;

@@ -1,26 +1,27 @@
 //! `wildhost sort --isolate`: the backend sorts in a forked worker process,
-//! on the worker's own copy of the keys, and the host pulls the result back.
+//! and the host pulls the result back.
 //!
 //! The worker is forked once the keys are read, so it starts with them at no
-//! cost (the pages are shared copy-on-write). It copies them into a buffer
-//! of its own, lets go of its view of the host's pages (so that the host's
-//! later writes to them copy nothing), sorts, and reports where its sorted
-//! keys are. The host copies them straight into its own buffer with
-//! `process_vm_readv`, one copy, and stops the worker. Where the kernel does
-//! not allow reading another process's memory (or the environment sets
-//! `WILDHOST_ISOLATE_VIA_PIPE`, which the tests use), the worker sends the
-//! keys through the pipe instead.
+//! cost (the pages are shared copy-on-write). The host then lets go of its
+//! own view of those pages before the worker touches them: the worker is
+//! left their only owner and sorts them in place, its writes copying
+//! nothing. Meanwhile the host faults in fresh pages for the result on the
+//! other core. When the worker reports where its sorted keys are, the host
+//! copies them straight into its buffer with `process_vm_readv`, one copy,
+//! and stops the worker. Where the kernel does not allow reading another
+//! process's memory (or the environment sets `WILDHOST_ISOLATE_VIA_PIPE`,
+//! which the tests use), the worker sends the keys through the pipe instead.
 //!
 //! The host only ever writes to its own buffer, within its bounds, and only
 //! reads the worker: a worker that lies about where its keys are gives
 //! wrong keys, which the caller's result check catches, never a write
 //! anywhere else.
 
+use crate::Backend;
 use crate::isolate::{
     ChildFailure, IsolatedSortError, describe_exit, failure_from_report, failure_report, page_size,
     reap,
 };
-use crate::{Backend, mem};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt as _;
@@ -35,13 +36,15 @@ const SORTED: u8 = 0;
 const FAILED: u8 = 1;
 /// The host's request for the keys through the pipe.
 const SEND_THROUGH_PIPE: u8 = b'p';
+/// The host's word that its view of the keys is gone: the worker may sort.
+const GO: u8 = b'g';
 
 impl Backend {
     /// Sorts `keys` in a forked worker process with a time limit, as
     /// `wildhost sort --isolate` does: a backend that crashes, exits or hangs
-    /// gives an error naming what happened, and `keys` is then left as it
-    /// was. On success `keys` is replaced by a buffer holding the worker's
-    /// result (the caller still checks it, as for any backend).
+    /// gives an error naming what happened. The keys' memory goes to the
+    /// worker, so on an error `keys` is left empty; on success it holds the
+    /// worker's result (the caller still checks it, as for any backend).
     pub fn sort_in_worker<T: Key>(
         &self,
         keys: &mut Vec<T>,
@@ -69,34 +72,26 @@ impl Backend {
             worker_main(self, keys, worker_report, worker_control);
         }
         drop((worker_report, worker_control));
+        // The worker becomes the only owner of the keys' pages, then sorts.
+        release(keys);
+        write_all(&to_worker, &[GO]);
         let mut worker = Worker {
             pid,
             from_worker,
             to_worker: Some(to_worker),
             deadline,
         };
-        // While the worker sorts, on the other core: a buffer for its
-        // result, its pages faulted in now (by copying the keys into it)
-        // rather than one by one during the copy back.
-        let mut result = match mem::try_with_capacity(keys.len()) {
-            Ok(result) => result,
-            Err(e) => {
-                worker.stop(false);
-                return Err(failed(ChildFailure::Spawn(format!(
-                    "no memory for the worker's result: {e}"
-                ))));
-            }
-        };
-        result.extend_from_slice(keys);
-        let outcome = worker.pull(&mut result);
+        // While the worker sorts, on the other core: fresh pages for its
+        // result, faulted in now rather than one by one during the copy.
+        prefault(keys);
+        let outcome = worker.pull(keys);
         if outcome.is_ok() {
             // The worker has nothing left to do, and its end (unmapping its
-            // memory) and the old buffer's release need not hold up the
-            // caller: a thread of their own sees to both.
-            let old = std::mem::replace(keys, result);
-            worker.stop_later(old);
+            // memory) need not hold up the caller: a thread sees to it.
+            worker.stop_later();
             return Ok(());
         }
+        keys.clear();
         let status = worker.stop(matches!(outcome, Err(Pulled::Ended)));
         match outcome {
             Ok(()) => Ok(()),
@@ -112,33 +107,34 @@ impl Backend {
     }
 }
 
-/// The worker: sorts its own copy, reports, sends the keys if asked, and
-/// waits for the host to be done. Never returns.
+/// The worker: waits for the host to let go of the keys, sorts them in
+/// place, reports, sends the keys if asked, and waits for the host to be
+/// done. Never returns.
 fn worker_main<T: Key>(backend: &Backend, keys: &mut [T], report: OwnedFd, control: OwnedFd) -> ! {
     // A panic must not unwind into the copy of the host's stack.
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // Free heap memory inherited from the host is shared copy-on-write:
         // the first write to each of its pages copies the page. Handing it
-        // back to the kernel first makes the buffers below (and the
-        // backend's scratch) fresh zero pages instead.
+        // back to the kernel first makes the backend's scratch fresh zero
+        // pages instead.
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim only releases free memory of this process.
         unsafe {
             libc::malloc_trim(0);
         }
-        let mut own = mem::with_capacity(keys.len());
-        own.extend_from_slice(keys);
-        release(keys);
-        match backend.sort(&mut own) {
+        let mut request = [0u8; 1];
+        if read_some(&control, &mut request) != 1 || request[0] != GO {
+            return;
+        }
+        match backend.sort(keys) {
             Ok(()) => {
                 let mut header = [0u8; 17];
                 header[0] = SORTED;
-                header[1..9].copy_from_slice(&(own.as_ptr() as u64).to_le_bytes());
-                header[9..].copy_from_slice(&(own.len() as u64).to_le_bytes());
+                header[1..9].copy_from_slice(&(keys.as_ptr() as u64).to_le_bytes());
+                header[9..].copy_from_slice(&(keys.len() as u64).to_le_bytes());
                 write_all(&report, &header);
-                let mut request = [0u8; 1];
                 if read_some(&control, &mut request) == 1 && request[0] == SEND_THROUGH_PIPE {
-                    write_all(&report, bytes_of(&own));
+                    write_all(&report, bytes_of(keys));
                     // Until the host has read it all and hangs up.
                     read_some(&control, &mut request);
                 }
@@ -260,19 +256,16 @@ impl Worker {
         Ok(filled)
     }
 
-    /// Ends the worker, and leaves reaping it and dropping `old` to a
-    /// thread of their own (or reaps it here if no thread can start).
-    fn stop_later<T: Send + 'static>(mut self, old: T) {
+    /// Ends the worker, and leaves reaping it to a thread of its own (or
+    /// reaps it here if no thread can start).
+    fn stop_later(mut self) {
         self.to_worker = None;
         // SAFETY: `pid` is our child, not yet reaped.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
         let pid = self.pid;
         let reaper = std::thread::Builder::new()
             .name("wildhost-reaper".into())
-            .spawn(move || {
-                drop(old);
-                reap(pid);
-            });
+            .spawn(move || reap(pid));
         if reaper.is_err() {
             reap(pid);
         }
@@ -386,19 +379,37 @@ fn bytes_of_mut<T: Key>(keys: &mut [T]) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(keys.as_mut_ptr().cast(), size_of_val(keys)) }
 }
 
-/// In the worker, after copying the keys: drops its view of the host's
-/// pages that lie wholly inside `keys`, so that they are the host's alone
-/// again and the host writing the result into them copies nothing. The
-/// worker reads zeros there afterwards and never looks.
-fn release<T: Key>(keys: &mut [T]) {
+/// In the host, right after the fork: drops its view of the pages that lie
+/// wholly inside the buffer of `keys` (its spare capacity included), so that
+/// the worker is their only owner and its writes to them copy nothing. The
+/// host reads zeros there afterwards, and fresh pages back its later writes.
+/// (A page shared with other memory stays shared, and the worker's first
+/// write to it copies it: under the `wildhost` command's allocator a large
+/// buffer has no such page.)
+fn release<T: Key>(keys: &mut Vec<T>) {
     let page = page_size();
-    let start = (keys.as_mut_ptr() as usize).next_multiple_of(page);
-    let end = (keys.as_mut_ptr() as usize + size_of_val(keys)) & !(page - 1);
+    let buffer = keys.as_mut_ptr() as usize;
+    let start = buffer.next_multiple_of(page);
+    let end = (buffer + keys.capacity() * size_of::<T>()) & !(page - 1);
     if end > start {
-        // SAFETY: the range lies inside `keys`, which this process (the
-        // worker) borrows exclusively and no longer reads; for private
-        // anonymous memory MADV_DONTNEED only replaces the worker's pages
-        // with zero pages, which are valid keys.
+        // SAFETY: the range lies inside the buffer of `keys`, which the host
+        // borrows exclusively; for private anonymous memory MADV_DONTNEED
+        // only replaces the host's pages with zero pages, which are valid
+        // keys.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+/// Writes to each page of `keys`, so that the kernel backs them now. What
+/// was there is about to be overwritten by the result (or dropped).
+fn prefault<T: Key>(keys: &mut [T]) {
+    let page = page_size();
+    let bytes = bytes_of_mut(keys);
+    let mut at = 0;
+    while at < bytes.len() {
+        // SAFETY: `at` is in bounds; volatile, so that the compiler keeps
+        // a write nothing reads before the result overwrites it.
+        unsafe { bytes.as_mut_ptr().add(at).write_volatile(0) };
+        at += page;
     }
 }

@@ -17,6 +17,10 @@ use std::process::ExitCode;
 use wildhost::scan::Isolation;
 use wildhost::{Registry, SearchPath};
 
+/// Large buffers on whole huge pages (see `wildhost::mem`).
+#[global_allocator]
+static ALLOCATOR: wildhost::mem::HugeAllocator = wildhost::mem::HugeAllocator;
+
 /// Host for native sort backends loaded from plugins.
 #[derive(Debug, Parser)]
 #[command(name = "wildhost", version, about, long_about = None)]

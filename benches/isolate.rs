@@ -1,0 +1,54 @@
+//! `isolate/<n>`: `sort --isolate`'s path (fork a worker, hand it the keys'
+//! pages, which it sorts in place; pull the result back) against sorting
+//! in-process through the same plugin, at 1e4, 1e6 and 1e7 keys.
+//!
+//! Under the allocator the `wildhost` command installs, as the command runs
+//! it: its large buffers share no page with other memory, which is what lets
+//! the worker take all of them over.
+//!
+//! `cargo bench -p wildhost-benches --bench isolate`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use std::time::Duration;
+use wildhost_benches::{Dist, generate, registry};
+
+#[global_allocator]
+static ALLOCATOR: wildhost::mem::HugeAllocator = wildhost::mem::HugeAllocator;
+
+fn isolate(c: &mut Criterion) {
+    let registry = registry();
+    let radix = registry.backend("radix").expect("the radix plugin").clone();
+    let mut group = c.benchmark_group("isolate");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500));
+    for len in [10_000usize, 1_000_000, 10_000_000] {
+        let data: Vec<u64> = generate(Dist::Uniform, len, 7);
+        group.measurement_time(Duration::from_secs(if len >= 1_000_000 { 6 } else { 2 }));
+        group.bench_function(BenchmarkId::new("in-process", len), |b| {
+            b.iter_batched_ref(
+                || data.clone(),
+                |v| radix.sort(v.as_mut_slice()).expect("sorted"),
+                BatchSize::LargeInput,
+            );
+        });
+        // What `wildhost sort --isolate` does with the keys it parsed.
+        group.bench_function(BenchmarkId::new("isolated", len), |b| {
+            b.iter_batched_ref(
+                || data.clone(),
+                |v| {
+                    radix
+                        .sort_in_worker(v, Duration::from_secs(600))
+                        .expect("sorted");
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, isolate);
+criterion_main!(benches);
