@@ -102,3 +102,37 @@ fn eight_threads_sort_through_the_same_plugins_at_once() {
         thread.join().expect("a sorting thread panicked");
     }
 }
+
+/// `Backend::sort_in_worker`, again and again from one process: each result
+/// sorted and complete; a failing backend leaves the keys empty (their pages
+/// went to the worker) and says why.
+#[test]
+fn sorting_in_a_worker_process_repeatedly() {
+    let registry = registry();
+    let radix = registry.backend("radix").expect("the radix plugin");
+    let mut rng = Rng::new(11);
+    let timeout = std::time::Duration::from_secs(60);
+    // Small keys, and 5 MB: a buffer large enough for huge pages.
+    for len in [0usize, 1, 1000, 655_360, 3, 655_361] {
+        let input: Vec<u64> = (0..len).map(|_| rng.next_u64()).collect();
+        let mut keys = input.clone();
+        radix.sort_in_worker(&mut keys, timeout).expect("sorted");
+        let mut expected = input;
+        expected.sort_unstable();
+        assert!(keys == expected, "{len} keys");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = wildhost_suite::fixtures::rust_plugin("libwildsort_panicky.so");
+    std::fs::copy(&plugin, dir.path().join("libwildsort_panicky.so")).expect("copy");
+    let registry = Registry::discover(&SearchPath::only([dir.path().to_path_buf()]));
+    let panicky = registry.backend("panicky").expect("the panicking fixture");
+    let mut keys = vec![2u64, 1];
+    let err = panicky
+        .sort_in_worker(&mut keys, timeout)
+        .expect_err("it panics");
+    assert!(
+        err.to_string().contains("panicky gives up on 2 keys"),
+        "{err}"
+    );
+    assert!(keys.is_empty());
+}

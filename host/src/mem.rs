@@ -18,7 +18,7 @@ use std::io;
 use std::mem::MaybeUninit;
 
 /// Buffers smaller than this are left alone: two huge pages at least.
-const WORTH_IT: usize = 4 << 20;
+pub(crate) const WORTH_IT: usize = 4 << 20;
 const HUGE: usize = 2 << 20;
 
 /// Asks for huge pages under the whole huge pages inside `spare`, memory
