@@ -365,18 +365,30 @@ le_bytes!(u32: 4, u64: 8, i32: 4, i64: 8, f32: 4, f64: 8);
 
 fn decode<T: LeBytes>(input: &[u8], mut tally: Option<&mut Tally>) -> Vec<T> {
     let size = size_of::<T>();
-    let mut keys = crate::mem::with_capacity(input.len() / size);
-    for chunk in input.chunks(BLOCK * size) {
-        let start = keys.len();
-        keys.extend(chunk.chunks_exact(size).map(|c| {
-            let mut bytes = T::Bytes::default();
-            bytes.as_mut().copy_from_slice(c);
-            T::from_le(bytes)
-        }));
-        if let Some(tally) = tally.as_deref_mut() {
-            tally.add(&keys[start..]);
+    let len = input.len() / size;
+    let mut keys = crate::mem::with_capacity(len);
+    let spare = &mut keys.spare_capacity_mut()[..len];
+    for (chunk, slots) in input.chunks(BLOCK * size).zip(spare.chunks_mut(BLOCK)) {
+        match tally.as_deref_mut() {
+            #[cfg(target_endian = "little")]
+            Some(tally) => tally.add_decoding(chunk, slots),
+            _other => {
+                for (bytes, slot) in chunk.chunks_exact(size).zip(slots.iter_mut()) {
+                    let mut le = T::Bytes::default();
+                    le.as_mut().copy_from_slice(bytes);
+                    slot.write(T::from_le(le));
+                }
+                #[cfg(not(target_endian = "little"))]
+                if let Some(tally) = _other {
+                    // SAFETY: every slot of the block was just written.
+                    tally.add(unsafe { slots.assume_init_ref() });
+                }
+            }
         }
     }
+    // SAFETY: the loop wrote all `len` keys: the chunks of the input and of
+    // the spare capacity pair up, BLOCK keys each, the last one shorter.
+    unsafe { keys.set_len(len) };
     keys
 }
 
@@ -390,21 +402,32 @@ pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>)
 
 fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Check>) {
     let size = size_of::<T>();
+    let start = out.len();
     if !crate::mem::try_reserve(out, size_of_val(keys)) {
         out.reserve(size_of_val(keys));
     }
+    let spare = &mut out.spare_capacity_mut()[..size_of_val(keys)];
     let mut prev = None;
-    for block in keys.chunks(BLOCK) {
-        if let Some(check) = check.as_deref_mut() {
-            check.add(prev, block);
-        }
-        let start = out.len();
-        out.resize(start + size_of_val(block), 0);
-        for (bytes, key) in out[start..].chunks_exact_mut(size).zip(block) {
-            bytes.copy_from_slice(key.to_le().as_ref());
+    for (block, dst) in keys.chunks(BLOCK).zip(spare.chunks_mut(BLOCK * size)) {
+        match check.as_deref_mut() {
+            #[cfg(target_endian = "little")]
+            Some(check) => check.add_encoding(prev, block, dst),
+            _other => {
+                for (key, bytes) in block.iter().zip(dst.chunks_exact_mut(size)) {
+                    for (slot, &byte) in bytes.iter_mut().zip(key.to_le().as_ref()) {
+                        slot.write(byte);
+                    }
+                }
+                #[cfg(not(target_endian = "little"))]
+                if let Some(check) = _other {
+                    check.add(prev, block);
+                }
+            }
         }
         prev = block.last().copied();
     }
+    // SAFETY: the loop wrote every byte of the keys after `start`.
+    unsafe { out.set_len(start + size_of_val(keys)) };
 }
 
 /// Appends the keys as text, one per line. Floats use the shortest form that

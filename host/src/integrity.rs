@@ -12,10 +12,13 @@
 //! takes the input block by block as the parser produces it, [`Check`] the
 //! output block by block as the encoder writes it, each block while it is in
 //! the L1 cache, so that checking adds arithmetic but no pass over memory.
+//! For binary input and output the fingerprint is taken in the very loop
+//! that copies the keys.
 //! Both run vectorised with AVX-512 or AVX2 where the CPU has it.
 
 use crate::workload::WorkloadKey;
 use std::fmt;
+use std::mem::MaybeUninit;
 
 /// An order-independent fingerprint of a multiset of keys: their number and
 /// the wrapping sum of a quadratic function of each key's bits.
@@ -54,9 +57,9 @@ fn sum_of<T: WorkloadKey>(keys: &[T]) -> u64 {
 }
 
 /// Whether every neighbour pair is in order, `prev` (if any) before the
-/// first key, and the keys' fingerprint sum, in one pass.
+/// first key.
 #[inline(always)]
-fn sum_and_order<T: WorkloadKey>((prev, keys): (Option<T>, &[T])) -> (u64, bool) {
+fn in_order<T: WorkloadKey>(prev: Option<T>, keys: &[T]) -> bool {
     let first_in_order = match (prev, keys.first()) {
         (Some(p), Some(k)) => T::order(&p, k).is_le(),
         _ => true,
@@ -65,7 +68,47 @@ fn sum_and_order<T: WorkloadKey>((prev, keys): (Option<T>, &[T])) -> (u64, bool)
         .iter()
         .zip(keys.iter().skip(1))
         .fold(false, |bad, (a, b)| bad | T::order(a, b).is_gt());
-    (sum_of(keys), first_in_order & !out_of_order)
+    first_in_order & !out_of_order
+}
+
+/// The keys' fingerprint sum and whether they are in order, in one pass.
+#[inline(always)]
+fn sum_and_order<T: WorkloadKey>((prev, keys): (Option<T>, &[T])) -> (u64, bool) {
+    (sum_of(keys), in_order(prev, keys))
+}
+
+/// Copies the keys in `src`, little-endian, into `dst` (as many), and sums
+/// their contributions in the same loop.
+#[cfg(target_endian = "little")]
+#[inline(always)]
+fn copy_in_and_sum<T: WorkloadKey>((src, dst): (&[u8], &mut [MaybeUninit<T>])) -> u64 {
+    let mut sum = 0u64;
+    for (bytes, slot) in src.chunks_exact(size_of::<T>()).zip(dst) {
+        // SAFETY: `bytes` holds size_of::<T>() bytes, and every bit pattern
+        // is a valid key; on a little-endian target they are the key.
+        let key = unsafe { bytes.as_ptr().cast::<T>().read_unaligned() };
+        slot.write(key);
+        sum = sum.wrapping_add(contribution(key));
+    }
+    sum
+}
+
+/// Copies `keys` as little-endian bytes into `dst` (as many bytes) and sums
+/// their contributions in the same loop; then whether they are in order,
+/// over the block now in the cache.
+#[cfg(target_endian = "little")]
+#[inline(always)]
+fn copy_out_sum_and_order<T: WorkloadKey>(
+    (prev, keys, dst): (Option<T>, &[T], &mut [MaybeUninit<u8>]),
+) -> (u64, bool) {
+    let mut sum = 0u64;
+    for (&key, bytes) in keys.iter().zip(dst.chunks_exact_mut(size_of::<T>())) {
+        // SAFETY: `bytes` has room for size_of::<T>() bytes; on a
+        // little-endian target the key's memory is its little-endian form.
+        unsafe { bytes.as_mut_ptr().cast::<T>().write_unaligned(key) };
+        sum = sum.wrapping_add(contribution(key));
+    }
+    (sum, in_order(prev, keys))
 }
 
 /// Runs `$body($arg)` compiled for AVX-512 or AVX2 when the CPU has it.
@@ -109,6 +152,21 @@ impl Tally {
     pub fn add<T: WorkloadKey>(&mut self, keys: &[T]) {
         let sum = with_best_simd!(sum_of, keys, &[T], u64);
         self.0.len += keys.len() as u64;
+        self.0.sum = self.0.sum.wrapping_add(sum);
+    }
+
+    /// Decodes the little-endian keys in `src` into `dst` (exactly as many)
+    /// and adds them, in one pass over the bytes.
+    #[cfg(target_endian = "little")]
+    pub(crate) fn add_decoding<T: WorkloadKey>(&mut self, src: &[u8], dst: &mut [MaybeUninit<T>]) {
+        assert_eq!(src.len(), size_of_val(dst), "as many keys as bytes hold");
+        let sum = with_best_simd!(
+            copy_in_and_sum,
+            (src, dst),
+            (&[u8], &mut [MaybeUninit<T>]),
+            u64
+        );
+        self.0.len += dst.len() as u64;
         self.0.sum = self.0.sum.wrapping_add(sum);
     }
 
@@ -168,6 +226,29 @@ impl Check {
     pub fn add<T: WorkloadKey>(&mut self, prev: Option<T>, block: &[T]) {
         let (sum, sorted) =
             with_best_simd!(sum_and_order, (prev, block), (Option<T>, &[T]), (u64, bool));
+        self.note(prev, block, sum, sorted);
+    }
+
+    /// [`Check::add`], encoding the block as little-endian bytes into `dst`
+    /// (exactly its size) in the same pass.
+    #[cfg(target_endian = "little")]
+    pub(crate) fn add_encoding<T: WorkloadKey>(
+        &mut self,
+        prev: Option<T>,
+        block: &[T],
+        dst: &mut [MaybeUninit<u8>],
+    ) {
+        assert_eq!(dst.len(), size_of_val(block), "room for the block");
+        let (sum, sorted) = with_best_simd!(
+            copy_out_sum_and_order,
+            (prev, block, dst),
+            (Option<T>, &[T], &mut [MaybeUninit<u8>]),
+            (u64, bool)
+        );
+        self.note(prev, block, sum, sorted);
+    }
+
+    fn note<T: WorkloadKey>(&mut self, prev: Option<T>, block: &[T], sum: u64, sorted: bool) {
         if !sorted && self.unsorted.is_none() {
             self.unsorted = Some(first_unsorted(prev, block, self.tally.0.len as usize));
         }
@@ -324,6 +405,90 @@ mod tests {
                 prev = block.last().copied();
             }
             assert_eq!(check.finish(print), Ok(()), "blocks of {size}");
+        }
+    }
+
+    /// The one-pass decoding and encoding give the keys, the bytes and the
+    /// verdicts of the separate passes.
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn checking_while_copying_matches_the_separate_passes() {
+        fn case<T: WorkloadKey>(len: usize, seed: u64) {
+            let keys: Vec<T> = generate(Dist::Specials, len, seed);
+            let bytes: Vec<u8> = keys
+                .iter()
+                .flat_map(|k| k.bits().to_le_bytes()[..size_of::<T>()].to_vec())
+                .collect();
+            let mut tally = Tally::default();
+            let mut decoded: Vec<MaybeUninit<T>> = vec![MaybeUninit::uninit(); len];
+            for (src, dst) in bytes
+                .chunks(BLOCK * size_of::<T>())
+                .zip(decoded.chunks_mut(BLOCK))
+            {
+                tally.add_decoding(src, dst);
+            }
+            // SAFETY: add_decoding wrote every key.
+            let decoded: Vec<T> = decoded.iter().map(|k| unsafe { k.assume_init() }).collect();
+            let bits = |v: &[T]| v.iter().map(|k| k.bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&decoded), bits(&keys), "{len} {}", T::TYPE);
+            assert_eq!(tally.finish(), fingerprint(&keys), "{len} {}", T::TYPE);
+
+            let encode = |sorted: &[T]| {
+                let mut check = Check::default();
+                let mut out = vec![MaybeUninit::<u8>::uninit(); size_of_val(sorted)];
+                let mut prev = None;
+                for (block, dst) in sorted
+                    .chunks(BLOCK)
+                    .zip(out.chunks_mut(BLOCK * size_of::<T>()))
+                {
+                    check.add_encoding(prev, block, dst);
+                    prev = block.last().copied();
+                }
+                // SAFETY: add_encoding wrote every byte.
+                let out: Vec<u8> = out.iter().map(|b| unsafe { b.assume_init() }).collect();
+                (check.finish(fingerprint(&keys)), out)
+            };
+            let mut sorted = keys.clone();
+            T::reference_sort(&mut sorted);
+            let sorted_bytes: Vec<u8> = sorted
+                .iter()
+                .flat_map(|k| k.bits().to_le_bytes()[..size_of::<T>()].to_vec())
+                .collect();
+            assert_eq!(encode(&sorted), (Ok(()), sorted_bytes), "{len} {}", T::TYPE);
+            if len >= 2 {
+                let at = len / 2 - 1;
+                if let Some(next) = sorted[at + 1..]
+                    .iter()
+                    .position(|k| T::order(&sorted[at], k).is_lt())
+                {
+                    let mut unsorted = sorted.clone();
+                    unsorted.swap(at, at + 1 + next);
+                    assert_eq!(
+                        encode(&unsorted).0,
+                        verify(&unsorted, fingerprint(&keys)),
+                        "{len} {}",
+                        T::TYPE
+                    );
+                    assert!(encode(&unsorted).0.is_err());
+                }
+                let mut lost = sorted.clone();
+                lost[0] = lost[1];
+                if lost[0].bits() != sorted[0].bits() {
+                    assert_eq!(encode(&lost).0, Err(Wrong::NotThePermutation));
+                }
+            }
+        }
+        for (i, len) in [0, 1, 2, 3, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 5]
+            .into_iter()
+            .enumerate()
+        {
+            let seed = i as u64;
+            case::<u32>(len, seed);
+            case::<u64>(len, seed);
+            case::<i32>(len, seed);
+            case::<i64>(len, seed);
+            case::<f32>(len, seed);
+            case::<f64>(len, seed);
         }
     }
 }
