@@ -397,37 +397,7 @@ fn decode<T: LeBytes>(input: &[u8], mut tally: Option<&mut Tally>) -> Vec<T> {
 /// With a `check`, the keys are checked a block at a time as they are
 /// encoded (see [`integrity::Check`](crate::integrity::Check)).
 pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
-    with_keys!(keys, v => encode(v, out, check));
-}
-
-fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Check>) {
-    let size = size_of::<T>();
-    let start = out.len();
-    if !crate::mem::try_reserve(out, size_of_val(keys)) {
-        out.reserve(size_of_val(keys));
-    }
-    let spare = &mut out.spare_capacity_mut()[..size_of_val(keys)];
-    let mut prev = None;
-    for (block, dst) in keys.chunks(BLOCK).zip(spare.chunks_mut(BLOCK * size)) {
-        match check.as_deref_mut() {
-            #[cfg(target_endian = "little")]
-            Some(check) => check.add_encoding(prev, block, dst),
-            _other => {
-                for (key, bytes) in block.iter().zip(dst.chunks_exact_mut(size)) {
-                    for (slot, &byte) in bytes.iter_mut().zip(key.to_le().as_ref()) {
-                        slot.write(byte);
-                    }
-                }
-                #[cfg(not(target_endian = "little"))]
-                if let Some(check) = _other {
-                    check.add(prev, block);
-                }
-            }
-        }
-        prev = block.last().copied();
-    }
-    // SAFETY: the loop wrote every byte of the keys after `start`.
-    unsafe { out.set_len(start + size_of_val(keys)) };
+    with_keys!(keys, v => Writer::new(Encoding::Binary, v.len(), check).push(v, out));
 }
 
 /// Appends the keys as text, one per line. Floats use the shortest form that
@@ -437,21 +407,93 @@ fn encode<T: LeBytes>(keys: &[T], out: &mut Vec<u8>, mut check: Option<&mut Chec
 /// With a `check`, the keys are checked a block at a time as they are
 /// formatted.
 pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
-    // The longest key takes 20 bytes and its newline (floats: 24 and one);
-    // the pages never written are never faulted in.
-    crate::mem::try_reserve(out, keys.len().saturating_mul(25));
-    if let Some(check) = check {
-        with_keys!(keys, v => {
-            let mut prev = None;
-            for block in v.chunks(BLOCK) {
-                check.add(prev, block);
-                write_text_keys(block, out);
-                prev = block.last().copied();
-            }
-        });
-    } else {
-        with_keys!(keys, v => write_text_keys(v, out));
+    with_keys!(keys, v => Writer::new(Encoding::Text, v.len(), check).push(v, out));
+}
+
+/// The two forms keys are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// One key per line, as [`write_text`] writes them.
+    Text,
+    /// The raw little-endian array, as [`write_binary`] writes it.
+    Binary,
+}
+
+/// Appends keys that arrive in pieces, in order, exactly as [`write_text`]
+/// or [`write_binary`] appends them all at once, and checks them as they go
+/// with an optional [`Check`] (across pieces too).
+#[derive(Debug)]
+pub struct Writer<'a, T> {
+    encoding: Encoding,
+    /// Keys still to come, for sizing the output once, at the first piece.
+    len: Option<usize>,
+    check: Option<&'a mut Check>,
+    /// The last key written, for the order check across pieces.
+    prev: Option<T>,
+}
+
+impl<'a, T: TextKey> Writer<'a, T> {
+    /// A writer of `len` keys in all.
+    pub fn new(encoding: Encoding, len: usize, check: Option<&'a mut Check>) -> Writer<'a, T> {
+        Writer {
+            encoding,
+            len: Some(len),
+            check,
+            prev: None,
+        }
     }
+
+    /// Appends the next keys to `out`.
+    pub fn push(&mut self, keys: &[T], out: &mut Vec<u8>) {
+        if let Some(len) = self.len.take() {
+            let bytes = match self.encoding {
+                Encoding::Binary => len.saturating_mul(size_of::<T>()),
+                // The longest key takes 20 bytes and its newline (floats: 24
+                // and one); the pages never written are never faulted in.
+                Encoding::Text => len.saturating_mul(25),
+            };
+            if !crate::mem::try_reserve(out, bytes) && self.encoding == Encoding::Binary {
+                out.reserve(bytes);
+            }
+        }
+        for block in keys.chunks(BLOCK) {
+            match self.encoding {
+                Encoding::Binary => encode(block, self.prev, out, self.check.as_deref_mut()),
+                Encoding::Text => {
+                    if let Some(check) = self.check.as_deref_mut() {
+                        check.add(self.prev, block);
+                    }
+                    write_text_keys(block, out);
+                }
+            }
+            self.prev = block.last().copied();
+        }
+    }
+}
+
+/// Appends `block` (at most [`BLOCK`] keys, after `prev`) in binary.
+fn encode<T: LeBytes>(block: &[T], prev: Option<T>, out: &mut Vec<u8>, check: Option<&mut Check>) {
+    let size = size_of::<T>();
+    let start = out.len();
+    out.reserve(size_of_val(block));
+    let dst = &mut out.spare_capacity_mut()[..size_of_val(block)];
+    match check {
+        #[cfg(target_endian = "little")]
+        Some(check) => check.add_encoding(prev, block, dst),
+        _other => {
+            for (key, bytes) in block.iter().zip(dst.chunks_exact_mut(size)) {
+                for (slot, &byte) in bytes.iter_mut().zip(key.to_le().as_ref()) {
+                    slot.write(byte);
+                }
+            }
+            #[cfg(not(target_endian = "little"))]
+            if let Some(check) = _other {
+                check.add(prev, block);
+            }
+        }
+    }
+    // SAFETY: the block's bytes after `start` were all just written.
+    unsafe { out.set_len(start + size_of_val(block)) };
 }
 
 fn write_text_keys<T: TextKey>(keys: &[T], out: &mut Vec<u8>) {
@@ -461,8 +503,8 @@ fn write_text_keys<T: TextKey>(keys: &[T], out: &mut Vec<u8>) {
     }
 }
 
-/// A key's text form.
-trait TextKey: LeBytes {
+/// A key's text form (implemented for the six key types).
+pub trait TextKey: LeBytes {
     /// Appends the key's text to `out`.
     fn format(self, out: &mut Vec<u8>);
 }
@@ -528,6 +570,50 @@ text_key!(unsigned: u32, u64; signed: i32, i64; float: f32, f64);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::integrity::{Wrong, fingerprint};
+    use crate::workload::{Dist, generate};
+
+    /// Keys written in pieces of any size come out as written at once, and
+    /// the check sees an unsorted pair that straddles two pieces.
+    #[test]
+    fn a_writer_fed_in_pieces_writes_and_checks_as_one_call() {
+        let mut keys: Vec<f64> = generate(Dist::Specials, 3 * BLOCK + 7, 2);
+        keys.sort_unstable_by(f64::total_cmp);
+        let print = fingerprint(&keys);
+        let whole = KeyVec::F64(keys.clone());
+        for encoding in [Encoding::Text, Encoding::Binary] {
+            let mut expected = Vec::new();
+            let mut check = Check::default();
+            match encoding {
+                Encoding::Text => write_text(&whole, &mut expected, Some(&mut check)),
+                Encoding::Binary => write_binary(&whole, &mut expected, Some(&mut check)),
+            }
+            assert_eq!(check.finish(print), Ok(()));
+            for piece in [1, 5, BLOCK - 1, BLOCK + 1, 10 * BLOCK] {
+                let mut out = Vec::new();
+                let mut check = Check::default();
+                let mut writer = Writer::new(encoding, keys.len(), Some(&mut check));
+                for part in keys.chunks(piece) {
+                    writer.push(part, &mut out);
+                }
+                assert!(out == expected, "{encoding:?} in pieces of {piece}");
+                assert_eq!(check.finish(print), Ok(()));
+            }
+            // Out of order across the boundary between two pieces.
+            let at = 99
+                + keys[99..]
+                    .windows(2)
+                    .position(|w| w[0].total_cmp(&w[1]).is_lt())
+                    .expect("two distinct keys");
+            let mut unsorted = keys.clone();
+            unsorted.swap(at, at + 1);
+            let mut check = Check::default();
+            let mut writer = Writer::new(encoding, keys.len(), Some(&mut check));
+            writer.push(&unsorted[..=at], &mut Vec::new());
+            writer.push(&unsorted[at + 1..], &mut Vec::new());
+            assert_eq!(check.finish(print), Err(Wrong::NotSorted { index: at }));
+        }
+    }
 
     fn err(input: &str, key_type: KeyType) -> String {
         parse_text(input.as_bytes(), key_type, None)

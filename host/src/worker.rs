@@ -40,6 +40,10 @@ const SEND_THROUGH_PIPE: u8 = b'p';
 /// The host's word that its view of the keys is gone: the worker may sort.
 const GO: u8 = b'g';
 
+/// How many keys the host pulls from the worker at a time when it hands
+/// them on as it goes: 256 KiB of 64-bit keys, well inside an L2 cache.
+const PULL: usize = 32 * 1024;
+
 impl Backend {
     /// Sorts `keys` in a forked worker process with a time limit, as
     /// `wildhost sort --isolate` does: a backend that crashes, exits or hangs
@@ -50,6 +54,28 @@ impl Backend {
         &self,
         keys: &mut Vec<T>,
         timeout: Duration,
+    ) -> Result<(), IsolatedSortError> {
+        self.in_worker(keys, timeout, Receive::Whole)
+    }
+
+    /// [`Backend::sort_in_worker`], handing the sorted keys to `take` in
+    /// order, a cache-sized block at a time, as they are copied out of the
+    /// worker: no buffer of the whole result is made. `keys` is left empty.
+    /// On an error, `take` may have been given part of the keys.
+    pub fn sort_in_worker_with<T: Key>(
+        &self,
+        keys: &mut Vec<T>,
+        timeout: Duration,
+        mut take: impl FnMut(&[T]),
+    ) -> Result<(), IsolatedSortError> {
+        self.in_worker(keys, timeout, Receive::Blocks(&mut take))
+    }
+
+    fn in_worker<T: Key>(
+        &self,
+        keys: &mut Vec<T>,
+        timeout: Duration,
+        receive: Receive<'_, T>,
     ) -> Result<(), IsolatedSortError> {
         // What the host refuses, it refuses here, without a worker.
         self.check_callable(T::TYPE)?;
@@ -84,15 +110,30 @@ impl Backend {
             deadline,
             reaper: start_reaper(pid),
         };
-        // While the worker sorts, on the other core: fresh pages for a small
-        // result, faulted in now rather than one by one during the copy. A
-        // large one is on huge pages, a few faults, taken during the copy
-        // rather than slowing the worker's sort down on the shared memory
-        // bus (0.4 ms at 1e6 keys).
-        if size_of_val(keys.as_slice()) < mem::WORTH_IT {
-            prefault(keys);
-        }
-        let outcome = worker.pull(keys);
+        let len = keys.len();
+        let outcome = match receive {
+            Receive::Whole => {
+                // While the worker sorts, on the other core: fresh pages for
+                // a small result, faulted in now rather than one by one
+                // during the copy. A large one is on huge pages, a few
+                // faults, taken during the copy rather than slowing the
+                // worker's sort down on the shared memory bus (0.4 ms at
+                // 1e6 keys).
+                if size_of_val(keys.as_slice()) < mem::WORTH_IT {
+                    prefault(keys);
+                }
+                worker
+                    .report(len)
+                    .and_then(|address| worker.pull(address, bytes_of_mut(keys)))
+            }
+            Receive::Blocks(take) => {
+                // The buffer's pages went to the worker: nothing to keep.
+                *keys = Vec::new();
+                worker
+                    .report(len)
+                    .and_then(|address| worker.pull_blocks(address, len, take))
+            }
+        };
         if outcome.is_ok() {
             // The worker has nothing left to do, and its end (unmapping its
             // memory) need not hold up the caller.
@@ -113,6 +154,13 @@ impl Backend {
             Err(Pulled::Garbled(what)) => Err(failed(ChildFailure::Died(what))),
         }
     }
+}
+
+/// Where the sorted keys go: back into the caller's vector, or block by
+/// block to a function.
+enum Receive<'a, T> {
+    Whole,
+    Blocks(&'a mut dyn FnMut(&[T])),
 }
 
 /// The worker: waits for the host to let go of the keys, sorts them in
@@ -216,8 +264,9 @@ struct Worker {
 }
 
 impl Worker {
-    /// Waits for the worker's report and copies its sorted keys into `keys`.
-    fn pull<T: Key>(&mut self, keys: &mut [T]) -> Result<(), Pulled> {
+    /// Waits for the worker's report that it sorted the `len` keys; the
+    /// address of its keys.
+    fn report(&mut self, len: usize) -> Result<u64, Pulled> {
         let mut first = [0u8; 1];
         if self.read_exact(&mut first)? < 1 {
             return Err(Pulled::Ended);
@@ -232,26 +281,78 @@ impl Worker {
             return Err(Pulled::Ended);
         }
         let address = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
-        let len = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
-        if len != keys.len() as u64 {
+        let reported = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
+        if reported != len as u64 {
             return Err(Pulled::Garbled(format!(
-                "reported {len} sorted keys for {} keys sent",
-                keys.len()
+                "reported {reported} sorted keys for {len} keys sent"
             )));
         }
-        let dest = bytes_of_mut(keys);
-        if std::env::var_os("WILDHOST_ISOLATE_VIA_PIPE").is_none()
-            && read_process(self.pid, address, dest).is_ok()
-        {
-            return Ok(());
-        }
-        // The kernel does not let this process read the worker (a seccomp
-        // filter or ptrace policy): the keys come through the pipe.
+        Ok(address)
+    }
+
+    /// Whether to read the worker's memory: not where the environment says
+    /// to use the pipe (the tests do) or after the kernel refused it once.
+    fn readable(&self) -> bool {
+        self.to_worker.is_some() && std::env::var_os("WILDHOST_ISOLATE_VIA_PIPE").is_none()
+    }
+
+    /// Switches to receiving the keys through the pipe: the kernel does not
+    /// let this process read the worker (a seccomp filter or ptrace
+    /// policy). The worker sends them all, from the first.
+    fn ask_for_pipe(&mut self) {
         if let Some(to_worker) = &self.to_worker {
             write_all(to_worker, &[SEND_THROUGH_PIPE]);
         }
+    }
+
+    /// Copies the worker's sorted keys, at `address`, into `dest`.
+    fn pull(&mut self, address: u64, dest: &mut [u8]) -> Result<(), Pulled> {
+        if self.readable() && read_process(self.pid, address, dest).is_ok() {
+            return Ok(());
+        }
+        self.ask_for_pipe();
         if self.read_exact(dest)? < dest.len() {
             return Err(Pulled::Ended);
+        }
+        Ok(())
+    }
+
+    /// Copies the worker's `len` sorted keys, at `address`, a block at a
+    /// time into a buffer in the cache, and hands each block to `take`.
+    fn pull_blocks<T: Key>(
+        &mut self,
+        address: u64,
+        len: usize,
+        take: &mut dyn FnMut(&[T]),
+    ) -> Result<(), Pulled> {
+        // SAFETY: keys are plain integers or floats: all-zero bits are one.
+        let zero: T = unsafe { std::mem::zeroed() };
+        let mut buffer = vec![zero; PULL.min(len)];
+        let mut through_pipe = !self.readable();
+        if through_pipe {
+            self.ask_for_pipe();
+        }
+        let mut done = 0;
+        while done < len {
+            let block = &mut buffer[..PULL.min(len - done)];
+            let dest = bytes_of_mut(block);
+            if !through_pipe {
+                let at = address.wrapping_add((done * size_of::<T>()) as u64);
+                if read_process(self.pid, at, dest).is_err() {
+                    if done > 0 {
+                        return Err(Pulled::Garbled(
+                            "could no longer be read from after the first keys".into(),
+                        ));
+                    }
+                    through_pipe = true;
+                    self.ask_for_pipe();
+                }
+            }
+            if through_pipe && self.read_exact(dest)? < dest.len() {
+                return Err(Pulled::Ended);
+            }
+            take(block);
+            done += block.len();
         }
         Ok(())
     }

@@ -11,8 +11,9 @@ use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wildhost::codec::{Encoding, Writer};
 use wildhost::integrity::{Check, Tally};
-use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec, with_keys};
+use wildhost::{Backend, KeyType, KeyVec, Registry, codec, with_keys};
 
 #[derive(Debug, Args)]
 pub struct SortArgs {
@@ -97,27 +98,42 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let mut keys = parse_input(&input, key_type, args.format, &source, tally.as_mut())?;
     drop(input);
 
-    let sorted = if args.isolate {
-        let timeout = Duration::from_secs_f64(args.timeout);
-        with_keys!(&mut keys, v => sort_in_worker(backend, v, timeout))
-    } else {
-        backend.sort_keys(&mut keys).map_err(|e| e.to_string())
-    };
-    sorted.map_err(|e| {
+    let sorting_failed = |cause: String| {
         Failure::new(format!("sorting with backend `{}` failed", backend.name()))
-            .cause(e)
+            .cause(cause)
             .cause(format!(
                 "the backend comes from `{}`",
                 backend.module().path.display()
             ))
             .help("nothing was written; try another backend (`wildhost list` shows them)")
-    })?;
-
+    };
     let mut check = tally.map(|tally| (tally.finish(), Check::default()));
     let mut out = Vec::new();
-    match args.format {
-        Format::Text => codec::write_text(&keys, &mut out, check.as_mut().map(|(_, c)| c)),
-        Format::Binary => codec::write_binary(&keys, &mut out, check.as_mut().map(|(_, c)| c)),
+    let encoding = match args.format {
+        Format::Text => Encoding::Text,
+        Format::Binary => Encoding::Binary,
+    };
+    if args.isolate {
+        // The sorted keys are encoded (and checked) as they are copied out
+        // of the worker, a cache-sized block at a time. The output buffer is
+        // made once the worker has sorted, so that the worker does not
+        // inherit it.
+        let timeout = Duration::from_secs_f64(args.timeout);
+        let check = check.as_mut().map(|(_, c)| c);
+        with_keys!(&mut keys, v => {
+            let mut writer = Writer::new(encoding, v.len(), check);
+            backend.sort_in_worker_with(v, timeout, |block| writer.push(block, &mut out))
+        })
+        .map_err(|e| sorting_failed(e.to_string()))?;
+    } else {
+        backend
+            .sort_keys(&mut keys)
+            .map_err(|e| sorting_failed(e.to_string()))?;
+        let check = check.as_mut().map(|(_, c)| c);
+        match encoding {
+            Encoding::Text => codec::write_text(&keys, &mut out, check),
+            Encoding::Binary => codec::write_binary(&keys, &mut out, check),
+        }
     }
     if let Some((fingerprint, check)) = check {
         check.finish(fingerprint).map_err(|wrong| {
@@ -134,17 +150,6 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
         })?;
     }
     destination.write(&out)
-}
-
-/// Sorts `keys` through `backend` in a worker process.
-fn sort_in_worker<T: Key>(
-    backend: &Backend,
-    keys: &mut Vec<T>,
-    timeout: Duration,
-) -> Result<(), String> {
-    backend
-        .sort_in_worker(keys, timeout)
-        .map_err(|e| e.to_string())
 }
 
 fn choose_backend<'r>(
