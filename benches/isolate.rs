@@ -18,6 +18,16 @@ use wildhost_benches::{Dist, generate, registry};
 static ALLOCATOR: wildhost::mem::HugeAllocator = wildhost::mem::HugeAllocator;
 
 fn isolate(c: &mut Criterion) {
+    // glibc's fixed default threshold for serving an allocation with a
+    // mapping of its own, as in a fresh `wildhost` process: its adaptive
+    // one would serve the backend's scratch from a heap that earlier
+    // iterations already faulted in, which the in-process sort then reuses
+    // warm while the worker must take it over.
+    // SAFETY: mallopt only tunes the allocator; called before the group
+    // allocates.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
     let registry = registry();
     let radix = registry.backend("radix").expect("the radix plugin").clone();
     let mut group = c.benchmark_group("isolate");

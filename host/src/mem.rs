@@ -85,6 +85,19 @@ pub(crate) fn try_reserve<T>(v: &mut Vec<T>, additional: usize) -> bool {
     true
 }
 
+/// Grows the capacity of a large buffer that starts on a huge-page boundary
+/// (as [`HugeAllocator`] places them) to the end of its last huge page, so
+/// that no page of it is shared with memory outside the buffer. Under
+/// [`HugeAllocator`] this moves nothing: the pages are already mapped.
+pub(crate) fn round_up_to_huge_pages<T>(v: &mut Vec<T>) {
+    let bytes = v.capacity() * size_of::<T>();
+    if bytes >= WORTH_IT && (v.as_ptr() as usize).is_multiple_of(HUGE) {
+        let whole = huge_capacity::<T>(v.capacity());
+        // Best effort: without the memory, the buffer stays as it is.
+        let _ = v.try_reserve_exact(whole - v.len());
+    }
+}
+
 /// Reads a whole file into a buffer sized from its length.
 pub fn read_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
     use std::io::Read;

@@ -86,6 +86,7 @@ impl Backend {
             failure,
         };
         let spawn = |e: io::Error| failed(ChildFailure::Spawn(e.to_string()));
+        mem::round_up_to_huge_pages(keys);
         let (from_worker, worker_report) = pipe().map_err(spawn)?;
         let (worker_control, to_worker) = pipe().map_err(spawn)?;
         // SAFETY: fork has no preconditions; the child runs only
@@ -113,18 +114,22 @@ impl Backend {
         let len = keys.len();
         let outcome = match receive {
             Receive::Whole => {
-                // While the worker sorts, on the other core: fresh pages for
-                // a small result, faulted in now rather than one by one
-                // during the copy. A large one is on huge pages, a few
-                // faults, taken during the copy rather than slowing the
-                // worker's sort down on the shared memory bus (0.4 ms at
-                // 1e6 keys).
-                if size_of_val(keys.as_slice()) < mem::WORTH_IT {
+                // Fresh pages for the result, faulted in by the host rather
+                // than one by one inside the copy. A small result's while
+                // the worker sorts, on the other core; a large one's once
+                // it has sorted: it is on huge pages, a few faults, and
+                // taking them earlier slows the worker's sort down on the
+                // shared memory bus (0.4 ms at 1e6 keys).
+                let large = size_of_val(keys.as_slice()) >= mem::WORTH_IT;
+                if !large {
                     prefault(keys);
                 }
-                worker
-                    .report(len)
-                    .and_then(|address| worker.pull(address, bytes_of_mut(keys)))
+                worker.report(len).and_then(|address| {
+                    if large {
+                        prefault(keys);
+                    }
+                    worker.pull(address, bytes_of_mut(keys))
+                })
             }
             Receive::Blocks(take) => {
                 // The buffer's pages went to the worker: nothing to keep.
