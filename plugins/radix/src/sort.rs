@@ -14,6 +14,14 @@
 //!
 //! 1. `n < SMALL_CUTOFF`: `sort_unstable`; floats below `FLOAT_CUTOFF`
 //!    too, unless step 2 finds them presorted.
+//!    Floats are sorted as integers: once steps 2 and 3 have read them as
+//!    they are, each value is rewritten in place as its ordered key, the
+//!    keys are sorted as unsigned integers (by `sort_unstable` or by the
+//!    passes of step 4) and rewritten back. An integer comparison is cheaper
+//!    than `total_cmp`, and no radix pass maps a key again (against std's
+//!    `total_cmp` sort, 1e3 keys: 0.97-1.04x before, 1.2-1.5x after; f64
+//!    specials 1e4 0.85x before, 1.02x after; f32 uniform 1e5 4.0x before,
+//!    6.2x after).
 //! 2. One early-exit scan: already non-decreasing → done; non-increasing →
 //!    reversed in place (std's sort is O(n) on both, so radix must be too).
 //!    Compiled for AVX2 when the CPU has it (detected at run time): 64-bit
@@ -54,7 +62,7 @@ pub const SMALL_CUTOFF: usize = 256;
 /// Below this many float keys that are not presorted the std sort is about as
 /// fast as the radix passes, and much faster on some distributions (measured
 /// with `bench -- cross`: radix wins on uniform floats only from 4096 keys).
-const FLOAT_CUTOFF: usize = 4096;
+pub const FLOAT_CUTOFF: usize = 4096;
 
 /// Every length at which the algorithm changes, for tests.
 pub const CUTOVERS: [usize; 6] = [
@@ -125,6 +133,12 @@ pub trait RadixKey: Copy + Default {
     #[inline(always)]
     fn le(a: Self, b: Self) -> bool {
         a.key() <= b.key()
+    }
+    /// Sorts `v`, which is neither presorted nor of few distinct values, by
+    /// the radix passes; `sample` is a sorted sample of its keys.
+    #[doc(hidden)]
+    fn radix_passes(v: &mut [Self], sample: &[Self::K]) {
+        radix_passes(v, sample);
     }
 }
 
@@ -223,8 +237,10 @@ impl RadixKey for f32 {
         f32::from_bits(k ^ mask)
     }
     fn small_sort(v: &mut [Self]) {
-        // Measured a little faster than by key for `f32` (not for `f64`).
-        v.sort_unstable_by(f32::total_cmp);
+        sort_as_keys(v, <[Ordered<u32>]>::sort_unstable);
+    }
+    fn radix_passes(v: &mut [Self], sample: &[u32]) {
+        sort_as_keys(v, |keys| radix_passes(keys, sample));
     }
 }
 
@@ -244,7 +260,89 @@ impl RadixKey for f64 {
         f64::from_bits(k ^ mask)
     }
     fn small_sort(v: &mut [Self]) {
-        v.sort_unstable_by_key(|x| x.key());
+        sort_as_keys(v, <[Ordered<u64>]>::sort_unstable);
+    }
+    fn radix_passes(v: &mut [Self], sample: &[u64]) {
+        sort_as_keys(v, |keys| radix_passes(keys, sample));
+    }
+}
+
+/// A float type whose bits are its ordered key's bits: same size and
+/// alignment, and every bit pattern is a value of both types.
+///
+/// # Safety
+/// Implementors guarantee exactly that, so that a slice of values may be
+/// rewritten in place as a slice of keys and back.
+unsafe trait FloatBits: RadixKey {}
+
+// SAFETY: `f32` and `u32` are both 4 bytes, 4-aligned, and every 32-bit
+// pattern is a valid value of each.
+unsafe impl FloatBits for f32 {}
+// SAFETY: `f64` and `u64` are both 8 bytes, 8-aligned, and every 64-bit
+// pattern is a valid value of each.
+unsafe impl FloatBits for f64 {}
+
+/// The ordered key of a float, sorted as an integer: what the radix passes
+/// and the comparison sort of floats work on, so that neither maps a key
+/// per comparison or per pass (measured with the map per pass: f32 uniform
+/// 1e5 4.0x std, 1e7 3.1x; with the keys mapped once: 5.1x and 3.6x).
+/// Keeps the floats' tolerance of crowded digits (`SKEW`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(transparent)]
+struct Ordered<K>(K);
+
+impl<K: Bits + Default> RadixKey for Ordered<K> {
+    type K = K;
+    const CUTOFF: usize = FLOAT_CUTOFF;
+    const SKEW: usize = 2;
+    #[inline(always)]
+    fn key(self) -> K {
+        self.0
+    }
+    #[inline(always)]
+    fn from_key(k: K) -> Self {
+        Ordered(k)
+    }
+    fn small_sort(v: &mut [Self]) {
+        v.sort_unstable();
+    }
+    #[inline(always)]
+    fn le(a: Self, b: Self) -> bool {
+        a.0 <= b.0
+    }
+}
+
+/// Sorts floats by sorting their ordered keys as integers: each value is
+/// rewritten in place as its key, `sort` orders the keys, and each key is
+/// rewritten as its value. The map is a bijection on bits, so the result is
+/// bit-exact, and an integer comparison is cheaper than `total_cmp`.
+#[inline]
+fn sort_as_keys<T: FloatBits>(v: &mut [T], sort: impl FnOnce(&mut [Ordered<T::K>])) {
+    const {
+        assert!(size_of::<T>() == size_of::<T::K>() && align_of::<T>() == align_of::<T::K>());
+    }
+    let n = v.len();
+    let p = v.as_mut_ptr();
+    for i in 0..n {
+        // SAFETY: `i < n`, inside `v`; `T` and `T::K` have the same size and
+        // alignment and every bit pattern is valid for both (`FloatBits`),
+        // so the slot holds a valid `T` before and a valid `T::K` after.
+        unsafe {
+            let x = p.add(i).read();
+            p.add(i).cast::<T::K>().write(x.key());
+        }
+    }
+    // SAFETY: `v`'s memory, borrowed mutably for this call, now holds `n`
+    // keys (see above), and `Ordered<T::K>` is a transparent `T::K`; the
+    // slice ends before `v` is used again.
+    let keys = unsafe { std::slice::from_raw_parts_mut(p.cast::<Ordered<T::K>>(), n) };
+    sort(keys);
+    for i in 0..n {
+        // SAFETY: as above, the other way round.
+        unsafe {
+            let k = p.add(i).cast::<T::K>().read();
+            p.add(i).write(T::from_key(k));
+        }
     }
 }
 
@@ -374,7 +472,14 @@ pub fn radix_sort_without_cutover<T: RadixKey>(v: &mut [T]) {
     if few_distinct(v, &sample) {
         return;
     }
-    if n <= CACHE_KEYS && skewed(n, &sample, SKEW) {
+    T::radix_passes(v, &sample);
+}
+
+/// [`RadixKey::radix_passes`]: the comparison sort for a skewed
+/// cache-sized input, else the MSD radix sort with one scratch buffer.
+fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
+    let n = v.len();
+    if n <= CACHE_KEYS && skewed(n, sample, SKEW) {
         // The first digit would leave most keys in one bucket: the
         // comparison sort is faster on such inputs of this size.
         T::small_sort(v);
@@ -387,9 +492,9 @@ pub fn radix_sort_without_cutover<T: RadixKey>(v: &mut [T]) {
     }
     advise_huge_pages(&mut scratch);
     if u32::try_from(n).is_ok() {
-        top_level::<T, u32>(v, &mut scratch, log_first(n, &sample));
+        top_level::<T, u32>(v, &mut scratch, log_first(n, sample));
     } else {
-        top_level::<T, usize>(v, &mut scratch, log_first(n, &sample));
+        top_level::<T, usize>(v, &mut scratch, log_first(n, sample));
     }
 }
 

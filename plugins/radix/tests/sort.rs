@@ -422,6 +422,25 @@ fn large_inputs_match_std() {
     }
 }
 
+/// Floats are sorted as integers after an in-place map to their ordered
+/// keys, below the cut-over (comparison sort) and above it (radix passes):
+/// every bit pattern, NaN payloads and `-0.0` included, must come back.
+#[test]
+fn floats_sorted_as_integer_keys_keep_every_bit() {
+    let mut lengths: Vec<usize> = (0..=40).collect();
+    for cut in [sort::SMALL_CUTOFF, sort::FLOAT_CUTOFF] {
+        lengths.extend([cut - 1, cut, cut + 1]);
+    }
+    for n in lengths {
+        for seed in 0..3 {
+            for dist in ["uniform", "specials", "sorted_tail", "distinct16"] {
+                check::<f32>(dist, n, seed);
+                check::<f64>(dist, n, seed);
+            }
+        }
+    }
+}
+
 #[test]
 fn float_specials_order() {
     let mut v = f64::specials();
