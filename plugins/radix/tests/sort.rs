@@ -199,6 +199,7 @@ const DISTRIBUTIONS: &[&str] = &[
     "trailing_zeros",
     "log_outlier",
     "int_floats",
+    "log_uniform",
 ];
 
 fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -305,6 +306,13 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
             }
             v
         }
+        "log_uniform" => (0..n)
+            .map(|_| {
+                // Density about 1/v over 1..2^30, as the benchmark's Zipf.
+                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                T::from_int(2f64.powf(30.0 * u) as i64)
+            })
+            .collect(),
         "int_floats" => (0..n)
             .map(|_| T::from_int(5000 + rng.below(1000) as i64))
             .collect(),
@@ -418,6 +426,27 @@ fn large_inputs_match_std() {
             check::<i32>(dist, n, 7);
             check::<f64>(dist, n, 7);
             check::<f32>(dist, n, 7);
+        }
+    }
+}
+
+/// Cache-sized skewed inputs whose keys spread over orders of magnitude
+/// take a logarithmic first digit sized to the input, then one insertion
+/// sort; every width it can take, and the sizes around the cache limit.
+#[test]
+fn skewed_cache_sized_inputs_sort_on_a_logarithmic_digit() {
+    let mut lengths = vec![256, 257, 511, 512, 1000, 2047, 2048, 3000, 9999, 30_000];
+    lengths.extend([65_535, 65_536, 65_537]);
+    for n in lengths {
+        for seed in 0..2 {
+            for dist in ["log_uniform", "log_spread", "log_outlier", "zipf"] {
+                check::<u32>(dist, n, seed);
+                check::<u64>(dist, n, seed);
+                check::<i32>(dist, n, seed);
+                check::<i64>(dist, n, seed);
+                check::<f32>(dist, n, seed);
+                check::<f64>(dist, n, seed);
+            }
         }
     }
 }
