@@ -61,6 +61,8 @@
 //!    if its top digit puts more than `1 / RadixKey::SKEW` of its keys in
 //!    one bucket, `sort_unstable`.
 
+use std::mem::MaybeUninit;
+
 /// Below this many keys the std sort is faster than any radix pass.
 pub const SMALL_CUTOFF: usize = 256;
 
@@ -903,12 +905,9 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Vec<T>, log_bits:
         fill(v, counts, p.prefix, shift);
         return;
     }
-    // Filling the buffer faults its pages in, in order (leaving it
-    // uninitialised for the scatter to fault in at random measured no
-    // faster, and needs `unsafe`).
-    scratch.resize(n, T::default());
     let largest = counts.iter().map(|c| c.get()).max().unwrap_or(0);
     if largest > n / 2 {
+        scratch.resize(n, T::default());
         // Keys spread over many orders of magnitude: try a logarithmic digit.
         let f = Log::new(p.bits);
         let mut log_counts = vec![C::default(); <Log as Digit<T>>::buckets(f)];
@@ -919,8 +918,24 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Vec<T>, log_bits:
             return;
         }
     }
-    // SAFETY: `plan` histogrammed this digit over `v` into `counts`.
-    unsafe { scatter(v, scratch, counts, Linear { shift, w: p.w }) };
+    let digit = Linear { shift, w: p.w };
+    if scratch.is_empty() {
+        // The scatter writes every element exactly once, so the buffer
+        // need not be filled first; touching one element per page faults
+        // the pages in, in order, without writing the rest twice.
+        let out = &mut scratch.spare_capacity_mut()[..n];
+        for x in out.iter_mut().step_by(4096 / size_of::<T>().max(1)) {
+            x.write(T::default());
+        }
+        // SAFETY: `plan` histogrammed this digit over `v` into `counts`.
+        unsafe { scatter_uninit(v, out, counts, digit) };
+        // SAFETY: the scatter has initialised the first `n` elements, within
+        // the capacity reserved by the caller.
+        unsafe { scratch.set_len(n) };
+    } else {
+        // SAFETY: `plan` histogrammed this digit over `v` into `counts`.
+        unsafe { scatter(v, scratch, counts, digit) };
+    }
     let ends = counts.to_vec();
     let mut start = 0;
     for end in ends {
@@ -991,8 +1006,7 @@ fn msd<T: RadixKey, C: Count>(
         if data_is_out {
             insertion_sort(data);
         } else {
-            other.copy_from_slice(data);
-            insertion_sort(other);
+            insertion_sort_into(data, other);
         }
         return;
     }
@@ -1043,8 +1057,7 @@ fn msd<T: RadixKey, C: Count>(
         if data_is_out {
             insertion_sort(data);
         } else {
-            other.copy_from_slice(data);
-            insertion_sort(other);
+            insertion_sort_into(data, other);
         }
         stack.truncate(base);
         return;
@@ -1325,6 +1338,28 @@ unsafe fn scatter<T: RadixKey, C: Count, F: Digit<T>>(
     counts: &mut [C],
     f: F,
 ) -> usize {
+    // SAFETY: the scatter only ever writes initialised values into `other`
+    // (never reads it, never writes `uninit`), so viewing its initialised
+    // elements as possibly uninitialised ones loses nothing; the histogram
+    // is the caller's guarantee.
+    unsafe {
+        let other = &mut *(other as *mut [T] as *mut [MaybeUninit<T>]);
+        scatter_uninit(data, other, counts, f)
+    }
+}
+
+/// [`scatter`] into memory that need not be initialised: afterwards every
+/// element of `other` is (each is written exactly once).
+///
+/// # Safety
+/// As [`scatter`].
+#[inline(always)]
+unsafe fn scatter_uninit<T: RadixKey, C: Count, F: Digit<T>>(
+    data: &[T],
+    other: &mut [MaybeUninit<T>],
+    counts: &mut [C],
+    f: F,
+) -> usize {
     let m = data.len();
     assert!(other.len() == m && counts.len() == f.buckets());
     let mut sum = 0;
@@ -1348,10 +1383,38 @@ unsafe fn scatter<T: RadixKey, C: Count, F: Digit<T>>(
         // are as many as its histogram count (the caller's guarantee; the
         // digit function is pure): it stays below the number of keys with
         // a digit up to `d`, at most `m == other.len()`.
-        unsafe { *other.get_unchecked_mut(o) = x };
+        unsafe { other.get_unchecked_mut(o).write(x) };
         *c = C::set(o + 1);
     }
     largest
+}
+
+/// [`insertion_sort`] of `src` into `dst` (same length), in one pass: the
+/// copy and the sort of a bucket whose result belongs in the other buffer.
+#[inline]
+fn insertion_sort_into<T: RadixKey>(src: &[T], dst: &mut [T]) {
+    assert_eq!(src.len(), dst.len());
+    let Some(&first) = src.first() else {
+        return;
+    };
+    dst[0] = first;
+    for i in 1..src.len() {
+        let x = src[i];
+        let k = x.key();
+        if dst[i - 1].key() <= k {
+            dst[i] = x;
+            continue;
+        }
+        let mut j = i;
+        loop {
+            dst[j] = dst[j - 1];
+            j -= 1;
+            if j == 0 || dst[j - 1].key() <= k {
+                break;
+            }
+        }
+        dst[j] = x;
+    }
 }
 
 /// Insertion sort by key: linear on input that is sorted up to short runs.
