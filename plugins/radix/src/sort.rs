@@ -938,9 +938,26 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Vec<T>, log_bits:
     }
     let ends = counts.to_vec();
     let mut start = 0;
+    let mut hot: Vec<T> = Vec::new();
     for end in ends {
         let end = end.get();
-        if end > start {
+        if end - start > LEAF && end - start <= CACHE_KEYS {
+            // Sorted in the cache between the bucket and a small buffer
+            // that stays there, then copied out in one stream: a scatter
+            // into the bucket's place in `v`, which no pass has touched
+            // since the histogram, would fetch every line it writes.
+            if hot.len() < end - start {
+                hot.resize(end - start, T::default());
+            }
+            sort_bucket_into(
+                &mut scratch[start..end],
+                &mut hot[..end - start],
+                &mut v[start..end],
+                shift,
+                p.tz,
+                &mut stack,
+            );
+        } else if end > start {
             msd(
                 &mut scratch[start..end],
                 &mut v[start..end],
@@ -952,6 +969,52 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Vec<T>, log_bits:
         }
         start = end;
     }
+}
+
+/// Sorts the cache-sized bucket `data` into `out` (same length, cold in the
+/// cache), with `hot` (same length, in the cache) as scratch: the passes
+/// stay between `data` and `hot`, and `out` is written once, in order.
+/// The keys agree above their low `bits` bits and below bit `tz`.
+fn sort_bucket_into<T: RadixKey, C: Count>(
+    data: &mut [T],
+    hot: &mut [T],
+    out: &mut [T],
+    bits: u32,
+    tz: u32,
+    stack: &mut Vec<C>,
+) {
+    let base = stack.len();
+    let Some(p) = plan(data, bits, tz, true, stack, base) else {
+        out.copy_from_slice(data);
+        stack.truncate(base);
+        return;
+    };
+    let shift = p.bits - p.w;
+    let (counts, low) = stack[base..].split_at_mut(1 << p.w);
+    if shift == p.tz {
+        fill(out, counts, p.prefix, shift);
+    } else if p.w2 > 0 && counts.iter().all(|c| c.get() <= TWO_DIGIT_RUN) {
+        // As in `msd`: two digits, least significant first, then the
+        // insertion pass, which writes `out`.
+        let f2 = Linear {
+            shift: shift - p.w2,
+            w: p.w2,
+        };
+        // SAFETY: `plan` histogrammed both digits over `data`; `hot` then
+        // holds a permutation of those keys.
+        unsafe {
+            scatter(data, hot, low, f2);
+            scatter(hot, data, counts, Linear { shift, w: p.w });
+        }
+        insertion_sort_into(data, out);
+    } else {
+        // Rare on inputs this large (skewed buckets): the general sort,
+        // which plans again.
+        stack.truncate(base);
+        msd(data, hot, true, bits, tz, stack);
+        out.copy_from_slice(data);
+    }
+    stack.truncate(base);
 }
 
 /// Sorts every bucket of a scatter by the logarithmic digit `f` from `data`

@@ -200,6 +200,7 @@ const DISTRIBUTIONS: &[&str] = &[
     "log_outlier",
     "int_floats",
     "log_uniform",
+    "bucket_heavy",
 ];
 
 fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -311,6 +312,19 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
                 // Density about 1/v over 1..2^30, as the benchmark's Zipf.
                 let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
                 T::from_int(2f64.powf(30.0 * u) as i64)
+            })
+            .collect(),
+        "bucket_heavy" => (0..n)
+            .map(|_| {
+                // Spread over the top bits, and within each top digit half
+                // the keys equal: buckets whose next digit is crowded.
+                let top = rng.below(512) << 55;
+                let low = if rng.below(2) == 0 {
+                    0
+                } else {
+                    rng.next() >> 9
+                };
+                T::from_bits(top | low)
             })
             .collect(),
         "int_floats" => (0..n)
