@@ -59,7 +59,10 @@
 //!    insertion pass that only fixes the rare ties; otherwise one digit and
 //!    recursion, small buckets left to one insertion sort over the range;
 //!    if its top digit puts more than `1 / RadixKey::SKEW` of its keys in
-//!    one bucket, `sort_unstable`.
+//!    one bucket, `sort_unstable`. The cache-sized buckets of an
+//!    out-of-cache level are sorted between their place in the scratch
+//!    buffer and a buffer of at most `CACHE_KEYS` keys that stays in the
+//!    cache, and written into the input in one ordered pass.
 
 use std::mem::MaybeUninit;
 
