@@ -1,7 +1,8 @@
 //! The `radix` backend: a most-significant-digit-first radix sort for every
 //! key type, floats in IEEE-754 totalOrder (the order of `total_cmp`).
 //!
-//! One scratch buffer the size of the input, freed before the call returns;
+//! One scratch buffer the size of the input (and, for large inputs, one of
+//! at most 2^16 keys that stays in the cache), freed before the call returns;
 //! when it cannot be allocated the sort falls back to `sort_unstable` in
 //! place. Sorted, reversed, few-distinct and narrow-range inputs are
 //! recognised and sorted in one or two passes; small and badly skewed inputs

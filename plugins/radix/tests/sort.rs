@@ -199,6 +199,8 @@ const DISTRIBUTIONS: &[&str] = &[
     "trailing_zeros",
     "log_outlier",
     "int_floats",
+    "log_uniform",
+    "bucket_heavy",
 ];
 
 fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -305,6 +307,26 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
             }
             v
         }
+        "log_uniform" => (0..n)
+            .map(|_| {
+                // Density about 1/v over 1..2^30, as the benchmark's Zipf.
+                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                T::from_int(2f64.powf(30.0 * u) as i64)
+            })
+            .collect(),
+        "bucket_heavy" => (0..n)
+            .map(|_| {
+                // Spread over the top bits, and within each top digit half
+                // the keys equal: buckets whose next digit is crowded.
+                let top = rng.below(512) << 55;
+                let low = if rng.below(2) == 0 {
+                    0
+                } else {
+                    rng.next() >> 9
+                };
+                T::from_bits(top | low)
+            })
+            .collect(),
         "int_floats" => (0..n)
             .map(|_| T::from_int(5000 + rng.below(1000) as i64))
             .collect(),
@@ -418,6 +440,46 @@ fn large_inputs_match_std() {
             check::<i32>(dist, n, 7);
             check::<f64>(dist, n, 7);
             check::<f32>(dist, n, 7);
+        }
+    }
+}
+
+/// Cache-sized skewed inputs whose keys spread over orders of magnitude
+/// take a logarithmic first digit sized to the input, then one insertion
+/// sort; every width it can take, and the sizes around the cache limit.
+#[test]
+fn skewed_cache_sized_inputs_sort_on_a_logarithmic_digit() {
+    let mut lengths = vec![256, 257, 511, 512, 1000, 2047, 2048, 3000, 9999, 30_000];
+    lengths.extend([65_535, 65_536, 65_537]);
+    for n in lengths {
+        for seed in 0..2 {
+            for dist in ["log_uniform", "log_spread", "log_outlier", "zipf"] {
+                check::<u32>(dist, n, seed);
+                check::<u64>(dist, n, seed);
+                check::<i32>(dist, n, seed);
+                check::<i64>(dist, n, seed);
+                check::<f32>(dist, n, seed);
+                check::<f64>(dist, n, seed);
+            }
+        }
+    }
+}
+
+/// Floats are sorted as integers after an in-place map to their ordered
+/// keys, below the cut-over (comparison sort) and above it (radix passes):
+/// every bit pattern, NaN payloads and `-0.0` included, must come back.
+#[test]
+fn floats_sorted_as_integer_keys_keep_every_bit() {
+    let mut lengths: Vec<usize> = (0..=40).collect();
+    for cut in [sort::SMALL_CUTOFF, sort::FLOAT_CUTOFF] {
+        lengths.extend([cut - 1, cut, cut + 1]);
+    }
+    for n in lengths {
+        for seed in 0..3 {
+            for dist in ["uniform", "specials", "sorted_tail", "distinct16"] {
+                check::<f32>(dist, n, seed);
+                check::<f64>(dist, n, seed);
+            }
         }
     }
 }
