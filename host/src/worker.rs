@@ -89,6 +89,8 @@ impl Backend {
         mem::round_up_to_huge_pages(keys);
         let (from_worker, worker_report) = pipe().map_err(spawn)?;
         let (worker_control, to_worker) = pipe().map_err(spawn)?;
+        // SAFETY: sched_getcpu has no preconditions.
+        let cpu = unsafe { libc::sched_getcpu() };
         // SAFETY: fork has no preconditions; the child runs only
         // `worker_main`, which ends in `_exit`, never returning into the
         // parent's code.
@@ -97,6 +99,7 @@ impl Backend {
             return Err(spawn(io::Error::last_os_error()));
         }
         if pid == 0 {
+            start_on(cpu);
             drop((from_worker, to_worker));
             worker_main(self, keys, worker_report, worker_control);
         }
@@ -157,6 +160,35 @@ impl Backend {
                 None => "vanished".into(),
             }))),
             Err(Pulled::Garbled(what)) => Err(failed(ChildFailure::Died(what))),
+        }
+    }
+}
+
+/// Moves the worker onto `cpu`, the one the host was running on, whose
+/// caches hold the keys the host just read (the scheduler would start it on
+/// the idle one: a sort 0.3 to 0.4 ms slower at 1e6 keys), then lets it run
+/// on every CPU it could before: it stays put unless the scheduler has a
+/// reason to move it, and a backend's own threads may use them all. The
+/// host only waits meanwhile.
+fn start_on(cpu: libc::c_int) {
+    let Ok(cpu) = usize::try_from(cpu) else {
+        return;
+    };
+    // SAFETY: an all-zero cpu_set_t is an empty set.
+    let (mut allowed, mut here): (libc::cpu_set_t, libc::cpu_set_t) =
+        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    let size = size_of::<libc::cpu_set_t>();
+    // SAFETY: both sets are valid for `size` bytes; CPU_SET checks `cpu`
+    // against the set's size.
+    unsafe {
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0
+            || !libc::CPU_ISSET(cpu, &allowed)
+        {
+            return;
+        }
+        libc::CPU_SET(cpu, &mut here);
+        if libc::sched_setaffinity(0, size, &here) == 0 {
+            libc::sched_setaffinity(0, size, &allowed);
         }
     }
 }
