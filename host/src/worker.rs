@@ -181,9 +181,7 @@ fn start_on(cpu: libc::c_int) {
     // SAFETY: both sets are valid for `size` bytes; CPU_SET checks `cpu`
     // against the set's size.
     unsafe {
-        if libc::sched_getaffinity(0, size, &mut allowed) != 0
-            || !libc::CPU_ISSET(cpu, &allowed)
-        {
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 || !libc::CPU_ISSET(cpu, &allowed) {
             return;
         }
         libc::CPU_SET(cpu, &mut here);
