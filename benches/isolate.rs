@@ -1,6 +1,9 @@
-//! `isolate/<n>`: `sort --isolate`'s path (fork a worker, hand it the keys'
-//! pages, which it sorts in place; pull the result back) against sorting
-//! in-process through the same plugin, at 1e4, 1e6 and 1e7 keys.
+//! `isolate/<n>`: sorting in a worker (fork it, hand it the keys' pages,
+//! which it sorts in place; pull the result back) against sorting
+//! in-process through the same plugin, at 1e4, 1e6 and 1e7 keys: the
+//! library call alone (`isolated`: the result back as a whole vector), and
+//! what `wildhost sort -f binary` does (`*-encoded`: sort, then encode and
+//! check the result; with the worker, while copying it out).
 //!
 //! Under the allocator the `wildhost` command installs, as the command runs
 //! it: its large buffers share no page with other memory, which is what lets
@@ -12,6 +15,8 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::time::Duration;
+use wildhost::codec::{Encoding, Writer};
+use wildhost::integrity::{self, Check};
 use wildhost_benches::{Dist, generate, registry};
 
 #[global_allocator]
@@ -44,7 +49,7 @@ fn isolate(c: &mut Criterion) {
                 BatchSize::LargeInput,
             );
         });
-        // What `wildhost sort --isolate` does with the keys it parsed.
+        // The library call: the result comes back as a whole vector.
         group.bench_function(BenchmarkId::new("isolated", len), |b| {
             b.iter_batched_ref(
                 || data.clone(),
@@ -52,6 +57,40 @@ fn isolate(c: &mut Criterion) {
                     radix
                         .sort_in_worker(v, Duration::from_secs(600))
                         .expect("sorted");
+                },
+                BatchSize::LargeInput,
+            );
+        });
+        // What `wildhost sort -f binary` does with the keys it parsed: sort,
+        // then encode and check; with --isolate the result is encoded and
+        // checked as it is copied out of the worker.
+        let print = integrity::fingerprint(&data);
+        group.bench_function(BenchmarkId::new("in-process-encoded", len), |b| {
+            b.iter_batched_ref(
+                || data.clone(),
+                |v| {
+                    radix.sort(v.as_mut_slice()).expect("sorted");
+                    let (mut check, mut out) = (Check::default(), Vec::new());
+                    Writer::new(Encoding::Binary, v.len(), Some(&mut check)).push(v, &mut out);
+                    check.finish(print).expect("a correct result");
+                    out
+                },
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_function(BenchmarkId::new("isolated-encoded", len), |b| {
+            b.iter_batched_ref(
+                || data.clone(),
+                |v| {
+                    let (mut check, mut out) = (Check::default(), Vec::new());
+                    let mut writer = Writer::new(Encoding::Binary, v.len(), Some(&mut check));
+                    radix
+                        .sort_in_worker_with(v, Duration::from_secs(600), |block| {
+                            writer.push(block, &mut out)
+                        })
+                        .expect("sorted");
+                    check.finish(print).expect("a correct result");
+                    out
                 },
                 BatchSize::LargeInput,
             );

@@ -171,17 +171,20 @@ fn render(results: &Results) -> String {
 
     if let Some(isolate) = results.get("isolate") {
         out += "### `sort --isolate`: worker process against in-process, same plugin\n\n";
-        out += "| keys | isolated ÷ in-process | overhead |\n|---:|---:|---:|\n";
+        out += "`sort_in_worker`: the library call alone; sort + encode: sorting, then encoding and checking the result as `wildhost sort -f binary` does (with the worker: while copying it out).\n\n";
+        out += "| keys | `sort_in_worker` ÷ in-process | overhead | sort + encode, isolated ÷ in-process | overhead |\n|---:|---:|---:|---:|---:|\n";
         let mut rows: Vec<_> = isolate.iter().collect();
         rows.sort_by_key(|(s, _)| size_key(s));
+        let ratio = |a: Option<&f64>, b: Option<&f64>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.3} | {:+.1}%", a / b, (a / b - 1.0) * 100.0),
+            _ => "– | –".to_string(),
+        };
         for (size, f) in rows {
-            if let (Some(iso), Some(direct)) = (f.get("isolated"), f.get("in-process")) {
-                out += &format!(
-                    "| {size} | {:.3} | {:+.1}% |\n",
-                    iso / direct,
-                    (iso / direct - 1.0) * 100.0
-                );
-            }
+            out += &format!(
+                "| {size} | {} | {} |\n",
+                ratio(f.get("isolated"), f.get("in-process")),
+                ratio(f.get("isolated-encoded"), f.get("in-process-encoded"))
+            );
         }
         out += "\n";
     }
