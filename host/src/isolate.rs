@@ -16,6 +16,7 @@ use crate::Backend;
 use crate::error::SortError;
 use std::io;
 use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::ptr::NonNull;
@@ -203,24 +204,13 @@ pub fn in_child(
     timeout: Duration,
     work: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, ChildFailure> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(ChildFailure::Spawn(io::Error::last_os_error().to_string()));
-    }
-    let (read_fd, write_fd) = (fds[0], fds[1]);
+    let (from_child, to_parent) = pipe().map_err(|e| ChildFailure::Spawn(e.to_string()))?;
     // SAFETY: fork has no preconditions; the child below only runs `work`,
     // writes to the pipe and calls `_exit`, never returning into the
     // parent's code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        let error = io::Error::last_os_error();
-        // SAFETY: both descriptors are ours and open.
-        unsafe {
-            libc::close(read_fd);
-            libc::close(write_fd);
-        }
-        return Err(ChildFailure::Spawn(error.to_string()));
+        return Err(ChildFailure::Spawn(io::Error::last_os_error().to_string()));
     }
     if pid == 0 {
         // The child. A panic in `work` must not unwind into a copy of the
@@ -228,21 +218,7 @@ pub fn in_child(
         let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
         let code = match report {
             Ok(bytes) => {
-                let mut written = 0;
-                while written < bytes.len() {
-                    // SAFETY: writes from a live buffer to the pipe's write end.
-                    let n = unsafe {
-                        libc::write(
-                            write_fd,
-                            bytes[written..].as_ptr().cast(),
-                            bytes.len() - written,
-                        )
-                    };
-                    if n <= 0 {
-                        break;
-                    }
-                    written += n as usize;
-                }
+                write_all(&to_parent, &bytes);
                 0
             }
             Err(_) => 101,
@@ -251,64 +227,122 @@ pub fn in_child(
         // atexit handlers or destructors a second time.
         unsafe { libc::_exit(code) };
     }
-    // SAFETY: the write end belongs to the child now.
-    unsafe { libc::close(write_fd) };
-    let result = collect(pid, read_fd, timeout);
-    // SAFETY: the read end is ours and open.
-    unsafe { libc::close(read_fd) };
-    result
+    // The write end belongs to the child now.
+    drop(to_parent);
+    collect(pid, &from_child, timeout)
 }
 
-fn collect(pid: libc::pid_t, read_fd: i32, timeout: Duration) -> Result<Vec<u8>, ChildFailure> {
+fn collect(
+    pid: libc::pid_t,
+    from_child: &OwnedFd,
+    timeout: Duration,
+) -> Result<Vec<u8>, ChildFailure> {
     let deadline = Instant::now() + timeout;
     let mut report = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let failure = match wait_readable(from_child, deadline) {
+            Wait::Ready => None,
+            Wait::TimedOut => Some(ChildFailure::TimedOut(timeout)),
+            Wait::Failed => Some(ChildFailure::Died("could not be watched".into())),
+        };
+        if let Some(failure) = failure {
             // SAFETY: `pid` is our child, not yet reaped.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             reap(pid);
-            return Err(ChildFailure::TimedOut(timeout));
+            return Err(failure);
         }
-        let mut poll = libc::pollfd {
-            fd: read_fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = left.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut poll, 1, ms.max(1)) };
-        if ready < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            // SAFETY: as above.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            reap(pid);
-            return Err(ChildFailure::Died("could not be watched".into()));
+        match read_some(from_child, &mut buf) {
+            0 => break,
+            n => report.extend_from_slice(&buf[..n]),
         }
-        if ready == 0 {
-            continue;
-        }
-        // SAFETY: reads into a live buffer of its length.
-        let n = unsafe { libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            break;
-        }
-        if n == 0 {
-            break;
-        }
-        report.extend_from_slice(&buf[..n as usize]);
     }
     let status = reap(pid);
     match status {
         Some(status) if status.success() && !report.is_empty() => Ok(report),
         Some(status) => Err(ChildFailure::Died(describe_exit(status))),
         None => Err(ChildFailure::Died("vanished".into())),
+    }
+}
+
+/// What waiting for a pipe to have something to read came to.
+pub(crate) enum Wait {
+    /// Bytes, or its end, are there to read.
+    Ready,
+    /// The deadline passed first.
+    TimedOut,
+    /// The descriptor cannot be watched.
+    Failed,
+}
+
+/// Waits until `fd` has something to read (or is at its end), or until
+/// `deadline`.
+pub(crate) fn wait_readable(fd: &OwnedFd, deadline: Instant) -> Wait {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Wait::TimedOut;
+        }
+        let mut poll = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, ms) };
+        if ready > 0 {
+            return Wait::Ready;
+        }
+        if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Wait::Failed;
+        }
+    }
+}
+
+/// A pipe: its read end, then its write end, both closed on exec.
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 just opened both; each is owned once, here.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Reads what is there (blocking until something is); 0 at the end or on
+/// an error.
+pub(crate) fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> usize {
+    loop {
+        // SAFETY: reads into a live buffer of its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return n.max(0) as usize;
+    }
+}
+
+/// Writes all of `bytes`, or as much as the reader takes before hanging up.
+pub(crate) fn write_all(fd: &OwnedFd, bytes: &[u8]) {
+    let mut written = 0;
+    while written < bytes.len() {
+        // SAFETY: writes from a live buffer of the given length.
+        let n = unsafe {
+            libc::write(
+                fd.as_raw_fd(),
+                bytes[written..].as_ptr().cast(),
+                bytes.len() - written,
+            )
+        };
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return;
+        }
+        written += n as usize;
     }
 }
 

@@ -18,12 +18,12 @@
 //! anywhere else.
 
 use crate::isolate::{
-    ChildFailure, IsolatedSortError, describe_exit, failure_from_report, failure_report, page_size,
-    reap,
+    ChildFailure, IsolatedSortError, Wait, describe_exit, failure_from_report, failure_report,
+    page_size, pipe, read_some, reap, wait_readable, write_all,
 };
 use crate::{Backend, mem};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
 use std::sync::{Mutex, PoisonError, mpsc};
@@ -410,23 +410,10 @@ impl Worker {
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<usize, Pulled> {
         let mut filled = 0;
         while filled < buf.len() {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Pulled::TimedOut);
-            }
-            let mut poll = libc::pollfd {
-                fd: self.from_worker.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
-            // SAFETY: one valid pollfd.
-            let ready = unsafe { libc::poll(&mut poll, 1, ms) };
-            if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return Err(Pulled::Garbled("could not be watched".into()));
-            }
-            if ready <= 0 {
-                continue;
+            match wait_readable(&self.from_worker, self.deadline) {
+                Wait::Ready => {}
+                Wait::TimedOut => return Err(Pulled::TimedOut),
+                Wait::Failed => return Err(Pulled::Garbled("could not be watched".into())),
             }
             match read_some(&self.from_worker, &mut buf[filled..]) {
                 0 => break,
@@ -507,51 +494,6 @@ fn read_process(pid: libc::pid_t, address: u64, dest: &mut [u8]) -> io::Result<(
         done += n as usize;
     }
     Ok(())
-}
-
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 just opened both; each is owned once, here.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// Reads what is there (blocking until something is); 0 at the end or on
-/// an error.
-fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> usize {
-    loop {
-        // SAFETY: reads into a live buffer of its length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return n.max(0) as usize;
-    }
-}
-
-/// Writes all of `bytes`, or as much as the reader takes before hanging up.
-fn write_all(fd: &OwnedFd, bytes: &[u8]) {
-    let mut written = 0;
-    while written < bytes.len() {
-        // SAFETY: writes from a live buffer of the given length.
-        let n = unsafe {
-            libc::write(
-                fd.as_raw_fd(),
-                bytes[written..].as_ptr().cast(),
-                bytes.len() - written,
-            )
-        };
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        if n <= 0 {
-            return;
-        }
-        written += n as usize;
-    }
 }
 
 fn bytes_of<T: Key>(keys: &[T]) -> &[u8] {
