@@ -429,6 +429,18 @@ fn f64_matches_std() {
     check_all::<f64>();
 }
 
+/// From 4 MiB the scratch buffer is allocated on huge-page boundaries and,
+/// where that costs at most a quarter more, rounded up to whole huge pages:
+/// the sizes either side of each rule.
+#[test]
+fn scratch_on_huge_pages_sorts_right() {
+    for n in [524_287, 524_288, 600_000, 700_001] {
+        check::<u64>("uniform", n, 3);
+    }
+    check::<u32>("uniform", 1_048_577, 3);
+    check::<f64>("uniform", 700_001, 3);
+}
+
 /// Larger inputs that reach the large-input path; slow unoptimised, so run
 /// with `cargo test --release -- --ignored`.
 #[test]
