@@ -274,3 +274,71 @@ fn isolate_gives_the_same_result_as_in_process() {
         .run(["sort", "--isolate", "--timeout", "0"])
         .expect_code(2);
 }
+
+/// With `--isolate` the worker reads the numbers (the host never holds
+/// them) and sends their fingerprint before the backend runs: a bad input
+/// is reported as without `--isolate`, and a wrong result is still caught,
+/// in both formats; `--no-verify` still trusts the backend.
+#[test]
+fn isolate_reads_the_input_in_the_worker_and_still_checks_the_result() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libloses.so",
+        &["-DMODULE=loses", "-DCASE_SORT_LOSES_A_KEY"],
+    ));
+    sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libidle.so",
+        &["-DMODULE=idle", "-DCASE_SORT_DOES_NOTHING"],
+    ));
+    let work = sandbox.work();
+    fs::write(work.join("out"), "keep\n").expect("write");
+    let binary: Vec<u8> = [30u64, 10, 20]
+        .iter()
+        .flat_map(|k| k.to_le_bytes())
+        .collect();
+    fs::write(work.join("in.bin"), &binary).expect("write");
+    fs::write(work.join("in.txt"), "30\n10\n20\n").expect("write");
+    fs::write(work.join("bad.txt"), "30\nten\n20\n").expect("write");
+    fs::write(work.join("bad.bin"), &binary[..20]).expect("write");
+    let sort = |backend: &str, input: &str, extra: &[&str]| {
+        let mut args = vec!["sort", "-b", backend, "-t", "u64", "-i", input, "-o", "out"];
+        args.extend(extra);
+        sandbox.run(args)
+    };
+    for (input, format) in [("bad.txt", "text"), ("bad.bin", "binary")] {
+        let direct = sort("loses.hostile", input, &["-f", format]);
+        direct.expect_code(1);
+        let isolated = sort("loses.hostile", input, &["-f", format, "--isolate"]);
+        isolated
+            .expect_code(1)
+            .expect_stderr(&["error: cannot read the numbers in `"]);
+        assert_eq!(direct.stderr, isolated.stderr, "{input}");
+    }
+    for (input, format) in [("in.txt", "text"), ("in.bin", "binary")] {
+        sort("loses.hostile", input, &["-f", format, "--isolate"])
+            .expect_code(1)
+            .expect_stderr(&[
+                "error: backend `hostile` returned a wrong result",
+                "a key was changed, dropped or duplicated",
+                "help: nothing was written",
+            ]);
+        sort("idle.hostile", input, &["-f", format, "--isolate"])
+            .expect_code(1)
+            .expect_stderr(&[
+                "error: backend `hostile` returned a wrong result",
+                "the result is not sorted: keys 0 and 1 are out of order",
+            ]);
+    }
+    assert_eq!(
+        fs::read_to_string(work.join("out")).expect("read"),
+        "keep\n"
+    );
+    sort("loses.hostile", "in.txt", &["--isolate", "--no-verify"]).expect_code(0);
+    assert_eq!(
+        fs::read_to_string(work.join("out")).expect("read"),
+        "20\n20\n30\n"
+    );
+    assert_eq!(fs::read(work.join("in.bin")).expect("read"), binary);
+}

@@ -136,3 +136,93 @@ fn sorting_in_a_worker_process_repeatedly() {
     );
     assert!(keys.is_empty());
 }
+
+/// `Backend::sort_loaded_in_worker`: the worker makes the keys and their
+/// fingerprint itself; the sorted keys come back into a byte buffer (here
+/// one byte in, so not aligned for keys) or block by block. A loader's
+/// error, and a worker that dies while loading, are told apart from the
+/// backend's failures, and a loader that hangs is stopped.
+#[test]
+fn sorting_keys_the_worker_loads() {
+    use std::time::Duration;
+    use wildhost::integrity::fingerprint;
+    use wildhost::{Loaded, LoadedSortError, Sink};
+
+    let registry = registry();
+    let radix = registry.backend("radix").expect("the radix plugin");
+    let mut rng = Rng::new(12);
+    let input: Vec<u64> = (0..655_361).map(|_| rng.next_u64()).collect();
+    let mut expected = input.clone();
+    expected.sort_unstable();
+    let load = |keys: &Vec<u64>| {
+        let keys = keys.clone();
+        move || {
+            let fingerprint = fingerprint(&keys);
+            Ok(Loaded { keys, fingerprint })
+        }
+    };
+    let timeout = Duration::from_secs(60);
+
+    let mut out = vec![0xAAu8];
+    let mut seen = Vec::new();
+    let mut inspect = |block: &[u64]| seen.extend_from_slice(block);
+    let sent = radix
+        .sort_loaded_in_worker(timeout, load(&input), Sink::Bytes(&mut out, &mut inspect))
+        .expect("sorted");
+    assert_eq!(sent, fingerprint(&input));
+    assert!(seen == expected, "the blocks handed over, in order");
+    let bytes: Vec<u8> = expected.iter().flat_map(|k| k.to_ne_bytes()).collect();
+    assert_eq!(out[0], 0xAA);
+    assert!(out[1..] == bytes[..], "the bytes appended");
+
+    let mut blocks = Vec::new();
+    let mut take = |block: &[u64]| blocks.extend_from_slice(block);
+    radix
+        .sort_loaded_in_worker(
+            timeout,
+            load(&input[..1000].to_vec()),
+            Sink::Blocks(&mut take),
+        )
+        .expect("sorted");
+    let mut small = input[..1000].to_vec();
+    small.sort_unstable();
+    assert_eq!(blocks, small);
+
+    let mut ignore = |_: &[u64]| {};
+    let err = radix
+        .sort_loaded_in_worker(
+            timeout,
+            || Err::<Loaded<u64>, _>("line 7 is not a number".to_string()),
+            Sink::Blocks(&mut ignore),
+        )
+        .expect_err("the loader failed");
+    assert_eq!(err, LoadedSortError::Load("line 7 is not a number".into()));
+
+    let err = radix
+        .sort_loaded_in_worker(
+            timeout,
+            || -> Result<Loaded<u64>, String> { std::process::abort() },
+            Sink::Blocks(&mut ignore),
+        )
+        .expect_err("the worker died while loading");
+    assert!(
+        matches!(err, LoadedSortError::Sort(_))
+            && err.to_string().contains("SIGABRT")
+            && err.to_string().contains("while loading the keys"),
+        "{err}"
+    );
+
+    // A loader that never finishes is stopped at the time limit too.
+    let stuck = || -> Result<Loaded<u64>, String> {
+        std::thread::sleep(Duration::from_secs(600));
+        Err("woke up".into())
+    };
+    let err = radix
+        .sort_loaded_in_worker(Duration::from_millis(300), stuck, Sink::Blocks(&mut ignore))
+        .expect_err("stopped");
+    assert!(
+        err.to_string()
+            .contains("its process did not make the keys within 0.3 s and was stopped"),
+        "{err}"
+    );
+}

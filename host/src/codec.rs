@@ -66,6 +66,19 @@ impl KeyVec {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The keys, if they are of type `T`.
+    pub fn into_keys<T: 'static>(self) -> Option<Vec<T>> {
+        let keys: Box<dyn std::any::Any> = match self {
+            KeyVec::U32(v) => Box::new(v),
+            KeyVec::U64(v) => Box::new(v),
+            KeyVec::I32(v) => Box::new(v),
+            KeyVec::I64(v) => Box::new(v),
+            KeyVec::F32(v) => Box::new(v),
+            KeyVec::F64(v) => Box::new(v),
+        };
+        keys.downcast::<Vec<T>>().ok().map(|keys| *keys)
+    }
 }
 
 /// Why input could not be read as keys.

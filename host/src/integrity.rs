@@ -28,6 +28,28 @@ pub struct Fingerprint {
     sum: u64,
 }
 
+impl Fingerprint {
+    /// The size of [`Fingerprint::to_le_bytes`].
+    pub const BYTES: usize = 16;
+
+    /// The fingerprint as bytes, to send to another process.
+    pub fn to_le_bytes(&self) -> [u8; Self::BYTES] {
+        let mut bytes = [0u8; Self::BYTES];
+        bytes[..8].copy_from_slice(&self.len.to_le_bytes());
+        bytes[8..].copy_from_slice(&self.sum.to_le_bytes());
+        bytes
+    }
+
+    /// The fingerprint that [`Fingerprint::to_le_bytes`] gave `bytes`.
+    pub fn from_le_bytes(bytes: [u8; Self::BYTES]) -> Fingerprint {
+        let (len, sum) = bytes.split_at(8);
+        Fingerprint {
+            len: u64::from_le_bytes(len.try_into().unwrap_or_default()),
+            sum: u64::from_le_bytes(sum.try_into().unwrap_or_default()),
+        }
+    }
+}
+
 /// How many keys the parser and encoder hand over at a time: 32 KiB of
 /// 64-bit keys, half an L1 data cache.
 pub const BLOCK: usize = 4096;

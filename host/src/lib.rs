@@ -45,6 +45,7 @@ pub use registry::{
 };
 pub use wildhost_abi::KeyType;
 pub use wildhost_abi::sdk::Key;
+pub use worker::{Loaded, LoadedSortError, Sink};
 
 impl Backend {
     /// Sorts a [`KeyVec`] of any key type in place.

@@ -11,9 +11,9 @@ use clap::{Args, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use wildhost::codec::{Encoding, Writer};
-use wildhost::integrity::{Check, Tally};
-use wildhost::{Backend, KeyType, KeyVec, Registry, codec, with_keys};
+use wildhost::codec::{Encoding, TextKey, Writer};
+use wildhost::integrity::{Check, Fingerprint, Tally};
+use wildhost::{Backend, Key, KeyType, KeyVec, Loaded, LoadedSortError, Registry, Sink, codec};
 
 #[derive(Debug, Args)]
 pub struct SortArgs {
@@ -43,7 +43,8 @@ pub struct SortArgs {
     /// says so and writes nothing.
     #[arg(long)]
     isolate: bool,
-    /// With --isolate: stop a backend that runs longer than this.
+    /// With --isolate: stop a backend that runs longer than this (the
+    /// worker reads the input first, within the same limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0, requires = "isolate",
           value_parser = parse_timeout)]
     timeout: f64,
@@ -92,12 +93,6 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let destination = Destination::from_arg(args.output.as_deref());
 
     let (input, source) = read_input(args.input.as_deref())?;
-    // The input's fingerprint is taken while parsing and the result checked
-    // while encoding, each block while it is in the cache.
-    let mut tally = (!args.no_verify).then(Tally::default);
-    let mut keys = parse_input(&input, key_type, args.format, &source, tally.as_mut())?;
-    drop(input);
-
     let sorting_failed = |cause: String| {
         Failure::new(format!("sorting with backend `{}` failed", backend.name()))
             .cause(cause)
@@ -107,34 +102,46 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             ))
             .help("nothing was written; try another backend (`wildhost list` shows them)")
     };
-    let mut check = tally.map(|tally| (tally.finish(), Check::default()));
-    let mut out = Vec::new();
     let encoding = match args.format {
         Format::Text => Encoding::Text,
         Format::Binary => Encoding::Binary,
     };
-    if args.isolate {
-        // The sorted keys are encoded (and checked) as they are copied out
-        // of the worker, a cache-sized block at a time. The output buffer is
-        // made once the worker has sorted, so that the worker does not
-        // inherit it.
-        let timeout = Duration::from_secs_f64(args.timeout);
-        let check = check.as_mut().map(|(_, c)| c);
-        with_keys!(&mut keys, v => {
-            let mut writer = Writer::new(encoding, v.len(), check);
-            backend.sort_in_worker_with(v, timeout, |block| writer.push(block, &mut out))
-        })
-        .map_err(|e| sorting_failed(e.to_string()))?;
+    let mut out = Vec::new();
+    let check = if args.isolate {
+        macro_rules! isolated {
+            ($($variant:ident => $t:ty),*) => {
+                match key_type {
+                    $(KeyType::$variant => sort_isolated::<$t>(
+                        backend, args, input, encoding, &mut out,
+                    ),)*
+                }
+            };
+        }
+        isolated!(U32 => u32, U64 => u64, I32 => i32, I64 => i64, F32 => f32, F64 => f64).map_err(
+            |e| match e {
+                LoadedSortError::Load(cause) => {
+                    parse_failure(cause, key_type, args.format, &source)
+                }
+                LoadedSortError::Sort(e) => sorting_failed(e.to_string()),
+            },
+        )?
     } else {
+        // The input's fingerprint is taken while parsing and the result
+        // checked while encoding, each block while it is in the cache.
+        let mut tally = (!args.no_verify).then(Tally::default);
+        let mut keys = parse_input(&input, key_type, args.format, &source, tally.as_mut())?;
+        drop(input);
         backend
             .sort_keys(&mut keys)
             .map_err(|e| sorting_failed(e.to_string()))?;
-        let check = check.as_mut().map(|(_, c)| c);
+        let mut check = tally.map(|tally| (tally.finish(), Check::default()));
+        let checking = check.as_mut().map(|(_, c)| c);
         match encoding {
-            Encoding::Text => codec::write_text(&keys, &mut out, check),
-            Encoding::Binary => codec::write_binary(&keys, &mut out, check),
+            Encoding::Text => codec::write_text(&keys, &mut out, checking),
+            Encoding::Binary => codec::write_binary(&keys, &mut out, checking),
         }
-    }
+        check
+    };
     if let Some((fingerprint, check)) = check {
         check.finish(fingerprint).map_err(|wrong| {
             Failure::new(format!(
@@ -150,6 +157,63 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
         })?;
     }
     destination.write(&out)
+}
+
+/// `--isolate`: the worker parses the input itself (the host never holds
+/// the keys) and sends their fingerprint before the backend runs; the
+/// sorted keys are encoded (and checked) as they are copied out of the
+/// worker, a cache-sized block at a time. The fingerprint and the check of
+/// the result, unless `--no-verify`.
+fn sort_isolated<T: Key + TextKey>(
+    backend: &Backend,
+    args: &SortArgs,
+    input: Vec<u8>,
+    encoding: Encoding,
+    out: &mut Vec<u8>,
+) -> Result<Option<(Fingerprint, Check)>, LoadedSortError> {
+    let verify = !args.no_verify;
+    // At most one key per two bytes of input: the output is sized from that,
+    // and the pages it never writes are never faulted in.
+    let most = match encoding {
+        Encoding::Binary => input.len() / size_of::<T>(),
+        Encoding::Text => input.len() / 2 + 1,
+    };
+    // The worker parses the input and drops it; the host drops its own
+    // view of it as soon as the worker has started.
+    let load = move || {
+        let mut tally = verify.then(Tally::default);
+        let parsed = match args.format {
+            Format::Text => codec::parse_text(&input, T::TYPE, tally.as_mut()),
+            Format::Binary => codec::parse_binary(&input, T::TYPE, tally.as_mut()),
+        };
+        drop(input);
+        let keys = parsed.map_err(|e| e.to_string())?;
+        Ok(Loaded {
+            keys: keys
+                .into_keys::<T>()
+                .ok_or_else(|| format!("the input did not parse as {} keys", T::TYPE))?,
+            fingerprint: tally.map(Tally::finish).unwrap_or_default(),
+        })
+    };
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let mut check = verify.then(Check::default);
+    let fingerprint = if encoding == Encoding::Binary && cfg!(target_endian = "little") {
+        // The binary format is the keys' own bytes: copied from the worker
+        // straight into the output.
+        let mut prev = None;
+        let mut inspect = |block: &[T]| {
+            if let Some(check) = check.as_mut() {
+                check.add(prev, block);
+            }
+            prev = block.last().copied();
+        };
+        backend.sort_loaded_in_worker(timeout, load, Sink::Bytes(out, &mut inspect))?
+    } else {
+        let mut writer = Writer::new(encoding, most, check.as_mut());
+        let mut take = |block: &[T]| writer.push(block, out);
+        backend.sort_loaded_in_worker(timeout, load, Sink::Blocks(&mut take))?
+    };
+    Ok(check.map(|check| (fingerprint, check)))
 }
 
 fn choose_backend<'r>(
@@ -226,18 +290,21 @@ pub fn parse_input(
         Format::Text => codec::parse_text(input, key_type, tally),
         Format::Binary => codec::parse_binary(input, key_type, tally),
     };
-    parsed.map_err(|e| {
-        let help = match format {
-            Format::Text => format!(
-                "each line must hold one {key_type} number; choose the type with --type, \
-                 or read raw arrays with --format binary"
-            ),
-            Format::Binary => format!("binary input is an array of little-endian {key_type} keys"),
-        };
-        Failure::new(format!("cannot read the numbers in {source}"))
-            .cause(e)
-            .help(help)
-    })
+    parsed.map_err(|e| parse_failure(e.to_string(), key_type, format, source))
+}
+
+/// Input that is not numbers of the type, as the parser put it in `cause`.
+fn parse_failure(cause: String, key_type: KeyType, format: Format, source: &str) -> Failure {
+    let help = match format {
+        Format::Text => format!(
+            "each line must hold one {key_type} number; choose the type with --type, \
+             or read raw arrays with --format binary"
+        ),
+        Format::Binary => format!("binary input is an array of little-endian {key_type} keys"),
+    };
+    Failure::new(format!("cannot read the numbers in {source}"))
+        .cause(cause)
+        .help(help)
 }
 
 /// Reads all input; returns it with a phrase naming where it came from.
