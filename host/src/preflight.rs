@@ -7,11 +7,15 @@
 //! module that reads object files.
 
 use crate::error::{Refusal, Stage};
+use object::read::ReadCache;
 use object::{
     Architecture, BinaryFormat, Endianness, Object, ObjectKind, ObjectSection, ObjectSegment,
-    ObjectSymbol,
+    ObjectSymbol, ReadRef,
 };
 use serde::Serialize;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use wildhost_abi::{ABI_MAJOR, ABI_MINOR, AbiTag, ENTRY_PREFIX, LAYOUT_PREFIX, MAGIC, TAG_PREFIX};
 
@@ -110,26 +114,177 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
             "remove it from the plugin directory",
         ));
     }
-    let data = std::fs::read(path).map_err(|e| {
+    // Only the parts the checks need are read (headers, symbol tables, the
+    // tag), not the whole file: preflight runs for every plugin in every
+    // command. The file is read, never mapped: a mapped file truncated under
+    // us would raise SIGBUS, a read of it fails and the file is refused.
+    let file = File::open(path).map_err(|e| {
         refuse(
             format!("cannot read the file: {e}"),
             "check that it is readable",
         )
     })?;
-    check_object(&data, module)
+    let reader = ReadCache::new(Pages::new(&file, read_budget(size)));
+    check(&reader, size, module, || {
+        // The reader keeps no error, so ask the file itself why: a directory
+        // or an I/O error says so; a file that shrank since its size was
+        // taken reads without error.
+        match file.read_at(&mut [0u8; 1], 0) {
+            Err(e) => refuse(
+                format!("cannot read the file: {e}"),
+                "check that it is readable",
+            ),
+            Ok(_) => refuse(
+                "the file changed while it was being read".into(),
+                "check it again once it is fully written",
+            ),
+        }
+    })
 }
 
 /// The checks of [`preflight`] on the bytes of a file named for `module`.
 pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusal> {
+    // All `len` bytes are in the slice, so its first bytes always read.
+    check(data, data.len() as u64, module, || {
+        Refusal::new(
+            Stage::Preflight,
+            "cannot read the file",
+            "check that it is readable",
+        )
+    })
+}
+
+/// The size of a page [`Pages`] reads at once, and the alignment of its start.
+const PAGE_BYTES: u64 = 4096;
+
+/// How many pages [`Pages`] keeps: a plugin's checks touch about six (the
+/// headers, the section headers, the names, the tag).
+const PAGES_KEPT: usize = 8;
+
+/// How many bytes [`Pages`] hands out for a file of `len` bytes. The cache
+/// keeps a copy of every read, keyed by offset, and a crafted file can ask
+/// for the same bytes under many keys (thousands of symbol names starting a
+/// byte apart): this bounds its memory to a few times the file's size
+/// (reading the file whole took once its size). A plugin's checks take a
+/// small fraction of it; past it, reads fail and the file is refused.
+fn read_budget(len: u64) -> u64 {
+    len.saturating_mul(4).saturating_add(1 << 20)
+}
+
+/// A plugin file as [`ReadCache`] reads it, at the position it asks for,
+/// through a few pages of the file each read at once. `object` reads names
+/// one at a time (each section name, each symbol name it compares) and the
+/// cache makes each a seek and a read of its own; names sit side by side,
+/// and the headers, the dynamic symbols and their names share the file's
+/// first page, so one read of a page serves many. Reads of a page or more go
+/// straight to the file. A read past the end returns 0 bytes, so the cache's
+/// read of a file that shrank fails and the file is refused; so does a read
+/// past the budget.
+struct Pages<'f> {
+    file: &'f File,
+    /// Where the next read starts.
+    pos: u64,
+    /// How many more bytes reads may return.
+    budget: u64,
+    /// (file offset, bytes) of each page read, oldest first; the last page
+    /// of the file is shorter.
+    kept: Vec<(u64, Vec<u8>)>,
+}
+
+impl<'f> Pages<'f> {
+    fn new(file: &'f File, budget: u64) -> Self {
+        Pages {
+            file,
+            pos: 0,
+            budget,
+            kept: Vec::new(),
+        }
+    }
+
+    /// The page holding `pos`, read from the file if it is not kept.
+    fn page_at_pos(&mut self) -> io::Result<&[u8]> {
+        let start = self.pos - self.pos % PAGE_BYTES;
+        let index = match self.kept.iter().position(|(at, _)| *at == start) {
+            Some(index) => index,
+            None => {
+                let mut page = vec![0; PAGE_BYTES as usize];
+                let read = self.file.read_at(&mut page, start)?;
+                page.truncate(read);
+                if self.kept.len() == PAGES_KEPT {
+                    self.kept.remove(0);
+                }
+                self.kept.push((start, page));
+                self.kept.len() - 1
+            }
+        };
+        let within = (self.pos - start) as usize;
+        Ok(self
+            .kept
+            .get(index)
+            .and_then(|(_, page)| page.get(within..))
+            .unwrap_or_default())
+    }
+}
+
+impl Read for Pages<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.len() as u64 > self.budget {
+            return Err(io::Error::other("read budget exhausted"));
+        }
+        let n = if out.len() as u64 >= PAGE_BYTES {
+            self.file.read_at(out, self.pos)?
+        } else {
+            let held = self.page_at_pos()?;
+            let n = held.len().min(out.len());
+            out[..n].copy_from_slice(&held[..n]);
+            n
+        };
+        self.pos = self.pos.saturating_add(n as u64);
+        self.budget = self.budget.saturating_sub(n as u64);
+        Ok(n)
+    }
+}
+
+impl Seek for Pages<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = match to {
+            SeekFrom::Start(at) => at,
+            SeekFrom::Current(by) => self
+                .pos
+                .checked_add_signed(by)
+                .ok_or(io::ErrorKind::InvalidInput)?,
+            // How the cache asks for the length, once: the file's own answer.
+            SeekFrom::End(_) => self.file.seek(to)?,
+        };
+        Ok(self.pos)
+    }
+}
+
+/// How many bytes the format checks look at: what `object` itself reads to
+/// tell formats apart, so a file reader serves both from one read.
+const HEAD_BYTES: u64 = 16;
+
+/// The checks of [`preflight`] on a file of `len` bytes (from its metadata)
+/// read through `data`. `unreadable` is the refusal when even the first
+/// bytes of a non-empty file cannot be read.
+fn check<'data, R: ReadRef<'data>>(
+    data: R,
+    len: u64,
+    module: &str,
+    unreadable: impl FnOnce() -> Refusal,
+) -> Result<PreflightReport, Refusal> {
     let refuse = |cause: String, help: &str| Refusal::new(Stage::Preflight, cause, help);
     let not_a_library = "a plugin must be a shared library (.so) built for this machine; \
                          remove this file from the plugin directory";
-    if data.is_empty() {
+    let Ok(head) = data.read_bytes_at(0, len.min(HEAD_BYTES)) else {
+        return Err(unreadable());
+    };
+    if head.is_empty() {
         return Err(refuse("the file is empty".into(), not_a_library));
     }
     let file = match object::File::parse(data) {
         Ok(file) => file,
-        Err(e) if has_object_magic(data) => {
+        Err(e) if has_object_magic(head) => {
             return Err(refuse(
                 format!("the file is truncated or corrupt: {e}"),
                 "rebuild or reinstall the plugin",
@@ -195,7 +350,6 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
         }
     }
 
-    let len = data.len() as u64;
     let needed = file
         .segments()
         .map(|s| s.file_range())
@@ -242,7 +396,7 @@ pub fn check_object(data: &[u8], module: &str) -> Result<PreflightReport, Refusa
             &missing_help,
         ));
     };
-    let tag = read_tag(&file, &tag_sym).ok_or_else(|| {
+    let tag = read_tag(data, &file, &tag_sym).ok_or_else(|| {
         refuse(
             format!("the ABI tag `{tag_symbol}` has no readable contents in the file"),
             "the tag must be a constant WildAbiTag; rebuild the plugin with the SDK or the header's macro",
@@ -307,11 +461,11 @@ fn has_object_magic(data: &[u8]) -> bool {
 }
 
 /// A defined, global symbol named `name` (Mach-O prefixes C names with `_`).
-fn find_export<'data, 'file>(
-    file: &'file object::File<'data>,
+fn find_export<'data, 'file, R: ReadRef<'data>>(
+    file: &'file object::File<'data, R>,
     name: &str,
-) -> Option<object::Symbol<'data, 'file>> {
-    let matches = |s: &object::Symbol<'data, 'file>| {
+) -> Option<object::Symbol<'data, 'file, R>> {
+    let matches = |s: &object::Symbol<'data, 'file, R>| {
         s.is_definition()
             && s.is_global()
             && s.name()
@@ -322,11 +476,22 @@ fn find_export<'data, 'file>(
         .or_else(|| file.symbols().find(matches))
 }
 
-fn read_tag(file: &object::File<'_>, symbol: &object::Symbol<'_, '_>) -> Option<AbiTag> {
+/// The tag `symbol` points at, if all of it lies in the file contents of its
+/// section. Only the tag's bytes are read, not the whole section.
+fn read_tag<'data, R: ReadRef<'data>>(
+    data: R,
+    file: &object::File<'data, R>,
+    symbol: &object::Symbol<'data, '_, R>,
+) -> Option<AbiTag> {
     const TAG_SIZE: u64 = core::mem::size_of::<AbiTag>() as u64;
     let index = symbol.section_index()?;
     let section = file.section_by_index(index).ok()?;
-    let bytes = section.data_range(symbol.address(), TAG_SIZE).ok()??;
+    let (offset, size) = section.file_range()?;
+    let at = symbol.address().checked_sub(section.address())?;
+    if at.checked_add(TAG_SIZE)? > size {
+        return None;
+    }
+    let bytes = data.read_bytes_at(offset.checked_add(at)?, TAG_SIZE).ok()?;
     let endian = if file.is_little_endian() {
         Endianness::Little
     } else {
@@ -456,5 +621,183 @@ mod tests {
             let refusal = check_object(data, "m").expect_err("refused");
             assert_eq!(refusal.stage, Stage::Preflight);
         }
+    }
+
+    const MODULE: &str = "wildsort_preflight";
+
+    /// The C `wildsort` plugin compiled as [`MODULE`] into `dir`: a real
+    /// plugin file that passes preflight.
+    fn compiled_plugin(dir: &Path) -> std::path::PathBuf {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = dir.join(format!("lib{MODULE}.so"));
+        let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+        let status = std::process::Command::new(cc)
+            .args(["-shared", "-fPIC", "-O2", "-fvisibility=hidden", "-I"])
+            .arg(root.join("abi/include"))
+            .arg(format!("-DWILDSORT_MODULE={MODULE}"))
+            .arg(root.join("plugins/wildsort/wildsort.c"))
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .expect("run the C compiler");
+        assert!(status.success(), "compiling the plugin failed");
+        out
+    }
+
+    /// Preflight of the file `bytes` written as a plugin file in `dir`.
+    fn preflight_of(dir: &Path, bytes: &[u8]) -> Result<PreflightReport, Refusal> {
+        let path = dir.join(format!("lib{MODULE}.so"));
+        std::fs::write(&path, bytes).expect("write the plugin file");
+        preflight(&path)
+    }
+
+    fn json(report: &PreflightReport) -> String {
+        serde_json::to_string(report).expect("a report serializes")
+    }
+
+    #[test]
+    fn reading_the_file_in_parts_reports_what_its_whole_bytes_say() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = compiled_plugin(dir.path());
+        let bytes = std::fs::read(&path).expect("read the plugin");
+        let from_file = preflight(&path).expect("the plugin passes preflight");
+        let from_bytes = check_object(&bytes, MODULE).expect("its bytes pass too");
+        assert_eq!(json(&from_file), json(&from_bytes));
+        assert_eq!(from_file.size, bytes.len() as u64);
+        assert_eq!(from_file.entry_symbol, format!("WildInit_{MODULE}"));
+        assert_eq!(
+            (from_file.abi_major, from_file.abi_minor),
+            (ABI_MAJOR, ABI_MINOR)
+        );
+    }
+
+    #[test]
+    fn a_file_cut_anywhere_is_refused_as_its_bytes_are() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bytes = std::fs::read(compiled_plugin(dir.path())).expect("read the plugin");
+        let parsed = object::File::parse(&*bytes).expect("the plugin parses");
+        let middle_of = |(offset, size): (u64, u64)| (offset + size / 2) as usize;
+        use object::read::elf::FileHeader as _;
+        let elf_header =
+            object::elf::FileHeader64::<Endianness>::parse(&*bytes).expect("an ELF64 header");
+        let endian = elf_header.endian().expect("an endianness");
+        let section_headers = (
+            elf_header.e_shoff(endian),
+            u64::from(elf_header.e_shnum(endian)) * u64::from(elf_header.e_shentsize(endian)),
+        );
+        let symtab = parsed
+            .section_by_name(".symtab")
+            .and_then(|s| s.file_range())
+            .expect("a symbol table");
+        let dynsym = parsed
+            .section_by_name(".dynsym")
+            .and_then(|s| s.file_range())
+            .expect("a dynamic symbol table");
+        let mut cuts = vec![
+            middle_of(section_headers),
+            middle_of(symtab),
+            middle_of(dynsym),
+            bytes.len() - 1,
+            1,
+        ];
+        // And every 97th byte, so that each structure is cut somewhere.
+        cuts.extend((0..bytes.len()).step_by(97));
+        for cut in cuts {
+            let cut_bytes = &bytes[..cut];
+            let from_file = preflight_of(dir.path(), cut_bytes);
+            let from_bytes = check_object(cut_bytes, MODULE);
+            match (&from_file, &from_bytes) {
+                (Err(file), Err(bytes)) => assert_eq!(file, bytes, "cut at byte {cut}"),
+                _ => panic!("cut at byte {cut}: {from_file:?} / {from_bytes:?}"),
+            }
+        }
+        let cut_in_section_headers =
+            preflight_of(dir.path(), &bytes[..middle_of(section_headers)]).expect_err("refused");
+        assert_eq!(cut_in_section_headers.stage, Stage::Preflight);
+        assert!(
+            cut_in_section_headers.cause.contains("truncated"),
+            "{cut_in_section_headers:?}"
+        );
+        let cut_in_symbols =
+            preflight_of(dir.path(), &bytes[..middle_of(symtab)]).expect_err("refused");
+        assert!(
+            cut_in_symbols.cause.contains("truncated"),
+            "{cut_in_symbols:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_it_is_read_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = compiled_plugin(dir.path());
+        let bytes = std::fs::read(&path).expect("read the plugin");
+        let len = bytes.len() as u64;
+        for shrunk_to in [0, 10, 100, len / 2, len - 1] {
+            std::fs::write(&path, &bytes).expect("restore the plugin");
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .expect("open the plugin");
+            let reader = ReadCache::new(Pages::new(&file, read_budget(len)));
+            file.set_len(shrunk_to).expect("shrink the file");
+            let refusal = check(&reader, len, MODULE, || {
+                Refusal::new(Stage::Preflight, "unreadable", "")
+            })
+            .expect_err("refused");
+            assert_eq!(refusal.stage, Stage::Preflight, "shrunk to {shrunk_to}");
+        }
+    }
+
+    #[test]
+    fn bytes_shorter_than_the_size_taken_are_unreadable() {
+        let refusal = check(&b"\x7fELF"[..], 64, "m", || {
+            Refusal::new(Stage::Preflight, "unreadable", "")
+        })
+        .expect_err("refused");
+        assert_eq!(refusal.cause, "unreadable");
+    }
+
+    #[test]
+    fn pages_read_what_the_file_holds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data");
+        let bytes: Vec<u8> = (0..3 * PAGE_BYTES + 100)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        std::fs::write(&path, &bytes).expect("write");
+        let file = File::open(&path).expect("open");
+        let reader = ReadCache::new(Pages::new(&file, read_budget(bytes.len() as u64)));
+        let len = bytes.len() as u64;
+        assert_eq!((&reader).len(), Ok(len));
+        let mut ranges = vec![(0, 16), (4090, 12), (4096, 4096), (100, 9000), (len - 1, 1)];
+        ranges.extend((0..len).step_by(331).map(|at| (at, 300.min(len - at))));
+        for (at, size) in ranges {
+            let got = (&reader).read_bytes_at(at, size).expect("in the file");
+            assert_eq!(
+                got,
+                &bytes[at as usize..(at + size) as usize],
+                "{at}+{size}"
+            );
+        }
+        assert!((&reader).read_bytes_at(len - 1, 2).is_err());
+        assert!((&reader).read_bytes_at(len + 5, 1).is_err());
+    }
+
+    #[test]
+    fn pages_refuse_reads_past_their_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data");
+        std::fs::write(&path, [1u8; 100]).expect("write");
+        let file = File::open(&path).expect("open");
+        let mut pages = Pages::new(&file, 50);
+        let mut out = [0u8; 40];
+        assert_eq!(pages.read(&mut out).expect("within the budget"), 40);
+        assert!(
+            pages.read(&mut out).is_err(),
+            "40 more bytes exceed the budget"
+        );
+        let mut out = [0u8; 10];
+        assert_eq!(pages.read(&mut out).expect("the last 10 bytes"), 10);
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::discover::{Candidate, SearchPath};
 use crate::error::{Refusal, SortError, Stage};
+use crate::preflight::PreflightReport;
 use crate::validate::{MethodDefinition, ModuleDefinition};
 use crate::{layout, loader, preflight, validate};
 use serde::Serialize;
@@ -298,13 +299,20 @@ impl Registry {
 
     fn discover_inner(path: &SearchPath, isolation: Option<&crate::scan::Isolation>) -> Registry {
         let scan = path.scan();
-        // Files preflight refuses never reach the scanner: nothing of theirs runs.
+        // Files preflight refuses never reach the scanner: nothing of theirs
+        // runs. The results are kept for loading, which need not check again.
+        let mut preflights: HashMap<PathBuf, Preflighted> = HashMap::new();
         let mut verdicts: HashMap<PathBuf, Result<(), Refusal>> = HashMap::new();
         if let Some(isolation) = isolation {
+            for c in &scan.candidates {
+                preflights
+                    .entry(c.real_path.clone())
+                    .or_insert_with(|| preflight::preflight(&c.real_path));
+            }
             let to_scan: Vec<PathBuf> = scan
                 .candidates
                 .iter()
-                .filter(|c| preflight::preflight(&c.real_path).is_ok())
+                .filter(|c| preflights.get(&c.real_path).is_some_and(Result::is_ok))
                 .map(|c| c.real_path.clone())
                 .filter(|p| !already_loaded(p))
                 .collect();
@@ -336,7 +344,8 @@ impl Registry {
                 continue;
             }
             let verdict = verdicts.remove(&real_path).unwrap_or(Ok(()));
-            match verdict.and_then(|()| load_cached(&real_path, &path)) {
+            let preflighted = preflights.remove(&real_path);
+            match verdict.and_then(|()| load_cached(&real_path, &path, preflighted)) {
                 Ok(loaded) => {
                     provided.insert(module, path);
                     registry.add(&loaded);
@@ -465,24 +474,38 @@ fn already_loaded(real_path: &Path) -> bool {
 
 /// Loads one file in this process, for the scanner child: whether it loads.
 pub(crate) fn probe(real_path: &Path) -> Result<(), Refusal> {
-    load_cached(real_path, real_path).map(|_| ())
+    load_cached(real_path, real_path, None).map(|_| ())
 }
 
-fn load_cached(real_path: &Path, shown_path: &Path) -> Result<Arc<Loaded>, Refusal> {
+/// What [`preflight::preflight`] said of a file.
+type Preflighted = Result<PreflightReport, Refusal>;
+
+/// Loads `real_path` unless this process already tried. `preflighted` is
+/// what preflight said of the file earlier in this discovery, if it ran.
+fn load_cached(
+    real_path: &Path,
+    shown_path: &Path,
+    preflighted: Option<Preflighted>,
+) -> Result<Arc<Loaded>, Refusal> {
     // A panic while holding the lock cannot leave the map inconsistent
     // (entries are inserted whole), so a poisoned lock is still usable.
     let mut loaded = loaded_files().lock().unwrap_or_else(|e| e.into_inner());
     if let Some(result) = loaded.get(real_path) {
         return result.clone();
     }
-    let result = load(real_path, shown_path).map(Arc::new);
+    let result = load(real_path, shown_path, preflighted).map(Arc::new);
     loaded.insert(real_path.to_path_buf(), result.clone());
     result
 }
 
-/// Preflight, open, validate, check the layout, and run `init`.
-fn load(real_path: &Path, shown_path: &Path) -> Result<Loaded, Refusal> {
-    let report = preflight::preflight(real_path)?;
+/// Preflight (unless `preflighted` says how it went), open, validate, check
+/// the layout, and run `init`.
+fn load(
+    real_path: &Path,
+    shown_path: &Path,
+    preflighted: Option<Preflighted>,
+) -> Result<Loaded, Refusal> {
+    let report = preflighted.unwrap_or_else(|| preflight::preflight(real_path))?;
     let layout_symbol = format!("{LAYOUT_PREFIX}{}", report.module);
     // SAFETY: the file passed preflight; its entry point is called once
     // below, under the loaded-files lock, from this thread only.
@@ -595,14 +618,16 @@ pub fn load_file_with(
         crate::trust::check_file(&real)
             .map_err(|why| Refusal::new(Stage::Discovery, why, crate::trust::HELP))?;
     }
+    let mut preflighted = None;
     if let Some(isolation) = isolation {
-        preflight::preflight(&real)?;
+        let report = preflight::preflight(&real)?;
         if !already_loaded(&real) {
             let verdict = crate::scan::verdicts(isolation, std::slice::from_ref(&real));
             verdict.into_iter().next().unwrap_or(Ok(()))?;
         }
+        preflighted = Some(Ok(report));
     }
-    let loaded = load_cached(&real, path)?;
+    let loaded = load_cached(&real, path, preflighted)?;
     let backends = loaded
         .methods
         .iter()
