@@ -28,6 +28,7 @@ pub mod isolate;
 mod layout;
 mod loader;
 pub mod mem;
+mod pages;
 pub mod preflight;
 pub mod registry;
 pub mod scan;
