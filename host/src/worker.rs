@@ -192,7 +192,8 @@ impl Backend {
             // of now: the worker's copy is the one used. Once the worker has
             // made the keys and dropped it too, its memory is free, and the
             // backend's scratch reuses it while it is still in the cache
-            // (the worker's sort of 1e6 keys 0.2 to 0.35 ms faster).
+            // (in back-to-back runs, the worker's sort of 1e6 keys 4.48 ->
+            // 4.30 ms).
             Source::Load(load) => drop(load),
         }
         worker.reaper = start_reaper(pid);
