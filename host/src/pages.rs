@@ -2,6 +2,7 @@
 //! what preflight parses a plugin file through, reading only the parts its
 //! checks need.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
@@ -16,12 +17,19 @@ const PAGES_KEPT: usize = 8;
 /// How many bytes [`Pages`] hands out for a file of `len` bytes. The cache
 /// keeps a copy of every read, keyed by offset, and a crafted file can ask
 /// for the same bytes under many keys (thousands of symbol names starting a
-/// byte apart): this bounds its memory to a few times the file's size
-/// (reading the file whole took once its size). A plugin's checks take a
-/// small fraction of it; past it, reads fail and the file is refused.
+/// byte apart): this bounds its memory. The cache reads a name 256 bytes at
+/// a time, and a symbol takes 24 bytes of the file (a section header 64), so
+/// even a file that were all symbols stays within 12 times its size; past
+/// that, or past 256 MiB (a million symbols: no sort plugin), reads fail
+/// and the file is refused.
 pub(crate) fn read_budget(len: u64) -> u64 {
-    len.saturating_mul(4).saturating_add(1 << 20)
+    len.saturating_mul(12)
+        .saturating_add(1 << 20)
+        .min(READ_BUDGET_MAX)
 }
+
+/// The most [`read_budget`] gives any file.
+pub(crate) const READ_BUDGET_MAX: u64 = 256 << 20;
 
 /// A plugin file as [`ReadCache`] reads it, at the position it asks for,
 /// through a few pages of the file each read at once. `object` reads names
@@ -38,17 +46,21 @@ pub(crate) struct Pages<'f> {
     pos: u64,
     /// How many more bytes reads may return.
     budget: u64,
+    /// Set once a read asked for more than the budget left.
+    exhausted: &'f Cell<bool>,
     /// (file offset, bytes) of each page read, oldest first; the last page
     /// of the file is shorter.
     kept: Vec<(u64, Vec<u8>)>,
 }
 
 impl<'f> Pages<'f> {
-    pub(crate) fn new(file: &'f File, budget: u64) -> Self {
+    /// `exhausted` is set if a read goes past `budget`.
+    pub(crate) fn new(file: &'f File, budget: u64, exhausted: &'f Cell<bool>) -> Self {
         Pages {
             file,
             pos: 0,
             budget,
+            exhausted,
             kept: Vec::new(),
         }
     }
@@ -81,6 +93,7 @@ impl<'f> Pages<'f> {
 impl Read for Pages<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.len() as u64 > self.budget {
+            self.exhausted.set(true);
             return Err(io::Error::other("read budget exhausted"));
         }
         let n = if out.len() as u64 >= PAGE_BYTES {
@@ -127,7 +140,12 @@ mod tests {
             .collect();
         std::fs::write(&path, &bytes).expect("write");
         let file = File::open(&path).expect("open");
-        let reader = ReadCache::new(Pages::new(&file, read_budget(bytes.len() as u64)));
+        let exhausted = Cell::new(false);
+        let reader = ReadCache::new(Pages::new(
+            &file,
+            read_budget(bytes.len() as u64),
+            &exhausted,
+        ));
         let len = bytes.len() as u64;
         assert_eq!((&reader).len(), Ok(len));
         let mut ranges = vec![(0, 16), (4090, 12), (4096, 4096), (100, 9000), (len - 1, 1)];
@@ -150,7 +168,8 @@ mod tests {
         let path = dir.path().join("data");
         std::fs::write(&path, [1u8; 100]).expect("write");
         let file = File::open(&path).expect("open");
-        let mut pages = Pages::new(&file, 50);
+        let exhausted = Cell::new(false);
+        let mut pages = Pages::new(&file, 50, &exhausted);
         let mut out = [0u8; 40];
         assert_eq!(pages.read(&mut out).expect("within the budget"), 40);
         assert!(

@@ -14,6 +14,7 @@ use object::{
     ObjectSymbol, ReadRef,
 };
 use serde::Serialize;
+use std::cell::Cell;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -124,8 +125,9 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
             "check that it is readable",
         )
     })?;
-    let reader = ReadCache::new(Pages::new(&file, read_budget(size)));
-    check(&reader, size, module, || {
+    let exhausted = Cell::new(false);
+    let reader = ReadCache::new(Pages::new(&file, read_budget(size), &exhausted));
+    let checked = check(&reader, size, module, || {
         // The reader keeps no error, so ask the file itself why: a directory
         // or an I/O error says so; a file that shrank since its size was
         // taken reads without error.
@@ -139,7 +141,20 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
                 "check it again once it is fully written",
             ),
         }
-    })
+    });
+    if checked.is_err() && exhausted.get() {
+        // What failed was a read the budget refused, not the file.
+        return Err(refuse(
+            format!(
+                "its symbol and section tables are larger than preflight reads \
+                 (more than {} MiB of names for a file of {size} bytes)",
+                read_budget(size) >> 20
+            ),
+            "a sort plugin exports a few symbols: strip the file (strip --strip-unneeded) \
+             or remove it from the plugin directory",
+        ));
+    }
+    checked
 }
 
 /// The checks of [`preflight`] on the bytes of a file named for `module`.
@@ -355,6 +370,9 @@ fn has_object_magic(data: &[u8]) -> bool {
 }
 
 /// A defined, global symbol named `name` (Mach-O prefixes C names with `_`).
+/// An ELF library's exports are its dynamic symbols, all that the dynamic
+/// loader looks up: its full symbol table (thousands of local names in an
+/// unstripped file) is not read.
 fn find_export<'data, 'file, R: ReadRef<'data>>(
     file: &'file object::File<'data, R>,
     name: &str,
@@ -365,9 +383,11 @@ fn find_export<'data, 'file, R: ReadRef<'data>>(
             && s.name()
                 .is_ok_and(|n| n == name || n.strip_prefix('_') == Some(name))
     };
-    file.dynamic_symbols()
-        .find(matches)
-        .or_else(|| file.symbols().find(matches))
+    let dynamic = file.dynamic_symbols().find(matches);
+    if dynamic.is_some() || file.format() == BinaryFormat::Elf {
+        return dynamic;
+    }
+    file.symbols().find(matches)
 }
 
 /// The tag `symbol` points at, if all of it lies in the file contents of its
@@ -522,6 +542,11 @@ mod tests {
     /// The C `wildsort` plugin compiled as [`MODULE`] into `dir`: a real
     /// plugin file that passes preflight.
     fn compiled_plugin(dir: &Path) -> std::path::PathBuf {
+        compiled_plugin_with(dir, &[])
+    }
+
+    /// The C plugin, compiled with the `extra` sources too.
+    fn compiled_plugin_with(dir: &Path, extra: &[&Path]) -> std::path::PathBuf {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let out = dir.join(format!("lib{MODULE}.so"));
         let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
@@ -530,12 +555,34 @@ mod tests {
             .arg(root.join("abi/include"))
             .arg(format!("-DWILDSORT_MODULE={MODULE}"))
             .arg(root.join("plugins/wildsort/wildsort.c"))
+            .args(extra)
             .arg("-o")
             .arg(&out)
             .status()
             .expect("run the C compiler");
         assert!(status.success(), "compiling the plugin failed");
         out
+    }
+
+    /// A plugin that exports thousands of other symbols, in its dynamic
+    /// and full symbol tables, is checked like any other: the same report
+    /// as from its bytes.
+    #[test]
+    fn a_plugin_with_many_symbols_passes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let aliases = dir.path().join("aliases.c");
+        let mut source = String::from("int aliased = 1;\n");
+        for i in 0..20_000 {
+            source += &format!(
+                "extern int alias_{i} __attribute__((alias(\"aliased\"), visibility(\"default\")));\n"
+            );
+        }
+        std::fs::write(&aliases, source).expect("write the aliases");
+        let path = compiled_plugin_with(dir.path(), &[&aliases]);
+        let bytes = std::fs::read(&path).expect("read the plugin");
+        let from_bytes = check_object(&bytes, MODULE).expect("its bytes pass");
+        let from_file = preflight(&path).expect("the file passes");
+        assert_eq!(json(&from_file), json(&from_bytes));
     }
 
     /// Preflight of the file `bytes` written as a plugin file in `dir`.
@@ -633,7 +680,8 @@ mod tests {
                 .write(true)
                 .open(&path)
                 .expect("open the plugin");
-            let reader = ReadCache::new(Pages::new(&file, read_budget(len)));
+            let exhausted = Cell::new(false);
+            let reader = ReadCache::new(Pages::new(&file, read_budget(len), &exhausted));
             file.set_len(shrunk_to).expect("shrink the file");
             let refusal = check(&reader, len, MODULE, || {
                 Refusal::new(Stage::Preflight, "unreadable", "")
