@@ -42,8 +42,9 @@
 //!    would put more than half of the keys in one bucket, the first digit
 //!    is logarithmic, chosen without the linear digit's histogram pass.
 //! 4. MSD radix sort, out of place between the input and one scratch buffer
-//!    (on Linux on whole transparent huge pages, see `Scratch`: the scatter
-//!    stays in the TLB, and no 4 KiB page of it is faulted in alone).
+//!    (on Linux on whole transparent huge pages, by the plugin's allocator:
+//!    the scatter stays in the TLB, and no 4 KiB page of it is faulted in
+//!    alone).
 //!    Each level finds the bits in which its keys vary (the AND and OR of
 //!    all keys: the highest and the lowest varying bit) and the histogram of
 //!    its digit in one pass, guessing them from the level above; the digit is
@@ -395,101 +396,6 @@ pub fn sort_f64(v: &mut [f64]) {
     radix_sort(v);
 }
 
-/// A transparent huge page.
-const HUGE: usize = 2 << 20;
-
-/// The one scratch buffer of the MSD radix sort: an empty vector with room
-/// for at least `n` keys, which the sort never grows past its capacity.
-///
-/// On Linux a large one (from `2 * HUGE` bytes) starts on a huge-page
-/// boundary and, when that costs at most a quarter more memory, is rounded
-/// up to whole huge pages, and the kernel is asked to back it with
-/// transparent huge pages: then the scatter's thousands of streams stay in
-/// the TLB, and no 4 KiB page of it is faulted in on its own. Such a page
-/// costs about 1.2 µs here (kernel entry, zeroing, mapping): an unaligned
-/// 8 MB buffer (1e6 `u64` keys) had 2 MiB of them at its ends, 417 faults,
-/// 0.85 ms of a 5.4 ms sort.
-struct Scratch<T: Copy> {
-    keys: std::mem::ManuallyDrop<Vec<T>>,
-    /// How it was allocated, when not as a `Vec` of its capacity.
-    layout: Option<std::alloc::Layout>,
-}
-
-impl<T: Copy> Scratch<T> {
-    /// None if the memory cannot be had.
-    fn new(n: usize) -> Option<Scratch<T>> {
-        let bytes = n.checked_mul(size_of::<T>())?;
-        #[cfg(target_os = "linux")]
-        if bytes >= 2 * HUGE {
-            let whole = bytes.next_multiple_of(HUGE);
-            let rounded = if whole - bytes <= bytes / 4 {
-                whole
-            } else {
-                bytes
-            };
-            let layout = std::alloc::Layout::from_size_align(rounded, HUGE).ok()?;
-            // SAFETY: the layout's size is not zero.
-            let buffer = unsafe { std::alloc::alloc(layout) };
-            if buffer.is_null() {
-                return None;
-            }
-            // SAFETY: madvise only changes how the kernel backs these pages
-            // (the whole huge pages of the allocation just made); it never
-            // changes their contents or validity.
-            unsafe {
-                libc::madvise(buffer.cast(), rounded & !(HUGE - 1), libc::MADV_HUGEPAGE);
-            }
-            // SAFETY: `buffer` is a live allocation of `rounded` bytes,
-            // aligned for `T` (HUGE is a multiple of any key's alignment),
-            // and the vector starts empty. It is never dropped as a vector:
-            // `Drop` frees it with the layout it was allocated with.
-            let keys = unsafe { Vec::from_raw_parts(buffer.cast(), 0, rounded / size_of::<T>()) };
-            return Some(Scratch {
-                keys: std::mem::ManuallyDrop::new(keys),
-                layout: Some(layout),
-            });
-        }
-        let mut keys = Vec::new();
-        keys.try_reserve_exact(n).ok()?;
-        Some(Scratch {
-            keys: std::mem::ManuallyDrop::new(keys),
-            layout: None,
-        })
-    }
-}
-
-impl<T: Copy> std::ops::Deref for Scratch<T> {
-    type Target = Vec<T>;
-    fn deref(&self) -> &Vec<T> {
-        &self.keys
-    }
-}
-
-impl<T: Copy> std::ops::DerefMut for Scratch<T> {
-    fn deref_mut(&mut self) -> &mut Vec<T> {
-        &mut self.keys
-    }
-}
-
-impl<T: Copy> Drop for Scratch<T> {
-    fn drop(&mut self) {
-        // SAFETY: `keys` is taken once, here, and not used again.
-        let mut keys = unsafe { std::mem::ManuallyDrop::take(&mut self.keys) };
-        match self.layout {
-            None => drop(keys),
-            Some(layout) => {
-                let buffer = keys.as_mut_ptr();
-                debug_assert_eq!(keys.capacity() * size_of::<T>(), layout.size());
-                std::mem::forget(keys);
-                // SAFETY: `buffer` was allocated with `layout` in `new` and
-                // never reallocated (the sort stays within the capacity);
-                // keys need no drop.
-                unsafe { std::alloc::dealloc(buffer.cast(), layout) };
-            }
-        }
-    }
-}
-
 /// Digit width, in bits, of a level whose buckets do not fit in the L2
 /// cache (measured best on 10M keys; see the module documentation).
 const WIDE_WIDTH: u32 = 9;
@@ -581,10 +487,12 @@ fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
             return;
         }
     }
-    let Some(mut scratch) = Scratch::new(n) else {
+    // On Linux the plugin's allocator puts it on whole huge pages.
+    let mut scratch = Vec::new();
+    if scratch.try_reserve_exact(n).is_err() {
         T::small_sort(v);
         return;
-    };
+    }
     if u32::try_from(n).is_ok() {
         top_level::<T, u32>(v, &mut scratch, log_bits);
     } else {
