@@ -342,3 +342,31 @@ fn isolate_reads_the_input_in_the_worker_and_still_checks_the_result() {
     );
     assert_eq!(fs::read(work.join("in.bin")).expect("read"), binary);
 }
+
+/// Reading the input in the worker gets the time limit too, and running
+/// out of it there is told as what it is: the backend never ran.
+#[test]
+fn isolate_tells_a_slow_read_from_a_slow_backend() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // A million lines: far longer to parse than a millisecond.
+    let input: String = (0..1_000_000u64)
+        .map(|i| format!("{}\n", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        .collect();
+    fs::write(sandbox.work().join("big.txt"), input).expect("write");
+    let out = sandbox.run([
+        "sort",
+        "--isolate",
+        "--timeout",
+        "0.001",
+        "-t",
+        "u64",
+        "-i",
+        "big.txt",
+    ]);
+    out.expect_code(1).expect_stderr(&[
+        "error: cannot read the numbers in `big.txt`",
+        "the worker process reading them: it did not finish within 0.001 s and was stopped",
+        "the backend never ran",
+    ]);
+    assert!(out.stdout.is_empty());
+}

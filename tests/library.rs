@@ -206,9 +206,7 @@ fn sorting_keys_the_worker_loads() {
         )
         .expect_err("the worker died while loading");
     assert!(
-        matches!(err, LoadedSortError::Sort(_))
-            && err.to_string().contains("SIGABRT")
-            && err.to_string().contains("while loading the keys"),
+        matches!(err, LoadedSortError::LoadStopped(_)) && err.to_string().contains("SIGABRT"),
         "{err}"
     );
 
@@ -222,7 +220,7 @@ fn sorting_keys_the_worker_loads() {
         .expect_err("stopped");
     assert!(
         err.to_string()
-            .contains("its process did not make the keys within 0.3 s and was stopped"),
+            .contains("making the keys: it did not finish within 0.3 s and was stopped"),
         "{err}"
     );
 }

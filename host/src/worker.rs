@@ -93,10 +93,15 @@ impl Backend {
     /// code of the backend does there, and returns the keys and their
     /// fingerprint; the worker sends the fingerprint back, then sorts. The
     /// host never holds the keys, so nothing of them is handed over or
-    /// copied into the worker. The time limit applies to loading and, from
-    /// the fingerprint's arrival, again to sorting. The sorted keys go to
-    /// `sink` as they are copied out; the fingerprint is returned, for
-    /// checking them.
+    /// copied into the worker. Loading gets the time limit, and sorting
+    /// gets it again from the fingerprint's arrival. The sorted keys go to
+    /// `sink` as they are copied out (on an error, `Sink::Bytes` may have
+    /// been given part of them); the fingerprint is returned, for checking
+    /// them.
+    ///
+    /// `load` runs in a forked copy of this process in which only the
+    /// calling thread exists: it must not wait for a lock another thread of
+    /// this process might hold.
     pub fn sort_loaded_in_worker<'a, T: Key>(
         &self,
         timeout: Duration,
@@ -124,6 +129,7 @@ impl Backend {
             Err(LoadedSortError::Sort(e)) => Err(e),
             // Only a loading worker reports on loading.
             Err(LoadedSortError::Load(what)) => Err(self.child_failed(ChildFailure::Died(what))),
+            Err(LoadedSortError::LoadStopped(failure)) => Err(self.child_failed(failure)),
         }
     }
 
@@ -174,7 +180,7 @@ impl Backend {
             pid,
             from_worker,
             to_worker: Some(to_worker),
-            deadline: Instant::now() + timeout,
+            deadline: deadline_after(timeout),
             reaper: None,
         };
         let mut keys = None;
@@ -230,20 +236,26 @@ impl Backend {
                 Err(IsolatedSortError::from(failure_from_report(self.name(), &report)?).into())
             }
             Err(Pulled::LoadFailed(what)) => Err(LoadedSortError::Load(what)),
-            Err(Pulled::TimedOut) if loading && fingerprint.is_none() => {
-                Err(failed(ChildFailure::Died(format!(
-                    "did not make the keys within {} s and was stopped",
-                    timeout.as_secs_f64()
-                ))))
-            }
+            // Before the fingerprint, the worker was still loading: the
+            // backend never ran.
+            Err(Pulled::TimedOut) if loading && fingerprint.is_none() => Err(
+                LoadedSortError::LoadStopped(ChildFailure::TimedOut(timeout)),
+            ),
             Err(Pulled::TimedOut) => Err(failed(ChildFailure::TimedOut(timeout))),
-            Err(Pulled::Ended) if loading && fingerprint.is_none() => Err(failed(
-                ChildFailure::Died(format!("{} while loading the keys", ended(status))),
-            )),
+            Err(Pulled::Ended) if loading && fingerprint.is_none() => Err(
+                LoadedSortError::LoadStopped(ChildFailure::Died(ended(status))),
+            ),
             Err(Pulled::Ended) => Err(failed(ChildFailure::Died(ended(status)))),
             Err(Pulled::Garbled(what)) => Err(failed(ChildFailure::Died(what))),
         }
     }
+}
+
+/// `timeout` from now, or as far as the clock goes.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(u64::from(u32::MAX)))
 }
 
 /// Moves the worker onto `cpu`, the one the host was running on, whose
@@ -316,6 +328,10 @@ pub enum LoadedSortError {
     /// said.
     #[error("{0}")]
     Load(String),
+    /// The worker died or ran out of time while making the keys, before
+    /// the backend ran.
+    #[error("the worker process making the keys: {0}")]
+    LoadStopped(ChildFailure),
     /// The sort failed.
     #[error(transparent)]
     Sort(#[from] IsolatedSortError),
@@ -490,7 +506,7 @@ impl Worker {
             Fingerprint::from_le_bytes(header[8..].try_into().unwrap_or([0; Fingerprint::BYTES]));
         let len = usize::try_from(len)
             .map_err(|_| Pulled::Garbled(format!("reported {len} keys loaded")))?;
-        self.deadline = Instant::now() + timeout;
+        self.deadline = deadline_after(timeout);
         Ok((len, fingerprint))
     }
 

@@ -44,7 +44,7 @@ pub struct SortArgs {
     #[arg(long)]
     isolate: bool,
     /// With --isolate: stop a backend that runs longer than this (the
-    /// worker reads the input first, within the same limit).
+    /// worker reads the input first and gets the same limit for that).
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0, requires = "isolate",
           value_parser = parse_timeout)]
     timeout: f64,
@@ -121,6 +121,14 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             |e| match e {
                 LoadedSortError::Load(cause) => {
                     parse_failure(cause, key_type, args.format, &source)
+                }
+                LoadedSortError::LoadStopped(failure) => {
+                    Failure::new(format!("cannot read the numbers in {source}"))
+                        .cause(format!("the worker process reading them: {failure}"))
+                        .help(
+                            "the backend never ran; for a large input give --timeout more \
+                             seconds, which reading the input gets as well as the sort",
+                        )
                 }
                 LoadedSortError::Sort(e) => sorting_failed(e.to_string()),
             },
