@@ -17,14 +17,6 @@
 
 pub mod sort;
 
-#[cfg(target_os = "linux")]
-mod alloc;
-
-/// The scratch buffer on whole transparent huge pages: see [`alloc`].
-#[cfg(target_os = "linux")]
-#[global_allocator]
-static ALLOCATOR: alloc::HugePages = alloc::HugePages;
-
 wildhost_abi::export_plugin! {
     module: wildsort_radix,
     version: env!("CARGO_PKG_VERSION"),
