@@ -307,12 +307,12 @@ impl Registry {
             for c in &scan.candidates {
                 preflights
                     .entry(c.real_path.clone())
-                    .or_insert_with(|| preflight::preflight(&c.real_path));
+                    .or_insert_with(|| checked(&c.real_path));
             }
             let to_scan: Vec<PathBuf> = scan
                 .candidates
                 .iter()
-                .filter(|c| preflights.get(&c.real_path).is_some_and(Result::is_ok))
+                .filter(|c| preflights.get(&c.real_path).is_some_and(|(_, r)| r.is_ok()))
                 .map(|c| c.real_path.clone())
                 .filter(|p| !already_loaded(p))
                 .collect();
@@ -477,8 +477,25 @@ pub(crate) fn probe(real_path: &Path) -> Result<(), Refusal> {
     load_cached(real_path, real_path, None).map(|_| ())
 }
 
-/// What [`preflight::preflight`] said of a file.
-type Preflighted = Result<PreflightReport, Refusal>;
+/// What [`preflight::preflight`] said of a file, and the file as it was
+/// just before (None if it could not be told).
+type Preflighted = (Option<Stamp>, Result<PreflightReport, Refusal>);
+
+/// What tells one version of a file from another: device, inode, size and
+/// modification time.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp(u64, u64, u64, i64, i64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp(m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+}
+
+/// Preflight of `path`, stamped.
+fn checked(path: &Path) -> Preflighted {
+    (stamp(path), preflight::preflight(path))
+}
 
 /// Loads `real_path` unless this process already tried. `preflighted` is
 /// what preflight said of the file earlier in this discovery, if it ran.
@@ -505,7 +522,12 @@ fn load(
     shown_path: &Path,
     preflighted: Option<Preflighted>,
 ) -> Result<Loaded, Refusal> {
-    let report = preflighted.unwrap_or_else(|| preflight::preflight(real_path))?;
+    let report = match preflighted {
+        // What preflight said earlier stands while the file is the one it
+        // read: one replaced since (during the scan, say) is checked again.
+        Some((Some(then), said)) if stamp(real_path).as_ref() == Some(&then) => said?,
+        _ => preflight::preflight(real_path)?,
+    };
     let layout_symbol = format!("{LAYOUT_PREFIX}{}", report.module);
     // SAFETY: the file passed preflight; its entry point is called once
     // below, under the loaded-files lock, from this thread only.
@@ -620,12 +642,13 @@ pub fn load_file_with(
     }
     let mut preflighted = None;
     if let Some(isolation) = isolation {
-        let report = preflight::preflight(&real)?;
+        let (then, said) = checked(&real);
+        let report = said?;
         if !already_loaded(&real) {
             let verdict = crate::scan::verdicts(isolation, std::slice::from_ref(&real));
             verdict.into_iter().next().unwrap_or(Ok(()))?;
         }
-        preflighted = Some(Ok(report));
+        preflighted = Some((then, Ok(report)));
     }
     let loaded = load_cached(&real, path, preflighted)?;
     let backends = loaded
@@ -647,5 +670,37 @@ mod tests {
         assert_eq!(message_from(b"\x1b[31mred\0"), "[31mred");
         assert_eq!(message_from(b"\xffok\0"), "\u{fffd}ok");
         assert_eq!(message_from(b"\0"), "(no message)");
+    }
+
+    /// A preflight verdict from earlier in a discovery is used only for the
+    /// file it read: a file replaced since is checked again before it is
+    /// opened, and refused if it is no plugin now.
+    #[test]
+    fn a_file_replaced_after_its_preflight_is_checked_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("libreplaced.so");
+        std::fs::write(&path, b"#!/bin/sh\necho not a library\n").expect("write");
+        let passed = PreflightReport {
+            format: "ELF",
+            architecture: std::env::consts::ARCH.into(),
+            bits: 64,
+            size: 1,
+            module: "replaced".into(),
+            entry_symbol: "WildInit_replaced".into(),
+            abi_major: wildhost_abi::ABI_MAJOR,
+            abi_minor: wildhost_abi::ABI_MINOR,
+            module_size: 0,
+            has_layout: false,
+        };
+        let before = Stamp(0, 0, 1, 0, 0);
+        assert_ne!(stamp(&path), Some(Stamp(0, 0, 1, 0, 0)));
+        let refusal = load(&path, &path, Some((Some(before), Ok(passed))))
+            .err()
+            .expect("refused");
+        assert_eq!(refusal.stage, Stage::Preflight, "{refusal:?}");
+        assert!(
+            refusal.cause.contains("not a shared library"),
+            "{refusal:?}"
+        );
     }
 }
