@@ -694,9 +694,9 @@ mod tests {
         };
         let before = Stamp(0, 0, 1, 0, 0);
         assert_ne!(stamp(&path), Some(Stamp(0, 0, 1, 0, 0)));
-        let refusal = load(&path, &path, Some((Some(before), Ok(passed))))
-            .err()
-            .expect("refused");
+        let Err(refusal) = load(&path, &path, Some((Some(before), Ok(passed)))) else {
+            panic!("a replaced file was loaded on its old verdict");
+        };
         assert_eq!(refusal.stage, Stage::Preflight, "{refusal:?}");
         assert!(
             refusal.cause.contains("not a shared library"),
