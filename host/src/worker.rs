@@ -37,7 +37,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
-use std::sync::{Mutex, PoisonError, mpsc};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use wildhost_abi::sdk::Key;
 
@@ -181,7 +181,6 @@ impl Backend {
             from_worker,
             to_worker: Some(to_worker),
             deadline: deadline_after(timeout),
-            reaper: None,
         };
         let mut keys = None;
         match source {
@@ -202,7 +201,6 @@ impl Backend {
             // 4.30 ms).
             Source::Load(load) => drop(load),
         }
-        worker.reaper = start_reaper(pid);
         let mut fingerprint = None;
         let outcome = match keys {
             Some(keys) => {
@@ -434,26 +432,12 @@ enum Pulled {
     Garbled(String),
 }
 
-/// Starts a thread, while the worker sorts, that reaps it once told to:
-/// after a successful sort, neither starting a thread nor waiting for the
-/// worker's end (unmapping its memory) holds up the caller. None if no
-/// thread can start.
-fn start_reaper(pid: libc::pid_t) -> Option<mpsc::Sender<()>> {
-    let (go, wait) = mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("wildhost-reaper".into())
-        .spawn(move || {
-            // Told to: reap. The sender dropped: the host reaps it itself.
-            if wait.recv().is_ok() {
-                reap(pid);
-            }
-        })
-        .ok()
-        .map(|_| go)
-}
-
-/// Workers ended after a successful sort when no reaper thread could
-/// start: reaped at the start of the next isolated sort, without waiting.
+/// Workers ended after a successful sort, reaped without waiting at the
+/// start of the next isolated sort (or by the system once this process
+/// exits): neither waiting for a worker's end (unmapping its memory) nor a
+/// thread to wait for it holds up the caller. (A reaper thread started for
+/// each sort cost 0.11 ms of a 2.2 ms `wildhost sort --isolate` of 1e4
+/// keys, 41 alternating runs, and nothing measurable at 1e6.)
 static ENDED: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
 
 /// Reaps the ended workers that have finished ending.
@@ -474,8 +458,6 @@ struct Worker {
     from_worker: OwnedFd,
     to_worker: Option<OwnedFd>,
     deadline: Instant,
-    /// The thread that reaps the worker after a successful sort.
-    reaper: Option<mpsc::Sender<()>>,
 }
 
 impl Worker {
@@ -748,24 +730,16 @@ impl Worker {
         Ok(filled)
     }
 
-    /// Ends the worker without waiting for it: the reaper thread reaps it
-    /// (or, without one, a later isolated sort, or the system once the host
-    /// exits).
+    /// Ends the worker without waiting for it: a later isolated sort reaps
+    /// it, or the system once this process exits.
     fn stop_later(mut self) {
         self.to_worker = None;
-        // SAFETY: `pid` is our child, not yet reaped: the reaper thread
-        // waits for word before it reaps.
+        // SAFETY: `pid` is our child, not yet reaped.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        let told = self
-            .reaper
-            .take()
-            .is_some_and(|reaper| reaper.send(()).is_ok());
-        if !told {
-            ENDED
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(self.pid);
-        }
+        ENDED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(self.pid);
     }
 
     /// Ends the worker and reaps it; how it ended. `ended`: the worker
@@ -773,8 +747,6 @@ impl Worker {
     /// finish, so that its own exit status or signal is the one reported.
     fn stop(&mut self, ended: bool) -> Option<ExitStatus> {
         self.to_worker = None;
-        // The reaper thread ends without reaping.
-        self.reaper = None;
         let grace = Instant::now() + Duration::from_millis(if ended { 200 } else { 0 });
         loop {
             let mut status = 0;
