@@ -438,8 +438,8 @@ pub enum Encoding {
 #[derive(Debug)]
 pub struct Writer<'a, T> {
     encoding: Encoding,
-    /// Keys still to come, for sizing the output once, at the first piece.
-    len: Option<usize>,
+    /// Bytes of output to make room for, once, at the first piece.
+    room: Option<usize>,
     check: Option<&'a mut Check>,
     /// The last key written, for the order check across pieces.
     prev: Option<T>,
@@ -448,9 +448,26 @@ pub struct Writer<'a, T> {
 impl<'a, T: TextKey> Writer<'a, T> {
     /// A writer of `len` keys in all.
     pub fn new(encoding: Encoding, len: usize, check: Option<&'a mut Check>) -> Writer<'a, T> {
+        let room = match encoding {
+            Encoding::Binary => len.saturating_mul(size_of::<T>()),
+            // The longest key takes 20 bytes and its newline (floats: 24
+            // and one); the pages never written are never faulted in.
+            Encoding::Text => len.saturating_mul(25),
+        };
+        Writer::with_room(encoding, room, check)
+    }
+
+    /// A writer that makes room for `bytes` of output at first, for when
+    /// the number of keys is not known yet (the output grows past it if
+    /// need be).
+    pub fn with_room(
+        encoding: Encoding,
+        bytes: usize,
+        check: Option<&'a mut Check>,
+    ) -> Writer<'a, T> {
         Writer {
             encoding,
-            len: Some(len),
+            room: Some(bytes),
             check,
             prev: None,
         }
@@ -458,16 +475,11 @@ impl<'a, T: TextKey> Writer<'a, T> {
 
     /// Appends the next keys to `out`.
     pub fn push(&mut self, keys: &[T], out: &mut Vec<u8>) {
-        if let Some(len) = self.len.take() {
-            let bytes = match self.encoding {
-                Encoding::Binary => len.saturating_mul(size_of::<T>()),
-                // The longest key takes 20 bytes and its newline (floats: 24
-                // and one); the pages never written are never faulted in.
-                Encoding::Text => len.saturating_mul(25),
-            };
-            if !crate::mem::try_reserve(out, bytes) && self.encoding == Encoding::Binary {
-                out.reserve(bytes);
-            }
+        if let Some(bytes) = self.room.take()
+            && !crate::mem::try_reserve(out, bytes)
+            && self.encoding == Encoding::Binary
+        {
+            out.reserve(bytes);
         }
         for block in keys.chunks(BLOCK) {
             match self.encoding {

@@ -180,11 +180,17 @@ fn sort_isolated<T: Key + TextKey>(
     out: &mut Vec<u8>,
 ) -> Result<Option<(Fingerprint, Check)>, LoadedSortError> {
     let verify = !args.no_verify;
-    // At most one key per two bytes of input: the output is sized from that,
-    // and the pages it never writes are never faulted in.
-    let most = match encoding {
-        Encoding::Binary => input.len() / size_of::<T>(),
-        Encoding::Text => input.len() / 2 + 1,
+    // Room for the output before the number of keys is known: the keys'
+    // bytes in binary; in text an integer never takes more than its line
+    // of input did, a float may (`1` is written `1.0`): the output grows
+    // past the room if need be, and pages never written are never faulted
+    // in.
+    let room = match encoding {
+        Encoding::Binary => input.len(),
+        Encoding::Text if matches!(T::TYPE, KeyType::F32 | KeyType::F64) => {
+            input.len().saturating_mul(2).saturating_add(64)
+        }
+        Encoding::Text => input.len().saturating_add(1),
     };
     // The worker parses the input and drops it; the host drops its own
     // view of it as soon as the worker has started.
@@ -217,7 +223,7 @@ fn sort_isolated<T: Key + TextKey>(
         };
         backend.sort_loaded_in_worker(timeout, load, Sink::Bytes(out, &mut inspect))?
     } else {
-        let mut writer = Writer::new(encoding, most, check.as_mut());
+        let mut writer = Writer::with_room(encoding, room, check.as_mut());
         let mut take = |block: &[T]| writer.push(block, out);
         backend.sort_loaded_in_worker(timeout, load, Sink::Blocks(&mut take))?
     };
