@@ -224,3 +224,51 @@ fn sorting_keys_the_worker_loads() {
         "{err}"
     );
 }
+
+/// This process's children that have ended but are not reaped, by pid.
+fn unreaped_children() -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut zombies = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: the command may hold spaces.
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        if fields.first() == Some(&"Z") && fields.get(1) == Some(&me.as_str()) {
+            zombies.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    zombies
+}
+
+/// A caller's block function that panics unwinds through the isolated
+/// sort: the worker is still stopped and reaped (by a later isolated sort),
+/// not left behind.
+#[test]
+fn a_panicking_block_function_leaves_no_worker_behind() {
+    let registry = registry();
+    let radix = registry.backend("radix").expect("the radix plugin");
+    let timeout = std::time::Duration::from_secs(60);
+    let mut keys: Vec<u64> = (0..100_000u64).rev().collect();
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        radix.sort_in_worker_with(&mut keys, timeout, |_| panic!("the caller gives up"))
+    }));
+    assert!(unwound.is_err());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let left = unreaped_children();
+    // Each isolated sort reaps the workers that have ended since.
+    for _ in 0..2 {
+        let mut more: Vec<u64> = (0..10u64).rev().collect();
+        radix.sort_in_worker(&mut more, timeout).expect("sorted");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let still = unreaped_children();
+    assert!(
+        left.iter().all(|pid| !still.contains(pid)),
+        "unreaped after the panic: {left:?}, still: {still:?}"
+    );
+}

@@ -181,6 +181,7 @@ impl Backend {
             from_worker,
             to_worker: Some(to_worker),
             deadline: deadline_after(timeout),
+            live: true,
         };
         let mut keys = None;
         match source {
@@ -458,6 +459,15 @@ struct Worker {
     from_worker: OwnedFd,
     to_worker: Option<OwnedFd>,
     deadline: Instant,
+    /// Not yet stopped: dropping the worker then stops it (a caller's sink
+    /// that panics unwinds through here).
+    live: bool,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.end_later();
+    }
 }
 
 impl Worker {
@@ -733,6 +743,13 @@ impl Worker {
     /// Ends the worker without waiting for it: a later isolated sort reaps
     /// it, or the system once this process exits.
     fn stop_later(mut self) {
+        self.end_later();
+    }
+
+    fn end_later(&mut self) {
+        if !std::mem::replace(&mut self.live, false) {
+            return;
+        }
         self.to_worker = None;
         // SAFETY: `pid` is our child, not yet reaped.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
@@ -747,6 +764,8 @@ impl Worker {
     /// finish, so that its own exit status or signal is the one reported.
     fn stop(&mut self, ended: bool) -> Option<ExitStatus> {
         self.to_worker = None;
+        // Reaped below, one way or the other: not again when dropped.
+        self.live = false;
         let grace = Instant::now() + Duration::from_millis(if ended { 200 } else { 0 });
         loop {
             let mut status = 0;
