@@ -526,7 +526,7 @@ impl Worker {
                 if large {
                     prefault(keys);
                 }
-                self.pull(address, bytes_of_mut(keys))
+                self.pull(address, keys)
             }
             Receive::To(sink) => {
                 // The buffer's pages went to the worker: nothing to keep.
@@ -581,16 +581,14 @@ impl Worker {
         }
     }
 
-    /// Copies the worker's sorted keys, at `address`, into `dest`.
-    fn pull(&mut self, address: u64, dest: &mut [u8]) -> Result<(), Pulled> {
-        if self.readable() && read_process(self.pid, address, uninit(dest)).is_ok() {
-            return Ok(());
-        }
-        self.ask_for_pipe();
-        if self.read_exact(dest)? < dest.len() {
-            return Err(Pulled::Ended);
-        }
-        Ok(())
+    /// Copies the worker's sorted keys, at `address`, into `keys` (as many).
+    fn pull<T: Key>(&mut self, address: u64, keys: &mut [T]) -> Result<(), Pulled> {
+        let mut rest = keys;
+        self.pull_each(address, rest.len(), size_of::<T>(), &mut |count, copy| {
+            let (block, tail) = std::mem::take(&mut rest).split_at_mut(count);
+            rest = tail;
+            copy(uninit(bytes_of_mut(block)))
+        })
     }
 
     /// Copies the worker's `len` sorted keys, at `address`, a block at a
@@ -654,12 +652,12 @@ impl Worker {
         })
     }
 
-    /// The loop of [`Worker::pull_blocks`] and [`Worker::pull_bytes`]: for
-    /// each block of at most `PULL` of the `len` keys of `size` bytes at
-    /// `address`, `block` is given the block's number of keys and a
-    /// function that copies the block's bytes into the room it is given
-    /// (exactly that many bytes). From the worker's memory, or through the
-    /// pipe where the kernel refuses that.
+    /// The loop of [`Worker::pull`], [`Worker::pull_blocks`] and
+    /// [`Worker::pull_bytes`]: for each block of at most `PULL` of the `len`
+    /// keys of `size` bytes at `address`, `block` is given the block's number
+    /// of keys and a function that copies the block's bytes into the room it
+    /// is given (exactly that many bytes). From the worker's memory, or
+    /// through the pipe where the kernel refuses that.
     fn pull_each(
         &mut self,
         address: u64,
