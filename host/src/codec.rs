@@ -10,6 +10,7 @@
 
 use crate::integrity::{BLOCK, Check, Tally};
 use crate::workload::WorkloadKey;
+use std::mem::MaybeUninit;
 use wildhost_abi::KeyType;
 
 /// A typed array of keys.
@@ -224,6 +225,12 @@ integer!(unsigned: u32, u64; signed: i32, i64);
 /// took, newline included. Anything else is `None`, and the line goes to
 /// [`parse_int`], which decides it and words the error; what this accepts,
 /// `str::parse` accepts as the same value (tested).
+///
+/// Digits are read eight at a time where eight bytes are left: which of
+/// them are digits, and their value, come from a few operations on the
+/// eight bytes as one word, instead of a multiply and an add per digit
+/// down one chain (1e6 random `i64` lines: 15.9 ms to parse before, in the
+/// `wildhost sort` command).
 #[inline]
 fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
     let (negative, start) = match input.first() {
@@ -233,10 +240,31 @@ fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
     };
     let mut at = start;
     let mut magnitude = 0u64;
+    // Whole words while the input has them.
+    while let Some(word) = input.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let digits = leading_digits(word);
+        if digits == 0 {
+            break;
+        }
+        if at - start + digits > 19 {
+            // Past what any u64 holds: the full parser decides.
+            return None;
+        }
+        magnitude = magnitude * POW10[digits] + digits_value(word, digits);
+        at += digits;
+        if digits < 8 {
+            break;
+        }
+    }
+    // The last few bytes of the input, one at a time.
     while let Some(&b) = input.get(at) {
         let digit = b.wrapping_sub(b'0');
-        if digit > 9 || at - start == 19 {
+        if digit > 9 {
             break;
+        }
+        if at - start == 19 {
+            return None;
         }
         magnitude = magnitude * 10 + u64::from(digit);
         at += 1;
@@ -253,6 +281,49 @@ fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
         Some(_) => return None,
     };
     T::from_sign_magnitude(negative, magnitude).map(|key| (key, used))
+}
+
+/// `10^i` for `i` up to 8.
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// Each byte's value, `0x01` times eight.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// How many of the eight bytes of `word` (little-endian: its first byte is
+/// the lowest) are ASCII digits before the first one that is not.
+#[inline(always)]
+fn leading_digits(word: u64) -> usize {
+    // A digit's byte is 0x30..=0x39: its high half is 3, and so is that of
+    // the byte plus 6. Adding 6 carries out of a byte only from 0xFA up,
+    // which fails the test itself, so a carry can only spoil bytes after
+    // the first one that fails.
+    let high = (word & (0xF0 * ONES)) ^ (0x30 * ONES);
+    let plus6 = (word.wrapping_add(0x06 * ONES) & (0xF0 * ONES)) ^ (0x30 * ONES);
+    ((high | plus6).trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `digits` (1 to 8) bytes of `word`, all ASCII
+/// digits, read as a decimal number.
+#[inline(always)]
+fn digits_value(word: u64, digits: usize) -> u64 {
+    // Each byte's digit value; the subtraction borrows only upwards, from
+    // bytes after the digits, which the shift drops. The digits end up in
+    // the high bytes, below them zeros: leading zeros of the number.
+    let mut v = word.wrapping_sub(0x30 * ONES) << (8 * (8 - digits));
+    // Pairs of digits, then fours, then all eight.
+    v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF
 }
 
 /// No fast path: every line goes through the full parser.
@@ -522,60 +593,151 @@ fn encode<T: LeBytes>(block: &[T], prev: Option<T>, out: &mut Vec<u8>, check: Op
 }
 
 fn write_text_keys<T: TextKey>(keys: &[T], out: &mut Vec<u8>) {
-    for &key in keys {
-        key.format(out);
-        out.push(b'\n');
-    }
+    T::write_lines(keys, out);
 }
 
 /// A key's text form (implemented for the six key types).
 pub trait TextKey: LeBytes {
     /// Appends the key's text to `out`.
     fn format(self, out: &mut Vec<u8>);
+
+    /// Appends each key's text and a newline to `out`.
+    fn write_lines(keys: &[Self], out: &mut Vec<u8>) {
+        for &key in keys {
+            key.format(out);
+            out.push(b'\n');
+        }
+    }
 }
 
-/// Appends the decimal digits of `n`, after a minus sign if `negative`.
+/// The two-digit strings `00` to `99`, end to end.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                            2021222324252627282930313233343536373839\
+                            4041424344454647484950515253545556575859\
+                            6061626364656667686970717273747576777879\
+                            8081828384858687888990919293949596979899";
+
+/// The longest line of an integer key: a sign, the 20 digits of
+/// `u64::MAX`, a newline.
+const LONGEST_LINE: usize = 22;
+
+/// Appends a line per key: its decimal digits, after a minus sign where
+/// `sign` says so. The integer keys' [`TextKey::write_lines`].
+///
+/// Room for the longest lines is made once, then each line is written in
+/// place; a number's digits come eight at a time from 32-bit arithmetic,
+/// whose divisions by constants are independent of each other, instead of
+/// two at a time down one chain of 64-bit divisions (1e6 random `i64`
+/// written: 9.1 ms before, in the `wildhost sort` command).
 #[inline]
-fn push_decimal(out: &mut Vec<u8>, negative: bool, mut n: u64) {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-                                2021222324252627282930313233343536373839\
-                                4041424344454647484950515253545556575859\
-                                6061626364656667686970717273747576777879\
-                                8081828384858687888990919293949596979899";
-    // u64::MAX has 20 digits; the sign goes in front.
-    let mut buf = [0u8; 21];
-    let mut at = buf.len();
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        at -= 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+fn write_decimal_lines<T: Copy>(keys: &[T], out: &mut Vec<u8>, sign: impl Fn(T) -> (bool, u64)) {
+    out.reserve(keys.len().saturating_mul(LONGEST_LINE));
+    let room = &mut out.spare_capacity_mut()[..keys.len() * LONGEST_LINE];
+    let mut at = 0;
+    for &key in keys {
+        let (negative, n) = sign(key);
+        let line: &mut [MaybeUninit<u8>; LONGEST_LINE] = (&mut room[at..at + LONGEST_LINE])
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("the slice is LONGEST_LINE long"));
+        let mut len = 0;
+        if negative {
+            line[0].write(b'-');
+            len = 1;
+        }
+        len += write_decimal(&mut line[len..len + 20], n);
+        line[len].write(b'\n');
+        at += len + 1;
     }
-    if n >= 10 {
-        let pair = n as usize * 2;
-        at -= 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    let len = out.len() + at;
+    // SAFETY: the first `at` bytes of the spare capacity were all written:
+    // each line wrote its bytes right after the last line's.
+    unsafe { out.set_len(len) };
+}
+
+/// Writes the decimal digits of `n` at the start of `dst`; how many.
+#[inline(always)]
+fn write_decimal(dst: &mut [MaybeUninit<u8>], n: u64) -> usize {
+    const E8: u64 = 100_000_000;
+    if n < E8 {
+        return write_short(dst, n as u32);
+    }
+    if n < E8 * E8 {
+        let len = write_short(dst, (n / E8) as u32);
+        write8(&mut dst[len..len + 8], (n % E8) as u32);
+        return len + 8;
+    }
+    let len = write_short(dst, (n / (E8 * E8)) as u32);
+    let low = n % (E8 * E8);
+    write8(&mut dst[len..len + 8], (low / E8) as u32);
+    write8(&mut dst[len + 8..len + 16], (low % E8) as u32);
+    len + 16
+}
+
+/// Writes the digits of `x < 10^8`, without leading zeros; how many.
+#[inline(always)]
+fn write_short(dst: &mut [MaybeUninit<u8>], mut x: u32) -> usize {
+    let len = match x {
+        0..10 => 1,
+        10..100 => 2,
+        100..1_000 => 3,
+        1_000..10_000 => 4,
+        10_000..100_000 => 5,
+        100_000..1_000_000 => 6,
+        1_000_000..10_000_000 => 7,
+        _ => 8,
+    };
+    let mut end = len;
+    while x >= 100 {
+        end -= 2;
+        write_pair(&mut dst[end..end + 2], x % 100);
+        x /= 100;
+    }
+    if x >= 10 {
+        write_pair(&mut dst[..2], x);
     } else {
-        at -= 1;
-        buf[at] = b'0' + n as u8;
+        dst[0].write(b'0' + x as u8);
     }
-    if negative {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    out.extend_from_slice(&buf[at..]);
+    len
+}
+
+/// Writes the eight digits of `x < 10^8`, leading zeros included.
+#[inline(always)]
+fn write8(dst: &mut [MaybeUninit<u8>], x: u32) {
+    let (high, low) = (x / 10_000, x % 10_000);
+    write_pair(&mut dst[0..2], high / 100);
+    write_pair(&mut dst[2..4], high % 100);
+    write_pair(&mut dst[4..6], low / 100);
+    write_pair(&mut dst[6..8], low % 100);
+}
+
+/// Writes the two digits of `x < 100`.
+#[inline(always)]
+fn write_pair(dst: &mut [MaybeUninit<u8>], x: u32) {
+    let at = x as usize * 2;
+    dst[0].write(PAIRS[at]);
+    dst[1].write(PAIRS[at + 1]);
 }
 
 macro_rules! text_key {
     (unsigned: $($u:ty),*; signed: $($i:ty),*; float: $($f:ty),*) => {
         $(impl TextKey for $u {
             fn format(self, out: &mut Vec<u8>) {
-                push_decimal(out, false, u64::from(self));
+                Self::write_lines(&[self], out);
+                out.pop();
+            }
+
+            fn write_lines(keys: &[Self], out: &mut Vec<u8>) {
+                write_decimal_lines(keys, out, |key| (false, u64::from(key)));
             }
         })*
         $(impl TextKey for $i {
             fn format(self, out: &mut Vec<u8>) {
-                push_decimal(out, self < 0, u64::from(self.unsigned_abs()));
+                Self::write_lines(&[self], out);
+                out.pop();
+            }
+
+            fn write_lines(keys: &[Self], out: &mut Vec<u8>) {
+                write_decimal_lines(keys, out, |key| (key < 0, u64::from(key.unsigned_abs())));
             }
         })*
         $(impl TextKey for $f {
@@ -849,15 +1011,42 @@ mod tests {
     #[test]
     fn the_integer_fast_path_agrees_with_str_parse() {
         use crate::workload::Rng;
+        // The line alone, and followed by more input: a newline and each of
+        // `after` (digits, junk, bytes that carry when 6 is added to them),
+        // so that words read eight bytes at a time span the line's end.
         fn agree<T: Integer + PartialEq + std::fmt::Debug>(line: &str) {
-            if let Some((fast, used)) = scan_int::<T>(line.as_bytes()) {
-                assert_eq!(used, line.len(), "{line:?}");
-                assert_eq!(
-                    line.parse::<T>().ok(),
-                    Some(fast),
-                    "{line:?} as {}",
-                    T::TYPE
-                );
+            let after: [&[u8]; 6] = [
+                b"",
+                b"12345678901234567890",
+                b"\xff\xfa\xfb9\x00",
+                b"-1\n2\n3\n4\n",
+                b"\r\n",
+                b"/:09",
+            ];
+            for (i, tail) in after.iter().enumerate() {
+                let mut input = line.as_bytes().to_vec();
+                let ends = if i == 0 { line.len() } else { line.len() + 1 };
+                if i > 0 {
+                    input.push(b'\n');
+                    input.extend_from_slice(tail);
+                }
+                if let Some((fast, used)) = scan_int::<T>(&input) {
+                    assert_eq!(used, ends, "{input:?}");
+                    assert_eq!(
+                        line.parse::<T>().ok(),
+                        Some(fast),
+                        "{line:?} as {}",
+                        T::TYPE
+                    );
+                }
+            }
+            // Junk right after the digits, instead of the newline, is never
+            // taken as the line's end.
+            for junk in [b'\xfa', b'\xff', b'/', b':', b' ', b'\x00'] {
+                let mut input = line.as_bytes().to_vec();
+                input.push(junk);
+                input.extend_from_slice(b"0123456789\n");
+                assert_eq!(scan_int::<T>(&input), None, "{input:?}");
             }
         }
         let mut lines: Vec<String> = [
@@ -927,6 +1116,22 @@ mod tests {
         assert_eq!(scan_int::<u32>(b"-0"), None);
         assert_eq!(scan_int::<u32>(b" 1"), None);
         assert_eq!(scan_int::<u32>(b"1 "), None);
+        // Every length of digits, with words of the input ending anywhere
+        // in them.
+        let digits = "1234567890123456789";
+        for len in 1..=19 {
+            for pad in 0..9 {
+                let line = format!("{}\n{}", &digits[..len], "7".repeat(pad));
+                let value: u64 = digits[..len].parse().expect("digits");
+                assert_eq!(
+                    scan_int::<u64>(line.as_bytes()),
+                    Some((value, len + 1)),
+                    "{line:?}"
+                );
+            }
+        }
+        assert_eq!(scan_int::<u64>(b"12345678901234567890\n11111111"), None);
+        assert_eq!(scan_int::<u64>(b"00000000000000000001\n11111111"), None);
     }
 
     /// The line loop as it was before the fast path: every line split off,

@@ -599,13 +599,14 @@ impl Worker {
         len: usize,
         take: &mut dyn FnMut(&[T]),
     ) -> Result<(), Pulled> {
-        // SAFETY: keys are plain integers or floats: all-zero bits are one.
-        let zero: T = unsafe { std::mem::zeroed() };
-        let mut buffer = vec![zero; PULL.min(len)];
+        let mut buffer: Vec<T> = Vec::with_capacity(PULL.min(len));
         self.pull_each(address, len, size_of::<T>(), &mut |count, copy| {
-            let block = &mut buffer[..count];
-            copy(uninit(bytes_of_mut(block)))?;
-            take(block);
+            buffer.clear();
+            copy(uninit_bytes(&mut buffer.spare_capacity_mut()[..count]))?;
+            // SAFETY: `copy` wrote all `count` keys' bytes, and any bytes
+            // make valid keys.
+            unsafe { buffer.set_len(count) };
+            take(&buffer);
             Ok(())
         })
     }
@@ -808,6 +809,14 @@ fn read_process(pid: libc::pid_t, address: u64, dest: &mut [MaybeUninit<u8>]) ->
         done += n as usize;
     }
     Ok(())
+}
+
+/// The room of `keys` as bytes to copy into.
+fn uninit_bytes<T: Key>(keys: &mut [MaybeUninit<T>]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: the same memory, as bytes that may be uninitialised; every
+    // bit pattern is a valid key, so whatever is written through the view
+    // leaves valid keys wherever all their bytes were written.
+    unsafe { std::slice::from_raw_parts_mut(keys.as_mut_ptr().cast(), size_of_val(keys)) }
 }
 
 /// `bytes` as room to copy into.
