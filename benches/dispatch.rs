@@ -8,6 +8,11 @@
 //! - `integrity/<n>`: the result check `wildhost sort` runs by default
 //!   (riding along the binary decoding and encoding: `checked-codec` minus
 //!   `codec`) against the radix sort it checks.
+//! - `text/<n>`: reading and writing n random `i64` keys as text lines, the
+//!   way `wildhost sort` does by default (`parse`, `write`), against the
+//!   plain std way: `str::parse` of each line and `writeln!` of each key
+//!   (`std-parse`, `std-write`); and the radix sort of the same keys, which
+//!   the text costs dwarf.
 //!
 //! `cargo bench -p wildhost-benches --bench dispatch`
 
@@ -127,5 +132,56 @@ fn integrity(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch, integrity);
+fn text(c: &mut Criterion) {
+    use std::io::Write as _;
+    let registry = registry();
+    let radix = registry.backend("radix").expect("the radix plugin").clone();
+    let mut group = c.benchmark_group("text");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4));
+    let len = 1_000_000usize;
+    let data: Vec<i64> = generate(Dist::Uniform, len, 7);
+    let keys = KeyVec::I64(data.clone());
+    let mut input = Vec::new();
+    codec::write_text(&keys, &mut input, None);
+    group.bench_function(BenchmarkId::new("parse", len), |b| {
+        b.iter(|| codec::parse_text(&input, KeyType::I64, None).expect("keys"));
+    });
+    group.bench_function(BenchmarkId::new("std-parse", len), |b| {
+        b.iter(|| {
+            let text = std::str::from_utf8(&input).expect("ASCII");
+            text.lines()
+                .map(|line| line.parse::<i64>().expect("a key"))
+                .collect::<Vec<i64>>()
+        });
+    });
+    group.bench_function(BenchmarkId::new("write", len), |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            codec::write_text(&keys, &mut out, None);
+            out
+        });
+    });
+    group.bench_function(BenchmarkId::new("std-write", len), |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(input.len());
+            for key in &data {
+                writeln!(out, "{key}").expect("a Vec takes it");
+            }
+            out
+        });
+    });
+    group.bench_function(BenchmarkId::new("radix-sort", len), |b| {
+        b.iter_batched_ref(
+            || data.clone(),
+            |v| radix.sort(v.as_mut_slice()).expect("sorted"),
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, integrity, text);
 criterion_main!(benches);

@@ -211,6 +211,34 @@ fn render(results: &Results) -> String {
         out += "\n";
     }
 
+    if let Some(text) = results.get("text") {
+        out += "### Text: reading and writing random `i64` lines\n\n";
+        out += "wildhost's text codec against the plain std way (`str::parse` of each line, \
+                `writeln!` of each key), and against the radix sort of the same keys.\n\n";
+        out += "| keys | parse | std ÷ wildhost | ÷ radix sort | write | std ÷ wildhost | ÷ radix sort |\n\
+                |---:|---:|---:|---:|---:|---:|---:|\n";
+        let mut rows: Vec<_> = text.iter().collect();
+        rows.sort_by_key(|(s, _)| size_key(s));
+        for (size, f) in rows {
+            let column =
+                |ours: &str, std: &str| match (f.get(ours), f.get(std), f.get("radix-sort")) {
+                    (Some(ours), Some(std), Some(sort)) => format!(
+                        "{} | {:.2} | {:.2}",
+                        human_time(*ours),
+                        std / ours,
+                        ours / sort
+                    ),
+                    _ => "– | – | –".to_string(),
+                };
+            out += &format!(
+                "| {size} | {} | {} |\n",
+                column("parse", "std-parse"),
+                column("write", "std-write")
+            );
+        }
+        out += "\n";
+    }
+
     if let Some(load) = results.get("load") {
         out += "### Loading (median time; no baseline exists for these)\n\n";
         out += "| what | median |\n|---|---:|\n";

@@ -210,8 +210,15 @@ macro_rules! integer {
         $(impl Integer for $i {
             const SIGNED: bool = true;
             fn from_sign_magnitude(negative: bool, magnitude: u64) -> Option<Self> {
-                let value = i128::from(magnitude);
-                Self::try_from(if negative { -value } else { value }).ok()
+                // One more below zero than above; the sign is applied in
+                // two's complement without a branch (random signs would
+                // mispredict half the time).
+                if magnitude > Self::MAX as u64 + u64::from(negative) {
+                    return None;
+                }
+                let value = if negative { magnitude.wrapping_neg() } else { magnitude };
+                // Truncating keeps the two's complement value, which fits.
+                Some(value as Self)
             }
         })*
     };
@@ -240,11 +247,9 @@ fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
     if stop > 0 && input[stop - 1] == b'\r' {
         stop -= 1;
     }
-    let (negative, start) = match input.first() {
-        Some(b'-') => (true, 1),
-        Some(b'+') => (false, 1),
-        _ => (false, 0),
-    };
+    let first = input.first().copied().unwrap_or_default();
+    let negative = first == b'-';
+    let start = usize::from(negative || first == b'+');
     let magnitude = decimal(input, start, stop)?;
     T::from_sign_magnitude(negative, magnitude).map(|key| (key, used))
 }
