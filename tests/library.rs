@@ -225,6 +225,125 @@ fn sorting_keys_the_worker_loads() {
     );
 }
 
+/// Where the kernel refuses this process the worker's memory (here a
+/// seccomp filter on the calling thread, as a sandbox might install), the
+/// first read of the worker fails and the keys come through the pipe
+/// instead: whole, into a byte buffer, and block by block.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn a_host_refused_the_workers_memory_gets_the_keys_through_the_pipe() {
+    use std::time::Duration;
+    use wildhost::integrity::fingerprint;
+    use wildhost::{Loaded, Sink};
+
+    /// Makes `process_vm_readv` fail with EPERM on this thread (and the
+    /// processes it forks) from now on.
+    fn refuse_reading_other_processes() {
+        const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+        let nr = libc::SYS_process_vm_readv as u32;
+        let stmt = |code: u32, k: u32| libc::sock_filter {
+            code: code as u16,
+            jt: 0,
+            jf: 0,
+            k,
+        };
+        let jump_if = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt,
+            jf,
+            k,
+        };
+        let load_word_at = |offset: u32| stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, offset);
+        let ret = |k: u32| stmt(libc::BPF_RET | libc::BPF_K, k);
+        let mut program = [
+            // Another architecture's system calls: allowed.
+            load_word_at(4),
+            jump_if(AUDIT_ARCH_X86_64, 1, 0),
+            ret(libc::SECCOMP_RET_ALLOW),
+            load_word_at(0),
+            jump_if(nr, 0, 1),
+            ret(libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+            ret(libc::SECCOMP_RET_ALLOW),
+        ];
+        let filter = libc::sock_fprog {
+            len: program.len() as u16,
+            filter: program.as_mut_ptr(),
+        };
+        // SAFETY: the filter program is valid for the call, which copies it.
+        unsafe {
+            assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+            assert_eq!(
+                libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &filter as *const libc::sock_fprog
+                ),
+                0,
+                "installing the filter: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        // The filter works: reading even this process's memory is refused.
+        let mut byte = 0u8;
+        let source = 7u8;
+        let local = libc::iovec {
+            iov_base: (&mut byte as *mut u8).cast(),
+            iov_len: 1,
+        };
+        let remote = libc::iovec {
+            iov_base: (&source as *const u8).cast_mut().cast(),
+            iov_len: 1,
+        };
+        // SAFETY: both iovecs cover one live byte.
+        let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+        assert_eq!(n, -1);
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EPERM)
+        );
+    }
+
+    // On a thread of its own, so that the filter ends with it.
+    std::thread::spawn(|| {
+        refuse_reading_other_processes();
+        let registry = registry();
+        let radix = registry.backend("radix").expect("the radix plugin");
+        let mut rng = Rng::new(13);
+        let input: Vec<u64> = (0..100_003).map(|_| rng.next_u64()).collect();
+        let mut expected = input.clone();
+        expected.sort_unstable();
+        let timeout = Duration::from_secs(60);
+
+        let mut keys = input.clone();
+        radix.sort_in_worker(&mut keys, timeout).expect("sorted");
+        assert!(keys == expected, "the whole vector");
+
+        let load = || {
+            let keys = input.clone();
+            let fingerprint = fingerprint(&keys);
+            Ok(Loaded { keys, fingerprint })
+        };
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        let mut inspect = |block: &[u64]| seen.extend_from_slice(block);
+        radix
+            .sort_loaded_in_worker(timeout, load, Sink::Bytes(&mut out, &mut inspect))
+            .expect("sorted");
+        let bytes: Vec<u8> = expected.iter().flat_map(|k| k.to_ne_bytes()).collect();
+        assert!(out == bytes, "the bytes appended");
+        assert!(seen == expected, "the blocks inspected");
+
+        let mut blocks = Vec::new();
+        let mut take = |block: &[u64]| blocks.extend_from_slice(block);
+        radix
+            .sort_loaded_in_worker(timeout, load, Sink::Blocks(&mut take))
+            .expect("sorted");
+        assert!(blocks == expected, "the blocks handed over");
+    })
+    .join()
+    .expect("the sorts through the pipe");
+}
+
 /// This process's children that have ended but are not reaped, by pid.
 fn unreaped_children() -> Vec<String> {
     let me = std::process::id().to_string();

@@ -328,7 +328,11 @@ fn decimal(input: &[u8], start: usize, stop: usize) -> Option<u64> {
     while at < stop {
         let next = word(at)?;
         valid &= leading_digits(next) == 8;
-        value = value * POW10[8] + digits_value(next, 8);
+        // Wrapping: the words are read before their digits are known to be
+        // digits, and a line that is not a number is thrown away anyway.
+        value = value
+            .wrapping_mul(POW10[8])
+            .wrapping_add(digits_value(next, 8));
         at += 8;
     }
     valid.then_some(value)
@@ -372,9 +376,11 @@ fn digits_value(word: u64, digits: usize) -> u64 {
     // the high bytes, below them zeros: leading zeros of the number.
     let mut v = word.wrapping_sub(0x30 * ONES) << (8 * (8 - digits));
     // Pairs of digits, then fours, then all eight.
-    v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
-    v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
-    (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF
+    // (Wrapping: bytes that are not digits give garbage, which the caller
+    // throws away.)
+    v = v.wrapping_mul(10).wrapping_add(v >> 8) & 0x00FF_00FF_00FF_00FF;
+    v = v.wrapping_mul(100).wrapping_add(v >> 16) & 0x0000_FFFF_0000_FFFF;
+    v.wrapping_mul(10_000).wrapping_add(v >> 32) & 0xFFFF_FFFF
 }
 
 /// No fast path: every line goes through the full parser.
