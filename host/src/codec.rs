@@ -430,22 +430,27 @@ fn parse_float<T: Float>(text: &str) -> Result<T, String> {
     let value: T = text
         .parse()
         .map_err(|_| format!("is not a valid {}", T::TYPE))?;
-    let unsigned = text
-        .strip_prefix(['-', '+'])
-        .unwrap_or(text)
-        .to_ascii_lowercase();
-    if value.is_infinite() && unsigned != "inf" && unsigned != "infinity" {
+    // Only an infinite or zero value needs a second look at the text (no
+    // copy of it is made for any other).
+    let unsigned = || text.strip_prefix(['-', '+']).unwrap_or(text);
+    if value.is_infinite()
+        && !unsigned().eq_ignore_ascii_case("inf")
+        && !unsigned().eq_ignore_ascii_case("infinity")
+    {
         return Err(format!(
             "is out of range for {} (it would become infinite)",
             T::TYPE
         ));
     }
-    let mantissa = unsigned.split('e').next().unwrap_or("");
-    if value.is_zero() && mantissa.bytes().any(|b| matches!(b, b'1'..=b'9')) {
-        return Err(format!(
-            "is too small for {} (it would become zero)",
-            T::TYPE
-        ));
+    if value.is_zero() {
+        let digits = unsigned();
+        let mantissa = digits.split(['e', 'E']).next().unwrap_or("");
+        if mantissa.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+            return Err(format!(
+                "is too small for {} (it would become zero)",
+                T::TYPE
+            ));
+        }
     }
     Ok(value)
 }
@@ -904,6 +909,30 @@ mod tests {
             err("1e-400", KeyType::F64),
             "line 1: `1e-400` is too small for f64 (it would become zero)"
         );
+        assert_eq!(
+            err("-1E-400", KeyType::F64),
+            "line 1: `-1E-400` is too small for f64 (it would become zero)"
+        );
+        assert_eq!(
+            err("+1E+400", KeyType::F64),
+            "line 1: `+1E+400` is out of range for f64 (it would become infinite)"
+        );
+        // Zeros and infinities written as such are values.
+        for (text, value) in [
+            ("0E5", 0.0),
+            ("-0.000e-999", -0.0),
+            ("INF", f64::INFINITY),
+            ("-Infinity", f64::NEG_INFINITY),
+            ("+inf", f64::INFINITY),
+        ] {
+            match parse_text(text.as_bytes(), KeyType::F64, None) {
+                Ok(KeyVec::F64(keys)) => {
+                    assert_eq!(keys.len(), 1, "{text}");
+                    assert_eq!(keys[0].to_bits(), value.to_bits(), "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
         assert_eq!(
             err("\u{1b}[2J", KeyType::F64),
             "line 1: `\\u{1b}[2J` is not a valid f64"
