@@ -12,7 +12,8 @@
 //!   way `wildhost sort` does by default (`parse`, `write`), against the
 //!   plain std way: `str::parse` of each line and `writeln!` of each key
 //!   (`std-parse`, `std-write`); and the radix sort of the same keys, which
-//!   the text costs dwarf.
+//!   the text costs dwarf. The same for `f64` (`*-f64`, std writing `{:?}`,
+//!   the form wildhost writes).
 //!
 //! `cargo bench -p wildhost-benches --bench dispatch`
 
@@ -179,6 +180,38 @@ fn text(c: &mut Criterion) {
             |v| radix.sort(v.as_mut_slice()).expect("sorted"),
             BatchSize::LargeInput,
         );
+    });
+    // The same for f64 (as `wildhost sort -t f64` reads and writes them).
+    let floats: Vec<f64> = generate(Dist::Uniform, len, 8);
+    let keys = KeyVec::F64(floats.clone());
+    let mut input = Vec::new();
+    codec::write_text(&keys, &mut input, None);
+    group.bench_function(BenchmarkId::new("parse-f64", len), |b| {
+        b.iter(|| codec::parse_text(&input, KeyType::F64, None).expect("keys"));
+    });
+    group.bench_function(BenchmarkId::new("std-parse-f64", len), |b| {
+        b.iter(|| {
+            let text = std::str::from_utf8(&input).expect("ASCII");
+            text.lines()
+                .map(|line| line.parse::<f64>().expect("a key"))
+                .collect::<Vec<f64>>()
+        });
+    });
+    group.bench_function(BenchmarkId::new("write-f64", len), |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            codec::write_text(&keys, &mut out, None);
+            out
+        });
+    });
+    group.bench_function(BenchmarkId::new("std-write-f64", len), |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(input.len());
+            for key in &floats {
+                writeln!(out, "{key:?}").expect("a Vec takes it");
+            }
+            out
+        });
     });
     group.finish();
 }

@@ -212,9 +212,9 @@ fn render(results: &Results) -> String {
     }
 
     if let Some(text) = results.get("text") {
-        out += "### Text: reading and writing random `i64` lines\n\n";
+        out += "### Text: reading and writing random `i64` and `f64` lines\n\n";
         out += "wildhost's text codec against the plain std way (`str::parse` of each line, \
-                `writeln!` of each key), and against the radix sort of the same keys.\n\n";
+                `writeln!` of each key), and against the radix sort of the 1e6 random `i64` keys.\n\n";
         out += "| keys | parse | std ÷ wildhost | ÷ radix sort | write | std ÷ wildhost | ÷ radix sort |\n\
                 |---:|---:|---:|---:|---:|---:|---:|\n";
         let mut rows: Vec<_> = text.iter().collect();
@@ -231,10 +231,17 @@ fn render(results: &Results) -> String {
                     _ => "– | – | –".to_string(),
                 };
             out += &format!(
-                "| {size} | {} | {} |\n",
+                "| {size} i64 | {} | {} |\n",
                 column("parse", "std-parse"),
                 column("write", "std-write")
             );
+            if f.contains_key("parse-f64") {
+                out += &format!(
+                    "| {size} f64 | {} | {} |\n",
+                    column("parse-f64", "std-parse-f64"),
+                    column("write-f64", "std-write-f64")
+                );
+            }
         }
         out += "\n";
     }
