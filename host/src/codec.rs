@@ -799,6 +799,34 @@ fn write_pair(dst: &mut [MaybeUninit<u8>], x: u32) {
 /// value lies exactly halfway between the two shortest candidates, `zmij`
 /// takes the even one and `{:?}` the larger one, which is taken here too.
 fn push_shortest(out: &mut Vec<u8>, shortest: &str, exponential: bool, odd: (u64, i32)) {
+    let bytes = shortest.as_bytes();
+    let e = bytes.iter().position(|&b| b == b'e');
+    if !may_be_halfway(odd) {
+        // Most values: `zmij`'s text as it is, or with its exponent
+        // rewritten (`1.25e+30` → `1.25e30`, `1e-07` → `1e-7`).
+        match (exponential, e) {
+            (false, None) => {
+                out.extend_from_slice(bytes);
+                return;
+            }
+            (true, Some(e)) => {
+                out.extend_from_slice(&bytes[..=e]);
+                let (sign, digits) = match bytes[e + 1..].split_first() {
+                    Some((b'+', rest)) => (None, rest),
+                    Some((b'-', rest)) => (Some(b'-'), rest),
+                    _ => (None, &bytes[e + 1..]),
+                };
+                out.extend(sign);
+                let first = digits
+                    .iter()
+                    .position(|&b| b != b'0')
+                    .unwrap_or(digits.len().saturating_sub(1));
+                out.extend_from_slice(&digits[first..]);
+                return;
+            }
+            _ => {}
+        }
+    }
     let (negative, text) = match shortest.strip_prefix('-') {
         Some(rest) => (true, rest.as_bytes()),
         None => (false, shortest.as_bytes()),
@@ -910,6 +938,22 @@ const POW10_U64: [u64; 20] = {
     table
 };
 
+/// Whether [`halfway`] can find the value `m * 2^k` (`m` odd) halfway
+/// between two shorter numbers for any `q`: its exact decimal expansion has
+/// at most 18 significant digits and ends in a 5 (a cheap test that rules
+/// out almost every value).
+fn may_be_halfway((m, k): (u64, i32)) -> bool {
+    if k < 0 {
+        5u128
+            .checked_pow(k.unsigned_abs())
+            .and_then(|five| u128::from(m).checked_mul(five))
+            .is_some_and(|t| t < u128::from(POW10_U64[18]))
+    } else {
+        5u64.checked_pow(k.unsigned_abs() + 1)
+            .is_some_and(|five| m % five == 0)
+    }
+}
+
 /// Whether the value `m * 2^k` (`m` odd) lies exactly halfway between two
 /// numbers whose last digit is at `10^(q + 1)`: if so, the lower of them,
 /// as an integer of those digits. The value's exact decimal expansion then
@@ -922,7 +966,7 @@ fn halfway((m, k): (u64, i32), q: i32) -> Option<u64> {
     let digits = if k < 0 {
         // m * 5^-k, which has at most 18 digits here.
         let p = k.unsigned_abs();
-        let t = u128::from(m) * 5u128.checked_pow(p)?;
+        let t = u128::from(m).checked_mul(5u128.checked_pow(p)?)?;
         u64::try_from(t).ok().filter(|&t| t < POW10_U64[18])?
     } else {
         let p = k.unsigned_abs();
@@ -1196,6 +1240,19 @@ mod tests {
             same(v);
             same(v as f32);
         }
+        // Values exactly halfway between two shortest candidates, where
+        // `zmij` alone would take the even one: quarters and eighths just
+        // past the precision of their type, and their negatives.
+        for i in 0..5000u32 {
+            let f = (1u32 << 18) as f32 + i as f32 + [0.125, 0.375, 0.625, 0.875][i as usize % 4];
+            same(f);
+            same(-f);
+            let d = (1u64 << 50) as f64 + f64::from(i) + [0.25, 0.75][i as usize % 2];
+            same(d);
+            same(-d);
+        }
+        same(436_630.0f32 + 0.125);
+        same(-(1_739_813_212_532_971.0f64 + 0.25));
         same(f32::MAX);
         same(f32::MIN_POSITIVE);
         same(f64::from_bits(1));
