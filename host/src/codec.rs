@@ -943,6 +943,10 @@ const POW10_U64: [u64; 20] = {
 /// at most 18 significant digits and ends in a 5 (a cheap test that rules
 /// out almost every value).
 fn may_be_halfway((m, k): (u64, i32)) -> bool {
+    // 5^26 > 10^18: no larger power of five fits either test.
+    if !(-26..=26).contains(&k) {
+        return false;
+    }
     if k < 0 {
         5u128
             .checked_pow(k.unsigned_abs())
