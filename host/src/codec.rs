@@ -255,8 +255,9 @@ fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
     T::from_sign_magnitude(negative, magnitude).map(|key| (key, used))
 }
 
-/// The longest line [`scan_int`] takes, without its newline: a sign, 19
-/// digits and a `\r`.
+/// The longest line [`scan_int`] and [`scan_float`] take, without its
+/// newline (a sign, 19 digits and a `\r` for an integer); longer lines go
+/// through the full parser.
 const FAST_LINE: usize = 21;
 
 /// Where the first line of `input` ends: the index of its newline, or the
@@ -385,7 +386,7 @@ fn digits_value(word: u64, digits: usize) -> u64 {
 
 /// The common case of a float line, read straight off the input: an
 /// optional sign, then digits with at most one point among them, an
-/// optional exponent (`e` or `E`, a sign, one to three digits), an
+/// optional exponent (`e` or `E`, an optional sign, one to three digits), an
 /// optional `\r`, then the newline or the end of the input, whose value is
 /// exact in the float type's arithmetic: the digits as an integer fit its
 /// significand (`f64`: up to 2^53; `f32`: 2^24) and the power of ten they
@@ -411,8 +412,8 @@ fn scan_float<T: Float>(input: &[u8]) -> Option<(T, usize)> {
     while let Some(&b) = rest.next() {
         match b {
             b'0'..=b'9' => {
-                // At most 21 bytes: no more than 20 digits, below 2^64 only
-                // up to 19; the significand test below refuses more anyway.
+                // Up to 21 digits reach here; past 19 the value may wrap,
+                // and the digit count below refuses those lines.
                 value = value.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
                 digits += 1;
                 after_point += i32::from(point);
@@ -889,7 +890,8 @@ fn push_shortest(out: &mut Vec<u8>, shortest: &str, exponential: bool, odd: (u64
     let e = bytes.iter().position(|&b| b == b'e');
     if !may_be_halfway(odd) {
         // Most values: `zmij`'s text as it is, or with its exponent
-        // rewritten (`1.25e+30` → `1.25e30`, `1e-07` → `1e-7`).
+        // rewritten (`1.25e+30` → `1.25e30`; a leading zero in the exponent,
+        // which `zmij` does not write now, would be dropped).
         match (exponential, e) {
             (false, None) => {
                 out.extend_from_slice(bytes);
@@ -1025,23 +1027,22 @@ const POW10_U64: [u64; 20] = {
 };
 
 /// Whether [`halfway`] can find the value `m * 2^k` (`m` odd) halfway
-/// between two shorter numbers for any `q`: its exact decimal expansion has
-/// at most 18 significant digits and ends in a 5 (a cheap test that rules
-/// out almost every value).
+/// between two shorter numbers for any `q`: it has a fractional part
+/// (`k < 0`; an integer-valued float lies halfway between two numbers whose
+/// last digit is at `10^(k + 1)` only when they are `10^(k + 1) > 2^k`
+/// apart, farther than a whole unit in its last place, so neither reads
+/// back as it), and its exact decimal expansion, which then ends in a 5,
+/// has at most 18 significant digits. A cheap test that rules out most
+/// values.
 fn may_be_halfway((m, k): (u64, i32)) -> bool {
-    // 5^26 > 10^18: no larger power of five fits either test.
-    if !(-26..=26).contains(&k) {
+    // 5^26 > 10^18: no larger power of five fits.
+    if !(-26..0).contains(&k) {
         return false;
     }
-    if k < 0 {
-        5u128
-            .checked_pow(k.unsigned_abs())
-            .and_then(|five| u128::from(m).checked_mul(five))
-            .is_some_and(|t| t < u128::from(POW10_U64[18]))
-    } else {
-        5u64.checked_pow(k.unsigned_abs() + 1)
-            .is_some_and(|five| m % five == 0)
-    }
+    5u128
+        .checked_pow(k.unsigned_abs())
+        .and_then(|five| u128::from(m).checked_mul(five))
+        .is_some_and(|t| t < u128::from(POW10_U64[18]))
 }
 
 /// Whether the value `m * 2^k` (`m` odd) lies exactly halfway between two
@@ -1374,7 +1375,7 @@ mod tests {
     /// Floats are written exactly as `{:?}` writes them: random bits of
     /// every kind (subnormals, huge, tiny, integers), and the values on
     /// either side of where `{:?}` changes notation. `WILDHOST_FLOAT_CASES`
-    /// sets how many random values (more in a release build).
+    /// sets how many random values (200 000 unless it is set).
     #[test]
     fn floats_are_written_as_debug_writes_them() {
         use crate::workload::Rng;
