@@ -887,46 +887,42 @@ fn write_pair(dst: &mut [MaybeUninit<u8>], x: u32) {
 /// takes the even one and `{:?}` the larger one, which is taken here too.
 fn push_shortest(out: &mut Vec<u8>, shortest: &str, exponential: bool, odd: (u64, i32)) {
     let bytes = shortest.as_bytes();
-    let e = bytes.iter().position(|&b| b == b'e');
-    if !may_be_halfway(odd) {
-        // Most values: `zmij`'s text as it is, or with its exponent
-        // rewritten (`1.25e+30` → `1.25e30`; a leading zero in the exponent,
-        // which `zmij` does not write now, would be dropped).
-        match (exponential, e) {
-            (false, None) => {
-                out.extend_from_slice(bytes);
-                return;
+    // `zmij`'s mantissa, and its exponent's sign and digits (none in fixed
+    // notation), without the exponent's `+` or leading zeros.
+    let (mantissa, power) = match bytes.iter().position(|&b| b == b'e') {
+        Some(e) => (&bytes[..e], &bytes[e + 1..]),
+        None => (bytes, &bytes[bytes.len()..]),
+    };
+    let (negative_power, power) = match power.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, power),
+    };
+    let first = power
+        .iter()
+        .position(|&b| b != b'0')
+        .unwrap_or(power.len().saturating_sub(1));
+    let power = &power[first..];
+    if !may_be_halfway(odd) && exponential == (mantissa.len() < bytes.len()) {
+        // Most values: `zmij`'s text in the notation `{:?}` uses, with the
+        // exponent as `{:?}` writes it (`1.25e+30` → `1.25e30`).
+        out.extend_from_slice(mantissa);
+        if exponential {
+            out.push(b'e');
+            if negative_power {
+                out.push(b'-');
             }
-            (true, Some(e)) => {
-                out.extend_from_slice(&bytes[..=e]);
-                let (sign, digits) = match bytes[e + 1..].split_first() {
-                    Some((b'+', rest)) => (None, rest),
-                    Some((b'-', rest)) => (Some(b'-'), rest),
-                    _ => (None, &bytes[e + 1..]),
-                };
-                out.extend(sign);
-                let first = digits
-                    .iter()
-                    .position(|&b| b != b'0')
-                    .unwrap_or(digits.len().saturating_sub(1));
-                out.extend_from_slice(&digits[first..]);
-                return;
-            }
-            _ => {}
+            out.extend_from_slice(power);
         }
+        return;
     }
-    let (negative, text) = match shortest.strip_prefix('-') {
-        Some(rest) => (true, rest.as_bytes()),
-        None => (false, shortest.as_bytes()),
+    let (negative, mantissa) = match mantissa.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, mantissa),
     };
     // The significant digits, at most 17, and the power of ten of the first.
     let mut digits = [0u8; 24];
     let mut n = 0;
-    let mut exponent: i32;
-    let (mantissa, power) = match text.iter().position(|&b| b == b'e') {
-        Some(e) => (&text[..e], Some(&text[e + 1..])),
-        None => (text, None),
-    };
     let point = mantissa
         .iter()
         .position(|&b| b == b'.')
@@ -943,18 +939,11 @@ fn push_shortest(out: &mut Vec<u8>, shortest: &str, exponential: bool, odd: (u64
     while n > 1 && digits[n - 1] == b'0' {
         n -= 1;
     }
-    exponent = point as i32 - 1 - leading_zeros;
-    if let Some(power) = power {
-        let (sign, magnitude) = match power.split_first() {
-            Some((b'-', rest)) => (-1, rest),
-            Some((b'+', rest)) => (1, rest),
-            _ => (1, power),
-        };
-        let value = magnitude
-            .iter()
-            .fold(0i32, |v, &b| v * 10 + i32::from(b - b'0'));
-        exponent += sign * value;
-    }
+    let scale = power
+        .iter()
+        .fold(0i32, |v, &b| v * 10 + i32::from(b - b'0'));
+    let mut exponent =
+        point as i32 - 1 - leading_zeros + if negative_power { -scale } else { scale };
     if negative {
         out.push(b'-');
     }
