@@ -1138,7 +1138,33 @@ text_key!(unsigned: u32, u64; signed: i32, i64; float: f32, f64);
 mod tests {
     use super::*;
     use crate::integrity::{Wrong, fingerprint};
-    use crate::workload::{Dist, generate};
+    use crate::workload::{Dist, Rng, generate};
+
+    /// A random line of up to 21 characters: mostly digits, the first one
+    /// and about one in `junk_every` after it taken from `alphabet`.
+    fn random_line(rng: &mut Rng, alphabet: &[u8], junk_every: usize) -> String {
+        let len = (rng.next_u64() % 22) as usize;
+        (0..len)
+            .map(|i| {
+                let pick = rng.next_u64() as usize;
+                let k = if i == 0 || pick.is_multiple_of(junk_every) {
+                    pick % alphabet.len()
+                } else {
+                    pick % 10
+                };
+                alphabet[k] as char
+            })
+            .collect()
+    }
+
+    /// How many random values the float tests try: `WILDHOST_FLOAT_CASES`,
+    /// else 200 000.
+    fn float_cases() -> usize {
+        std::env::var("WILDHOST_FLOAT_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(200_000)
+    }
 
     /// Keys written in pieces of any size come out as written at once, and
     /// the check sees an unsorted pair that straddles two pieces.
@@ -1266,7 +1292,6 @@ mod tests {
     /// ones.
     #[test]
     fn the_float_fast_path_agrees_with_str_parse() {
-        use crate::workload::Rng;
         fn agree<T: Float + PartialEq>(line: &str, bits: fn(T) -> u64) -> bool {
             let mut input = line.as_bytes().to_vec();
             input.extend_from_slice(b"\n-7.5\n");
@@ -1283,26 +1308,11 @@ mod tests {
         }
         let f32_bits = |x: f32| u64::from(x.to_bits());
         let f64_bits = |x: f64| x.to_bits();
-        let cases: usize = std::env::var("WILDHOST_FLOAT_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(200_000);
+        let cases = float_cases();
         let mut rng = Rng::new(23);
-        let alphabet = b"0123456789.-+eE";
         let mut taken = 0;
         for _ in 0..cases {
-            let len = (rng.next_u64() % 22) as usize;
-            let line: String = (0..len)
-                .map(|i| {
-                    let pick = rng.next_u64() as usize;
-                    let k = if i == 0 || pick.is_multiple_of(8) {
-                        pick % alphabet.len()
-                    } else {
-                        pick % 10
-                    };
-                    alphabet[k] as char
-                })
-                .collect();
+            let line = random_line(&mut rng, b"0123456789.-+eE", 8);
             agree::<f32>(&line, f32_bits);
             agree::<f64>(&line, f64_bits);
             // A decimal with a random number of digits after the point.
@@ -1367,7 +1377,6 @@ mod tests {
     /// sets how many random values (200 000 unless it is set).
     #[test]
     fn floats_are_written_as_debug_writes_them() {
-        use crate::workload::Rng;
         fn same<T: TextKey + std::fmt::Debug>(value: T) {
             // NaN is written apart (`-NaN` keeps its sign), as are the
             // infinities: `float_text_round_trips_every_special_value`.
@@ -1384,10 +1393,7 @@ mod tests {
                 std::any::type_name::<T>()
             );
         }
-        let cases: usize = std::env::var("WILDHOST_FLOAT_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(200_000);
+        let cases = float_cases();
         let mut rng = Rng::new(17);
         for _ in 0..cases {
             let bits = rng.next_u64();
@@ -1558,7 +1564,6 @@ mod tests {
 
     #[test]
     fn integers_are_written_as_rust_formats_them() {
-        use crate::workload::Rng;
         let mut rng = Rng::new(11);
         let mut signed: Vec<i64> = vec![0, 1, -1, 9, 10, 99, 100, -100, i64::MIN, i64::MAX];
         let mut unsigned: Vec<u64> = vec![0, 9, 10, 99, 100, 101, u64::MAX, u64::MAX - 1];
@@ -1596,7 +1601,6 @@ mod tests {
 
     #[test]
     fn the_integer_fast_path_agrees_with_str_parse() {
-        use crate::workload::Rng;
         // The line alone, and followed by more input: a newline and each of
         // `after` (digits, junk, bytes that carry when 6 is added to them),
         // so that words read eight bytes at a time span the line's end.
@@ -1668,22 +1672,9 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let mut rng = Rng::new(5);
-        let alphabet = b"0123456789+-x";
         for _ in 0..100_000 {
-            let len = (rng.next_u64() % 22) as usize;
-            let line: String = (0..len)
-                .map(|i| {
-                    let pick = rng.next_u64() as usize;
-                    // Mostly digits, signs and junk now and then.
-                    let k = if i == 0 || pick.is_multiple_of(16) {
-                        pick % alphabet.len()
-                    } else {
-                        pick % 10
-                    };
-                    alphabet[k] as char
-                })
-                .collect();
-            lines.push(line);
+            // Mostly digits, signs and junk now and then.
+            lines.push(random_line(&mut rng, b"0123456789+-x", 16));
         }
         for line in &lines {
             agree::<u32>(line);
@@ -1742,7 +1733,6 @@ mod tests {
 
     #[test]
     fn text_parsing_gives_what_the_plain_line_loop_gives() {
-        use crate::workload::Rng;
         /// Whether the input parsed as i64 (after checking every type).
         fn same(input: &[u8]) -> bool {
             let shown = String::from_utf8_lossy(input);
