@@ -144,36 +144,13 @@ fn text(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4));
     let len = 1_000_000usize;
     let data: Vec<i64> = generate(Dist::Uniform, len, 7);
-    let keys = KeyVec::I64(data.clone());
-    let mut input = Vec::new();
-    codec::write_text(&keys, &mut input, None);
-    group.bench_function(BenchmarkId::new("parse", len), |b| {
-        b.iter(|| codec::parse_text(&input, KeyType::I64, None).expect("keys"));
-    });
-    group.bench_function(BenchmarkId::new("std-parse", len), |b| {
-        b.iter(|| {
-            let text = std::str::from_utf8(&input).expect("ASCII");
-            text.lines()
-                .map(|line| line.parse::<i64>().expect("a key"))
-                .collect::<Vec<i64>>()
-        });
-    });
-    group.bench_function(BenchmarkId::new("write", len), |b| {
-        b.iter(|| {
-            let mut out = Vec::new();
-            codec::write_text(&keys, &mut out, None);
-            out
-        });
-    });
-    group.bench_function(BenchmarkId::new("std-write", len), |b| {
-        b.iter(|| {
-            let mut out = Vec::with_capacity(input.len());
-            for key in &data {
-                writeln!(out, "{key}").expect("a Vec takes it");
-            }
-            out
-        });
-    });
+    text_pairs(
+        &mut group,
+        "",
+        &data,
+        KeyVec::I64(data.clone()),
+        |out, key| writeln!(out, "{key}"),
+    );
     group.bench_function(BenchmarkId::new("radix-sort", len), |b| {
         b.iter_batched_ref(
             || data.clone(),
@@ -181,39 +158,59 @@ fn text(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    // The same for f64 (as `wildhost sort -t f64` reads and writes them).
+    // The same for f64, which wildhost writes as `{:?}` does.
     let floats: Vec<f64> = generate(Dist::Uniform, len, 8);
-    let keys = KeyVec::F64(floats.clone());
+    text_pairs(
+        &mut group,
+        "-f64",
+        &floats,
+        KeyVec::F64(floats.clone()),
+        |out, key| writeln!(out, "{key:?}"),
+    );
+    group.finish();
+}
+
+/// `parse`, `std-parse`, `write` and `std-write` (each name followed by
+/// `suffix`) of `data`, as text: wildhost's codec against `str::parse` of
+/// each line and `std_write` of each key.
+fn text_pairs<T: std::str::FromStr>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    suffix: &str,
+    data: &[T],
+    keys: KeyVec,
+    std_write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+) {
+    let len = data.len();
+    let key_type = keys.key_type();
     let mut input = Vec::new();
     codec::write_text(&keys, &mut input, None);
-    group.bench_function(BenchmarkId::new("parse-f64", len), |b| {
-        b.iter(|| codec::parse_text(&input, KeyType::F64, None).expect("keys"));
+    group.bench_function(BenchmarkId::new(format!("parse{suffix}"), len), |b| {
+        b.iter(|| codec::parse_text(&input, key_type, None).expect("keys"));
     });
-    group.bench_function(BenchmarkId::new("std-parse-f64", len), |b| {
+    group.bench_function(BenchmarkId::new(format!("std-parse{suffix}"), len), |b| {
         b.iter(|| {
             let text = std::str::from_utf8(&input).expect("ASCII");
             text.lines()
-                .map(|line| line.parse::<f64>().expect("a key"))
-                .collect::<Vec<f64>>()
+                .map(|line| line.parse::<T>().ok().expect("a key"))
+                .collect::<Vec<T>>()
         });
     });
-    group.bench_function(BenchmarkId::new("write-f64", len), |b| {
+    group.bench_function(BenchmarkId::new(format!("write{suffix}"), len), |b| {
         b.iter(|| {
             let mut out = Vec::new();
             codec::write_text(&keys, &mut out, None);
             out
         });
     });
-    group.bench_function(BenchmarkId::new("std-write-f64", len), |b| {
+    group.bench_function(BenchmarkId::new(format!("std-write{suffix}"), len), |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(input.len());
-            for key in &floats {
-                writeln!(out, "{key:?}").expect("a Vec takes it");
+            for key in data {
+                std_write(&mut out, key).expect("a Vec takes it");
             }
             out
         });
     });
-    group.finish();
 }
 
 criterion_group!(benches, dispatch, integrity, text);
