@@ -423,3 +423,99 @@ fn a_large_sort_round_trips_every_number() {
         sort_binary(&sandbox, backend, &input);
     }
 }
+
+/// Runs `wildhost sort -i in.txt -o <output>` (input `3 1 2`) with its
+/// standard output going to `stdout`, and returns its exit code and stderr.
+fn sort_into(sandbox: &Sandbox, output: &str, stdout: std::process::Stdio) -> (i32, String) {
+    fs::write(sandbox.work().join("in.txt"), "3\n1\n2\n").expect("write input");
+    let child = sandbox
+        .command(["sort", "-i", "in.txt", "-o", output])
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wildhost");
+    let out = child.wait_with_output().expect("wait for wildhost");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_symbolic_link_as_output_is_kept_and_its_target_written() {
+    use std::os::unix::fs::symlink;
+    let sandbox = Sandbox::with_shipped_plugins();
+    let work = sandbox.work();
+    // To an existing file, and to none yet (the target is created).
+    fs::write(work.join("old.txt"), "old\n").expect("write");
+    symlink("old.txt", work.join("to-old")).expect("symlink");
+    symlink("new.txt", work.join("to-new")).expect("symlink");
+    // A chain of two, the last dangling.
+    symlink("to-new2", work.join("to-to-new2")).expect("symlink");
+    symlink("new2.txt", work.join("to-new2")).expect("symlink");
+    for (link, target) in [
+        ("to-old", "old.txt"),
+        ("to-new", "new.txt"),
+        ("to-to-new2", "new2.txt"),
+    ] {
+        let (code, stderr) = sort_into(&sandbox, link, std::process::Stdio::null());
+        assert_eq!(code, 0, "{link}: {stderr}");
+        let meta = fs::symlink_metadata(work.join(link)).expect("lstat");
+        assert!(meta.file_type().is_symlink(), "{link} is still a link");
+        assert_eq!(
+            fs::read_to_string(work.join(target)).expect("read"),
+            "1\n2\n3\n"
+        );
+    }
+}
+
+#[test]
+fn a_pipe_as_output_is_written_not_replaced() {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let sandbox = Sandbox::with_shipped_plugins();
+    let fifo = sandbox.work().join("out.fifo");
+    let name = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("path");
+    // SAFETY: `name` is a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+    // A reader opened first, without blocking, so that wildhost's open for
+    // writing finds it and the sorted keys wait in the pipe.
+    let mut reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("open the pipe for reading");
+    let (code, stderr) = sort_into(&sandbox, "out.fifo", std::process::Stdio::null());
+    assert_eq!(code, 0, "{stderr}");
+    let meta = fs::symlink_metadata(&fifo).expect("lstat");
+    assert!(
+        meta.file_type().is_fifo(),
+        "the pipe was replaced by a file"
+    );
+    let mut got = String::new();
+    reader.read_to_string(&mut got).expect("read the pipe");
+    assert_eq!(got, "1\n2\n3\n");
+}
+
+#[test]
+fn an_open_descriptor_as_output_is_written_where_it_points() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // Standard output is a file the caller already wrote a line to, opened
+    // for appending (`>> log`): the keys follow that line, and the file is
+    // neither replaced nor overwritten from its start.
+    let log = sandbox.work().join("log.txt");
+    fs::write(&log, "header\n").expect("write");
+    let file = fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .expect("open log");
+    let (code, stderr) = sort_into(&sandbox, "/proc/self/fd/1", file.into());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(fs::read_to_string(&log).expect("read"), "header\n1\n2\n3\n");
+    // Standard output a pipe, named by its `/dev/fd` path.
+    let out = sandbox.run_with_input(["sort", "-o", "/dev/fd/1"], b"3\n1\n2\n");
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), "1\n2\n3\n");
+}

@@ -29,7 +29,8 @@ pub struct SortArgs {
     #[arg(long, short, value_name = "PATH")]
     input: Option<PathBuf>,
     /// Write to this file instead of standard output (`-` is standard output).
-    /// The file is replaced atomically and may be the input file.
+    /// The file is replaced atomically and may be the input file; a device
+    /// or a pipe (`/dev/null`) is written, never replaced.
     #[arg(long, short, value_name = "PATH")]
     output: Option<PathBuf>,
     /// text: one number per line; binary: the raw little-endian array.
