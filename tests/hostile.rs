@@ -307,6 +307,45 @@ fn file_names_must_name_a_module() {
 }
 
 #[test]
+fn a_pipe_or_a_directory_named_like_a_plugin_is_refused_without_waiting() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // Opened to be read, the pipe would wait for a writer forever.
+    let pipe = sandbox.plugins().join("libpipe.so");
+    wildhost_suite::mkfifo(&pipe);
+    let dir = sandbox.plugins().join("libdir.so");
+    fs::create_dir(&dir).expect("mkdir");
+    for path in [&pipe, &dir] {
+        inspect_refuses(&sandbox, path, "preflight", "not a regular file");
+        let out = sandbox.run([Path::new("verify"), path]);
+        out.expect_code(1)
+            .expect_stdout(&["refused at preflight: not a regular file"]);
+    }
+    let out = sandbox.run(["list"]);
+    out.expect_code(0).expect_stdout(&[
+        "libpipe.so",
+        "libdir.so",
+        "not a regular file (discovery)",
+    ]);
+    let sorted = sandbox.run_with_input(["sort"], b"2\n1\n");
+    sorted.expect_code(0);
+    assert_eq!(sorted.stdout_text(), "1\n2\n");
+}
+
+#[test]
+fn a_link_to_a_file_not_named_as_a_plugin_names_that_file() {
+    let sandbox = Sandbox::new();
+    let target = sandbox.plant("mem", b"not a plugin");
+    let link = sandbox.plugins().join("libmem.so");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    inspect_refuses(
+        &sandbox,
+        &link,
+        "preflight",
+        "the file name `mem` does not end in `.so`",
+    );
+}
+
+#[test]
 fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
     let sandbox = Sandbox::with_shipped_plugins();
     let canary = sandbox.path().join("canary");

@@ -473,13 +473,10 @@ fn a_symbolic_link_as_output_is_kept_and_its_target_written() {
 #[test]
 fn a_pipe_as_output_is_written_not_replaced() {
     use std::io::Read;
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let sandbox = Sandbox::with_shipped_plugins();
     let fifo = sandbox.work().join("out.fifo");
-    let name = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("path");
-    // SAFETY: `name` is a NUL-terminated path that outlives the call.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+    wildhost_suite::mkfifo(&fifo);
     // A reader opened first, without blocking, so that wildhost's open for
     // writing finds it and the sorted keys wait in the pipe.
     let mut reader = fs::OpenOptions::new()

@@ -15,8 +15,7 @@ use object::{
 };
 use serde::Serialize;
 use std::cell::Cell;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 use wildhost_abi::{ABI_MAJOR, ABI_MINOR, AbiTag, ENTRY_PREFIX, LAYOUT_PREFIX, MAGIC, TAG_PREFIX};
 
@@ -87,8 +86,14 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
     let refuse = |cause: String, help: &str| Refusal::new(Stage::Preflight, cause, help);
     let module = module_name_of(path).ok_or_else(|| {
         refuse(
+            // Named, because it may be the name at the end of a link, not
+            // the one the user gave.
             format!(
-                "the file name does not end in `{}`",
+                "the file name `{}` does not end in `{}`",
+                path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |f| f.to_string_lossy().into()
+                ),
                 std::env::consts::DLL_SUFFIX
             ),
             "a plugin file is named lib<module><suffix>, e.g. libwildsort_radix.so",
@@ -101,14 +106,47 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
              (letters, digits, `_`), e.g. libwildsort_mine.so",
         ));
     }
-    let size = std::fs::metadata(path)
+    let not_regular = || {
+        refuse(
+            "not a regular file (a directory, a device, a named pipe or a socket)".into(),
+            "a plugin is a shared library file: remove this one from the plugin directory",
+        )
+    };
+    // Asked first without opening: opening a device can do something (a
+    // watchdog starts counting), and opening a named pipe to read waits for
+    // a writer, forever if none comes.
+    let meta = std::fs::metadata(path).map_err(|e| {
+        refuse(
+            format!("cannot read the file: {e}"),
+            "check that it exists and is readable",
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    // Opened without waiting, and asked again: a pipe put in the file's
+    // place since is refused too, not waited on. (Reads of a regular file
+    // never wait, so `O_NONBLOCK` changes nothing else.)
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
         .map_err(|e| {
             refuse(
                 format!("cannot read the file: {e}"),
-                "check that it exists and is readable",
+                "check that it is readable",
             )
-        })?
-        .len();
+        })?;
+    let meta = file.metadata().map_err(|e| {
+        refuse(
+            format!("cannot read the file: {e}"),
+            "check that it is readable",
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let size = meta.len();
     if size > MAX_PLUGIN_BYTES {
         return Err(refuse(
             format!("the file is {size} bytes, more than any plugin should be"),
@@ -119,12 +157,6 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
     // tag), not the whole file: preflight runs for every plugin in every
     // command. The file is read, never mapped: a mapped file truncated under
     // us would raise SIGBUS, a read of it fails and the file is refused.
-    let file = File::open(path).map_err(|e| {
-        refuse(
-            format!("cannot read the file: {e}"),
-            "check that it is readable",
-        )
-    })?;
     let exhausted = Cell::new(false);
     let reader = ReadCache::new(Pages::new(&file, read_budget(size), &exhausted));
     let checked = check(&reader, size, module, || {

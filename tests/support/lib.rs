@@ -263,6 +263,15 @@ impl Sandbox {
     }
 }
 
+/// Makes a named pipe at `path`.
+pub fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path without NUL");
+    // SAFETY: `name` is a NUL-terminated path that outlives the call.
+    let made = unsafe { libc::mkfifo(name.as_ptr(), 0o600) };
+    assert_eq!(made, 0, "mkfifo {}", path.display());
+}
+
 /// Runs a command to completion with `stdin`, killing it after
 /// [`RUN_TIMEOUT`].
 pub fn run(mut command: Command, stdin: &[u8]) -> Outcome {
