@@ -139,6 +139,20 @@ fn a_damaged_scan_cache_is_ignored_and_rewritten() {
     assert!(text.contains("libwildsort.so"), "{text}");
 }
 
+#[test]
+fn a_pipe_in_place_of_the_scan_cache_is_not_waited_on() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let cache = sandbox.path().join("cache/wildhost/scan-cache.json");
+    fs::create_dir_all(cache.parent().expect("cache dir")).expect("mkdir");
+    wildhost_suite::mkfifo(&cache);
+    sandbox
+        .run_with_input(["sort"], b"2\n1\n")
+        .expect_code(0)
+        .expect_stdout(&["1\n2\n"]);
+    let text = fs::read_to_string(&cache).expect("a cache file in the pipe's place");
+    assert!(text.contains("libwildsort.so"), "{text}");
+}
+
 fn sort_crasher(case: &str, extra: &[&str]) -> (wildhost_suite::Outcome, Sandbox) {
     let sandbox = Sandbox::with_shipped_plugins();
     let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &[&format!("-DCASE_{case}")]);
@@ -369,4 +383,24 @@ fn isolate_tells_a_slow_read_from_a_slow_backend() {
         "the backend never ran",
     ]);
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_unusable_scan_time_limit_is_named_and_the_default_kept() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    for value in ["abc", "0", "-5", "1.5"] {
+        let mut command = sandbox.command(["list"]);
+        command.env("WILDHOST_SCAN_TIMEOUT_MS", value);
+        let out = wildhost_suite::run(command, b"");
+        out.expect_code(0)
+            .expect_stderr(&[&format!(
+                "warning: WILDHOST_SCAN_TIMEOUT_MS=`{value}` is not a whole number of milliseconds"
+            )])
+            .expect_stdout(&["radix", "wildsort"]);
+    }
+    let mut command = sandbox.command(["list"]);
+    command.env("WILDHOST_SCAN_TIMEOUT_MS", "20000");
+    let out = wildhost_suite::run(command, b"");
+    out.expect_code(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }

@@ -100,8 +100,12 @@ struct CacheEntry {
 }
 
 fn read_cache(path: &Path) -> CacheFile {
-    let cache = std::fs::read(path)
-        .ok()
+    // Only a regular file of a sane size is read: a named pipe in its place
+    // would make every start wait for a writer, and a huge file fill memory.
+    let readable = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_CACHE_BYTES);
+    let cache = readable
+        .then(|| std::fs::read(path).ok())
+        .flatten()
         .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
         .unwrap_or_default();
     if cache.host == host_key() {
@@ -113,6 +117,10 @@ fn read_cache(path: &Path) -> CacheFile {
         }
     }
 }
+
+/// A scan cache larger than this is ignored (and replaced): a few hundred
+/// bytes per plugin file make it kilobytes.
+const MAX_CACHE_BYTES: u64 = 64 << 20;
 
 /// Writes the cache atomically; a cache that cannot be written only costs a
 /// scan next time.

@@ -78,11 +78,8 @@ impl Cli {
     fn isolation(&self) -> Option<Isolation> {
         let exe = std::env::current_exe().ok()?;
         let mut isolation = Isolation::new(vec![exe.into(), "__scan".into()]);
-        if let Some(ms) = std::env::var("WILDHOST_SCAN_TIMEOUT_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            isolation.timeout = std::time::Duration::from_millis(ms.max(1));
+        if let Some(Some(limit)) = scan_timeout() {
+            isolation.timeout = limit;
         }
         Some(isolation)
     }
@@ -92,6 +89,19 @@ impl Cli {
         path.allow_unsafe_permissions = self.allow_unsafe_permissions;
         path
     }
+}
+
+/// `WILDHOST_SCAN_TIMEOUT_MS`: `None` if unset, `Some(None)` if it is not a
+/// whole number of milliseconds above 0 (the default limit stays).
+fn scan_timeout() -> Option<Option<std::time::Duration>> {
+    let value = std::env::var_os("WILDHOST_SCAN_TIMEOUT_MS")?;
+    Some(
+        value
+            .to_str()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+            .map(std::time::Duration::from_millis),
+    )
 }
 
 fn main() -> ExitCode {
@@ -114,6 +124,15 @@ fn main() -> ExitCode {
         eprintln!(
             "warning: --allow-unsafe-permissions: loading plugins that others can write; \
              anyone who can write them can run code as you"
+        );
+    }
+    if let Some(None) = scan_timeout() {
+        let value = std::env::var_os("WILDHOST_SCAN_TIMEOUT_MS").unwrap_or_default();
+        eprintln!(
+            "warning: WILDHOST_SCAN_TIMEOUT_MS=`{}` is not a whole number of milliseconds \
+             above 0: the scanner keeps its limit of {} ms",
+            value.to_string_lossy(),
+            Isolation::DEFAULT_TIMEOUT.as_millis()
         );
     }
     let result = std::panic::catch_unwind(|| match &cli.command {
