@@ -404,3 +404,98 @@ fn an_unusable_scan_time_limit_is_named_and_the_default_kept() {
     out.expect_code(0);
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }
+
+/// The state letter and parent of process `pid` (`None` once it is gone).
+fn state_and_parent(pid: u32) -> Option<(char, u32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ...`; the name may hold spaces and parentheses.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let parent = fields.next()?.parse().ok()?;
+    Some((state, parent))
+}
+
+/// Waits for a live child of `parent` whose command line contains
+/// `needle`, and returns its pid.
+fn child_running(parent: u32, needle: &str) -> u32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        for entry in fs::read_dir("/proc").expect("/proc").flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if state_and_parent(pid).is_some_and(|(s, p)| p == parent && s != 'Z')
+                && String::from_utf8_lossy(&cmdline).contains(needle)
+            {
+                return pid;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no child of {parent} running `{needle}` within 60 s");
+}
+
+/// Kills `host` and checks that `child` ends with it (a zombie counts as
+/// ended: nothing here reaps orphans for certain).
+fn kill_and_check_child_ends(mut host: std::process::Child, child: u32) {
+    host.kill().expect("kill wildhost");
+    host.wait().expect("reap wildhost");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state_and_parent(child).is_some_and(|(s, _)| s != 'Z' && s != 'X') {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {child} outlived the wildhost that started it"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_killed_wildhost_takes_its_hung_worker_with_it() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &["-DCASE_SORT_HANGS"]);
+    sandbox.install(&plugin);
+    fs::write(sandbox.work().join("in.txt"), "3\n1\n2\n").expect("write");
+    let host = sandbox
+        .command([
+            "sort",
+            "--isolate",
+            "-b",
+            "hostile",
+            "-t",
+            "u64",
+            "-i",
+            "in.txt",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start wildhost");
+    // The forked worker runs the same command line as wildhost; the
+    // scanner, which runs first, has `__scan` in its own.
+    let worker = child_running(host.id(), "--isolate");
+    kill_and_check_child_ends(host, worker);
+}
+
+#[test]
+fn a_killed_wildhost_takes_its_hung_scanner_with_it() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &["-DCASE_INIT_HANGS"]);
+    sandbox.install(&plugin);
+    let host = sandbox
+        .command(["list"])
+        .env("WILDHOST_SCAN_TIMEOUT_MS", "600000")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start wildhost");
+    let scanner = child_running(host.id(), "__scan");
+    kill_and_check_child_ends(host, scanner);
+}

@@ -196,6 +196,34 @@ pub fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// In a child just started by `parent`: asks the kernel to kill this
+/// process when the thread that started it ends, and ends it now if that
+/// has already happened. A worker or scanner running a hung plugin would
+/// otherwise outlive a killed wildhost for ever, since wildhost's own timer
+/// is what stops it. Only async-signal-safe calls, so that it may run
+/// between `fork` and `exec`.
+pub(crate) fn die_with_parent(parent: libc::pid_t) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `prctl(PR_SET_PDEATHSIG)` and `getppid` touch no memory of
+    // this process; `_exit` ends it without running any of its code.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
+        // Checked after the request: a parent that died before it was
+        // made sent no signal.
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = parent;
+}
+
 /// Runs `work` in a forked child and returns the bytes it reported, or how
 /// the child failed. `work` runs in a copy of this process that has only the
 /// calling thread; it must not wait on locks other threads may hold (the
@@ -205,6 +233,8 @@ pub fn in_child(
     work: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, ChildFailure> {
     let (from_child, to_parent) = pipe().map_err(|e| ChildFailure::Spawn(e.to_string()))?;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
     // SAFETY: fork has no preconditions; the child below only runs `work`,
     // writes to the pipe and calls `_exit`, never returning into the
     // parent's code.
@@ -213,6 +243,7 @@ pub fn in_child(
         return Err(ChildFailure::Spawn(io::Error::last_os_error().to_string()));
     }
     if pid == 0 {
+        die_with_parent(parent);
         // The child. A panic in `work` must not unwind into a copy of the
         // parent's stack: it ends the child, which the parent reports.
         let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -232,7 +233,18 @@ fn scan_from(
         return;
     };
     let nonce = format!("wildhost-scan-{:x}", std::process::id() as u64 ^ nanos());
-    let mut child = match Command::new(program)
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    let mut command = Command::new(program);
+    // SAFETY: the hook runs in the child between fork and exec and makes
+    // only async-signal-safe calls (`die_with_parent`).
+    unsafe {
+        command.pre_exec(move || {
+            crate::isolate::die_with_parent(parent);
+            Ok(())
+        });
+    }
+    let mut child = match command
         .args(args)
         .arg(&nonce)
         .args(&files[start..])

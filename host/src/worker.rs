@@ -161,8 +161,8 @@ impl Backend {
         let loading = matches!(source, Source::Load(_));
         let (from_worker, worker_report) = pipe().map_err(spawn)?;
         let (worker_control, to_worker) = pipe().map_err(spawn)?;
-        // SAFETY: sched_getcpu has no preconditions.
-        let cpu = unsafe { libc::sched_getcpu() };
+        // SAFETY: sched_getcpu and getpid have no preconditions.
+        let (cpu, parent) = unsafe { (libc::sched_getcpu(), libc::getpid()) };
         // SAFETY: fork has no preconditions; the child runs only
         // `worker_main`, which ends in `_exit`, never returning into the
         // parent's code.
@@ -171,6 +171,7 @@ impl Backend {
             return Err(spawn(io::Error::last_os_error()));
         }
         if pid == 0 {
+            crate::isolate::die_with_parent(parent);
             start_on(cpu);
             drop((from_worker, to_worker));
             worker_main(self, source, worker_report, worker_control);
