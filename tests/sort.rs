@@ -516,3 +516,61 @@ fn an_open_descriptor_as_output_is_written_where_it_points() {
     out.expect_code(0);
     assert_eq!(out.stdout_text(), "1\n2\n3\n");
 }
+
+#[test]
+fn the_file_size_limit_is_an_error_not_a_signal() {
+    use std::os::unix::process::CommandExt;
+    let sandbox = Sandbox::with_shipped_plugins();
+    let work = sandbox.work();
+    let lines: String = (0..100_000).rev().map(|i| format!("{i}\n")).collect();
+    fs::write(work.join("in.txt"), lines).expect("write input");
+    fs::write(work.join("out.txt"), "precious\n").expect("write output");
+    for output in ["out.txt", "-"] {
+        let mut command = sandbox.command(["sort", "-i", "in.txt", "-o", output]);
+        // SAFETY: the hook runs between fork and exec and only calls
+        // setrlimit, which is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 64 << 10,
+                    rlim_max: 64 << 10,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        // Standard output is a file too, so that the limit applies to it.
+        let stdout = fs::File::create(work.join("stdout.txt")).expect("create");
+        let out = command
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run wildhost");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{output}: {:?} {stderr}",
+            out.status
+        );
+        assert!(stderr.contains("File too large"), "{output}: {stderr}");
+    }
+    assert_eq!(
+        fs::read_to_string(work.join("out.txt")).expect("read"),
+        "precious\n"
+    );
+    let mut left: Vec<_> = fs::read_dir(&work)
+        .expect("read work/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["in.txt", "out.txt", "stdout.txt"],
+        "no temporary file left"
+    );
+}

@@ -105,6 +105,14 @@ fn scan_timeout() -> Option<Option<std::time::Duration>> {
 }
 
 fn main() -> ExitCode {
+    // Past the file size limit (`ulimit -f`) a write then fails with
+    // `EFBIG`, which is reported like any write error (and the temporary
+    // output file removed), instead of SIGXFSZ killing wildhost mid-write.
+    // SAFETY: setting a signal's disposition to ignored has no
+    // preconditions; no other thread exists yet.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error: {info}");
         eprintln!(
