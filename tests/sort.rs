@@ -454,10 +454,16 @@ fn a_symbolic_link_as_output_is_kept_and_its_target_written() {
     // A chain of two, the last dangling.
     symlink("to-new2", work.join("to-to-new2")).expect("symlink");
     symlink("new2.txt", work.join("to-new2")).expect("symlink");
+    // Relative to the link's own directory, not to the current one.
+    fs::create_dir(work.join("sub")).expect("mkdir");
+    symlink("../up.txt", work.join("sub/to-up")).expect("symlink");
+    symlink("here.txt", work.join("sub/to-here")).expect("symlink");
     for (link, target) in [
         ("to-old", "old.txt"),
         ("to-new", "new.txt"),
         ("to-to-new2", "new2.txt"),
+        ("sub/to-up", "up.txt"),
+        ("sub/to-here", "sub/here.txt"),
     ] {
         let (code, stderr) = sort_into(&sandbox, link, std::process::Stdio::null());
         assert_eq!(code, 0, "{link}: {stderr}");
@@ -511,10 +517,68 @@ fn an_open_descriptor_as_output_is_written_where_it_points() {
     let (code, stderr) = sort_into(&sandbox, "/proc/self/fd/1", file.into());
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(fs::read_to_string(&log).expect("read"), "header\n1\n2\n3\n");
+    // The same through a link to the descriptor.
+    std::os::unix::fs::symlink("/dev/stdout", sandbox.work().join("to-stdout")).expect("symlink");
+    let file = fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .expect("open log");
+    let (code, stderr) = sort_into(&sandbox, "to-stdout", file.into());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        fs::read_to_string(&log).expect("read"),
+        "header\n1\n2\n3\n1\n2\n3\n"
+    );
     // Standard output a pipe, named by its `/dev/fd` path.
     let out = sandbox.run_with_input(["sort", "-o", "/dev/fd/1"], b"3\n1\n2\n");
     out.expect_code(0);
     assert_eq!(out.stdout_text(), "1\n2\n3\n");
+    // Standard output a socket, which no path can open.
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let (code, stderr) = sort_into(
+        &sandbox,
+        "/dev/stdout",
+        std::os::fd::OwnedFd::from(theirs).into(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let mut got = String::new();
+    use std::io::Read;
+    (&ours).read_to_string(&mut got).expect("read the socket");
+    assert_eq!(got, "1\n2\n3\n");
+    // Standard input is read, not written.
+    let (code, stderr) = sort_into(&sandbox, "/dev/stdin", std::process::Stdio::null());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("it is standard input"), "{stderr}");
+}
+
+#[test]
+fn a_strangers_dangling_link_in_a_shared_directory_is_not_followed() {
+    use std::os::unix::fs::{PermissionsExt, lchown, symlink};
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: giving a link to another user needs root");
+        return;
+    }
+    let sandbox = Sandbox::with_shipped_plugins();
+    let work = sandbox.work();
+    let shared = work.join("shared");
+    fs::create_dir(&shared).expect("mkdir");
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let strangers = shared.join("report.txt");
+    symlink("../victim.txt", &strangers).expect("symlink");
+    lchown(&strangers, Some(54321), Some(54321)).expect("lchown");
+    let (code, stderr) = sort_into(&sandbox, "shared/report.txt", std::process::Stdio::null());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("it is not followed"), "{stderr}");
+    assert!(!work.join("victim.txt").exists());
+    // One's own link there is followed.
+    symlink("../mine.txt", shared.join("mine")).expect("symlink");
+    let (code, stderr) = sort_into(&sandbox, "shared/mine", std::process::Stdio::null());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        fs::read_to_string(work.join("mine.txt")).expect("read"),
+        "1\n2\n3\n"
+    );
 }
 
 #[test]

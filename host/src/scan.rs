@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -101,12 +101,7 @@ struct CacheEntry {
 }
 
 fn read_cache(path: &Path) -> CacheFile {
-    // Only a regular file of a sane size is read: a named pipe in its place
-    // would make every start wait for a writer, and a huge file fill memory.
-    let readable = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_CACHE_BYTES);
-    let cache = readable
-        .then(|| std::fs::read(path).ok())
-        .flatten()
+    let cache = cache_bytes(path)
         .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
         .unwrap_or_default();
     if cache.host == host_key() {
@@ -117,6 +112,31 @@ fn read_cache(path: &Path) -> CacheFile {
             ..CacheFile::default()
         }
     }
+}
+
+/// The cache file's bytes, if it is a regular file of a sane size: a named
+/// pipe in its place would make every start wait for a writer, and a huge
+/// file fill memory. Asked before opening and of the open file (opened
+/// without waiting), so that nothing swapped in between is waited on, and
+/// read no further than the limit.
+fn cache_bytes(path: &Path) -> Option<Vec<u8>> {
+    let sane = |meta: &std::fs::Metadata| meta.is_file() && meta.len() <= MAX_CACHE_BYTES;
+    if !sane(&std::fs::metadata(path).ok()?) {
+        return None;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !sane(&file.metadata().ok()?) {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CACHE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= MAX_CACHE_BYTES).then_some(bytes)
 }
 
 /// A scan cache larger than this is ignored (and replaced): a few hundred

@@ -134,7 +134,11 @@ fn main() -> ExitCode {
              anyone who can write them can run code as you"
         );
     }
-    if let Some(None) = scan_timeout() {
+    // Not in the scanner child, whose stderr is quoted in the refusals of
+    // plugins that crash there.
+    if !matches!(cli.command, Command::Scan(_))
+        && let Some(None) = scan_timeout()
+    {
         let value = std::env::var_os("WILDHOST_SCAN_TIMEOUT_MS").unwrap_or_default();
         eprintln!(
             "warning: WILDHOST_SCAN_TIMEOUT_MS=`{}` is not a whole number of milliseconds \

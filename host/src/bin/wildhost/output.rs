@@ -1,10 +1,12 @@
 //! Writing results: to stdout, or to a file replaced atomically so that a
 //! failure at any point leaves an existing file exactly as it was. A device,
-//! a pipe or a socket named as the output is written as a stream, like
-//! stdout: it is never replaced.
+//! a named pipe or one of wildhost's own descriptors named as the output is
+//! written as a stream, like stdout: it is never replaced.
 
 use crate::report::Failure;
 use std::io::{self, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// Where output goes.
@@ -12,7 +14,8 @@ use std::path::{Path, PathBuf};
 pub enum Destination {
     /// Standard output.
     Stdout,
-    /// A file, replaced atomically (a device, a pipe or a socket: written).
+    /// A file, replaced atomically (a device, a pipe or a descriptor:
+    /// written).
     File(PathBuf),
 }
 
@@ -27,91 +30,156 @@ impl Destination {
     }
 
     /// Writes `bytes`: a regular file whole or not at all; a device, a
-    /// pipe or a socket as a stream, as standard output is.
+    /// pipe or one of wildhost's own descriptors as a stream, as standard
+    /// output is.
     pub fn write(&self, bytes: &[u8]) -> Result<(), Failure> {
         let path = match self {
             Destination::Stdout => return write_stdout(bytes),
             Destination::File(path) => path,
         };
+        let untouched = "check that the directory exists and is writable; nothing was written";
+        let streamed = "it is not a regular file but a device, a pipe or an open descriptor, so \
+                        it was written as a stream; what it took before the error cannot be \
+                        taken back";
         let failure = |e: io::Error, help: &str| {
             Failure::new(format!("cannot write the output file `{}`", path.display()))
                 .cause(e)
                 .help(help)
         };
-        let untouched = "check that the directory exists and is writable; nothing was written";
-        match kind_of(path).map_err(|e| failure(e, untouched))? {
-            Kind::File(target) => replace(&target, bytes).map_err(|e| failure(e, untouched)),
-            Kind::Stream => write_stream(path, bytes).map_err(|e| {
-                failure(
-                    e,
-                    "it is not a regular file but a device, a pipe, a socket or an open \
-                     descriptor, so it was written as a stream; what it took before the error \
-                     cannot be taken back",
-                )
+        let unusable = "choose another path; nothing was written";
+        match kind_of(path).map_err(|e| failure(e, unusable))? {
+            Kind::File(target) => replace(&target, bytes).map_err(|e| {
+                let failure = failure(e, untouched);
+                if is_link(path) {
+                    failure.cause(format!("it links to `{}`", target.display()))
+                } else {
+                    failure
+                }
             }),
+            Kind::Stream => {
+                let stream = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| failure(e, untouched))?;
+                write_stream(stream, bytes).map_err(|e| failure(e, streamed))
+            }
+            Kind::Descriptor(fd) => {
+                let stream = duplicate(fd).map_err(|e| failure(e, untouched))?;
+                write_stream(stream, bytes).map_err(|e| failure(e, streamed))
+            }
         }
     }
 }
 
 /// How an output path is written.
+#[derive(Debug, PartialEq)]
 enum Kind {
     /// A regular file, or none yet: replaced (or created) atomically at
-    /// this path, with every symbolic link on the way followed.
+    /// this path, the end of every link on the way.
     File(PathBuf),
-    /// A device, a pipe, a socket or an open descriptor of this process:
-    /// there is no file to replace, and renaming over it would replace the
-    /// device node (`/dev/null`), the pipe or the link itself. Written in
-    /// place.
+    /// A device or a named pipe: there is no file to replace, and renaming
+    /// over it would replace the device node (`/dev/null`) or the pipe
+    /// itself. Opened and written.
     Stream,
+    /// One of wildhost's own open descriptors (`/dev/stdout`, `/dev/fd/3`,
+    /// or a link to one): written through a copy of it, where and as it
+    /// points (appending if it was opened to append, into a socket or a
+    /// deleted file alike), never replaced.
+    Descriptor(RawFd),
 }
 
-/// What `path` is, following symbolic links.
+/// Links followed at most in one path, as the kernel does.
+const MAX_LINKS: usize = 40;
+
+/// What `path` is and how to write it.
 fn kind_of(path: &Path) -> io::Result<Kind> {
-    if names_own_descriptor(path) {
-        return Ok(Kind::Stream);
+    // Own descriptors are told apart by name, at every link of the chain
+    // (`out -> /dev/stdout`): following them would reach the file behind
+    // the descriptor, which a rename would replace.
+    let mut at = path.to_path_buf();
+    for _ in 0..=MAX_LINKS {
+        if let Some(fd) = own_descriptor(&at) {
+            if fd == 0 {
+                return Err(io::Error::other(
+                    "it is standard input, which wildhost reads, not writes",
+                ));
+            }
+            return Ok(Kind::Descriptor(fd));
+        }
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => at = link_target(&at)?,
+            _ => break,
+        }
     }
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(io::Error::other("it is a directory")),
         Ok(meta) if meta.is_file() => Ok(Kind::File(path.canonicalize()?)),
+        Ok(meta) if meta.file_type().is_socket() => Err(io::Error::other(
+            "it is a socket, which cannot be opened as a file",
+        )),
         Ok(_) => Ok(Kind::Stream),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Kind::File(dangling_target(path)?)),
         Err(e) => Err(e),
     }
 }
 
-/// Whether `path` names one of this process's open files (`/dev/stdout`,
-/// `/dev/fd/3`, `/proc/self/fd/1`): written where the descriptor points,
-/// never replaced, even when that is a regular file (`wildhost sort -o
-/// /dev/stdout >> log` appends to `log`).
-fn names_own_descriptor(path: &Path) -> bool {
-    let Some(path) = path.to_str() else {
-        return false;
-    };
-    let number = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    };
-    matches!(path, "/dev/stdin" | "/dev/stdout" | "/dev/stderr")
-        || number("/dev/fd/")
-        || number("/proc/self/fd/")
+/// The descriptor `path` names, if it names one of this process's own:
+/// `/dev/stdin|stdout|stderr`, `/dev/fd/N`, `/proc/self/fd/N`,
+/// `/proc/thread-self/fd/N` or `/proc/<wildhost's pid>/fd/N`.
+fn own_descriptor(path: &Path) -> Option<RawFd> {
+    let path = path.to_str()?;
+    match path {
+        "/dev/stdin" => return Some(0),
+        "/dev/stdout" => return Some(1),
+        "/dev/stderr" => return Some(2),
+        _ => {}
+    }
+    let pid = format!("/proc/{}/fd/", std::process::id());
+    ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/", &pid]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
+}
+
+/// Whether `path` itself is a symbolic link.
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
+}
+
+/// Where the symbolic link `at` points: relative to its own directory, or
+/// the absolute path it holds.
+fn link_target(at: &Path) -> io::Result<PathBuf> {
+    let to = std::fs::read_link(at)?;
+    Ok(match at.parent() {
+        Some(dir) => dir.join(to),
+        None => to,
+    })
 }
 
 /// The path that creating `path` creates: `path` itself, or, if it is a
 /// symbolic link to nothing (yet), the path the chain of links ends at, so
-/// that the link is kept and its target created.
+/// that the link is kept and its target created. A link that the kernel
+/// would not follow to create a file (`fs.protected_symlinks`: one in a
+/// sticky directory that all may write, like `/tmp`, owned by neither the
+/// directory's owner nor the user running wildhost) is not followed here
+/// either: a stranger's link there must not choose where wildhost writes.
 fn dangling_target(path: &Path) -> io::Result<PathBuf> {
     let mut at = path.to_path_buf();
-    // The kernel's own limit on links followed in one lookup.
-    for _ in 0..40 {
+    for _ in 0..MAX_LINKS {
         match std::fs::symlink_metadata(&at) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                let to = std::fs::read_link(&at)?;
-                // A relative link is relative to its own directory; an
-                // absolute one replaces the path whole.
-                at = match at.parent() {
-                    Some(dir) => dir.join(to),
-                    None => to,
-                };
+                if !may_follow(&at, &meta) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!(
+                            "`{}` is a link of another user's in a directory all may write; \
+                             it is not followed",
+                            at.display()
+                        ),
+                    ));
+                }
+                at = link_target(&at)?;
             }
             Ok(_) => return Ok(at),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(at),
@@ -121,13 +189,36 @@ fn dangling_target(path: &Path) -> io::Result<PathBuf> {
     Err(io::Error::other("too many levels of symbolic links"))
 }
 
-/// Writes `bytes` into the device, pipe, socket or descriptor at `path`,
-/// after whatever it already holds (`O_APPEND`, which devices and pipes
-/// ignore: reopened through `/proc/self/fd`, a regular file would
-/// otherwise be written from its start). A reader that stops reading is
-/// not a failure, as on standard output.
-fn write_stream(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut stream = std::fs::OpenOptions::new().append(true).open(path)?;
+/// The kernel's `protected_symlinks` rule for the link `at`.
+fn may_follow(at: &Path, link: &std::fs::Metadata) -> bool {
+    let dir = match at.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(dir) = std::fs::metadata(dir) else {
+        return false;
+    };
+    let shared = dir.mode() & 0o1002 == 0o1002;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    !shared || link.uid() == me || link.uid() == dir.uid()
+}
+
+/// A new descriptor for what `fd` (one of this process's) points at.
+fn duplicate(fd: RawFd) -> io::Result<std::fs::File> {
+    // SAFETY: dup touches no memory; a descriptor it returns is new, open,
+    // and owned by nothing else in this process.
+    let copy = unsafe { libc::dup(fd) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `copy` was just returned by dup (above): open and unowned.
+    Ok(unsafe { std::fs::File::from_raw_fd(copy) })
+}
+
+/// Writes `bytes` into an opened device, pipe or descriptor. A reader that
+/// stops reading is not a failure, as on standard output.
+fn write_stream(mut stream: std::fs::File, bytes: &[u8]) -> io::Result<()> {
     match stream.write_all(bytes).and_then(|()| stream.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,

@@ -29,8 +29,9 @@ pub struct SortArgs {
     #[arg(long, short, value_name = "PATH")]
     input: Option<PathBuf>,
     /// Write to this file instead of standard output (`-` is standard output).
-    /// The file is replaced atomically and may be the input file; a device
-    /// or a pipe (`/dev/null`) is written, never replaced.
+    /// The file is replaced atomically and may be the input file; a device,
+    /// a pipe or a descriptor (`/dev/null`, `/dev/stdout`) is written, never
+    /// replaced.
     #[arg(long, short, value_name = "PATH")]
     output: Option<PathBuf>,
     /// text: one number per line; binary: the raw little-endian array.
