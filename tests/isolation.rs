@@ -403,6 +403,20 @@ fn an_unusable_scan_time_limit_is_named_and_the_default_kept() {
     let out = wildhost_suite::run(command, b"");
     out.expect_code(0);
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    // Only wildhost warns, not its scanner child: what that child prints is
+    // quoted in the refusal of a plugin that crashes it.
+    let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &["-DCASE_INIT_SEGFAULTS"]);
+    sandbox.install(&plugin);
+    let mut command = sandbox.command(["list", "--json"]);
+    command.env("WILDHOST_SCAN_TIMEOUT_MS", "abc");
+    let out = wildhost_suite::run(command, b"");
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let cause = json["refused"][0]["refusal"]["cause"]
+        .as_str()
+        .expect("a refusal");
+    assert!(cause.contains("SIGSEGV"), "{cause}");
+    assert!(!cause.contains("WILDHOST_SCAN_TIMEOUT_MS"), "{cause}");
 }
 
 /// The state letter and parent of process `pid` (`None` once it is gone).
