@@ -98,16 +98,67 @@ pub(crate) fn round_up_to_huge_pages<T>(v: &mut Vec<T>) {
     }
 }
 
-/// Reads a whole file into a buffer sized from its length.
+/// Reads a whole file into a buffer sized from its length, refusing one
+/// larger than [`input_limit`] (see [`read_all`]).
 pub fn read_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
+    read_file_within(path, input_limit())
+}
+
+/// The most input bytes worth reading: half the memory available, since
+/// sorting the input takes at least as much again (its keys, or the
+/// scratch buffer of a sort of binary keys read in place).
+pub fn input_limit() -> u64 {
+    available_memory().map_or(u64::MAX, |bytes| bytes / 2)
+}
+
+/// [`read_file`] with the limit given.
+fn read_file_within(path: &std::path::Path, limit: u64) -> io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > limit {
+        return Err(too_large(limit));
+    }
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     // One byte more, so that reading to the end needs no second allocation.
     let mut bytes = try_with_capacity(len.saturating_add(1))?;
-    file.read_to_end(&mut bytes)?;
+    read_all(file, &mut bytes, limit)?;
     Ok(bytes)
+}
+
+/// Reads `reader` to its end into `bytes`, refusing to hold more than
+/// `limit` bytes. Memory is overcommitted on Linux: growing a buffer
+/// without bound (an input that never ends, like `/dev/zero`, or one
+/// larger than the machine) does not fail, the kernel's out-of-memory
+/// killer ends the process instead, with no word of why.
+pub fn read_all(reader: impl io::Read, bytes: &mut Vec<u8>, limit: u64) -> io::Result<()> {
+    use std::io::Read;
+    let room = limit.saturating_sub(bytes.len() as u64);
+    reader.take(room.saturating_add(1)).read_to_end(bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(())
+}
+
+/// The error of an input that [`read_all`] refused.
+fn too_large(limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!(
+            "it holds more than {:.1} GiB, half the memory available: too much to read and \
+             sort here (a device such as /dev/zero never ends)",
+            limit as f64 / f64::from(1u32 << 30)
+        ),
+    )
+}
+
+/// The memory a new allocation can use without swapping, as the kernel
+/// estimates it (`MemAvailable` in `/proc/meminfo`), if known.
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// The global allocator of the `wildhost` command: allocations of 4 MB or
@@ -325,5 +376,36 @@ mod tests {
             assert_eq!(q as usize % (1 << 16), 0);
             a.dealloc(q, aligned);
         }
+    }
+
+    #[test]
+    fn reading_stops_at_the_limit_with_an_error() {
+        let input = vec![7u8; 100];
+        for limit in [100, 101, 1000] {
+            let mut bytes = Vec::new();
+            read_all(&input[..], &mut bytes, limit).expect("within the limit");
+            assert_eq!(bytes, input);
+        }
+        for limit in [0, 50, 99] {
+            let mut bytes = Vec::new();
+            let e = read_all(&input[..], &mut bytes, limit).expect_err("over the limit");
+            assert_eq!(e.kind(), io::ErrorKind::OutOfMemory);
+            assert!(e.to_string().contains("half the memory available"), "{e}");
+            assert!(
+                bytes.len() as u64 <= limit + 1,
+                "read no further than needed"
+            );
+        }
+        // An input that never ends stops at the limit too.
+        let mut bytes = Vec::new();
+        let e = read_all(io::repeat(0), &mut bytes, 1 << 20).expect_err("endless");
+        assert_eq!(e.kind(), io::ErrorKind::OutOfMemory);
+        // A file is refused from its length, before it is read.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("in.bin");
+        std::fs::write(&path, &input).expect("write");
+        assert!(read_file_within(&path, 99).is_err());
+        assert_eq!(read_file_within(&path, 100).expect("fits"), input);
+        assert!(available_memory().is_some_and(|bytes| bytes > 0));
     }
 }

@@ -8,7 +8,6 @@ use crate::output::Destination;
 use crate::report::Failure;
 use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wildhost::codec::{Encoding, TextKey, Writer};
@@ -342,9 +341,8 @@ pub fn read_input(path: Option<&Path>) -> Result<(Vec<u8>, String), Failure> {
 
 fn read_stdin() -> Result<(Vec<u8>, String), Failure> {
     let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut bytes)
+    let limit = wildhost::mem::input_limit();
+    wildhost::mem::read_all(std::io::stdin().lock(), &mut bytes, limit)
         .map_err(|e| Failure::new("cannot read standard input").cause(e))?;
     Ok((bytes, "standard input".to_string()))
 }
