@@ -153,12 +153,53 @@ fn too_large(limit: u64) -> io::Error {
 }
 
 /// The memory a new allocation can use without swapping, as the kernel
-/// estimates it (`MemAvailable` in `/proc/meminfo`), if known.
+/// estimates it (`MemAvailable` in `/proc/meminfo`), or less if this
+/// process's memory cgroup (a container's limit) leaves less; `None` if
+/// unknown.
 pub fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let info = read("/proc/meminfo")?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
+    let machine = kib.checked_mul(1024)?;
+    let group = read("/proc/self/cgroup").and_then(|groups| cgroup_room(&groups, read));
+    Some(group.map_or(machine, |room| room.min(machine)))
+}
+
+/// The room left under the memory limit of the cgroup named in
+/// `/proc/self/cgroup` (`groups`), cgroup v2 or v1, through `read` of the
+/// files under `/sys/fs/cgroup`; `None` without a limit.
+fn cgroup_room(groups: &str, read: impl Fn(&str) -> Option<String>) -> Option<u64> {
+    let number = |text: Option<String>| text?.trim().parse::<u64>().ok();
+    for line in groups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        let (limit, usage) = if controllers.is_empty() {
+            let dir = format!("/sys/fs/cgroup{path}");
+            (
+                number(read(&format!("{dir}/memory.max"))),
+                number(read(&format!("{dir}/memory.current"))),
+            )
+        } else if controllers.split(',').any(|c| c == "memory") {
+            let dir = format!("/sys/fs/cgroup/memory{path}");
+            (
+                number(read(&format!("{dir}/memory.limit_in_bytes"))),
+                number(read(&format!("{dir}/memory.usage_in_bytes"))),
+            )
+        } else {
+            continue;
+        };
+        // v2 says `max` and v1 a number near 2^63 for no limit.
+        if let Some(limit) = limit.filter(|&l| l < 1 << 60) {
+            return Some(limit.saturating_sub(usage.unwrap_or(0)));
+        }
+    }
+    None
 }
 
 /// The global allocator of the `wildhost` command: allocations of 4 MB or
@@ -407,5 +448,30 @@ mod tests {
         assert!(read_file_within(&path, 99).is_err());
         assert_eq!(read_file_within(&path, 100).expect("fits"), input);
         assert!(available_memory().is_some_and(|bytes| bytes > 0));
+    }
+
+    #[test]
+    fn a_cgroup_limit_lowers_the_memory_available() {
+        let files = |path: &str| -> Option<String> {
+            Some(
+                match path {
+                    "/sys/fs/cgroup/box/memory.max" => "1000\n",
+                    "/sys/fs/cgroup/box/memory.current" => "300\n",
+                    "/sys/fs/cgroup/free/memory.max" => "max\n",
+                    "/sys/fs/cgroup/memory/v1/memory.limit_in_bytes" => "5000\n",
+                    "/sys/fs/cgroup/memory/v1/memory.usage_in_bytes" => "1200\n",
+                    "/sys/fs/cgroup/memory/big/memory.limit_in_bytes" => "9223372036854771712",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        };
+        assert_eq!(cgroup_room("0::/box\n", files), Some(700));
+        assert_eq!(cgroup_room("0::/free\n", files), None);
+        assert_eq!(cgroup_room("4:memory:/v1\n0::/\n", files), Some(3800));
+        assert_eq!(cgroup_room("5:cpu,memory:/v1\n", files), Some(3800));
+        assert_eq!(cgroup_room("4:memory:/big\n0::/\n", files), None);
+        assert_eq!(cgroup_room("3:cpuset:/\n", files), None);
+        assert_eq!(cgroup_room("garbage", files), None);
     }
 }
