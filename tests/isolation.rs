@@ -454,6 +454,16 @@ fn child_running(parent: u32, needle: &str) -> u32 {
     panic!("no child of {parent} running `{needle}` within 60 s");
 }
 
+/// Starts `command` with no input and its output thrown away.
+fn start_quietly(mut command: std::process::Command) -> std::process::Child {
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start wildhost")
+}
+
 /// Kills `host` and checks that `child` ends with it (a zombie counts as
 /// ended: nothing here reaps orphans for certain).
 fn kill_and_check_child_ends(mut host: std::process::Child, child: u32) {
@@ -475,22 +485,16 @@ fn a_killed_wildhost_takes_its_hung_worker_with_it() {
     let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &["-DCASE_SORT_HANGS"]);
     sandbox.install(&plugin);
     fs::write(sandbox.work().join("in.txt"), "3\n1\n2\n").expect("write");
-    let host = sandbox
-        .command([
-            "sort",
-            "--isolate",
-            "-b",
-            "hostile",
-            "-t",
-            "u64",
-            "-i",
-            "in.txt",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start wildhost");
+    let host = start_quietly(sandbox.command([
+        "sort",
+        "--isolate",
+        "-b",
+        "hostile",
+        "-t",
+        "u64",
+        "-i",
+        "in.txt",
+    ]));
     // The forked worker runs the same command line as wildhost; the
     // scanner, which runs first, has `__scan` in its own.
     let worker = child_running(host.id(), "--isolate");
@@ -502,14 +506,9 @@ fn a_killed_wildhost_takes_its_hung_scanner_with_it() {
     let sandbox = Sandbox::with_shipped_plugins();
     let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &["-DCASE_INIT_HANGS"]);
     sandbox.install(&plugin);
-    let host = sandbox
-        .command(["list"])
-        .env("WILDHOST_SCAN_TIMEOUT_MS", "600000")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start wildhost");
+    let mut list = sandbox.command(["list"]);
+    list.env("WILDHOST_SCAN_TIMEOUT_MS", "600000");
+    let host = start_quietly(list);
     let scanner = child_running(host.id(), "__scan");
     kill_and_check_child_ends(host, scanner);
 }

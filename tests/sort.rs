@@ -510,20 +510,18 @@ fn an_open_descriptor_as_output_is_written_where_it_points() {
     // neither replaced nor overwritten from its start.
     let log = sandbox.work().join("log.txt");
     fs::write(&log, "header\n").expect("write");
-    let file = fs::OpenOptions::new()
-        .append(true)
-        .open(&log)
-        .expect("open log");
-    let (code, stderr) = sort_into(&sandbox, "/proc/self/fd/1", file.into());
+    let appending = || {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open log")
+    };
+    let (code, stderr) = sort_into(&sandbox, "/proc/self/fd/1", appending().into());
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(fs::read_to_string(&log).expect("read"), "header\n1\n2\n3\n");
     // The same through a link to the descriptor.
     std::os::unix::fs::symlink("/dev/stdout", sandbox.work().join("to-stdout")).expect("symlink");
-    let file = fs::OpenOptions::new()
-        .append(true)
-        .open(&log)
-        .expect("open log");
-    let (code, stderr) = sort_into(&sandbox, "to-stdout", file.into());
+    let (code, stderr) = sort_into(&sandbox, "to-stdout", appending().into());
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         fs::read_to_string(&log).expect("read"),

@@ -467,51 +467,43 @@ trait Float: WorkloadKey + std::str::FromStr + std::fmt::Debug {
     /// `None` where either is not.
     fn exact_decimal(negative: bool, digits: u64, power: i32) -> Option<Self>;
 }
-impl Float for f32 {
-    fn is_infinite(self) -> bool {
-        f32::is_infinite(self)
-    }
-    fn is_zero(self) -> bool {
-        self == 0.0
-    }
-    fn exact_decimal(negative: bool, digits: u64, power: i32) -> Option<f32> {
-        const POWERS: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
-        let ten = *POWERS.get(power.unsigned_abs() as usize)?;
-        if digits > 1 << f32::MANTISSA_DIGITS {
-            return None;
+/// `Float` for a float type, given the powers of ten exact in it.
+macro_rules! float {
+    ($t:ty, $powers:expr) => {
+        impl Float for $t {
+            fn is_infinite(self) -> bool {
+                <$t>::is_infinite(self)
+            }
+            fn is_zero(self) -> bool {
+                self == 0.0
+            }
+            fn exact_decimal(negative: bool, digits: u64, power: i32) -> Option<$t> {
+                const POWERS: &[$t] = &$powers;
+                let ten = *POWERS.get(power.unsigned_abs() as usize)?;
+                if digits > 1 << <$t>::MANTISSA_DIGITS {
+                    return None;
+                }
+                let magnitude = if power < 0 {
+                    digits as $t / ten
+                } else {
+                    digits as $t * ten
+                };
+                Some(if negative { -magnitude } else { magnitude })
+            }
         }
-        let magnitude = if power < 0 {
-            digits as f32 / ten
-        } else {
-            digits as f32 * ten
-        };
-        Some(if negative { -magnitude } else { magnitude })
-    }
+    };
 }
-impl Float for f64 {
-    fn is_infinite(self) -> bool {
-        f64::is_infinite(self)
-    }
-    fn is_zero(self) -> bool {
-        self == 0.0
-    }
-    fn exact_decimal(negative: bool, digits: u64, power: i32) -> Option<f64> {
-        const POWERS: [f64; 23] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-        ];
-        let ten = *POWERS.get(power.unsigned_abs() as usize)?;
-        if digits > 1 << f64::MANTISSA_DIGITS {
-            return None;
-        }
-        let magnitude = if power < 0 {
-            digits as f64 / ten
-        } else {
-            digits as f64 * ten
-        };
-        Some(if negative { -magnitude } else { magnitude })
-    }
-}
+float!(
+    f32,
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
+);
+float!(
+    f64,
+    [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+);
 
 fn parse_float<T: Float>(text: &str) -> Result<T, String> {
     let value: T = text

@@ -106,6 +106,12 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
              (letters, digits, `_`), e.g. libwildsort_mine.so",
         ));
     }
+    let unreadable = |e: std::io::Error| {
+        refuse(
+            format!("cannot read the file: {e}"),
+            "check that it exists and is readable",
+        )
+    };
     let not_regular = || {
         refuse(
             "not a regular file (a directory, a device, a named pipe or a socket)".into(),
@@ -115,12 +121,7 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
     // Asked first without opening: opening a device can do something (a
     // watchdog starts counting), and opening a named pipe to read waits for
     // a writer, forever if none comes.
-    let meta = std::fs::metadata(path).map_err(|e| {
-        refuse(
-            format!("cannot read the file: {e}"),
-            "check that it exists and is readable",
-        )
-    })?;
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
         return Err(not_regular());
     }
@@ -131,18 +132,8 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| {
-            refuse(
-                format!("cannot read the file: {e}"),
-                "check that it is readable",
-            )
-        })?;
-    let meta = file.metadata().map_err(|e| {
-        refuse(
-            format!("cannot read the file: {e}"),
-            "check that it is readable",
-        )
-    })?;
+        .map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
     if !meta.is_file() {
         return Err(not_regular());
     }
@@ -164,10 +155,7 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
         // or an I/O error says so; a file that shrank since its size was
         // taken reads without error.
         match file.read_at(&mut [0u8; 1], 0) {
-            Err(e) => refuse(
-                format!("cannot read the file: {e}"),
-                "check that it is readable",
-            ),
+            Err(e) => unreadable(e),
             Ok(_) => refuse(
                 "the file changed while it was being read".into(),
                 "check it again once it is fully written",

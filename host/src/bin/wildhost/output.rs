@@ -75,7 +75,7 @@ impl Destination {
 #[derive(Debug, PartialEq)]
 enum Kind {
     /// A regular file, or none yet: replaced (or created) atomically at
-    /// this path, the end of every link on the way.
+    /// this path, where the chain of links ends.
     File(PathBuf),
     /// A device or a named pipe: there is no file to replace, and renaming
     /// over it would replace the device node (`/dev/null`) or the pipe
@@ -91,11 +91,16 @@ enum Kind {
 /// Links followed at most in one path, as the kernel does.
 const MAX_LINKS: usize = 40;
 
-/// What `path` is and how to write it.
+/// What `path` is and how to write it, following its chain of links by
+/// hand: own descriptors are told apart by name at every link (`out ->
+/// /dev/stdout`; following one would reach the file behind the
+/// descriptor, which a rename would replace), and a file to replace or
+/// create is the one the chain ends at, so that the links are kept. A link
+/// the kernel would not follow (`fs.protected_symlinks`: one in a sticky
+/// directory that all may write, like `/tmp`, owned by neither the
+/// directory's owner nor the user running wildhost) is not followed here
+/// either: a stranger's link there must not choose where wildhost writes.
 fn kind_of(path: &Path) -> io::Result<Kind> {
-    // Own descriptors are told apart by name, at every link of the chain
-    // (`out -> /dev/stdout`): following them would reach the file behind
-    // the descriptor, which a rename would replace.
     let mut at = path.to_path_buf();
     for _ in 0..=MAX_LINKS {
         if let Some(fd) = own_descriptor(&at) {
@@ -106,21 +111,37 @@ fn kind_of(path: &Path) -> io::Result<Kind> {
             }
             return Ok(Kind::Descriptor(fd));
         }
-        match std::fs::symlink_metadata(&at) {
-            Ok(meta) if meta.file_type().is_symlink() => at = link_target(&at)?,
-            _ => break,
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Kind::File(at)),
+            Err(e) => return Err(e),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            if !may_follow(&at, &meta) {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "`{}` is a link of another user's in a directory all may write; \
+                         it is not followed",
+                        at.display()
+                    ),
+                ));
+            }
+            at = link_target(&at)?;
+        } else if kind.is_dir() {
+            return Err(io::Error::other("it is a directory"));
+        } else if kind.is_file() {
+            return Ok(Kind::File(at));
+        } else if kind.is_socket() {
+            return Err(io::Error::other(
+                "it is a socket, which cannot be opened as a file",
+            ));
+        } else {
+            return Ok(Kind::Stream);
         }
     }
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(io::Error::other("it is a directory")),
-        Ok(meta) if meta.is_file() => Ok(Kind::File(path.canonicalize()?)),
-        Ok(meta) if meta.file_type().is_socket() => Err(io::Error::other(
-            "it is a socket, which cannot be opened as a file",
-        )),
-        Ok(_) => Ok(Kind::Stream),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Kind::File(dangling_target(path)?)),
-        Err(e) => Err(e),
-    }
+    Err(io::Error::other("too many levels of symbolic links"))
 }
 
 /// The descriptor `path` names, if it names one of this process's own:
@@ -155,38 +176,6 @@ fn link_target(at: &Path) -> io::Result<PathBuf> {
         Some(dir) => dir.join(to),
         None => to,
     })
-}
-
-/// The path that creating `path` creates: `path` itself, or, if it is a
-/// symbolic link to nothing (yet), the path the chain of links ends at, so
-/// that the link is kept and its target created. A link that the kernel
-/// would not follow to create a file (`fs.protected_symlinks`: one in a
-/// sticky directory that all may write, like `/tmp`, owned by neither the
-/// directory's owner nor the user running wildhost) is not followed here
-/// either: a stranger's link there must not choose where wildhost writes.
-fn dangling_target(path: &Path) -> io::Result<PathBuf> {
-    let mut at = path.to_path_buf();
-    for _ in 0..MAX_LINKS {
-        match std::fs::symlink_metadata(&at) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                if !may_follow(&at, &meta) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::PermissionDenied,
-                        format!(
-                            "`{}` is a link of another user's in a directory all may write; \
-                             it is not followed",
-                            at.display()
-                        ),
-                    ));
-                }
-                at = link_target(&at)?;
-            }
-            Ok(_) => return Ok(at),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(at),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::other("too many levels of symbolic links"))
 }
 
 /// The kernel's `protected_symlinks` rule for the link `at`.
