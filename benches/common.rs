@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use wildhost::{Registry, SearchPath};
 
-pub use wildhost::workload::{Dist, Rng, WorkloadKey, generate};
+pub use wildhost::conformance::workload::{Dist, Rng, WorkloadKey, generate};
 
 /// The release build directory holding `wildhost` and the shipped plugins,
 /// built by `cargo build --release --workspace` on first use.

@@ -21,7 +21,7 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use wildhost::integrity::{self, Check, Tally};
+use wildhost::running::integrity::{self, Check, Tally};
 use wildhost::{KeyType, KeyVec, codec, with_keys};
 use wildhost_benches::{Dist, generate, registry};
 

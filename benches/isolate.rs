@@ -16,7 +16,8 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 use wildhost::codec::{Encoding, Writer};
-use wildhost::integrity::{self, Check};
+use wildhost::running::integrity::{self, Check};
+use wildhost::running::worker;
 use wildhost_benches::{Dist, generate, registry};
 
 #[global_allocator]
@@ -54,9 +55,7 @@ fn isolate(c: &mut Criterion) {
             b.iter_batched_ref(
                 || data.clone(),
                 |v| {
-                    radix
-                        .sort_in_worker(v, Duration::from_secs(600))
-                        .expect("sorted");
+                    worker::sort(&radix, v, Duration::from_secs(600)).expect("sorted");
                 },
                 BatchSize::LargeInput,
             );
@@ -84,11 +83,10 @@ fn isolate(c: &mut Criterion) {
                 |v| {
                     let (mut check, mut out) = (Check::default(), Vec::new());
                     let mut writer = Writer::new(Encoding::Binary, v.len(), Some(&mut check));
-                    radix
-                        .sort_in_worker_with(v, Duration::from_secs(600), |block| {
-                            writer.push(block, &mut out)
-                        })
-                        .expect("sorted");
+                    worker::sort_with(&radix, v, Duration::from_secs(600), |block| {
+                        writer.push(block, &mut out)
+                    })
+                    .expect("sorted");
                     check.finish(print).expect("a correct result");
                     out
                 },

@@ -71,7 +71,7 @@ fn load(c: &mut Criterion) {
 
     group.measurement_time(Duration::from_secs(2));
     group.bench_function("preflight", |b| {
-        b.iter(|| wildhost::preflight::preflight(&plugins[0]).expect("preflight passes"));
+        b.iter(|| wildhost::loading::preflight::preflight(&plugins[0]).expect("preflight passes"));
     });
 
     group.measurement_time(Duration::from_millis(300));

@@ -2,6 +2,7 @@
 //! at once through the same loaded plugins.
 
 use std::sync::Arc;
+use wildhost::running::worker;
 use wildhost::{KeyType, Registry, SearchPath};
 use wildhost_suite::{Rng, built};
 
@@ -103,7 +104,7 @@ fn eight_threads_sort_through_the_same_plugins_at_once() {
     }
 }
 
-/// `Backend::sort_in_worker`, again and again from one process: each result
+/// `worker::sort`, again and again from one process: each result
 /// sorted and complete; a failing backend leaves the keys empty (their pages
 /// went to the worker) and says why.
 #[test]
@@ -116,7 +117,7 @@ fn sorting_in_a_worker_process_repeatedly() {
     for len in [0usize, 1, 1000, 655_360, 3, 655_361] {
         let input: Vec<u64> = (0..len).map(|_| rng.next_u64()).collect();
         let mut keys = input.clone();
-        radix.sort_in_worker(&mut keys, timeout).expect("sorted");
+        worker::sort(radix, &mut keys, timeout).expect("sorted");
         let mut expected = input;
         expected.sort_unstable();
         assert!(keys == expected, "{len} keys");
@@ -127,9 +128,7 @@ fn sorting_in_a_worker_process_repeatedly() {
     let registry = Registry::discover(&SearchPath::only([dir.path().to_path_buf()]));
     let panicky = registry.backend("panicky").expect("the panicking fixture");
     let mut keys = vec![2u64, 1];
-    let err = panicky
-        .sort_in_worker(&mut keys, timeout)
-        .expect_err("it panics");
+    let err = worker::sort(panicky, &mut keys, timeout).expect_err("it panics");
     assert!(
         err.to_string().contains("panicky gives up on 2 keys"),
         "{err}"
@@ -137,7 +136,7 @@ fn sorting_in_a_worker_process_repeatedly() {
     assert!(keys.is_empty());
 }
 
-/// `Backend::sort_loaded_in_worker`: the worker makes the keys and their
+/// `worker::sort_prepared`: the worker makes the keys and their
 /// fingerprint itself; the sorted keys come back into a byte buffer (here
 /// one byte in, so not aligned for keys) or block by block. A loader's
 /// error, and a worker that dies while loading, are told apart from the
@@ -145,8 +144,8 @@ fn sorting_in_a_worker_process_repeatedly() {
 #[test]
 fn sorting_keys_the_worker_loads() {
     use std::time::Duration;
-    use wildhost::integrity::fingerprint;
-    use wildhost::{Loaded, LoadedSortError, Sink};
+    use wildhost::running::integrity::fingerprint;
+    use wildhost::running::worker::{Prepared, PreparedSortError, Sink};
 
     let registry = registry();
     let radix = registry.backend("radix").expect("the radix plugin");
@@ -158,7 +157,7 @@ fn sorting_keys_the_worker_loads() {
         let keys = keys.clone();
         move || {
             let fingerprint = fingerprint(&keys);
-            Ok(Loaded { keys, fingerprint })
+            Ok(Prepared { keys, fingerprint })
         }
     };
     let timeout = Duration::from_secs(60);
@@ -166,9 +165,16 @@ fn sorting_keys_the_worker_loads() {
     let mut out = vec![0xAAu8];
     let mut seen = Vec::new();
     let mut inspect = |block: &[u64]| seen.extend_from_slice(block);
-    let sent = radix
-        .sort_loaded_in_worker(timeout, load(&input), Sink::Bytes(&mut out, &mut inspect))
-        .expect("sorted");
+    // SAFETY: the closure clones, allocates, aborts or sleeps: no lock.
+    let sent = unsafe {
+        worker::sort_prepared(
+            radix,
+            timeout,
+            load(&input),
+            Sink::Bytes(&mut out, &mut inspect),
+        )
+    }
+    .expect("sorted");
     assert_eq!(sent, fingerprint(&input));
     assert!(seen == expected, "the blocks handed over, in order");
     let bytes: Vec<u8> = expected.iter().flat_map(|k| k.to_ne_bytes()).collect();
@@ -177,47 +183,66 @@ fn sorting_keys_the_worker_loads() {
 
     let mut blocks = Vec::new();
     let mut take = |block: &[u64]| blocks.extend_from_slice(block);
-    radix
-        .sort_loaded_in_worker(
+    // SAFETY: the closure clones, allocates, aborts or sleeps: no lock.
+    unsafe {
+        worker::sort_prepared(
+            radix,
             timeout,
             load(&input[..1000].to_vec()),
             Sink::Blocks(&mut take),
         )
-        .expect("sorted");
+    }
+    .expect("sorted");
     let mut small = input[..1000].to_vec();
     small.sort_unstable();
     assert_eq!(blocks, small);
 
     let mut ignore = |_: &[u64]| {};
-    let err = radix
-        .sort_loaded_in_worker(
+    // SAFETY: the closure clones, allocates, aborts or sleeps: no lock.
+    let err = unsafe {
+        worker::sort_prepared(
+            radix,
             timeout,
-            || Err::<Loaded<u64>, _>("line 7 is not a number".to_string()),
+            || Err::<Prepared<u64>, _>("line 7 is not a number".to_string()),
             Sink::Blocks(&mut ignore),
         )
-        .expect_err("the loader failed");
-    assert_eq!(err, LoadedSortError::Load("line 7 is not a number".into()));
+    }
+    .expect_err("the loader failed");
+    assert_eq!(
+        err,
+        PreparedSortError::Prepare("line 7 is not a number".into())
+    );
 
-    let err = radix
-        .sort_loaded_in_worker(
+    // SAFETY: the closure clones, allocates, aborts or sleeps: no lock.
+    let err = unsafe {
+        worker::sort_prepared(
+            radix,
             timeout,
-            || -> Result<Loaded<u64>, String> { std::process::abort() },
+            || -> Result<Prepared<u64>, String> { std::process::abort() },
             Sink::Blocks(&mut ignore),
         )
-        .expect_err("the worker died while loading");
+    }
+    .expect_err("the worker died while loading");
     assert!(
-        matches!(err, LoadedSortError::LoadStopped(_)) && err.to_string().contains("SIGABRT"),
+        matches!(err, PreparedSortError::PrepareStopped(_)) && err.to_string().contains("SIGABRT"),
         "{err}"
     );
 
     // A loader that never finishes is stopped at the time limit too.
-    let stuck = || -> Result<Loaded<u64>, String> {
+    let stuck = || -> Result<Prepared<u64>, String> {
         std::thread::sleep(Duration::from_secs(600));
         Err("woke up".into())
     };
-    let err = radix
-        .sort_loaded_in_worker(Duration::from_millis(300), stuck, Sink::Blocks(&mut ignore))
-        .expect_err("stopped");
+    // SAFETY: the closure clones, allocates, aborts or sleeps: no lock.
+    let err = unsafe {
+        worker::sort_prepared(
+            radix,
+            Duration::from_millis(300),
+            stuck,
+            Sink::Blocks(&mut ignore),
+        )
+    }
+    .expect_err("stopped");
     assert!(
         err.to_string()
             .contains("making the keys: it did not finish within 0.3 s and was stopped"),
@@ -233,8 +258,8 @@ fn sorting_keys_the_worker_loads() {
 #[test]
 fn a_host_refused_the_workers_memory_gets_the_keys_through_the_pipe() {
     use std::time::Duration;
-    use wildhost::integrity::fingerprint;
-    use wildhost::{Loaded, Sink};
+    use wildhost::running::integrity::fingerprint;
+    use wildhost::running::worker::{Prepared, Sink};
 
     /// Makes `process_vm_readv` fail with EPERM on this thread (and the
     /// processes it forks) from now on.
@@ -315,19 +340,19 @@ fn a_host_refused_the_workers_memory_gets_the_keys_through_the_pipe() {
         let timeout = Duration::from_secs(60);
 
         let mut keys = input.clone();
-        radix.sort_in_worker(&mut keys, timeout).expect("sorted");
+        worker::sort(radix, &mut keys, timeout).expect("sorted");
         assert!(keys == expected, "the whole vector");
 
         let load = || {
             let keys = input.clone();
             let fingerprint = fingerprint(&keys);
-            Ok(Loaded { keys, fingerprint })
+            Ok(Prepared { keys, fingerprint })
         };
         let mut out = Vec::new();
         let mut seen = Vec::new();
         let mut inspect = |block: &[u64]| seen.extend_from_slice(block);
-        radix
-            .sort_loaded_in_worker(timeout, load, Sink::Bytes(&mut out, &mut inspect))
+        // SAFETY: the closure clones, allocates, aborts or sleeps: no lock.
+        unsafe { worker::sort_prepared(radix, timeout, load, Sink::Bytes(&mut out, &mut inspect)) }
             .expect("sorted");
         let bytes: Vec<u8> = expected.iter().flat_map(|k| k.to_ne_bytes()).collect();
         assert!(out == bytes, "the bytes appended");
@@ -335,8 +360,8 @@ fn a_host_refused_the_workers_memory_gets_the_keys_through_the_pipe() {
 
         let mut blocks = Vec::new();
         let mut take = |block: &[u64]| blocks.extend_from_slice(block);
-        radix
-            .sort_loaded_in_worker(timeout, load, Sink::Blocks(&mut take))
+        // SAFETY: the closure clones, allocates, aborts or sleeps: no lock.
+        unsafe { worker::sort_prepared(radix, timeout, load, Sink::Blocks(&mut take)) }
             .expect("sorted");
         assert!(blocks == expected, "the blocks handed over");
     })
@@ -374,7 +399,7 @@ fn a_panicking_block_function_leaves_no_worker_behind() {
     let timeout = std::time::Duration::from_secs(60);
     let mut keys: Vec<u64> = (0..100_000u64).rev().collect();
     let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        radix.sort_in_worker_with(&mut keys, timeout, |_| panic!("the caller gives up"))
+        worker::sort_with(radix, &mut keys, timeout, |_| panic!("the caller gives up"))
     }));
     assert!(unwound.is_err());
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -382,7 +407,7 @@ fn a_panicking_block_function_leaves_no_worker_behind() {
     // Each isolated sort reaps the workers that have ended since.
     for _ in 0..2 {
         let mut more: Vec<u64> = (0..10u64).rev().collect();
-        radix.sort_in_worker(&mut more, timeout).expect("sorted");
+        worker::sort(radix, &mut more, timeout).expect("sorted");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let still = unreaped_children();

@@ -101,3 +101,44 @@ pub enum SortError {
         message: String,
     },
 }
+
+/// Size of the buffer a plugin writes a message into (an error from `sort`,
+/// the reason from `init`).
+pub(crate) const MESSAGE_CAP: usize = 512;
+
+/// The message a plugin wrote into `buf`: up to the first NUL or the end of
+/// the buffer, cleaned by [`printable`].
+pub(crate) fn plugin_message(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let text = printable(&buf[..end]);
+    if text.is_empty() {
+        "(no message)".to_string()
+    } else {
+        text
+    }
+}
+
+/// Text a plugin produced, made safe to print: invalid UTF-8 replaced,
+/// control characters (which could rewrite the user's terminal) turned into
+/// spaces, and trimmed.
+pub(crate) fn printable(bytes: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_messages_are_bounded_and_cleaned() {
+        assert_eq!(plugin_message(b"bad input\0garbage"), "bad input");
+        assert_eq!(plugin_message(&[b'x'; 8]), "xxxxxxxx");
+        assert_eq!(plugin_message(b"\x1b[31mred\0"), "[31mred");
+        assert_eq!(plugin_message(b"\xffok\0"), "\u{fffd}ok");
+        assert_eq!(plugin_message(b"\0"), "(no message)");
+    }
+}

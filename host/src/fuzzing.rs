@@ -5,12 +5,13 @@
 //!
 //! Not part of the API.
 
-use crate::codec::{self, KeyVec};
-use crate::integrity::{self, Check, Tally};
-use crate::preflight;
-use crate::validate::{HostAbi, validate_with};
+use crate::codec;
+use crate::keys::KeyVec;
+use crate::keys::SortKey;
+use crate::loading::preflight;
+use crate::loading::validate::{HostAbi, validate_with};
+use crate::running::integrity::{self, Check, Tally};
 use crate::with_keys;
-use crate::workload::WorkloadKey;
 use std::ffi::c_char;
 use wildhost_abi::{AbiTag, KeyType, MAGIC, MethodDef, ModuleDef};
 
@@ -46,7 +47,7 @@ pub fn text(data: &[u8]) {
             Ok(back) => assert!(same_keys(&keys, &back), "binary did not round-trip"),
             Err(e) => panic!("written binary does not parse back: {e}"),
         }
-        with_keys!(&mut keys, v => v.sort_unstable_by(WorkloadKey::order));
+        with_keys!(&mut keys, v => v.sort_unstable_by(SortKey::order));
         let mut check = Check::default();
         codec::write_binary(&keys, &mut Vec::new(), Some(&mut check));
         assert_eq!(

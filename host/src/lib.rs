@@ -1,10 +1,10 @@
 //! wildhost: a host for native sort backends loaded from plugins.
 //!
 //! A plugin is a shared library built from Rust or C against the
-//! `wildhost-abi` contract. The host finds plugin files on a search path
-//! ([`discover`]), checks each file without running it ([`preflight`]),
-//! opens it, validates the module definition it returns ([`validate`]), and
-//! offers its backends by name in a [`Registry`] that many threads can share.
+//! `wildhost-abi` contract. The host finds plugin files on a search path,
+//! checks each file without running it, loads it, validates the module
+//! definition it returns, and offers its backends by name in a [`Registry`]
+//! that many threads can share:
 //!
 //! ```no_run
 //! let registry = wildhost::Registry::discover_standard();
@@ -16,41 +16,52 @@
 //!
 //! Every file that could not be used is kept in [`Registry::refused`] with a
 //! cause and a help line; a broken plugin never stops the good ones.
+//!
+//! # Trust model
+//!
+//! Loading a plugin runs its code, with the user's rights, inside this
+//! process. The checks of [`loading`] decide *which* files are loaded: a
+//! file others can write to, a file for another machine or another ABI, a
+//! file that is not a plugin at all, is refused before any of its code
+//! runs. They cannot decide what a loaded plugin's code *does*: a plugin
+//! that passes them is trusted as any library the user installs is. Two
+//! opt-in walls limit the damage of a faulty (not a malicious) plugin: the
+//! [scanner](loading::scanner) runs a plugin's entry point and `init` in a
+//! child process first, and [`running`] sorts in a forked worker, so that a
+//! crash or a hang ends a child, not the host.
+//!
+//! # How the crate fits together
+//!
+//! Lower modules never import higher ones:
+//!
+//! - [`error`], [`keys`], [`process`], [`mem`]: the base every other
+//!   module uses (error types, the key vector and the contract's order,
+//!   process primitives, large buffers).
+//! - [`loading`]: discovery, trust, preflight, the scanner, `dlopen`,
+//!   layout and validation.
+//! - [`registry`]: the loaded modules and their backends by name; the one
+//!   place a backend's sort function is called.
+//! - [`running`]: sorting in a child process, and checking a result.
+//! - [`codec`]: reading and writing keys as text or binary.
+//! - [`conformance`]: the checks `wildhost verify` runs, and the inputs they
+//!   and the benchmarks generate.
 
 pub mod codec;
 pub mod conformance;
-pub mod discover;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod integrity;
-pub mod isolate;
-mod layout;
-mod loader;
+pub mod keys;
+pub mod loading;
 pub mod mem;
-mod pages;
-pub mod preflight;
+pub mod process;
 pub mod registry;
-pub mod scan;
-pub mod trust;
-pub mod validate;
-mod worker;
-pub mod workload;
+pub mod running;
 
-pub use codec::KeyVec;
-pub use discover::{Origin, SearchPath};
 pub use error::{Refusal, SortError, Stage};
-pub use registry::{
-    Availability, Backend, DEFAULT_PREFERENCE, LayoutCheck, Module, Registry, load_file,
-    load_file_with,
-};
+pub use keys::{KeyVec, SortKey};
+pub use loading::discover::{Origin, SearchPath};
+pub use loading::load::{Availability, LayoutCheck};
+pub use registry::{Backend, DEFAULT_PREFERENCE, Module, Registry, load_file, load_file_with};
 pub use wildhost_abi::KeyType;
 pub use wildhost_abi::sdk::Key;
-pub use worker::{Loaded, LoadedSortError, Sink};
-
-impl Backend {
-    /// Sorts a [`KeyVec`] of any key type in place.
-    pub fn sort_keys(&self, keys: &mut KeyVec) -> Result<(), SortError> {
-        with_keys!(keys, v => self.sort(v.as_mut_slice()))
-    }
-}

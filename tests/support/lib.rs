@@ -495,4 +495,4 @@ pub mod fixtures {
 }
 
 /// SplitMix64, the host's own generator: the same numbers for the same seed.
-pub use wildhost::workload::Rng;
+pub use wildhost::conformance::workload::Rng;

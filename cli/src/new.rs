@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use wildhost::preflight::is_valid_module_name;
+use wildhost::loading::preflight::is_valid_module_name;
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -45,10 +45,10 @@ mod template {
     pub const C_README: &str = include_str!("templates/c/README.md");
 
     /// The sources of the `wildhost-abi` crate this binary was built with.
-    pub const ABI_MANIFEST: &str = include_str!("../../../../abi/Cargo.toml");
-    pub const ABI_LIB: &str = include_str!("../../../../abi/src/lib.rs");
-    pub const ABI_CONTRACT: &str = include_str!("../../../../abi/src/contract.rs");
-    pub const ABI_SDK: &str = include_str!("../../../../abi/src/sdk.rs");
+    pub const ABI_MANIFEST: &str = include_str!("../../abi/Cargo.toml");
+    pub const ABI_LIB: &str = include_str!("../../abi/src/lib.rs");
+    pub const ABI_CONTRACT: &str = include_str!("../../abi/src/contract.rs");
+    pub const ABI_SDK: &str = include_str!("../../abi/src/sdk.rs");
 }
 
 /// What the templates' `{{…}}` placeholders stand for.

@@ -12,13 +12,15 @@
 //! its buffer is stopped by the hardware instead of silently corrupting
 //! memory (`wildhost verify` uses it).
 
-use crate::Backend;
 use crate::error::SortError;
+use crate::process::{
+    Wait, describe_exit, die_with_parent, page_size, pipe, read_some, reap, wait_readable,
+    write_all,
+};
+use crate::registry::Backend;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
+use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 use wildhost_abi::sdk::Key;
@@ -49,15 +51,6 @@ pub enum Placement {
     /// The last key ends right before the upper guard page: catches accesses
     /// past the end.
     AgainstEnd,
-}
-
-pub(crate) fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size)
-        .ok()
-        .filter(|&s| s > 0)
-        .unwrap_or(4096)
 }
 
 impl<T: Key> SharedKeys<T> {
@@ -171,64 +164,17 @@ pub enum ChildFailure {
     Spawn(String),
 }
 
-/// The words for how a process ended.
-pub fn describe_exit(status: ExitStatus) -> String {
-    match (status.signal(), status.code()) {
-        (Some(signal), _) => format!("was killed by signal {signal} ({})", signal_name(signal)),
-        (None, Some(code)) => format!("exited with status {code} before reporting"),
-        _ => "ended abnormally".to_string(),
-    }
-}
-
-/// A signal's name, and what it usually means.
-pub fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGSEGV => "SIGSEGV, invalid memory access",
-        libc::SIGABRT => "SIGABRT, aborted",
-        libc::SIGBUS => "SIGBUS, bus error",
-        libc::SIGILL => "SIGILL, illegal instruction",
-        libc::SIGFPE => "SIGFPE, arithmetic error",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGSYS => "SIGSYS, bad system call",
-        _ => "signal",
-    }
-}
-
-/// In a child just started by `parent`: asks the kernel to kill this
-/// process when the thread that started it ends, and ends it now if that
-/// has already happened. A worker or scanner running a hung plugin would
-/// otherwise outlive a killed wildhost for ever, since wildhost's own timer
-/// is what stops it. Only async-signal-safe calls, so that it may run
-/// between `fork` and `exec`.
-pub(crate) fn die_with_parent(parent: libc::pid_t) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: `prctl(PR_SET_PDEATHSIG)` and `getppid` touch no memory of
-    // this process; `_exit` ends it without running any of its code.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        );
-        // Checked after the request: a parent that died before it was
-        // made sent no signal.
-        if libc::getppid() != parent {
-            libc::_exit(1);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = parent;
-}
-
 /// Runs `work` in a forked child and returns the bytes it reported, or how
-/// the child failed. `work` runs in a copy of this process that has only the
-/// calling thread; it must not wait on locks other threads may hold (the
-/// allocator is safe: glibc's `fork` takes care of it).
-pub fn in_child(
+/// the child failed.
+///
+/// # Safety
+///
+/// `work` runs in a copy of this process that has only the calling thread.
+/// It must not wait for a lock that another thread of this process might
+/// have held at the moment of the fork (a `Mutex`, stdout's lock, a
+/// `OnceLock` being initialised): in the child, no one would ever release
+/// it. The allocator's own lock is safe (glibc's `fork` takes care of it).
+pub unsafe fn in_child(
     timeout: Duration,
     work: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, ChildFailure> {
@@ -296,103 +242,6 @@ fn collect(
     }
 }
 
-/// What waiting for a pipe to have something to read came to.
-pub(crate) enum Wait {
-    /// Bytes, or its end, are there to read.
-    Ready,
-    /// The deadline passed first.
-    TimedOut,
-    /// The descriptor cannot be watched.
-    Failed,
-}
-
-/// Waits until `fd` has something to read (or is at its end), or until
-/// `deadline`.
-pub(crate) fn wait_readable(fd: &OwnedFd, deadline: Instant) -> Wait {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Wait::TimedOut;
-        }
-        let mut poll = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut poll, 1, ms) };
-        if ready > 0 {
-            return Wait::Ready;
-        }
-        if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Wait::Failed;
-        }
-    }
-}
-
-/// A pipe: its read end, then its write end, both closed on exec.
-pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 just opened both; each is owned once, here.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// Reads what is there (blocking until something is); 0 at the end or on
-/// an error.
-pub(crate) fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> usize {
-    loop {
-        // SAFETY: reads into a live buffer of its length.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return n.max(0) as usize;
-    }
-}
-
-/// Writes all of `bytes`, or as much as the reader takes before hanging up.
-pub(crate) fn write_all(fd: &OwnedFd, bytes: &[u8]) {
-    let mut written = 0;
-    while written < bytes.len() {
-        // SAFETY: writes from a live buffer of the given length.
-        let n = unsafe {
-            libc::write(
-                fd.as_raw_fd(),
-                bytes[written..].as_ptr().cast(),
-                bytes.len() - written,
-            )
-        };
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        if n <= 0 {
-            return;
-        }
-        written += n as usize;
-    }
-}
-
-/// Waits for child `pid` to end and reaps it; how it ended.
-pub(crate) fn reap(pid: libc::pid_t) -> Option<ExitStatus> {
-    let mut status = 0;
-    loop {
-        // SAFETY: waits for our own child; `status` is a valid out-pointer.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            return Some(ExitStatus::from_raw(status));
-        }
-        if rc < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return None;
-    }
-}
-
 /// Why an isolated sort did not give a result.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IsolatedSortError {
@@ -409,20 +258,22 @@ pub enum IsolatedSortError {
     },
 }
 
-impl Backend {
-    /// Sorts `keys` in a forked worker process, with a time limit: a backend
-    /// that crashes or hangs gives an error, and `keys` may then hold
-    /// anything (the caller keeps its own copy of the input).
-    pub fn sort_isolated<T: Key>(
-        &self,
-        keys: &mut SharedKeys<T>,
-        timeout: Duration,
-    ) -> Result<(), IsolatedSortError> {
-        // What the host refuses, it refuses here, without a child.
-        self.check_callable(T::TYPE)?;
-        let slice = keys.as_mut_slice();
-        // The report: [0], or [1] + the backend's failure.
-        let report = in_child(timeout, || match self.sort(slice) {
+/// Sorts `keys` in a forked worker process, with a time limit: a backend
+/// that crashes or hangs gives an error, and `keys` may then hold
+/// anything (the caller keeps its own copy of the input).
+pub fn sort<T: Key>(
+    backend: &Backend,
+    keys: &mut SharedKeys<T>,
+    timeout: Duration,
+) -> Result<(), IsolatedSortError> {
+    // What the host refuses, it refuses here, without a child.
+    backend.check_callable(T::TYPE)?;
+    let slice = keys.as_mut_slice();
+    // The report: [0], or [1] + the backend's failure.
+    // SAFETY: the child only calls the backend and allocates its report;
+    // it takes no lock of the host's.
+    let report = unsafe {
+        in_child(timeout, || match backend.sort(slice) {
             Ok(()) => vec![0],
             Err(error) => {
                 let mut out = vec![1];
@@ -430,15 +281,15 @@ impl Backend {
                 out
             }
         })
-        .map_err(|failure| IsolatedSortError::Child {
-            backend: self.name().to_string(),
-            failure,
-        })?;
-        match report.split_first() {
-            Some((0, [])) => Ok(()),
-            Some((1, rest)) => Err(failure_from_report(self.name(), rest)?.into()),
-            _ => Err(unreadable_report(self.name())),
-        }
+    }
+    .map_err(|failure| IsolatedSortError::Child {
+        backend: backend.name().to_string(),
+        failure,
+    })?;
+    match report.split_first() {
+        Some((0, [])) => Ok(()),
+        Some((1, rest)) => Err(failure_from_report(backend.name(), rest)?.into()),
+        _ => Err(unreadable_report(backend.name())),
     }
 }
 
@@ -484,34 +335,43 @@ mod tests {
     fn the_parent_sees_what_the_child_wrote() {
         let mut shared = SharedKeys::copy_of(&[3u64, 1, 2]).expect("map");
         let slice = shared.as_mut_slice();
-        let report = in_child(Duration::from_secs(10), || {
-            slice.sort_unstable();
-            b"done".to_vec()
-        });
+        // SAFETY: the child sorts and allocates; it takes no lock.
+        let report = unsafe {
+            in_child(Duration::from_secs(10), || {
+                slice.sort_unstable();
+                b"done".to_vec()
+            })
+        };
         assert_eq!(report, Ok(b"done".to_vec()));
         assert_eq!(shared.as_slice(), [1, 2, 3]);
     }
 
     #[test]
     fn a_crash_a_hang_and_a_panic_are_reported() {
-        // SAFETY: abort has no preconditions; it ends only the child.
-        let crash = in_child(Duration::from_secs(10), || unsafe { libc::abort() });
+        // SAFETY: the three children abort, sleep or panic, taking no lock
+        // but the panic message's (stderr), which no other thread of a test
+        // process holds for long; abort has no preconditions.
+        let crash = unsafe { in_child(Duration::from_secs(10), || libc::abort()) };
         assert_eq!(
             crash,
             Err(ChildFailure::Died(
                 "was killed by signal 6 (SIGABRT, aborted)".into()
             ))
         );
-        let hang = in_child(Duration::from_millis(200), || {
-            loop {
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        });
+        // SAFETY: see above.
+        let hang = unsafe {
+            in_child(Duration::from_millis(200), || {
+                loop {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            })
+        };
         assert_eq!(
             hang,
             Err(ChildFailure::TimedOut(Duration::from_millis(200)))
         );
-        let panic = in_child(Duration::from_secs(10), || panic!("boom"));
+        // SAFETY: see above.
+        let panic = unsafe { in_child(Duration::from_secs(10), || panic!("boom")) };
         assert_eq!(
             panic,
             Err(ChildFailure::Died(
@@ -526,7 +386,7 @@ mod tests {
             let mut shared = SharedKeys::with_guard_pages(&[5u32; 3], placement).expect("map");
             let slice = shared.as_mut_slice();
             let ptr = slice.as_mut_ptr();
-            let report = in_child(Duration::from_secs(10), || {
+            let work = || {
                 let target = match placement {
                     // SAFETY: deliberately one past the end / one before the
                     // start: the guard page must stop it (in the child).
@@ -537,7 +397,10 @@ mod tests {
                 // SAFETY: as above: the write faults.
                 unsafe { target.write_volatile(7) };
                 b"survived".to_vec()
-            });
+            };
+            // SAFETY: the child writes through a pointer and faults; it
+            // takes no lock.
+            let report = unsafe { in_child(Duration::from_secs(10), work) };
             assert!(
                 matches!(&report, Err(ChildFailure::Died(how)) if how.contains("SIGSEGV")),
                 "{placement:?}: {report:?}"

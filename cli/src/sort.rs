@@ -11,8 +11,9 @@ use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wildhost::codec::{Encoding, TextKey, Writer};
-use wildhost::integrity::{Check, Fingerprint, Tally};
-use wildhost::{Backend, Key, KeyType, KeyVec, Loaded, LoadedSortError, Registry, Sink, codec};
+use wildhost::running::integrity::{Check, Fingerprint, Tally};
+use wildhost::running::worker::{self, Prepared, PreparedSortError, Sink};
+use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec};
 
 #[derive(Debug, Args)]
 pub struct SortArgs {
@@ -120,10 +121,10 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
         }
         isolated!(U32 => u32, U64 => u64, I32 => i32, I64 => i64, F32 => f32, F64 => f64).map_err(
             |e| match e {
-                LoadedSortError::Load(cause) => {
+                PreparedSortError::Prepare(cause) => {
                     parse_failure(cause, key_type, args.format, &source)
                 }
-                LoadedSortError::LoadStopped(failure) => {
+                PreparedSortError::PrepareStopped(failure) => {
                     Failure::new(format!("cannot read the numbers in {source}"))
                         .cause(format!("the worker process reading them: {failure}"))
                         .help(
@@ -131,7 +132,7 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
                              seconds, which reading the input gets as well as the sort",
                         )
                 }
-                LoadedSortError::Sort(e) => sorting_failed(e.to_string()),
+                PreparedSortError::Sort(e) => sorting_failed(e.to_string()),
             },
         )?
     } else {
@@ -179,7 +180,7 @@ fn sort_isolated<T: Key + TextKey>(
     input: Vec<u8>,
     encoding: Encoding,
     out: &mut Vec<u8>,
-) -> Result<Option<(Fingerprint, Check)>, LoadedSortError> {
+) -> Result<Option<(Fingerprint, Check)>, PreparedSortError> {
     let verify = !args.no_verify;
     // Room for the output before the number of keys is known: the keys'
     // bytes in binary; in text an integer never takes more than its line
@@ -195,7 +196,7 @@ fn sort_isolated<T: Key + TextKey>(
     };
     // The worker parses the input and drops it; the host drops its own
     // view of it as soon as the worker has started.
-    let load = move || {
+    let prepare = move || {
         let mut tally = verify.then(Tally::default);
         let parsed = match args.format {
             Format::Text => codec::parse_text(&input, T::TYPE, tally.as_mut()),
@@ -203,7 +204,7 @@ fn sort_isolated<T: Key + TextKey>(
         };
         drop(input);
         let keys = parsed.map_err(|e| e.to_string())?;
-        Ok(Loaded {
+        Ok(Prepared {
             keys: keys
                 .into_keys::<T>()
                 .ok_or_else(|| format!("the input did not parse as {} keys", T::TYPE))?,
@@ -222,11 +223,13 @@ fn sort_isolated<T: Key + TextKey>(
             }
             prev = block.last().copied();
         };
-        backend.sort_loaded_in_worker(timeout, load, Sink::Bytes(out, &mut inspect))?
+        // SAFETY: `prepare` parses and allocates, taking no lock.
+        unsafe { worker::sort_prepared(backend, timeout, prepare, Sink::Bytes(out, &mut inspect))? }
     } else {
         let mut writer = Writer::with_room(encoding, room, check.as_mut());
         let mut take = |block: &[T]| writer.push(block, out);
-        backend.sort_loaded_in_worker(timeout, load, Sink::Blocks(&mut take))?
+        // SAFETY: as above.
+        unsafe { worker::sort_prepared(backend, timeout, prepare, Sink::Blocks(&mut take))? }
     };
     Ok(check.map(|check| (fingerprint, check)))
 }

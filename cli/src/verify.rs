@@ -51,10 +51,10 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Outcome {
         max_len: args.max_len as usize,
         timeout: Duration::from_secs(args.timeout.max(1)),
     };
-    let isolation = cli.isolation();
+    let scanner = cli.scanner();
     let mut checks = Vec::new();
     let mut module_line = None;
-    match wildhost::load_file_with(path, cli.allow_unsafe_permissions, isolation.as_ref()) {
+    match wildhost::load_file_with(path, cli.allow_unsafe_permissions, scanner.as_ref()) {
         Err(refusal) => checks.push(Check {
             backend: "-".into(),
             key_type: None,

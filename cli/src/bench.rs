@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
-use wildhost::workload::{Dist, WorkloadKey, check_sorted};
+use wildhost::conformance::workload::{Dist, WorkloadKey, check_sorted};
 use wildhost::{Backend, KeyType, KeyVec, Registry, with_keys};
 
 mod plot;
@@ -336,7 +336,9 @@ fn workloads(args: &BenchArgs, types: &[KeyType]) -> Result<Vec<Workload>, Failu
                 out.push(Workload {
                     key_type,
                     input: dist.name().to_string(),
-                    keys: wildhost::workload::generate_keys(key_type, dist, len, args.seed),
+                    keys: wildhost::conformance::workload::generate_keys(
+                        key_type, dist, len, args.seed,
+                    ),
                 });
             }
         }

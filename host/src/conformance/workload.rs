@@ -1,12 +1,11 @@
-//! Generated inputs and the contract's order, for measuring and checking
+//! Generated inputs, for measuring and checking
 //! backends: `wildhost bench`, the criterion benchmarks and the tests use the
 //! same distributions, and the same seed always gives the same keys.
 
-use crate::KeyVec;
+use crate::keys::{KeyVec, SortKey};
 use std::fmt;
 use std::str::FromStr;
 use wildhost_abi::KeyType;
-use wildhost_abi::sdk::Key;
 
 /// The shapes of input a sort is measured on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -116,23 +115,14 @@ impl Rng {
     }
 }
 
-/// A key type with generators and the contract's order.
-pub trait WorkloadKey: Key + Copy + PartialEq + Send + Sync + 'static {
+/// A key type with generators for every distribution.
+pub trait WorkloadKey: SortKey {
     /// A key uniform over the type's range (floats: finite, |x| < 1e9).
     fn uniform(rng: &mut Rng) -> Self;
     /// The key for the small natural number `v`.
     fn small(v: u64) -> Self;
     /// An edge-case value, for [`Dist::Specials`] (integers: uniform).
     fn special(rng: &mut Rng) -> Self;
-    /// The key's bits, for exact comparison (NaN payloads and -0.0 count).
-    fn bits(self) -> u64;
-    /// The contract's order: natural for integers, `total_cmp` for floats.
-    fn order(a: &Self, b: &Self) -> std::cmp::Ordering;
-
-    /// Sorts in the contract's order with `sort_unstable`: the reference.
-    fn reference_sort(keys: &mut [Self]) {
-        keys.sort_unstable_by(Self::order);
-    }
 }
 
 macro_rules! int_key {
@@ -152,15 +142,6 @@ macro_rules! int_key {
                     3 => u64::MAX as $t, // -1 for the signed types
                     _ => rng.next_u64() as $t,
                 }
-            }
-            fn bits(self) -> u64 {
-                self as u64
-            }
-            fn order(a: &Self, b: &Self) -> std::cmp::Ordering {
-                a.cmp(b)
-            }
-            fn reference_sort(keys: &mut [Self]) {
-                keys.sort_unstable();
             }
         }
     )*};
@@ -188,12 +169,6 @@ macro_rules! float_key {
                     6 => $t::from_bits(1 + rng.below(1000) as $bits),
                     _ => Self::uniform(rng),
                 }
-            }
-            fn bits(self) -> u64 {
-                u64::from(self.to_bits())
-            }
-            fn order(a: &Self, b: &Self) -> std::cmp::Ordering {
-                a.total_cmp(b)
             }
         }
     )*};

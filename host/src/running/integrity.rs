@@ -16,7 +16,7 @@
 //! that copies the keys.
 //! Both run vectorised with AVX-512 or AVX2 where the CPU has it.
 
-use crate::workload::WorkloadKey;
+use crate::keys::SortKey;
 use std::fmt;
 use std::mem::MaybeUninit;
 
@@ -60,7 +60,7 @@ pub const BLOCK: usize = 4096;
 /// two copies of themselves. 32×32→64-bit products vectorise on every
 /// x86-64.
 #[inline(always)]
-fn contribution<T: WorkloadKey>(key: T) -> u64 {
+fn contribution<T: SortKey>(key: T) -> u64 {
     let bits = key.bits();
     let product = |a: u32, b: u32| u64::from(a) * u64::from(b);
     if size_of::<T>() == 4 {
@@ -73,7 +73,7 @@ fn contribution<T: WorkloadKey>(key: T) -> u64 {
 }
 
 #[inline(always)]
-fn sum_of<T: WorkloadKey>(keys: &[T]) -> u64 {
+fn sum_of<T: SortKey>(keys: &[T]) -> u64 {
     keys.iter()
         .fold(0u64, |sum, &k| sum.wrapping_add(contribution(k)))
 }
@@ -81,7 +81,7 @@ fn sum_of<T: WorkloadKey>(keys: &[T]) -> u64 {
 /// Whether every neighbour pair is in order, `prev` (if any) before the
 /// first key.
 #[inline(always)]
-fn in_order<T: WorkloadKey>(prev: Option<T>, keys: &[T]) -> bool {
+fn in_order<T: SortKey>(prev: Option<T>, keys: &[T]) -> bool {
     let first_in_order = match (prev, keys.first()) {
         (Some(p), Some(k)) => T::order(&p, k).is_le(),
         _ => true,
@@ -95,7 +95,7 @@ fn in_order<T: WorkloadKey>(prev: Option<T>, keys: &[T]) -> bool {
 
 /// The keys' fingerprint sum and whether they are in order, in one pass.
 #[inline(always)]
-fn sum_and_order<T: WorkloadKey>((prev, keys): (Option<T>, &[T])) -> (u64, bool) {
+fn sum_and_order<T: SortKey>((prev, keys): (Option<T>, &[T])) -> (u64, bool) {
     (sum_of(keys), in_order(prev, keys))
 }
 
@@ -103,7 +103,7 @@ fn sum_and_order<T: WorkloadKey>((prev, keys): (Option<T>, &[T])) -> (u64, bool)
 /// their contributions in the same loop.
 #[cfg(target_endian = "little")]
 #[inline(always)]
-fn copy_in_and_sum<T: WorkloadKey>((src, dst): (&[u8], &mut [MaybeUninit<T>])) -> u64 {
+fn copy_in_and_sum<T: SortKey>((src, dst): (&[u8], &mut [MaybeUninit<T>])) -> u64 {
     let mut sum = 0u64;
     for (bytes, slot) in src.chunks_exact(size_of::<T>()).zip(dst) {
         // SAFETY: `bytes` holds size_of::<T>() bytes, and every bit pattern
@@ -120,7 +120,7 @@ fn copy_in_and_sum<T: WorkloadKey>((src, dst): (&[u8], &mut [MaybeUninit<T>])) -
 /// over the block now in the cache.
 #[cfg(target_endian = "little")]
 #[inline(always)]
-fn copy_out_sum_and_order<T: WorkloadKey>(
+fn copy_out_sum_and_order<T: SortKey>(
     (prev, keys, dst): (Option<T>, &[T], &mut [MaybeUninit<u8>]),
 ) -> (u64, bool) {
     let mut sum = 0u64;
@@ -140,11 +140,11 @@ macro_rules! with_best_simd {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-                fn avx512<T: WorkloadKey>(arg: $in) -> $ret {
+                fn avx512<T: SortKey>(arg: $in) -> $ret {
                     $body(arg)
                 }
                 #[target_feature(enable = "avx2")]
-                fn avx2<T: WorkloadKey>(arg: $in) -> $ret {
+                fn avx2<T: SortKey>(arg: $in) -> $ret {
                     $body(arg)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f")
@@ -171,7 +171,7 @@ pub struct Tally(Fingerprint);
 
 impl Tally {
     /// Adds `keys` to the multiset.
-    pub fn add<T: WorkloadKey>(&mut self, keys: &[T]) {
+    pub fn add<T: SortKey>(&mut self, keys: &[T]) {
         let sum = with_best_simd!(sum_of, keys, &[T], u64);
         self.0.len += keys.len() as u64;
         self.0.sum = self.0.sum.wrapping_add(sum);
@@ -180,7 +180,7 @@ impl Tally {
     /// Decodes the little-endian keys in `src` into `dst` (exactly as many)
     /// and adds them, in one pass over the bytes.
     #[cfg(target_endian = "little")]
-    pub(crate) fn add_decoding<T: WorkloadKey>(&mut self, src: &[u8], dst: &mut [MaybeUninit<T>]) {
+    pub(crate) fn add_decoding<T: SortKey>(&mut self, src: &[u8], dst: &mut [MaybeUninit<T>]) {
         assert_eq!(src.len(), size_of_val(dst), "as many keys as bytes hold");
         let sum = with_best_simd!(
             copy_in_and_sum,
@@ -200,7 +200,7 @@ impl Tally {
 
 /// The fingerprint of `keys`, by their bits (so -0.0 and +0.0 differ, and
 /// NaN payloads count).
-pub fn fingerprint<T: WorkloadKey>(keys: &[T]) -> Fingerprint {
+pub fn fingerprint<T: SortKey>(keys: &[T]) -> Fingerprint {
     let mut tally = Tally::default();
     tally.add(keys);
     tally.finish()
@@ -245,7 +245,7 @@ pub struct Check {
 impl Check {
     /// Adds the next block of the result; `prev` is the key just before it
     /// (`None` for the first block).
-    pub fn add<T: WorkloadKey>(&mut self, prev: Option<T>, block: &[T]) {
+    pub fn add<T: SortKey>(&mut self, prev: Option<T>, block: &[T]) {
         let (sum, sorted) =
             with_best_simd!(sum_and_order, (prev, block), (Option<T>, &[T]), (u64, bool));
         self.note(prev, block, sum, sorted);
@@ -254,7 +254,7 @@ impl Check {
     /// [`Check::add`], encoding the block as little-endian bytes into `dst`
     /// (exactly its size) in the same pass.
     #[cfg(target_endian = "little")]
-    pub(crate) fn add_encoding<T: WorkloadKey>(
+    pub(crate) fn add_encoding<T: SortKey>(
         &mut self,
         prev: Option<T>,
         block: &[T],
@@ -270,7 +270,7 @@ impl Check {
         self.note(prev, block, sum, sorted);
     }
 
-    fn note<T: WorkloadKey>(&mut self, prev: Option<T>, block: &[T], sum: u64, sorted: bool) {
+    fn note<T: SortKey>(&mut self, prev: Option<T>, block: &[T], sum: u64, sorted: bool) {
         if !sorted && self.unsorted.is_none() {
             self.unsorted = Some(first_unsorted(prev, block, self.tally.0.len as usize));
         }
@@ -293,7 +293,7 @@ impl Check {
 
 /// Checks that `result` is sorted and has the fingerprint of the input, in
 /// one pass over it.
-pub fn verify<T: WorkloadKey>(result: &[T], input: Fingerprint) -> Result<(), Wrong> {
+pub fn verify<T: SortKey>(result: &[T], input: Fingerprint) -> Result<(), Wrong> {
     let mut check = Check::default();
     let mut prev = None;
     for block in result.chunks(BLOCK) {
@@ -306,7 +306,7 @@ pub fn verify<T: WorkloadKey>(result: &[T], input: Fingerprint) -> Result<(), Wr
 /// The index of the first key that sorts after its successor, in a result
 /// where `block` starts at index `start` and `prev` is the key before it.
 #[cold]
-fn first_unsorted<T: WorkloadKey>(prev: Option<T>, block: &[T], start: usize) -> usize {
+fn first_unsorted<T: SortKey>(prev: Option<T>, block: &[T], start: usize) -> usize {
     if let (Some(p), Some(k)) = (prev, block.first())
         && T::order(&p, k).is_gt()
     {
@@ -322,7 +322,7 @@ fn first_unsorted<T: WorkloadKey>(prev: Option<T>, block: &[T], start: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{Dist, generate};
+    use crate::conformance::workload::{Dist, WorkloadKey, generate};
 
     #[test]
     fn the_fingerprint_ignores_order_and_sees_every_change() {

@@ -6,8 +6,8 @@
 //! another ABI) is checked here by parsing the object file. This is the only
 //! module that reads object files.
 
+use super::pages::{Pages, read_budget};
 use crate::error::{Refusal, Stage};
-use crate::pages::{Pages, read_budget};
 use object::read::ReadCache;
 use object::{
     Architecture, BinaryFormat, Endianness, Object, ObjectKind, ObjectSection, ObjectSegment,

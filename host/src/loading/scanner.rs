@@ -10,13 +10,14 @@
 //! file and reports on stdout in lines that start with the nonce, so
 //! anything a plugin prints itself cannot be mistaken for a report.
 
-use crate::error::{Refusal, Stage};
-use crate::isolate::describe_exit;
+use super::file_id::FileId;
+use crate::error::{Refusal, Stage, printable};
+use crate::process::{describe_exit, die_with_parent};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -28,7 +29,7 @@ pub type Verdict = Result<(), Refusal>;
 
 /// How to run the scanner, and where to keep what it learned.
 #[derive(Clone, Debug)]
-pub struct Isolation {
+pub struct Scanner {
     /// The scanner command: a program and its first arguments; the nonce
     /// and the paths are appended.
     pub command: Vec<OsString>,
@@ -38,13 +39,13 @@ pub struct Isolation {
     pub timeout: Duration,
 }
 
-impl Isolation {
+impl Scanner {
     /// The default time limit per file.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Scanning with `command`, caching in the user's cache directory.
-    pub fn new(command: Vec<OsString>) -> Isolation {
-        Isolation {
+    pub fn new(command: Vec<OsString>) -> Scanner {
+        Scanner {
             command,
             cache: default_cache_file(),
             timeout: Self::DEFAULT_TIMEOUT,
@@ -54,28 +55,7 @@ impl Isolation {
 
 /// `$XDG_CACHE_HOME/wildhost/scan-cache.json`, or under `~/.cache`.
 pub fn default_cache_file() -> Option<PathBuf> {
-    Some(crate::discover::xdg_dir("XDG_CACHE_HOME", ".cache")?.join("wildhost/scan-cache.json"))
-}
-
-/// What identifies a file's contents without reading them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct FileId {
-    size: u64,
-    mtime_ns: i128,
-    inode: u64,
-    device: u64,
-}
-
-impl FileId {
-    fn of(path: &Path) -> Option<FileId> {
-        let meta = std::fs::metadata(path).ok()?;
-        Some(FileId {
-            size: meta.size(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            inode: meta.ino(),
-            device: meta.dev(),
-        })
-    }
+    Some(super::discover::xdg_dir("XDG_CACHE_HOME", ".cache")?.join("wildhost/scan-cache.json"))
 }
 
 /// The host a verdict holds for: another ABI or another wildhost scans anew.
@@ -161,51 +141,50 @@ fn write_cache(path: &Path, cache: &CacheFile) {
     }
 }
 
-/// The verdict on each of `files` (paths with links resolved, which passed
-/// preflight): from the cache, or from the scanner.
-pub fn verdicts(isolation: &Isolation, files: &[PathBuf]) -> Vec<Verdict> {
-    let mut cache = isolation
-        .cache
-        .as_deref()
-        .map(read_cache)
-        .unwrap_or_default();
-    cache.host = host_key();
-    let ids: Vec<Option<FileId>> = files.iter().map(|f| FileId::of(f)).collect();
-    let mut results: Vec<Option<Verdict>> = files
-        .iter()
-        .zip(&ids)
-        .map(|(file, id)| {
-            let entry = cache.entries.get(file)?;
-            (Some(&entry.file) == id.as_ref()).then(|| entry.verdict.clone())
-        })
-        .collect();
-    let todo: Vec<usize> = (0..files.len()).filter(|&i| results[i].is_none()).collect();
-    if todo.is_empty() {
-        return results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect();
-    }
-    let scanned = run_scanner(
-        isolation,
-        &todo.iter().map(|&i| files[i].clone()).collect::<Vec<_>>(),
-    );
-    for (&i, verdict) in todo.iter().zip(scanned) {
-        if let Some(id) = &ids[i] {
-            cache.entries.insert(
-                files[i].clone(),
-                CacheEntry {
-                    file: id.clone(),
-                    verdict: verdict.clone(),
-                },
-            );
+impl Scanner {
+    /// The verdict on each of `files` (paths with links resolved, which passed
+    /// preflight): from the cache, or from the scanner.
+    pub fn verdicts(&self, files: &[PathBuf]) -> Vec<Verdict> {
+        let scanner = self;
+        let mut cache = scanner.cache.as_deref().map(read_cache).unwrap_or_default();
+        cache.host = host_key();
+        let ids: Vec<Option<FileId>> = files.iter().map(|f| FileId::of(f)).collect();
+        let mut results: Vec<Option<Verdict>> = files
+            .iter()
+            .zip(&ids)
+            .map(|(file, id)| {
+                let entry = cache.entries.get(file)?;
+                (Some(&entry.file) == id.as_ref()).then(|| entry.verdict.clone())
+            })
+            .collect();
+        let todo: Vec<usize> = (0..files.len()).filter(|&i| results[i].is_none()).collect();
+        if todo.is_empty() {
+            return results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect();
         }
-        results[i] = Some(verdict);
+        let scanned = run_scanner(
+            scanner,
+            &todo.iter().map(|&i| files[i].clone()).collect::<Vec<_>>(),
+        );
+        for (&i, verdict) in todo.iter().zip(scanned) {
+            if let Some(id) = &ids[i] {
+                cache.entries.insert(
+                    files[i].clone(),
+                    CacheEntry {
+                        file: id.clone(),
+                        verdict: verdict.clone(),
+                    },
+                );
+            }
+            results[i] = Some(verdict);
+        }
+        if let Some(path) = &scanner.cache {
+            cache
+                .entries
+                .retain(|path, entry| FileId::of(path).as_ref() == Some(&entry.file));
+            write_cache(path, &cache);
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
-    if let Some(path) = &isolation.cache {
-        cache
-            .entries
-            .retain(|path, entry| FileId::of(path).as_ref() == Some(&entry.file));
-        write_cache(path, &cache);
-    }
-    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
 }
 
 /// One line from the scanner child.
@@ -216,12 +195,12 @@ enum Event {
     End,
 }
 
-fn run_scanner(isolation: &Isolation, files: &[PathBuf]) -> Vec<Verdict> {
+fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<Verdict> {
     let mut results: Vec<Option<Verdict>> = vec![None; files.len()];
     let mut start = 0;
     while start < files.len() {
         let before = results.iter().filter(|r| r.is_some()).count();
-        scan_from(isolation, files, start, &mut results);
+        scan_from(scanner, files, start, &mut results);
         let after = results.iter().filter(|r| r.is_some()).count();
         if after == before {
             // The scanner made no progress at all: it cannot run.
@@ -243,13 +222,8 @@ fn run_scanner(isolation: &Isolation, files: &[PathBuf]) -> Vec<Verdict> {
 
 /// Runs one scanner child on `files[start..]`, filling `results` until the
 /// child finishes, crashes or hangs.
-fn scan_from(
-    isolation: &Isolation,
-    files: &[PathBuf],
-    start: usize,
-    results: &mut [Option<Verdict>],
-) {
-    let Some((program, args)) = isolation.command.split_first() else {
+fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [Option<Verdict>]) {
+    let Some((program, args)) = scanner.command.split_first() else {
         return;
     };
     let nonce = format!("wildhost-scan-{:x}", std::process::id() as u64 ^ nanos());
@@ -260,7 +234,7 @@ fn scan_from(
     // only async-signal-safe calls (`die_with_parent`).
     unsafe {
         command.pre_exec(move || {
-            crate::isolate::die_with_parent(parent);
+            die_with_parent(parent);
             Ok(())
         });
     }
@@ -279,7 +253,7 @@ fn scan_from(
     let (events, stderr_tail) = watch(&mut child, nonce);
     let mut current: Option<usize> = None;
     loop {
-        match events.recv_timeout(isolation.timeout) {
+        match events.recv_timeout(scanner.timeout) {
             Ok(Event::Begin(i)) if start + i < files.len() => current = Some(start + i),
             Ok(Event::Verdict(i, verdict)) if start + i < files.len() => {
                 results[start + i] = Some(verdict);
@@ -304,7 +278,7 @@ fn scan_from(
                         Stage::Scan,
                         format!(
                             "loading it did not finish within {} s (its entry point or init hangs)",
-                            isolation.timeout.as_secs_f64()
+                            scanner.timeout.as_secs_f64()
                         ),
                         "it is not loaded until the file changes; fix or remove it",
                     )));
@@ -362,12 +336,7 @@ fn watch(child: &mut Child, nonce: String) -> (mpsc::Receiver<Event>, mpsc::Rece
             let mut all = Vec::new();
             let _ = stderr.read_to_end(&mut all);
             let start = all.len().saturating_sub(300);
-            let text = String::from_utf8_lossy(&all[start..]);
-            let text: String = text
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            let _ = tail_tx.send(text.trim().to_string());
+            let _ = tail_tx.send(printable(&all[start..]));
         });
     }
     (rx, tail_rx)
@@ -394,7 +363,7 @@ pub fn serve(nonce: &str, paths: &[PathBuf], out: &mut impl Write) -> std::io::R
         // Start on a line of our own, whatever a plugin printed before.
         writeln!(out, "\n{nonce} begin {i}")?;
         out.flush()?;
-        let verdict: Verdict = crate::registry::probe(path);
+        let verdict: Verdict = super::load::probe(path);
         let json = serde_json::to_string(&verdict).map_err(std::io::Error::other)?;
         writeln!(out, "\n{nonce} verdict {i} {json}")?;
         out.flush()?;

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use report::Failure;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wildhost::scan::Isolation;
+use wildhost::loading::scanner::Scanner;
 use wildhost::{Registry, SearchPath};
 
 /// Large buffers on whole huge pages (see `wildhost::mem`).
@@ -68,20 +68,20 @@ struct ScanArgs {
 
 impl Cli {
     fn registry(&self) -> Registry {
-        match self.isolation() {
-            Some(isolation) => Registry::discover_isolated(&self.search_path(), &isolation),
+        match self.scanner() {
+            Some(scanner) => Registry::discover_scanned(&self.search_path(), &scanner),
             None => Registry::discover(&self.search_path()),
         }
     }
 
     /// Plugin code runs first in a scanner child: this executable again.
-    fn isolation(&self) -> Option<Isolation> {
+    fn scanner(&self) -> Option<Scanner> {
         let exe = std::env::current_exe().ok()?;
-        let mut isolation = Isolation::new(vec![exe.into(), "__scan".into()]);
+        let mut scanner = Scanner::new(vec![exe.into(), "__scan".into()]);
         if let Some(Some(limit)) = scan_timeout() {
-            isolation.timeout = limit;
+            scanner.timeout = limit;
         }
-        Some(isolation)
+        Some(scanner)
     }
 
     fn search_path(&self) -> SearchPath {
@@ -144,7 +144,7 @@ fn main() -> ExitCode {
             "warning: WILDHOST_SCAN_TIMEOUT_MS=`{}` is not a whole number of milliseconds \
              above 0: the scanner keeps its limit of {} ms",
             value.to_string_lossy(),
-            Isolation::DEFAULT_TIMEOUT.as_millis()
+            Scanner::DEFAULT_TIMEOUT.as_millis()
         );
     }
     let result = std::panic::catch_unwind(|| match &cli.command {
@@ -154,10 +154,12 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&cli, args),
         Command::New(args) => new::run(args),
         Command::Verify(args) => verify::run(&cli, args),
-        Command::Scan(args) => {
-            wildhost::scan::serve(&args.nonce, &args.paths, &mut std::io::stdout().lock())
-                .map_err(|e| Failure::new("the plugin scanner cannot report").cause(e))
-        }
+        Command::Scan(args) => wildhost::loading::scanner::serve(
+            &args.nonce,
+            &args.paths,
+            &mut std::io::stdout().lock(),
+        )
+        .map_err(|e| Failure::new("the plugin scanner cannot report").cause(e)),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

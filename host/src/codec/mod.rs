@@ -8,79 +8,12 @@
 //! form); only NaN payloads, which text cannot spell, are lost there, so
 //! `binary` is the format for bit-exact data.
 
-use crate::integrity::{BLOCK, Check, Tally};
-use crate::workload::WorkloadKey;
+use crate::keys::{KeyVec, SortKey};
+use crate::running::integrity::{BLOCK, Check, Tally};
+use crate::with_keys;
+
 use std::mem::MaybeUninit;
 use wildhost_abi::KeyType;
-
-/// A typed array of keys.
-#[derive(Clone, Debug, PartialEq)]
-pub enum KeyVec {
-    /// `u32` keys.
-    U32(Vec<u32>),
-    /// `u64` keys.
-    U64(Vec<u64>),
-    /// `i32` keys.
-    I32(Vec<i32>),
-    /// `i64` keys.
-    I64(Vec<i64>),
-    /// `f32` keys.
-    F32(Vec<f32>),
-    /// `f64` keys.
-    F64(Vec<f64>),
-}
-
-/// Runs `$body` with `$v` bound to the typed `Vec` inside a [`KeyVec`].
-#[macro_export]
-macro_rules! with_keys {
-    ($keys:expr, $v:ident => $body:expr) => {
-        match $keys {
-            $crate::codec::KeyVec::U32($v) => $body,
-            $crate::codec::KeyVec::U64($v) => $body,
-            $crate::codec::KeyVec::I32($v) => $body,
-            $crate::codec::KeyVec::I64($v) => $body,
-            $crate::codec::KeyVec::F32($v) => $body,
-            $crate::codec::KeyVec::F64($v) => $body,
-        }
-    };
-}
-
-impl KeyVec {
-    /// The key type.
-    pub fn key_type(&self) -> KeyType {
-        match self {
-            KeyVec::U32(_) => KeyType::U32,
-            KeyVec::U64(_) => KeyType::U64,
-            KeyVec::I32(_) => KeyType::I32,
-            KeyVec::I64(_) => KeyType::I64,
-            KeyVec::F32(_) => KeyType::F32,
-            KeyVec::F64(_) => KeyType::F64,
-        }
-    }
-
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        with_keys!(self, v => v.len())
-    }
-
-    /// Whether there are no keys.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The keys, if they are of type `T`.
-    pub fn into_keys<T: 'static>(self) -> Option<Vec<T>> {
-        let keys: Box<dyn std::any::Any> = match self {
-            KeyVec::U32(v) => Box::new(v),
-            KeyVec::U64(v) => Box::new(v),
-            KeyVec::I32(v) => Box::new(v),
-            KeyVec::I64(v) => Box::new(v),
-            KeyVec::F32(v) => Box::new(v),
-            KeyVec::F64(v) => Box::new(v),
-        };
-        keys.downcast::<Vec<T>>().ok().map(|keys| *keys)
-    }
-}
 
 /// Why input could not be read as keys.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -133,7 +66,7 @@ pub fn parse_text(
     })
 }
 
-fn parse_lines<T: WorkloadKey>(
+fn parse_lines<T: SortKey>(
     input: &[u8],
     fast: fn(&[u8]) -> Option<(T, usize)>,
     parse: fn(&str) -> Result<T, String>,
@@ -192,7 +125,7 @@ fn shorten(text: &str) -> String {
     shown
 }
 
-trait Integer: WorkloadKey + std::str::FromStr<Err = std::num::ParseIntError> {
+trait Integer: SortKey + std::str::FromStr<Err = std::num::ParseIntError> {
     const SIGNED: bool;
     /// The value `±magnitude`, if it is one of the type.
     fn from_sign_magnitude(negative: bool, magnitude: u64) -> Option<Self>;
@@ -459,7 +392,7 @@ fn parse_int<T: Integer>(text: &str) -> Result<T, String> {
     })
 }
 
-trait Float: WorkloadKey + std::str::FromStr + std::fmt::Debug {
+trait Float: SortKey + std::str::FromStr + std::fmt::Debug {
     fn is_infinite(self) -> bool;
     fn is_zero(self) -> bool;
     /// `±digits * 10^power` where `digits` and `10^|power|` are both exact
@@ -562,7 +495,7 @@ pub fn parse_binary(
 }
 
 /// A key's little-endian bytes.
-pub trait LeBytes: WorkloadKey {
+pub trait LeBytes: SortKey {
     /// The byte array.
     type Bytes: AsRef<[u8]> + AsMut<[u8]> + Default;
     /// The key from its bytes.
@@ -1129,8 +1062,8 @@ text_key!(unsigned: u32, u64; signed: i32, i64; float: f32, f64);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::integrity::{Wrong, fingerprint};
-    use crate::workload::{Dist, Rng, generate};
+    use crate::conformance::workload::{Dist, Rng, generate};
+    use crate::running::integrity::{Wrong, fingerprint};
 
     /// A random line of up to 21 characters: mostly digits, the first one
     /// and about one in `junk_every` after it taken from `alphabet`.
@@ -1508,8 +1441,8 @@ mod tests {
 
     #[test]
     fn parsing_and_encoding_carry_the_result_check_across_blocks() {
-        use crate::integrity::{Wrong, fingerprint};
-        use crate::workload::{Dist, generate};
+        use crate::conformance::workload::{Dist, generate};
+        use crate::running::integrity::{Wrong, fingerprint};
         let keys: Vec<i64> = generate(Dist::Uniform, 3 * BLOCK + 5, 1);
         let all = KeyVec::I64(keys.clone());
         let (mut binary, mut text) = (Vec::new(), Vec::new());

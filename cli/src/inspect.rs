@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use wildhost::preflight::{self, PreflightReport};
+use wildhost::loading::preflight::{self, PreflightReport};
 use wildhost::{Availability, KeyType, LayoutCheck, Module, Refusal};
 
 #[derive(Debug, Args)]
@@ -63,7 +63,7 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
             match wildhost::load_file_with(
                 &real,
                 cli.allow_unsafe_permissions,
-                cli.isolation().as_ref(),
+                cli.scanner().as_ref(),
             ) {
                 Err(refusal) => inspection.refusal = Some(refusal),
                 Ok((module, backends)) => {

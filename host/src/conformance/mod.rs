@@ -6,13 +6,17 @@
 //! must be refused by the host without calling it; its declared scratch
 //! memory is measured.
 
-use crate::Backend;
+pub mod workload;
+
 use crate::error::SortError;
-use crate::isolate::{ChildFailure, Placement, SharedKeys, in_child};
-use crate::workload::{Dist, Rng, WorkloadKey, check_sorted, generate};
+use crate::registry::Backend;
+use crate::running::isolate::{
+    self, ChildFailure, IsolatedSortError, Placement, SharedKeys, in_child,
+};
 use serde::Serialize;
 use std::time::Duration;
 use wildhost_abi::KeyType;
+use workload::{Dist, Rng, WorkloadKey, check_sorted, generate};
 
 /// How much to check.
 #[derive(Clone, Debug)]
@@ -187,9 +191,9 @@ fn sort_guarded<T: WorkloadKey>(
 ) -> Result<(), String> {
     let mut shared = SharedKeys::with_guard_pages(input, placement)
         .map_err(|e| format!("cannot map the test buffer: {e}"))?;
-    match backend.sort_isolated(&mut shared, timeout) {
+    match isolate::sort(backend, &mut shared, timeout) {
         Ok(()) => {}
-        Err(crate::isolate::IsolatedSortError::Child {
+        Err(IsolatedSortError::Child {
             failure: ChildFailure::Died(how),
             ..
         }) if how.contains("SIGSEGV") || how.contains("SIGBUS") => {
@@ -290,7 +294,7 @@ fn scratch<T: WorkloadKey>(backend: &Backend, key_type: KeyType, options: &Optio
         }
     };
     let keys = shared.as_mut_slice();
-    let report = in_child(options.timeout, || {
+    let work = || {
         // A first sort of a few keys brings the backend's code into memory;
         // touching the input maps its pages: neither is scratch.
         let mut warm: Vec<T> = generate(Dist::Uniform, 64, seed);
@@ -323,7 +327,10 @@ fn scratch<T: WorkloadKey>(backend: &Backend, key_type: KeyType, options: &Optio
         let rise = after.peak.saturating_sub(before.resident);
         let code = after.file.saturating_sub(before.file);
         rise.saturating_sub(code).to_string().into_bytes()
-    });
+    };
+    // SAFETY: the child takes no lock: it sorts, allocates, and reads and
+    // writes files under /proc.
+    let report = unsafe { in_child(options.timeout, work) };
     match report
         .as_deref()
         .map(|r| std::str::from_utf8(r).unwrap_or(""))

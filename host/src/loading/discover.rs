@@ -7,9 +7,9 @@
 //! executable. The current directory is never searched unless named: an
 //! empty entry in `WILDHOST_PLUGIN_PATH` is ignored, not read as `.`.
 
+use super::preflight::module_name_of;
+use super::trust;
 use crate::error::{Refusal, Stage};
-use crate::preflight::module_name_of;
-use crate::trust;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -114,15 +114,15 @@ impl SearchPath {
 
     /// Lists the plugin files of every directory, in search order, with the
     /// problems found on the way. The same directory named twice is read once.
-    pub fn scan(&self) -> Scan {
-        let mut scan = Scan::default();
+    pub fn list(&self) -> Listing {
+        let mut listing = Listing::default();
         let mut seen: Vec<PathBuf> = Vec::new();
         for dir in &self.dirs {
             let real = match dir.path.canonicalize() {
                 Ok(real) => real,
                 Err(e) => {
                     if dir.origin.named_by_user() {
-                        scan.problems.push(Problem {
+                        listing.problems.push(Problem {
                             path: dir.path.clone(),
                             refusal: Refusal::new(
                                 Stage::Discovery,
@@ -139,7 +139,7 @@ impl SearchPath {
             }
             seen.push(real.clone());
             if let Err(why) = self.trusted_dir(&real) {
-                scan.problems.push(Problem {
+                listing.problems.push(Problem {
                     path: dir.path.clone(),
                     refusal: Refusal::new(Stage::Discovery, why, trust::HELP),
                 });
@@ -148,7 +148,7 @@ impl SearchPath {
             let entries = match std::fs::read_dir(&real) {
                 Ok(entries) => entries,
                 Err(e) => {
-                    scan.problems.push(Problem {
+                    listing.problems.push(Problem {
                         path: dir.path.clone(),
                         refusal: Refusal::new(
                             Stage::Discovery,
@@ -170,25 +170,25 @@ impl SearchPath {
                 match file.canonicalize() {
                     Ok(real) if real.is_file() && !self.allow_unsafe_permissions => {
                         match trust::check_file(&real) {
-                            Ok(()) => scan.candidates.push(Candidate {
+                            Ok(()) => listing.candidates.push(Candidate {
                                 path: file,
                                 real_path: real,
                                 module,
                                 origin: dir.origin,
                             }),
-                            Err(why) => scan.problems.push(Problem {
+                            Err(why) => listing.problems.push(Problem {
                                 path: file,
                                 refusal: Refusal::new(Stage::Discovery, why, trust::HELP),
                             }),
                         }
                     }
-                    Ok(real) if real.is_file() => scan.candidates.push(Candidate {
+                    Ok(real) if real.is_file() => listing.candidates.push(Candidate {
                         path: file,
                         real_path: real,
                         module,
                         origin: dir.origin,
                     }),
-                    Ok(_) => scan.problems.push(Problem {
+                    Ok(_) => listing.problems.push(Problem {
                         path: file,
                         refusal: Refusal::new(
                             Stage::Discovery,
@@ -196,7 +196,7 @@ impl SearchPath {
                             "remove it from the plugin directory",
                         ),
                     }),
-                    Err(e) => scan.problems.push(Problem {
+                    Err(e) => listing.problems.push(Problem {
                         path: file,
                         refusal: Refusal::new(
                             Stage::Discovery,
@@ -207,7 +207,7 @@ impl SearchPath {
                 }
             }
         }
-        scan
+        listing
     }
 }
 
@@ -230,9 +230,9 @@ pub(crate) fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
         })
 }
 
-/// The result of [`SearchPath::scan`].
+/// The result of [`SearchPath::list`].
 #[derive(Clone, Debug, Default)]
-pub struct Scan {
+pub struct Listing {
     /// Plugin files, in search order.
     pub candidates: Vec<Candidate>,
     /// Directories and files that could not be used.

@@ -2,12 +2,12 @@
 //! and the host pulls the result back.
 //!
 //! The keys reach the worker in one of two ways, neither a copy:
-//! - The worker makes them ([`Backend::sort_loaded_in_worker`], what the
+//! - The worker makes them ([`sort_prepared`], what the
 //!   command does): forked once the input is read, it parses it (its copy
 //!   of the host's memory, shared copy-on-write and only read) and sends
 //!   the keys' fingerprint back before any code of the backend runs there.
 //!   The host lets go of the input at once and never holds the keys.
-//! - The caller has them ([`Backend::sort_in_worker`]): the worker is forked
+//! - The caller has them ([`sort`]): the worker is forked
 //!   once they are in memory, so it starts with them at no cost, and the
 //!   host lets go of its own view of their pages before the worker touches
 //!   them: the worker is left their only owner and sorts them in place,
@@ -26,12 +26,14 @@
 //! wrong keys, which the caller's result check catches, never a write
 //! anywhere else.
 
-use crate::integrity::Fingerprint;
-use crate::isolate::{
-    ChildFailure, IsolatedSortError, Wait, describe_exit, failure_from_report, failure_report,
-    page_size, pipe, read_some, reap, wait_readable, write_all,
+use super::integrity::Fingerprint;
+use super::isolate::{ChildFailure, IsolatedSortError, failure_from_report, failure_report};
+use crate::mem;
+use crate::process::{
+    Wait, describe_exit, die_with_parent, page_size, pipe, read_some, reap, wait_readable,
+    write_all,
 };
-use crate::{Backend, mem};
+use crate::registry::Backend;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
@@ -60,194 +62,205 @@ const GO: u8 = b'g';
 /// them on as it goes: 256 KiB of 64-bit keys, well inside an L2 cache.
 const PULL: usize = 32 * 1024;
 
-impl Backend {
-    /// Sorts `keys` in a forked worker process with a time limit, as
-    /// `wildhost sort --isolate` does: a backend that crashes, exits or hangs
-    /// gives an error naming what happened. The keys' memory goes to the
-    /// worker, so on an error `keys` is left empty; on success it holds the
-    /// worker's result (the caller still checks it, as for any backend).
-    pub fn sort_in_worker<T: Key>(
-        &self,
-        keys: &mut Vec<T>,
-        timeout: Duration,
-    ) -> Result<(), IsolatedSortError> {
-        self.with_keys(keys, timeout, Receive::Whole)
-    }
+/// Sorts `keys` in a forked worker process with a time limit, as
+/// `wildhost sort --isolate` does: a backend that crashes, exits or hangs
+/// gives an error naming what happened. The keys' memory goes to the
+/// worker, so on an error `keys` is left empty; on success it holds the
+/// worker's result (the caller still checks it, as for any backend).
+pub fn sort<T: Key>(
+    backend: &Backend,
+    keys: &mut Vec<T>,
+    timeout: Duration,
+) -> Result<(), IsolatedSortError> {
+    sort_keys(backend, keys, timeout, Receive::Whole)
+}
 
-    /// [`Backend::sort_in_worker`], handing the sorted keys to `take` in
-    /// order, a cache-sized block at a time, as they are copied out of the
-    /// worker: no buffer of the whole result is made. `keys` is left empty.
-    /// On an error, `take` may have been given part of the keys.
-    pub fn sort_in_worker_with<T: Key>(
-        &self,
-        keys: &mut Vec<T>,
-        timeout: Duration,
-        mut take: impl FnMut(&[T]),
-    ) -> Result<(), IsolatedSortError> {
-        self.with_keys(keys, timeout, Receive::To(Sink::Blocks(&mut take)))
-    }
+/// [`sort`], handing the sorted keys to `take` in
+/// order, a cache-sized block at a time, as they are copied out of the
+/// worker: no buffer of the whole result is made. `keys` is left empty.
+/// On an error, `take` may have been given part of the keys.
+pub fn sort_with<T: Key>(
+    backend: &Backend,
+    keys: &mut Vec<T>,
+    timeout: Duration,
+    mut take: impl FnMut(&[T]),
+) -> Result<(), IsolatedSortError> {
+    sort_keys(backend, keys, timeout, Receive::To(Sink::Blocks(&mut take)))
+}
 
-    /// Sorts, in a forked worker process with a time limit, keys that the
-    /// worker makes itself, as `wildhost sort --isolate` does: `load` runs
-    /// in the worker (which starts as a copy of this process) before any
-    /// code of the backend does there, and returns the keys and their
-    /// fingerprint; the worker sends the fingerprint back, then sorts. The
-    /// host never holds the keys, so nothing of them is handed over or
-    /// copied into the worker. Loading gets the time limit, and sorting
-    /// gets it again from the fingerprint's arrival. The sorted keys go to
-    /// `sink` as they are copied out (on an error, `Sink::Bytes` may have
-    /// been given part of them); the fingerprint is returned, for checking
-    /// them.
-    ///
-    /// `load` runs in a forked copy of this process in which only the
-    /// calling thread exists: it must not wait for a lock another thread of
-    /// this process might hold.
-    pub fn sort_loaded_in_worker<'a, T: Key>(
-        &self,
-        timeout: Duration,
-        load: impl FnOnce() -> Result<Loaded<T>, String> + 'a,
-        sink: Sink<'_, T>,
-    ) -> Result<Fingerprint, LoadedSortError> {
-        let fingerprint =
-            self.in_worker(Source::Load(Box::new(load)), timeout, Receive::To(sink))?;
-        // A loading worker always sends its fingerprint before the keys.
-        fingerprint.ok_or_else(|| {
-            LoadedSortError::Sort(self.child_failed(ChildFailure::Died(
-                "sent its keys without their fingerprint".into(),
-            )))
-        })
-    }
+/// Sorts, in a forked worker process with a time limit, keys that the
+/// worker makes itself, as `wildhost sort --isolate` does: `prepare` runs
+/// in the worker (which starts as a copy of this process) before any code
+/// of the backend does there, and returns the keys and their fingerprint;
+/// the worker sends the fingerprint back, then sorts. The host never holds
+/// the keys, so nothing of them is handed over or copied into the worker.
+/// Preparing gets the time limit, and sorting gets it again from the
+/// fingerprint's arrival. The sorted keys go to `sink` as they are copied
+/// out (on an error, `Sink::Bytes` may have been given part of them); the
+/// fingerprint is returned, for checking them.
+///
+/// # Safety
+///
+/// `prepare` runs in a forked copy of this process in which only the
+/// calling thread exists. It must not wait for a lock that another thread
+/// of this process might have held at the moment of the fork (a `Mutex`,
+/// stdout's lock, a `OnceLock` being initialised): in the child, no one
+/// would ever release it. The allocator's own lock is safe (glibc's `fork`
+/// takes care of it). The caller must know every thread of the process, or
+/// that `prepare` takes no lock.
+pub unsafe fn sort_prepared<'a, T: Key>(
+    backend: &Backend,
+    timeout: Duration,
+    prepare: impl FnOnce() -> Result<Prepared<T>, String> + 'a,
+    sink: Sink<'_, T>,
+) -> Result<Fingerprint, PreparedSortError> {
+    let fingerprint = in_worker(
+        backend,
+        Source::Prepare(Box::new(prepare)),
+        timeout,
+        Receive::To(sink),
+    )?;
+    // A loading worker always sends its fingerprint before the keys.
+    fingerprint.ok_or_else(|| {
+        PreparedSortError::Sort(child_failed(
+            backend,
+            ChildFailure::Died("sent its keys without their fingerprint".into()),
+        ))
+    })
+}
 
-    fn with_keys<T: Key>(
-        &self,
-        keys: &mut Vec<T>,
-        timeout: Duration,
-        receive: Receive<'_, T>,
-    ) -> Result<(), IsolatedSortError> {
-        match self.in_worker(Source::Keys(keys), timeout, receive) {
-            Ok(_) => Ok(()),
-            Err(LoadedSortError::Sort(e)) => Err(e),
-            // Only a loading worker reports on loading.
-            Err(LoadedSortError::Load(what)) => Err(self.child_failed(ChildFailure::Died(what))),
-            Err(LoadedSortError::LoadStopped(failure)) => Err(self.child_failed(failure)),
+fn sort_keys<T: Key>(
+    backend: &Backend,
+    keys: &mut Vec<T>,
+    timeout: Duration,
+    receive: Receive<'_, T>,
+) -> Result<(), IsolatedSortError> {
+    match in_worker(backend, Source::Keys(keys), timeout, receive) {
+        Ok(_) => Ok(()),
+        Err(PreparedSortError::Sort(e)) => Err(e),
+        // Only a loading worker reports on loading.
+        Err(PreparedSortError::Prepare(what)) => {
+            Err(child_failed(backend, ChildFailure::Died(what)))
         }
+        Err(PreparedSortError::PrepareStopped(failure)) => Err(child_failed(backend, failure)),
     }
+}
 
-    fn child_failed(&self, failure: ChildFailure) -> IsolatedSortError {
-        IsolatedSortError::Child {
-            backend: self.name().to_string(),
-            failure,
-        }
+fn child_failed(backend: &Backend, failure: ChildFailure) -> IsolatedSortError {
+    IsolatedSortError::Child {
+        backend: backend.name().to_string(),
+        failure,
     }
+}
 
-    /// The worker's whole life, seen from the host: forks it, hands it the
-    /// keys or waits for it to load them, and receives the result. The
-    /// fingerprint a loading worker sent, if it is one.
-    fn in_worker<T: Key>(
-        &self,
-        mut source: Source<'_, T>,
-        timeout: Duration,
-        receive: Receive<'_, T>,
-    ) -> Result<Option<Fingerprint>, LoadedSortError> {
-        // What the host refuses, it refuses here, without a worker.
-        self.check_callable(T::TYPE)
-            .map_err(IsolatedSortError::from)?;
-        reap_ended();
-        let failed = |failure| LoadedSortError::Sort(self.child_failed(failure));
-        let spawn = |e: io::Error| failed(ChildFailure::Spawn(e.to_string()));
-        if let Source::Keys(keys) = &mut source {
-            mem::round_up_to_huge_pages(keys);
-        }
-        let loading = matches!(source, Source::Load(_));
-        let (from_worker, worker_report) = pipe().map_err(spawn)?;
-        let (worker_control, to_worker) = pipe().map_err(spawn)?;
-        // SAFETY: sched_getcpu and getpid have no preconditions.
-        let (cpu, parent) = unsafe { (libc::sched_getcpu(), libc::getpid()) };
-        // SAFETY: fork has no preconditions; the child runs only
-        // `worker_main`, which ends in `_exit`, never returning into the
-        // parent's code.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(spawn(io::Error::last_os_error()));
-        }
-        if pid == 0 {
-            crate::isolate::die_with_parent(parent);
-            start_on(cpu);
-            drop((from_worker, to_worker));
-            worker_main(self, source, worker_report, worker_control);
-        }
-        drop((worker_report, worker_control));
-        let mut worker = Worker {
-            pid,
-            from_worker,
-            to_worker: Some(to_worker),
-            deadline: deadline_after(timeout),
-            live: true,
-        };
-        let mut keys = None;
-        match source {
-            Source::Keys(caller) => {
-                // The worker becomes the only owner of the keys' pages, then
-                // sorts.
-                release(caller);
-                if let Some(to_worker) = &worker.to_worker {
-                    write_all(to_worker, &[GO]);
-                }
-                keys = Some(caller);
+/// The worker's whole life, seen from the host: forks it, hands it the
+/// keys or waits for it to load them, and receives the result. The
+/// fingerprint a loading worker sent, if it is one.
+fn in_worker<T: Key>(
+    backend: &Backend,
+    mut source: Source<'_, T>,
+    timeout: Duration,
+    receive: Receive<'_, T>,
+) -> Result<Option<Fingerprint>, PreparedSortError> {
+    // What the host refuses, it refuses here, without a worker.
+    backend
+        .check_callable(T::TYPE)
+        .map_err(IsolatedSortError::from)?;
+    reap_ended();
+    let failed = |failure| PreparedSortError::Sort(child_failed(backend, failure));
+    let spawn = |e: io::Error| failed(ChildFailure::Spawn(e.to_string()));
+    if let Source::Keys(keys) = &mut source {
+        mem::round_up_to_huge_pages(keys);
+    }
+    let loading = matches!(source, Source::Prepare(_));
+    let (from_worker, worker_report) = pipe().map_err(spawn)?;
+    let (worker_control, to_worker) = pipe().map_err(spawn)?;
+    // SAFETY: sched_getcpu and getpid have no preconditions.
+    let (cpu, parent) = unsafe { (libc::sched_getcpu(), libc::getpid()) };
+    // SAFETY: fork has no preconditions; the child runs only
+    // `worker_main`, which ends in `_exit`, never returning into the
+    // parent's code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(spawn(io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        die_with_parent(parent);
+        start_on(cpu);
+        drop((from_worker, to_worker));
+        worker_main(backend, source, worker_report, worker_control);
+    }
+    drop((worker_report, worker_control));
+    let mut worker = Worker {
+        pid,
+        from_worker,
+        to_worker: Some(to_worker),
+        deadline: deadline_after(timeout),
+        live: true,
+    };
+    let mut keys = None;
+    match source {
+        Source::Keys(caller) => {
+            // The worker becomes the only owner of the keys' pages, then
+            // sorts.
+            release(caller);
+            if let Some(to_worker) = &worker.to_worker {
+                write_all(to_worker, &[GO]);
             }
-            // What `load` owns (the input it reads, say) the host lets go
-            // of now: the worker's copy is the one used. Once the worker has
-            // made the keys and dropped it too, its memory is free, and the
-            // backend's scratch reuses it while it is still in the cache
-            // (in back-to-back runs, the worker's sort of 1e6 keys 4.48 ->
-            // 4.30 ms).
-            Source::Load(load) => drop(load),
+            keys = Some(caller);
         }
-        let mut fingerprint = None;
-        let outcome = match keys {
-            Some(keys) => {
-                let len = keys.len();
-                let outcome = worker.receive(len, receive, keys);
-                if outcome.is_err() {
-                    keys.clear();
-                }
-                outcome
+        // What `load` owns (the input it reads, say) the host lets go
+        // of now: the worker's copy is the one used. Once the worker has
+        // made the keys and dropped it too, its memory is free, and the
+        // backend's scratch reuses it while it is still in the cache
+        // (in back-to-back runs, the worker's sort of 1e6 keys 4.48 ->
+        // 4.30 ms).
+        Source::Prepare(prepare) => drop(prepare),
+    }
+    let mut fingerprint = None;
+    let outcome = match keys {
+        Some(keys) => {
+            let len = keys.len();
+            let outcome = worker.receive(len, receive, keys);
+            if outcome.is_err() {
+                keys.clear();
             }
-            None => worker.loaded(timeout).and_then(|(len, loaded)| {
-                fingerprint = Some(loaded);
-                worker.receive(len, receive, &mut Vec::new())
-            }),
-        };
-        if outcome.is_ok() {
-            // The worker has nothing left to do, and its end (unmapping its
-            // memory) need not hold up the caller.
-            worker.stop_later();
-            return Ok(fingerprint);
+            outcome
         }
-        let status = worker.stop(matches!(outcome, Err(Pulled::Ended)));
-        let ended = |status: Option<ExitStatus>| match status {
-            Some(status) if status.success() => "ended without sending the keys".into(),
-            Some(status) => describe_exit(status),
-            None => "vanished".into(),
-        };
-        match outcome {
-            Ok(()) => Ok(fingerprint),
-            Err(Pulled::Failed(report)) => {
-                Err(IsolatedSortError::from(failure_from_report(self.name(), &report)?).into())
-            }
-            Err(Pulled::LoadFailed(what)) => Err(LoadedSortError::Load(what)),
-            // Before the fingerprint, the worker was still loading: the
-            // backend never ran.
-            Err(Pulled::TimedOut) if loading && fingerprint.is_none() => Err(
-                LoadedSortError::LoadStopped(ChildFailure::TimedOut(timeout)),
-            ),
-            Err(Pulled::TimedOut) => Err(failed(ChildFailure::TimedOut(timeout))),
-            Err(Pulled::Ended) if loading && fingerprint.is_none() => Err(
-                LoadedSortError::LoadStopped(ChildFailure::Died(ended(status))),
-            ),
-            Err(Pulled::Ended) => Err(failed(ChildFailure::Died(ended(status)))),
-            Err(Pulled::Garbled(what)) => Err(failed(ChildFailure::Died(what))),
+        None => worker.loaded(timeout).and_then(|(len, loaded)| {
+            fingerprint = Some(loaded);
+            worker.receive(len, receive, &mut Vec::new())
+        }),
+    };
+    if outcome.is_ok() {
+        // The worker has nothing left to do, and its end (unmapping its
+        // memory) need not hold up the caller.
+        worker.stop_later();
+        return Ok(fingerprint);
+    }
+    let status = worker.stop(matches!(outcome, Err(Pulled::Ended)));
+    let ended = |status: Option<ExitStatus>| match status {
+        Some(status) if status.success() => "ended without sending the keys".into(),
+        Some(status) => describe_exit(status),
+        None => "vanished".into(),
+    };
+    match outcome {
+        Ok(()) => Ok(fingerprint),
+        Err(Pulled::Failed(report)) => {
+            Err(IsolatedSortError::from(failure_from_report(backend.name(), &report)?).into())
         }
+        Err(Pulled::LoadFailed(what)) => Err(PreparedSortError::Prepare(what)),
+        // Before the fingerprint, the worker was still loading: the
+        // backend never ran.
+        Err(Pulled::TimedOut) if loading && fingerprint.is_none() => Err(
+            PreparedSortError::PrepareStopped(ChildFailure::TimedOut(timeout)),
+        ),
+        Err(Pulled::TimedOut) => Err(failed(ChildFailure::TimedOut(timeout))),
+        Err(Pulled::Ended) if loading && fingerprint.is_none() => Err(
+            PreparedSortError::PrepareStopped(ChildFailure::Died(ended(status))),
+        ),
+        Err(Pulled::Ended) => Err(failed(ChildFailure::Died(ended(status)))),
+        Err(Pulled::Garbled(what)) => Err(failed(ChildFailure::Died(what))),
     }
 }
 
@@ -314,7 +327,7 @@ impl<T> std::fmt::Debug for Sink<'_, T> {
 
 /// Keys a worker made itself, and their fingerprint, taken as it made them.
 #[derive(Debug)]
-pub struct Loaded<T> {
+pub struct Prepared<T> {
     /// The keys to sort.
     pub keys: Vec<T>,
     /// Their fingerprint, for checking the result.
@@ -323,15 +336,15 @@ pub struct Loaded<T> {
 
 /// Why a sort of keys the worker makes itself did not give a result.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LoadedSortError {
+pub enum PreparedSortError {
     /// Making the keys failed (before the backend ran): what the loader
     /// said.
     #[error("{0}")]
-    Load(String),
+    Prepare(String),
     /// The worker died or ran out of time while making the keys, before
     /// the backend ran.
     #[error("the worker process making the keys: {0}")]
-    LoadStopped(ChildFailure),
+    PrepareStopped(ChildFailure),
     /// The sort failed.
     #[error(transparent)]
     Sort(#[from] IsolatedSortError),
@@ -342,7 +355,7 @@ enum Source<'a, T> {
     /// The caller's keys, whose pages go over to the worker.
     Keys(&'a mut Vec<T>),
     /// Keys the worker makes itself, with their fingerprint.
-    Load(Box<dyn FnOnce() -> Result<Loaded<T>, String> + 'a>),
+    Prepare(Box<dyn FnOnce() -> Result<Prepared<T>, String> + 'a>),
 }
 
 /// The worker: waits for the host to let go of the keys, or makes them
@@ -374,7 +387,7 @@ fn worker_main<T: Key>(
                 }
                 keys
             }
-            Source::Load(load) => match load() {
+            Source::Prepare(prepare) => match prepare() {
                 Ok(made) => {
                     let mut header = [0u8; 1 + 8 + Fingerprint::BYTES];
                     header[0] = LOADED;
