@@ -72,10 +72,10 @@ fn direct_call(keys: &mut [u64]) {
 fn integrity(c: &mut Criterion) {
     // Fixed malloc thresholds: glibc's adaptive ones hand the codec's 8 MB
     // buffers back to the kernel on some iterations and not on others, and
-    // the page faults that follow (up to 7 ms at 1e6 keys, against 0.6 ms
-    // without) would drown the check. Buffers of 1e7 keys stay above the
-    // threshold: every iteration maps and faults them, with and without the
-    // check alike.
+    // the page faults that follow would drown the check (figures in
+    // docs/PERFORMANCE.md, "The result check"). Buffers of 1e7 keys stay
+    // above the threshold: every iteration maps and faults them, with and
+    // without the check alike.
     // SAFETY: mallopt only tunes the allocator; called before the group
     // allocates.
     unsafe {

@@ -20,14 +20,43 @@
  *     libwildsort_radix.so  ->  module "wildsort_radix"
  *
  * The name is a C identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes).
- * The file exports exactly these two symbols for the host:
+ * The module definition must report the same name as the file.
  *
- *     const WildAbiTag WildAbi_<module>;            a constant, read from
- *                                                   the file before loading
- *     const WildModuleDef *WildInit_<module>(void); the entry point
+ * ------------------------------------------------------------------------
+ * Symbols: what the host reads, and when
+ * ------------------------------------------------------------------------
+ * The host looks up three symbols by their prefix and the module name.
+ * It finds them among the file's exported symbols (the dynamic symbol
+ * table of an ELF file), and reads nothing else by name.
  *
- * WILD_EXPORT_MODULE(module, def) below defines both. The module definition
- * must report the same name as the file.
+ *     const WildAbiTag WildAbi_<module>;
+ *         The ABI tag. Every plugin exports it. Read from the file itself,
+ *         before any plugin code runs: the host parses the object file and
+ *         reads the tag's bytes from their section, so the tag must be a
+ *         constant stored in the file (initialised, not in .bss, needing no
+ *         relocation).
+ *
+ *     const WildModuleDef *WildInit_<module>(void);
+ *         The entry point. Every plugin exports it. That the file exports it
+ *         as a function is checked in the file before any code runs; it is
+ *         looked up and called only after the file is opened (dlopen), and
+ *         after the layout check below.
+ *
+ *     const TypeLayout *const WildLayout_<module>;
+ *         The layout: a pointer to abi_stable's description of the
+ *         contract's types as the plugin was compiled (in Rust,
+ *         `&'static abi_stable::type_layout::TypeLayout`, a type with no C
+ *         definition). Rust plugins built with the SDK export it; C plugins
+ *         do not, and are checked by magic, versions and sizes instead.
+ *         Whether the file exports it is read from the file before any code
+ *         runs; it is looked up after the file is opened and compared with
+ *         the host's own layout before the entry point is called. The host
+ *         reads any symbol of this name as such a pointer: a C plugin must
+ *         not define one.
+ *
+ * WILD_EXPORT_MODULE(module, def) below exports the first two; the Rust
+ * SDK's export_plugin! exports all three. A file may export other symbols
+ * of its own; the host does not look at them.
  *
  * ------------------------------------------------------------------------
  * Versioning
@@ -47,19 +76,46 @@
  * The structs have no padding, so every compiler places every field alike.
  *
  * ------------------------------------------------------------------------
- * Loading, in order
+ * Loading, in order (in each process that loads the plugin)
  * ------------------------------------------------------------------------
  * 1. Preflight, without running plugin code: the host parses the file and
  *    refuses it if it is not a shared library for this machine, is
- *    truncated, lacks WildInit_<module> or WildAbi_<module>, or its tag has
- *    another magic, another major or a newer minor.
- * 2. The host opens the file (RTLD_NOW | RTLD_LOCAL on ELF systems) and
- *    never closes it while the process lives.
- * 3. The host calls WildInit_<module>() once and validates everything the
- *    returned definition holds before trusting it.
- * 4. If `init` is not NULL, the host calls it once, before any sort. It may
+ *    truncated, lacks WildInit_<module> (as a function) or
+ *    WildAbi_<module>, or its tag has another magic, another major or a
+ *    newer minor. It also notes whether WildLayout_<module> is exported.
+ * 2. The host opens the file (RTLD_NOW | RTLD_LOCAL on ELF systems), which
+ *    runs its constructors, and never closes it while the process lives.
+ * 3. If the file exports WildLayout_<module>, the host compares that layout
+ *    with its own; if they differ, it refuses the file, naming the field.
+ * 4. The host calls WildInit_<module>() and validates everything the
+ *    returned definition holds before trusting it; its versions must
+ *    match the tag's.
+ * 5. If `init` is not NULL, the host calls it, before any sort. It may
  *    answer WILD_UNAVAILABLE with a reason ("no AVX2 on this CPU"): the
  *    backends are then listed as unavailable and never called.
+ *
+ * A process does steps 2 to 5 at most once per file. But more than one
+ * process loads a plugin, so WildInit_<module> and `init` run once per
+ * process, not once per machine:
+ *
+ *  - The `wildhost` command first runs a plugin file it has no verdict on
+ *    in the plugin scanner: a child process (the wildhost executable run
+ *    again) that does steps 1 to 5, so that a plugin that crashes or hangs
+ *    there takes down the child, not the host. Then the host itself loads the
+ *    plugin, in its own process: steps 1 to 5 again. On that start,
+ *    WildInit_<module> and `init` run twice, in two processes.
+ *  - The scanner's verdict is cached per file (path, size, modification
+ *    time, inode, device) and wildhost version, so a later start skips the
+ *    scanner and runs them once. A changed file, another wildhost, or a
+ *    cache that cannot be written means a scan, and two runs, again.
+ *  - Every wildhost command is a process of its own, and several may run
+ *    at once: each runs WildInit_<module> and `init`.
+ *
+ * So neither may have an effect that must happen once per machine or once
+ * per installation (registering, licensing, writing a file that must not
+ * exist yet, counting uses), nor assume it is the only process that has
+ * the plugin loaded. Keep them to answering questions about this process
+ * and this machine, such as which CPU features there are.
  *
  * ------------------------------------------------------------------------
  * Ownership and lifetime
@@ -76,11 +132,16 @@
  * ------------------------------------------------------------------------
  * Threads
  * ------------------------------------------------------------------------
- * WildInit_<module> and `init` are called once, from one thread.
- * `sort` may be called from several threads at once, each call on its own
- * buffer; a backend keeps no unsynchronised global state. A backend flagged
- * WILD_FLAG_PARALLEL may start threads of its own and must join them before
- * it returns.
+ * In each process, WildInit_<module> and `init` are called once, from one
+ * thread, before any sort (see "Loading, in order" for why that is not once
+ * per machine). `sort` may be called from several threads at once, each
+ * call on its own buffer; a backend keeps no unsynchronised global state.
+ * A backend flagged WILD_FLAG_PARALLEL may start threads of its own and
+ * must join them before it returns.
+ *
+ * `sort` may also run in a forked copy of a process that already ran
+ * `init` (`wildhost sort --isolate`, `wildhost verify`): the copy has only
+ * the thread that called `sort`, so a thread `init` started is not there.
  *
  * ------------------------------------------------------------------------
  * The order of keys
@@ -152,9 +213,10 @@ typedef int32_t (*WildSortFn)(void *keys, size_t len, uint32_t key_type,
                               char *err, size_t err_cap);
 
 /*
- * Plugin-wide initialisation, called once before any sort. Returns WILD_OK,
- * or WILD_UNAVAILABLE with the reason in `reason`, written like the message
- * of WildSortFn.
+ * Plugin-wide initialisation, called before any sort, once in each process
+ * that loads the plugin (so possibly in more than one process on a machine,
+ * see "Loading, in order"). Returns WILD_OK, or WILD_UNAVAILABLE with the
+ * reason in `reason`, written like the message of WildSortFn.
  */
 typedef int32_t (*WildInitFn)(char *reason, size_t reason_cap);
 
@@ -212,8 +274,9 @@ typedef struct WildModuleDef {
 #define WILD_METHOD_TABLE(methods) \
     (methods), (uint32_t)(sizeof(methods) / sizeof((methods)[0])), (uint32_t)sizeof(WildMethodDef)
 
-/* Exports the ABI tag and the entry point of module NAME, whose definition
- * is the static WildModuleDef DEF. Use once per plugin file:
+/* Exports the ABI tag WildAbi_NAME and the entry point WildInit_NAME of
+ * module NAME, whose definition is the static WildModuleDef DEF (no layout
+ * symbol: that one is Rust's). Use once per plugin file:
  *
  *     WILD_EXPORT_MODULE(wildsort, module_def)
  */

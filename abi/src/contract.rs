@@ -17,14 +17,18 @@ pub const ABI_MAJOR: u16 = 1;
 /// to its own and refuses newer ones.
 pub const ABI_MINOR: u16 = 0;
 
-/// Prefix of the entry symbol: module `wildsort_radix` exports
-/// `WildInit_wildsort_radix`.
+/// Prefix of the entry symbol, which every plugin exports: module
+/// `wildsort_radix` exports the function `WildInit_wildsort_radix`. Found in
+/// the file before any plugin code runs; called after the file is opened and
+/// its layout checked, once in each process that loads the plugin.
 pub const ENTRY_PREFIX: &str = "WildInit_";
-/// Prefix of the ABI tag symbol, a static [`AbiTag`] the host reads from the
-/// file before running any of its code.
+/// Prefix of the ABI tag symbol, which every plugin exports: a static
+/// [`AbiTag`] the host reads from the file before running any of its code.
 pub const TAG_PREFIX: &str = "WildAbi_";
 /// Prefix of the abi_stable layout symbol that Rust plugins built with the
-/// SDK export: a `&'static TypeLayout` of [`ModuleDef`].
+/// SDK export (C plugins do not): a `&'static TypeLayout` of [`ModuleDef`],
+/// read after the file is opened and compared with the host's before the
+/// entry point runs.
 pub const LAYOUT_PREFIX: &str = "WildLayout_";
 
 /// Status codes returned by [`SortFn`] and [`InitFn`].
@@ -193,7 +197,10 @@ pub type SortFn = unsafe extern "C" fn(
     err_cap: usize,
 ) -> i32;
 
-/// Called once, before any sort, from one thread. Returns [`status::OK`], or
+/// Called before any sort, from one thread, once in each process that loads
+/// the plugin: the plugin scanner's child process runs it too, so it may run
+/// twice on one machine for one start of the host, and must have no effect
+/// that has to happen once per machine. Returns [`status::OK`], or
 /// [`status::UNAVAILABLE`] with the reason written to `reason` like the
 /// message of [`SortFn`].
 pub type InitFn = unsafe extern "C" fn(reason: *mut c_char, reason_cap: usize) -> i32;

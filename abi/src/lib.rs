@@ -2,9 +2,12 @@
 //!
 //! A plugin is a shared library that exports `WildInit_<module>`, a function
 //! returning a static [`ModuleDef`] (the `PyModuleDef` of this world) whose
-//! method table lists its sort backends. This crate holds the `#[repr(C)]`
-//! types and constants of that ABI ([`contract`]), the C header that documents
-//! it (`include/wildsort.h`), and the Rust SDK ([`sdk`]) that exports a plugin
+//! method table lists its sort backends, and `WildAbi_<module>`, the
+//! [`AbiTag`] the host reads from the file before running any of its code
+//! (plus `WildLayout_<module>` from the Rust SDK; the header lists when each
+//! is read). This crate holds the `#[repr(C)]` types and constants of that
+//! ABI ([`contract`]), the C header that documents it
+//! (`include/wildsort.h`), and the Rust SDK ([`sdk`]) that exports a plugin
 //! from ordinary sort functions:
 //!
 //! ```ignore

@@ -18,28 +18,27 @@
 //!    they are, each value is rewritten in place as its ordered key, the
 //!    keys are sorted as unsigned integers (by `sort_unstable` or by the
 //!    passes of step 4) and rewritten back. An integer comparison is cheaper
-//!    than `total_cmp`, and no radix pass maps a key again (against std's
-//!    `total_cmp` sort, 1e3 keys: 0.97-1.04x before, 1.2-1.5x after; f64
-//!    specials 1e4 0.85x before, 1.02x after; f32 uniform 1e5 4.0x before,
-//!    6.2x after).
+//!    than `total_cmp`, and no radix pass maps a key again (figures in
+//!    docs/PERFORMANCE.md, "Choices in the radix sort").
 //! 2. One early-exit scan: already non-decreasing → done; non-increasing →
 //!    reversed in place (std's sort is O(n) on both, so radix must be too).
 //!    Compiled for AVX2 when the CPU has it (detected at run time): 64-bit
 //!    keys then compare four at a time, where the baseline target's scalar
-//!    code lost to std's run detection (i64 sorted 0.93x → 2.3x std).
+//!    code lost to std's run detection.
 //! 3. A sorted sample of `n / 32` keys, at least 32 and at most `SAMPLE`. If it holds few distinct
 //!    values, one counting pass through a small hash table confirms it (and
 //!    gives up past `FEW_MAX` values) and the runs are written out in place:
 //!    no scratch buffer at all. If it shows a cache-sized input of floats
 //!    that repeats more than a quarter of its keys: `sort_unstable` of the
-//!    integer keys, which thrives on duplicates (f64 specials 1e4: 0.94x
-//!    std by radix, 1.27x so). If it shows a cache-sized input whose first
+//!    integer keys, which thrives on duplicates that radix levels peel
+//!    slowly. If it shows a cache-sized input whose first
 //!    digit would put more than a quarter of the keys in one bucket: a
 //!    logarithmic first digit (below) of about one bucket per key, then one
-//!    insertion sort, if that digit spreads the sample (Zipf-like integers,
-//!    1e3 and 1e4 keys: 0.85-0.98x std by `sort_unstable`, 1.15-1.5x so),
-//!    else `sort_unstable`. If it shows a larger input whose first digit
-//!    would put more than half of the keys in one bucket, the first digit
+//!    insertion sort, if that digit spreads the sample (faster than
+//!    `sort_unstable` on Zipf-like integers; figures in
+//!    docs/PERFORMANCE.md), else `sort_unstable`. If it shows a larger
+//!    input whose first digit would put more than half of the keys in one
+//!    bucket, the first digit
 //!    is logarithmic, chosen without the linear digit's histogram pass.
 //! 4. MSD radix sort, out of place between the input and one scratch buffer
 //!    (on Linux on whole transparent huge pages, see `Scratch`: the scatter
@@ -50,9 +49,10 @@
 //!    the top varying bits and never reaches below the lowest, so narrow
 //!    ranges and constant low bits (integer-valued floats) cost nothing
 //!    extra. A level whose digit covers every varying bit is a counting sort
-//!    (each bucket holds one value). Out-of-cache levels use `WIDE_WIDTH`-bit digits (512 streams;
-//!    measured on 10M u64: 8 bits 65 ms, 9 bits 56 ms, 10 bits 61 ms, 11 bits
-//!    85 ms: more streams thrash the cache and TLB); skewed out-of-cache levels
+//!    (each bucket holds one value). Out-of-cache levels use
+//!    `WIDE_WIDTH`-bit digits (512 streams, the fastest width measured on
+//!    10M u64: more streams thrash the cache and TLB; figures in
+//!    docs/PERFORMANCE.md); skewed out-of-cache levels
 //!    try a logarithmic digit (bit length and mantissa of the key), whose
 //!    buckets tell their children how many low bits still vary. A
 //!    cache-resident bucket uses digits of about `log2(m)` bits: two of them,
@@ -70,9 +70,9 @@ use std::mem::MaybeUninit;
 /// Below this many keys the std sort is faster than any radix pass.
 pub const SMALL_CUTOFF: usize = 256;
 
-/// Below this many float keys that are not presorted the std sort is about as
-/// fast as the radix passes, and much faster on some distributions (measured
-/// with `bench -- cross`: radix wins on uniform floats only from 4096 keys).
+/// Below this many float keys that are not presorted, the comparison sort of
+/// the integer keys beats the radix passes on some float inputs, though not
+/// on all (figures in docs/PERFORMANCE.md, "The cut-over").
 pub const FLOAT_CUTOFF: usize = 4096;
 
 /// Every length at which the algorithm changes, for tests.
@@ -132,8 +132,8 @@ pub trait RadixKey: Copy + Default {
     /// its keys in one bucket is left to [`small_sort`](Self::small_sort).
     /// Floats tolerate more: their keys are already logarithmic, so a
     /// crowded digit is one crowded exponent, which the next digit splits
-    /// (measured on the float specials at 1e5: 0.86x std with 4, 1.23x with
-    /// 2); skewed integers are peeled a few bits a level.
+    /// (figures for the float specials in docs/PERFORMANCE.md); skewed
+    /// integers are peeled a few bits a level.
     const SKEW: usize = SKEW;
     /// Whether the non-decreasing check runs faster in blocks without AVX2
     /// (measured: yes for every type but `i64`, where the element loop wins;
@@ -298,8 +298,8 @@ unsafe impl FloatBits for f64 {}
 
 /// The ordered key of a float, sorted as an integer: what the radix passes
 /// and the comparison sort of floats work on, so that neither maps a key
-/// per comparison or per pass (measured with the map per pass: f32 uniform
-/// 1e5 4.0x std, 1e7 3.1x; with the keys mapped once: 5.1x and 3.6x).
+/// per comparison or per pass (mapping once is the faster; figures in
+/// docs/PERFORMANCE.md).
 /// Keeps the floats' tolerance of crowded digits (`SKEW`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(transparent)]
@@ -318,8 +318,8 @@ impl<K: Bits + Default> RadixKey for Ordered<K> {
     fn from_key(k: K) -> Self {
         Ordered(k)
     }
-    // One copy, however many callers (measured: a few percent steadier
-    // than inlined into each).
+    // One copy, however many callers: steadier than a copy inlined into
+    // each (docs/PERFORMANCE.md).
     #[inline(never)]
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -406,11 +406,10 @@ const HUGE: usize = 2 << 20;
 /// boundary and, when that costs at most a quarter more memory, is rounded
 /// up to whole huge pages, and the kernel is asked to back it with
 /// transparent huge pages: then the scatter's thousands of streams stay in
-/// the TLB, and no 4 KiB page of it is faulted in on its own. Such a page
-/// costs about 1.2 µs here (kernel entry, zeroing, mapping): an unaligned
-/// 8 MB buffer (1e6 `u64` keys) had 2 MiB of them at its ends, 417 faults,
-/// 0.85 ms of a 5.4 ms sort. (Not a `Vec`: a `Vec` must be freed with its
-/// element's alignment.)
+/// the TLB, and no 4 KiB page of it is faulted in on its own. Each such
+/// fault costs a kernel entry, zeroing and mapping, and an unaligned buffer
+/// has 4 KiB pages at both ends; figures in docs/PERFORMANCE.md. (Not a
+/// `Vec`: a `Vec` must be freed with its element's alignment.)
 struct Scratch<T: Copy> {
     keys: std::ptr::NonNull<T>,
     /// Keys in use, from the start.
@@ -530,7 +529,8 @@ impl<T: Copy> Drop for Scratch<T> {
 }
 
 /// Digit width, in bits, of a level whose buckets do not fit in the L2
-/// cache (measured best on 10M keys; see the module documentation).
+/// cache: the best of the widths measured on 10M keys (see the module
+/// documentation and docs/PERFORMANCE.md).
 const WIDE_WIDTH: u32 = 9;
 
 /// Widest digit of a cache-resident bucket: 2048 buckets, whose `u32`
@@ -557,7 +557,7 @@ const TWO_DIGIT_RUN: usize = 64;
 ///
 /// Inlined, so that a call with a handful of keys goes straight to the
 /// comparison sort without setting up the radix passes' large stack frame
-/// (measured through the plugin: 25 instructions for one key before, 4 after).
+/// (instruction counts in docs/PERFORMANCE.md, "Dispatch").
 #[inline]
 pub fn radix_sort<T: RadixKey>(v: &mut [T]) {
     if v.len() < SMALL_CUTOFF {
@@ -775,8 +775,7 @@ fn log_first<K: Bits>(n: usize, sample: &[K]) -> Option<u32> {
 
 /// Widest logarithmic digit of an input of `n` keys. A cache-sized input
 /// gets about one bucket per key, so that one insertion sort finishes it
-/// (measured on Zipf-like u32 at 3e4 keys: 2^13 buckets 0.97x std, 2^14
-/// 1.40x; its counters stay in L2).
+/// (figures in docs/PERFORMANCE.md); its counters stay in L2.
 fn log_width(n: usize) -> u32 {
     if n > CACHE_KEYS {
         return MAX_WIDTH;
@@ -1087,8 +1086,8 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>, log_b
 /// stay between `data` and `hot`, and `out` is written once, in order.
 /// The keys agree above their low `bits` bits and below bit `tz`. The last
 /// pass prefetches `next` (the keys sorted after these, still in memory),
-/// so that their first pass reads them from the cache (10M u64: 2.5 to 3%
-/// faster).
+/// so that their first pass reads them from the cache instead of memory
+/// (figures in docs/PERFORMANCE.md).
 fn sort_bucket_into<T: RadixKey, C: Count>(
     data: &mut [T],
     hot: &mut [T],

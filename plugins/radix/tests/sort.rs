@@ -444,7 +444,7 @@ fn scratch_on_huge_pages_sorts_right() {
 /// Larger inputs that reach the large-input path; slow unoptimised, so run
 /// with `cargo test --release -- --ignored`.
 #[test]
-#[ignore]
+#[ignore = "up to 3M keys per case: slow unoptimised; run with cargo test --release -- --ignored"]
 fn large_inputs_match_std() {
     for n in [(1 << 16) + 1, 1 << 20, 3_000_000] {
         for dist in DISTRIBUTIONS {
