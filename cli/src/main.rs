@@ -1,5 +1,8 @@
-//! The `wildhost` command: sort numbers through a plugin backend, list the
-//! plugins, inspect one plugin file, measure backends.
+//! The `wildhost` command, over the `wildhost` library: one module per
+//! subcommand (`sort`, `list`, `inspect`, `verify`, `bench`, `new`), with
+//! `output` for writing results safely and `report` for printing failures.
+//! This file parses the flags, builds the registry the subcommands share,
+//! and serves `__scan`, the plugin scanner's child side.
 
 mod bench;
 mod inspect;

@@ -1,5 +1,10 @@
-//! The host's error types. Each carries what failed, why, and what to do,
-//! so the binary can print it in the `error:` / `cause:` / `help:` style.
+//! The host's error types, and the cleaning of text a plugin wrote.
+//!
+//! [`Refusal`] (a plugin file that cannot be used, at which [`Stage`]) and
+//! [`SortError`] (a sort that did not happen) each carry what failed, why,
+//! and what to do, so the command can print them in the `error:` /
+//! `cause:` / `help:` style. Every message a plugin writes passes through
+//! [`plugin_message`] before anyone prints it.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,10 +1,11 @@
 //! Large buffers on transparent huge pages.
 //!
-//! A page fault costs about 1.6 µs on the virtual machines wildhost is
-//! measured on, so filling a fresh 8 MB buffer page by page (2048 faults)
-//! takes longer than sorting a million keys by radix; the same buffer on
-//! huge pages takes four faults. Where the kernel grants huge pages only on
-//! request (`enabled` set to `madvise`), these functions request them.
+//! Page faults are expensive on the virtual machines wildhost runs on:
+//! filling a fresh buffer of a million keys page by page can take longer
+//! than sorting them, and the same buffer on 2 MiB huge pages takes a few
+//! hundredth of the faults (figures in docs/PERFORMANCE.md). Where the
+//! kernel grants huge pages only on request (`enabled` set to `madvise`),
+//! these functions request them.
 //!
 //! A huge page only backs memory that covers it whole. The `wildhost`
 //! command therefore installs [`HugeAllocator`]: every large allocation is a

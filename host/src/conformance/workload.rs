@@ -251,7 +251,7 @@ impl fmt::Display for Mismatch {
 }
 
 /// Checks `got` against `reference` (the input sorted by
-/// [`WorkloadKey::reference_sort`]): sorted in the contract's order and the
+/// [`SortKey::reference_sort`]): sorted in the contract's order and the
 /// same keys, bit for bit.
 pub fn check_sorted<T: WorkloadKey>(got: &[T], reference: &[T]) -> Result<(), Mismatch> {
     if got.len() != reference.len() {

@@ -63,7 +63,7 @@ pub struct SearchPath {
     /// The directories, first searched first.
     pub dirs: Vec<SearchDir>,
     /// Load plugins from files and directories that others can write
-    /// (see [`crate::trust`]). Off unless the user asks.
+    /// (see [`crate::loading::trust`]). Off unless the user asks.
     pub allow_unsafe_permissions: bool,
 }
 

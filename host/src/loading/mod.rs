@@ -5,12 +5,12 @@
 //!
 //! 1. [`discover`] lists the plugin files on the search path, and [`trust`]
 //!    refuses a file or directory that others can write to.
-//! 2. [`preflight`] reads the object file (through [`pages`]) without
+//! 2. [`preflight`] reads the object file (through `pages`) without
 //!    running any of its code: format, architecture, entry point, ABI tag.
 //! 3. Optionally, the [`scanner`] runs the plugin's entry point and `init`
 //!    in a child process first, and caches what it saw by [`file_id`].
-//! 4. [`load`] opens the file ([`loader`], the only `dlopen`), compares the
-//!    contract's type layout ([`layout`], the only user of abi_stable),
+//! 4. [`load`] opens the file (`loader`, the only `dlopen`), compares the
+//!    contract's type layout (`layout`, the only user of abi_stable),
 //!    calls the entry point, checks the module definition it returned
 //!    ([`validate`]), and runs `init`.
 //!
