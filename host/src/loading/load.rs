@@ -5,9 +5,8 @@
 
 use super::file_id::FileId;
 use super::preflight::{self, PreflightReport};
-use super::scanner::Scanner;
 use super::validate::{self, ModuleDefinition};
-use super::{layout, loader, trust};
+use super::{layout, loader};
 use crate::error::{MESSAGE_CAP, Refusal, Stage, plugin_message};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -162,38 +161,6 @@ fn run_init(def: &ModuleDefinition) -> Availability {
             plugin_message(&reason)
         )),
     }
-}
-
-/// Loads one file outside any search path, as `inspect` does. The file is
-/// opened only if it passes the permission check ([`trust`], unless
-/// `allow_unsafe_permissions`) and preflight, and, with a `scanner`, only
-/// if its code ran in the scanner child first without crashing.
-pub(crate) fn load_one(
-    path: &Path,
-    allow_unsafe_permissions: bool,
-    scanner: Option<&Scanner>,
-) -> Result<Arc<LoadedFile>, Refusal> {
-    let real = path.canonicalize().map_err(|e| {
-        Refusal::new(
-            Stage::Discovery,
-            format!("cannot resolve the file (dangling or looping link?): {e}"),
-            "check the path",
-        )
-    })?;
-    if !allow_unsafe_permissions {
-        trust::check_file(&real).map_err(|why| Refusal::new(Stage::Discovery, why, trust::HELP))?;
-    }
-    let mut preflighted = None;
-    if let Some(scanner) = scanner {
-        let (then, said) = checked(&real);
-        let report = said?;
-        if !already_loaded(&real) {
-            let verdict = scanner.verdicts(std::slice::from_ref(&real));
-            verdict.into_iter().next().unwrap_or(Ok(()))?;
-        }
-        preflighted = Some((then, Ok(report)));
-    }
-    load_cached(&real, path, preflighted)
 }
 
 #[cfg(test)]

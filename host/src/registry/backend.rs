@@ -6,7 +6,6 @@ use crate::error::{MESSAGE_CAP, SortError, plugin_message};
 use crate::keys::KeyVec;
 use crate::loading::load::{Availability, LayoutCheck, LoadedFile};
 use crate::loading::validate::MethodDefinition;
-use crate::with_keys;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -129,7 +128,14 @@ impl Backend {
 
     /// Sorts a [`KeyVec`] of any key type in place.
     pub fn sort_keys(&self, keys: &mut KeyVec) -> Result<(), SortError> {
-        with_keys!(keys, v => self.sort(v.as_mut_slice()))
+        match keys {
+            KeyVec::U32(v) => self.sort(v),
+            KeyVec::U64(v) => self.sort(v),
+            KeyVec::I32(v) => self.sort(v),
+            KeyVec::I64(v) => self.sort(v),
+            KeyVec::F32(v) => self.sort(v),
+            KeyVec::F64(v) => self.sort(v),
+        }
     }
 
     /// Whether the backend may be called with `key_type` keys: it declares

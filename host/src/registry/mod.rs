@@ -10,10 +10,11 @@ mod backend;
 
 pub use backend::{Backend, Module};
 
-use crate::error::Refusal;
+use crate::error::{Refusal, Stage};
 use crate::loading::discover::{Candidate, SearchPath};
 use crate::loading::load::{self, LoadedFile, Preflighted};
 use crate::loading::scanner::Scanner;
+use crate::loading::trust;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -252,7 +253,7 @@ pub fn load_file_with(
     allow_unsafe_permissions: bool,
     scanner: Option<&Scanner>,
 ) -> Result<(Arc<Module>, Vec<Backend>), Refusal> {
-    let loaded = load::load_one(path, allow_unsafe_permissions, scanner)?;
+    let loaded = load_one(path, allow_unsafe_permissions, scanner)?;
     let module = Arc::new(Module::of(&loaded));
     let backends = loaded
         .definition
@@ -261,4 +262,36 @@ pub fn load_file_with(
         .map(|m| Backend::new(&module, m))
         .collect();
     Ok((module, backends))
+}
+
+/// Loads one file: it is opened only if it passes the permission check
+/// (unless `allow_unsafe_permissions`) and preflight, and, with a
+/// `scanner`, only if its code ran in the scanner's child first without
+/// crashing.
+fn load_one(
+    path: &Path,
+    allow_unsafe_permissions: bool,
+    scanner: Option<&Scanner>,
+) -> Result<Arc<LoadedFile>, Refusal> {
+    let real = path.canonicalize().map_err(|e| {
+        Refusal::new(
+            Stage::Discovery,
+            format!("cannot resolve the file (dangling or looping link?): {e}"),
+            "check the path",
+        )
+    })?;
+    if !allow_unsafe_permissions {
+        trust::check_file(&real).map_err(|why| Refusal::new(Stage::Discovery, why, trust::HELP))?;
+    }
+    let mut preflighted = None;
+    if let Some(scanner) = scanner {
+        let (then, said) = load::checked(&real);
+        let report = said?;
+        if !load::already_loaded(&real) {
+            let verdict = scanner.verdicts(std::slice::from_ref(&real));
+            verdict.into_iter().next().unwrap_or(Ok(()))?;
+        }
+        preflighted = Some((then, Ok(report)));
+    }
+    load::load_cached(&real, path, preflighted)
 }
