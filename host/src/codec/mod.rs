@@ -8,6 +8,9 @@
 //! form); only NaN payloads, which text cannot spell, are lost there, so
 //! `binary` is the format for bit-exact data.
 
+#[cfg(test)]
+mod test_support;
+
 use crate::keys::{KeyVec, SortKey};
 use crate::running::integrity::{BLOCK, Check, Tally};
 use crate::with_keys;
@@ -1061,35 +1064,10 @@ text_key!(unsigned: u32, u64; signed: i32, i64; float: f32, f64);
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::{float_cases, random_line};
     use super::*;
     use crate::conformance::workload::{Dist, Rng, generate};
     use crate::running::integrity::{Wrong, fingerprint};
-
-    /// A random line of up to 21 characters: mostly digits, the first one
-    /// and about one in `junk_every` after it taken from `alphabet`.
-    fn random_line(rng: &mut Rng, alphabet: &[u8], junk_every: usize) -> String {
-        let len = (rng.next_u64() % 22) as usize;
-        (0..len)
-            .map(|i| {
-                let pick = rng.next_u64() as usize;
-                let k = if i == 0 || pick.is_multiple_of(junk_every) {
-                    pick % alphabet.len()
-                } else {
-                    pick % 10
-                };
-                alphabet[k] as char
-            })
-            .collect()
-    }
-
-    /// How many random values the float tests try: `WILDHOST_FLOAT_CASES`,
-    /// else 200 000.
-    fn float_cases() -> usize {
-        std::env::var("WILDHOST_FLOAT_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(200_000)
-    }
 
     /// Keys written in pieces of any size come out as written at once, and
     /// the check sees an unsorted pair that straddles two pieces.
