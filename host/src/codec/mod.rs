@@ -7,6 +7,25 @@
 //! zero. Text output round-trips every value (floats in their shortest exact
 //! form); only NaN payloads, which text cannot spell, are lost there, so
 //! `binary` is the format for bit-exact data.
+//!
+//! This file is the codec's public surface: the entry points, [`Writer`]
+//! for keys that arrive in pieces, and the traits the command uses. The
+//! work is done one job per file:
+//!
+//! - `lines`: the text line loop both parsers share (each line to the
+//!   type's fast path, else to its full parser, which words the error with
+//!   the line's number), and where a line ends.
+//! - `int` and `float`: the lines of one kind of key each: a fast path
+//!   that reads the common case straight off the input, and the full
+//!   parser behind it, which decides every other line. [`parse_text`]
+//!   hands the pair to `lines`.
+//! - `binary`: the raw little-endian array, decoded and encoded a block at
+//!   a time with the [`LeBytes`] impls.
+//! - `text_out`: the [`TextKey`] impls, integers' digits eight at a time
+//!   and floats in their shortest form as `{:?}` lays it out.
+//!
+//! Unit tests sit in the file of the code they test; the helpers they
+//! share are in `test_support`.
 
 mod binary;
 mod float;
