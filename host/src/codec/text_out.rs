@@ -25,9 +25,8 @@ const LONGEST_LINE: usize = 22;
 /// Room for the longest lines is made once, then each line is written in
 /// place; a number's digits come eight at a time from 32-bit arithmetic,
 /// whose divisions by constants are independent of each other, instead of
-/// two at a time down one chain of 64-bit divisions (1e6 random `i64`
-/// written and checked in the `wildhost sort` command: 9.4 ms before, 6.5
-/// ms after).
+/// two at a time down one chain of 64-bit divisions (figures in
+/// docs/PERFORMANCE.md).
 #[inline]
 fn write_decimal_lines<T: Copy>(keys: &[T], out: &mut Vec<u8>, sign: impl Fn(T) -> (bool, u64)) {
     out.reserve(keys.len().saturating_mul(LONGEST_LINE));
@@ -126,9 +125,8 @@ fn write_pair(dst: &mut [MaybeUninit<u8>], x: u32) {
 ///
 /// Both find the same digits, the shortest that read back as the value
 /// (tested against `{:?}` on random bits of every kind, and on the values
-/// around where the notations change); `zmij` finds them several times
-/// faster than the formatter behind `{:?}` (1e6 random `f64` written in the
-/// `text` benchmark: see docs/PERFORMANCE.md).
+/// around where the notations change); `zmij` finds them faster than the
+/// formatter behind `{:?}` (figures in docs/PERFORMANCE.md).
 ///
 /// `odd` is the value as `m * 2^k` with `m` odd (zero aside): where the
 /// value lies exactly halfway between the two shortest candidates, `zmij`
