@@ -67,9 +67,10 @@ pub(super) fn shorten(text: &str) -> String {
     shown
 }
 
-/// The longest line [`scan_int`] and [`scan_float`] take, without its
-/// newline (a sign, 19 digits and a `\r` for an integer); longer lines go
-/// through the full parser.
+/// The longest line [`scan_int`](super::int::scan_int) and
+/// [`scan_float`](super::float::scan_float) take, without its newline (a
+/// sign, 19 digits and a `\r` for an integer); longer lines go through
+/// the full parser.
 const FAST_LINE: usize = 21;
 
 /// Where the first line of `input` ends: the index of its newline, or the
