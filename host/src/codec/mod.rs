@@ -80,7 +80,7 @@ pub enum ParseError {
 /// skipped, `\n` or `\r\n` line ends.
 ///
 /// With a `tally`, the keys are fingerprinted a block at a time as they are
-/// parsed (see [`integrity`](crate::integrity)).
+/// parsed (see [`integrity`](crate::running::integrity)).
 pub fn parse_text(
     input: &[u8],
     key_type: KeyType,
@@ -136,7 +136,7 @@ pub trait LeBytes: SortKey {
 /// Appends the keys as binary: the raw little-endian array.
 ///
 /// With a `check`, the keys are checked a block at a time as they are
-/// encoded (see [`integrity::Check`](crate::integrity::Check)).
+/// encoded (see [`integrity::Check`](crate::running::integrity::Check)).
 pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
     with_keys!(keys, v => Writer::new(Encoding::Binary, v.len(), check).push(v, out));
 }
