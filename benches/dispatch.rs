@@ -21,7 +21,7 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use wildhost::running::integrity::{self, Check, Tally};
+use wildhost::running::integrity::{self, OutputCheck, Tally};
 use wildhost::{KeyType, KeyVec, codec, with_keys};
 use wildhost_benches::{Dist, generate, registry};
 
@@ -116,7 +116,7 @@ fn integrity(c: &mut Criterion) {
                 let mut tally = Tally::default();
                 let keys =
                     codec::parse_binary(&bytes, KeyType::U64, Some(&mut tally)).expect("keys");
-                let mut check = Check::default();
+                let mut check = OutputCheck::default();
                 let mut out = Vec::new();
                 codec::write_binary(&sorted, &mut out, Some(&mut check));
                 check.finish(tally.finish()).expect("a correct result");

@@ -16,7 +16,7 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 use wildhost::codec::{Encoding, Writer};
-use wildhost::running::integrity::{self, Check};
+use wildhost::running::integrity::{self, OutputCheck};
 use wildhost::running::worker;
 use wildhost_benches::{Dist, generate, registry};
 
@@ -69,7 +69,7 @@ fn isolate(c: &mut Criterion) {
                 || data.clone(),
                 |v| {
                     radix.sort(v.as_mut_slice()).expect("sorted");
-                    let (mut check, mut out) = (Check::default(), Vec::new());
+                    let (mut check, mut out) = (OutputCheck::default(), Vec::new());
                     Writer::new(Encoding::Binary, v.len(), Some(&mut check)).push(v, &mut out);
                     check.finish(print).expect("a correct result");
                     out
@@ -81,7 +81,7 @@ fn isolate(c: &mut Criterion) {
             b.iter_batched_ref(
                 || data.clone(),
                 |v| {
-                    let (mut check, mut out) = (Check::default(), Vec::new());
+                    let (mut check, mut out) = (OutputCheck::default(), Vec::new());
                     let mut writer = Writer::new(Encoding::Binary, v.len(), Some(&mut check));
                     worker::sort_with(&radix, v, Duration::from_secs(600), |block| {
                         writer.push(block, &mut out)

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wildhost::codec::{Encoding, TextKey, Writer};
-use wildhost::running::integrity::{Check, Fingerprint, Tally};
+use wildhost::running::integrity::{Fingerprint, OutputCheck, Tally};
 use wildhost::running::worker::{self, Prepared, PreparedSortError, Sink};
 use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec};
 
@@ -144,7 +144,7 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
         backend
             .sort_keys(&mut keys)
             .map_err(|e| sorting_failed(e.to_string()))?;
-        let mut check = tally.map(|tally| (tally.finish(), Check::default()));
+        let mut check = tally.map(|tally| (tally.finish(), OutputCheck::default()));
         let checking = check.as_mut().map(|(_, c)| c);
         match encoding {
             Encoding::Text => codec::write_text(&keys, &mut out, checking),
@@ -180,7 +180,7 @@ fn sort_isolated<T: Key + TextKey>(
     input: Vec<u8>,
     encoding: Encoding,
     out: &mut Vec<u8>,
-) -> Result<Option<(Fingerprint, Check)>, PreparedSortError> {
+) -> Result<Option<(Fingerprint, OutputCheck)>, PreparedSortError> {
     let verify = !args.no_verify;
     // Room for the output before the number of keys is known: the keys'
     // bytes in binary; in text an integer never takes more than its line
@@ -212,7 +212,7 @@ fn sort_isolated<T: Key + TextKey>(
         })
     };
     let timeout = Duration::from_secs_f64(args.timeout);
-    let mut check = verify.then(Check::default);
+    let mut check = verify.then(OutputCheck::default);
     let fingerprint = if encoding == Encoding::Binary && cfg!(target_endian = "little") {
         // The binary format is the keys' own bytes: copied from the worker
         // straight into the output.

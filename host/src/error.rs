@@ -4,7 +4,7 @@
 //! [`SortError`] (a sort that did not happen) each carry what failed, why,
 //! and what to do, so the command can print them in the `error:` /
 //! `cause:` / `help:` style. Every message a plugin writes passes through
-//! [`plugin_message`] before anyone prints it.
+//! `plugin_message` before anyone prints it.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -10,7 +10,7 @@ use crate::keys::KeyVec;
 use crate::keys::SortKey;
 use crate::loading::preflight;
 use crate::loading::validate::{HostAbi, validate_with};
-use crate::running::integrity::{self, Check, Tally};
+use crate::running::integrity::{self, OutputCheck, Tally};
 use crate::with_keys;
 use std::ffi::c_char;
 use wildhost_abi::{AbiTag, KeyType, MAGIC, MethodDef, ModuleDef};
@@ -48,7 +48,7 @@ pub fn text(data: &[u8]) {
             Err(e) => panic!("written binary does not parse back: {e}"),
         }
         with_keys!(&mut keys, v => v.sort_unstable_by(SortKey::order));
-        let mut check = Check::default();
+        let mut check = OutputCheck::default();
         codec::write_binary(&keys, &mut Vec::new(), Some(&mut check));
         assert_eq!(
             check.finish(print),

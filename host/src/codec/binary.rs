@@ -3,7 +3,7 @@
 //! each block while it is in the cache.
 
 use super::LeBytes;
-use crate::running::integrity::{BLOCK, Check, Tally};
+use crate::running::integrity::{BLOCK, OutputCheck, Tally};
 
 macro_rules! le_bytes {
     ($($t:ty: $n:literal),*) => {$(
@@ -56,7 +56,7 @@ pub(super) fn encode<T: LeBytes>(
     block: &[T],
     prev: Option<T>,
     out: &mut Vec<u8>,
-    check: Option<&mut Check>,
+    check: Option<&mut OutputCheck>,
 ) {
     let size = size_of::<T>();
     let start = out.len();

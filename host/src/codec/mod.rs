@@ -36,7 +36,7 @@ mod test_support;
 mod text_out;
 
 use crate::keys::{KeyVec, SortKey};
-use crate::running::integrity::{BLOCK, Check, Tally};
+use crate::running::integrity::{BLOCK, OutputCheck, Tally};
 use crate::with_keys;
 use binary::{decode, encode};
 use float::{parse_float, scan_float};
@@ -137,7 +137,7 @@ pub trait LeBytes: SortKey {
 ///
 /// With a `check`, the keys are checked a block at a time as they are
 /// encoded (see [`integrity::Check`](crate::running::integrity::Check)).
-pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
+pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut OutputCheck>) {
     with_keys!(keys, v => Writer::new(Encoding::Binary, v.len(), check).push(v, out));
 }
 
@@ -147,7 +147,7 @@ pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>)
 ///
 /// With a `check`, the keys are checked a block at a time as they are
 /// formatted.
-pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut Check>) {
+pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut OutputCheck>) {
     with_keys!(keys, v => Writer::new(Encoding::Text, v.len(), check).push(v, out));
 }
 
@@ -162,20 +162,24 @@ pub enum Encoding {
 
 /// Appends keys that arrive in pieces, in order, exactly as [`write_text`]
 /// or [`write_binary`] appends them all at once, and checks them as they go
-/// with an optional [`Check`] (across pieces too).
+/// with an optional [`OutputCheck`] (across pieces too).
 #[derive(Debug)]
 pub struct Writer<'a, T> {
     encoding: Encoding,
     /// Bytes of output to make room for, once, at the first piece.
     room: Option<usize>,
-    check: Option<&'a mut Check>,
+    check: Option<&'a mut OutputCheck>,
     /// The last key written, for the order check across pieces.
     prev: Option<T>,
 }
 
 impl<'a, T: TextKey> Writer<'a, T> {
     /// A writer of `len` keys in all.
-    pub fn new(encoding: Encoding, len: usize, check: Option<&'a mut Check>) -> Writer<'a, T> {
+    pub fn new(
+        encoding: Encoding,
+        len: usize,
+        check: Option<&'a mut OutputCheck>,
+    ) -> Writer<'a, T> {
         let room = match encoding {
             Encoding::Binary => len.saturating_mul(size_of::<T>()),
             // The longest key takes 20 bytes and its newline (floats: 24
@@ -191,7 +195,7 @@ impl<'a, T: TextKey> Writer<'a, T> {
     pub fn with_room(
         encoding: Encoding,
         bytes: usize,
-        check: Option<&'a mut Check>,
+        check: Option<&'a mut OutputCheck>,
     ) -> Writer<'a, T> {
         Writer {
             encoding,
@@ -258,7 +262,7 @@ mod tests {
         let whole = KeyVec::F64(keys.clone());
         for encoding in [Encoding::Text, Encoding::Binary] {
             let mut expected = Vec::new();
-            let mut check = Check::default();
+            let mut check = OutputCheck::default();
             match encoding {
                 Encoding::Text => write_text(&whole, &mut expected, Some(&mut check)),
                 Encoding::Binary => write_binary(&whole, &mut expected, Some(&mut check)),
@@ -266,7 +270,7 @@ mod tests {
             assert_eq!(check.finish(print), Ok(()));
             for piece in [1, 5, BLOCK - 1, BLOCK + 1, 10 * BLOCK] {
                 let mut out = Vec::new();
-                let mut check = Check::default();
+                let mut check = OutputCheck::default();
                 let mut writer = Writer::new(encoding, keys.len(), Some(&mut check));
                 for part in keys.chunks(piece) {
                     writer.push(part, &mut out);
@@ -282,7 +286,7 @@ mod tests {
                     .expect("two distinct keys");
             let mut unsorted = keys.clone();
             unsorted.swap(at, at + 1);
-            let mut check = Check::default();
+            let mut check = OutputCheck::default();
             let mut writer = Writer::new(encoding, keys.len(), Some(&mut check));
             writer.push(&unsorted[..=at], &mut Vec::new());
             writer.push(&unsorted[at + 1..], &mut Vec::new());
@@ -417,7 +421,7 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort_unstable();
         let verdict = |keys: &[i64]| {
-            let (mut binary, mut text) = (Check::default(), Check::default());
+            let (mut binary, mut text) = (OutputCheck::default(), OutputCheck::default());
             write_binary(
                 &KeyVec::I64(keys.to_vec()),
                 &mut Vec::new(),

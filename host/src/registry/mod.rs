@@ -80,7 +80,7 @@ impl Registry {
     /// [`Registry::discover`], but each plugin's code runs first in the
     /// child process of `scanner` (or its verdict comes from the scan
     /// cache): a plugin that crashes or hangs while loading is refused at
-    /// [`Stage::Scan`](crate::Stage::Scan) and never loaded into this process.
+    /// [`Stage::Scan`] and never loaded into this process.
     pub fn discover_scanned(path: &SearchPath, scanner: &Scanner) -> Registry {
         Registry::discover_inner(path, Some(scanner))
     }

@@ -9,7 +9,7 @@
 //! several changes cancel out by accident.
 //!
 //! The check is built to ride along passes that happen anyway: [`Tally`]
-//! takes the input block by block as the parser produces it, [`Check`] the
+//! takes the input block by block as the parser produces it, [`OutputCheck`] the
 //! output block by block as the encoder writes it, each block while it is in
 //! the L1 cache, so that checking adds arithmetic but no pass over memory.
 //! For binary input and output the fingerprint is taken in the very loop
@@ -236,13 +236,13 @@ impl fmt::Display for Wrong {
 /// The check of a result taken a block at a time, in order: sorted across
 /// blocks too, and the input's fingerprint at the end.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Check {
+pub struct OutputCheck {
     tally: Tally,
     /// Index of the first key that sorts after its successor.
     unsorted: Option<usize>,
 }
 
-impl Check {
+impl OutputCheck {
     /// Adds the next block of the result; `prev` is the key just before it
     /// (`None` for the first block).
     pub fn add<T: SortKey>(&mut self, prev: Option<T>, block: &[T]) {
@@ -251,7 +251,7 @@ impl Check {
         self.note(prev, block, sum, sorted);
     }
 
-    /// [`Check::add`], encoding the block as little-endian bytes into `dst`
+    /// [`OutputCheck::add`], encoding the block as little-endian bytes into `dst`
     /// (exactly its size) in the same pass.
     #[cfg(target_endian = "little")]
     pub(crate) fn add_encoding<T: SortKey>(
@@ -294,7 +294,7 @@ impl Check {
 /// Checks that `result` is sorted and has the fingerprint of the input, in
 /// one pass over it.
 pub fn verify<T: SortKey>(result: &[T], input: Fingerprint) -> Result<(), Wrong> {
-    let mut check = Check::default();
+    let mut check = OutputCheck::default();
     let mut prev = None;
     for block in result.chunks(BLOCK) {
         check.add(prev, block);
@@ -420,7 +420,7 @@ mod tests {
         let print = fingerprint(&keys);
         keys.sort_unstable_by(f32::total_cmp);
         for size in [1, 3, 1000, BLOCK, 20_000] {
-            let mut check = Check::default();
+            let mut check = OutputCheck::default();
             let mut prev = None;
             for block in keys.chunks(size) {
                 check.add(prev, block);
@@ -456,7 +456,7 @@ mod tests {
             assert_eq!(tally.finish(), fingerprint(&keys), "{len} {}", T::TYPE);
 
             let encode = |sorted: &[T]| {
-                let mut check = Check::default();
+                let mut check = OutputCheck::default();
                 let mut out = vec![MaybeUninit::<u8>::uninit(); size_of_val(sorted)];
                 let mut prev = None;
                 for (block, dst) in sorted
