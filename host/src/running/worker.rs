@@ -27,13 +27,14 @@
 //! anywhere else.
 
 use super::integrity::Fingerprint;
-use super::isolate::{ChildFailure, IsolatedSortError, failure_from_report, failure_report};
+use super::isolate::{ChildFailure, IsolatedSortError, failure_of, sort_error, unreadable_report};
 use crate::mem;
 use crate::process::{
     Wait, describe_exit, die_with_parent, page_size, pipe, read_some, reap, wait_readable,
     write_all,
 };
 use crate::registry::Backend;
+use crate::wire::{Body, Failure, HostRequest, ReportKind, WorkerReport};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
@@ -42,21 +43,6 @@ use std::process::ExitStatus;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use wildhost_abi::sdk::Key;
-
-/// The worker's first byte: sorted (then the address and length of its
-/// keys, 8 bytes each, little-endian), or failed (then the status code, 4
-/// bytes, and the backend's message until the pipe closes).
-const SORTED: u8 = 0;
-const FAILED: u8 = 1;
-/// A loading worker's first byte: loaded (then the number of keys, 8 bytes,
-/// little-endian, and their fingerprint), or could not load (then what went
-/// wrong, until the pipe closes).
-const LOADED: u8 = 2;
-const LOAD_FAILED: u8 = 3;
-/// The host's request for the keys through the pipe.
-const SEND_THROUGH_PIPE: u8 = b'p';
-/// The host's word that its view of the keys is gone: the worker may sort.
-const GO: u8 = b'g';
 
 /// How many keys the host pulls from the worker at a time when it hands
 /// them on as it goes: 256 KiB of 64-bit keys, well inside an L2 cache.
@@ -205,7 +191,7 @@ fn in_worker<T: Key>(
             // sorts.
             release(caller);
             if let Some(to_worker) = &worker.to_worker {
-                write_all(to_worker, &[GO]);
+                write_all(to_worker, &HostRequest::Go.encode());
             }
             keys = Some(caller);
         }
@@ -246,9 +232,10 @@ fn in_worker<T: Key>(
     };
     match outcome {
         Ok(()) => Ok(fingerprint),
-        Err(Pulled::Failed(report)) => {
-            Err(IsolatedSortError::from(failure_from_report(backend.name(), &report)?).into())
+        Err(Pulled::Failed(failure)) => {
+            Err(IsolatedSortError::from(sort_error(backend.name(), failure)).into())
         }
+        Err(Pulled::Unreadable) => Err(unreadable_report(backend.name()).into()),
         Err(Pulled::LoadFailed(what)) => Err(PreparedSortError::Prepare(what)),
         // Before the fingerprint, the worker was still loading: the
         // backend never ran.
@@ -379,50 +366,47 @@ fn worker_main<T: Key>(
             libc::malloc_trim(0);
         }
         let mut request = [0u8; 1];
+        let mut next_request = || {
+            let n = read_some(&control, &mut request);
+            HostRequest::decode(&request[..n])
+        };
+        let send = |message: WorkerReport| write_all(&report, &message.encode());
         let mut loaded;
         let keys: &mut [T] = match source {
             Source::Keys(keys) => {
-                if read_some(&control, &mut request) != 1 || request[0] != GO {
+                if next_request() != Ok(HostRequest::Go) {
                     return;
                 }
                 keys
             }
             Source::Prepare(prepare) => match prepare() {
                 Ok(made) => {
-                    let mut header = [0u8; 1 + 8 + Fingerprint::BYTES];
-                    header[0] = LOADED;
-                    header[1..9].copy_from_slice(&(made.keys.len() as u64).to_le_bytes());
-                    header[9..].copy_from_slice(&made.fingerprint.to_le_bytes());
-                    write_all(&report, &header);
+                    send(WorkerReport::Prepared {
+                        len: made.keys.len() as u64,
+                        fingerprint: made.fingerprint.to_le_bytes(),
+                    });
                     loaded = made.keys;
                     &mut loaded
                 }
                 Err(message) => {
-                    let mut out = vec![LOAD_FAILED];
-                    out.extend(message.as_bytes());
-                    write_all(&report, &out);
+                    send(WorkerReport::PrepareFailed(message));
                     return;
                 }
             },
         };
         match backend.sort(keys) {
             Ok(()) => {
-                let mut header = [0u8; 17];
-                header[0] = SORTED;
-                header[1..9].copy_from_slice(&(keys.as_ptr() as u64).to_le_bytes());
-                header[9..].copy_from_slice(&(keys.len() as u64).to_le_bytes());
-                write_all(&report, &header);
-                if read_some(&control, &mut request) == 1 && request[0] == SEND_THROUGH_PIPE {
+                send(WorkerReport::Sorted {
+                    address: keys.as_ptr() as u64,
+                    len: keys.len() as u64,
+                });
+                if next_request() == Ok(HostRequest::SendThroughPipe) {
                     write_all(&report, bytes_of(keys));
                     // Until the host has read it all and hangs up.
-                    read_some(&control, &mut request);
+                    let _ = next_request();
                 }
             }
-            Err(error) => {
-                let mut out = vec![FAILED];
-                out.extend(failure_report(error));
-                write_all(&report, &out);
-            }
+            Err(error) => send(WorkerReport::Failed(failure_of(error))),
         }
     }));
     // SAFETY: leaves the worker at once, without running the host's atexit
@@ -435,8 +419,10 @@ type CopyBlock<'a> = dyn FnMut(&mut [MaybeUninit<u8>]) -> Result<(), Pulled> + '
 
 /// Why the host got no sorted keys from the worker.
 enum Pulled {
-    /// The backend reported an error: the rest of its report.
-    Failed(Vec<u8>),
+    /// The backend reported an error.
+    Failed(Failure),
+    /// The backend's error came in a report that cannot be read.
+    Unreadable,
     /// The worker could not make the keys: what it said.
     LoadFailed(String),
     /// The time limit passed.
@@ -445,6 +431,12 @@ enum Pulled {
     Ended,
     /// The worker sent something that is not a report.
     Garbled(String),
+}
+
+/// A report that [`Worker::next_report`] let through for a stage that does
+/// not expect it (it lets none through).
+fn unexpected(stage: &str, kind: ReportKind) -> Pulled {
+    Pulled::Garbled(format!("sent {stage} byte {:#x}", kind.byte()))
 }
 
 /// Workers ended after a successful sort, reaped without waiting at the
@@ -489,27 +481,13 @@ impl Worker {
     /// and fingerprint. The time limit starts again from there, for the
     /// sort.
     fn loaded(&mut self, timeout: Duration) -> Result<(usize, Fingerprint), Pulled> {
-        let mut first = [0u8; 1];
-        if self.read_exact(&mut first)? < 1 {
-            return Err(Pulled::Ended);
-        }
-        match first[0] {
-            LOADED => {}
-            LOAD_FAILED => {
-                let said = self.read_to_end()?;
-                return Err(Pulled::LoadFailed(
-                    String::from_utf8_lossy(&said).into_owned(),
-                ));
-            }
-            other => return Err(Pulled::Garbled(format!("sent loading byte {other:#x}"))),
-        }
-        let mut header = [0u8; 8 + Fingerprint::BYTES];
-        if self.read_exact(&mut header)? < header.len() {
-            return Err(Pulled::Ended);
-        }
-        let len = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
-        let fingerprint =
-            Fingerprint::from_le_bytes(header[8..].try_into().unwrap_or([0; Fingerprint::BYTES]));
+        let stage = [ReportKind::Prepared, ReportKind::PrepareFailed];
+        let (len, fingerprint) = match self.next_report("loading", &stage)? {
+            WorkerReport::Prepared { len, fingerprint } => (len, fingerprint),
+            WorkerReport::PrepareFailed(said) => return Err(Pulled::LoadFailed(said)),
+            other => return Err(unexpected("loading", other.kind())),
+        };
+        let fingerprint = Fingerprint::from_le_bytes(fingerprint);
         let len = usize::try_from(len)
             .map_err(|_| Pulled::Garbled(format!("reported {len} keys loaded")))?;
         self.deadline = deadline_after(timeout);
@@ -557,27 +535,42 @@ impl Worker {
     /// Waits for the worker's report that it sorted the `len` keys; the
     /// address of its keys.
     fn report(&mut self, len: usize) -> Result<u64, Pulled> {
-        let mut first = [0u8; 1];
-        if self.read_exact(&mut first)? < 1 {
-            return Err(Pulled::Ended);
-        }
-        match first[0] {
-            SORTED => {}
-            FAILED => return Err(self.failure()),
-            other => return Err(Pulled::Garbled(format!("sent report byte {other:#x}"))),
-        }
-        let mut header = [0u8; 16];
-        if self.read_exact(&mut header)? < header.len() {
-            return Err(Pulled::Ended);
-        }
-        let address = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
-        let reported = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
+        let stage = [ReportKind::Sorted, ReportKind::Failed];
+        let (address, reported) = match self.next_report("report", &stage)? {
+            WorkerReport::Sorted { address, len } => (address, len),
+            WorkerReport::Failed(failure) => return Err(Pulled::Failed(failure)),
+            other => return Err(unexpected("report", other.kind())),
+        };
         if reported != len as u64 {
             return Err(Pulled::Garbled(format!(
                 "reported {reported} sorted keys for {len} keys sent"
             )));
         }
         Ok(address)
+    }
+
+    /// Reads the worker's next report, which must be of one of the `kinds`
+    /// the `stage` (the word for it in an error) expects: a report of
+    /// another kind is garbled, and nothing after its first byte is read.
+    fn next_report(&mut self, stage: &str, kinds: &[ReportKind]) -> Result<WorkerReport, Pulled> {
+        let mut first = [0u8; 1];
+        if self.read_exact(&mut first)? < 1 {
+            return Err(Pulled::Ended);
+        }
+        let kind = ReportKind::from_byte(first[0])
+            .filter(|kind| kinds.contains(kind))
+            .ok_or_else(|| Pulled::Garbled(format!("sent {stage} byte {:#x}", first[0])))?;
+        let body = match kind.body() {
+            Body::Fixed(len) => {
+                let mut body = vec![0u8; len];
+                if self.read_exact(&mut body)? < len {
+                    return Err(Pulled::Ended);
+                }
+                body
+            }
+            Body::ToEnd => self.read_to_end()?,
+        };
+        WorkerReport::decode_body(kind, &body).map_err(|_| Pulled::Unreadable)
     }
 
     /// Whether to read the worker's memory: not where the environment says
@@ -591,7 +584,7 @@ impl Worker {
     /// policy). The worker sends them all, from the first.
     fn ask_for_pipe(&mut self) {
         if let Some(to_worker) = &self.to_worker {
-            write_all(to_worker, &[SEND_THROUGH_PIPE]);
+            write_all(to_worker, &HostRequest::SendThroughPipe.encode());
         }
     }
 
@@ -714,14 +707,6 @@ impl Worker {
             done += count;
         }
         Ok(())
-    }
-
-    /// The backend's status code and message, after the `FAILED` byte.
-    fn failure(&mut self) -> Pulled {
-        match self.read_to_end() {
-            Ok(rest) => Pulled::Failed(rest),
-            Err(pulled) => pulled,
-        }
     }
 
     /// Everything the worker sends until it closes the pipe.
