@@ -1,39 +1,16 @@
-//! `wildhost sort --isolate`: the backend sorts in a forked worker process,
-//! and the host pulls the result back.
-//!
-//! The keys reach the worker in one of two ways, neither a copy:
-//! - The worker makes them ([`sort_prepared`], what the
-//!   command does): forked once the input is read, it parses it (its copy
-//!   of the host's memory, shared copy-on-write and only read) and sends
-//!   the keys' fingerprint back before any code of the backend runs there.
-//!   The host lets go of the input at once and never holds the keys.
-//! - The caller has them ([`sort`]): the worker is forked
-//!   once they are in memory, so it starts with them at no cost, and the
-//!   host lets go of its own view of their pages before the worker touches
-//!   them: the worker is left their only owner and sorts them in place,
-//!   its writes copying nothing.
-//!
-//! When the worker reports where its sorted keys are, the host copies them
-//! with `process_vm_readv`, a cache-sized block at a time, into its own
-//! buffer (the output itself, for the binary format) and checks each block
-//! while it is in the cache; then it stops the worker. Where the kernel
-//! does not allow reading another process's memory (or the environment
-//! sets `WILDHOST_ISOLATE_VIA_PIPE`, which the tests use), the worker sends
-//! the keys through the pipe instead.
-//!
-//! The host only ever writes to its own buffer, within its bounds, and only
-//! reads the worker: a worker that lies about where its keys are gives
-//! wrong keys, which the caller's result check catches, never a write
-//! anywhere else.
+//! The host's side of a worker: forks it, hands it the keys or waits for
+//! it to make them, pulls the sorted keys out of its memory (or its pipe)
+//! and stops it.
 
-use super::integrity::Fingerprint;
-use super::isolate::{ChildFailure, IsolatedSortError, failure_of, sort_error, unreadable_report};
-use crate::mem;
+use super::child::{start_on, worker_main};
+use super::{PreparedSortError, Receive, Sink, Source, child_failed};
+use crate::mem::{self, bytes_of_mut, prefault, release_pages, uninit, uninit_bytes};
 use crate::process::{
-    Wait, describe_exit, die_with_parent, page_size, pipe, read_some, reap, wait_readable,
-    write_all,
+    Wait, describe_exit, die_with_parent, pipe, read_some, reap, wait_readable, write_all,
 };
 use crate::registry::Backend;
+use crate::running::integrity::Fingerprint;
+use crate::running::isolate::{ChildFailure, IsolatedSortError, sort_error, unreadable_report};
 use crate::wire::{Body, Failure, HostRequest, ReportKind, WorkerReport};
 use std::io;
 use std::mem::MaybeUninit;
@@ -48,101 +25,10 @@ use wildhost_abi::sdk::Key;
 /// them on as it goes: 256 KiB of 64-bit keys, well inside an L2 cache.
 const PULL: usize = 32 * 1024;
 
-/// Sorts `keys` in a forked worker process with a time limit, as
-/// `wildhost sort --isolate` does: a backend that crashes, exits or hangs
-/// gives an error naming what happened. The keys' memory goes to the
-/// worker, so on an error `keys` is left empty; on success it holds the
-/// worker's result (the caller still checks it, as for any backend).
-pub fn sort<T: Key>(
-    backend: &Backend,
-    keys: &mut Vec<T>,
-    timeout: Duration,
-) -> Result<(), IsolatedSortError> {
-    sort_keys(backend, keys, timeout, Receive::Whole)
-}
-
-/// [`sort`], handing the sorted keys to `take` in
-/// order, a cache-sized block at a time, as they are copied out of the
-/// worker: no buffer of the whole result is made. `keys` is left empty.
-/// On an error, `take` may have been given part of the keys.
-pub fn sort_with<T: Key>(
-    backend: &Backend,
-    keys: &mut Vec<T>,
-    timeout: Duration,
-    mut take: impl FnMut(&[T]),
-) -> Result<(), IsolatedSortError> {
-    sort_keys(backend, keys, timeout, Receive::To(Sink::Blocks(&mut take)))
-}
-
-/// Sorts, in a forked worker process with a time limit, keys that the
-/// worker makes itself, as `wildhost sort --isolate` does: `prepare` runs
-/// in the worker (which starts as a copy of this process) before any code
-/// of the backend does there, and returns the keys and their fingerprint;
-/// the worker sends the fingerprint back, then sorts. The host never holds
-/// the keys, so nothing of them is handed over or copied into the worker.
-/// Preparing gets the time limit, and sorting gets it again from the
-/// fingerprint's arrival. The sorted keys go to `sink` as they are copied
-/// out (on an error, `Sink::Bytes` may have been given part of them); the
-/// fingerprint is returned, for checking them.
-///
-/// # Safety
-///
-/// `prepare` runs in a forked copy of this process in which only the
-/// calling thread exists. It must not wait for a lock that another thread
-/// of this process might have held at the moment of the fork (a `Mutex`,
-/// stdout's lock, a `OnceLock` being initialised): in the child, no one
-/// would ever release it. The allocator's own lock is safe (glibc's `fork`
-/// takes care of it). The caller must know every thread of the process, or
-/// that `prepare` takes no lock.
-pub unsafe fn sort_prepared<'a, T: Key>(
-    backend: &Backend,
-    timeout: Duration,
-    prepare: impl FnOnce() -> Result<Prepared<T>, String> + 'a,
-    sink: Sink<'_, T>,
-) -> Result<Fingerprint, PreparedSortError> {
-    let fingerprint = in_worker(
-        backend,
-        Source::Prepare(Box::new(prepare)),
-        timeout,
-        Receive::To(sink),
-    )?;
-    // A loading worker always sends its fingerprint before the keys.
-    fingerprint.ok_or_else(|| {
-        PreparedSortError::Sort(child_failed(
-            backend,
-            ChildFailure::Died("sent its keys without their fingerprint".into()),
-        ))
-    })
-}
-
-fn sort_keys<T: Key>(
-    backend: &Backend,
-    keys: &mut Vec<T>,
-    timeout: Duration,
-    receive: Receive<'_, T>,
-) -> Result<(), IsolatedSortError> {
-    match in_worker(backend, Source::Keys(keys), timeout, receive) {
-        Ok(_) => Ok(()),
-        Err(PreparedSortError::Sort(e)) => Err(e),
-        // Only a loading worker reports on loading.
-        Err(PreparedSortError::Prepare(what)) => {
-            Err(child_failed(backend, ChildFailure::Died(what)))
-        }
-        Err(PreparedSortError::PrepareStopped(failure)) => Err(child_failed(backend, failure)),
-    }
-}
-
-fn child_failed(backend: &Backend, failure: ChildFailure) -> IsolatedSortError {
-    IsolatedSortError::Child {
-        backend: backend.name().to_string(),
-        failure,
-    }
-}
-
 /// The worker's whole life, seen from the host: forks it, hands it the
 /// keys or waits for it to load them, and receives the result. The
 /// fingerprint a loading worker sent, if it is one.
-fn in_worker<T: Key>(
+pub(super) fn in_worker<T: Key>(
     backend: &Backend,
     mut source: Source<'_, T>,
     timeout: Duration,
@@ -189,7 +75,7 @@ fn in_worker<T: Key>(
         Source::Keys(caller) => {
             // The worker becomes the only owner of the keys' pages, then
             // sorts.
-            release(caller);
+            release_pages(caller);
             if let Some(to_worker) = &worker.to_worker {
                 write_all(to_worker, &HostRequest::Go.encode());
             }
@@ -256,162 +142,6 @@ fn deadline_after(timeout: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(timeout)
         .unwrap_or_else(|| now + Duration::from_secs(u64::from(u32::MAX)))
-}
-
-/// Moves the worker onto `cpu`, the one the host was running on, whose
-/// caches hold the keys the host just read (the scheduler would start it on
-/// the idle one: a sort 0.3 to 0.4 ms slower at 1e6 keys), then lets it run
-/// on every CPU it could before: it stays put unless the scheduler has a
-/// reason to move it, and a backend's own threads may use them all. The
-/// host only waits meanwhile.
-fn start_on(cpu: libc::c_int) {
-    let Ok(cpu) = usize::try_from(cpu) else {
-        return;
-    };
-    // SAFETY: an all-zero cpu_set_t is an empty set.
-    let (mut allowed, mut here): (libc::cpu_set_t, libc::cpu_set_t) =
-        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
-    let size = size_of::<libc::cpu_set_t>();
-    // SAFETY: both sets are valid for `size` bytes; CPU_SET checks `cpu`
-    // against the set's size.
-    unsafe {
-        if libc::sched_getaffinity(0, size, &mut allowed) != 0 || !libc::CPU_ISSET(cpu, &allowed) {
-            return;
-        }
-        libc::CPU_SET(cpu, &mut here);
-        if libc::sched_setaffinity(0, size, &here) == 0 {
-            libc::sched_setaffinity(0, size, &allowed);
-        }
-    }
-}
-
-/// Where the sorted keys go: back into the caller's vector, or to a sink.
-enum Receive<'a, T> {
-    Whole,
-    To(Sink<'a, T>),
-}
-
-/// Where an isolated sort's keys go, in order, as they are copied out of
-/// the worker.
-pub enum Sink<'a, T> {
-    /// To the function, a cache-sized block at a time.
-    Blocks(&'a mut dyn FnMut(&[T])),
-    /// Appended to the buffer in this machine's byte order (on a
-    /// little-endian machine: the binary format), copied from the worker
-    /// straight into it; each block, right after it was appended (while it
-    /// is in the cache), also goes to the function, which may check it.
-    Bytes(&'a mut Vec<u8>, &'a mut dyn FnMut(&[T])),
-}
-
-impl<T> std::fmt::Debug for Sink<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Sink::Blocks(_) => "Sink::Blocks",
-            Sink::Bytes(..) => "Sink::Bytes",
-        })
-    }
-}
-
-/// Keys a worker made itself, and their fingerprint, taken as it made them.
-#[derive(Debug)]
-pub struct Prepared<T> {
-    /// The keys to sort.
-    pub keys: Vec<T>,
-    /// Their fingerprint, for checking the result.
-    pub fingerprint: Fingerprint,
-}
-
-/// Why a sort of keys the worker makes itself did not give a result.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PreparedSortError {
-    /// Making the keys failed (before the backend ran): what the loader
-    /// said.
-    #[error("{0}")]
-    Prepare(String),
-    /// The worker died or ran out of time while making the keys, before
-    /// the backend ran.
-    #[error("the worker process making the keys: {0}")]
-    PrepareStopped(ChildFailure),
-    /// The sort failed.
-    #[error(transparent)]
-    Sort(#[from] IsolatedSortError),
-}
-
-/// What the worker sorts.
-enum Source<'a, T> {
-    /// The caller's keys, whose pages go over to the worker.
-    Keys(&'a mut Vec<T>),
-    /// Keys the worker makes itself, with their fingerprint.
-    Prepare(Box<dyn FnOnce() -> Result<Prepared<T>, String> + 'a>),
-}
-
-/// The worker: waits for the host to let go of the keys, or makes them
-/// (and sends their fingerprint), sorts them in place, reports, sends the
-/// keys if asked, and waits for the host to be done. Never returns.
-fn worker_main<T: Key>(
-    backend: &Backend,
-    source: Source<'_, T>,
-    report: OwnedFd,
-    control: OwnedFd,
-) -> ! {
-    // A panic must not unwind into the copy of the host's stack.
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // Free heap memory inherited from the host is shared copy-on-write:
-        // the first write to each of its pages copies the page. Handing it
-        // back to the kernel first makes the backend's scratch fresh zero
-        // pages instead.
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: malloc_trim only releases free memory of this process.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-        let mut request = [0u8; 1];
-        let mut next_request = || {
-            let n = read_some(&control, &mut request);
-            HostRequest::decode(&request[..n])
-        };
-        let send = |message: WorkerReport| write_all(&report, &message.encode());
-        let mut loaded;
-        let keys: &mut [T] = match source {
-            Source::Keys(keys) => {
-                if next_request() != Ok(HostRequest::Go) {
-                    return;
-                }
-                keys
-            }
-            Source::Prepare(prepare) => match prepare() {
-                Ok(made) => {
-                    send(WorkerReport::Prepared {
-                        len: made.keys.len() as u64,
-                        fingerprint: made.fingerprint.to_le_bytes(),
-                    });
-                    loaded = made.keys;
-                    &mut loaded
-                }
-                Err(message) => {
-                    send(WorkerReport::PrepareFailed(message));
-                    return;
-                }
-            },
-        };
-        match backend.sort(keys) {
-            Ok(()) => {
-                send(WorkerReport::Sorted {
-                    address: keys.as_ptr() as u64,
-                    len: keys.len() as u64,
-                });
-                if next_request() == Ok(HostRequest::SendThroughPipe) {
-                    write_all(&report, bytes_of(keys));
-                    // Until the host has read it all and hangs up.
-                    let _ = next_request();
-                }
-            }
-            Err(error) => send(WorkerReport::Failed(failure_of(error))),
-        }
-    }));
-    // SAFETY: leaves the worker at once, without running the host's atexit
-    // handlers or destructors a second time.
-    unsafe { libc::_exit(if run.is_ok() { 0 } else { 101 }) }
 }
 
 /// Copies one block of the worker's keys into the room it is given.
@@ -808,66 +538,4 @@ fn read_process(pid: libc::pid_t, address: u64, dest: &mut [MaybeUninit<u8>]) ->
         done += n as usize;
     }
     Ok(())
-}
-
-/// The room of `keys` as bytes to copy into.
-fn uninit_bytes<T: Key>(keys: &mut [MaybeUninit<T>]) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: the same memory, as bytes that may be uninitialised; every
-    // bit pattern is a valid key, so whatever is written through the view
-    // leaves valid keys wherever all their bytes were written.
-    unsafe { std::slice::from_raw_parts_mut(keys.as_mut_ptr().cast(), size_of_val(keys)) }
-}
-
-/// `bytes` as room to copy into.
-fn uninit(bytes: &mut [u8]) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: same layout; through the view only bytes are written, never
-    // uninitialised memory, so `bytes` stays initialised.
-    unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast(), bytes.len()) }
-}
-
-fn bytes_of<T: Key>(keys: &[T]) -> &[u8] {
-    // SAFETY: keys are plain integers or floats: no padding, every byte
-    // initialised; the byte view covers exactly the slice.
-    unsafe { std::slice::from_raw_parts(keys.as_ptr().cast(), size_of_val(keys)) }
-}
-
-fn bytes_of_mut<T: Key>(keys: &mut [T]) -> &mut [u8] {
-    // SAFETY: as in `bytes_of`, and every bit pattern is a valid key, so any
-    // bytes written through the view leave valid keys.
-    unsafe { std::slice::from_raw_parts_mut(keys.as_mut_ptr().cast(), size_of_val(keys)) }
-}
-
-/// In the host, right after the fork: drops its view of the pages that lie
-/// wholly inside the buffer of `keys` (its spare capacity included), so that
-/// the worker is their only owner and its writes to them copy nothing. The
-/// host reads zeros there afterwards, and fresh pages back its later writes.
-/// (A page shared with other memory stays shared, and the worker's first
-/// write to it copies it: under the `wildhost` command's allocator a large
-/// buffer has no such page.)
-fn release<T: Key>(keys: &mut Vec<T>) {
-    let page = page_size();
-    let buffer = keys.as_mut_ptr() as usize;
-    let start = buffer.next_multiple_of(page);
-    let end = (buffer + keys.capacity() * size_of::<T>()) & !(page - 1);
-    if end > start {
-        // SAFETY: the range lies inside the buffer of `keys`, which the host
-        // borrows exclusively; for private anonymous memory MADV_DONTNEED
-        // only replaces the host's pages with zero pages, which are valid
-        // keys.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-    }
-}
-
-/// Writes to each page of `keys`, so that the kernel backs them now. What
-/// was there is about to be overwritten by the result (or dropped).
-fn prefault<T: Key>(keys: &mut [T]) {
-    let page = page_size();
-    let bytes = bytes_of_mut(keys);
-    let mut at = 0;
-    while at < bytes.len() {
-        // SAFETY: `at` is in bounds; volatile, so that the compiler keeps
-        // a write nothing reads before the result overwrites it.
-        unsafe { bytes.as_mut_ptr().add(at).write_volatile(0) };
-        at += page;
-    }
 }
