@@ -13,10 +13,10 @@ use wildhost_abi::sdk::Key;
 
 /// Moves the worker onto `cpu`, the one the host was running on, whose
 /// caches hold the keys the host just read (the scheduler would start it on
-/// the idle one: a sort 0.3 to 0.4 ms slower at 1e6 keys), then lets it run
-/// on every CPU it could before: it stays put unless the scheduler has a
-/// reason to move it, and a backend's own threads may use them all. The
-/// host only waits meanwhile.
+/// the idle one, and the sort would be slower: figures in
+/// docs/PERFORMANCE.md), then lets it run on every CPU it could before: it
+/// stays put unless the scheduler has a reason to move it, and a backend's
+/// own threads may use them all. The host only waits meanwhile.
 pub(super) fn start_on(cpu: libc::c_int) {
     let Ok(cpu) = usize::try_from(cpu) else {
         return;

@@ -84,9 +84,8 @@ pub(super) fn in_worker<T: Key>(
         // What `load` owns (the input it reads, say) the host lets go
         // of now: the worker's copy is the one used. Once the worker has
         // made the keys and dropped it too, its memory is free, and the
-        // backend's scratch reuses it while it is still in the cache
-        // (in back-to-back runs, the worker's sort of 1e6 keys 4.48 ->
-        // 4.30 ms).
+        // backend's scratch reuses it while it is still in the cache, which
+        // makes the worker's sort faster (figures in docs/PERFORMANCE.md).
         Source::Prepare(prepare) => drop(prepare),
     }
     let mut fingerprint = None;
@@ -173,8 +172,8 @@ fn unexpected(stage: &str, kind: ReportKind) -> Pulled {
 /// start of the next isolated sort (or by the system once this process
 /// exits): neither waiting for a worker's end (unmapping its memory) nor a
 /// thread to wait for it holds up the caller. (A reaper thread started for
-/// each sort cost 0.11 ms of a 2.2 ms `wildhost sort --isolate` of 1e4
-/// keys, 41 alternating runs, and nothing measurable at 1e6.)
+/// each sort cost a measurable part of a small isolated sort: figures in
+/// docs/PERFORMANCE.md.)
 static ENDED: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
 
 /// Reaps the ended workers that have finished ending.
@@ -239,7 +238,7 @@ impl Worker {
                 // the worker sorts, on the other core; a large one's once
                 // it has sorted: it is on huge pages, a few faults, and
                 // taking them earlier slows the worker's sort down on the
-                // shared memory bus (0.4 ms at 1e6 keys).
+                // shared memory bus (figures in docs/PERFORMANCE.md).
                 let large = size_of_val(keys.as_slice()) >= mem::WORTH_IT;
                 if !large {
                     prefault(keys);
