@@ -171,8 +171,8 @@ fn render(results: &Results) -> String {
 
     if let Some(isolate) = results.get("isolate") {
         out += "### `sort --isolate`: worker process against in-process, same plugin\n\n";
-        out += "`sort_in_worker`: the library call alone; sort + encode: sorting, then encoding and checking the result as `wildhost sort -f binary` does (with the worker: while copying it out).\n\n";
-        out += "| keys | `sort_in_worker` ÷ in-process | overhead | sort + encode, isolated ÷ in-process | overhead |\n|---:|---:|---:|---:|---:|\n";
+        out += "`worker::sort`: the library call alone; sort + encode: sorting, then encoding and checking the result as `wildhost sort -f binary` does (with the worker: while copying it out).\n\n";
+        out += "| keys | `worker::sort` ÷ in-process | overhead | sort + encode, isolated ÷ in-process | overhead |\n|---:|---:|---:|---:|---:|\n";
         let mut rows: Vec<_> = isolate.iter().collect();
         rows.sort_by_key(|(s, _)| size_key(s));
         let ratio = |a: Option<&f64>, b: Option<&f64>| match (a, b) {

@@ -94,3 +94,8 @@ fn object_preflight() {
 fn module_definition_validator() {
     smoke("module_definition", fuzzing::module_definition);
 }
+
+#[test]
+fn wire_decoders() {
+    smoke("wire", fuzzing::wire);
+}

@@ -11,6 +11,7 @@ use crate::keys::SortKey;
 use crate::loading::preflight;
 use crate::loading::validate::{HostAbi, validate_with};
 use crate::running::integrity::{self, OutputCheck, Tally};
+use crate::wire::{Failure, HostRequest, IsolateReport, ReportKind, ScanEvent, WorkerReport};
 use crate::with_keys;
 use std::ffi::c_char;
 use wildhost_abi::{AbiTag, KeyType, MAGIC, MethodDef, ModuleDef};
@@ -90,6 +91,54 @@ fn same_keys(a: &KeyVec, b: &KeyVec) -> bool {
 /// The object-file preflight on arbitrary bytes as a would-be plugin.
 pub fn object(data: &[u8]) {
     let _ = preflight::check_object(data, "fuzz");
+}
+
+/// The nonce of the scanner lines in the `wire` corpus.
+const NONCE: &str = "wildhost-scan-f";
+
+/// The decoders of [`crate::wire`] on arbitrary bytes, as every message
+/// the host reads from a child: whatever one accepts must encode to bytes
+/// that decode to the same message again. (Not to the same bytes: a
+/// message's text is read lossily.) Each line of the input, read lossily
+/// as text, is also a line of the scanner's stdout.
+pub fn wire(data: &[u8]) {
+    if let Ok(report) = WorkerReport::decode(data) {
+        let again = WorkerReport::decode(&report.encode());
+        assert_eq!(again, Ok(report), "a worker report did not round-trip");
+    }
+    for kind in (0..=u8::MAX).filter_map(ReportKind::from_byte) {
+        if let Ok(report) = WorkerReport::decode_body(kind, data) {
+            assert_eq!(report.kind(), kind, "decoded as another kind");
+            let bytes = report.encode();
+            let again = WorkerReport::decode_body(kind, &bytes[1..]);
+            assert_eq!(again, Ok(report), "a report body did not round-trip");
+        }
+    }
+    if let Ok(report) = IsolateReport::decode(data) {
+        let again = IsolateReport::decode(&report.encode());
+        assert_eq!(again, Ok(report), "an isolate report did not round-trip");
+    }
+    if let Ok(failure) = Failure::decode(data) {
+        let again = Failure::decode(&failure.encode());
+        assert_eq!(again, Ok(failure), "a failure did not round-trip");
+    }
+    if let Ok(request) = HostRequest::decode(data) {
+        assert_eq!(request.encode(), data, "a request has other bytes");
+    }
+    for line in String::from_utf8_lossy(data).lines() {
+        let Ok(event) = ScanEvent::decode(line, NONCE) else {
+            continue;
+        };
+        let text = match event.encode(NONCE) {
+            Ok(text) => text,
+            Err(e) => panic!("a decoded scanner report does not encode: {e}"),
+        };
+        let again: Vec<ScanEvent> = text
+            .lines()
+            .filter_map(|line| ScanEvent::decode(line, NONCE).ok())
+            .collect();
+        assert_eq!(again, [event], "a scanner report did not round-trip");
+    }
 }
 
 /// Bytes a fuzzed definition's pointers may point into: a pool of fixed
@@ -321,10 +370,13 @@ mod tests {
             b"-nan\ninf\n",
             &[0xff; 300],
             b"\x7fELF\x02\x01\x01",
+            b"\x01\x02\0\0\0failed",
+            b"x wildhost-scan-f verdict 0 {\"Ok\":null}\n",
         ] {
             text(input);
             object(input);
             module_definition(input);
+            wire(input);
         }
     }
 }

@@ -37,6 +37,7 @@
 //! - [`error`], [`keys`], [`process`], [`mem`]: the base every other
 //!   module uses (error types, the key vector and the contract's order,
 //!   process primitives, large buffers).
+//! - [`wire`]: the bytes the host and its child processes exchange, no I/O.
 //! - [`loading`]: discovery, trust, preflight, the scanner, `dlopen`,
 //!   layout and validation.
 //! - [`registry`]: the loaded modules and their backends by name; the one
@@ -57,6 +58,7 @@ pub mod mem;
 pub mod process;
 pub mod registry;
 pub mod running;
+pub mod wire;
 
 pub use error::{Refusal, SortError, Stage};
 pub use keys::{KeyVec, SortKey};

@@ -13,10 +13,16 @@
 //! huge pages, and the buffers made here ask for whole huge pages. Under
 //! another allocator the advice still covers the huge pages that happen to
 //! lie inside a buffer.
+//!
+//! Also here: key buffers as bytes, and the page tricks `sort --isolate`
+//! plays on them (giving a buffer's pages to a forked worker, faulting a
+//! buffer in before a copy into it).
 
+use crate::process::page_size;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io;
 use std::mem::MaybeUninit;
+use wildhost_abi::sdk::Key;
 
 /// Buffers smaller than this are left alone: two huge pages at least.
 pub(crate) const WORTH_IT: usize = 4 << 20;
@@ -347,6 +353,73 @@ unsafe impl GlobalAlloc for HugeAllocator {
                 fresh
             }
         }
+    }
+}
+
+// Byte and page views of key buffers, for handing keys between processes.
+
+/// The room of `keys` as bytes to copy into.
+pub(crate) fn uninit_bytes<T: Key>(keys: &mut [MaybeUninit<T>]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: the same memory, as bytes that may be uninitialised; every
+    // bit pattern is a valid key, so whatever is written through the view
+    // leaves valid keys wherever all their bytes were written.
+    unsafe { std::slice::from_raw_parts_mut(keys.as_mut_ptr().cast(), size_of_val(keys)) }
+}
+
+/// `bytes` as room to copy into.
+pub(crate) fn uninit(bytes: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: same layout; through the view only bytes are written, never
+    // uninitialised memory, so `bytes` stays initialised.
+    unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast(), bytes.len()) }
+}
+
+/// The bytes of `keys`.
+pub(crate) fn bytes_of<T: Key>(keys: &[T]) -> &[u8] {
+    // SAFETY: keys are plain integers or floats: no padding, every byte
+    // initialised; the byte view covers exactly the slice.
+    unsafe { std::slice::from_raw_parts(keys.as_ptr().cast(), size_of_val(keys)) }
+}
+
+/// The bytes of `keys`, to write keys through.
+pub(crate) fn bytes_of_mut<T: Key>(keys: &mut [T]) -> &mut [u8] {
+    // SAFETY: as in `bytes_of`, and every bit pattern is a valid key, so any
+    // bytes written through the view leave valid keys.
+    unsafe { std::slice::from_raw_parts_mut(keys.as_mut_ptr().cast(), size_of_val(keys)) }
+}
+
+/// In the host, right after forking a process that is to sort `keys`
+/// (`sort --isolate`): drops its view of the pages that lie
+/// wholly inside the buffer of `keys` (its spare capacity included), so that
+/// the worker is their only owner and its writes to them copy nothing. The
+/// host reads zeros there afterwards, and fresh pages back its later writes.
+/// (A page shared with other memory stays shared, and the worker's first
+/// write to it copies it: under the `wildhost` command's allocator a large
+/// buffer has no such page.)
+pub(crate) fn release_pages<T: Key>(keys: &mut Vec<T>) {
+    let page = page_size();
+    let buffer = keys.as_mut_ptr() as usize;
+    let start = buffer.next_multiple_of(page);
+    let end = (buffer + keys.capacity() * size_of::<T>()) & !(page - 1);
+    if end > start {
+        // SAFETY: the range lies inside the buffer of `keys`, which the host
+        // borrows exclusively; for private anonymous memory MADV_DONTNEED
+        // only replaces the host's pages with zero pages, which are valid
+        // keys.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+/// Writes to each page of `keys`, so that the kernel backs them now. What
+/// was there is about to be overwritten by the result (or dropped).
+pub(crate) fn prefault<T: Key>(keys: &mut [T]) {
+    let page = page_size();
+    let bytes = bytes_of_mut(keys);
+    let mut at = 0;
+    while at < bytes.len() {
+        // SAFETY: `at` is in bounds; volatile, so that the compiler keeps
+        // a write nothing reads before the result overwrites it.
+        unsafe { bytes.as_mut_ptr().add(at).write_volatile(0) };
+        at += page;
     }
 }
 

@@ -136,7 +136,7 @@ pub trait LeBytes: SortKey {
 /// Appends the keys as binary: the raw little-endian array.
 ///
 /// With a `check`, the keys are checked a block at a time as they are
-/// encoded (see [`integrity::Check`](crate::running::integrity::Check)).
+/// encoded (see [`OutputCheck`]).
 pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut OutputCheck>) {
     with_keys!(keys, v => Writer::new(Encoding::Binary, v.len(), check).push(v, out));
 }

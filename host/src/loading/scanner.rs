@@ -8,11 +8,13 @@
 //! The child is the host's own executable run as
 //! `<scanner command> NONCE PATH...`; it calls [`serve`], which loads each
 //! file and reports on stdout in lines that start with the nonce, so
-//! anything a plugin prints itself cannot be mistaken for a report.
+//! anything a plugin prints itself cannot be mistaken for a report (the
+//! lines are [`ScanEvent`]s).
 
 use super::file_id::FileId;
 use crate::error::{Refusal, Stage, printable};
 use crate::process::{describe_exit, die_with_parent};
+use crate::wire::ScanEvent;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -25,7 +27,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// What scanning one file concluded: it loads, or why it is refused.
-pub type Verdict = Result<(), Refusal>;
+pub type Verdict = crate::wire::ScanVerdict;
 
 /// How to run the scanner, and where to keep what it learned.
 #[derive(Clone, Debug)]
@@ -187,10 +189,10 @@ impl Scanner {
     }
 }
 
-/// One line from the scanner child.
+/// What the scanner child's stdout brought.
 enum Event {
-    Begin(usize),
-    Verdict(usize, Verdict),
+    /// A report line.
+    Report(ScanEvent),
     /// stdout closed: the child is gone or going.
     End,
 }
@@ -254,12 +256,14 @@ fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [
     let mut current: Option<usize> = None;
     loop {
         match events.recv_timeout(scanner.timeout) {
-            Ok(Event::Begin(i)) if start + i < files.len() => current = Some(start + i),
-            Ok(Event::Verdict(i, verdict)) if start + i < files.len() => {
+            Ok(Event::Report(ScanEvent::Begin(i))) if start + i < files.len() => {
+                current = Some(start + i);
+            }
+            Ok(Event::Report(ScanEvent::Verdict(i, verdict))) if start + i < files.len() => {
                 results[start + i] = Some(verdict);
                 current = None;
             }
-            Ok(Event::Begin(_) | Event::Verdict(..)) => {}
+            Ok(Event::Report(_)) => {}
             Ok(Event::End) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let status = child.wait().ok();
                 if let Some(i) = current {
@@ -300,29 +304,11 @@ fn watch(child: &mut Child, nonce: String) -> (mpsc::Receiver<Event>, mpsc::Rece
     let (tx, rx) = mpsc::channel();
     if let Some(stdout) = child.stdout.take() {
         std::thread::spawn(move || {
-            let prefix = format!("{nonce} ");
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                // A plugin may have printed to stdout too: find the report
-                // wherever it starts on the line.
-                let Some(at) = line.find(&prefix) else {
-                    continue;
-                };
-                let rest = &line[at + prefix.len()..];
-                let event = if let Some(i) = rest.strip_prefix("begin ") {
-                    i.parse().ok().map(Event::Begin)
-                } else if let Some(rest) = rest.strip_prefix("verdict ") {
-                    rest.split_once(' ').and_then(|(i, json)| {
-                        Some(Event::Verdict(
-                            i.parse().ok()?,
-                            serde_json::from_str(json).ok()?,
-                        ))
-                    })
-                } else {
-                    None
-                };
-                if let Some(event) = event
-                    && tx.send(event).is_err()
+                // Lines that hold no report are what a plugin printed.
+                if let Ok(event) = ScanEvent::decode(&line, &nonce)
+                    && tx.send(Event::Report(event)).is_err()
                 {
                     return;
                 }
@@ -359,14 +345,18 @@ fn crashed(status: Option<ExitStatus>, printed: &str) -> Refusal {
 /// reports on `out`, one `begin` line before and one `verdict` line after
 /// each, every line starting with `nonce`.
 pub fn serve(nonce: &str, paths: &[PathBuf], out: &mut impl Write) -> std::io::Result<()> {
+    // Each report starts on a line of its own, whatever a plugin printed
+    // before, and is flushed at once: the host must know which file a
+    // crash interrupted.
+    let mut report = |event: ScanEvent| {
+        let line = event.encode(nonce).map_err(std::io::Error::other)?;
+        out.write_all(line.as_bytes())?;
+        out.flush()
+    };
     for (i, path) in paths.iter().enumerate() {
-        // Start on a line of our own, whatever a plugin printed before.
-        writeln!(out, "\n{nonce} begin {i}")?;
-        out.flush()?;
+        report(ScanEvent::Begin(i))?;
         let verdict: Verdict = super::load::probe(path);
-        let json = serde_json::to_string(&verdict).map_err(std::io::Error::other)?;
-        writeln!(out, "\n{nonce} verdict {i} {json}")?;
-        out.flush()?;
+        report(ScanEvent::Verdict(i, verdict))?;
     }
     Ok(())
 }

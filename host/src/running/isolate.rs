@@ -18,6 +18,7 @@ use crate::process::{
     write_all,
 };
 use crate::registry::Backend;
+use crate::wire::{Failure, IsolateReport};
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::OwnedFd;
@@ -269,57 +270,44 @@ pub fn sort<T: Key>(
     // What the host refuses, it refuses here, without a child.
     backend.check_callable(T::TYPE)?;
     let slice = keys.as_mut_slice();
-    // The report: [0], or [1] + the backend's failure.
     // SAFETY: the child only calls the backend and allocates its report;
     // it takes no lock of the host's.
     let report = unsafe {
         in_child(timeout, || match backend.sort(slice) {
-            Ok(()) => vec![0],
-            Err(error) => {
-                let mut out = vec![1];
-                out.extend(failure_report(error));
-                out
-            }
+            Ok(()) => IsolateReport::Sorted.encode(),
+            Err(error) => IsolateReport::Failed(failure_of(error)).encode(),
         })
     }
     .map_err(|failure| IsolatedSortError::Child {
         backend: backend.name().to_string(),
         failure,
     })?;
-    match report.split_first() {
-        Some((0, [])) => Ok(()),
-        Some((1, rest)) => Err(failure_from_report(backend.name(), rest)?.into()),
-        _ => Err(unreadable_report(backend.name())),
+    match IsolateReport::decode(&report) {
+        Ok(IsolateReport::Sorted) => Ok(()),
+        Ok(IsolateReport::Failed(failure)) => Err(sort_error(backend.name(), failure).into()),
+        Err(_) => Err(unreadable_report(backend.name())),
     }
 }
 
-/// A backend's error as a worker reports it: the status code (4 bytes,
-/// little-endian), then the message.
-pub(crate) fn failure_report(error: SortError) -> Vec<u8> {
+/// A backend's error as a child reports it: a status code and a message.
+pub(crate) fn failure_of(error: SortError) -> Failure {
     let (code, message) = match error {
         SortError::Failed { code, message, .. } => (code, message),
         other => (wildhost_abi::status::FAILED, other.to_string()),
     };
-    let mut out = code.to_le_bytes().to_vec();
-    out.extend_from_slice(message.as_bytes());
-    out
+    Failure { code, message }
 }
 
-/// The backend's error a worker reported with [`failure_report`].
-pub(crate) fn failure_from_report(
-    backend: &str,
-    report: &[u8],
-) -> Result<SortError, IsolatedSortError> {
-    let (code, message) = report
-        .split_first_chunk::<4>()
-        .ok_or_else(|| unreadable_report(backend))?;
-    Ok(SortError::Failed {
+/// The backend's error a child reported with [`failure_of`].
+pub(crate) fn sort_error(backend: &str, failure: Failure) -> SortError {
+    SortError::Failed {
         backend: backend.to_string(),
-        code: i32::from_le_bytes(*code),
-        message: String::from_utf8_lossy(message).into_owned(),
-    })
+        code: failure.code,
+        message: failure.message,
+    }
 }
 
+/// The error of a child whose report is not one (see [`crate::wire`]).
 pub(crate) fn unreadable_report(backend: &str) -> IsolatedSortError {
     IsolatedSortError::Child {
         backend: backend.to_string(),
