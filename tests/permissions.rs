@@ -53,7 +53,7 @@ fn a_plugin_file_anyone_can_write_is_refused() {
         .expect_stderr(&["the file is writable by every user (mode 0666)"]);
 
     chmod(&file, 0o664);
-    let refused = crate::refused(&sandbox, &[]);
+    let refused = self::refused(&sandbox, &[]);
     assert!(
         refused[0]["refusal"]["cause"]
             .as_str()
