@@ -5,6 +5,13 @@
 //!
 //! A new test goes into the module below that covers its behaviour; a new
 //! kind of behaviour gets a module of its own and a line here.
+//!
+//! A test never passes without having run. One that needs root (to give a
+//! file to another user) goes in a `needs_root` module inside its topic's
+//! module, is `#[ignore = "needs root: …"]` and starts with
+//! `wildhost_suite::require_root`: `cargo test --workspace` lists it as
+//! ignored, and `.ci/run`, which runs as root, runs it with
+//! `cargo test --workspace --test tests -- --ignored needs_root::`.
 
 // `wildhost sort`: every key type through every backend, byte for byte
 // against a reference sort; input and output files, bad lines, exit codes.

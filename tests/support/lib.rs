@@ -263,6 +263,24 @@ impl Sandbox {
     }
 }
 
+/// Fails the test unless it runs as root, which `why` needs.
+///
+/// A test that needs root lives in a module `needs_root`, is
+/// `#[ignore = "needs root: …"]`, and calls this first: the normal run
+/// reports it as ignored, CI (as root) runs it with `--ignored needs_root::`,
+/// and run with `--ignored` by another user it fails instead of passing
+/// without having tested anything.
+#[track_caller]
+pub fn require_root(why: &str) {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert!(
+        euid == 0,
+        "this test needs root ({why}) but runs as uid {euid}: run it as root, \
+         or run the suite without --ignored"
+    );
+}
+
 /// Makes a named pipe at `path`.
 pub fn mkfifo(path: &Path) {
     use std::os::unix::ffi::OsStrExt;
