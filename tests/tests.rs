@@ -17,9 +17,13 @@
 // against a reference sort; input and output files, bad lines, exit codes.
 mod sort;
 
-// `wildhost list` and `wildhost inspect`: the facts they report, checked
-// field by field in JSON.
+// `wildhost list` and `wildhost inspect`: their whole text and JSON output,
+// byte for byte, and the facts they report.
 mod list_inspect;
+
+// The help of every subcommand and the error reports (`error:`, `cause:`,
+// `help:`), byte for byte, with their exit codes.
+mod help_and_errors;
 
 // Where plugins are found: `--plugin-dir`, `WILDHOST_PLUGIN_PATH`, the data
 // directory, the executable's directory; which file of a module wins.
