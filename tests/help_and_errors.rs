@@ -6,7 +6,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use wildhost_suite::{Sandbox, run};
+use wildhost_suite::{Sandbox, run, with_build_facts};
 
 /// Runs `wildhost <args>` as a user types it, without `--plugin-dir`.
 fn run_bare(sandbox: &Sandbox, args: &[&str]) -> wildhost_suite::Outcome {
@@ -121,21 +121,20 @@ error: no backend named `wildsort`
   help: `wildhost list` shows every backend and the key types it sorts
 ",
         );
-    let size = fs::metadata(&file).expect("the plugin's size").len();
-    let arch = std::env::consts::ARCH;
     let out = sandbox.normalise(sandbox.run([Path::new("inspect"), &file]));
     out.expect_exactly(
         1,
-        &format!(
+        &with_build_facts(
             "\
 file:         <sandbox>/plugins/libwildsort.so
-size:         {size} bytes
-format:       ELF 64-bit {arch} shared library
+size:         <size> bytes
+format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
 ABI tag:      1.0 (host speaks 1.0)
 status:       refused at discovery: the file is writable by every user (mode 0666)
-"
+",
+            &file,
         ),
         "\
 error: cannot load plugin `<sandbox>/plugins/libwildsort.so`

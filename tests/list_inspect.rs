@@ -2,18 +2,8 @@
 //! The texts are compared whole, byte for byte, with the sandbox's path
 //! written as `<sandbox>`; a change in them is a change users see.
 
-use std::fs;
 use std::path::Path;
-use wildhost_suite::{Sandbox, shipped_plugin};
-
-/// `expected` with what differs between builds and machines filled in:
-/// the plugin file's size as `<size>` and the machine as `<arch>`.
-fn with_build_facts(expected: &str, plugin: &Path) -> String {
-    let size = fs::metadata(plugin).expect("the plugin's size").len();
-    expected
-        .replace("<size>", &size.to_string())
-        .replace("<arch>", std::env::consts::ARCH)
-}
+use wildhost_suite::{Sandbox, shipped_plugin, with_build_facts};
 
 /// Runs `wildhost inspect` (with `extra` arguments) on the shipped
 /// `file_name`, installed in the sandbox's `plugins/`, and checks its

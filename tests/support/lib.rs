@@ -335,6 +335,16 @@ pub fn require_root(why: &str) {
     );
 }
 
+/// `expected` with what differs between builds and machines filled in:
+/// the size of the file `plugin` for `<size>`, the machine (as
+/// `std::env::consts::ARCH` names it) for `<arch>`.
+pub fn with_build_facts(expected: &str, plugin: &Path) -> String {
+    let size = fs::metadata(plugin).expect("the plugin's size").len();
+    expected
+        .replace("<size>", &size.to_string())
+        .replace("<arch>", std::env::consts::ARCH)
+}
+
 /// Makes a named pipe at `path`.
 pub fn mkfifo(path: &Path) {
     use std::os::unix::ffi::OsStrExt;
