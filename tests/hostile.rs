@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::path::Path;
-use wildhost_suite::{Outcome, Sandbox, fixtures, shipped_plugin};
+use wildhost_suite::{Outcome, Sandbox, fixtures, shipped_plugin, with_build_facts};
 
 /// One variant of `tests/fixtures/hostile.c`: its `CASE_` name, the stage
 /// that refuses it, and words the reason must contain.
@@ -320,12 +320,35 @@ fn a_pipe_or_a_directory_named_like_a_plugin_is_refused_without_waiting() {
         out.expect_code(1)
             .expect_stdout(&["refused at preflight: not a regular file"]);
     }
-    let out = sandbox.run(["list"]);
-    out.expect_code(0).expect_stdout(&[
-        "libpipe.so",
-        "libdir.so",
-        "not a regular file (discovery)",
-    ]);
+    let out = sandbox.normalise(sandbox.run(["list"]));
+    out.expect_exactly(
+        0,
+        "\
+BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
+
+MODULE          VERSION  ABI  FEATURES  FILE
+wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+
+refused (2):
+  <sandbox>/plugins/libdir.so
+    cause: not a regular file (discovery)
+    help: remove it from the plugin directory
+  <sandbox>/plugins/libpipe.so
+    cause: not a regular file (discovery)
+    help: remove it from the plugin directory
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        "",
+    );
     let sorted = sandbox.run_with_input(["sort"], b"2\n1\n");
     sorted.expect_code(0);
     assert_eq!(sorted.stdout_text(), "1\n2\n");
@@ -414,11 +437,42 @@ fn an_unknown_backend_mentions_the_refused_files() {
     sandbox.install(&fixtures::hostile("NULL_SORT"));
     sandbox
         .run_with_input(["sort", "-b", "hostile"], b"1\n")
-        .expect_code(1)
-        .expect_stderr(&[
-            "hostile",
-            "1 plugin file(s) were refused; `wildhost list` says why",
-        ]);
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: no backend named `hostile`
+  cause: backends found: wildsort, radix, std
+  cause: 1 plugin file(s) were refused; `wildhost list` says why
+  help: `wildhost list` shows every backend and the key types it sorts
+",
+        );
+    let out = sandbox.normalise(sandbox.run(["list"]));
+    out.expect_exactly(
+        0,
+        "\
+BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
+
+MODULE          VERSION  ABI  FEATURES  FILE
+wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+
+refused (1):
+  <sandbox>/plugins/libh_null_sort.so
+    cause: backend #0: `hostile`: sort function is null (validation)
+    help: the plugin breaks the wildhost ABI; report it to its author, or remove it from the plugin directory
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        "",
+    );
 }
 
 #[test]
@@ -457,14 +511,40 @@ fn a_key_type_the_backend_lacks_is_refused_before_reading() {
 fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
     let sandbox = Sandbox::with_shipped_plugins();
     sandbox.install(&fixtures::hostile("INIT_UNAVAILABLE"));
-    sandbox
-        .run(["list"])
-        .expect_code(0)
-        .expect_stdout(&["no FROB unit on this machine"]);
+    let out = sandbox.normalise(sandbox.run(["list"]));
+    out.expect_exactly(
+        0,
+        "\
+BACKEND   MODULE              KEY TYPES                FLAGS                 DEFAULT FOR              STATUS                                     DESCRIPTION
+hostile   h_init_unavailable  u64                      in place              -                        unavailable: no FROB unit on this machine  sorts with qsort
+wildsort  wildsort            u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available                                  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix      u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available                                  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std        u32 u64 i32 i64 f32 f64  in place              -                        available                                  core::slice::sort_unstable (pattern-defeating quicksort), in place
+
+MODULE              VERSION  ABI  FEATURES  FILE
+h_init_unavailable  6.6.6    1.0  qsort     <sandbox>/plugins/libh_init_unavailable.so
+wildsort            1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix      0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std        0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        "",
+    );
     sandbox
         .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"1\n")
-        .expect_code(1)
-        .expect_stderr(&["hostile", "no FROB unit on this machine"]);
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: backend `hostile` is unavailable on this machine
+  cause: no FROB unit on this machine
+  help: pick another backend (`wildhost list`)
+",
+        );
     // the default backend is still found
     sandbox
         .run_with_input(["sort", "-t", "u64"], b"2\n1\n")
@@ -475,14 +555,42 @@ fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
 fn init_failing_makes_the_module_unavailable() {
     let sandbox = Sandbox::with_shipped_plugins();
     let path = sandbox.install(&fixtures::hostile("INIT_FAILS"));
-    let out = sandbox.run([Path::new("inspect"), &path]);
-    out.expect_code(0).expect_stdout(&[
-        "availability: unavailable: init failed with status 5 (failed): cannot open /dev/frob",
-    ]);
+    let out = sandbox.normalise(sandbox.run([Path::new("inspect"), &path]));
+    out.expect_exactly(
+        0,
+        &with_build_facts(
+            "\
+file:         <sandbox>/plugins/libh_init_fails.so
+size:         <size> bytes
+format:       ELF 64-bit <arch> shared library
+module:       h_init_fails (from the file name)
+entry point:  WildInit_h_init_fails (exported)
+ABI tag:      1.0 (host speaks 1.0)
+layout:       not exported (C plugin): checked by magic, version and size
+status:       loadable
+version:      6.6.6
+doc:          a plugin that breaks one rule
+features:     qsort
+availability: unavailable: init failed with status 5 (failed): cannot open /dev/frob
+backends:
+  hostile  [u64]  in place
+      sorts with qsort
+",
+            &path,
+        ),
+        "",
+    );
     sandbox
         .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"1\n")
-        .expect_code(1)
-        .expect_stderr(&["cannot open /dev/frob"]);
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: backend `hostile` is unavailable on this machine
+  cause: init failed with status 5 (failed): cannot open /dev/frob
+  help: pick another backend (`wildhost list`)
+",
+        );
 }
 
 #[test]
@@ -507,14 +615,40 @@ fn a_panicking_rust_backend_is_an_error_not_a_crash() {
 fn a_rust_plugin_can_be_unavailable() {
     let sandbox = Sandbox::with_shipped_plugins();
     sandbox.install(&fixtures::rust_plugin("libwildsort_unavailable.so"));
-    sandbox.run(["list"]).expect_code(0).expect_stdout(&[
-        "frob",
-        "needs the imaginary FROB instruction set, which this CPU lacks",
-    ]);
+    let out = sandbox.normalise(sandbox.run(["list"]));
+    out.expect_exactly(
+        0,
+        "\
+BACKEND   MODULE                KEY TYPES                FLAGS                 DEFAULT FOR              STATUS                                                                       DESCRIPTION
+wildsort  wildsort              u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available                                                                    stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix        u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available                                                                    MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std          u32 u64 i32 i64 f32 f64  in place              -                        available                                                                    core::slice::sort_unstable (pattern-defeating quicksort), in place
+frob      wildsort_unavailable  u64                      in place              -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
+
+MODULE                VERSION  ABI  FEATURES  FILE
+wildsort              1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix        0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std          0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+wildsort_unavailable  0.1.0    1.0  frob      <sandbox>/plugins/libwildsort_unavailable.so
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        "",
+    );
     sandbox
         .run_with_input(["sort", "-b", "frob", "-t", "u64"], b"1\n")
-        .expect_code(1)
-        .expect_stderr(&["frob", "needs the imaginary FROB instruction set"]);
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: backend `frob` is unavailable on this machine
+  cause: needs the imaginary FROB instruction set, which this CPU lacks
+  help: pick another backend (`wildhost list`)
+",
+        );
 }
 
 #[test]

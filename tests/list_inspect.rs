@@ -1,22 +1,85 @@
 //! `wildhost list` and `wildhost inspect`: what they tell, in text and JSON.
+//! The texts are compared whole, byte for byte, with the sandbox's path
+//! written as `<sandbox>`; a change in them is a change users see.
 
 use std::path::Path;
-use wildhost_suite::{Sandbox, shipped_plugin};
+use wildhost_suite::{Sandbox, shipped_plugin, with_build_facts};
+
+/// Runs `wildhost inspect` (with `extra` arguments) on the shipped
+/// `file_name`, installed in the sandbox's `plugins/`, and checks its
+/// whole output against `expected`.
+fn expect_inspect(file_name: &str, extra: &[&str], expected: &str) {
+    let sandbox = Sandbox::new();
+    let path = sandbox.install(&shipped_plugin(file_name));
+    let mut args = vec![Path::new("inspect"), &path];
+    args.extend(extra.iter().map(Path::new));
+    let out = sandbox.normalise(sandbox.run(args));
+    out.expect_exactly(0, &with_build_facts(expected, &path), "");
+}
 
 #[test]
 fn list_shows_every_backend_with_its_facts() {
     let sandbox = Sandbox::with_shipped_plugins();
-    let out = sandbox.run(["list"]);
-    out.expect_code(0).expect_stdout(&[
-        "BACKEND",
-        "std",
-        "wildsort_std",
-        "wildsort",
-        "u32 u64 i32 i64 f32 f64",
-        "stable, scratch 100%",
-        "available",
-        "search path (first match wins):",
-    ]);
+    let out = sandbox.normalise(sandbox.run(["list"]));
+    out.expect_exactly(
+        0,
+        "\
+BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
+
+MODULE          VERSION  ABI  FEATURES  FILE
+wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        "",
+    );
+}
+
+#[test]
+fn list_shows_a_refused_file_with_its_cause_and_help() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.plant("libjunk.so", b"junk");
+    let out = sandbox.normalise(sandbox.run(["list"]));
+    out.expect_exactly(
+        0,
+        "\
+BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
+
+MODULE          VERSION  ABI  FEATURES  FILE
+wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+
+refused (1):
+  <sandbox>/plugins/libjunk.so
+    cause: not a shared library: the file is not an object file (preflight)
+    help: a plugin must be a shared library (.so) built for this machine; remove this file from the plugin directory
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        "",
+    );
+}
+
+#[test]
+fn list_json_is_the_frozen_text() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.normalise(sandbox.run(["list", "--json"]));
+    out.expect_exactly(0, include_str!("expected/list.json"), "");
 }
 
 #[test]
@@ -67,18 +130,29 @@ fn list_json_has_every_field() {
 
 #[test]
 fn inspect_tells_everything_about_a_good_plugin() {
+    expect_inspect(
+        "libwildsort.so",
+        &[],
+        "\
+file:         <sandbox>/plugins/libwildsort.so
+size:         <size> bytes
+format:       ELF 64-bit <arch> shared library
+module:       wildsort (from the file name)
+entry point:  WildInit_wildsort (exported)
+ABI tag:      1.0 (host speaks 1.0)
+layout:       not exported (C plugin): checked by magic, version and size
+status:       loadable
+version:      1.0.0
+doc:          the classic wildsort module, in C
+features:     c11
+availability: available
+backends:
+  wildsort  [u32 u64 i32 i64 f32 f64]  stable, scratch 100%
+      stable bottom-up merge sort with insertion-sorted runs, written in C
+",
+    );
     let sandbox = Sandbox::new();
     let path = shipped_plugin("libwildsort.so");
-    let out = sandbox.run([Path::new("inspect"), &path]);
-    out.expect_code(0).expect_stdout(&[
-        "format:       ELF 64-bit",
-        "module:       wildsort (from the file name)",
-        "entry point:  WildInit_wildsort (exported)",
-        "ABI tag:      1.0 (host speaks 1.0)",
-        "status:       loadable",
-        "features:     c11",
-        "wildsort",
-    ]);
     let json = sandbox.run([Path::new("inspect"), &path, Path::new("--json")]);
     json.expect_code(0);
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
@@ -87,6 +161,71 @@ fn inspect_tells_everything_about_a_good_plugin() {
     assert_eq!(json["module"]["name"], "wildsort");
     assert_eq!(json["backends"][0]["name"], "wildsort");
     assert_eq!(json["backends"][0]["stable"], true);
+}
+
+#[test]
+fn inspect_tells_everything_about_each_rust_plugin() {
+    expect_inspect(
+        "libwildsort_std.so",
+        &[],
+        "\
+file:         <sandbox>/plugins/libwildsort_std.so
+size:         <size> bytes
+format:       ELF 64-bit <arch> shared library
+module:       wildsort_std (from the file name)
+entry point:  WildInit_wildsort_std (exported)
+ABI tag:      1.0 (host speaks 1.0)
+layout:       abi_stable layout matches the host's
+status:       loadable
+version:      0.1.0
+doc:          Rust's standard library sorts
+features:     -
+availability: available
+backends:
+  std  [u32 u64 i32 i64 f32 f64]  in place
+      core::slice::sort_unstable (pattern-defeating quicksort), in place
+",
+    );
+    expect_inspect(
+        "libwildsort_radix.so",
+        &[],
+        "\
+file:         <sandbox>/plugins/libwildsort_radix.so
+size:         <size> bytes
+format:       ELF 64-bit <arch> shared library
+module:       wildsort_radix (from the file name)
+entry point:  WildInit_wildsort_radix (exported)
+ABI tag:      1.0 (host speaks 1.0)
+layout:       abi_stable layout matches the host's
+status:       loadable
+version:      0.1.0
+doc:          radix sorts
+features:     -
+availability: available
+backends:
+  radix  [u32 u64 i32 i64 f32 f64]  scratch 100%
+      MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+",
+    );
+}
+
+#[test]
+fn inspect_json_of_each_shipped_plugin_is_the_frozen_text() {
+    expect_inspect(
+        "libwildsort.so",
+        &["--json"],
+        include_str!("expected/inspect-wildsort.json"),
+    );
+    expect_inspect(
+        "libwildsort_std.so",
+        &["--json"],
+        include_str!("expected/inspect-wildsort_std.json"),
+    );
+    expect_inspect(
+        "libwildsort_radix.so",
+        &["--json"],
+        include_str!("expected/inspect-wildsort_radix.json"),
+    );
 }
 
 #[test]
@@ -117,15 +256,57 @@ fn inspect_json_of_a_refused_file_carries_the_refusal() {
 }
 
 #[test]
+fn inspect_json_of_a_refused_file_is_the_frozen_text() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.plant("libjunk.so", b"junk");
+    let out = sandbox.normalise(sandbox.run([Path::new("inspect"), &path, Path::new("--json")]));
+    out.expect_exactly(
+        1,
+        r#"{
+  "path": "<sandbox>/plugins/libjunk.so",
+  "status": "refused",
+  "refusal": {
+    "stage": "preflight",
+    "cause": "not a shared library: the file is not an object file",
+    "help": "a plugin must be a shared library (.so) built for this machine; remove this file from the plugin directory"
+  },
+  "preflight": null,
+  "module": null,
+  "backends": []
+}
+"#,
+        "\
+error: cannot load plugin `<sandbox>/plugins/libjunk.so`
+  cause: not a shared library: the file is not an object file
+  help: a plugin must be a shared library (.so) built for this machine; remove this file from the plugin directory
+",
+    );
+}
+
+#[test]
 fn inspect_of_a_missing_file_is_an_error() {
     let sandbox = Sandbox::new();
     sandbox
         .run(["inspect", "/nonexistent/libnothing.so"])
-        .expect_code(1)
-        .expect_stderr(&[
-            "error: cannot inspect `/nonexistent/libnothing.so`",
-            "no such file",
-            "help: ",
-        ]);
-    sandbox.run(["inspect"]).expect_code(2);
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: cannot inspect `/nonexistent/libnothing.so`
+  cause: no such file
+  help: give the path of a plugin file, e.g. target/release/libwildsort_radix.so
+",
+        );
+    sandbox.run(["inspect"]).expect_exactly(
+        2,
+        "",
+        "\
+error: the following required arguments were not provided:
+  <PATH>
+
+Usage: wildhost inspect <PATH>
+
+For more information, try '--help'.
+",
+    );
 }

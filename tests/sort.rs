@@ -550,36 +550,6 @@ fn an_open_descriptor_as_output_is_written_where_it_points() {
 }
 
 #[test]
-fn a_strangers_dangling_link_in_a_shared_directory_is_not_followed() {
-    use std::os::unix::fs::{PermissionsExt, lchown, symlink};
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: giving a link to another user needs root");
-        return;
-    }
-    let sandbox = Sandbox::with_shipped_plugins();
-    let work = sandbox.work();
-    let shared = work.join("shared");
-    fs::create_dir(&shared).expect("mkdir");
-    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
-    let strangers = shared.join("report.txt");
-    symlink("../victim.txt", &strangers).expect("symlink");
-    lchown(&strangers, Some(54321), Some(54321)).expect("lchown");
-    let (code, stderr) = sort_into(&sandbox, "shared/report.txt", std::process::Stdio::null());
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("it is not followed"), "{stderr}");
-    assert!(!work.join("victim.txt").exists());
-    // One's own link there is followed.
-    symlink("../mine.txt", shared.join("mine")).expect("symlink");
-    let (code, stderr) = sort_into(&sandbox, "shared/mine", std::process::Stdio::null());
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(
-        fs::read_to_string(work.join("mine.txt")).expect("read"),
-        "1\n2\n3\n"
-    );
-}
-
-#[test]
 fn the_file_size_limit_is_an_error_not_a_signal() {
     use std::os::unix::process::CommandExt;
     let sandbox = Sandbox::with_shipped_plugins();
@@ -635,4 +605,37 @@ fn the_file_size_limit_is_an_error_not_a_signal() {
         ["in.txt", "out.txt", "stdout.txt"],
         "no temporary file left"
     );
+}
+
+/// Tests that give a link to another user, which only root can do: CI runs
+/// them as root with `--ignored needs_root::`.
+mod needs_root {
+    use super::*;
+
+    #[test]
+    #[ignore = "needs root: only root can give a link to another user"]
+    fn a_strangers_dangling_link_in_a_shared_directory_is_not_followed() {
+        use std::os::unix::fs::{PermissionsExt, lchown, symlink};
+        wildhost_suite::require_root("giving a link to another user");
+        let sandbox = Sandbox::with_shipped_plugins();
+        let work = sandbox.work();
+        let shared = work.join("shared");
+        fs::create_dir(&shared).expect("mkdir");
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
+        let strangers = shared.join("report.txt");
+        symlink("../victim.txt", &strangers).expect("symlink");
+        lchown(&strangers, Some(54321), Some(54321)).expect("lchown");
+        let (code, stderr) = sort_into(&sandbox, "shared/report.txt", std::process::Stdio::null());
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("it is not followed"), "{stderr}");
+        assert!(!work.join("victim.txt").exists());
+        // One's own link there is followed.
+        symlink("../mine.txt", shared.join("mine")).expect("symlink");
+        let (code, stderr) = sort_into(&sandbox, "shared/mine", std::process::Stdio::null());
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(
+            fs::read_to_string(work.join("mine.txt")).expect("read"),
+            "1\n2\n3\n"
+        );
+    }
 }

@@ -117,6 +117,34 @@ impl Outcome {
         self
     }
 
+    /// Asserts the exit code and the whole of stdout and stderr, byte for
+    /// byte, and shows both texts in full when one differs (ripgrep's
+    /// `eqnice!`). Use [`Sandbox::normalise`] first for what differs per
+    /// run.
+    #[track_caller]
+    pub fn expect_exactly(&self, code: i32, stdout: &str, stderr: &str) -> &Self {
+        let got_stdout = String::from_utf8_lossy(&self.stdout);
+        for (stream, expected, got) in [
+            ("stdout", stdout, got_stdout.as_ref()),
+            ("stderr", stderr, self.stderr.as_str()),
+        ] {
+            if expected != got {
+                let line = expected
+                    .lines()
+                    .zip(got.lines())
+                    .position(|(e, g)| e != g)
+                    .unwrap_or_else(|| expected.lines().count().min(got.lines().count()));
+                panic!(
+                    "{stream} differs from line {} on\n\
+                     --- expected\n{expected}--- got\n{got}--- (end; exit code {:?})",
+                    line + 1,
+                    self.code
+                );
+            }
+        }
+        self.expect_code(code)
+    }
+
     /// Asserts that stderr holds every one of `needles`.
     #[track_caller]
     pub fn expect_stderr(&self, needles: &[&str]) -> &Self {
@@ -189,6 +217,27 @@ impl Sandbox {
         self.dir.path()
     }
 
+    /// `out` with every occurrence of the sandbox's path in stdout and
+    /// stderr written as `<sandbox>`: the one part of wildhost's output that
+    /// differs from run to run.
+    pub fn normalise(&self, out: Outcome) -> Outcome {
+        // The resolved path first: where the temporary directory is reached
+        // through a link, it is the longer one and holds the other.
+        let resolved = fs::canonicalize(self.path()).expect("the sandbox's resolved path");
+        let paths = [resolved.as_path(), self.path()]
+            .map(|path| path.to_str().expect("a UTF-8 temporary path").to_owned());
+        let replace = |text: String| {
+            paths
+                .iter()
+                .fold(text, |text, path| text.replace(path.as_str(), "<sandbox>"))
+        };
+        Outcome {
+            code: out.code,
+            stdout: replace(String::from_utf8(out.stdout).expect("stdout is UTF-8")).into_bytes(),
+            stderr: replace(out.stderr),
+        }
+    }
+
     /// `plugins/`, passed to every run as `--plugin-dir`.
     pub fn plugins(&self) -> PathBuf {
         self.path().join("plugins")
@@ -229,7 +278,12 @@ impl Sandbox {
             .env("HOME", self.path().join("home"))
             .env("XDG_DATA_HOME", self.path().join("data"))
             .env("XDG_CACHE_HOME", self.path().join("cache"))
-            .env_remove("RUST_BACKTRACE");
+            .env_remove("RUST_BACKTRACE")
+            // What the caller's environment may hold that changes the
+            // output: forced colours, another scan timeout or worker path.
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("WILDHOST_SCAN_TIMEOUT_MS")
+            .env_remove("WILDHOST_ISOLATE_VIA_PIPE");
         command
     }
 
@@ -261,6 +315,34 @@ impl Sandbox {
     {
         run(self.command(args), stdin)
     }
+}
+
+/// Fails the test unless it runs as root, which `why` needs.
+///
+/// A test that needs root lives in a module `needs_root`, is
+/// `#[ignore = "needs root: …"]`, and calls this first: the normal run
+/// reports it as ignored, CI (as root) runs it with `--ignored needs_root::`,
+/// and run with `--ignored` by another user it fails instead of passing
+/// without having tested anything.
+#[track_caller]
+pub fn require_root(why: &str) {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert!(
+        euid == 0,
+        "this test needs root ({why}) but runs as uid {euid}: run it as root, \
+         or run the suite without --ignored"
+    );
+}
+
+/// `expected` with what differs between builds and machines filled in:
+/// the size of the file `plugin` for `<size>`, the machine (as
+/// `std::env::consts::ARCH` names it) for `<arch>`.
+pub fn with_build_facts(expected: &str, plugin: &Path) -> String {
+    let size = fs::metadata(plugin).expect("the plugin's size").len();
+    expected
+        .replace("<size>", &size.to_string())
+        .replace("<arch>", std::env::consts::ARCH)
 }
 
 /// Makes a named pipe at `path`.

@@ -1,0 +1,221 @@
+//! What the command line prints for help and for errors, compared whole,
+//! byte for byte: the help of `wildhost` and of every subcommand (frozen in
+//! `tests/expected/help/`), and the cargo-style error reports
+//! (`error:`, `cause:`, `help:`) with their exit codes.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use wildhost_suite::{Sandbox, run, with_build_facts};
+
+/// Runs `wildhost <args>` as a user types it, without `--plugin-dir`.
+fn run_bare(sandbox: &Sandbox, args: &[&str]) -> wildhost_suite::Outcome {
+    let mut command = sandbox.bare_command();
+    command.args(args);
+    run(command, b"")
+}
+
+#[test]
+fn help_of_wildhost_and_of_every_subcommand_is_the_frozen_text() {
+    let sandbox = Sandbox::new();
+    let cases: [(&[&str], &str); 8] = [
+        (&["--help"], include_str!("expected/help/wildhost.txt")),
+        (&["sort", "--help"], include_str!("expected/help/sort.txt")),
+        (&["list", "--help"], include_str!("expected/help/list.txt")),
+        (
+            &["inspect", "--help"],
+            include_str!("expected/help/inspect.txt"),
+        ),
+        (
+            &["bench", "--help"],
+            include_str!("expected/help/bench.txt"),
+        ),
+        (&["new", "--help"], include_str!("expected/help/new.txt")),
+        (&["new", "-h"], include_str!("expected/help/new-short.txt")),
+        (
+            &["verify", "--help"],
+            include_str!("expected/help/verify.txt"),
+        ),
+    ];
+    for (args, expected) in cases {
+        run_bare(&sandbox, args).expect_exactly(0, expected, "");
+    }
+}
+
+#[test]
+fn help_subcommand_prints_the_same_help() {
+    let sandbox = Sandbox::new();
+    run_bare(&sandbox, &["help"]).expect_exactly(0, include_str!("expected/help/wildhost.txt"), "");
+    run_bare(&sandbox, &["help", "sort"]).expect_exactly(
+        0,
+        include_str!("expected/help/sort.txt"),
+        "",
+    );
+}
+
+#[test]
+fn no_command_prints_the_help_on_stderr_and_exits_2() {
+    let sandbox = Sandbox::new();
+    run_bare(&sandbox, &[]).expect_exactly(2, "", include_str!("expected/help/wildhost.txt"));
+}
+
+#[test]
+fn an_invalid_option_value_is_a_usage_error() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.run(["sort", "--type", "u8"]).expect_exactly(
+        2,
+        "",
+        "\
+error: invalid value 'u8' for '--type <KEY_TYPE>'
+  [possible values: u32, u64, i32, i64, f32, f64]
+
+For more information, try '--help'.
+",
+    );
+}
+
+#[test]
+fn an_unknown_backend_is_reported_with_the_choices() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox
+        .run_with_input(["sort", "-b", "nosuch"], b"2\n1\n")
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: no backend named `nosuch`
+  cause: backends found: wildsort, radix, std
+  help: `wildhost list` shows every backend and the key types it sorts
+",
+        );
+}
+
+#[test]
+fn no_plugins_at_all_is_reported_with_where_to_get_them() {
+    let sandbox = Sandbox::new();
+    sandbox.run_with_input(["sort"], b"1\n").expect_exactly(
+        1,
+        "",
+        "\
+error: no backend can sort i64 keys
+  cause: backends found: none
+  help: no plugins were found: build them (`cargo build --release --workspace`) or name a directory with --plugin-dir; `wildhost list` shows where it looked
+",
+    );
+}
+
+#[test]
+fn a_refused_plugin_file_is_reported_with_its_cause_and_help() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let file = sandbox.plugins().join("libwildsort.so");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).expect("chmod");
+    sandbox
+        .run_with_input(["sort", "-b", "wildsort"], b"2\n1\n")
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: no backend named `wildsort`
+  cause: backends found: radix, std
+  cause: 1 plugin file(s) were refused; `wildhost list` says why
+  help: `wildhost list` shows every backend and the key types it sorts
+",
+        );
+    let out = sandbox.normalise(sandbox.run([Path::new("inspect"), &file]));
+    out.expect_exactly(
+        1,
+        &with_build_facts(
+            "\
+file:         <sandbox>/plugins/libwildsort.so
+size:         <size> bytes
+format:       ELF 64-bit <arch> shared library
+module:       wildsort (from the file name)
+entry point:  WildInit_wildsort (exported)
+ABI tag:      1.0 (host speaks 1.0)
+status:       refused at discovery: the file is writable by every user (mode 0666)
+",
+            &file,
+        ),
+        "\
+error: cannot load plugin `<sandbox>/plugins/libwildsort.so`
+  cause: the file is writable by every user (mode 0666)
+  help: anyone who can write there can run code as you through wildhost: remove their write access (`chmod go-w PATH`), or pass --allow-unsafe-permissions to load it anyway
+",
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_plugin_is_reported_by_inspect() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.plant("libjunk.so", b"junk");
+    let out = sandbox.normalise(sandbox.run([Path::new("inspect"), &path]));
+    out.expect_exactly(
+        1,
+        "\
+file:         <sandbox>/plugins/libjunk.so
+status:       refused at preflight: not a shared library: the file is not an object file
+",
+        "\
+error: cannot load plugin `<sandbox>/plugins/libjunk.so`
+  cause: not a shared library: the file is not an object file
+  help: a plugin must be a shared library (.so) built for this machine; remove this file from the plugin directory
+",
+    );
+}
+
+#[test]
+fn a_bad_input_line_is_reported_with_its_number_and_text() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox
+        .run_with_input(["sort"], b"2\n1\nx12\n4\n")
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: cannot read the numbers in standard input
+  cause: line 3: `x12` is not a valid i64
+  help: each line must hold one i64 number; choose the type with --type, or read raw arrays with --format binary
+",
+        );
+    sandbox
+        .run_with_input(["sort"], b"1\n-2\n\xff\n")
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: cannot read the numbers in standard input
+  cause: line 3: not valid UTF-8 text
+  help: each line must hold one i64 number; choose the type with --type, or read raw arrays with --format binary
+",
+        );
+}
+
+#[test]
+fn binary_input_of_a_partial_key_is_reported_with_its_length() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox
+        .run_with_input(["sort", "-f", "binary", "-t", "u32"], b"abc")
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: cannot read the numbers in standard input
+  cause: the input is 3 bytes, not a whole number of 4-byte u32 keys
+  help: binary input is an array of little-endian u32 keys
+",
+        );
+}
+
+#[test]
+fn a_missing_input_file_is_reported_with_its_path() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.run(["sort", "-i", "missing.txt"]).expect_exactly(
+        1,
+        "",
+        "\
+error: cannot read the input file `missing.txt`
+  cause: No such file or directory (os error 2)
+  help: check the path given with --input
+",
+    );
+}
