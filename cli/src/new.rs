@@ -17,7 +17,7 @@ use wildhost::loading::preflight::is_valid_module_name;
 #[derive(Debug, Args)]
 pub struct NewArgs {
     /// The module name, a C identifier (letters, digits, `_`): the plugin
-    /// file is `lib<NAME>.so`.
+    /// file is lib<NAME>.so.
     name: String,
     /// The language of the plugin.
     #[arg(long, value_enum)]
