@@ -5,7 +5,7 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use wildhost_suite::{Outcome, Sandbox, fixtures, shipped_plugin};
+use wildhost_suite::{Outcome, SHIPPED_LIST, Sandbox, fixtures, shipped_plugin};
 
 fn list_json(out: &Outcome) -> serde_json::Value {
     out.expect_code(0);
@@ -153,17 +153,9 @@ fn a_missing_plugin_dir_named_by_the_user_is_reported_but_not_fatal() {
     let out = sandbox.run(["--plugin-dir", "/nonexistent/wildhost", "list"]);
     sandbox.normalise(out).expect_exactly(
         0,
-        "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
-
-MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
-
+        &[
+            SHIPPED_LIST,
+            "
 refused (1):
   /nonexistent/wildhost
     cause: cannot use the plugin directory: No such file or directory (os error 2) (discovery)
@@ -175,6 +167,8 @@ search path (first match wins):
   <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
   <sandbox>/bin  [next to the wildhost executable]
 ",
+        ]
+        .concat(),
         "",
     );
 }

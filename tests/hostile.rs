@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::path::Path;
-use wildhost_suite::{Outcome, Sandbox, fixtures, shipped_plugin, with_build_facts};
+use wildhost_suite::{Outcome, SHIPPED_LIST, Sandbox, fixtures, shipped_plugin, with_build_facts};
 
 /// One variant of `tests/fixtures/hostile.c`: its `CASE_` name, the stage
 /// that refuses it, and words the reason must contain.
@@ -323,17 +323,9 @@ fn a_pipe_or_a_directory_named_like_a_plugin_is_refused_without_waiting() {
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
-        "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
-
-MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
-
+        &[
+            SHIPPED_LIST,
+            "
 refused (2):
   <sandbox>/plugins/libdir.so
     cause: not a regular file (discovery)
@@ -347,6 +339,8 @@ search path (first match wins):
   <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
   <sandbox>/bin  [next to the wildhost executable]
 ",
+        ]
+        .concat(),
         "",
     );
     let sorted = sandbox.run_with_input(["sort"], b"2\n1\n");
@@ -450,17 +444,7 @@ error: no backend named `hostile`
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
-        "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
-
-MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
-
+        &[SHIPPED_LIST, "
 refused (1):
   <sandbox>/plugins/libh_null_sort.so
     cause: backend #0: `hostile`: sort function is null (validation)
@@ -470,7 +454,7 @@ search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]
   <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
   <sandbox>/bin  [next to the wildhost executable]
-",
+"].concat(),
         "",
     );
 }

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::Path;
-use wildhost_suite::{Sandbox, fixtures};
+use wildhost_suite::{SHIPPED_LIST, Sandbox, fixtures};
 
 /// (CASE, words of the reason)
 const CRASHERS: [(&str, &str); 5] = [
@@ -52,17 +52,7 @@ fn crashing_plugins_are_listed_with_what_happened_to_the_scanner() {
         let out = sandbox.normalise(wildhost_suite::run(command, b""));
         out.expect_exactly(
             0,
-            "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
-
-MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
-
+            &[SHIPPED_LIST, "
 refused (5):
   <sandbox>/plugins/libh_entry_segfaults.so
     cause: loading it crashed the plugin scanner: it was killed by signal 11 (SIGSEGV, invalid memory access) (scan)
@@ -84,7 +74,7 @@ search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]
   <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
   <sandbox>/bin  [next to the wildhost executable]
-",
+"].concat(),
             "",
         );
     }

@@ -3,7 +3,7 @@
 //! written as `<sandbox>`; a change in them is a change users see.
 
 use std::path::Path;
-use wildhost_suite::{Sandbox, shipped_plugin, with_build_facts};
+use wildhost_suite::{SHIPPED_LIST, Sandbox, shipped_plugin, with_build_facts};
 
 /// Runs `wildhost inspect` (with `extra` arguments) on the shipped
 /// `file_name`, installed in the sandbox's `plugins/`, and checks its
@@ -23,22 +23,16 @@ fn list_shows_every_backend_with_its_facts() {
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
-        "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
-
-MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
-
+        &[
+            SHIPPED_LIST,
+            "
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]
   <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
   <sandbox>/bin  [next to the wildhost executable]
 ",
+        ]
+        .concat(),
         "",
     );
 }
@@ -50,17 +44,7 @@ fn list_shows_a_refused_file_with_its_cause_and_help() {
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
-        "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
-
-MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
-
+        &[SHIPPED_LIST, "
 refused (1):
   <sandbox>/plugins/libjunk.so
     cause: not a shared library: the file is not an object file (preflight)
@@ -70,7 +54,7 @@ search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]
   <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
   <sandbox>/bin  [next to the wildhost executable]
-",
+"].concat(),
         "",
     );
 }
