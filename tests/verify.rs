@@ -162,3 +162,86 @@ fn an_unloadable_or_missing_file_fails_verify() {
         .expect_code(1)
         .expect_stdout(&["refused at scan", "SIGSEGV"]);
 }
+
+/// The u64 checks of a `verify --json` run, as (check, status, detail).
+fn u64_checks(out: &wildhost_suite::Outcome) -> Vec<(String, String, String)> {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["type"] == "u64")
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (text("check"), text("status"), text("detail"))
+        })
+        .collect()
+}
+
+/// A backend that hangs costs one time limit, not one per check: the first
+/// sort that hangs fails, and every other check of its key type is skipped
+/// with the reason.
+#[test]
+fn after_a_hang_the_key_types_other_checks_are_skipped() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &hostile("SORT_HANGS"),
+        &["--max-len", "3000", "--timeout", "1", "--json"],
+    );
+    out.expect_code(1);
+    let checks = u64_checks(&out);
+    assert!(checks.len() > 5, "{checks:?}");
+    let (first, status, detail) = &checks[0];
+    assert_eq!(status, "fail", "{checks:?}");
+    assert!(detail.contains("did not finish within 1 s"), "{detail}");
+    for (check, status, detail) in &checks[1..] {
+        assert_eq!(status, "skip", "{check}: {detail}");
+        assert_eq!(
+            detail,
+            &format!("skipped: the backend hung on the u64 `{first}` check (0 keys)"),
+        );
+    }
+}
+
+/// A backend that closes every descriptor (the end of the pipe the host
+/// reads) and never returns is stopped at the time limit too: the wait for
+/// its process has the limit, not only the wait for its report.
+#[test]
+fn a_backend_that_closes_its_pipe_and_waits_forever_is_stopped() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &hostile("SORT_CLOSES_AND_PAUSES"),
+        &["--max-len", "3000", "--timeout", "1", "--json"],
+    );
+    out.expect_code(1);
+    let checks = u64_checks(&out);
+    assert_eq!(checks[0].1, "fail", "{checks:?}");
+    assert!(
+        checks[0].2.contains("did not finish within 1 s"),
+        "{checks:?}"
+    );
+    assert!(checks[1..].iter().all(|c| c.1 == "skip"), "{checks:?}");
+}
+
+/// After a crash, the key type's other checks are skipped as well.
+#[test]
+fn after_a_crash_the_key_types_other_checks_are_skipped() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &hostile("SORT_SEGFAULTS"),
+        &["--max-len", "3000", "--json"],
+    );
+    out.expect_code(1);
+    let checks = u64_checks(&out);
+    assert_eq!(checks[0].1, "fail", "{checks:?}");
+    assert!(checks[0].2.contains("SIGSEGV"), "{checks:?}");
+    assert!(
+        checks[1..]
+            .iter()
+            .all(|c| c.1 == "skip" && c.2.starts_with("skipped: the backend crashed on the u64")),
+        "{checks:?}"
+    );
+}

@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The size of a memory page.
 pub(crate) fn page_size() -> usize {
@@ -168,4 +168,46 @@ pub(crate) fn reap(pid: libc::pid_t) -> Option<ExitStatus> {
         }
         return None;
     }
+}
+
+/// How waiting for a child with a deadline ended.
+#[derive(Debug)]
+pub(crate) enum Reaped {
+    /// It ended by itself, so.
+    Ended(ExitStatus),
+    /// It was still running at the deadline and was killed (its status, if
+    /// it could be reaped).
+    Killed(Option<ExitStatus>),
+    /// It is not (or no longer) a child of this process.
+    Gone,
+}
+
+/// Waits for child `pid` to end until `deadline`, then kills and reaps it.
+/// A child can close its end of every pipe and still run for ever: only
+/// the deadline stops the wait.
+pub(crate) fn reap_by(pid: libc::pid_t, deadline: Instant) -> Reaped {
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let mut status = 0;
+        // SAFETY: polls our own child; `status` is a valid out-pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc == pid {
+            return Reaped::Ended(ExitStatus::from_raw(status));
+        }
+        if rc < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Reaped::Gone;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+    // SAFETY: `pid` is our child, not yet reaped.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    Reaped::Killed(reap(pid))
 }

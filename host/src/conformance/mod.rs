@@ -25,8 +25,26 @@ pub struct Options {
     pub seed: u64,
     /// The longest input.
     pub max_len: usize,
-    /// Time limit of one sort.
-    pub timeout: Duration,
+    /// Time limit of one sort; `None`: [`Options::default_timeout`] of
+    /// the sort's length.
+    pub timeout: Option<Duration>,
+}
+
+impl Options {
+    /// The time limit of one sort of `len` keys: 5 s, and 10 s more per
+    /// million keys. A correct backend takes a small fraction of it even
+    /// unoptimised; a hung one costs this once per key type (the type's
+    /// other checks are skipped after a hang or a crash).
+    pub fn default_timeout(len: usize) -> Duration {
+        Duration::from_secs(5)
+            + Duration::from_micros(10).saturating_mul(len.try_into().unwrap_or(u32::MAX))
+    }
+
+    /// The time limit for a sort of `len` keys.
+    pub fn timeout_for(&self, len: usize) -> Duration {
+        self.timeout
+            .unwrap_or_else(|| Options::default_timeout(len))
+    }
 }
 
 impl Default for Options {
@@ -34,7 +52,7 @@ impl Default for Options {
         Options {
             seed: 42,
             max_len: 1_000_000,
-            timeout: Duration::from_secs(120),
+            timeout: None,
         }
     }
 }
@@ -156,18 +174,34 @@ fn sort_checks<T: WorkloadKey>(
     options: &Options,
     checks: &mut Vec<Check>,
 ) {
+    // After a crash or a hang, the type's other checks would most likely
+    // crash or hang too, each costing a time limit: they are skipped.
+    let mut stopped: Option<String> = None;
+    let skipped = |why: &str| format!("skipped: the backend {why}");
     for (i, (check, dist, len)) in cases(options.max_len).into_iter().enumerate() {
         let seed = case_seed(options.seed, check, len);
-        let input: Vec<T> = generate(dist, len, seed);
-        // Alternate the side the guard page is on.
-        let placement = if i % 2 == 0 {
-            Placement::AgainstEnd
-        } else {
-            Placement::AgainstStart
-        };
-        let (status, detail) = match sort_guarded(backend, &input, placement, options.timeout) {
-            Ok(()) => (Status::Pass, String::new()),
-            Err(detail) => (Status::Fail, detail),
+        let (status, detail) = match &stopped {
+            Some(why) => (Status::Skip, skipped(why)),
+            None => {
+                let input: Vec<T> = generate(dist, len, seed);
+                // Alternate the side the guard page is on.
+                let placement = if i % 2 == 0 {
+                    Placement::AgainstEnd
+                } else {
+                    Placement::AgainstStart
+                };
+                match sort_guarded(backend, &input, placement, options.timeout_for(len)) {
+                    Ok(()) => (Status::Pass, String::new()),
+                    Err(failure) => {
+                        if let Some(how) = failure.stopped {
+                            stopped = Some(format!(
+                                "{how} on the {key_type} `{check}` check ({len} keys)"
+                            ));
+                        }
+                        (Status::Fail, failure.detail)
+                    }
+                }
+            }
         };
         checks.push(Check {
             backend: backend.name().to_string(),
@@ -179,7 +213,34 @@ fn sort_checks<T: WorkloadKey>(
             detail,
         });
     }
-    checks.push(scratch::<T>(backend, key_type, options));
+    checks.push(match &stopped {
+        Some(why) => Check {
+            backend: backend.name().to_string(),
+            key_type: Some(key_type.name()),
+            check: "scratch-memory".to_string(),
+            len: options.max_len.clamp(1, 1 << 20),
+            seed: case_seed(options.seed, "scratch", options.max_len.clamp(1, 1 << 20)),
+            status: Status::Skip,
+            detail: skipped(why),
+        },
+        None => scratch::<T>(backend, key_type, options),
+    });
+}
+
+/// Why a guarded sort failed; `stopped` says how when its process did not
+/// finish ("crashed", "hung").
+struct GuardedFailure {
+    detail: String,
+    stopped: Option<&'static str>,
+}
+
+impl From<String> for GuardedFailure {
+    fn from(detail: String) -> GuardedFailure {
+        GuardedFailure {
+            detail,
+            stopped: None,
+        }
+    }
 }
 
 /// Sorts a copy of `input` in a child, against a guard page, and checks it.
@@ -188,7 +249,7 @@ fn sort_guarded<T: WorkloadKey>(
     input: &[T],
     placement: Placement,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), GuardedFailure> {
     let mut shared = SharedKeys::with_guard_pages(input, placement)
         .map_err(|e| format!("cannot map the test buffer: {e}"))?;
     match isolate::sort(backend, &mut shared, timeout) {
@@ -197,20 +258,36 @@ fn sort_guarded<T: WorkloadKey>(
             failure: ChildFailure::Died(how),
             ..
         }) if how.contains("SIGSEGV") || how.contains("SIGBUS") => {
-            return Err(format!(
-                "it crashed: its process {how}; with the buffer against a guard page {}, \
-                 this is most likely an access outside its buffer",
-                match placement {
-                    Placement::AgainstEnd => "after its end",
-                    Placement::AgainstStart => "before its start",
-                }
-            ));
+            return Err(GuardedFailure {
+                detail: format!(
+                    "it crashed: its process {how}; with the buffer against a guard page {}, \
+                     this is most likely an access outside its buffer",
+                    match placement {
+                        Placement::AgainstEnd => "after its end",
+                        Placement::AgainstStart => "before its start",
+                    }
+                ),
+                stopped: Some("crashed"),
+            });
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => {
+            let stopped = match &e {
+                IsolatedSortError::Child { failure, .. } => Some(match failure {
+                    ChildFailure::TimedOut(_) => "hung",
+                    ChildFailure::Died(_) => "crashed",
+                    ChildFailure::Spawn(_) => "could not be run in a child process",
+                }),
+                IsolatedSortError::Sort(_) => None,
+            };
+            return Err(GuardedFailure {
+                detail: e.to_string(),
+                stopped,
+            });
+        }
     }
     let mut reference = input.to_vec();
     T::reference_sort(&mut reference);
-    check_sorted(shared.as_slice(), &reference).map_err(|m| m.to_string())
+    check_sorted(shared.as_slice(), &reference).map_err(|m| m.to_string().into())
 }
 
 /// A key type the backend did not declare is refused by the host, which
@@ -330,7 +407,7 @@ fn scratch<T: WorkloadKey>(backend: &Backend, key_type: KeyType, options: &Optio
     };
     // SAFETY: the child takes no lock: it sorts, allocates, and reads and
     // writes files under /proc.
-    let report = unsafe { in_child(options.timeout, work) };
+    let report = unsafe { in_child(options.timeout_for(len), work) };
     match report
         .as_deref()
         .map(|r| std::str::from_utf8(r).unwrap_or(""))

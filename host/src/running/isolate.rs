@@ -14,8 +14,8 @@
 
 use crate::error::SortError;
 use crate::process::{
-    Wait, describe_exit, die_with_parent, page_size, pipe, read_some, reap, wait_readable,
-    write_all,
+    Reaped, Wait, describe_exit, die_with_parent, page_size, pipe, read_some, reap, reap_by,
+    wait_readable, write_all,
 };
 use crate::registry::Backend;
 use crate::wire::{Failure, IsolateReport};
@@ -235,11 +235,13 @@ fn collect(
             n => report.extend_from_slice(&buf[..n]),
         }
     }
-    let status = reap(pid);
-    match status {
-        Some(status) if status.success() && !report.is_empty() => Ok(report),
-        Some(status) => Err(ChildFailure::Died(describe_exit(status))),
-        None => Err(ChildFailure::Died("vanished".into())),
+    // The pipe's end is not the child's: it may have closed its descriptors
+    // and still run, so the wait has the same deadline.
+    match reap_by(pid, deadline) {
+        Reaped::Ended(status) if status.success() && !report.is_empty() => Ok(report),
+        Reaped::Ended(status) => Err(ChildFailure::Died(describe_exit(status))),
+        Reaped::Killed(_) => Err(ChildFailure::TimedOut(timeout)),
+        Reaped::Gone => Err(ChildFailure::Died("vanished".into())),
     }
 }
 

@@ -6,7 +6,8 @@ use super::child::{start_on, worker_main};
 use super::{PreparedSortError, Receive, Sink, Source, child_failed};
 use crate::mem::{self, bytes_of_mut, prefault, release_pages, uninit, uninit_bytes};
 use crate::process::{
-    Wait, describe_exit, die_with_parent, pipe, read_some, reap, wait_readable, write_all,
+    Reaped, Wait, describe_exit, die_with_parent, pipe, read_some, reap_by, wait_readable,
+    write_all,
 };
 use crate::registry::Backend;
 use crate::running::integrity::Fingerprint;
@@ -15,7 +16,6 @@ use crate::wire::{Body, Failure, HostRequest, ReportKind, WorkerReport};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -494,24 +494,11 @@ impl Worker {
         // Reaped below, one way or the other: not again when dropped.
         self.live = false;
         let grace = Instant::now() + Duration::from_millis(if ended { 200 } else { 0 });
-        loop {
-            let mut status = 0;
-            // SAFETY: polls our own child; `status` is a valid out-pointer.
-            let rc = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
-            if rc == self.pid {
-                return Some(ExitStatus::from_raw(status));
-            }
-            if rc < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return None;
-            }
-            if Instant::now() >= grace {
-                break;
-            }
-            std::thread::sleep(Duration::from_micros(200));
+        match reap_by(self.pid, grace) {
+            Reaped::Ended(status) => Some(status),
+            Reaped::Killed(status) => status,
+            Reaped::Gone => None,
         }
-        // SAFETY: `pid` is our child, not yet reaped.
-        unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        reap(self.pid)
     }
 }
 
