@@ -1,6 +1,7 @@
 //! Plugins whose code crashes, aborts, exits or hangs while loading: they
 //! run first in the scanner child, are listed with what happened, never
-//! enter the wildhost process, and are not scanned again until they change.
+//! enter the wildhost process, and are not scanned again until they change
+//! (one that ran out of time is, since the machine may have been busy).
 
 use std::fs;
 use std::path::Path;
@@ -65,7 +66,7 @@ refused (5):
     help: its entry point or init crashed; it is not loaded until the file changes: fix or remove it
   <sandbox>/plugins/libh_init_hangs.so
     cause: loading it did not finish within 0.5 s (its entry point or init hangs) (scan)
-    help: it is not loaded until the file changes; fix or remove it
+    help: it is scanned again at the next start, in case the machine was busy; if it hangs every time, fix or remove it
   <sandbox>/plugins/libh_init_segfaults.so
     cause: loading it crashed the plugin scanner: it was killed by signal 11 (SIGSEGV, invalid memory access) (scan)
     help: its entry point or init crashed; it is not loaded until the file changes: fix or remove it
@@ -113,13 +114,16 @@ fn crashing_plugins_are_listed_as_crashed_and_the_rest_works() {
         "{backends:?}"
     );
 
-    // The next start asks the cache: the crashers are not run again at all.
+    // The next start asks the cache: the crashers are not run again at all,
+    // but one that ran out of time is scanned again (the machine may have
+    // been busy).
     let again = list(&sandbox, &canary);
     assert_eq!(again["refused"], json["refused"]);
     for (case, _) in CRASHERS {
+        let runs = if case == "INIT_HANGS" { 2 } else { 1 };
         assert_eq!(
             opened(&canary, &fixtures::hostile_module(case)),
-            1,
+            runs,
             "{case} ran again"
         );
     }
@@ -150,6 +154,113 @@ fn a_changed_file_is_scanned_again() {
         "{json}"
     );
     assert_eq!(json["backends"][0]["name"], "hostile");
+}
+
+/// A scan that ran out of time (a busy machine, here a 1 ms limit) says
+/// nothing lasting about the file: the next start scans it again and loads
+/// it.
+#[test]
+fn a_scan_that_ran_out_of_time_is_not_kept() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let mut hurried = sandbox.command(["list", "--json"]);
+    hurried.env("WILDHOST_SCAN_TIMEOUT_MS", "1");
+    let out = wildhost_suite::run(hurried, b"");
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let refused = json["refused"].as_array().expect("refused");
+    assert!(!refused.is_empty(), "{json}");
+    for r in refused {
+        let cause = r["refusal"]["cause"].as_str().unwrap_or_default();
+        assert!(cause.contains("did not finish within 0.001 s"), "{cause}");
+    }
+    let out = sandbox.run(["list", "--json"]);
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["refused"], serde_json::json!([]), "{json}");
+}
+
+/// A file rewritten in place, same size, its modification time put back,
+/// is still another file to the cache: its status-change time moved.
+#[test]
+fn a_file_rewritten_in_place_with_its_old_time_is_scanned_again() {
+    use std::io::Write as _;
+    let sandbox = Sandbox::new();
+    let canary = sandbox.path().join("canary");
+    let crashing = fs::read(fixtures::hostile("INIT_ABORTS")).expect("read");
+    let fixed = fs::read(fixtures::compile_c(
+        "hostile.c",
+        "libh_init_aborts.so",
+        &["-DMODULE=h_init_aborts"],
+    ))
+    .expect("read");
+    // Both the same size: zeros after an object file's end are ignored.
+    let size = crashing.len().max(fixed.len());
+    let padded = |mut bytes: Vec<u8>| {
+        bytes.resize(size, 0);
+        bytes
+    };
+    let padded_file = sandbox.path().join("libh_init_aborts.so");
+    fs::write(&padded_file, padded(crashing)).expect("write");
+    let path = sandbox.install(&padded_file);
+    let json = list(&sandbox, &canary);
+    assert_eq!(
+        json["refused"].as_array().expect("refused").len(),
+        1,
+        "{json}"
+    );
+
+    let modified = fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open in place");
+    file.write_all(&padded(fixed)).expect("rewrite in place");
+    file.set_modified(modified).expect("put the time back");
+    drop(file);
+    let json = list(&sandbox, &canary);
+    assert_eq!(json["refused"], serde_json::json!([]), "{json}");
+    assert_eq!(json["backends"][0]["name"], "hostile");
+}
+
+/// What the cache says is printed with its control characters escaped,
+/// and a cache that others can write is not read at all.
+#[test]
+fn a_forged_scan_cache_is_escaped_or_ignored() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sandbox = Sandbox::with_shipped_plugins();
+    let cache = sandbox.path().join("cache/wildhost/scan-cache.json");
+    sandbox.run(["list"]).expect_code(0);
+    let forge = || {
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&fs::read(&cache).expect("read the cache")).expect("JSON");
+        for entry in json["entries"]
+            .as_object_mut()
+            .expect("entries")
+            .values_mut()
+        {
+            entry["verdict"] = serde_json::json!({"Err": {
+                "stage": "scan",
+                "cause": "forged \u{1b}[31mred",
+                "help": "forged help",
+            }});
+        }
+        fs::write(&cache, serde_json::to_vec(&json).expect("JSON")).expect("write");
+    };
+    forge();
+    let out = sandbox.run(["list"]);
+    out.expect_code(0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cause: forged \\u{1b}[31mred"), "{text}");
+    assert!(!out.stdout.contains(&0x1b), "{text}");
+
+    forge();
+    fs::set_permissions(&cache, fs::Permissions::from_mode(0o666)).expect("chmod");
+    let out = sandbox.run(["list", "--json"]);
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["refused"], serde_json::json!([]), "{json}");
 }
 
 #[test]

@@ -134,6 +134,20 @@ pub(crate) fn printable(bytes: &[u8]) -> String {
     text.trim().to_string()
 }
 
+/// `text` with every control character written as an escape (`\u{1b}`),
+/// for text from outside (a cache file) that is printed as it is.
+pub(crate) fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +159,11 @@ mod tests {
         assert_eq!(plugin_message(b"\x1b[31mred\0"), "[31mred");
         assert_eq!(plugin_message(b"\xffok\0"), "\u{fffd}ok");
         assert_eq!(plugin_message(b"\0"), "(no message)");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls("a\x1b[31mb\n"), "a\\u{1b}[31mb\\u{a}");
+        assert_eq!(escape_controls("plain é"), "plain é");
     }
 }

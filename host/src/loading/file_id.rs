@@ -4,15 +4,18 @@ use serde::{Deserialize, Serialize};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// A file's identity and version: device, inode, size and modification
-/// time. A file replaced or rewritten since gets another `FileId` (unless
-/// its size and modification time were put back by hand).
+/// A file's identity and version: device, inode, size, modification time
+/// and status-change time. A file replaced or rewritten since gets another
+/// `FileId`: its modification time can be put back by hand, its
+/// status-change time cannot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileId {
     /// Size in bytes.
     pub size: u64,
     /// Modification time, in nanoseconds since the epoch.
     pub mtime_ns: i128,
+    /// Status-change time, in nanoseconds since the epoch.
+    pub ctime_ns: i128,
     /// Inode number.
     pub inode: u64,
     /// Device number.
@@ -27,6 +30,7 @@ impl FileId {
         Some(FileId {
             size: meta.size(),
             mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
             inode: meta.ino(),
             device: meta.dev(),
         })

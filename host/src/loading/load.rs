@@ -190,6 +190,7 @@ mod tests {
         let before = FileId {
             size: 1,
             mtime_ns: 0,
+            ctime_ns: 0,
             inode: 0,
             device: 0,
         };

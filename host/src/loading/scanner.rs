@@ -12,7 +12,8 @@
 //! lines are [`ScanEvent`]s).
 
 use super::file_id::FileId;
-use crate::error::{Refusal, Stage, printable};
+use super::trust;
+use crate::error::{Refusal, Stage, escape_controls, printable};
 use crate::process::{describe_exit, die_with_parent};
 use crate::wire::ScanEvent;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -83,10 +85,18 @@ struct CacheEntry {
 }
 
 fn read_cache(path: &Path) -> CacheFile {
-    let cache = cache_bytes(path)
+    let mut cache = cache_bytes(path)
         .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
         .unwrap_or_default();
     if cache.host == host_key() {
+        // What the cache says is printed as it is: a cause written into it
+        // by hand must not reach the terminal as escape sequences.
+        for entry in cache.entries.values_mut() {
+            if let Err(refusal) = &mut entry.verdict {
+                refusal.cause = escape_controls(&refusal.cause);
+                refusal.help = escape_controls(&refusal.help);
+            }
+        }
         cache
     } else {
         CacheFile {
@@ -96,13 +106,19 @@ fn read_cache(path: &Path) -> CacheFile {
     }
 }
 
-/// The cache file's bytes, if it is a regular file of a sane size: a named
-/// pipe in its place would make every start wait for a writer, and a huge
-/// file fill memory. Asked before opening and of the open file (opened
-/// without waiting), so that nothing swapped in between is waited on, and
-/// read no further than the limit.
+/// The cache file's bytes, if it is a regular file of a sane size that only
+/// its owner (the user or root) can write: a named pipe in its place would
+/// make every start wait for a writer, a huge file fill memory, and a cache
+/// someone else can write could let them choose which plugins load. Asked
+/// before opening and of the open file (opened without waiting), so that
+/// nothing swapped in between is waited on, and read no further than the
+/// limit.
 fn cache_bytes(path: &Path) -> Option<Vec<u8>> {
-    let sane = |meta: &std::fs::Metadata| meta.is_file() && meta.len() <= MAX_CACHE_BYTES;
+    let sane = |meta: &std::fs::Metadata| {
+        meta.is_file()
+            && meta.len() <= MAX_CACHE_BYTES
+            && trust::check_one(meta, "the scan cache").is_ok()
+    };
     if !sane(&std::fs::metadata(path).ok()?) {
         return None;
     }
@@ -167,8 +183,11 @@ impl Scanner {
             scanner,
             &todo.iter().map(|&i| files[i].clone()).collect::<Vec<_>>(),
         );
-        for (&i, verdict) in todo.iter().zip(scanned) {
-            if let Some(id) = &ids[i] {
+        for (&i, Scanned { verdict, lasting }) in todo.iter().zip(scanned) {
+            // Only what the plugin itself did is kept: a scanner that could
+            // not start, was killed from outside or ran out of time on a
+            // busy machine says nothing lasting about the file.
+            if let (Some(id), true) = (&ids[i], lasting) {
                 cache.entries.insert(
                     files[i].clone(),
                     CacheEntry {
@@ -197,8 +216,32 @@ enum Event {
     End,
 }
 
-fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<Verdict> {
-    let mut results: Vec<Option<Verdict>> = vec![None; files.len()];
+/// A verdict, and whether it came from the plugin itself (its report, or a
+/// crash of its own) and so holds until the file changes.
+struct Scanned {
+    verdict: Verdict,
+    lasting: bool,
+}
+
+impl Scanned {
+    fn lasting(verdict: Verdict) -> Option<Scanned> {
+        Some(Scanned {
+            verdict,
+            lasting: true,
+        })
+    }
+
+    fn for_now(refusal: Refusal) -> Option<Scanned> {
+        Some(Scanned {
+            verdict: Err(refusal),
+            lasting: false,
+        })
+    }
+}
+
+fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<Scanned> {
+    let mut results: Vec<Option<Scanned>> =
+        std::iter::repeat_with(|| None).take(files.len()).collect();
     let mut start = 0;
     while start < files.len() {
         let before = results.iter().filter(|r| r.is_some()).count();
@@ -207,11 +250,11 @@ fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<Verdict> {
         if after == before {
             // The scanner made no progress at all: it cannot run.
             for slot in results.iter_mut().filter(|r| r.is_none()) {
-                *slot = Some(Err(Refusal::new(
+                *slot = Scanned::for_now(Refusal::new(
                     Stage::Scan,
                     "the plugin scanner could not run",
                     "check that the wildhost executable can be run again as a child process",
-                )));
+                ));
             }
         }
         start = results
@@ -219,12 +262,20 @@ fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<Verdict> {
             .position(Option::is_none)
             .unwrap_or(files.len());
     }
-    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or(Scanned {
+                verdict: Ok(()),
+                lasting: false,
+            })
+        })
+        .collect()
 }
 
 /// Runs one scanner child on `files[start..]`, filling `results` until the
 /// child finishes, crashes or hangs.
-fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [Option<Verdict>]) {
+fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [Option<Scanned>]) {
     let Some((program, args)) = scanner.command.split_first() else {
         return;
     };
@@ -260,7 +311,7 @@ fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [
                 current = Some(start + i);
             }
             Ok(Event::Report(ScanEvent::Verdict(i, verdict))) if start + i < files.len() => {
-                results[start + i] = Some(verdict);
+                results[start + i] = Scanned::lasting(verdict);
                 current = None;
             }
             Ok(Event::Report(_)) => {}
@@ -270,7 +321,7 @@ fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [
                     let printed = stderr_tail
                         .recv_timeout(Duration::from_secs(1))
                         .unwrap_or_default();
-                    results[i] = Some(Err(crashed(status, &printed)));
+                    results[i] = crashed(status, &printed);
                 }
                 return;
             }
@@ -278,14 +329,15 @@ fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [
                 let _ = child.kill();
                 let _ = child.wait();
                 if let Some(i) = current.or_else(|| results.iter().position(Option::is_none)) {
-                    results[i] = Some(Err(Refusal::new(
+                    results[i] = Scanned::for_now(Refusal::new(
                         Stage::Scan,
                         format!(
                             "loading it did not finish within {} s (its entry point or init hangs)",
                             scanner.timeout.as_secs_f64()
                         ),
-                        "it is not loaded until the file changes; fix or remove it",
-                    )));
+                        "it is scanned again at the next start, in case the machine was busy; \
+                         if it hangs every time, fix or remove it",
+                    ));
                 }
                 return;
             }
@@ -328,17 +380,29 @@ fn watch(child: &mut Child, nonce: String) -> (mpsc::Receiver<Event>, mpsc::Rece
     (rx, tail_rx)
 }
 
-fn crashed(status: Option<ExitStatus>, printed: &str) -> Refusal {
+/// The verdict on a scanner that ended while loading a file: its own
+/// crash, unless it was killed from outside (SIGKILL: the out-of-memory
+/// killer, or a user), which says nothing lasting about the file.
+fn crashed(status: Option<ExitStatus>, printed: &str) -> Option<Scanned> {
     let how = status.map_or_else(|| "ended abnormally".to_string(), describe_exit);
     let mut cause = format!("loading it crashed the plugin scanner: it {how}");
     if !printed.is_empty() {
         cause.push_str(&format!("; it printed: {printed}"));
     }
-    Refusal::new(
-        Stage::Scan,
-        cause,
-        "its entry point or init crashed; it is not loaded until the file changes: fix or remove it",
-    )
+    if status.is_none_or(|s| s.signal() == Some(libc::SIGKILL)) {
+        Scanned::for_now(Refusal::new(
+            Stage::Scan,
+            cause,
+            "it was killed from outside (the out-of-memory killer?); it is scanned again at \
+             the next start",
+        ))
+    } else {
+        Scanned::lasting(Err(Refusal::new(
+            Stage::Scan,
+            cause,
+            "its entry point or init crashed; it is not loaded until the file changes: fix or remove it",
+        )))
+    }
 }
 
 /// The scanner child's side: loads each of `paths` in this process and

@@ -58,7 +58,7 @@ fn check_ancestors(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn check_one(meta: &Metadata, what: &str) -> Result<(), String> {
+pub(super) fn check_one(meta: &Metadata, what: &str) -> Result<(), String> {
     let mode = meta.permissions().mode();
     if mode & OTHER_WRITE != 0 {
         return Err(format!(
