@@ -132,6 +132,8 @@ format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
 ABI tag:      1.0 (host speaks 1.0)
+needs:        libc.so.6
+library path: -
 status:       refused at discovery: the file is writable by every user (mode 0666)
 ",
             &file,

@@ -550,6 +550,8 @@ format:       ELF 64-bit <arch> shared library
 module:       h_init_fails (from the file name)
 entry point:  WildInit_h_init_fails (exported)
 ABI tag:      1.0 (host speaks 1.0)
+needs:        libc.so.6
+library path: -
 layout:       not exported (C plugin): checked by magic, version and size
 status:       loadable
 version:      6.6.6
@@ -702,4 +704,58 @@ fn a_wrong_result_is_caught_and_nothing_is_written() {
         .expect_code(1)
         .expect_stderr(&["the result is not sorted: keys 0 and 1 are out of order"]);
     assert_eq!(fs::read_to_string(&output).expect("read"), "keep me\n");
+}
+
+/// The hostile fixture linked with `extra` linker arguments, as
+/// `libh_deps.so`.
+fn linked_with(extra: &[&str]) -> std::path::PathBuf {
+    let mut args = vec!["-DMODULE=h_deps"];
+    args.extend_from_slice(extra);
+    fixtures::compile_c("hostile.c", "libh_deps.so", &args)
+}
+
+/// A library search path the loader would read from the current directory
+/// (a relative or empty entry), or that reaches a directory others can
+/// write, would let a planted library run code in wildhost: refused at
+/// preflight, before anything of the plugin runs; `$ORIGIN` is fine.
+#[test]
+fn library_search_paths_that_others_could_plant_in_are_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sandbox = Sandbox::new();
+    let relative = linked_with(&["-Wl,-rpath,."]);
+    inspect_refuses(
+        &sandbox,
+        &relative,
+        "preflight",
+        "its library search path has the relative entry `.`, which the loader reads from the \
+         current directory",
+    );
+    let empty = linked_with(&["-Wl,-rpath,:/usr/lib"]);
+    inspect_refuses(
+        &sandbox,
+        &empty,
+        "preflight",
+        "its library search path has an empty entry, which the loader reads as the current \
+         directory",
+    );
+    let open_dir = sandbox.work().join("open");
+    fs::create_dir(&open_dir).expect("mkdir");
+    fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let rpath = format!("-Wl,-rpath,{}", open_dir.display());
+    let open = linked_with(&[&rpath]);
+    inspect_refuses(
+        &sandbox,
+        &open,
+        "preflight",
+        &format!(
+            "its library search path has `{}`, and that directory is writable by every user \
+             (mode 0777)",
+            open_dir.display()
+        ),
+    );
+
+    let origin = linked_with(&["-Wl,-rpath,$ORIGIN/lib"]);
+    let out = sandbox.run([Path::new("inspect"), &origin]);
+    out.expect_code(0)
+        .expect_stdout(&["needs:        libc.so.6\n", "library path: $ORIGIN/lib\n"]);
 }

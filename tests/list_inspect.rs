@@ -124,6 +124,8 @@ format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
 ABI tag:      1.0 (host speaks 1.0)
+needs:        libc.so.6
+library path: -
 layout:       not exported (C plugin): checked by magic, version and size
 status:       loadable
 version:      1.0.0
@@ -159,6 +161,8 @@ format:       ELF 64-bit <arch> shared library
 module:       wildsort_std (from the file name)
 entry point:  WildInit_wildsort_std (exported)
 ABI tag:      1.0 (host speaks 1.0)
+needs:        libgcc_s.so.1 libc.so.6 <ld.so>
+library path: -
 layout:       abi_stable layout matches the host's
 status:       loadable
 version:      0.1.0
@@ -180,6 +184,8 @@ format:       ELF 64-bit <arch> shared library
 module:       wildsort_radix (from the file name)
 entry point:  WildInit_wildsort_radix (exported)
 ABI tag:      1.0 (host speaks 1.0)
+needs:        libgcc_s.so.1 libc.so.6 <ld.so>
+library path: -
 layout:       abi_stable layout matches the host's
 status:       loadable
 version:      0.1.0

@@ -125,6 +125,15 @@ fn render(i: &Inspection<'_>) -> String {
                 wildhost_abi::ABI_MINOR
             ),
         );
+        let list = |items: &[String], sep: &str| {
+            if items.is_empty() {
+                "-".to_string()
+            } else {
+                items.join(sep)
+            }
+        };
+        field("needs:", &list(&p.dependencies.needed, " "));
+        field("library path:", &list(&p.dependencies.search_path, ":"));
     }
     if let Some(m) = &i.module {
         field(

@@ -358,7 +358,17 @@ pub fn with_build_facts(expected: &str, plugin: &Path) -> String {
     expected
         .replace("<size>", &size.to_string())
         .replace("<arch>", std::env::consts::ARCH)
+        .replace("<ld.so>", DYNAMIC_LOADER)
 }
+
+/// The name of this platform's dynamic loader, which a Rust plugin needs.
+pub const DYNAMIC_LOADER: &str = if cfg!(target_arch = "x86_64") {
+    "ld-linux-x86-64.so.2"
+} else if cfg!(target_arch = "aarch64") {
+    "ld-linux-aarch64.so.1"
+} else {
+    "ld.so"
+};
 
 /// Makes a named pipe at `path`.
 pub fn mkfifo(path: &Path) {

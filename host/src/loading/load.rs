@@ -186,6 +186,7 @@ mod tests {
             abi_minor: wildhost_abi::ABI_MINOR,
             module_size: 0,
             has_layout: false,
+            dependencies: Default::default(),
         };
         let before = FileId {
             size: 1,

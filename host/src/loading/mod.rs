@@ -6,7 +6,9 @@
 //! 1. [`discover`] lists the plugin files on the search path, and [`trust`]
 //!    refuses a file or directory that others can write to.
 //! 2. [`preflight`] reads the object file (through `pages`) without
-//!    running any of its code: format, architecture, entry point, ABI tag.
+//!    running any of its code: format, architecture, entry point, ABI tag,
+//!    and the libraries it needs and where the loader looks for them
+//!    ([`dynamic`]).
 //! 3. Optionally, the [`scanner`] runs the plugin's entry point and `init`
 //!    in a child process first, and caches what it saw by [`file_id`].
 //! 4. [`load`] opens the file (`loader`, the only `dlopen`), compares the
@@ -18,6 +20,7 @@
 //! plugin's code does (see the crate's trust model).
 
 pub mod discover;
+pub mod dynamic;
 pub mod file_id;
 mod layout;
 pub mod load;

@@ -6,6 +6,7 @@
 //! another ABI) is checked here by parsing the object file. This is the only
 //! module that reads object files.
 
+use super::dynamic::{self, Dependencies};
 use super::pages::{Pages, read_budget};
 use crate::error::{Refusal, Stage};
 use object::read::ReadCache;
@@ -46,6 +47,8 @@ pub struct PreflightReport {
     pub module_size: u32,
     /// Whether the file exports `WildLayout_<module>` (Rust plugins built with the SDK).
     pub has_layout: bool,
+    /// The libraries it needs and where the loader will look for them.
+    pub dependencies: Dependencies,
 }
 
 impl PreflightReport {
@@ -174,7 +177,12 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
              or remove it from the plugin directory",
         ));
     }
-    checked
+    // Where the loader will look for the plugin's libraries is checked on
+    // the file system, as plugin directories are.
+    let report = checked?;
+    dynamic::check_places(&report.dependencies, path)
+        .map_err(|cause| refuse(cause, dynamic::HELP))?;
+    Ok(report)
 }
 
 /// The checks of [`preflight`] on the bytes of a file named for `module`.
@@ -363,6 +371,9 @@ fn check<'data, R: ReadRef<'data>>(
         ));
     }
 
+    let dependencies = dynamic::read(&file, data).map_err(|cause| refuse(cause, dynamic::HELP))?;
+    dynamic::check_entries(&dependencies).map_err(|cause| refuse(cause, dynamic::HELP))?;
+
     Ok(PreflightReport {
         format,
         architecture,
@@ -374,6 +385,7 @@ fn check<'data, R: ReadRef<'data>>(
         abi_minor: tag.abi_minor,
         module_size: tag.module_size,
         has_layout,
+        dependencies,
     })
 }
 

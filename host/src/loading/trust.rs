@@ -34,8 +34,13 @@ pub fn check_file(real: &Path) -> Result<(), String> {
 
 /// Checks a plugin directory (links resolved) and every directory above it.
 pub fn check_dir(real: &Path) -> Result<(), String> {
+    check_dir_named(real, "the plugin directory")
+}
+
+/// [`check_dir`] of a directory the causes call `what`.
+pub(super) fn check_dir_named(real: &Path, what: &str) -> Result<(), String> {
     let meta = std::fs::metadata(real).map_err(|e| format!("cannot read the directory: {e}"))?;
-    check_one(&meta, "the plugin directory")?;
+    check_one(&meta, what)?;
     match real.parent() {
         Some(parent) => check_ancestors(parent),
         None => Ok(()),
