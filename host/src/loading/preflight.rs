@@ -292,7 +292,8 @@ fn check<'data, R: ReadRef<'data>>(
     let layout_symbol = format!("{LAYOUT_PREFIX}{module}");
     let entry = find_export(&file, &entry_symbol);
     let tag = find_export(&file, &tag_symbol);
-    let has_layout = find_export(&file, &layout_symbol).is_some();
+    let layout = find_export(&file, &layout_symbol);
+    let has_layout = layout.is_some();
 
     let missing_help = format!(
         "a plugin for module `{module}` exports `{entry_symbol}` and `{tag_symbol}`; \
@@ -310,6 +311,33 @@ fn check<'data, R: ReadRef<'data>>(
             format!("`{entry_symbol}` is not a function"),
             &missing_help,
         ));
+    }
+    // The host reads a pointer at this symbol and follows it: it must be
+    // a pointer-sized variable, as the SDK's `&'static TypeLayout` is.
+    if let Some(layout) = &layout {
+        let layout_help = "`WildLayout_<module>` is the SDK's own symbol: build the plugin with \
+                           wildhost_abi::export_plugin!, or export nothing under that name";
+        if layout.kind() != object::SymbolKind::Data {
+            let what = match layout.kind() {
+                object::SymbolKind::Text => "a function".to_string(),
+                object::SymbolKind::Tls => "a thread-local variable".to_string(),
+                other => format!("a symbol of kind {other:?}"),
+            };
+            return Err(refuse(
+                format!("`{layout_symbol}` is {what}, not a variable holding a pointer"),
+                layout_help,
+            ));
+        }
+        let pointer = core::mem::size_of::<usize>() as u64;
+        if layout.size() != pointer {
+            return Err(refuse(
+                format!(
+                    "`{layout_symbol}` is {} bytes, not a pointer ({pointer} bytes)",
+                    layout.size()
+                ),
+                layout_help,
+            ));
+        }
     }
     let Some(tag_sym) = tag else {
         return Err(refuse(
