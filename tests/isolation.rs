@@ -263,6 +263,80 @@ fn a_forged_scan_cache_is_escaped_or_ignored() {
     assert_eq!(json["refused"], serde_json::json!([]), "{json}");
 }
 
+/// What is loaded is the file the scanner judged: a file put in its place
+/// after its scan (here by the constructor of the plugin scanned next, in
+/// the scanner child) is never loaded on the old verdict. The file put
+/// there crashes in `init`; loaded in wildhost, it would take it down.
+#[test]
+fn a_file_replaced_after_its_scan_is_not_loaded_on_its_verdict() {
+    let sandbox = Sandbox::new();
+    let module = |case: &str| {
+        let mut args = vec!["-DMODULE=h_swapped"];
+        if !case.is_empty() {
+            args.push(case);
+        }
+        fixtures::compile_c("hostile.c", "libh_swapped.so", &args)
+    };
+    let path = sandbox.install(&module(""));
+    let crasher = module("-DCASE_INIT_SEGFAULTS");
+    let waiting = sandbox.work().join("libh_swapped.so");
+    fs::copy(&crasher, &waiting).expect("copy the crasher");
+    // Scanned after `h_swapped`: the names sort so.
+    sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libh_swapper.so",
+        &["-DMODULE=h_swapper", "-DCASE_REPLACES_A_FILE"],
+    ));
+    let mut command = sandbox.command(["sort", "-b", "h_swapped.hostile", "-t", "u64"]);
+    command
+        .env("WILDHOST_TEST_REPLACE_FROM", &waiting)
+        .env("WILDHOST_TEST_REPLACE_TO", &path);
+    let out = wildhost_suite::run(command, b"3\n1\n2\n");
+    out.expect_exactly(0, "1\n2\n3\n", "");
+    assert!(!waiting.exists(), "the scanner child replaced the file");
+    assert_eq!(
+        fs::read(&path).expect("read the plugin"),
+        fs::read(&crasher).expect("read the crasher"),
+        "the crasher is in the plugin's place"
+    );
+}
+
+/// A file reached by two paths is scanned once, and the scanner's verdict
+/// stands for both: the crasher is refused under each, loaded under none.
+#[test]
+fn a_crasher_reached_by_two_paths_is_refused_under_both() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.install(&fixtures::hostile("INIT_SEGFAULTS"));
+    let other = sandbox.path().join("other");
+    fs::create_dir(&other).expect("create a directory");
+    let link = other.join("libh_init_segfaults.so");
+    std::os::unix::fs::symlink(&path, &link).expect("symlink");
+    let mut command = sandbox.bare_command();
+    command
+        .arg("--plugin-dir")
+        .arg(sandbox.plugins())
+        .arg("--plugin-dir")
+        .arg(&other)
+        .args(["list", "--json"]);
+    let out = wildhost_suite::run(command, b"");
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let refused = json["refused"].as_array().expect("refused");
+    let paths: Vec<&str> = refused
+        .iter()
+        .map(|r| r["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        paths,
+        [path.to_str().expect("UTF-8"), link.to_str().expect("UTF-8")]
+    );
+    for r in refused {
+        assert_eq!(r["refusal"]["stage"], "scan", "{r}");
+        let cause = r["refusal"]["cause"].as_str().expect("cause");
+        assert!(cause.contains("killed by signal 11 (SIGSEGV"), "{cause}");
+    }
+}
+
 #[test]
 fn inspect_survives_a_crashing_plugin() {
     let sandbox = Sandbox::new();

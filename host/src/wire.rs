@@ -336,12 +336,15 @@ impl IsolateReport {
 pub type ScanVerdict = Result<(), Refusal>;
 
 /// A report of the scanner child, one line on its stdout:
-/// `<nonce> begin <i>` before it loads the `i`th file, `<nonce> verdict <i>
+/// `<nonce> begin <i> file <device>:<inode>` before it loads the `i`th file
+/// (just `<nonce> begin <i>` if it could not open it), `<nonce> verdict <i>
 /// <json>` after, with the verdict as JSON.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScanEvent {
-    /// The scanner starts loading the file at this index.
-    Begin(usize),
+    /// The scanner starts loading the file at this index: the file it
+    /// opened, by device and inode, so that the host can tell whether the
+    /// verdict is on the file the host holds (`None`: it could not open it).
+    Begin(usize, Option<(u64, u64)>),
     /// The scanner's verdict on the file at this index.
     Verdict(usize, ScanVerdict),
 }
@@ -351,7 +354,10 @@ impl ScanEvent {
     /// printed last, the report starts a line of its own) and one after.
     pub fn encode(&self, nonce: &str) -> Result<String, WireError> {
         Ok(match self {
-            ScanEvent::Begin(i) => format!("\n{nonce} begin {i}\n"),
+            ScanEvent::Begin(i, None) => format!("\n{nonce} begin {i}\n"),
+            ScanEvent::Begin(i, Some((device, inode))) => {
+                format!("\n{nonce} begin {i} file {device}:{inode}\n")
+            }
             ScanEvent::Verdict(i, verdict) => {
                 let json = serde_json::to_string(verdict)
                     .map_err(|e| WireError::Unencodable(e.to_string()))?;
@@ -371,8 +377,21 @@ impl ScanEvent {
             i.parse::<usize>()
                 .map_err(|e| WireError::Malformed(format!("file index `{i}`: {e}")))
         };
-        if let Some(i) = rest.strip_prefix("begin ") {
-            Ok(ScanEvent::Begin(index(i)?))
+        if let Some(rest) = rest.strip_prefix("begin ") {
+            let Some((i, file)) = rest.split_once(" file ") else {
+                return Ok(ScanEvent::Begin(index(rest)?, None));
+            };
+            let number = |n: &str| {
+                n.parse::<u64>()
+                    .map_err(|e| WireError::Malformed(format!("file identity `{file}`: {e}")))
+            };
+            let (device, inode) = file.split_once(':').ok_or_else(|| {
+                WireError::Malformed(format!("file identity `{file}` is not DEVICE:INODE"))
+            })?;
+            Ok(ScanEvent::Begin(
+                index(i)?,
+                Some((number(device)?, number(inode)?)),
+            ))
         } else if let Some(rest) = rest.strip_prefix("verdict ") {
             let (i, json) = rest
                 .split_once(' ')
@@ -527,8 +546,9 @@ mod tests {
 
     fn scan_events() -> Vec<ScanEvent> {
         vec![
-            ScanEvent::Begin(0),
-            ScanEvent::Begin(usize::MAX),
+            ScanEvent::Begin(0, None),
+            ScanEvent::Begin(usize::MAX, Some((u64::MAX, 0))),
+            ScanEvent::Begin(7, Some((2049, 1_234_567))),
             ScanEvent::Verdict(3, Ok(())),
             ScanEvent::Verdict(
                 1,
@@ -554,8 +574,14 @@ mod tests {
             assert_eq!(ScanEvent::decode(&after_noise, nonce), Ok(event));
         }
         assert_eq!(
-            ScanEvent::Begin(2).encode("n").expect("encodes"),
+            ScanEvent::Begin(2, None).encode("n").expect("encodes"),
             "\nn begin 2\n"
+        );
+        assert_eq!(
+            ScanEvent::Begin(2, Some((8, 9)))
+                .encode("n")
+                .expect("encodes"),
+            "\nn begin 2 file 8:9\n"
         );
         assert_eq!(
             ScanEvent::Verdict(0, Ok(())).encode("n").expect("encodes"),
@@ -578,6 +604,10 @@ mod tests {
             format!("{nonce} begin"),
             format!("{nonce} begin x"),
             format!("{nonce} begin 1 2"),
+            format!("{nonce} begin 1 file"),
+            format!("{nonce} begin 1 file 8"),
+            format!("{nonce} begin 1 file 8:x"),
+            format!("{nonce} begin 1 file 8:9:10"),
             format!("{nonce} begin -1"),
             format!("{nonce} verdict 1"),
             format!("{nonce} verdict x {{\"Ok\":null}}"),

@@ -13,20 +13,21 @@ use abi_stable::abi_stability::abi_checking::{AbiInstabilityErrors, check_layout
 use abi_stable::type_layout::{TLData, TypeLayout};
 use wildhost_abi::ModuleDef;
 
-/// Compares the layout exported at `symbol` with the host's; on a mismatch,
-/// says what differs.
+/// Compares the layout `pointer` points at (what `WildLayout_<module>`
+/// holds) with the host's; on a mismatch, says what differs.
 ///
 /// # Safety
-/// `symbol` is the address of a `WildLayout_<module>` static of a library
-/// that is never unloaded, holding a `&'static TypeLayout` as the SDK writes it.
-pub(crate) unsafe fn check(symbol: *const ()) -> Result<(), String> {
-    let slot = symbol.cast::<&'static TypeLayout>();
-    if slot.is_null() || !slot.is_aligned() {
-        return Err("its `WildLayout_` symbol is null or misaligned".into());
+/// `pointer` was read from the `WildLayout_<module>` static of a library
+/// that is never unloaded, lies in that library's image, and is the
+/// `&'static TypeLayout` the SDK writes there.
+pub(crate) unsafe fn check(pointer: *const ()) -> Result<(), String> {
+    let pointer = pointer.cast::<TypeLayout>();
+    if pointer.is_null() || !pointer.is_aligned() {
+        return Err("its `WildLayout_` symbol holds a null or misaligned pointer".into());
     }
-    // SAFETY: non-null and aligned (checked); the caller guarantees it holds
+    // SAFETY: non-null and aligned (checked); the caller guarantees it is
     // a `&'static TypeLayout` in a library that is never unloaded.
-    let plugin: &'static TypeLayout = unsafe { slot.read() };
+    let plugin: &'static TypeLayout = unsafe { &*pointer };
     let host = <ModuleDef as StableAbi>::LAYOUT;
     check_layout_compatibility(host, plugin).map_err(|errors| {
         first_difference("ModuleDef", host, plugin, 0).unwrap_or_else(|| first_error(&errors))

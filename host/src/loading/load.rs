@@ -3,7 +3,7 @@
 //! returns, and run `init`. Each file is loaded at most once per process
 //! and never unloaded.
 
-use super::file_id::FileId;
+use super::plugin_file::PluginFile;
 use super::preflight::{self, PreflightReport};
 use super::validate::{self, ModuleDefinition};
 use super::{layout, loader};
@@ -48,77 +48,79 @@ pub struct LoadedFile {
     pub layout: LayoutCheck,
 }
 
-type LoadedFiles = Mutex<HashMap<PathBuf, Result<Arc<LoadedFile>, Refusal>>>;
+/// A plugin file opened once, and what preflight said of it: the file the
+/// scanner's verdict is compared with and the one that is loaded.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// The open file.
+    pub file: PluginFile,
+    /// What preflight read in it.
+    pub report: PreflightReport,
+}
 
-/// Every file this process tried to load, by resolved path: a file is
-/// opened, and its entry point and `init` called, at most once per process.
+impl Checked {
+    /// Preflight of the open `file`.
+    pub(crate) fn new(file: PluginFile) -> Result<Checked, Refusal> {
+        let report = preflight::preflight_opened(&file)?;
+        Ok(Checked { file, report })
+    }
+}
+
+type LoadedFiles = Mutex<HashMap<(u64, u64), Result<Arc<LoadedFile>, Refusal>>>;
+
+/// Every file this process tried to load, by device and inode (as the
+/// dynamic loader tells files apart): a file is opened, and its entry point
+/// and `init` called, at most once per process, whatever path names it.
 fn loaded_files() -> &'static LoadedFiles {
     static LOADED: OnceLock<LoadedFiles> = OnceLock::new();
     LOADED.get_or_init(Default::default)
 }
 
 /// Whether this process already loaded (or refused) the file.
-pub(crate) fn already_loaded(real_path: &Path) -> bool {
+pub(crate) fn already_loaded(file: &PluginFile) -> bool {
     let loaded = loaded_files().lock().unwrap_or_else(|e| e.into_inner());
-    loaded.contains_key(real_path)
+    loaded.contains_key(&file.id().inode())
 }
 
 /// Loads one file in this process, for the scanner child: whether it loads.
-pub(crate) fn probe(real_path: &Path) -> Result<(), Refusal> {
-    load_cached(real_path, real_path, None).map(|_| ())
+pub(crate) fn probe(file: PluginFile) -> Result<(), Refusal> {
+    let shown = file.path().to_path_buf();
+    load_cached(&Checked::new(file)?, &shown).map(|_| ())
 }
 
-/// What [`preflight::preflight`] said of a file, and the file as it was
-/// just before (None if it could not be told).
-pub(crate) type Preflighted = (Option<FileId>, Result<PreflightReport, Refusal>);
-
-/// Preflight of `path`, with the file's identity as it was just before.
-pub(crate) fn checked(path: &Path) -> Preflighted {
-    (FileId::of(path), preflight::preflight(path))
-}
-
-/// Loads `real_path` unless this process already tried. `preflighted` is
-/// what preflight said of the file earlier in this discovery, if it ran.
+/// Loads the checked file unless this process already tried. `shown_path`
+/// is the path the user knows it by.
 pub(crate) fn load_cached(
-    real_path: &Path,
+    checked: &Checked,
     shown_path: &Path,
-    preflighted: Option<Preflighted>,
 ) -> Result<Arc<LoadedFile>, Refusal> {
     // A panic while holding the lock cannot leave the map inconsistent
     // (entries are inserted whole), so a poisoned lock is still usable.
     let mut loaded = loaded_files().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(result) = loaded.get(real_path) {
+    let key = checked.file.id().inode();
+    if let Some(result) = loaded.get(&key) {
         return result.clone();
     }
-    let result = load(real_path, shown_path, preflighted).map(Arc::new);
-    loaded.insert(real_path.to_path_buf(), result.clone());
+    let result = load(checked, shown_path).map(Arc::new);
+    loaded.insert(key, result.clone());
     result
 }
 
-/// Preflight (unless `preflighted` says how it went), open, check the
-/// layout, validate, and run `init`.
-fn load(
-    real_path: &Path,
-    shown_path: &Path,
-    preflighted: Option<Preflighted>,
-) -> Result<LoadedFile, Refusal> {
-    let report = match preflighted {
-        // What preflight said earlier stands while the file is the one it
-        // read: one replaced since (during the scan, say) is checked again.
-        Some((Some(then), said)) if FileId::of(real_path).as_ref() == Some(&then) => said?,
-        _ => preflight::preflight(real_path)?,
-    };
+/// Opens the checked file, checks the layout, validates, and runs `init`.
+fn load(checked: &Checked, shown_path: &Path) -> Result<LoadedFile, Refusal> {
+    let report = &checked.report;
     let layout_symbol = format!("{LAYOUT_PREFIX}{}", report.module);
     // SAFETY: the file passed preflight; its entry point is called once
     // below, under the loaded-files lock, from this thread only.
-    let opened = unsafe { loader::open(real_path, &report.entry_symbol, &layout_symbol) }?;
+    let opened = unsafe { loader::open(&checked.file, &report.entry_symbol, &layout_symbol) }?;
     // The layout is compared before the entry point runs: validation reads
     // the definition with the host's layout, which must first be the plugin's.
     let layout = match opened.layout {
-        Some(symbol) => {
-            // SAFETY: the symbol is the SDK's `WildLayout_<module>` static in a
-            // never-unloaded library that passed preflight.
-            unsafe { layout::check(symbol) }.map_err(|diff| {
+        Some(pointer) => {
+            // SAFETY: the pointer held by the `WildLayout_<module>` static of
+            // a never-unloaded library that passed preflight, and it points
+            // inside that library's image (checked by the loader).
+            unsafe { layout::check(pointer) }.map_err(|diff| {
                 Refusal::new(
                     Stage::Layout,
                     format!("built against a different wildhost-abi: {diff}"),
@@ -167,42 +169,24 @@ fn run_init(def: &ModuleDefinition) -> Availability {
 mod tests {
     use super::*;
 
-    /// A preflight verdict from earlier in a discovery is used only for the
-    /// file it read: a file replaced since is checked again before it is
-    /// opened, and refused if it is no plugin now.
+    /// What is loaded is the file that was opened and checked: a file put
+    /// in its place between the check and the load (one preflight would
+    /// refuse) is never opened, and the checked one loads.
     #[test]
-    fn a_file_replaced_after_its_preflight_is_checked_again() {
+    fn the_file_checked_is_the_file_loaded_when_its_path_is_replaced() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("libreplaced.so");
-        std::fs::write(&path, b"#!/bin/sh\necho not a library\n").expect("write");
-        let passed = PreflightReport {
-            format: "ELF",
-            architecture: std::env::consts::ARCH.into(),
-            bits: 64,
-            size: 1,
-            module: "replaced".into(),
-            entry_symbol: "WildInit_replaced".into(),
-            abi_major: wildhost_abi::ABI_MAJOR,
-            abi_minor: wildhost_abi::ABI_MINOR,
-            module_size: 0,
-            has_layout: false,
-            dependencies: Default::default(),
-        };
-        let before = FileId {
-            size: 1,
-            mtime_ns: 0,
-            ctime_ns: 0,
-            inode: 0,
-            device: 0,
-        };
-        assert_ne!(FileId::of(&path).as_ref(), Some(&before));
-        let Err(refusal) = load(&path, &path, Some((Some(before), Ok(passed)))) else {
-            panic!("a replaced file was loaded on its old verdict");
-        };
-        assert_eq!(refusal.stage, Stage::Preflight, "{refusal:?}");
+        let path = preflight::tests::compiled_plugin(dir.path());
+        let checked = Checked::new(PluginFile::open(&path).expect("opens")).expect("passes");
+        let swapped = dir.path().join("swapped");
+        std::fs::write(&swapped, b"#!/bin/sh\necho not a library\n").expect("write");
+        std::fs::rename(&swapped, &path).expect("replace the plugin");
         assert!(
-            refusal.cause.contains("not a shared library"),
-            "{refusal:?}"
+            preflight::preflight(&path).is_err(),
+            "preflight refuses what is there now"
         );
+        let loaded = load_cached(&checked, &path).expect("the checked file loads");
+        assert_eq!(loaded.definition.name, preflight::tests::MODULE);
+        assert_eq!(loaded.path, path);
+        assert_eq!(loaded.layout, LayoutCheck::NotExported);
     }
 }

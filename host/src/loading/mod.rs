@@ -4,7 +4,9 @@
 //! The steps, in the order a file meets them:
 //!
 //! 1. [`discover`] lists the plugin files on the search path, and [`trust`]
-//!    refuses a file or directory that others can write to.
+//!    refuses a file or directory that others can write to. Each file is
+//!    then opened once ([`plugin_file`]): every later step asks about, reads
+//!    or loads that open file, never its path again.
 //! 2. [`preflight`] reads the object file (through `pages`) without
 //!    running any of its code: format, architecture, entry point, ABI tag,
 //!    and the libraries it needs and where the loader looks for them
@@ -26,6 +28,7 @@ mod layout;
 pub mod load;
 mod loader;
 mod pages;
+pub mod plugin_file;
 pub mod preflight;
 pub mod scanner;
 pub mod trust;

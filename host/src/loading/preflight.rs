@@ -8,6 +8,7 @@
 
 use super::dynamic::{self, Dependencies};
 use super::pages::{Pages, read_budget};
+use super::plugin_file::PluginFile;
 use crate::error::{Refusal, Stage};
 use object::read::ReadCache;
 use object::{
@@ -16,7 +17,7 @@ use object::{
 };
 use serde::Serialize;
 use std::cell::Cell;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use wildhost_abi::{ABI_MAJOR, ABI_MINOR, AbiTag, ENTRY_PREFIX, LAYOUT_PREFIX, MAGIC, TAG_PREFIX};
 
@@ -84,8 +85,14 @@ pub fn is_valid_module_name(name: &str) -> bool {
         && name.len() <= 63
 }
 
-/// Checks `path` without running any of its code.
+/// Checks `path` (links resolved) without running any of its code.
 pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
+    module_of(path)?;
+    preflight_opened(&PluginFile::open(path)?)
+}
+
+/// The module name of the file at `path`, if the name is a valid one.
+fn module_of(path: &Path) -> Result<&str, Refusal> {
     let refuse = |cause: String, help: &str| Refusal::new(Stage::Preflight, cause, help);
     let module = module_name_of(path).ok_or_else(|| {
         refuse(
@@ -109,37 +116,22 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
              (letters, digits, `_`), e.g. libwildsort_mine.so",
         ));
     }
+    Ok(module)
+}
+
+/// Checks the open `plugin` without running any of its code: what is read
+/// is the file the descriptor holds, not whatever its path names now.
+pub fn preflight_opened(plugin: &PluginFile) -> Result<PreflightReport, Refusal> {
+    let refuse = |cause: String, help: &str| Refusal::new(Stage::Preflight, cause, help);
+    let module = module_of(plugin.path())?;
     let unreadable = |e: std::io::Error| {
         refuse(
             format!("cannot read the file: {e}"),
             "check that it exists and is readable",
         )
     };
-    let not_regular = || {
-        refuse(
-            "not a regular file (a directory, a device, a named pipe or a socket)".into(),
-            "a plugin is a shared library file: remove this one from the plugin directory",
-        )
-    };
-    // Asked first without opening: opening a device can do something (a
-    // watchdog starts counting), and opening a named pipe to read waits for
-    // a writer, forever if none comes.
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
-    // Opened without waiting, and asked again: a pipe put in the file's
-    // place since is refused too, not waited on. (Reads of a regular file
-    // never wait, so `O_NONBLOCK` changes nothing else.)
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
+    let file = plugin.file();
+    let meta = plugin.metadata();
     let size = meta.len();
     if size > MAX_PLUGIN_BYTES {
         return Err(refuse(
@@ -152,7 +144,7 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
     // command. The file is read, never mapped: a mapped file truncated under
     // us would raise SIGBUS, a read of it fails and the file is refused.
     let exhausted = Cell::new(false);
-    let reader = ReadCache::new(Pages::new(&file, read_budget(size), &exhausted));
+    let reader = ReadCache::new(Pages::new(file, read_budget(size), &exhausted));
     let checked = check(&reader, size, module, || {
         // The reader keeps no error, so ask the file itself why: a directory
         // or an I/O error says so; a file that shrank since its size was
@@ -180,7 +172,7 @@ pub fn preflight(path: &Path) -> Result<PreflightReport, Refusal> {
     // Where the loader will look for the plugin's libraries is checked on
     // the file system, as plugin directories are.
     let report = checked?;
-    dynamic::check_places(&report.dependencies, path)
+    dynamic::check_places(&report.dependencies, plugin.path())
         .map_err(|cause| refuse(cause, dynamic::HELP))?;
     Ok(report)
 }
@@ -308,7 +300,8 @@ fn check<'data, R: ReadRef<'data>>(
     let layout_symbol = format!("{LAYOUT_PREFIX}{module}");
     let entry = find_export(&file, &entry_symbol);
     let tag = find_export(&file, &tag_symbol);
-    let has_layout = find_export(&file, &layout_symbol).is_some();
+    let layout = find_export(&file, &layout_symbol);
+    let has_layout = layout.is_some();
 
     let missing_help = format!(
         "a plugin for module `{module}` exports `{entry_symbol}` and `{tag_symbol}`; \
@@ -326,6 +319,33 @@ fn check<'data, R: ReadRef<'data>>(
             format!("`{entry_symbol}` is not a function"),
             &missing_help,
         ));
+    }
+    // The host reads a pointer at this symbol and follows it: it must be
+    // a pointer-sized variable, as the SDK's `&'static TypeLayout` is.
+    if let Some(layout) = &layout {
+        let layout_help = "`WildLayout_<module>` is the SDK's own symbol: build the plugin with \
+                           wildhost_abi::export_plugin!, or export nothing under that name";
+        if layout.kind() != object::SymbolKind::Data {
+            let what = match layout.kind() {
+                object::SymbolKind::Text => "a function".to_string(),
+                object::SymbolKind::Tls => "a thread-local variable".to_string(),
+                other => format!("a symbol of kind {other:?}"),
+            };
+            return Err(refuse(
+                format!("`{layout_symbol}` is {what}, not a variable holding a pointer"),
+                layout_help,
+            ));
+        }
+        let pointer = core::mem::size_of::<usize>() as u64;
+        if layout.size() != pointer {
+            return Err(refuse(
+                format!(
+                    "`{layout_symbol}` is {} bytes, not a pointer ({pointer} bytes)",
+                    layout.size()
+                ),
+                layout_help,
+            ));
+        }
     }
     let Some(tag_sym) = tag else {
         return Err(refuse(
@@ -531,7 +551,7 @@ fn arch_name(arch: Architecture) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -569,11 +589,11 @@ mod tests {
         }
     }
 
-    const MODULE: &str = "wildsort_preflight";
+    pub(crate) const MODULE: &str = "wildsort_preflight";
 
     /// The C `wildsort` plugin compiled as [`MODULE`] into `dir`: a real
     /// plugin file that passes preflight.
-    fn compiled_plugin(dir: &Path) -> std::path::PathBuf {
+    pub(crate) fn compiled_plugin(dir: &Path) -> std::path::PathBuf {
         compiled_plugin_with(dir, &[])
     }
 

@@ -12,6 +12,7 @@
 //! lines are [`ScanEvent`]s).
 
 use super::file_id::FileId;
+use super::plugin_file::PluginFile;
 use super::trust;
 use crate::error::{Refusal, Stage, escape_controls, printable};
 use crate::process::{describe_exit, die_with_parent};
@@ -160,19 +161,20 @@ fn write_cache(path: &Path, cache: &CacheFile) {
 }
 
 impl Scanner {
-    /// The verdict on each of `files` (paths with links resolved, which passed
-    /// preflight): from the cache, or from the scanner.
-    pub fn verdicts(&self, files: &[PathBuf]) -> Vec<Verdict> {
+    /// The verdict on each of `files` (opened by their paths with links
+    /// resolved, and passed preflight): from the cache, or from the scanner.
+    /// A verdict holds for the open file only: the scanner child opens the
+    /// path again and says which file it loaded, and a verdict on another
+    /// file (one put in the path's place meanwhile) is no verdict.
+    pub fn verdicts(&self, files: &[&PluginFile]) -> Vec<Verdict> {
         let scanner = self;
         let mut cache = scanner.cache.as_deref().map(read_cache).unwrap_or_default();
         cache.host = host_key();
-        let ids: Vec<Option<FileId>> = files.iter().map(|f| FileId::of(f)).collect();
         let mut results: Vec<Option<Verdict>> = files
             .iter()
-            .zip(&ids)
-            .map(|(file, id)| {
-                let entry = cache.entries.get(file)?;
-                (Some(&entry.file) == id.as_ref()).then(|| entry.verdict.clone())
+            .map(|file| {
+                let entry = cache.entries.get(file.path())?;
+                (&entry.file == file.id()).then(|| entry.verdict.clone())
             })
             .collect();
         let todo: Vec<usize> = (0..files.len()).filter(|&i| results[i].is_none()).collect();
@@ -181,21 +183,39 @@ impl Scanner {
         }
         let scanned = run_scanner(
             scanner,
-            &todo.iter().map(|&i| files[i].clone()).collect::<Vec<_>>(),
+            &todo
+                .iter()
+                .map(|&i| files[i].path().to_path_buf())
+                .collect::<Vec<_>>(),
         );
-        for (&i, Scanned { verdict, lasting }) in todo.iter().zip(scanned) {
-            // Only what the plugin itself did is kept: a scanner that could
-            // not start, was killed from outside or ran out of time on a
-            // busy machine says nothing lasting about the file.
-            if let (Some(id), true) = (&ids[i], lasting) {
-                cache.entries.insert(
-                    files[i].clone(),
-                    CacheEntry {
-                        file: id.clone(),
-                        verdict: verdict.clone(),
-                    },
-                );
-            }
+        for (&i, (seen, Scanned { verdict, lasting })) in todo.iter().zip(scanned) {
+            let file = files[i];
+            let verdict = match seen {
+                Some(seen) if seen == file.id().inode() => {
+                    // Only what the plugin itself did is kept: a scanner
+                    // that could not start, was killed from outside or ran
+                    // out of time on a busy machine says nothing lasting
+                    // about the file.
+                    if lasting {
+                        cache.entries.insert(
+                            file.path().to_path_buf(),
+                            CacheEntry {
+                                file: file.id().clone(),
+                                verdict: verdict.clone(),
+                            },
+                        );
+                    }
+                    verdict
+                }
+                // The scanner could not open it, or did not get that far.
+                None if verdict.is_err() => verdict,
+                _ => Err(Refusal::new(
+                    Stage::Scan,
+                    "the file was replaced while the plugin scanner loaded it: \
+                     the scanner's verdict is on another file",
+                    "run the command again; nothing of the file was loaded into wildhost",
+                )),
+            };
             results[i] = Some(verdict);
         }
         if let Some(path) = &scanner.cache {
@@ -239,13 +259,16 @@ impl Scanned {
     }
 }
 
-fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<Scanned> {
+/// Each file's verdict, with the device and inode of the file the scanner
+/// said it opened.
+fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<(Option<(u64, u64)>, Scanned)> {
     let mut results: Vec<Option<Scanned>> =
         std::iter::repeat_with(|| None).take(files.len()).collect();
+    let mut seen: Vec<Option<(u64, u64)>> = vec![None; files.len()];
     let mut start = 0;
     while start < files.len() {
         let before = results.iter().filter(|r| r.is_some()).count();
-        scan_from(scanner, files, start, &mut results);
+        scan_from(scanner, files, start, &mut results, &mut seen);
         let after = results.iter().filter(|r| r.is_some()).count();
         if after == before {
             // The scanner made no progress at all: it cannot run.
@@ -262,20 +285,28 @@ fn run_scanner(scanner: &Scanner, files: &[PathBuf]) -> Vec<Scanned> {
             .position(Option::is_none)
             .unwrap_or(files.len());
     }
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or(Scanned {
+    seen.into_iter()
+        .zip(results)
+        .map(|(seen, r)| {
+            let scanned = r.unwrap_or(Scanned {
                 verdict: Ok(()),
                 lasting: false,
-            })
+            });
+            (seen, scanned)
         })
         .collect()
 }
 
-/// Runs one scanner child on `files[start..]`, filling `results` until the
-/// child finishes, crashes or hangs.
-fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [Option<Scanned>]) {
+/// Runs one scanner child on `files[start..]`, filling `results` (and
+/// `seen`, the file the child opened for each) until the child finishes,
+/// crashes or hangs.
+fn scan_from(
+    scanner: &Scanner,
+    files: &[PathBuf],
+    start: usize,
+    results: &mut [Option<Scanned>],
+    seen: &mut [Option<(u64, u64)>],
+) {
     let Some((program, args)) = scanner.command.split_first() else {
         return;
     };
@@ -307,8 +338,9 @@ fn scan_from(scanner: &Scanner, files: &[PathBuf], start: usize, results: &mut [
     let mut current: Option<usize> = None;
     loop {
         match events.recv_timeout(scanner.timeout) {
-            Ok(Event::Report(ScanEvent::Begin(i))) if start + i < files.len() => {
+            Ok(Event::Report(ScanEvent::Begin(i, file))) if start + i < files.len() => {
                 current = Some(start + i);
+                seen[start + i] = file;
             }
             Ok(Event::Report(ScanEvent::Verdict(i, verdict))) if start + i < files.len() => {
                 results[start + i] = Scanned::lasting(verdict);
@@ -418,8 +450,12 @@ pub fn serve(nonce: &str, paths: &[PathBuf], out: &mut impl Write) -> std::io::R
         out.flush()
     };
     for (i, path) in paths.iter().enumerate() {
-        report(ScanEvent::Begin(i))?;
-        let verdict: Verdict = super::load::probe(path);
+        // Opened once, and named to the host before any of its code runs,
+        // so that a crash is blamed on the file that caused it.
+        let file = PluginFile::open(path);
+        let identity = file.as_ref().ok().map(|f| f.id().inode());
+        report(ScanEvent::Begin(i, identity))?;
+        let verdict: Verdict = file.and_then(super::load::probe);
         report(ScanEvent::Verdict(i, verdict))?;
     }
     Ok(())

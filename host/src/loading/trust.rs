@@ -9,6 +9,7 @@
 //! writable by others: they cannot rename or replace what is not theirs.
 //! Paths are checked with their links resolved.
 
+use super::plugin_file::PluginFile;
 use std::fs::Metadata;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -27,6 +28,17 @@ pub fn check_file(real: &Path) -> Result<(), String> {
     let meta = std::fs::metadata(real).map_err(|e| format!("cannot read the file: {e}"))?;
     check_one(&meta, "the file")?;
     match real.parent() {
+        Some(parent) => check_ancestors(parent),
+        None => Ok(()),
+    }
+}
+
+/// Checks an open plugin file by what `fstat` says of it, and every
+/// directory above the path it was opened by: the verdict holds for the
+/// file that is then read and loaded, even if its path names another since.
+pub fn check_opened(file: &PluginFile) -> Result<(), String> {
+    check_one(file.metadata(), "the file")?;
+    match file.path().parent() {
         Some(parent) => check_ancestors(parent),
         None => Ok(()),
     }
@@ -148,6 +160,27 @@ mod tests {
         chmod(dir.path(), 0o1777);
         assert_eq!(check_file(&file), Ok(()));
         chmod(dir.path(), 0o700);
+    }
+
+    /// The verdict is on the open file: a file put in its place since (by
+    /// whoever could) does not change it, and the file opened is the one
+    /// that is read and loaded.
+    #[test]
+    fn an_open_file_is_judged_by_fstat() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("libx.so");
+        fs::write(&file, b"x").expect("write");
+        chmod(&file, 0o666);
+        let opened = PluginFile::open(&file).expect("opens");
+        let private = dir.path().join("private");
+        fs::write(&private, b"y").expect("write");
+        chmod(&private, 0o644);
+        fs::rename(&private, &file).expect("replace");
+        assert_eq!(check_file(&file), Ok(()));
+        assert_eq!(
+            check_opened(&opened),
+            Err("the file is writable by every user (mode 0666)".into())
+        );
     }
 
     mod needs_root {

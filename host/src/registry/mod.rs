@@ -12,7 +12,8 @@ pub use backend::{Backend, Module};
 
 use crate::error::{Refusal, Stage};
 use crate::loading::discover::{Candidate, SearchPath};
-use crate::loading::load::{self, LoadedFile, Preflighted};
+use crate::loading::load::{self, Checked, LoadedFile};
+use crate::loading::plugin_file::PluginFile;
 use crate::loading::scanner::Scanner;
 use crate::loading::trust;
 use serde::Serialize;
@@ -87,25 +88,31 @@ impl Registry {
 
     fn discover_inner(path: &SearchPath, scanner: Option<&Scanner>) -> Registry {
         let listing = path.list();
-        // Files preflight refuses never reach the scanner: nothing of theirs
-        // runs. The results are kept for loading, which need not check again.
-        let mut preflights: HashMap<PathBuf, Preflighted> = HashMap::new();
+        let allow_unsafe = path.allow_unsafe_permissions;
+        // Each file is opened once, and that open file is what is checked,
+        // scanned and loaded. With a scanner, every file is checked first:
+        // files preflight refuses never reach the scanner, nothing of
+        // theirs runs.
+        let mut checked: HashMap<PathBuf, Result<Checked, Refusal>> = HashMap::new();
         let mut verdicts: HashMap<PathBuf, Result<(), Refusal>> = HashMap::new();
         if let Some(scanner) = scanner {
             for c in &listing.candidates {
-                preflights
+                checked
                     .entry(c.real_path.clone())
-                    .or_insert_with(|| load::checked(&c.real_path));
+                    .or_insert_with(|| open_checked(&c.real_path, allow_unsafe));
             }
-            let to_scan: Vec<PathBuf> = listing
-                .candidates
-                .iter()
-                .filter(|c| preflights.get(&c.real_path).is_some_and(|(_, r)| r.is_ok()))
-                .map(|c| c.real_path.clone())
-                .filter(|p| !load::already_loaded(p))
-                .collect();
-            let results = scanner.verdicts(&to_scan);
-            verdicts.extend(to_scan.into_iter().zip(results));
+            let mut to_scan: Vec<(&PathBuf, &Checked)> = Vec::new();
+            for c in &listing.candidates {
+                if let Some(Ok(file)) = checked.get(&c.real_path)
+                    && !load::already_loaded(&file.file)
+                    && !to_scan.iter().any(|(p, _)| **p == c.real_path)
+                {
+                    to_scan.push((&c.real_path, file));
+                }
+            }
+            let files: Vec<&PluginFile> = to_scan.iter().map(|(_, c)| &c.file).collect();
+            let results = scanner.verdicts(&files);
+            verdicts.extend(to_scan.iter().map(|(p, _)| (*p).clone()).zip(results));
         }
         let mut registry = Registry::default();
         for problem in listing.problems {
@@ -131,9 +138,17 @@ impl Registry {
                 });
                 continue;
             }
-            let verdict = verdicts.remove(&real_path).unwrap_or(Ok(()));
-            let preflighted = preflights.remove(&real_path);
-            match verdict.and_then(|()| load::load_cached(&real_path, &path, preflighted)) {
+            // A file reached by two paths was checked once; its verdict
+            // stands for both.
+            let verdict = verdicts.get(&real_path).cloned().unwrap_or(Ok(()));
+            let file = match checked.remove(&real_path) {
+                Some(file) => file,
+                None => open_checked(&real_path, allow_unsafe),
+            };
+            let loaded = verdict
+                .and(file)
+                .and_then(|file| load::load_cached(&file, &path));
+            match loaded {
                 Ok(loaded) => {
                     provided.insert(module, path);
                     registry.add(&loaded);
@@ -280,18 +295,24 @@ fn load_one(
             "check the path",
         )
     })?;
+    let checked = open_checked(&real, allow_unsafe_permissions)?;
+    if let Some(scanner) = scanner
+        && !load::already_loaded(&checked.file)
+    {
+        let verdict = scanner.verdicts(&[&checked.file]);
+        verdict.into_iter().next().unwrap_or(Ok(()))?;
+    }
+    load::load_cached(&checked, path)
+}
+
+/// Opens the file at `real` (links resolved) once, checks its permissions
+/// (unless `allow_unsafe_permissions`) by what `fstat` says of the open
+/// file, and preflights it through the same descriptor.
+fn open_checked(real: &Path, allow_unsafe_permissions: bool) -> Result<Checked, Refusal> {
+    let file = PluginFile::open(real)?;
     if !allow_unsafe_permissions {
-        trust::check_file(&real).map_err(|why| Refusal::new(Stage::Discovery, why, trust::HELP))?;
+        trust::check_opened(&file)
+            .map_err(|why| Refusal::new(Stage::Discovery, why, trust::HELP))?;
     }
-    let mut preflighted = None;
-    if let Some(scanner) = scanner {
-        let (then, said) = load::checked(&real);
-        let report = said?;
-        if !load::already_loaded(&real) {
-            let verdict = scanner.verdicts(std::slice::from_ref(&real));
-            verdict.into_iter().next().unwrap_or(Ok(()))?;
-        }
-        preflighted = Some((then, Ok(report)));
-    }
-    load::load_cached(&real, path, preflighted)
+    Checked::new(file)
 }
