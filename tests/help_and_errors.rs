@@ -219,3 +219,56 @@ error: cannot read the input file `missing.txt`
 ",
     );
 }
+
+/// Runs `wildhost <args>` with standard output or standard error (`fd` 1
+/// or 2) opened on `/dev/full`, where every write fails.
+fn run_onto_full_device(sandbox: &Sandbox, args: &[&str], fd: i32) -> wildhost_suite::Outcome {
+    let full = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let mut command = sandbox.command(args);
+    command.stdin(std::process::Stdio::null());
+    let out = if fd == 1 {
+        command.stdout(full()).stderr(std::process::Stdio::piped())
+    } else {
+        command.stderr(full()).stdout(std::process::Stdio::piped())
+    }
+    .output()
+    .expect("run wildhost");
+    wildhost_suite::Outcome {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn an_error_written_to_a_full_stderr_still_exits_1() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = run_onto_full_device(&sandbox, &["sort", "-i", "/nonexistent"], 2);
+    out.expect_exactly(1, "", "");
+    // A warning that cannot be written is no failure either.
+    let out = run_onto_full_device(
+        &sandbox,
+        &["--allow-unsafe-permissions", "list", "--json"],
+        2,
+    );
+    out.expect_code(0);
+}
+
+#[test]
+fn output_that_cannot_be_written_to_stdout_is_a_failure() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    run_onto_full_device(&sandbox, &["list"], 1).expect_exactly(
+        1,
+        "",
+        "\
+error: cannot write to standard output
+  cause: No space left on device (os error 28)
+",
+    );
+    run_onto_full_device(&sandbox, &["sort", "--help"], 1).expect_exactly(1, "", "");
+}

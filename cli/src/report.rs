@@ -2,6 +2,7 @@
 //! `help:` lines, in the style of cargo; and the exit status that goes with.
 
 use std::fmt;
+use std::io::{self, Write};
 use std::path::Path;
 use wildhost::Refusal;
 
@@ -75,4 +76,12 @@ impl fmt::Display for Failure {
         }
         Ok(())
     }
+}
+
+/// Writes `text` to standard error. A failure to write there is ignored: a
+/// full or closed standard error (`2>/dev/full`) must neither panic nor
+/// change the exit status of the failure being reported, and there is
+/// nowhere left to say it.
+pub fn to_stderr(text: impl fmt::Display) {
+    let _ = write!(io::stderr().lock(), "{text}");
 }
