@@ -272,3 +272,36 @@ error: cannot write to standard output
     );
     run_onto_full_device(&sandbox, &["sort", "--help"], 1).expect_exactly(1, "", "");
 }
+
+#[test]
+fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // 1000 lines of `7`: 8000 bytes of i64 keys, beside them the 2001
+    // bytes of the input or of the output; std needs no scratch.
+    fs::write(sandbox.work().join("sevens.txt"), "7\n".repeat(1000)).expect("write");
+    let args = ["sort", "-b", "std", "-i", "sevens.txt", "-o", "out.txt"];
+    sandbox
+        .run([&args[..], &["--memory", "10000"]].concat())
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: `sevens.txt` is too large to sort in memory
+  cause: sorting its 2000 bytes as i64 text could take up to 10001 bytes (a key for every 2 bytes of text, backend `std`'s scratch of 0% and the output)
+  cause: the limit is 10000 bytes, given with --memory
+  help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
+",
+        );
+    sandbox
+        .run_with_input(["sort", "-b", "radix", "-f", "binary", "--memory", "1K"], &[0; 4096])
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: standard input is too large to sort in memory
+  cause: it holds more than 512 bytes, the most whose sort as i64 binary fits (a key for every 8 bytes, backend `radix`'s scratch of 100% and the output)
+  cause: the limit is 1024 bytes, given with --memory
+  help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
+",
+        );
+}

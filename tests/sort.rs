@@ -415,6 +415,57 @@ fn no_plugins_at_all_is_an_error_with_help() {
         .expect_stderr(&["error: ", "help: "]);
 }
 
+/// What a sort may need is bounded from the input before it is read: a key
+/// for every 2 bytes of text (`7\n`), the backend's scratch and the output.
+#[test]
+fn an_input_is_sorted_within_memory_and_refused_past_it() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let input = "7\n3\n".repeat(500);
+    fs::write(sandbox.work().join("in.txt"), &input).expect("write input");
+    fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
+    let expected = format!("{}{}", "3\n".repeat(500), "7\n".repeat(500));
+    // radix's scratch is as large as the keys: 8000 bytes of keys twice.
+    for (backend, needs) in [("std", 10_001), ("radix", 16_000)] {
+        let sort = |memory: u64| {
+            let memory = memory.to_string();
+            sandbox.run([
+                "sort", "-b", backend, "-i", "in.txt", "-o", "out.txt", "--memory", &memory,
+            ])
+        };
+        sort(needs - 1)
+            .expect_code(1)
+            .expect_stderr(&["too large to sort in memory", &format!("{needs} bytes")]);
+        assert_eq!(
+            fs::read_to_string(sandbox.work().join("out.txt")).unwrap(),
+            "old\n"
+        );
+        sort(needs).expect_exactly(0, "", "");
+        assert_eq!(
+            fs::read_to_string(sandbox.work().join("out.txt")).unwrap(),
+            expected
+        );
+        fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
+    }
+    // Standard input is refused once it holds more than fits.
+    sandbox
+        .run_with_input(["sort", "-b", "std", "--memory", "10000"], input.as_bytes())
+        .expect_code(1)
+        .expect_stderr(&["standard input is too large", "more than 1999 bytes"]);
+    let out = sandbox.run_with_input(["sort", "-b", "std", "--memory", "10001"], input.as_bytes());
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), expected);
+    // Sizes take the suffixes of powers of 1024.
+    sandbox
+        .run_with_input(["sort", "--memory", "1.5KiB"], input.as_bytes())
+        .expect_stderr(&["the limit is 1536 bytes, given with --memory"]);
+    for wrong in ["0", "lots", "5x", "-1M", "MiB"] {
+        sandbox
+            .run_with_input(["sort", &format!("--memory={wrong}")], b"1\n")
+            .expect_code(2)
+            .expect_stderr(&["--memory", "is not a size"]);
+    }
+}
+
 #[test]
 fn a_large_sort_round_trips_every_number() {
     let sandbox = Sandbox::with_shipped_plugins();
