@@ -211,3 +211,23 @@ fn bad_options_are_usage_errors() {
         .expect_code(1)
         .expect_stderr(&["no backend named `quantum`"]);
 }
+
+#[test]
+fn sizes_that_do_not_fit_in_memory_are_refused_before_any_work() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // 1e12 keys of 8 bytes: terabytes, on any machine.
+    sandbox
+        .run(["bench", "--sizes", "1e3,1e12", "--types", "u64"])
+        .expect_code(1)
+        .expect_stderr(&[
+            "error: not enough memory to bench 1000000000000 u64 keys",
+            "need 29.1 TiB",
+            "is available",
+            "help: nothing was measured",
+        ]);
+    // Beyond that is no number of keys at all.
+    sandbox
+        .run(["bench", "--sizes", "2e12"])
+        .expect_code(2)
+        .expect_stderr(&["2e12"]);
+}

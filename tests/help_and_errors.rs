@@ -221,3 +221,89 @@ error: cannot read the input file `missing.txt`
 ",
     );
 }
+
+/// Runs `wildhost <args>` with standard output or standard error (`fd` 1
+/// or 2) opened on `/dev/full`, where every write fails.
+fn run_onto_full_device(sandbox: &Sandbox, args: &[&str], fd: i32) -> wildhost_suite::Outcome {
+    let full = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let mut command = sandbox.command(args);
+    command.stdin(std::process::Stdio::null());
+    let out = if fd == 1 {
+        command.stdout(full()).stderr(std::process::Stdio::piped())
+    } else {
+        command.stderr(full()).stdout(std::process::Stdio::piped())
+    }
+    .output()
+    .expect("run wildhost");
+    wildhost_suite::Outcome {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn an_error_written_to_a_full_stderr_still_exits_1() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = run_onto_full_device(&sandbox, &["sort", "-i", "/nonexistent"], 2);
+    out.expect_exactly(1, "", "");
+    // A warning that cannot be written is no failure either.
+    let out = run_onto_full_device(
+        &sandbox,
+        &["--allow-unsafe-permissions", "list", "--json"],
+        2,
+    );
+    out.expect_code(0);
+}
+
+#[test]
+fn output_that_cannot_be_written_to_stdout_is_a_failure() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    run_onto_full_device(&sandbox, &["list"], 1).expect_exactly(
+        1,
+        "",
+        "\
+error: cannot write to standard output
+  cause: No space left on device (os error 28)
+",
+    );
+    run_onto_full_device(&sandbox, &["sort", "--help"], 1).expect_exactly(1, "", "");
+}
+
+#[test]
+fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // 1000 lines of `7`: 8000 bytes of i64 keys, beside them the 2001
+    // bytes of the input or of the output; std needs no scratch.
+    fs::write(sandbox.work().join("sevens.txt"), "7\n".repeat(1000)).expect("write");
+    let args = ["sort", "-b", "std", "-i", "sevens.txt", "-o", "out.txt"];
+    sandbox
+        .run([&args[..], &["--memory", "10000"]].concat())
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: `sevens.txt` is too large to sort in memory
+  cause: sorting its 2000 bytes as i64 text could take up to 10001 bytes (a key for every 2 bytes of text, backend `std`'s scratch of 0% and the output)
+  cause: the limit is 10000 bytes, given with --memory
+  help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
+",
+        );
+    sandbox
+        .run_with_input(["sort", "-b", "radix", "-f", "binary", "--memory", "1K"], &[0; 4096])
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: standard input is too large to sort in memory
+  cause: it holds more than 512 bytes, the most whose sort as i64 binary fits (a key for every 8 bytes, backend `radix`'s scratch of 100% and the output)
+  cause: the limit is 1024 bytes, given with --memory
+  help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
+",
+        );
+}

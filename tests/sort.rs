@@ -2,6 +2,7 @@
 //! key type, both formats, checked byte for byte against a reference sort.
 
 use std::fs;
+use std::path::PathBuf;
 use wildhost_suite::{Outcome, Rng, Sandbox};
 
 /// The shipped backends every key type is sorted through.
@@ -413,6 +414,137 @@ fn no_plugins_at_all_is_an_error_with_help() {
         .run_with_input(["sort"], b"1\n")
         .expect_code(1)
         .expect_stderr(&["error: ", "help: "]);
+}
+
+/// What a sort may need is bounded from the input before it is read: a key
+/// for every 2 bytes of text (`7\n`), the backend's scratch and the output.
+#[test]
+fn an_input_is_sorted_within_memory_and_refused_past_it() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let input = "7\n3\n".repeat(500);
+    fs::write(sandbox.work().join("in.txt"), &input).expect("write input");
+    fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
+    let expected = format!("{}{}", "3\n".repeat(500), "7\n".repeat(500));
+    // radix's scratch is as large as the keys: 8000 bytes of keys twice.
+    for (backend, needs) in [("std", 10_001), ("radix", 16_000)] {
+        let sort = |memory: u64| {
+            let memory = memory.to_string();
+            sandbox.run([
+                "sort", "-b", backend, "-i", "in.txt", "-o", "out.txt", "--memory", &memory,
+            ])
+        };
+        sort(needs - 1)
+            .expect_code(1)
+            .expect_stderr(&["too large to sort in memory", &format!("{needs} bytes")]);
+        assert_eq!(
+            fs::read_to_string(sandbox.work().join("out.txt")).unwrap(),
+            "old\n"
+        );
+        sort(needs).expect_exactly(0, "", "");
+        assert_eq!(
+            fs::read_to_string(sandbox.work().join("out.txt")).unwrap(),
+            expected
+        );
+        fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
+    }
+    // Standard input is refused once it holds more than fits.
+    sandbox
+        .run_with_input(["sort", "-b", "std", "--memory", "10000"], input.as_bytes())
+        .expect_code(1)
+        .expect_stderr(&["standard input is too large", "more than 1999 bytes"]);
+    let out = sandbox.run_with_input(["sort", "-b", "std", "--memory", "10001"], input.as_bytes());
+    out.expect_code(0);
+    assert_eq!(out.stdout_text(), expected);
+    // Sizes take the suffixes of powers of 1024.
+    sandbox
+        .run_with_input(["sort", "--memory", "1.5KiB"], input.as_bytes())
+        .expect_stderr(&["the limit is 1536 bytes, given with --memory"]);
+    for wrong in ["0", "lots", "5x", "-1M", "MiB"] {
+        sandbox
+            .run_with_input(["sort", &format!("--memory={wrong}")], b"1\n")
+            .expect_code(2)
+            .expect_stderr(&["--memory", "is not a size"]);
+    }
+}
+
+/// SIGTERM while the output is being written, into an existing file:
+/// afterwards the directory holds the input and the output only, and the
+/// output is the old file (or the whole result, had it been put in place
+/// before the signal came), never a part. The file being written has no
+/// name (`O_TMPFILE`) until it is whole: no descriptor of wildhost ever
+/// names a `.wildhost-*` file.
+#[test]
+fn a_sort_ended_by_sigterm_while_writing_leaves_the_old_output_and_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let sandbox = Sandbox::with_shipped_plugins();
+    let input = keys::<u64>(7, 1_000_000);
+    let mut sorted = input.clone();
+    sorted.sort_unstable();
+    // Text, for a large output and a long write.
+    fs::write(sandbox.work().join("in.txt"), text(&input)).expect("write input");
+    let whole = text(&sorted);
+    let work = fs::canonicalize(sandbox.work()).expect("work directory");
+    let args = [
+        "sort", "-t", "u64", "-b", "std", "-i", "in.txt", "-o", "out.txt",
+    ];
+    let mut caught = 0;
+    for _ in 0..10 {
+        fs::write(sandbox.work().join("out.txt"), b"old").expect("write output");
+        let mut child = sandbox
+            .command(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start wildhost");
+        let fds = format!("/proc/{}/fd", child.id());
+        // Watch for the file being written: a descriptor into the work
+        // directory other than the input; SIGTERM the moment it appears.
+        let writing = loop {
+            if child.try_wait().expect("wait").is_some() {
+                break false;
+            }
+            let open: Vec<PathBuf> = fs::read_dir(&fds)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|entry| fs::read_link(entry.path()).ok())
+                .collect();
+            for target in &open {
+                assert!(
+                    !target.to_string_lossy().contains(".wildhost-"),
+                    "a temporary file has a name while it is written: {}",
+                    target.display()
+                );
+            }
+            if open
+                .iter()
+                .any(|t| t.starts_with(&work) && !t.ends_with("in.txt"))
+            {
+                break true;
+            }
+        };
+        // SAFETY: kill sends a signal to the child started above.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let status = child.wait().expect("wait for wildhost");
+        let mut names: Vec<String> = fs::read_dir(sandbox.work())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["in.txt", "out.txt"], "{status}");
+        let output = fs::read(sandbox.work().join("out.txt")).expect("read output");
+        if output == b"old" {
+            assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+        } else {
+            assert!(output == whole.as_bytes(), "a partial or wrong output");
+        }
+        caught += usize::from(writing);
+        if caught == 3 {
+            break;
+        }
+    }
+    assert!(caught > 0, "no run was seen writing its output");
 }
 
 #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
+use wildhost::codec::Encoding;
 use wildhost::conformance::workload::{Dist, WorkloadKey, check_sorted};
 use wildhost::{Backend, KeyType, KeyVec, Registry, with_keys};
 
@@ -97,8 +98,9 @@ fn parse_size(text: &str) -> Result<usize, String> {
     Ok(value)
 }
 
-/// Largest generated input: 1e9 keys of 8 bytes is 8 GB three times over.
-const MAX_KEYS: usize = 1_000_000_000;
+/// Largest generated input: far beyond any machine's memory, which is what
+/// really bounds a size ([`memory_check`] refuses one that does not fit).
+const MAX_KEYS: usize = 1_000_000_000_000;
 
 /// One measured row.
 #[derive(Clone, Debug, Serialize)]
@@ -153,7 +155,16 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
     let registry = cli.registry();
     let types: Vec<KeyType> = dedup(args.types.iter().map(|&t| KeyType::from(t)));
     let chosen = choose_backends(&registry, &args.backends)?;
-    let workloads = workloads(args, &types)?;
+    let scratch = |key_type| {
+        backends_for(&registry, &chosen, key_type)
+            .iter()
+            .map(|b| b.scratch_percent())
+            .max()
+            .unwrap_or(0)
+    };
+    let available = wildhost::mem::available_memory().unwrap_or(u64::MAX);
+    memory_check(args, &types, &scratch, available)?;
+    let workloads = workloads(args, &types, &scratch, available)?;
 
     let measurements: usize = workloads
         .iter()
@@ -302,7 +313,60 @@ fn backends_for<'r>(
     out
 }
 
-fn workloads(args: &BenchArgs, types: &[KeyType]) -> Result<Vec<Workload>, Failure> {
+/// Refuses, before anything is generated, generated inputs that would not
+/// fit in the `available` memory: bench holds every input it generates,
+/// and while it measures one, two copies more (the reference result and
+/// the one sorted), with the scratch its backends declare (`scratch`, the
+/// most of any backend measured on a type, in percent of the keys).
+fn memory_check(
+    args: &BenchArgs,
+    types: &[KeyType],
+    scratch: &dyn Fn(KeyType) -> u32,
+    available: u64,
+) -> Result<(), Failure> {
+    if args.input.is_some() {
+        return Ok(());
+    }
+    let (mut inputs, mut measuring, mut largest) = (0u64, 0u64, (0, KeyType::U32));
+    for &key_type in types {
+        let dists = dedup(args.dist.iter().copied());
+        for _ in dists.iter().filter(|d| d.applies_to(key_type)) {
+            for &len in &dedup(args.sizes.iter().copied()) {
+                let bytes = (len as u64).saturating_mul(key_type.size() as u64);
+                let copies = bytes.saturating_mul(200 + u64::from(scratch(key_type))) / 100;
+                inputs = inputs.saturating_add(bytes);
+                measuring = measuring.max(copies);
+                if bytes > largest.0 as u64 * largest.1.size() as u64 {
+                    largest = (len, key_type);
+                }
+            }
+        }
+    }
+    let needs = inputs.saturating_add(measuring);
+    if needs <= available {
+        return Ok(());
+    }
+    let (len, key_type) = largest;
+    Err(
+        Failure::new(format!("not enough memory to bench {len} {key_type} keys"))
+            .cause(format!(
+                "the inputs, two copies of one and the backends' scratch need {}",
+                crate::report::bytes(needs)
+            ))
+            .cause(format!(
+                "{} is available (MemAvailable, or the room under wildhost's cgroup memory limit)",
+                crate::report::bytes(available)
+            ))
+            .help("nothing was measured; give smaller --sizes, or fewer --types and --dist"),
+    )
+}
+
+fn workloads(
+    args: &BenchArgs,
+    types: &[KeyType],
+    scratch: &dyn Fn(KeyType) -> u32,
+    available: u64,
+) -> Result<Vec<Workload>, Failure> {
     if let Some(path) = &args.input {
         let [key_type] = types else {
             return Err(
@@ -310,7 +374,31 @@ fn workloads(args: &BenchArgs, types: &[KeyType]) -> Result<Vec<Workload>, Failu
                     .help("e.g. wildhost bench --input data.txt --types f64"),
             );
         };
-        let (bytes, source) = read_input(Some(path))?;
+        // The file's keys, then two copies and the scratch as a sort's.
+        let encoding = match args.format {
+            Format::Text => Encoding::Text,
+            Format::Binary => Encoding::Binary,
+        };
+        let copies = 200 + scratch(*key_type);
+        let largest = wildhost::mem::largest_input(available, *key_type, copies, encoding);
+        let (bytes, source) = read_input(Some(path), largest, |source, length| {
+            let length = length.unwrap_or(largest.saturating_add(1));
+            Failure::new(format!("not enough memory to bench {source}"))
+                .cause(format!(
+                    "its {} could hold keys that take up to {} with two copies and the \
+                     backends' scratch",
+                    crate::report::bytes(length),
+                    crate::report::bytes(wildhost::mem::sort_needs(
+                        length, *key_type, copies, encoding
+                    ))
+                ))
+                .cause(format!(
+                    "{} is available (MemAvailable, or the room under wildhost's cgroup memory \
+                     limit)",
+                    crate::report::bytes(available)
+                ))
+                .help("nothing was measured; bench a part of the file")
+        })?;
         let keys = parse_input(&bytes, *key_type, args.format, &source, None)?;
         if keys.is_empty() {
             return Err(Failure::new(format!("{source} holds no numbers"))

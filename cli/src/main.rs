@@ -117,24 +117,27 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("error: internal error: {info}");
-        eprintln!(
-            "  help: this is a bug in wildhost; please report it with the command that triggered it"
-        );
+        report::to_stderr(format!(
+            "error: internal error: {info}\n  help: this is a bug in wildhost; please report it \
+             with the command that triggered it\n"
+        ));
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout with status 0; usage errors to
-            // stderr with status 2.
-            let _ = e.print();
-            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+            // stderr with status 2. Help that cannot be written is a failure.
+            let code = e.exit_code().clamp(0, 255) as u8;
+            if e.print().is_err() && code == 0 {
+                return ExitCode::from(report::EXIT_FAILURE);
+            }
+            return ExitCode::from(code);
         }
     };
     if cli.allow_unsafe_permissions {
-        eprintln!(
+        report::to_stderr(
             "warning: --allow-unsafe-permissions: loading plugins that others can write; \
-             anyone who can write them can run code as you"
+             anyone who can write them can run code as you\n",
         );
     }
     // Not in the scanner child, whose stderr is quoted in the refusals of
@@ -143,12 +146,12 @@ fn main() -> ExitCode {
         && let Some(None) = scan_timeout()
     {
         let value = std::env::var_os("WILDHOST_SCAN_TIMEOUT_MS").unwrap_or_default();
-        eprintln!(
+        report::to_stderr(format!(
             "warning: WILDHOST_SCAN_TIMEOUT_MS=`{}` is not a whole number of milliseconds \
-             above 0: the scanner keeps its limit of {} ms",
+             above 0: the scanner keeps its limit of {} ms\n",
             value.to_string_lossy(),
             Scanner::DEFAULT_TIMEOUT.as_millis()
-        );
+        ));
     }
     let result = std::panic::catch_unwind(|| match &cli.command {
         Command::Sort(args) => sort::run(&cli, args),
@@ -167,7 +170,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(failure)) => {
-            eprint!("{failure}");
+            report::to_stderr(&failure);
             ExitCode::from(failure.code())
         }
         Err(_) => ExitCode::from(report::EXIT_FAILURE),

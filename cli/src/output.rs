@@ -5,7 +5,7 @@
 
 use crate::report::Failure;
 use std::io::{self, Write};
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -224,33 +224,304 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
-/// Writes to a temporary file beside `target` (a regular file or none, no
-/// link: see [`kind_of`]), flushes it to disk, then renames it over
-/// `target`.
+/// Writes `bytes` to a new file beside `target` (a regular file or none, no
+/// link: see [`kind_of`]), flushes it to disk, renames it over `target`,
+/// then flushes the directory, so that the rename itself survives a crash.
 fn replace(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wildhost-").suffix(".tmp");
     // Keep the mode of the file being replaced; a new file gets the usual
-    // 0666 less the umask rather than the temporary file's private 0600.
+    // 0666 less the umask rather than a temporary file's private 0600.
     let existing = std::fs::metadata(target)
         .ok()
         .map(|meta| meta.permissions());
-    if let (None, Some(permissions)) = (&existing, new_file_permissions()) {
-        builder.permissions(permissions);
-    }
-    let mut file = builder.tempfile_in(&dir)?;
+    let mut staged = Staged::create(&dir, existing.is_none())?;
     if let Some(permissions) = existing {
         // The replaced file keeps its mode exactly, whatever the umask.
-        file.as_file().set_permissions(permissions)?;
+        staged.file().set_permissions(permissions)?;
     }
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(target).map_err(|e| e.error)?;
+    staged.file().write_all(bytes)?;
+    staged.file().sync_all()?;
+    staged.commit(&dir, target)?;
+    // The new file is in place and whole; a directory that cannot be
+    // flushed (some filesystems refuse) changes nothing about that.
+    if let Ok(dir) = std::fs::File::open(&dir) {
+        let _ = dir.sync_all();
+    }
     Ok(())
+}
+
+/// The file a result is written to before it replaces the output.
+#[derive(Debug)]
+enum Staged {
+    /// Made with `O_TMPFILE`: no name points to it until it is whole, so a
+    /// wildhost ended while writing it (SIGINT, SIGTERM, SIGKILL, a crash)
+    /// leaves nothing behind.
+    Unnamed(std::fs::File),
+    /// A named temporary file (`.wildhost-*.tmp`), where the filesystem or
+    /// kernel has no `O_TMPFILE` or `/proc` is not mounted: removed when
+    /// dropped, and by [`cleanup`] on SIGINT or SIGTERM.
+    Named(tempfile::NamedTempFile, cleanup::Registered),
+}
+
+/// Attempts at a fresh name before giving up (names are made unique by the
+/// process and the time, so a clash means another writer in the same
+/// instant).
+const NAME_ATTEMPTS: u32 = 100;
+
+impl Staged {
+    /// A new file in `dir`, with a new file's mode if `fresh` (0666 less
+    /// the umask), else private until its mode is set.
+    fn create(dir: &Path, fresh: bool) -> io::Result<Staged> {
+        let mode = if fresh { 0o666 } else { 0o600 };
+        if let Some(file) = open_unnamed(dir, mode)? {
+            return Ok(Staged::Unnamed(file));
+        }
+        Staged::create_named(dir, fresh)
+    }
+
+    /// [`Staged::create`] where there is no `O_TMPFILE`.
+    fn create_named(dir: &Path, fresh: bool) -> io::Result<Staged> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".wildhost-").suffix(".tmp");
+        if let (true, Some(permissions)) = (fresh, new_file_permissions()) {
+            builder.permissions(permissions);
+        }
+        // A signal between the file's creation and its registration would
+        // leave it behind: none is taken in between.
+        let _deferred = cleanup::Deferred::signals();
+        let file = builder.tempfile_in(dir)?;
+        let registered = cleanup::register(file.path());
+        Ok(Staged::Named(file, registered))
+    }
+
+    fn file(&mut self) -> &mut std::fs::File {
+        match self {
+            Staged::Unnamed(file) => file,
+            Staged::Named(file, _) => file.as_file_mut(),
+        }
+    }
+
+    /// Puts the whole file in place of `target`, in `dir`.
+    fn commit(self, dir: &Path, target: &Path) -> io::Result<()> {
+        match self {
+            Staged::Named(file, registered) => {
+                file.persist(target).map_err(|e| e.error)?;
+                drop(registered);
+                Ok(())
+            }
+            Staged::Unnamed(file) => {
+                // `linkat` cannot replace a file: the file gets a fresh name
+                // of its own, which is then renamed over the target. No
+                // signal is taken between the two, so the name never
+                // outlives wildhost.
+                let from = cstring(Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd())))?;
+                let _deferred = cleanup::Deferred::signals();
+                for attempt in 0..NAME_ATTEMPTS {
+                    let name = dir.join(fresh_name(attempt));
+                    let to = cstring(&name)?;
+                    // SAFETY: both paths are NUL-terminated strings that
+                    // live across the call; linkat reads them only.
+                    let linked = unsafe {
+                        libc::linkat(
+                            libc::AT_FDCWD,
+                            from.as_ptr(),
+                            libc::AT_FDCWD,
+                            to.as_ptr(),
+                            libc::AT_SYMLINK_FOLLOW,
+                        )
+                    };
+                    if linked != 0 {
+                        let e = io::Error::last_os_error();
+                        if e.kind() == io::ErrorKind::AlreadyExists {
+                            continue;
+                        }
+                        return Err(e);
+                    }
+                    return std::fs::rename(&name, target).inspect_err(|_| {
+                        let _ = std::fs::remove_file(&name);
+                    });
+                }
+                Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "no fresh name for the new file could be found beside it",
+                ))
+            }
+        }
+    }
+}
+
+/// `.wildhost-<pid>-<time>-<attempt>.tmp`.
+fn fresh_name(attempt: u32) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(".wildhost-{}-{nanos:x}-{attempt}.tmp", std::process::id())
+}
+
+fn cstring(path: &Path) -> io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "the path holds a NUL byte"))
+}
+
+/// A new file in `dir` with no name (`O_TMPFILE`), created with `mode` less
+/// the umask; `None` where the kernel or the filesystem cannot make one, or
+/// where `/proc`, through which it is linked into place, is missing.
+fn open_unnamed(dir: &Path, mode: libc::mode_t) -> io::Result<Option<std::fs::File>> {
+    if !Path::new("/proc/self/fd").is_dir() {
+        return Ok(None);
+    }
+    let path = cstring(dir)?;
+    // SAFETY: `path` is a NUL-terminated string that lives across the
+    // call; open reads it only, and a descriptor it returns is new.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+            libc::c_uint::from(mode),
+        )
+    };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        // EISDIR: a kernel before O_TMPFILE (3.11) takes it for a
+        // directory; EOPNOTSUPP: a filesystem without it.
+        return match e.raw_os_error() {
+            Some(libc::EISDIR | libc::EOPNOTSUPP | libc::EINVAL) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: `fd` was just returned by open: open and owned by nothing else.
+    Ok(Some(unsafe { std::fs::File::from_raw_fd(fd) }))
+}
+
+/// The named temporary file's removal on SIGINT and SIGTERM, and keeping
+/// those two signals waiting while a name is made or moved.
+mod cleanup {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    /// The path to remove if wildhost is ended by SIGINT or SIGTERM; null
+    /// when there is none. Set before the handler may need it, so that the
+    /// handler only reads it.
+    static PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+    const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
+
+    /// A registered path; dropping it forgets the path and puts the
+    /// previous handlers back.
+    #[derive(Debug)]
+    pub(super) struct Registered {
+        previous: Vec<(libc::c_int, libc::sigaction)>,
+    }
+
+    /// Registers `path` for removal on SIGINT or SIGTERM and installs the
+    /// handler that removes it.
+    pub(super) fn register(path: &Path) -> Registered {
+        let Ok(path) = CString::new(path.as_os_str().as_bytes()) else {
+            return Registered {
+                previous: Vec::new(),
+            };
+        };
+        let old = PATH.swap(path.into_raw(), Ordering::SeqCst);
+        forget(old);
+        let mut previous = Vec::new();
+        for signal in SIGNALS {
+            // SAFETY: a zeroed sigaction is a valid "no handler, no flags"
+            // value; sigaction reads `action` and writes `old`, both ours.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, &action, &mut old) == 0 {
+                    previous.push((signal, old));
+                }
+            }
+        }
+        Registered { previous }
+    }
+
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            for (signal, old) in &self.previous {
+                // SAFETY: puts back the action sigaction returned for this
+                // signal.
+                unsafe { libc::sigaction(*signal, old, std::ptr::null_mut()) };
+            }
+            forget(PATH.swap(std::ptr::null_mut(), Ordering::SeqCst));
+        }
+    }
+
+    /// Frees a path taken out of [`PATH`].
+    fn forget(path: *mut libc::c_char) {
+        if !path.is_null() {
+            // SAFETY: every non-null pointer in PATH came from
+            // CString::into_raw, and was taken out of PATH by the caller,
+            // so nothing else frees or reads it.
+            drop(unsafe { CString::from_raw(path) });
+        }
+    }
+
+    /// Removes the registered file, if any; what the handler does first.
+    /// Async-signal-safe: an atomic load and `unlink`.
+    pub(super) fn remove_registered() {
+        let path = PATH.load(Ordering::SeqCst);
+        if !path.is_null() {
+            // SAFETY: a non-null PATH is a NUL-terminated string that stays
+            // allocated while it is registered.
+            unsafe { libc::unlink(path) };
+        }
+    }
+
+    /// Removes the registered file, then ends wildhost by the same signal
+    /// as it would have ended without this handler.
+    extern "C" fn on_signal(signal: libc::c_int) {
+        remove_registered();
+        // SAFETY: signal and raise are async-signal-safe; the default
+        // action of SIGINT and SIGTERM ends the process once the signal,
+        // blocked while its handler runs, is delivered on return.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
+
+    /// SIGINT and SIGTERM kept waiting (blocked in this thread) while it
+    /// lives; delivered when it is dropped.
+    pub(super) struct Deferred {
+        previous: libc::sigset_t,
+    }
+
+    impl Deferred {
+        pub(super) fn signals() -> Deferred {
+            // SAFETY: the sets are ours, initialised by sigemptyset before
+            // use; pthread_sigmask writes the previous mask into ours.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                for signal in SIGNALS {
+                    libc::sigaddset(&mut set, signal);
+                }
+                let mut previous: libc::sigset_t = std::mem::zeroed();
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut previous);
+                Deferred { previous }
+            }
+        }
+    }
+
+    impl Drop for Deferred {
+        fn drop(&mut self) {
+            // SAFETY: puts back the mask pthread_sigmask returned.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &self.previous, std::ptr::null_mut())
+            };
+        }
+    }
 }
 
 /// 0666 less the umask (applied by the kernel at creation), as any new
@@ -265,4 +536,70 @@ fn new_file_permissions() -> Option<std::fs::Permissions> {
 #[cfg(not(unix))]
 fn new_file_permissions() -> Option<std::fs::Permissions> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_new_file_has_no_name_until_it_is_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("out.txt");
+        std::fs::write(&target, "old\n").expect("write");
+        let mut staged = Staged::create(dir.path(), false).expect("staged");
+        assert!(matches!(staged, Staged::Unnamed(_)), "{staged:?}");
+        staged.file().write_all(b"new\n").expect("write");
+        assert_eq!(names(dir.path()), ["out.txt"]);
+        // Ended before the commit: nothing is left, the old file is kept.
+        drop(staged);
+        assert_eq!(names(dir.path()), ["out.txt"]);
+        assert_eq!(std::fs::read(&target).expect("read"), b"old\n");
+
+        let mut staged = Staged::create(dir.path(), false).expect("staged");
+        staged.file().write_all(b"new\n").expect("write");
+        staged.commit(dir.path(), &target).expect("commit");
+        assert_eq!(names(dir.path()), ["out.txt"]);
+        assert_eq!(std::fs::read(&target).expect("read"), b"new\n");
+    }
+
+    #[test]
+    fn a_named_temporary_file_is_removed_by_the_signal_handler() {
+        let handler = |signal| {
+            // SAFETY: a query: sigaction writes the current action into
+            // ours and changes nothing.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(signal, std::ptr::null(), &mut action);
+                action.sa_sigaction
+            }
+        };
+        let before = (handler(libc::SIGINT), handler(libc::SIGTERM));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let staged = Staged::create_named(dir.path(), true).expect("staged");
+        let [name] = &names(dir.path())[..] else {
+            panic!("one temporary file: {:?}", names(dir.path()));
+        };
+        assert!(
+            name.starts_with(".wildhost-") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert_ne!(handler(libc::SIGTERM), before.1, "the handler is installed");
+        assert_ne!(handler(libc::SIGINT), before.0, "the handler is installed");
+        // What the handler does before it ends wildhost.
+        cleanup::remove_registered();
+        assert!(names(dir.path()).is_empty());
+        drop(staged);
+        assert_eq!((handler(libc::SIGINT), handler(libc::SIGTERM)), before);
+        cleanup::remove_registered();
+    }
 }

@@ -2,6 +2,7 @@
 //! `help:` lines, in the style of cargo; and the exit status that goes with.
 
 use std::fmt;
+use std::io::{self, Write};
 use std::path::Path;
 use wildhost::Refusal;
 
@@ -74,5 +75,42 @@ impl fmt::Display for Failure {
             writeln!(f, "  help: {help}")?;
         }
         Ok(())
+    }
+}
+
+/// Writes `text` to standard error. A failure to write there is ignored: a
+/// full or closed standard error (`2>/dev/full`) must neither panic nor
+/// change the exit status of the failure being reported, and there is
+/// nowhere left to say it.
+pub fn to_stderr(text: impl fmt::Display) {
+    let _ = write!(io::stderr().lock(), "{text}");
+}
+
+/// A number of bytes as people read them: exact below a mebibyte (`10001
+/// bytes`, so that two figures near a limit are told apart), else `80.0
+/// MiB`, `1.5 GiB`.
+pub fn bytes(count: u64) -> String {
+    const UNITS: [&str; 4] = ["MiB", "GiB", "TiB", "PiB"];
+    if count < 1 << 20 {
+        return format!("{count} bytes");
+    }
+    let mut value = count as f64 / f64::from(1u32 << 20);
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn byte_counts_read_as_people_say_them() {
+        assert_eq!(super::bytes(0), "0 bytes");
+        assert_eq!(super::bytes(1_048_575), "1048575 bytes");
+        assert_eq!(super::bytes(1 << 20), "1.0 MiB");
+        assert_eq!(super::bytes(3 << 29), "1.5 GiB");
+        assert_eq!(super::bytes(u64::MAX), "16384.0 PiB");
     }
 }

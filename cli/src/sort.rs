@@ -5,12 +5,13 @@
 //! exactly as it was.
 
 use crate::output::Destination;
-use crate::report::Failure;
+use crate::report::{self, Failure};
 use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wildhost::codec::{Encoding, TextKey, Writer};
+use wildhost::mem::{self, ReadError};
 use wildhost::running::integrity::{Fingerprint, OutputCheck, Tally};
 use wildhost::running::worker::{self, Prepared, PreparedSortError, Sink};
 use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec};
@@ -50,6 +51,69 @@ pub struct SortArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0, requires = "isolate",
           value_parser = parse_timeout)]
     timeout: f64,
+    /// Memory the sort may take, in bytes or with a K, M, G or T suffix
+    /// (powers of 1024). An input whose sort could need more is refused
+    /// before it is read. Default: the memory available (MemAvailable, or
+    /// less under a cgroup's memory limit).
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    memory: Option<u64>,
+}
+
+/// `4096`, `512K`, `1.5G`, `2GiB`: bytes, or with a suffix of powers of
+/// 1024 (as GNU sort's `--buffer-size` reads them).
+fn parse_memory(text: &str) -> Result<u64, String> {
+    let wrong = || format!("`{text}` is not a size (bytes, or with a suffix: 512M, 2G, 1.5GiB)");
+    let lower = text.trim().to_ascii_lowercase();
+    let unit = lower.trim_end_matches("ib").trim_end_matches('b');
+    let (number, shift) = match unit.char_indices().last() {
+        Some((at, 'k')) => (&unit[..at], 10),
+        Some((at, 'm')) => (&unit[..at], 20),
+        Some((at, 'g')) => (&unit[..at], 30),
+        Some((at, 't')) => (&unit[..at], 40),
+        _ if lower.ends_with("ib") => return Err(wrong()),
+        _ => (unit, 0),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| wrong())?;
+    let bytes = value * (1u64 << shift) as f64;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("`{text}` is not a size above 0 bytes"));
+    }
+    Ok(bytes as u64)
+}
+
+/// The memory a sort may take, and where that figure came from.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryLimit {
+    /// Bytes.
+    pub bytes: u64,
+    /// Given with `--memory`, rather than the memory available.
+    given: bool,
+}
+
+impl MemoryLimit {
+    /// `--memory`, else the memory available; no limit if that is unknown.
+    pub fn new(given: Option<u64>) -> MemoryLimit {
+        match given {
+            Some(bytes) => MemoryLimit { bytes, given: true },
+            None => MemoryLimit {
+                bytes: wildhost::mem::available_memory().unwrap_or(u64::MAX),
+                given: false,
+            },
+        }
+    }
+
+    /// The limit as a cause line says it.
+    pub fn described(&self) -> String {
+        let bytes = report::bytes(self.bytes);
+        if self.given {
+            format!("the limit is {bytes}, given with --memory")
+        } else {
+            format!(
+                "the limit is {bytes}, the memory available (MemAvailable, or the room under \
+                 wildhost's cgroup memory limit)"
+            )
+        }
+    }
 }
 
 fn parse_timeout(text: &str) -> Result<f64, String> {
@@ -93,8 +157,55 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let registry = cli.registry();
     let backend = choose_backend(&registry, args.backend.as_deref(), key_type)?;
     let destination = Destination::from_arg(args.output.as_deref());
+    let encoding = match args.format {
+        Format::Text => Encoding::Text,
+        Format::Binary => Encoding::Binary,
+    };
 
-    let (input, source) = read_input(args.input.as_deref())?;
+    // The one check of memory: the most input whose sort fits the limit,
+    // refused from a file's length before it is read, or once a stream
+    // holds more.
+    let limit = MemoryLimit::new(args.memory);
+    let scratch = backend.scratch_percent();
+    let largest = mem::largest_input(limit.bytes, key_type, scratch, encoding);
+    let (input, source) = read_input(args.input.as_deref(), largest, |source, length| {
+        let why = format!(
+            "a key for every {}, backend `{}`'s scratch of {scratch}% and the output",
+            match encoding {
+                Encoding::Text => "2 bytes of text".to_string(),
+                Encoding::Binary => format!("{} bytes", key_type.size()),
+            },
+            backend.name(),
+        );
+        let estimate = match length {
+            Some(length) => format!(
+                "sorting its {} as {key_type} {} could take up to {} ({why})",
+                report::bytes(length),
+                encoding_name(encoding),
+                report::bytes(mem::sort_needs(length, key_type, scratch, encoding)),
+            ),
+            None => format!(
+                "it holds more than {}, the most whose sort as {key_type} {} fits ({why})",
+                report::bytes(largest),
+                encoding_name(encoding),
+            ),
+        };
+        Failure::new(format!("{source} is too large to sort in memory"))
+            .cause(estimate)
+            .cause(limit.described())
+            .help(
+                "nothing was written; give --memory a larger size if the machine has that much \
+                 free, or sort the input in parts",
+            )
+    })?;
+    // Room for the whole output now, so that writing it cannot run out.
+    let room = mem::output_bound(input.len() as u64, key_type, encoding);
+    let mut out =
+        mem::try_with_capacity(usize::try_from(room).unwrap_or(usize::MAX)).map_err(|e| {
+            Failure::new(format!("cannot make room for the output of {source}"))
+                .cause(e)
+                .help("nothing was written; free some memory, or sort the input in parts")
+        })?;
     let sorting_failed = |cause: String| {
         Failure::new(format!("sorting with backend `{}` failed", backend.name()))
             .cause(cause)
@@ -104,11 +215,6 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             ))
             .help("nothing was written; try another backend (`wildhost list` shows them)")
     };
-    let encoding = match args.format {
-        Format::Text => Encoding::Text,
-        Format::Binary => Encoding::Binary,
-    };
-    let mut out = Vec::new();
     let check = if args.isolate {
         macro_rules! isolated {
             ($($variant:ident => $t:ty),*) => {
@@ -308,7 +414,14 @@ pub fn parse_input(
         Format::Text => codec::parse_text(input, key_type, tally),
         Format::Binary => codec::parse_binary(input, key_type, tally),
     };
-    parsed.map_err(|e| parse_failure(e.to_string(), key_type, format, source))
+    parsed.map_err(|e| match e {
+        codec::ParseError::OutOfMemory { .. } => {
+            Failure::new(format!("cannot hold the numbers in {source}"))
+                .cause(e)
+                .help("nothing was written; free some memory, or sort the input in parts")
+        }
+        e => parse_failure(e.to_string(), key_type, format, source),
+    })
 }
 
 /// Input that is not numbers of the type, as the parser put it in `cause`.
@@ -325,27 +438,42 @@ fn parse_failure(cause: String, key_type: KeyType, format: Format, source: &str)
         .help(help)
 }
 
-/// Reads all input; returns it with a phrase naming where it came from.
-pub fn read_input(path: Option<&Path>) -> Result<(Vec<u8>, String), Failure> {
-    match path {
-        None => read_stdin(),
-        Some(p) if p.as_os_str() == "-" => read_stdin(),
-        Some(p) => {
-            let source = format!("`{}`", p.display());
-            let bytes = wildhost::mem::read_file(p).map_err(|e| {
-                Failure::new(format!("cannot read the input file {source}"))
-                    .cause(e)
-                    .help("check the path given with --input")
-            })?;
-            Ok((bytes, source))
-        }
+/// `text` or `binary`.
+fn encoding_name(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Text => "text",
+        Encoding::Binary => "binary",
     }
 }
 
-fn read_stdin() -> Result<(Vec<u8>, String), Failure> {
-    let mut bytes = Vec::new();
-    let limit = wildhost::mem::input_limit();
-    wildhost::mem::read_all(std::io::stdin().lock(), &mut bytes, limit)
-        .map_err(|e| Failure::new("cannot read standard input").cause(e))?;
-    Ok((bytes, "standard input".to_string()))
+/// Reads all input, at most `limit` bytes; returns it with a phrase naming
+/// where it came from. An input of more is refused with `too_large(the
+/// phrase, its length)`, the length of a file, `None` for a stream.
+pub fn read_input(
+    path: Option<&Path>,
+    limit: u64,
+    too_large: impl FnOnce(&str, Option<u64>) -> Failure,
+) -> Result<(Vec<u8>, String), Failure> {
+    let file = path.is_some_and(|p| p.as_os_str() != "-");
+    let (read, source, failed) = match path {
+        Some(p) if p.as_os_str() != "-" => {
+            let source = format!("`{}`", p.display());
+            let failed = Failure::new(format!("cannot read the input file {source}"))
+                .help("check the path given with --input");
+            (wildhost::mem::read_file(p, limit), source, failed)
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            let read = mem::read_all(std::io::stdin().lock(), &mut bytes, limit).map(|()| bytes);
+            let source = "standard input".to_string();
+            (read, source, Failure::new("cannot read standard input"))
+        }
+    };
+    match read {
+        Ok(bytes) => Ok((bytes, source)),
+        Err(ReadError::TooLarge { at_least, .. }) => {
+            Err(too_large(&source, file.then_some(at_least)))
+        }
+        Err(ReadError::Io(e)) => Err(failed.cause(e)),
+    }
 }

@@ -2,7 +2,7 @@
 //! encoded a block at a time so that the integrity tally or check sees
 //! each block while it is in the cache.
 
-use super::LeBytes;
+use super::{LeBytes, ParseError};
 use crate::running::integrity::{BLOCK, OutputCheck, Tally};
 
 macro_rules! le_bytes {
@@ -22,10 +22,14 @@ macro_rules! le_bytes {
 }
 le_bytes!(u32: 4, u64: 8, i32: 4, i64: 8, f32: 4, f64: 8);
 
-pub(super) fn decode<T: LeBytes>(input: &[u8], mut tally: Option<&mut Tally>) -> Vec<T> {
+pub(super) fn decode<T: LeBytes>(
+    input: &[u8],
+    mut tally: Option<&mut Tally>,
+) -> Result<Vec<T>, ParseError> {
     let size = size_of::<T>();
     let len = input.len() / size;
-    let mut keys = crate::mem::with_capacity(len);
+    let mut keys = crate::mem::try_with_capacity(len)
+        .map_err(|_| ParseError::OutOfMemory { bytes: input.len() })?;
     let spare = &mut keys.spare_capacity_mut()[..len];
     for (chunk, slots) in input.chunks(BLOCK * size).zip(spare.chunks_mut(BLOCK)) {
         match tally.as_deref_mut() {
@@ -48,7 +52,7 @@ pub(super) fn decode<T: LeBytes>(input: &[u8], mut tally: Option<&mut Tally>) ->
     // SAFETY: the loop wrote all `len` keys: the chunks of the input and of
     // the spare capacity pair up, BLOCK keys each, the last one shorter.
     unsafe { keys.set_len(len) };
-    keys
+    Ok(keys)
 }
 
 /// Appends `block` (at most [`BLOCK`] keys, after `prev`) in binary.

@@ -15,9 +15,12 @@ pub(super) fn parse_lines<T: SortKey>(
     mut tally: Option<&mut Tally>,
 ) -> Result<Vec<T>, ParseError> {
     // A number takes at least two bytes with its newline: a cheap upper bound
-    // (address space only: untouched pages cost nothing). If even that
-    // cannot be had, the vector grows as keys come.
-    let mut keys = crate::mem::try_with_capacity(input.len() / 2 + 1).unwrap_or_default();
+    // (address space only: untouched pages cost nothing), so that no push
+    // below allocates, and a failure is an error rather than an abort.
+    let room = input.len() / 2 + 1;
+    let mut keys = crate::mem::try_with_capacity(room).map_err(|_| ParseError::OutOfMemory {
+        bytes: room.saturating_mul(size_of::<T>()),
+    })?;
     let mut tallied = 0;
     let mut rest = input;
     let mut line = 0;

@@ -43,6 +43,7 @@ use float::{parse_float, scan_float};
 use int::{parse_int, scan_int};
 use lines::parse_lines;
 
+pub use crate::mem::Encoding;
 use wildhost_abi::KeyType;
 
 /// Why input could not be read as keys.
@@ -63,6 +64,12 @@ pub enum ParseError {
     NotUtf8 {
         /// 1-based line number.
         line: usize,
+    },
+    /// The memory to hold the keys cannot be had.
+    #[error("cannot allocate the {bytes} bytes the keys may take")]
+    OutOfMemory {
+        /// The bytes asked for.
+        bytes: usize,
     },
     /// Binary input whose length is not a whole number of keys.
     #[error("the input is {len} bytes, not a whole number of {size}-byte {key_type} keys")]
@@ -114,12 +121,12 @@ pub fn parse_binary(
         });
     }
     Ok(match key_type {
-        KeyType::U32 => KeyVec::U32(decode(input, tally)),
-        KeyType::U64 => KeyVec::U64(decode(input, tally)),
-        KeyType::I32 => KeyVec::I32(decode(input, tally)),
-        KeyType::I64 => KeyVec::I64(decode(input, tally)),
-        KeyType::F32 => KeyVec::F32(decode(input, tally)),
-        KeyType::F64 => KeyVec::F64(decode(input, tally)),
+        KeyType::U32 => KeyVec::U32(decode(input, tally)?),
+        KeyType::U64 => KeyVec::U64(decode(input, tally)?),
+        KeyType::I32 => KeyVec::I32(decode(input, tally)?),
+        KeyType::I64 => KeyVec::I64(decode(input, tally)?),
+        KeyType::F32 => KeyVec::F32(decode(input, tally)?),
+        KeyType::F64 => KeyVec::F64(decode(input, tally)?),
     })
 }
 
@@ -149,15 +156,6 @@ pub fn write_binary(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut OutputC
 /// formatted.
 pub fn write_text(keys: &KeyVec, out: &mut Vec<u8>, check: Option<&mut OutputCheck>) {
     with_keys!(keys, v => Writer::new(Encoding::Text, v.len(), check).push(v, out));
-}
-
-/// The two forms keys are written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// One key per line, as [`write_text`] writes them.
-    Text,
-    /// The raw little-endian array, as [`write_binary`] writes it.
-    Binary,
 }
 
 /// Appends keys that arrive in pieces, in order, exactly as [`write_text`]
