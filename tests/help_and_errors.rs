@@ -242,6 +242,7 @@ fn run_onto_full_device(sandbox: &Sandbox, args: &[&str], fd: i32) -> wildhost_s
     .expect("run wildhost");
     wildhost_suite::Outcome {
         code: out.status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
         stdout: out.stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }

@@ -2,6 +2,8 @@
 //! run first in the scanner child, are listed with what happened, never
 //! enter the wildhost process, and are not scanned again until they change
 //! (one that ran out of time is, since the machine may have been busy).
+//! Backends that do so while sorting: `sort --isolate` survives them; in
+//! wildhost's own process they are named as they end it.
 
 use std::fs;
 use std::path::Path;
@@ -740,4 +742,92 @@ fn a_killed_wildhost_takes_its_hung_scanner_with_it() {
     let host = start_quietly(list);
     let scanner = child_running(host.id(), "__scan");
     kill_and_check_child_ends(host, scanner);
+}
+
+/// `wildhost sort` of three keys through the `hostile.c` variant `case`, in
+/// wildhost's own process (no `--isolate`), to stdout or to `out.txt`
+/// (which holds `keep` before).
+fn sort_in_process(case: &str, to_file: bool) -> (wildhost_suite::Outcome, Sandbox) {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &[&format!("-DCASE_{case}")]);
+    sandbox.install(&plugin);
+    fs::write(sandbox.work().join("out.txt"), "keep\n").expect("write");
+    let mut args = vec!["sort", "-b", "hostile", "-t", "u64"];
+    if to_file {
+        args.extend(["-o", "out.txt"]);
+    }
+    let out = sandbox.normalise(sandbox.run_with_input(args, b"3\n1\n2\n"));
+    (out, sandbox)
+}
+
+/// The report of a backend of `libhostile.so` that crashed with `signal`.
+fn crash_report(signal: &str) -> String {
+    format!(
+        "error: backend `hostile` (<sandbox>/plugins/libhostile.so) crashed during a sort\n  \
+         cause: signal {signal}\n  \
+         help: rerun with --isolate to contain it, or remove the plugin\n"
+    )
+}
+
+#[test]
+fn a_backend_crashing_wildhost_is_named_and_wildhost_dies_by_its_signal() {
+    for (case, signal, words) in [
+        (
+            "SORT_SEGFAULTS",
+            libc::SIGSEGV,
+            "11 (SIGSEGV, invalid memory access)",
+        ),
+        ("SORT_ABORTS", libc::SIGABRT, "6 (SIGABRT, aborted)"),
+        // 64 KiB of message into a buffer of 512 bytes: it runs into the
+        // inaccessible page after the message buffer, not the host's memory.
+        (
+            "MESSAGE_OVERRUNS_FAR",
+            libc::SIGSEGV,
+            "11 (SIGSEGV, invalid memory access)",
+        ),
+    ] {
+        for to_file in [false, true] {
+            let (out, sandbox) = sort_in_process(case, to_file);
+            assert_eq!(out.signal, Some(signal), "{case}: {out:?}");
+            assert_eq!(out.stderr, crash_report(words), "{case}");
+            assert_eq!(out.stdout, b"", "{case}");
+            assert_eq!(
+                fs::read_to_string(sandbox.work().join("out.txt")).expect("read"),
+                "keep\n",
+                "{case}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_backend_calling_exit_mid_sort_fails_the_sort_by_name() {
+    for to_file in [false, true] {
+        let (out, sandbox) = sort_in_process("SORT_EXITS_CLEANLY", to_file);
+        out.expect_exactly(
+            1,
+            "",
+            "error: backend `hostile` (<sandbox>/plugins/libhostile.so) exited the process \
+             during a sort\n  \
+             cause: it called `exit` before returning its keys; no output was written\n  \
+             help: rerun with --isolate to contain it, or remove the plugin\n",
+        );
+        assert_eq!(
+            fs::read_to_string(sandbox.work().join("out.txt")).expect("read"),
+            "keep\n"
+        );
+    }
+}
+
+#[test]
+fn a_message_past_its_capacity_fails_the_sort_by_name() {
+    let (out, _sandbox) = sort_in_process("MESSAGE_OVERRUNS", false);
+    // 600 bytes of `x` and a terminator from the start of a 512-byte
+    // capacity: 88 bytes of `x` past it.
+    out.expect_code(1).expect_stderr(&[
+        "error: sorting with backend `hostile` failed",
+        "cause: backend `hostile` wrote 88 bytes past its message capacity of 512 bytes",
+        "help: nothing was written",
+    ]);
+    assert_eq!(out.stdout, b"");
 }

@@ -37,7 +37,8 @@ mod permissions;
 mod hostile;
 
 // Plugins that crash, abort, exit or hang while loading or sorting: the
-// scanner child, its cache, and `sort --isolate`.
+// scanner child, its cache, `sort --isolate`, and the reports that name a
+// backend ending wildhost's own process.
 mod isolation;
 
 // `wildhost verify`: shipped plugins pass, plugins that sort wrongly or

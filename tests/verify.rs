@@ -245,3 +245,62 @@ fn after_a_crash_the_key_types_other_checks_are_skipped() {
         "{checks:?}"
     );
 }
+
+#[test]
+fn a_message_past_its_capacity_fails_verify() {
+    let sandbox = Sandbox::new();
+    for name in wildhost_suite::SHIPPED {
+        verify(&sandbox, &shipped_plugin(name), &["--max-len", "100"])
+            .expect_code(0)
+            .expect_stdout(&["PASS  ", "  message-capacity"]);
+    }
+    // The u64-only fixture is asked for another key type with no keys; it
+    // writes 600 bytes and a terminator whatever the capacity.
+    let near = verify(
+        &sandbox,
+        &hostile("MESSAGE_OVERRUNS"),
+        &["--max-len", "100"],
+    );
+    near.expect_code(1).expect_stdout(&[
+        "FAIL  hostile  -    message-capacity",
+        "given 0 bytes for its message and a key type it does not declare, \
+         it wrote 600 bytes past the capacity",
+    ]);
+    let far = verify(
+        &sandbox,
+        &hostile("MESSAGE_OVERRUNS_FAR"),
+        &["--max-len", "100"],
+    );
+    far.expect_code(1).expect_stdout(&[
+        "FAIL  hostile  -    message-capacity",
+        "it crashed given 0 bytes for its message and a key type it does not declare: \
+         its process was killed by signal 11 (SIGSEGV, invalid memory access); most likely \
+         a write of its message past the capacity, into the inaccessible page after the buffer",
+    ]);
+}
+
+#[test]
+fn a_crash_given_no_keys_is_not_blamed_on_the_key_buffer() {
+    let sandbox = Sandbox::new();
+    let out = verify(&sandbox, &hostile("SORT_SEGFAULTS"), &["--max-len", "3"]);
+    out.expect_code(1);
+    let text = out.stdout_text();
+    let line = |check: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("  u64  {check} ")))
+            .unwrap_or_else(|| panic!("no `{check}` line in\n{text}"))
+            .to_owned()
+    };
+    let empty = line("empty");
+    assert!(
+        empty.contains("it crashed given no keys: its process was killed by signal 11 (SIGSEGV")
+            && !empty.contains("buffer"),
+        "{empty}"
+    );
+    // The type's other checks are skipped after the crash; the words for a
+    // crash with keys are checked by `touching_memory_outside_the_buffer_is_caught`.
+    assert!(
+        line("one").contains("skipped: the backend crashed on the u64 `empty` check (0 keys)"),
+        "{text}"
+    );
+}

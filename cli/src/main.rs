@@ -134,6 +134,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // A crash or an `exit` inside a plugin's sort names the backend instead
+    // of ending wildhost silently; without it only that report is lost. Not
+    // in the scanner child, whose death and stderr its parent reports.
+    if !matches!(cli.command, Command::Scan(_))
+        && let Err(e) = wildhost::crash::install()
+    {
+        eprintln!("warning: cannot install the crash report: {e}");
+    }
     if cli.allow_unsafe_permissions {
         report::to_stderr(
             "warning: --allow-unsafe-permissions: loading plugins that others can write; \

@@ -105,6 +105,19 @@ pub enum SortError {
         /// The backend's message.
         message: String,
     },
+    /// The backend wrote its message past the capacity it was given (and
+    /// was stopped by nothing: the bytes fell inside the host's page for
+    /// it). Its result is not used.
+    #[error("backend `{backend}` wrote {past} bytes past its message capacity of {cap} bytes")]
+    MessageOverrun {
+        /// The backend's name.
+        backend: String,
+        /// How many bytes past the capacity it wrote, up to the last one
+        /// that is not zero.
+        past: usize,
+        /// The capacity it was given.
+        cap: usize,
+    },
 }
 
 /// Size of the buffer a plugin writes a message into (an error from `sort`,

@@ -34,9 +34,11 @@
 //!
 //! Lower modules never import higher ones:
 //!
-//! - [`error`], [`keys`], [`process`], [`mem`]: the base every other
-//!   module uses (error types, the key vector and the contract's order,
-//!   process primitives, large buffers).
+//! - [`error`], [`keys`], [`process`], [`mem`], [`crash`]: the base every
+//!   other module uses (error types, the key vector and the contract's
+//!   order, process primitives, large buffers, the reports of a process
+//!   ended during a plugin call), and the guarded buffer plugins write
+//!   their messages into.
 //! - [`wire`]: the bytes the host and its child processes exchange, no I/O.
 //! - [`loading`]: discovery, trust, preflight, the scanner, `dlopen`,
 //!   layout and validation.
@@ -49,12 +51,14 @@
 
 pub mod codec;
 pub mod conformance;
+pub mod crash;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;
 pub mod loading;
 pub mod mem;
+pub(crate) mod message;
 pub mod process;
 pub mod registry;
 pub mod running;

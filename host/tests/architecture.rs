@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 /// The floors, lowest first: a module may import its own floor and below.
 const FLOORS: [&[&str]; 7] = [
-    &["error", "keys", "process", "wire", "mem"],
+    &[
+        "error", "keys", "process", "wire", "mem", "crash", "message",
+    ],
     &["loading"],
     &["registry"],
     &["running"],

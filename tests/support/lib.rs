@@ -110,6 +110,8 @@ pub fn shipped_plugin(file_name: &str) -> PathBuf {
 pub struct Outcome {
     /// The exit code; `None` if a signal ended the process.
     pub code: Option<i32>,
+    /// The signal that ended the process, if one did.
+    pub signal: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: String,
 }
@@ -248,6 +250,7 @@ impl Sandbox {
         };
         Outcome {
             code: out.code,
+            signal: out.signal,
             stdout: replace(String::from_utf8(out.stdout).expect("stdout is UTF-8")).into_bytes(),
             stderr: replace(out.stderr),
         }
@@ -421,6 +424,7 @@ pub fn run(mut command: Command, stdin: &[u8]) -> Outcome {
         .expect("read stderr");
     Outcome {
         code: status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&status),
         stdout,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     }

@@ -114,6 +114,7 @@ pub fn verify_backend(backend: &Backend, options: &Options) -> Vec<Check> {
             });
         }
     }
+    checks.push(message_capacity(backend, options));
     checks.push(stability(backend));
     checks
 }
@@ -257,6 +258,16 @@ fn sort_guarded<T: WorkloadKey>(
         Err(IsolatedSortError::Child {
             failure: ChildFailure::Died(how),
             ..
+        }) if (how.contains("SIGSEGV") || how.contains("SIGBUS")) && input.is_empty() => {
+            // No keys: whatever it touched, it was not past a key buffer.
+            return Err(GuardedFailure {
+                detail: format!("it crashed given no keys: its process {how}"),
+                stopped: Some("crashed"),
+            });
+        }
+        Err(IsolatedSortError::Child {
+            failure: ChildFailure::Died(how),
+            ..
         }) if how.contains("SIGSEGV") || how.contains("SIGBUS") => {
             return Err(GuardedFailure {
                 detail: format!(
@@ -317,6 +328,55 @@ fn undeclared<T: WorkloadKey>(backend: &Backend, key_type: KeyType) -> Check {
         status,
         detail,
     }
+}
+
+/// The message capacities the check gives: none at all, and room for the
+/// terminator alone.
+const PROBED_CAPS: [usize; 2] = [0, 1];
+
+/// A backend writes at most `err_cap` bytes of message: called, in a child,
+/// on input it must refuse, with each of [`PROBED_CAPS`], the bytes after
+/// the capacity must stay zero; a write far past it hits an inaccessible
+/// page and crashes the child.
+fn message_capacity(backend: &Backend, options: &Options) -> Check {
+    let input = backend.probe_input_words();
+    let mut check = Check {
+        backend: backend.name().to_string(),
+        key_type: None,
+        check: "message-capacity".to_string(),
+        len: 0,
+        seed: 0,
+        status: Status::Pass,
+        detail: format!("wrote nothing past a message capacity of 0 or 1 byte, given {input}"),
+    };
+    for cap in PROBED_CAPS {
+        let given = format!(
+            "given {cap} {} for its message and {input}",
+            if cap == 1 { "byte" } else { "bytes" }
+        );
+        let work = || backend.probe_message_capacity(cap).to_string().into_bytes();
+        // SAFETY: the child calls the backend and allocates its report; it
+        // takes no lock of the host's.
+        let report = unsafe { isolate::in_child(options.timeout_for(0), work) };
+        let detail = match report {
+            Ok(report) => match String::from_utf8_lossy(&report).parse::<usize>() {
+                Ok(0) => continue,
+                Ok(past) => format!("{given}, it wrote {past} bytes past the capacity"),
+                Err(_) => format!("{given}, its process sent a report wildhost cannot read"),
+            },
+            Err(ChildFailure::Died(how)) if how.contains("SIGSEGV") || how.contains("SIGBUS") => {
+                format!(
+                    "it crashed {given}: its process {how}; most likely a write of its \
+                     message past the capacity, into the inaccessible page after the buffer"
+                )
+            }
+            Err(failure) => format!("it failed {given}: {failure}"),
+        };
+        check.status = Status::Fail;
+        check.detail = detail;
+        break;
+    }
+    check
 }
 
 /// Stability cannot be seen through this ABI: keys equal in the contract's

@@ -2,22 +2,17 @@
 //! through. Calling a backend is the one place the host runs a plugin's
 //! sort function.
 
+use crate::crash::Culprit;
 use crate::error::{MESSAGE_CAP, SortError, plugin_message};
 use crate::keys::KeyVec;
 use crate::loading::load::{Availability, LayoutCheck, LoadedFile};
 use crate::loading::validate::MethodDefinition;
+use crate::message::{MessageBuffer, with_buffer};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use wildhost_abi::sdk::Key;
 use wildhost_abi::{KeyType, SortFn, flags, status};
-
-thread_local! {
-    /// Each thread's message buffer, all zeros between calls, so that a
-    /// sort does not pay for zeroing 512 bytes it almost never uses.
-    static MESSAGE: std::cell::RefCell<[u8; MESSAGE_CAP]> =
-        const { std::cell::RefCell::new([0; MESSAGE_CAP]) };
-}
 
 /// A loaded, validated plugin module.
 #[derive(Debug, Serialize)]
@@ -66,6 +61,8 @@ pub struct Backend {
     /// The key type bits it may be called with: its declared types if its
     /// module is available, else none.
     callable: u32,
+    /// Its name and file, as a crash report during its sort gives them.
+    culprit: Arc<Culprit>,
 }
 
 impl Backend {
@@ -75,6 +72,7 @@ impl Backend {
             module: module.clone(),
             method: method.clone(),
             callable: if available { method.key_types } else { 0 },
+            culprit: Arc::new(Culprit::new(&method.name, &module.path)),
         }
     }
 
@@ -175,41 +173,29 @@ impl Backend {
     /// Calls the plugin's sort function; [`Backend::check_callable`] passed.
     #[inline]
     fn call<T: Key>(&self, keys: &mut [T]) -> Result<(), Box<SortError>> {
-        MESSAGE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut message) => self.call_with(keys, &mut message),
-            // A sort called from inside a sort on this thread (a plugin
-            // calling back into a host) gets a buffer of its own.
-            Err(_) => self.call_with(keys, &mut [0; MESSAGE_CAP]),
-        })
-    }
-
-    /// Calls the plugin with `message`, all zeros, for its error message;
-    /// leaves it all zeros again.
-    #[inline]
-    fn call_with<T: Key>(
-        &self,
-        keys: &mut [T],
-        message: &mut [u8; MESSAGE_CAP],
-    ) -> Result<(), Box<SortError>> {
         let sort: SortFn = self.method.sort;
-        // SAFETY: the plugin is loaded for good and its definition
-        // validated; `keys` is a live, exclusively borrowed buffer of `len`
-        // keys of the type whose bit is passed, which the backend declared;
-        // `message` has `MESSAGE_CAP` writable bytes, all initialised. The
-        // ABI makes `sort` thread-safe.
-        let code = unsafe {
-            sort(
-                keys.as_mut_ptr().cast(),
-                keys.len(),
-                T::TYPE.bit(),
-                message.as_mut_ptr().cast(),
-                MESSAGE_CAP,
-            )
-        };
-        if code == status::OK && message[0] == 0 {
-            return Ok(());
-        }
-        self.after_message(code, message)
+        with_buffer(|message| {
+            let running = self.culprit.enter();
+            // SAFETY: the plugin is loaded for good and its definition
+            // validated; `keys` is a live, exclusively borrowed buffer of
+            // `len` keys of the type whose bit is passed, which the backend
+            // declared; `message` has a page of writable bytes, all zeros,
+            // more than `MESSAGE_CAP`. The ABI makes `sort` thread-safe.
+            let code = unsafe {
+                sort(
+                    keys.as_mut_ptr().cast(),
+                    keys.len(),
+                    T::TYPE.bit(),
+                    message.as_mut_ptr().cast(),
+                    MESSAGE_CAP,
+                )
+            };
+            drop(running);
+            if code == status::OK && message.untouched(MESSAGE_CAP) {
+                return Ok(());
+            }
+            self.after_message(code, message)
+        })
     }
 
     #[cold]
@@ -217,11 +203,19 @@ impl Backend {
     fn after_message(
         &self,
         code: i32,
-        message: &mut [u8; MESSAGE_CAP],
+        message: &mut MessageBuffer<'_>,
     ) -> Result<(), Box<SortError>> {
-        let text = plugin_message(&message[..]);
+        let past = message.written_past(MESSAGE_CAP);
+        let text = plugin_message(message.message(MESSAGE_CAP));
         // Zeroed again for the next call: only a used buffer costs this.
-        message.fill(0);
+        message.clear();
+        if past > 0 {
+            return Err(Box::new(SortError::MessageOverrun {
+                backend: self.name().to_string(),
+                past,
+                cap: MESSAGE_CAP,
+            }));
+        }
         if code == status::OK {
             return Ok(());
         }
@@ -230,5 +224,57 @@ impl Backend {
             code,
             message: text,
         }))
+    }
+
+    /// Calls the sort function on input it must refuse with a message,
+    /// giving it `err_cap` bytes for the message: a key type it does not
+    /// declare with no keys, or, if it declares them all, a null buffer of
+    /// one key. For `wildhost verify`'s check that a backend keeps within
+    /// its message capacity; run it in a child process, since the call is
+    /// outside what the host ever does.
+    /// Returns how many bytes it wrote past `err_cap`.
+    pub(crate) fn probe_message_capacity(&self, err_cap: usize) -> usize {
+        let (key_type, len, _) = self.probe_input();
+        let sort: SortFn = self.method.sort;
+        with_buffer(|message| {
+            let err_cap = err_cap.min(MESSAGE_CAP);
+            let running = self.culprit.enter();
+            // SAFETY: the plugin is loaded and validated. The keys pointer
+            // is null: with no keys, as the ABI allows; with one, the ABI
+            // names the status for it (WILD_ERR_INVALID_ARGUMENT). The
+            // message buffer has a page of writable bytes, more than
+            // `err_cap`.
+            unsafe {
+                sort(
+                    std::ptr::null_mut(),
+                    len,
+                    key_type,
+                    message.as_mut_ptr().cast(),
+                    err_cap,
+                )
+            };
+            drop(running);
+            let past = message.written_past(err_cap);
+            message.clear();
+            past
+        })
+    }
+
+    /// The input [`Backend::probe_message_capacity`] gives, in words.
+    pub(crate) fn probe_input_words(&self) -> &'static str {
+        self.probe_input().2
+    }
+
+    /// The key type bit, the number of keys, and the words for them.
+    fn probe_input(&self) -> (u32, usize, &'static str) {
+        match KeyType::ALL.into_iter().find(|&k| !self.supports(k)) {
+            Some(key_type) => (key_type.bit(), 0, "a key type it does not declare"),
+            None => (
+                // Its lowest declared type.
+                self.method.key_types & self.method.key_types.wrapping_neg(),
+                1,
+                "a null key buffer of one key",
+            ),
+        }
     }
 }
