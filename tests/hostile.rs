@@ -779,3 +779,30 @@ fn library_search_paths_that_others_could_plant_in_are_refused() {
     out.expect_code(0)
         .expect_stdout(&["needs:        libc.so.6\n", "library path: $ORIGIN/lib\n"]);
 }
+
+/// An `init` that ignores its message capacity writes into a buffer of its
+/// own, not into wildhost's memory: the module is listed as unavailable,
+/// with how far past the capacity it wrote.
+#[test]
+fn an_init_writing_past_its_message_capacity_is_unavailable_by_name() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    sandbox.install(&fixtures::hostile("INIT_OVERRUNS"));
+    let out = sandbox.run(["list", "--json"]);
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["refused"], serde_json::json!([]), "{json}");
+    let module = json["modules"]
+        .as_array()
+        .expect("modules")
+        .iter()
+        .find(|m| m["name"] == "h_init_overruns")
+        .expect("listed");
+    assert_eq!(
+        module["availability"],
+        serde_json::json!({
+            "status": "unavailable",
+            "reason": "its init wrote 88 bytes past its message capacity of 512 bytes",
+        }),
+        "{module}"
+    );
+}

@@ -8,6 +8,7 @@ use super::preflight::{self, PreflightReport};
 use super::validate::{self, ModuleDefinition};
 use super::{layout, loader};
 use crate::error::{MESSAGE_CAP, Refusal, Stage, plugin_message};
+use crate::message::with_buffer;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -149,20 +150,31 @@ fn run_init(def: &ModuleDefinition) -> Availability {
     let Some(init) = def.init else {
         return Availability::Available;
     };
-    let mut reason = [0u8; MESSAGE_CAP];
-    // SAFETY: `init` comes from a validated definition of a loaded library;
-    // it is called once per process (the loaded-files cache), before any
-    // sort, with a buffer of `MESSAGE_CAP` writable bytes.
-    let code = unsafe { init(reason.as_mut_ptr().cast(), MESSAGE_CAP) };
-    match code {
-        status::OK => Availability::Available,
-        status::UNAVAILABLE => Availability::Unavailable(plugin_message(&reason)),
-        other => Availability::Unavailable(format!(
-            "init failed with status {other} ({}): {}",
-            status::name(other),
-            plugin_message(&reason)
-        )),
-    }
+    // The same guarded buffer a sort gets: an `init` that ignores the
+    // capacity writes into its own mapping, never into wildhost's memory.
+    with_buffer(|reason| {
+        // SAFETY: `init` comes from a validated definition of a loaded
+        // library; it is called once per process (the loaded-files cache),
+        // before any sort, with a buffer of more than `MESSAGE_CAP`
+        // writable bytes, all zeros.
+        let code = unsafe { init(reason.as_mut_ptr().cast(), MESSAGE_CAP) };
+        let past = reason.written_past(MESSAGE_CAP);
+        let text = plugin_message(reason.message(MESSAGE_CAP));
+        reason.clear();
+        if past > 0 {
+            return Availability::Unavailable(format!(
+                "its init wrote {past} bytes past its message capacity of {MESSAGE_CAP} bytes"
+            ));
+        }
+        match code {
+            status::OK => Availability::Available,
+            status::UNAVAILABLE => Availability::Unavailable(text),
+            other => Availability::Unavailable(format!(
+                "init failed with status {other} ({}): {text}",
+                status::name(other),
+            )),
+        }
+    })
 }
 
 #[cfg(test)]
