@@ -46,7 +46,9 @@ impl Drop for Unmap {
 /// An all-zero message buffer of [`BUFFER`] bytes, lent to one plugin call.
 #[derive(Debug)]
 pub(crate) struct MessageBuffer<'a> {
-    bytes: &'a mut [u8],
+    // An array, not a slice: its length is a constant, so the checks after
+    // each call index it without a bounds check.
+    bytes: &'a mut [u8; BUFFER],
 }
 
 impl MessageBuffer<'_> {
@@ -96,7 +98,7 @@ pub(crate) fn with_buffer<R>(f: impl FnOnce(&mut MessageBuffer<'_>) -> R) -> R {
     }
     // SAFETY: `page` is this thread's mapped buffer of `BUFFER` bytes,
     // readable and writable, taken out of `PAGE` for this call alone.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(page, BUFFER) };
+    let bytes = unsafe { &mut *page.cast::<[u8; BUFFER]>() };
     let result = f(&mut MessageBuffer { bytes });
     PAGE.with(|p| p.set(page));
     result
@@ -117,7 +119,7 @@ fn with_other_buffer<R>(page: *mut u8, f: impl FnOnce(&mut MessageBuffer<'_>) ->
         // Nested: the outer call holds the buffer.
         PAGE.with(|p| p.set(LENT));
     }
-    let mut heap = vec![0u8; BUFFER];
+    let mut heap = Box::new([0u8; BUFFER]);
     f(&mut MessageBuffer { bytes: &mut heap })
 }
 
