@@ -22,11 +22,16 @@
 //!    reverse order).
 //! 3. Each key is rewritten in place as its ordered key (see
 //!    [`crate::sort`]), sorted as an unsigned integer and rewritten back.
-//! 4. MSD radix sort of the pairs between the input and two scratch
-//!    buffers, one for keys and one for payloads, with the digits of the
-//!    key-only sort (the varying bits of each bucket, 9-bit digits out of
-//!    the cache, two digits least significant first and one insertion pass
-//!    for a cache-resident bucket). Every scatter is stable and insertion
+//! 4. A sample of the keys with few distinct values: one counting pass
+//!    (giving up past `FEW_MAX` values), one pass that moves each payload
+//!    to its key's run through one payload buffer, and the keys written
+//!    out run by run.
+//! 5. MSD radix sort of the pairs between the input and two scratch
+//!    buffers, one for keys and one for payloads (not filled before the
+//!    first scatter writes them), with the digits of the key-only sort
+//!    (the varying bits of each bucket, 9-bit digits out of the cache, two
+//!    digits least significant first and one insertion pass for a
+//!    cache-resident bucket). Every scatter is stable and insertion
 //!    sort moves a key only past greater ones, so equal keys keep their
 //!    order; a bucket of equal keys is found by its first pass (its keys
 //!    do not vary) and costs no scatter.
@@ -34,7 +39,9 @@
 //! When the scratch buffers cannot be allocated, an in-place stable merge
 //! sort (rotations, O(n log² n)) sorts the pairs instead.
 
-use crate::sort::{self, CACHE_KEYS, Count, LEAF, RadixKey, Scratch, TWO_DIGIT_RUN};
+use std::mem::MaybeUninit;
+
+use crate::sort::{self, Bits, CACHE_KEYS, Count, LEAF, RadixKey, Scratch, TWO_DIGIT_RUN};
 
 /// At most this many pairs are sorted by insertion sort (about where the
 /// radix passes start to win; figures in docs/PERFORMANCE.md, "Keys with a
@@ -129,11 +136,12 @@ fn sort_large<T: PairKey, P: Payload>(keys: &mut [T], payload: &mut [P], scratch
     }
     as_images(keys, |images| {
         let sorted = scratch
-            && if u32::try_from(images.len()).is_ok() {
-                radix::<_, _, u32>(images, payload)
-            } else {
-                radix::<_, _, usize>(images, payload)
-            };
+            && (few_distinct(images, payload)
+                || if u32::try_from(images.len()).is_ok() {
+                    radix::<_, _, u32>(images, payload)
+                } else {
+                    radix::<_, _, usize>(images, payload)
+                });
         if !sorted {
             merge_sort_in_place(images, payload);
         }
@@ -228,6 +236,97 @@ fn scan_avx2<T: RadixKey>(k: &[T], ok: impl Fn(T, T) -> bool) -> bool {
     sort::all_pairs(k, true, ok)
 }
 
+/// Most keys sampled to guess whether the input holds few distinct values.
+const SAMPLE: usize = 128;
+
+/// Most distinct sampled values for which [`few_distinct`] tries counting.
+const FEW: usize = 24;
+
+/// Most distinct values [`few_distinct`] counts before it gives up.
+const FEW_MAX: usize = 64;
+
+/// Slots of the open-addressing table of [`few_distinct`]: a power of two,
+/// four times `FEW_MAX`, so that probes stay short.
+const FEW_SLOTS: usize = 256;
+
+/// Sorts the pairs by counting if a sample suggests that the keys hold at
+/// most `FEW` distinct values and a counting pass confirms at most
+/// `FEW_MAX` (it stops as soon as it meets more); returns whether it did.
+/// Then a second pass moves each payload to the next place of its key's
+/// run, in input order, through one payload buffer, and the keys are
+/// written out run by run: no key buffer and no radix level (the records
+/// of a CSV column with a handful of values, say).
+fn few_distinct<K: RadixKey, P: Payload>(k: &mut [K], p: &mut [P]) -> bool {
+    let n = k.len();
+    let len = (n / 32).clamp(32, SAMPLE);
+    let mut sample: Vec<K::K> = (0..len).map(|i| k[i * n / len].key()).collect();
+    sample.sort_unstable();
+    // At most half the sample distinct: a small sample of a spread input
+    // holds many distinct values, but a quarter of them may repeat.
+    if sample.chunk_by(|a, b| a == b).count() > FEW.min(len / 2) {
+        return false;
+    }
+    let slot = |key: K::K| (key.wide().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
+    let mut keys: [Option<K::K>; FEW_SLOTS] = [None; FEW_SLOTS];
+    let mut counts = [0usize; FEW_SLOTS];
+    let mut distinct = 0;
+    for x in k.iter() {
+        let key = x.key();
+        let mut i = slot(key);
+        loop {
+            match keys[i] {
+                Some(s) if s == key => break,
+                Some(_) => i = (i + 1) % FEW_SLOTS,
+                None if distinct < FEW_MAX => {
+                    keys[i] = Some(key);
+                    distinct += 1;
+                    break;
+                }
+                None => return false,
+            }
+        }
+        counts[i] += 1;
+    }
+    let Some(mut tp) = Scratch::<P>::new(n) else {
+        return false;
+    };
+    // The runs in key order, and where each starts.
+    let mut runs: Vec<(K::K, usize)> = (0..FEW_SLOTS)
+        .filter_map(|i| keys[i].map(|key| (key, i)))
+        .collect();
+    runs.sort_unstable();
+    let mut next = [0usize; FEW_SLOTS];
+    let mut start = 0;
+    for &(_, i) in &runs {
+        next[i] = start;
+        start += counts[i];
+    }
+    let out = &mut tp.spare_capacity_mut()[..n];
+    for (x, &y) in k.iter().zip(p.iter()) {
+        let key = x.key();
+        let mut i = slot(key);
+        // The counting pass put every key of `k` in the table.
+        while keys[i] != Some(key) {
+            i = (i + 1) % FEW_SLOTS;
+        }
+        out[next[i]].write(y);
+        next[i] += 1;
+    }
+    // SAFETY: the run of the key in slot `i` starts where the runs of the
+    // smaller keys end and holds `counts[i]` places, and this pass met that
+    // key `counts[i]` times (the keys have not changed since they were
+    // counted): each of the `n` places, within the room `Scratch::new`
+    // made, has been written exactly once.
+    unsafe { tp.set_len(n) };
+    p.copy_from_slice(&tp);
+    let mut start = 0;
+    for (key, i) in runs {
+        k[start..start + counts[i]].fill(K::from_key(key));
+        start += counts[i];
+    }
+    true
+}
+
 /// The MSD radix sort of the pairs with scratch buffers of their size.
 /// Returns false, having changed nothing, if the buffers cannot be had.
 fn radix<K: RadixKey, P: Payload, C: Count>(k: &mut [K], p: &mut [P]) -> bool {
@@ -235,11 +334,50 @@ fn radix<K: RadixKey, P: Payload, C: Count>(k: &mut [K], p: &mut [P]) -> bool {
     let (Some(mut tk), Some(mut tp)) = (Scratch::<K>::new(n), Scratch::<P>::new(n)) else {
         return false;
     };
-    tk.resize(n, K::default());
-    tp.resize(n, P::default());
     let full = 8 * size_of::<K::K>() as u32;
     let mut stack: Vec<C> = Vec::new();
-    msd(k, p, &mut tk, &mut tp, true, full, 0, &mut stack);
+    if n <= CACHE_KEYS {
+        tk.resize(n, K::default());
+        tp.resize(n, P::default());
+        msd(k, p, &mut tk, &mut tp, true, full, 0, &mut stack);
+        return true;
+    }
+    // The first scatter writes every element of the scratch buffers once,
+    // so they need not be filled first (a write pass over both, as large
+    // as the input); touching one element per 4 KiB page faults the pages
+    // in, in order, as the key-only sort does.
+    let Some(plan) = sort::plan(k, full, 0, false, &mut stack, 0) else {
+        return true;
+    };
+    let shift = plan.bits - plan.w;
+    let (ok, op) = (
+        &mut tk.spare_capacity_mut()[..n],
+        &mut tp.spare_capacity_mut()[..n],
+    );
+    for x in ok.iter_mut().step_by(4096 / size_of::<K>()) {
+        x.write(K::default());
+    }
+    for x in op.iter_mut().step_by(4096 / size_of::<P>()) {
+        x.write(P::default());
+    }
+    let counts = &mut stack[..1 << plan.w];
+    // SAFETY: `plan` histogrammed this digit over `k` into `counts`.
+    let largest = unsafe { scatter_uninit(k, p, ok, op, counts, shift, plan.w) };
+    // SAFETY: the scatter has initialised the first `n` elements of each,
+    // within the room of `n` that `Scratch::new` made.
+    unsafe {
+        tk.set_len(n);
+        tp.set_len(n);
+    }
+    if shift == plan.tz {
+        // One value per bucket, as in `msd`.
+        k.copy_from_slice(&tk);
+        p.copy_from_slice(&tp);
+    } else {
+        children(
+            &mut tk, &mut tp, k, p, false, largest, shift, plan.tz, &mut stack, 0, plan.w,
+        );
+    }
     true
 }
 
@@ -309,37 +447,59 @@ fn msd<K: RadixKey, P: Payload, C: Count>(
     } else {
         // SAFETY: `plan` histogrammed this digit over `k`.
         let largest = unsafe { scatter(k, p, tk, tp, counts, shift, w) };
-        if largest <= LEAF {
-            // Sorted up to short runs: one insertion pass finishes it.
-            if out_here {
-                k.copy_from_slice(tk);
-                p.copy_from_slice(tp);
-                insertion_sort(k, p);
-            } else {
-                insertion_sort(tk, tp);
-            }
-        } else {
-            // After the scatter, `counts[d]` is the end of bucket `d`.
-            let mut start = 0;
-            for d in 0..1usize << w {
-                let end = stack[base + d].get();
-                if end > start {
-                    msd(
-                        &mut tk[start..end],
-                        &mut tp[start..end],
-                        &mut k[start..end],
-                        &mut p[start..end],
-                        !out_here,
-                        shift,
-                        plan.tz,
-                        stack,
-                    );
-                }
-                start = end;
-            }
-        }
+        children(
+            tk, tp, k, p, !out_here, largest, shift, plan.tz, stack, base, w,
+        );
     }
     stack.truncate(base);
+}
+
+/// Sorts the buckets of a scatter of `w` bits at `shift` from `(k, p)`
+/// (where the scatter left them, `stack[base..]` their ends, `largest` the
+/// size of the largest), the result going to `(k, p)` if `out_here`, else
+/// to `(tk, tp)`.
+#[allow(clippy::too_many_arguments)]
+fn children<K: RadixKey, P: Payload, C: Count>(
+    k: &mut [K],
+    p: &mut [P],
+    tk: &mut [K],
+    tp: &mut [P],
+    out_here: bool,
+    largest: usize,
+    shift: u32,
+    tz: u32,
+    stack: &mut Vec<C>,
+    base: usize,
+    w: u32,
+) {
+    if largest <= LEAF {
+        // Sorted up to short runs: one insertion pass finishes it.
+        if out_here {
+            insertion_sort(k, p);
+        } else {
+            tk.copy_from_slice(k);
+            tp.copy_from_slice(p);
+            insertion_sort(tk, tp);
+        }
+        return;
+    }
+    let mut start = 0;
+    for d in 0..1usize << w {
+        let end = stack[base + d].get();
+        if end > start {
+            msd(
+                &mut k[start..end],
+                &mut p[start..end],
+                &mut tk[start..end],
+                &mut tp[start..end],
+                out_here,
+                shift,
+                tz,
+                stack,
+            );
+        }
+        start = end;
+    }
 }
 
 /// Moves the pairs `(k, p)` into `(ok, op)` ordered by the `w`-bit digit at
@@ -355,6 +515,32 @@ unsafe fn scatter<K: RadixKey, P: Payload, C: Count>(
     p: &[P],
     ok: &mut [K],
     op: &mut [P],
+    counts: &mut [C],
+    shift: u32,
+    w: u32,
+) -> usize {
+    // SAFETY: the scatter only ever writes initialised values into `ok`
+    // and `op` (never reads them, never writes `uninit`), so viewing their
+    // elements as possibly uninitialised loses nothing; the histogram is
+    // the caller's guarantee.
+    unsafe {
+        let ok = &mut *(ok as *mut [K] as *mut [MaybeUninit<K>]);
+        let op = &mut *(op as *mut [P] as *mut [MaybeUninit<P>]);
+        scatter_uninit(k, p, ok, op, counts, shift, w)
+    }
+}
+
+/// [`scatter`] into memory that need not be initialised: afterwards every
+/// element of `ok` and `op` is (each is written exactly once).
+///
+/// # Safety
+/// As [`scatter`].
+#[inline(always)]
+unsafe fn scatter_uninit<K: RadixKey, P: Payload, C: Count>(
+    k: &[K],
+    p: &[P],
+    ok: &mut [MaybeUninit<K>],
+    op: &mut [MaybeUninit<P>],
     counts: &mut [C],
     shift: u32,
     w: u32,
@@ -382,8 +568,8 @@ unsafe fn scatter<K: RadixKey, P: Payload, C: Count>(
         // stays below the number of keys with a digit up to `d`, at most
         // `m`, the length of `ok` and `op`.
         unsafe {
-            *ok.get_unchecked_mut(o) = x;
-            *op.get_unchecked_mut(o) = y;
+            ok.get_unchecked_mut(o).write(x);
+            op.get_unchecked_mut(o).write(y);
         }
         *c = C::set(o + 1);
     }

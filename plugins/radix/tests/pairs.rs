@@ -123,6 +123,7 @@ const DISTRIBUTIONS: &[&str] = &[
     "uniform",
     "few",
     "few_small",
+    "few_rare",
     "all_equal",
     "sorted",
     "reversed",
@@ -155,6 +156,17 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
         "uniform" => (0..n).map(|_| uniform(rng)).collect(),
         "few" => few(rng),
         "few_small" => (0..n).map(|_| T::from_int(rng.below(16) as i64)).collect(),
+        // Few values, and rare others that a sample misses: the counting
+        // pass meets too many distinct values and gives up.
+        "few_rare" => {
+            let mut v = few(rng);
+            for x in v.iter_mut() {
+                if rng.below(50) == 0 {
+                    *x = uniform(rng);
+                }
+            }
+            v
+        }
         "all_equal" => vec![uniform(rng); n],
         "sorted" => sorted((0..n).map(|_| uniform(rng)).collect(), false),
         "reversed" => sorted((0..n).map(|_| uniform(rng)).collect(), true),
