@@ -43,9 +43,8 @@ use std::mem::MaybeUninit;
 
 use crate::sort::{self, Bits, CACHE_KEYS, Count, LEAF, RadixKey, Scratch, TWO_DIGIT_RUN};
 
-/// At most this many pairs are sorted by insertion sort (about where the
-/// radix passes start to win; figures in docs/PERFORMANCE.md, "Keys with a
-/// payload").
+/// At most this many pairs are sorted by insertion sort: the key-only
+/// sort's leaf size, doubled; a guess, not yet measured.
 pub const SMALL: usize = 32;
 
 /// Every length at which the algorithm changes, for tests.
