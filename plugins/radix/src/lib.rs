@@ -15,6 +15,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod pairs;
 pub mod sort;
 
 wildhost_abi::export_plugin! {

@@ -410,7 +410,7 @@ const HUGE: usize = 2 << 20;
 /// fault costs a kernel entry, zeroing and mapping, and an unaligned buffer
 /// has 4 KiB pages at both ends; figures in docs/PERFORMANCE.md. (Not a
 /// `Vec`: a `Vec` must be freed with its element's alignment.)
-struct Scratch<T: Copy> {
+pub(crate) struct Scratch<T: Copy> {
     keys: std::ptr::NonNull<T>,
     /// Keys in use, from the start.
     len: usize,
@@ -423,7 +423,7 @@ struct Scratch<T: Copy> {
 impl<T: Copy> Scratch<T> {
     /// An empty buffer with room for `n` keys; None if the memory cannot be
     /// had.
-    fn new(n: usize) -> Option<Scratch<T>> {
+    pub(crate) fn new(n: usize) -> Option<Scratch<T>> {
         let bytes = n.checked_mul(size_of::<T>())?;
         let (bytes, align) = Self::shape(bytes);
         if bytes == 0 {
@@ -474,7 +474,7 @@ impl<T: Copy> Scratch<T> {
     }
 
     /// Sets the length to `n` (at most the room), new keys set to `key`.
-    fn resize(&mut self, n: usize, key: T) {
+    pub(crate) fn resize(&mut self, n: usize, key: T) {
         assert!(n <= self.room, "the scratch buffer never grows");
         let new = n.saturating_sub(self.len);
         for slot in &mut self.spare_capacity_mut()[..new] {
@@ -484,7 +484,7 @@ impl<T: Copy> Scratch<T> {
     }
 
     /// The room after the keys in use.
-    fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<T>] {
+    pub(crate) fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<T>] {
         // SAFETY: the allocation has room for `room` keys (or is empty);
         // `len <= room`; the slice borrows `self` exclusively.
         unsafe {
@@ -497,7 +497,7 @@ impl<T: Copy> Scratch<T> {
 
     /// # Safety
     /// The first `n` keys (`n` at most the room) must be initialised.
-    unsafe fn set_len(&mut self, n: usize) {
+    pub(crate) unsafe fn set_len(&mut self, n: usize) {
         debug_assert!(n <= self.room);
         self.len = n;
     }
@@ -531,14 +531,14 @@ impl<T: Copy> Drop for Scratch<T> {
 /// Digit width, in bits, of a level whose buckets do not fit in the L2
 /// cache: the best of the widths measured on 10M keys (see the module
 /// documentation and docs/PERFORMANCE.md).
-const WIDE_WIDTH: u32 = 9;
+pub(crate) const WIDE_WIDTH: u32 = 9;
 
 /// Widest digit of a cache-resident bucket: 2048 buckets, whose `u32`
 /// counters (two digits: 16 KiB) stay in L1.
 const MAX_WIDTH: u32 = 11;
 
 /// Buckets above this many keys are scattered with `WIDE_WIDTH` digits.
-const CACHE_KEYS: usize = 1 << 16;
+pub(crate) const CACHE_KEYS: usize = 1 << 16;
 
 /// A cache-resident bucket whose top digit would put more than `1 / SKEW` of
 /// its keys in one bucket is left to the comparison sort: radix levels peel
@@ -547,11 +547,11 @@ const CACHE_KEYS: usize = 1 << 16;
 const SKEW: usize = 4;
 
 /// Buckets of at most this many keys are finished by insertion sort.
-const LEAF: usize = 16;
+pub(crate) const LEAF: usize = 16;
 
 /// A cache-resident bucket whose top digit puts at most this many keys in
 /// any bucket is sorted on two digits, then by insertion sort.
-const TWO_DIGIT_RUN: usize = 64;
+pub(crate) const TWO_DIGIT_RUN: usize = 64;
 
 /// Sorts `v` by ordered key.
 ///
@@ -673,7 +673,7 @@ fn presorted_scan<T: RadixKey>(v: &mut [T], block: bool) -> bool {
 /// without early exit inside a block, which vectorises, and with one between
 /// blocks, so that an unsorted input costs one block.
 #[inline(always)]
-fn all_pairs<T: RadixKey>(v: &[T], block: bool, ok: impl Fn(T, T) -> bool) -> bool {
+pub(crate) fn all_pairs<T: RadixKey>(v: &[T], block: bool, ok: impl Fn(T, T) -> bool) -> bool {
     let n = v.len();
     if n < 2 {
         return true;
@@ -815,7 +815,7 @@ fn width(m: usize, bits: u32) -> u32 {
 
 /// A bucket counter: `u32` while the input has fewer than 2^32 keys (half the
 /// cache footprint), else `usize`.
-trait Count: Copy + Default {
+pub(crate) trait Count: Copy + Default {
     fn get(self) -> usize;
     fn set(n: usize) -> Self;
 }
@@ -843,15 +843,15 @@ impl Count for usize {
 }
 
 /// The digits chosen for one MSD level.
-struct Plan {
+pub(crate) struct Plan {
     /// The keys agree above their low `bits` bits.
-    bits: u32,
+    pub(crate) bits: u32,
     /// The keys agree below bit `tz`.
-    tz: u32,
+    pub(crate) tz: u32,
     /// Width of the top digit, at `bits - w`.
-    w: u32,
+    pub(crate) w: u32,
     /// Width of the second digit, just below (0: none).
-    w2: u32,
+    pub(crate) w2: u32,
     /// The bits outside `tz..bits`, which every key shares (those inside
     /// are zero).
     prefix: u64,
@@ -861,7 +861,7 @@ struct Plan {
 /// (and, if `two`, the next one) into `stack[base..]`, guessing first that
 /// they are the bits `tz..bits` (the span the level above knew of). `None`
 /// if every key is equal.
-fn plan<T: RadixKey, C: Count>(
+pub(crate) fn plan<T: RadixKey, C: Count>(
     data: &[T],
     bits: u32,
     tz: u32,
@@ -1326,7 +1326,7 @@ fn msd<T: RadixKey, C: Count>(
 
 /// The `w`-bit digit of `x` at `shift`.
 #[inline(always)]
-fn digit<T: RadixKey>(x: T, shift: u32, w: u32) -> usize {
+pub(crate) fn digit<T: RadixKey>(x: T, shift: u32, w: u32) -> usize {
     ((x.key().wide() >> shift) & ((1 << w) - 1)) as usize
 }
 
@@ -1605,7 +1605,7 @@ fn insertion_sort_into<T: RadixKey>(src: &[T], dst: &mut [T], next: &[T]) {
 /// Asks the CPU to bring the cache line holding `x` into the cache; a hint
 /// only, which changes no memory.
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch has no effect on memory or program state, and SSE
     // (which provides it) is part of the x86-64 baseline.
