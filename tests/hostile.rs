@@ -64,7 +64,7 @@ const REFUSED: &[Case] = &[
     case(
         "TAG_MINOR_NEWER",
         "preflight",
-        "plugin ABI 1.1 is newer than this host's 1.0",
+        "plugin ABI 1.2 is newer than this host's 1.1",
     ),
     case(
         "NULL_DEFINITION",
