@@ -317,7 +317,8 @@ fn pairs_and_stability_are_checked_through_the_pairs_entry() {
                 for shape in ["random", "few-unique", "all-equal"] {
                     let line = format!(" {key_type}  pairs-{payload} {shape}");
                     assert!(
-                        text.lines().any(|l| l.trim_start().starts_with("PASS") && l.contains(&line)),
+                        text.lines()
+                            .any(|l| l.trim_start().starts_with("PASS") && l.contains(&line)),
                         "{name} lacks a passing {line:?}:\n{text}"
                     );
                 }
