@@ -651,6 +651,10 @@ mod tests {
             )
         };
         assert_eq!(code, status::PANICKED);
-        assert!(message(&err).contains("pairs went wrong"), "{}", message(&err));
+        assert!(
+            message(&err).contains("pairs went wrong"),
+            "{}",
+            message(&err)
+        );
     }
 }

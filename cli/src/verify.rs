@@ -179,7 +179,12 @@ fn lines(
     }
     out.push('\n');
     let width = checks.iter().map(|c| c.backend.len()).max().unwrap_or(1);
-    let check_width = checks.iter().map(|c| c.check.len()).max().unwrap_or(0).max(16);
+    let check_width = checks
+        .iter()
+        .map(|c| c.check.len())
+        .max()
+        .unwrap_or(0)
+        .max(16);
     for c in checks {
         let status = match c.status {
             Status::Pass => "PASS",

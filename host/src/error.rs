@@ -154,9 +154,9 @@ impl SortError {
                 "rebuild `{module}` against wildhost-abi 1.1 (wildsort.h ABI 1.1) with a sort_pairs \
                  function, or pick a backend that sorts pairs (`wildhost list` shows them)"
             )),
-            SortError::PairsUnsupported { .. } => Some(
-                "pick a backend that sorts pairs (`wildhost list` shows them)".to_string(),
-            ),
+            SortError::PairsUnsupported { .. } => {
+                Some("pick a backend that sorts pairs (`wildhost list` shows them)".to_string())
+            }
             _ => None,
         }
     }

@@ -226,12 +226,8 @@ pub unsafe fn validate_with(
         // (the ABI's contract, bounded above); each is read up to its size,
         // and no further than its minor defines: fields a later minor
         // appended are absent (zero) in an entry of an earlier one.
-        let entry: MethodDef = unsafe {
-            read_prefix(
-                def.methods.cast::<u8>().add(i * stride),
-                stride.min(needed),
-            )
-        };
+        let entry: MethodDef =
+            unsafe { read_prefix(def.methods.cast::<u8>().add(i * stride), stride.min(needed)) };
         // SAFETY: as for the module's strings.
         let method = unsafe { validate_method(&entry) }
             .map_err(|e| invalid(format!("backend #{i}: {e}")))?;
@@ -609,7 +605,13 @@ mod tests {
         // Two 1.0 entries back to back: the bytes after the first one's
         // 1.0 size are the second entry's name pointer, not a pairs function.
         let table = [v10_entry(b"one\0"), v10_entry(b"two\0")];
-        let def = module(table.as_ptr().cast(), 2, METHOD_SIZE_1_0, size_of::<ModuleDef>(), 0);
+        let def = module(
+            table.as_ptr().cast(),
+            2,
+            METHOD_SIZE_1_0,
+            size_of::<ModuleDef>(),
+            0,
+        );
         let out = check(&def, &HostAbi::CURRENT).expect("a 1.1 host reads 1.0 plugins");
         assert_eq!(out.abi, (1, 0));
         assert_eq!(out.methods[1].name, "two");
@@ -635,7 +637,13 @@ mod tests {
             "plugin ABI 1.1 is newer than this host's 1.0"
         );
         // And a 1.1 entry stride is no less than the 1.1 size.
-        let def = module(methods.as_ptr(), 1, METHOD_SIZE_1_0, size_of::<ModuleDef>(), 1);
+        let def = module(
+            methods.as_ptr(),
+            1,
+            METHOD_SIZE_1_0,
+            size_of::<ModuleDef>(),
+            1,
+        );
         let refusal = check(&def, &HostAbi::CURRENT).expect_err("short 1.1 entries");
         assert!(
             refusal.cause.contains(&format!(
