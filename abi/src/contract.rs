@@ -67,7 +67,7 @@ pub mod status {
 /// Backend flags ([`MethodDef::flags`]).
 pub mod flags {
     /// Equal keys keep their relative order. Only a pairs call
-    /// ([`MethodDef::sort_pairs`]) can show it: equal keys are identical
+    /// ([`MethodDef::sort_pairs`](super::MethodDef::sort_pairs)) can show it: equal keys are identical
     /// bits, but their payloads are not.
     pub const STABLE: u32 = 1 << 0;
     /// The backend may use more than the calling thread.
