@@ -5,7 +5,7 @@
 //! bit for bit with the reference sort; the key types it does not declare
 //! must be refused by the host without calling it; its declared scratch
 //! memory is measured. A backend with a pairs entry (ABI 1.1) also sorts
-//! keys with a payload ([`pairs`]), which is where its stability shows.
+//! keys with a payload (`pairs.rs`), which is where its stability shows.
 
 mod pairs;
 pub mod workload;
@@ -417,7 +417,7 @@ fn no_pairs(backend: &Backend) -> Check {
 /// Stability cannot be seen through a key-only sort: keys equal in the
 /// contract's order are bit for bit the same, so a stable and an unstable
 /// sort give the same bytes. Without a pairs entry it is said, not guessed;
-/// with one, [`pairs`] checks it.
+/// with one, `pairs.rs` checks it.
 fn stability(backend: &Backend) -> Check {
     Check {
         backend: backend.name().to_string(),
