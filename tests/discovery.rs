@@ -258,18 +258,18 @@ fn two_modules_with_the_same_backend_name_shadow_the_later_backend() {
     text.expect_exactly(
         0,
         "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-hostile   host_a          u64                      in place              -                        available  sorts with qsort
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
+BACKEND   MODULE          KEY TYPES                FLAGS                        DEFAULT FOR              STATUS     DESCRIPTION
+hostile   host_a          u64                      in place                     -                        available  sorts with qsort
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%                 u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FILE
-host_a          6.6.6    1.0  qsort     <sandbox>/plugins/libhost_a.so
-host_b          6.6.6    1.0  qsort     <sandbox>/plugins/libhost_b.so
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+host_a          6.6.6    1.1  qsort     <sandbox>/plugins/libhost_a.so
+host_b          6.6.6    1.1  qsort     <sandbox>/plugins/libhost_b.so
+wildsort        1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
 
 shadowed (1):
   backend `hostile` of module `host_b`: the name is taken by module `host_a` (reach it as `host_b.hostile`)

@@ -131,7 +131,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
-ABI tag:      1.0 (host speaks 1.0)
+ABI tag:      1.1 (host speaks 1.1)
 needs:        libc.so.6
 library path: -
 status:       refused at discovery: the file is writable by every user (mode 0666)
@@ -279,8 +279,8 @@ error: cannot write to standard output
 #[test]
 fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
     let sandbox = Sandbox::with_shipped_plugins();
-    // 1000 lines of `7`: 8000 bytes of i64 keys, beside them the 2001
-    // bytes of the input or of the output; std needs no scratch.
+    // 1000 lines of `7`: 8000 bytes of i64 keys, and as many again for
+    // std's scratch (100% since its pairs sort, ABI 1.1, needs it).
     fs::write(sandbox.work().join("sevens.txt"), "7\n".repeat(1000)).expect("write");
     let args = ["sort", "-b", "std", "-i", "sevens.txt", "-o", "out.txt"];
     sandbox
@@ -290,7 +290,7 @@ fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
             "",
             "\
 error: `sevens.txt` is too large to sort in memory
-  cause: sorting its 2000 bytes as i64 text could take up to 10001 bytes (a key for every 2 bytes of text, backend `std`'s scratch of 0% and the output)
+  cause: sorting its 2000 bytes as i64 text could take up to 16000 bytes (a key for every 2 bytes of text, backend `std`'s scratch of 100% and the output)
   cause: the limit is 10000 bytes, given with --memory
   help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
 ",

@@ -64,7 +64,7 @@ const REFUSED: &[Case] = &[
     case(
         "TAG_MINOR_NEWER",
         "preflight",
-        "plugin ABI 1.1 is newer than this host's 1.0",
+        "plugin ABI 1.2 is newer than this host's 1.1",
     ),
     case(
         "NULL_DEFINITION",
@@ -77,7 +77,7 @@ const REFUSED: &[Case] = &[
         "the module definition is misaligned",
     ),
     case("BAD_MAGIC", "validation", "magic"),
-    case("DEF_SAYS_MAJOR_2", "validation", "2.0"),
+    case("DEF_SAYS_MAJOR_2", "validation", "2.1"),
     case("SMALL_SIZE", "validation", "16 bytes"),
     case("NAME_MISMATCH", "validation", "someone_else"),
     case(
@@ -107,7 +107,7 @@ const REFUSED: &[Case] = &[
     case(
         "SHORT_STRIDE",
         "validation",
-        "method entries are 8 bytes apart, ABI 1.0 needs a multiple of 8 from 40 to 1024",
+        "method entries are 8 bytes apart, ABI 1.1 needs a multiple of 8 from 56 to 1024",
     ),
     case(
         "HUGE_STRIDE",
@@ -519,17 +519,17 @@ fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
     out.expect_exactly(
         0,
         "\
-BACKEND   MODULE              KEY TYPES                FLAGS                 DEFAULT FOR              STATUS                                     DESCRIPTION
-hostile   h_init_unavailable  u64                      in place              -                        unavailable: no FROB unit on this machine  sorts with qsort
-wildsort  wildsort            u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available                                  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix      u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available                                  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std        u32 u64 i32 i64 f32 f64  in place              -                        available                                  core::slice::sort_unstable (pattern-defeating quicksort), in place
+BACKEND   MODULE              KEY TYPES                FLAGS                        DEFAULT FOR              STATUS                                     DESCRIPTION
+hostile   h_init_unavailable  u64                      in place                     -                        unavailable: no FROB unit on this machine  sorts with qsort
+wildsort  wildsort            u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix      u32 u64 i32 i64 f32 f64  scratch 100%                 u32 u64 i32 i64 f32 f64  available                                  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE              VERSION  ABI  FEATURES  FILE
-h_init_unavailable  6.6.6    1.0  qsort     <sandbox>/plugins/libh_init_unavailable.so
-wildsort            1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix      0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std        0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+h_init_unavailable  6.6.6    1.1  qsort     <sandbox>/plugins/libh_init_unavailable.so
+wildsort            1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix      0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std        0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
 
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]
@@ -569,7 +569,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       h_init_fails (from the file name)
 entry point:  WildInit_h_init_fails (exported)
-ABI tag:      1.0 (host speaks 1.0)
+ABI tag:      1.1 (host speaks 1.1)
 needs:        libc.so.6
 library path: -
 layout:       not exported (C plugin): checked by magic, version and size
@@ -625,17 +625,17 @@ fn a_rust_plugin_can_be_unavailable() {
     out.expect_exactly(
         0,
         "\
-BACKEND   MODULE                KEY TYPES                FLAGS                 DEFAULT FOR              STATUS                                                                       DESCRIPTION
-wildsort  wildsort              u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available                                                                    stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix        u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available                                                                    MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std          u32 u64 i32 i64 f32 f64  in place              -                        available                                                                    core::slice::sort_unstable (pattern-defeating quicksort), in place
-frob      wildsort_unavailable  u64                      in place              -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
+BACKEND   MODULE                KEY TYPES                FLAGS                        DEFAULT FOR              STATUS                                                                       DESCRIPTION
+wildsort  wildsort              u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                                                    stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix        u32 u64 i32 i64 f32 f64  scratch 100%                 u32 u64 i32 i64 f32 f64  available                                                                    MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std          u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                                                    core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+frob      wildsort_unavailable  u64                      in place                     -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
 
 MODULE                VERSION  ABI  FEATURES  FILE
-wildsort              1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix        0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std          0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
-wildsort_unavailable  0.1.0    1.0  frob      <sandbox>/plugins/libwildsort_unavailable.so
+wildsort              1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix        0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std          0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
+wildsort_unavailable  0.1.0    1.1  frob      <sandbox>/plugins/libwildsort_unavailable.so
 
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]

@@ -416,3 +416,34 @@ fn a_panicking_block_function_leaves_no_worker_behind() {
         "unreaped after the panic: {left:?}, still: {still:?}"
     );
 }
+
+#[test]
+fn pairs_sort_through_every_backend_with_a_pairs_entry() {
+    let registry = registry();
+    for name in ["std", "wildsort"] {
+        let backend = registry.backend(name).expect("shipped");
+        assert!(backend.supports_pairs(), "{name}");
+        assert!(backend.is_stable(), "{name}");
+        let mut keys = [2.5f64, -1.0, 2.5, f64::NEG_INFINITY, -1.0];
+        let mut payload = [0u64, 1, 2, 3, 4];
+        backend.sort_pairs(&mut keys, &mut payload).expect("sorted");
+        assert_eq!(keys, [f64::NEG_INFINITY, -1.0, -1.0, 2.5, 2.5], "{name}");
+        assert_eq!(payload, [3, 1, 4, 0, 2], "{name}");
+    }
+}
+
+#[test]
+fn pairs_of_other_lengths_are_an_error_not_a_call() {
+    let registry = registry();
+    let backend = registry.backend("std").expect("shipped");
+    let mut keys = [2u32, 1, 0];
+    let mut payload = [0u32, 1];
+    let err = backend
+        .sort_pairs(&mut keys, &mut payload)
+        .expect_err("lengths differ");
+    assert_eq!(
+        err.to_string(),
+        "3 keys but 2 payload values: a pairs sort needs one value per key"
+    );
+    assert_eq!(keys, [2, 1, 0]);
+}

@@ -78,9 +78,11 @@ fn list_json_has_every_field() {
         .find(|b| b["name"] == "wildsort")
         .expect("wildsort");
     assert_eq!(wildsort["module"], "wildsort");
-    assert_eq!(wildsort["abi"], "1.0");
+    assert_eq!(wildsort["abi"], "1.1");
     assert_eq!(wildsort["stable"], true);
     assert_eq!(wildsort["parallel"], false);
+    assert_eq!(wildsort["pairs"], true);
+    assert_eq!(wildsort["pair_payloads"], serde_json::json!(["u32", "u64"]));
     assert_eq!(wildsort["scratch_percent"], 100);
     assert_eq!(wildsort["available"], true);
     assert_eq!(wildsort["features"], serde_json::json!(["c11"]));
@@ -123,7 +125,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
-ABI tag:      1.0 (host speaks 1.0)
+ABI tag:      1.1 (host speaks 1.1)
 needs:        libc.so.6
 library path: -
 layout:       not exported (C plugin): checked by magic, version and size
@@ -133,7 +135,7 @@ doc:          the classic wildsort module, in C
 features:     c11
 availability: available
 backends:
-  wildsort  [u32 u64 i32 i64 f32 f64]  stable, scratch 100%
+  wildsort  [u32 u64 i32 i64 f32 f64]  stable, pairs, scratch 100%
       stable bottom-up merge sort with insertion-sorted runs, written in C
 ",
     );
@@ -160,7 +162,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort_std (from the file name)
 entry point:  WildInit_wildsort_std (exported)
-ABI tag:      1.0 (host speaks 1.0)
+ABI tag:      1.1 (host speaks 1.1)
 needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's
@@ -170,8 +172,8 @@ doc:          Rust's standard library sorts
 features:     -
 availability: available
 backends:
-  std  [u32 u64 i32 i64 f32 f64]  in place
-      core::slice::sort_unstable (pattern-defeating quicksort), in place
+  std  [u32 u64 i32 i64 f32 f64]  stable, pairs, scratch 100%
+      core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 ",
     );
     expect_inspect(
@@ -183,7 +185,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort_radix (from the file name)
 entry point:  WildInit_wildsort_radix (exported)
-ABI tag:      1.0 (host speaks 1.0)
+ABI tag:      1.1 (host speaks 1.1)
 needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's

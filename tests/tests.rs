@@ -54,5 +54,9 @@ mod new;
 // wildhost as a library: discover, pick a backend, sort, from many threads.
 mod library;
 
+// The ABI 1.0 plugin of `fixtures/abi-1.0`, kept for ever: it loads, sorts,
+// verifies, and sorts pairs through the library's packing fallback.
+mod abi_1_0;
+
 // The fuzz targets over their kept corpus and a short seeded mutation run.
 mod fuzz_smoke;

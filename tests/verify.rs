@@ -304,3 +304,89 @@ fn a_crash_given_no_keys_is_not_blamed_on_the_key_buffer() {
         "{text}"
     );
 }
+
+#[test]
+fn pairs_and_stability_are_checked_through_the_pairs_entry() {
+    let sandbox = Sandbox::new();
+    for name in ["libwildsort_std.so", "libwildsort.so"] {
+        let out = verify(&sandbox, &shipped_plugin(name), &["--max-len", "3000"]);
+        out.expect_code(0);
+        let text = out.stdout_text();
+        for key_type in ["u32", "u64", "i32", "i64", "f32", "f64"] {
+            for payload in ["u32", "u64"] {
+                for shape in ["random", "few-unique", "all-equal"] {
+                    let line = format!(" {key_type}  pairs-{payload} {shape}");
+                    assert!(
+                        text.lines()
+                            .any(|l| l.trim_start().starts_with("PASS") && l.contains(&line)),
+                        "{name} lacks a passing {line:?}:\n{text}"
+                    );
+                }
+            }
+            let stable = format!(" {key_type}  stable");
+            assert!(
+                text.lines()
+                    .any(|l| l.trim_start().starts_with("PASS") && l.contains(&stable)),
+                "{name} lacks a passing {stable:?}:\n{text}"
+            );
+        }
+        assert!(!text.contains("stable-flag"), "{name}:\n{text}");
+    }
+}
+
+#[test]
+fn a_backend_without_pairs_skips_them_and_says_why() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &shipped_plugin("libwildsort_radix.so"),
+        &["--max-len", "1000", "--json"],
+    );
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let checks = json["checks"].as_array().expect("checks");
+    let pairs: Vec<_> = checks
+        .iter()
+        .filter(|c| c["check"].as_str().is_some_and(|n| n.starts_with("pairs")))
+        .collect();
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    assert_eq!(pairs[0]["status"], "skip");
+    assert_eq!(
+        pairs[0]["detail"],
+        "built for ABI 1.1, no pairs entry (sort_pairs is null)"
+    );
+    let stable = checks
+        .iter()
+        .find(|c| c["check"] == "stable-flag")
+        .expect("stable-flag");
+    assert_eq!(stable["status"], "skip");
+    assert_eq!(stable["detail"], "declared not stable");
+}
+
+#[test]
+fn a_pairs_backend_that_claims_stable_but_is_not_fails() {
+    let sandbox = Sandbox::new();
+    let out = verify(&sandbox, &hostile("PAIRS_UNSTABLE"), &["--max-len", "3000"]);
+    out.expect_code(1).expect_stdout(&[
+        "FAIL  hostile  u64  stable",
+        "declared stable, but not stable through pairs: `few-unique`: equal keys at ",
+        "out of input order",
+        "PASS  hostile  u64  pairs-u64 few-unique",
+    ]);
+}
+
+#[test]
+fn a_pairs_backend_whose_payloads_stay_behind_fails() {
+    let sandbox = Sandbox::new();
+    let out = verify(
+        &sandbox,
+        &hostile("PAIRS_PAYLOAD_STAYS"),
+        &["--max-len", "3000"],
+    );
+    out.expect_code(1).expect_stdout(&[
+        "FAIL  hostile  u64  pairs-u32 random",
+        "FAIL  hostile  u64  pairs-u64 random",
+        "a payload does not follow its key: at 0, key 0x",
+        "PASS  hostile  u64  pairs-u32 all-equal",
+    ]);
+}

@@ -1,8 +1,9 @@
 /*
- * wildsort.h — the wildhost plugin ABI, version 1.0.
+ * wildsort.h — the wildhost plugin ABI, version 1.1.
  *
  * A wildhost plugin is a shared library holding one *module*. A module holds
- * one or more *backends*: functions that sort an array of numbers in place.
+ * one or more *backends*: functions that sort an array of numbers in place,
+ * and, since ABI 1.1, may sort keys together with a payload (see "Pairs").
  * The `wildhost` host finds plugin files in its plugin directories, checks
  * them before running any of their code, loads them, and calls the backend
  * the user picks (`wildhost sort --backend NAME`).
@@ -74,6 +75,17 @@
  *
  * Reserved fields must be zero; a later minor may give them a meaning.
  * The structs have no padding, so every compiler places every field alike.
+ *
+ * The minors so far:
+ *   1.0  the key-only `sort`.
+ *   1.1  appends `sort_pairs`, `payload_types` and `reserved2` to
+ *        WildMethodDef (see "Pairs"). A 1.0 plugin's `method_size` is the
+ *        1.0 size, so a 1.1 host reads those fields only when `method_size`
+ *        covers them: a 1.0 backend has no pairs entry, and the host may
+ *        still sort pairs through its `sort` (see WildMethodDef). A 1.1
+ *        plugin in a 1.0 host is refused ("plugin ABI 1.1 is newer than
+ *        this host's 1.0"): rebuild it against the 1.0 header, or update
+ *        the host.
  *
  * ------------------------------------------------------------------------
  * Loading, in order (in each process that loads the plugin)
@@ -150,6 +162,32 @@
  *     -NaN < -inf < ... < -0.0 < +0.0 < ... < +inf < +NaN
  * (NaNs ordered among themselves by payload). Every bit pattern is a valid
  * key and must come out unchanged: a sort only moves keys.
+ *
+ * ------------------------------------------------------------------------
+ * Pairs (ABI 1.1): keys with a payload
+ * ------------------------------------------------------------------------
+ * `sort_pairs` sorts records: `len` keys and, beside them, `len` payload
+ * values (WILD_PAYLOAD_U32 or WILD_PAYLOAD_U64, typically the index of a
+ * record). The backend treats the payload as opaque bits and moves each
+ * value with its key: whatever keys[i] ends up at, payload[i] ends up at the
+ * same place. Keys sort in the order above (floats by totalOrder).
+ *
+ * The pairs are two parallel arrays (a structure of arrays), not one array
+ * of interleaved (key, payload) structs, because:
+ *  - the key array is exactly what the key-only `sort` takes, so a backend
+ *    shares its key code between both calls;
+ *  - there is no padding or alignment question between a u32 key and a u64
+ *    payload: each array is aligned for its own type;
+ *  - a radix or merge pass moves two arrays with the same index, which is as
+ *    fast as moving structs and needs no per-pair layout per type pair;
+ *  - the host builds the payload as an index array and sorts the caller's
+ *    keys where they are, with no copy of the keys.
+ *
+ * WILD_FLAG_STABLE describes the pairs call: equal keys keep their payloads
+ * in input order. (Keys equal in the order above are identical bits, so a
+ * key-only sort cannot show stability; a backend whose key-only `sort` is
+ * unstable but whose `sort_pairs` is stable declares the flag.) A backend
+ * without `sort_pairs` may declare it for what its `sort` does.
  */
 #ifndef WILDSORT_H
 #define WILDSORT_H
@@ -164,7 +202,7 @@ extern "C" {
 /* "WILDSORT" read as a little-endian 64-bit integer. */
 #define WILD_MAGIC UINT64_C(0x54524F53444C4957)
 #define WILD_ABI_MAJOR 1
-#define WILD_ABI_MINOR 0
+#define WILD_ABI_MINOR 1
 
 /* Key types. Each is one bit: a backend declares a set of them in
  * `key_types`, and `sort` receives exactly one in `key_type`. */
@@ -176,8 +214,15 @@ extern "C" {
 #define WILD_KEY_F64 UINT32_C(0x20) /* IEEE-754 binary64 */
 #define WILD_KEY_ALL UINT32_C(0x3F)
 
+/* Payload types (ABI 1.1). Each is one bit: a backend declares a set of
+ * them in `payload_types`, and `sort_pairs` receives exactly one in
+ * `payload_type`. */
+#define WILD_PAYLOAD_U32 (1u << 0)
+#define WILD_PAYLOAD_U64 (1u << 1)
+
 /* Backend flags. Other bits must be zero. */
-#define WILD_FLAG_STABLE UINT32_C(0x01)   /* equal keys keep their order */
+#define WILD_FLAG_STABLE UINT32_C(0x01)   /* equal keys keep their order (and,
+                                             in `sort_pairs`, their payloads') */
 #define WILD_FLAG_PARALLEL UINT32_C(0x02) /* may use more than one thread */
 
 /* Status codes returned by `sort` and `init`. */
@@ -213,6 +258,27 @@ typedef int32_t (*WildSortFn)(void *keys, size_t len, uint32_t key_type,
                               char *err, size_t err_cap);
 
 /*
+ * ABI 1.1: sorts `len` keys of type `key_type` (one WILD_KEY_* bit) at
+ * `keys` and `len` payload values of type `payload_type` (one
+ * WILD_PAYLOAD_* bit) at `payload` together, in place: `keys` is the same
+ * typed array the key-only `sort` gets; `payload` is a second array, aligned
+ * for its type, whose values the backend does not interpret and moves with
+ * their keys, so that keys[i] and payload[i] stay together. Keys sort in the
+ * contract's order (floats by totalOrder); with WILD_FLAG_STABLE, equal keys
+ * keep their payloads in input order. Both pointers may be NULL when `len`
+ * is 0; the arrays do not overlap.
+ *
+ * The rest is `sort`'s contract: the same status codes and message rules
+ * (WILD_ERR_UNSUPPORTED_KEY_TYPE also for a payload type the backend did not
+ * declare), the same threads, no writes outside the two arrays, no pointer
+ * kept, no unwinding. `scratch_percent` counts the bytes of both arrays:
+ * 100 means one more buffer as large as keys and payload together.
+ */
+typedef int32_t (*WildSortPairsFn)(void *keys, void *payload, size_t len,
+                                   uint32_t key_type, uint32_t payload_type,
+                                   char *err, size_t err_cap);
+
+/*
  * Plugin-wide initialisation, called before any sort, once in each process
  * that loads the plugin (so possibly in more than one process on a machine,
  * see "Loading, in order"). Returns WILD_OK, or WILD_UNAVAILABLE with the
@@ -229,7 +295,15 @@ typedef struct WildAbiTag {
     uint32_t module_size; /* sizeof(WildModuleDef) */
 } WildAbiTag;
 
-/* One backend: the PyMethodDef of this ABI. */
+/* One backend: the PyMethodDef of this ABI.
+ *
+ * A 1.1 host sorts pairs through a backend without `sort_pairs` (a 1.0
+ * plugin's, or a NULL one) only where it can do so exactly: 32-bit keys,
+ * at most 2^32 of them, through the backend's u64 `sort`, each key's
+ * order-preserving image in the high half of a u64 and its position in the
+ * low half; the host then puts keys and payload in that order. That is
+ * sorted and stable whatever the backend. Otherwise it reports that the
+ * backend does not sort pairs. */
 typedef struct WildMethodDef {
     const char *name;         /* 1..63 bytes of [A-Za-z0-9_-], starting with a letter */
     const char *doc;          /* one line, at most 1023 bytes; may be NULL */
@@ -241,7 +315,14 @@ typedef struct WildMethodDef {
                                  the input's size), freed before returning;
                                  0: in place */
     uint32_t reserved;        /* must be 0 */
-    /* ABI 1.1+ fields will be appended here. */
+    /* ABI 1.1: sorts keys and a payload together (see "Pairs"). It sorts
+     * every key type of `key_types` with every payload type of
+     * `payload_types`. A host reads these three fields only when
+     * `method_size` covers them. */
+    WildSortPairsFn sort_pairs;  /* NULL: the backend sorts bare keys only */
+    uint32_t payload_types;      /* WILD_PAYLOAD_* bits; 0 exactly when sort_pairs is NULL */
+    uint32_t reserved2;          /* must be 0 */
+    /* ABI 1.2+ fields will be appended here. */
 } WildMethodDef;
 
 /* The module definition: the PyModuleDef of this ABI. The first four fields

@@ -15,7 +15,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"WILDSORT");
 pub const ABI_MAJOR: u16 = 1;
 /// Minor ABI version. Minors only append fields; a host reads every minor up
 /// to its own and refuses newer ones.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 
 /// Prefix of the entry symbol, which every plugin exports: module
 /// `wildsort_radix` exports the function `WildInit_wildsort_radix`. Found in
@@ -66,7 +66,9 @@ pub mod status {
 
 /// Backend flags ([`MethodDef::flags`]).
 pub mod flags {
-    /// Equal keys keep their relative order.
+    /// Equal keys keep their relative order. Only a pairs call
+    /// ([`MethodDef::sort_pairs`](super::MethodDef::sort_pairs)) can show it: equal keys are identical
+    /// bits, but their payloads are not.
     pub const STABLE: u32 = 1 << 0;
     /// The backend may use more than the calling thread.
     pub const PARALLEL: u32 = 1 << 1;
@@ -183,6 +185,67 @@ impl core::fmt::Display for UnknownKeyType {
 
 impl std::error::Error for UnknownKeyType {}
 
+/// The payload types of ABI 1.1: what a pairs call ([`MethodDef::sort_pairs`])
+/// moves along with each key. The discriminant is the bit used both in
+/// [`MethodDef::payload_types`] (a set) and as the `payload_type` argument
+/// of [`SortPairsFn`] (exactly one bit).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PayloadType {
+    U32 = 1 << 0,
+    U64 = 1 << 1,
+}
+
+impl PayloadType {
+    /// Every payload type.
+    pub const ALL: [PayloadType; 2] = [PayloadType::U32, PayloadType::U64];
+    /// The union of every payload type bit ABI 1.1 defines.
+    pub const KNOWN_BITS: u32 = 0b11;
+
+    /// This type's bit.
+    pub const fn bit(self) -> u32 {
+        self as u32
+    }
+
+    /// The type whose bit is exactly `bit`, if any.
+    pub const fn from_bit(bit: u32) -> Option<PayloadType> {
+        match bit {
+            0b1 => Some(PayloadType::U32),
+            0b10 => Some(PayloadType::U64),
+            _ => None,
+        }
+    }
+
+    /// The types in a set of bits, ignoring unknown bits.
+    pub fn in_set(bits: u32) -> impl Iterator<Item = PayloadType> {
+        PayloadType::ALL
+            .into_iter()
+            .filter(move |p| bits & p.bit() != 0)
+    }
+
+    /// The Rust name of the type: `u32` or `u64`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PayloadType::U32 => "u32",
+            PayloadType::U64 => "u64",
+        }
+    }
+
+    /// Size of one payload value in bytes.
+    pub const fn size(self) -> usize {
+        match self {
+            PayloadType::U32 => 4,
+            PayloadType::U64 => 8,
+        }
+    }
+}
+
+impl core::fmt::Display for PayloadType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Sorts `len` keys of type `key_type` at `keys` in place.
 ///
 /// On failure it returns a non-zero [`status`] and writes a NUL-terminated
@@ -193,6 +256,21 @@ pub type SortFn = unsafe extern "C" fn(
     keys: *mut c_void,
     len: usize,
     key_type: u32,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32;
+
+/// ABI 1.1: sorts `len` keys of type `key_type` at `keys` and moves the
+/// `len` payload values of type `payload_type` at `payload` with them:
+/// `keys[i]` and `payload[i]` stay together. The same contract as
+/// [`SortFn`] otherwise; with [`flags::STABLE`] equal keys keep their
+/// payloads in input order.
+pub type SortPairsFn = unsafe extern "C" fn(
+    keys: *mut c_void,
+    payload: *mut c_void,
+    len: usize,
+    key_type: u32,
+    payload_type: u32,
     err: *mut c_char,
     err_cap: usize,
 ) -> i32;
@@ -261,9 +339,33 @@ pub struct MethodDef {
     /// bytes (100: one more buffer the size of the input), freed before the
     /// call returns. 0 means in place.
     pub scratch_percent: u32,
-    /// Must be zero in ABI 1.0.
+    /// Must be zero.
     pub reserved: u32,
+    /// ABI 1.1: the pairs function, a [`SortPairsFn`], or null: the backend
+    /// sorts bare keys only. It sorts every key type of `key_types` and every
+    /// payload type of `payload_types`. Absent (read as null) in a 1.0
+    /// plugin, whose `method_size` ends before it.
+    pub sort_pairs: Option<
+        unsafe extern "C" fn(
+            keys: *mut c_void,
+            payload: *mut c_void,
+            len: usize,
+            key_type: u32,
+            payload_type: u32,
+            err: *mut c_char,
+            err_cap: usize,
+        ) -> i32,
+    >,
+    /// ABI 1.1: the [`PayloadType`] bits `sort_pairs` accepts; zero exactly
+    /// when `sort_pairs` is null.
+    pub payload_types: u32,
+    /// ABI 1.1: must be zero.
+    pub reserved2: u32,
 }
+
+/// `size_of::<MethodDef>()` in ABI 1.0: the entry ended after
+/// [`MethodDef::reserved`].
+pub const METHOD_SIZE_1_0: usize = core::mem::offset_of!(MethodDef, sort_pairs);
 
 /// The module definition returned by the entry point: the `PyModuleDef` of
 /// this ABI. The four first fields never change place in any version.

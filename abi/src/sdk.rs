@@ -1,11 +1,12 @@
-//! The Rust plugin SDK: turns ordinary `fn(&mut [T])` sort functions into an
+//! The Rust plugin SDK: turns ordinary `fn(&mut [T])` sort functions (and,
+//! since ABI 1.1, `fn(&mut [T], PayloadSlice)` pairs functions) into an
 //! exported plugin with [`export_plugin!`](crate::export_plugin).
 //!
 //! The SDK owns everything that touches raw pointers: it checks the buffer,
 //! builds the slice, catches panics (nothing unwinds into the host) and
 //! writes error messages into the host's buffer.
 
-use crate::contract::{KeyType, status};
+use crate::contract::{KeyType, PayloadType, status};
 use core::ffi::{c_char, c_void};
 use std::any::Any;
 use std::cell::RefCell;
@@ -29,6 +30,45 @@ macro_rules! impl_key {
     )*};
 }
 impl_key!(u32 => U32, u64 => U64, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+/// A Rust type the ABI moves as a payload beside a key (ABI 1.1): `u32` or
+/// `u64`. Sealed: the set is the ABI's payload types.
+pub trait Payload: Copy + Send + sealed::Sealed + 'static {
+    /// The ABI payload type of `Self`.
+    const TYPE: PayloadType;
+}
+
+macro_rules! impl_payload {
+    ($($t:ty => $p:ident),*) => {$(
+        impl Payload for $t { const TYPE: PayloadType = PayloadType::$p; }
+    )*};
+}
+impl_payload!(u32 => U32, u64 => U64);
+
+/// The payload a pairs function moves with its keys: one value per key,
+/// as opaque bits, `payload[i]` belonging to `keys[i]`.
+#[derive(Debug)]
+pub enum PayloadSlice<'a> {
+    /// `WILD_PAYLOAD_U32` values.
+    U32(&'a mut [u32]),
+    /// `WILD_PAYLOAD_U64` values.
+    U64(&'a mut [u64]),
+}
+
+impl PayloadSlice<'_> {
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            PayloadSlice::U32(p) => p.len(),
+            PayloadSlice::U64(p) => p.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 thread_local! {
     static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -139,6 +179,67 @@ pub unsafe fn run_sort<T: Key>(
     }
 }
 
+/// Sorts the host's keys and payload with `sort`, inside the contract of
+/// [`SortPairsFn`](crate::SortPairsFn): checks both buffers and the payload
+/// type, catches panics, reports.
+///
+/// # Safety
+/// The caller passes on the [`SortPairsFn`](crate::SortPairsFn) arguments it
+/// received: `keys` is null or points to `len` initialised keys of type `T`,
+/// `payload` is null or points to `len` initialised values of the type whose
+/// bit is `payload_type`, the two do not overlap and no one else accesses
+/// them during the call; `err` is null or valid for `err_cap` bytes.
+#[inline(always)]
+pub unsafe fn run_sort_pairs<T: Key>(
+    keys: *mut c_void,
+    payload: *mut c_void,
+    len: usize,
+    payload_type: u32,
+    err: *mut c_char,
+    err_cap: usize,
+    sort: fn(&mut [T], PayloadSlice<'_>),
+) -> i32 {
+    let Some(payload_type) = PayloadType::from_bit(payload_type) else {
+        let message = format!("unknown payload type bit {payload_type:#x}");
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        unsafe { write_message(err, err_cap, &message) };
+        return status::UNSUPPORTED_KEY_TYPE;
+    };
+    if len == 0 {
+        return status::OK;
+    }
+    let keys = keys.cast::<T>();
+    let aligned = match payload_type {
+        PayloadType::U32 => payload.cast::<u32>().is_aligned(),
+        PayloadType::U64 => payload.cast::<u64>().is_aligned(),
+    };
+    if keys.is_null() || !keys.is_aligned() || payload.is_null() || !aligned {
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        unsafe { write_message(err, err_cap, "buffer is null or misaligned") };
+        return status::INVALID_ARGUMENT;
+    }
+    // SAFETY: non-null and aligned (checked above); the caller guarantees
+    // `len` initialised keys of type `T` owned exclusively for this call.
+    let keys = unsafe { core::slice::from_raw_parts_mut(keys, len) };
+    // SAFETY: as for the keys: non-null, aligned for the payload type the
+    // host named, `len` initialised values not overlapping the keys.
+    let payload = unsafe {
+        match payload_type {
+            PayloadType::U32 => {
+                PayloadSlice::U32(core::slice::from_raw_parts_mut(payload.cast(), len))
+            }
+            PayloadType::U64 => {
+                PayloadSlice::U64(core::slice::from_raw_parts_mut(payload.cast(), len))
+            }
+        }
+    };
+    match panic::catch_unwind(AssertUnwindSafe(|| sort(keys, payload))) {
+        Ok(()) => status::OK,
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        Err(payload) => unsafe { report_panic(payload, err, err_cap) },
+    }
+}
+
 /// The answer of a backend asked for a key type it did not declare.
 ///
 /// # Safety
@@ -204,6 +305,30 @@ unsafe impl<const N: usize> Sync for CStrList<N> {}
 ///
 /// An optional `init: some_fn,` after `features` names a
 /// `fn() -> Result<(), String>`; `Err(reason)` marks the plugin unavailable.
+///
+/// An optional `pairs: { u64: pairs_u64, ... }` after `sorts` gives the
+/// backend a pairs entry (ABI 1.1): for each key type a
+/// `fn(&mut [K], PayloadSlice<'_>)` that sorts the keys and moves the
+/// payload, `u32` or `u64` values, with them. It must name the same key
+/// types as `sorts` (checked at compile time); the backend then declares
+/// both payload types. With `flags: wildhost_abi::flags::STABLE`, the pairs
+/// functions must keep equal keys' payloads in input order.
+///
+/// ```ignore
+/// use wildhost_abi::sdk::PayloadSlice;
+///
+/// fn pairs_u64(keys: &mut [u64], payload: PayloadSlice<'_>) {
+///     let mut order: Vec<usize> = (0..keys.len()).collect();
+///     order.sort_by_key(|&i| keys[i]); // stable
+///     let sorted: Vec<u64> = order.iter().map(|&i| keys[i]).collect();
+///     keys.copy_from_slice(&sorted);
+///     match payload {
+///         PayloadSlice::U32(p) => { let v: Vec<u32> = order.iter().map(|&i| p[i]).collect(); p.copy_from_slice(&v) }
+///         PayloadSlice::U64(p) => { let v: Vec<u64> = order.iter().map(|&i| p[i]).collect(); p.copy_from_slice(&v) }
+///     }
+/// }
+/// // in a backend: sorts: { u64: sort_u64 }, pairs: { u64: pairs_u64 },
+/// ```
 #[macro_export]
 macro_rules! export_plugin {
     (
@@ -217,7 +342,8 @@ macro_rules! export_plugin {
             doc: $bdoc:expr,
             flags: $flags:expr,
             scratch_percent: $scratch:expr,
-            sorts: { $($key:ident : $sort:expr),+ $(,)? } $(,)?
+            sorts: { $($key:ident : $sort:expr),+ $(,)? }
+            $(, pairs: { $($pkey:ident : $pairs:expr),+ $(,)? })? $(,)?
         }),+ $(,)?] $(,)?
     ) => {
         const _: () = {
@@ -252,10 +378,21 @@ macro_rules! export_plugin {
                         }
                         __wildhost_sort
                     }),
-                    key_types: 0 $(| <$key as $crate::sdk::Key>::TYPE.bit())+,
+                    key_types: {
+                        const KEYS: u32 = 0 $(| <$key as $crate::sdk::Key>::TYPE.bit())+;
+                        const PAIRS: u32 = 0 $($(| <$pkey as $crate::sdk::Key>::TYPE.bit())+)?;
+                        const _: () = assert!(
+                            PAIRS == 0 || PAIRS == KEYS,
+                            "`pairs` must name the same key types as `sorts`"
+                        );
+                        KEYS
+                    },
                     flags: $flags,
                     scratch_percent: $scratch,
                     reserved: 0,
+                    sort_pairs: $crate::__export_pairs!($($($pkey : $pairs),+)?),
+                    payload_types: $crate::__export_payload_types!($($($pkey)+)?),
+                    reserved2: 0,
                 }
             ),+];
 
@@ -317,6 +454,57 @@ macro_rules! __export_init {
     };
 }
 
+/// The `sort_pairs` field of [`export_plugin!`](crate::export_plugin):
+/// `None`, or a boundary wrapper dispatching on the key type.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_pairs {
+    () => {
+        None
+    };
+    ($($key:ident : $pairs:expr),+) => {
+        Some({
+            unsafe extern "C" fn __wildhost_sort_pairs(
+                keys: *mut $crate::__private::c_void,
+                payload: *mut $crate::__private::c_void,
+                len: usize,
+                key_type: u32,
+                payload_type: u32,
+                err: *mut $crate::__private::c_char,
+                err_cap: usize,
+            ) -> i32 {
+                $(
+                    if key_type == <$key as $crate::sdk::Key>::TYPE.bit() {
+                        // SAFETY: the host passes the arguments of the
+                        // `SortPairsFn` contract through unchanged.
+                        return unsafe {
+                            $crate::sdk::run_sort_pairs::<$key>(
+                                keys, payload, len, payload_type, err, err_cap, $pairs,
+                            )
+                        };
+                    }
+                )+
+                // SAFETY: as above.
+                unsafe { $crate::sdk::unsupported(key_type, err, err_cap) }
+            }
+            __wildhost_sort_pairs
+        })
+    };
+}
+
+/// The `payload_types` field of [`export_plugin!`](crate::export_plugin):
+/// none without pairs functions, both payload types with them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_payload_types {
+    () => {
+        0
+    };
+    ($($key:ident)+) => {
+        $crate::PayloadType::KNOWN_BITS
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +563,98 @@ mod tests {
             )
         };
         assert_eq!(code, status::INVALID_ARGUMENT);
+    }
+
+    fn reverse_pairs(keys: &mut [u32], payload: PayloadSlice<'_>) {
+        keys.reverse();
+        match payload {
+            PayloadSlice::U32(p) => p.reverse(),
+            PayloadSlice::U64(p) => p.reverse(),
+        }
+    }
+
+    #[test]
+    fn run_sort_pairs_hands_over_both_arrays() {
+        let mut keys = [1u32, 2, 3];
+        let mut payload = [10u64, 20, 30];
+        let mut err = [0u8; 64];
+        // SAFETY: two live arrays of 3; `err` has 64 writable bytes.
+        let code = unsafe {
+            run_sort_pairs(
+                keys.as_mut_ptr().cast(),
+                payload.as_mut_ptr().cast(),
+                3,
+                PayloadType::U64.bit(),
+                err.as_mut_ptr().cast(),
+                64,
+                reverse_pairs,
+            )
+        };
+        assert_eq!(code, status::OK);
+        assert_eq!((keys, payload), ([3, 2, 1], [30, 20, 10]));
+    }
+
+    #[test]
+    fn run_sort_pairs_refuses_a_null_payload_and_an_unknown_payload_type() {
+        let mut keys = [1u32, 2, 3];
+        let mut err = [0u8; 64];
+        // SAFETY: a live key array; the null payload is the case under test.
+        let code = unsafe {
+            run_sort_pairs(
+                keys.as_mut_ptr().cast(),
+                core::ptr::null_mut(),
+                3,
+                PayloadType::U32.bit(),
+                err.as_mut_ptr().cast(),
+                64,
+                reverse_pairs,
+            )
+        };
+        assert_eq!(code, status::INVALID_ARGUMENT);
+        assert_eq!(message(&err), "buffer is null or misaligned");
+        let mut payload = [0u32; 3];
+        // SAFETY: live arrays; the payload type bit 0x4 is the case under test.
+        let code = unsafe {
+            run_sort_pairs(
+                keys.as_mut_ptr().cast(),
+                payload.as_mut_ptr().cast(),
+                3,
+                0x4,
+                err.as_mut_ptr().cast(),
+                64,
+                reverse_pairs,
+            )
+        };
+        assert_eq!(code, status::UNSUPPORTED_KEY_TYPE);
+        assert_eq!(message(&err), "unknown payload type bit 0x4");
+        assert_eq!(keys, [1, 2, 3]);
+    }
+
+    #[test]
+    fn run_sort_pairs_reports_a_panic() {
+        fn bad(_: &mut [u32], _: PayloadSlice<'_>) {
+            panic!("pairs went wrong");
+        }
+        capture_panics();
+        let (mut keys, mut payload) = ([2u32, 1], [0u32, 1]);
+        let mut err = [0u8; 256];
+        // SAFETY: live arrays of 2; `err` has 256 writable bytes.
+        let code = unsafe {
+            run_sort_pairs(
+                keys.as_mut_ptr().cast(),
+                payload.as_mut_ptr().cast(),
+                2,
+                PayloadType::U32.bit(),
+                err.as_mut_ptr().cast(),
+                256,
+                bad,
+            )
+        };
+        assert_eq!(code, status::PANICKED);
+        assert!(
+            message(&err).contains("pairs went wrong"),
+            "{}",
+            message(&err)
+        );
     }
 }

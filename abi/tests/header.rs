@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use wildhost_abi::{
     ABI_MAJOR, ABI_MINOR, AbiTag, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHOD_SIZE,
-    MAX_METHODS, MAX_NAME, MethodDef, ModuleDef, flags, status,
+    MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, MethodDef, ModuleDef, PayloadType, flags, status,
 };
 
 const PROGRAM: &str = r#"
@@ -33,6 +33,8 @@ int main(void) {
     P("WILD_KEY_F32", WILD_KEY_F32);
     P("WILD_KEY_F64", WILD_KEY_F64);
     P("WILD_KEY_ALL", WILD_KEY_ALL);
+    P("WILD_PAYLOAD_U32", WILD_PAYLOAD_U32);
+    P("WILD_PAYLOAD_U64", WILD_PAYLOAD_U64);
     P("WILD_FLAG_STABLE", WILD_FLAG_STABLE);
     P("WILD_FLAG_PARALLEL", WILD_FLAG_PARALLEL);
     SIGNED(WILD_OK);
@@ -62,6 +64,11 @@ int main(void) {
     OFF(WildMethodDef, flags);
     OFF(WildMethodDef, scratch_percent);
     OFF(WildMethodDef, reserved);
+    OFF(WildMethodDef, sort_pairs);
+    OFF(WildMethodDef, payload_types);
+    OFF(WildMethodDef, reserved2);
+    /* ABI 1.0's entry ended where 1.1's appended fields begin. */
+    P("method size 1.0", offsetof(WildMethodDef, sort_pairs));
 
     SIZE(WildModuleDef);
     OFF(WildModuleDef, magic);
@@ -138,6 +145,8 @@ fn rust_view() -> BTreeMap<String, i128> {
     put("WILD_KEY_F32", KeyType::F32.bit().into());
     put("WILD_KEY_F64", KeyType::F64.bit().into());
     put("WILD_KEY_ALL", KeyType::KNOWN_BITS.into());
+    put("WILD_PAYLOAD_U32", PayloadType::U32.bit().into());
+    put("WILD_PAYLOAD_U64", PayloadType::U64.bit().into());
     put("WILD_FLAG_STABLE", flags::STABLE.into());
     put("WILD_FLAG_PARALLEL", flags::PARALLEL.into());
     put("WILD_OK", status::OK.into());
@@ -171,8 +180,20 @@ fn rust_view() -> BTreeMap<String, i128> {
     layout!(
         "WildMethodDef",
         MethodDef,
-        [name, doc, sort, key_types, flags, scratch_percent, reserved]
+        [
+            name,
+            doc,
+            sort,
+            key_types,
+            flags,
+            scratch_percent,
+            reserved,
+            sort_pairs,
+            payload_types,
+            reserved2
+        ]
     );
+    put("method size 1.0", METHOD_SIZE_1_0 as i128);
     layout!(
         "WildModuleDef",
         ModuleDef,

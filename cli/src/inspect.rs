@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use wildhost::loading::preflight::{self, PreflightReport};
-use wildhost::{Availability, KeyType, LayoutCheck, Module, Refusal};
+use wildhost::{Availability, KeyType, LayoutCheck, Module, PayloadType, Refusal};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -37,6 +37,8 @@ struct BackendInfo {
     key_types: Vec<&'static str>,
     stable: bool,
     parallel: bool,
+    pairs: bool,
+    pair_payloads: Vec<&'static str>,
     scratch_percent: u32,
 }
 
@@ -77,6 +79,8 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
                             key_types: b.key_types().map(KeyType::name).collect(),
                             stable: b.is_stable(),
                             parallel: b.is_parallel(),
+                            pairs: b.supports_pairs(),
+                            pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
                             scratch_percent: b.scratch_percent(),
                         })
                         .collect();
@@ -143,6 +147,9 @@ fn render(i: &Inspection<'_>) -> String {
                 LayoutCheck::NotExported => {
                     "not exported (C plugin): checked by magic, version and size"
                 }
+                LayoutCheck::OlderMinor => {
+                    "built for an older ABI minor: checked by magic, version and size"
+                }
             },
         );
     }
@@ -178,6 +185,9 @@ fn render(i: &Inspection<'_>) -> String {
             }
             if b.parallel {
                 flags.push("parallel".to_string());
+            }
+            if b.pairs {
+                flags.push("pairs".to_string());
             }
             flags.push(if b.scratch_percent == 0 {
                 "in place".into()

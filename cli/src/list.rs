@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use wildhost::registry::{RefusedFile, ShadowedBackend, ShadowedFile};
-use wildhost::{Availability, Backend, KeyType, Module, Registry};
+use wildhost::{Availability, Backend, KeyType, Module, PayloadType, Registry};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -37,6 +37,8 @@ struct BackendRow {
     key_types: Vec<&'static str>,
     stable: bool,
     parallel: bool,
+    pairs: bool,
+    pair_payloads: Vec<&'static str>,
     scratch_percent: u32,
     features: Vec<String>,
     available: bool,
@@ -96,6 +98,8 @@ fn row(registry: &Registry, b: &Backend) -> BackendRow {
         key_types: b.key_types().map(KeyType::name).collect(),
         stable: b.is_stable(),
         parallel: b.is_parallel(),
+        pairs: b.supports_pairs(),
+        pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
         scratch_percent: b.scratch_percent(),
         features: m.features.clone(),
         available: b.is_available(),
@@ -119,6 +123,9 @@ fn flags_of(b: &BackendRow) -> String {
     }
     if b.parallel {
         flags.push("parallel".to_string());
+    }
+    if b.pairs {
+        flags.push("pairs".to_string());
     }
     flags.push(match b.scratch_percent {
         0 => "in place".to_string(),

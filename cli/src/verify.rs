@@ -179,6 +179,12 @@ fn lines(
     }
     out.push('\n');
     let width = checks.iter().map(|c| c.backend.len()).max().unwrap_or(1);
+    let check_width = checks
+        .iter()
+        .map(|c| c.check.len())
+        .max()
+        .unwrap_or(0)
+        .max(16);
     for c in checks {
         let status = match c.status {
             Status::Pass => "PASS",
@@ -186,12 +192,12 @@ fn lines(
             Status::Skip => "SKIP",
         };
         out += &format!(
-            "  {status}  {:<width$}  {:<3}  {:<16}",
+            "  {status}  {:<width$}  {:<3}  {:<check_width$}",
             c.backend,
             c.key_type.unwrap_or("-"),
             c.check
         );
-        if c.len > 0 || c.check == "empty" {
+        if c.len > 0 || c.check.ends_with("empty") {
             out += &format!("  n={:<8} seed={}", c.len, c.seed);
         }
         if !c.detail.is_empty() {

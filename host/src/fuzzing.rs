@@ -233,6 +233,19 @@ unsafe extern "C" fn dummy_sort(
     0
 }
 
+/// The pairs function of a fuzzed method table: never called.
+unsafe extern "C" fn dummy_sort_pairs(
+    _: *mut std::ffi::c_void,
+    _: *mut std::ffi::c_void,
+    _: usize,
+    _: u32,
+    _: u32,
+    _: *mut c_char,
+    _: usize,
+) -> i32 {
+    0
+}
+
 unsafe extern "C" fn dummy_init(_: *mut c_char, _: usize) -> i32 {
     0
 }
@@ -286,6 +299,17 @@ pub fn module_definition(data: &[u8]) {
             flags: w.next() as u32 & if control & 8 == 0 { 0x3 } else { u32::MAX },
             scratch_percent: w.next() as u32,
             reserved: if control & 16 == 0 {
+                0
+            } else {
+                w.next() as u32
+            },
+            sort_pairs: if w.next() % 2 == 0 {
+                None
+            } else {
+                Some(dummy_sort_pairs)
+            },
+            payload_types: w.next() as u32 & if control & 4 == 0 { 0x3 } else { u32::MAX },
+            reserved2: if control & 16 == 0 {
                 0
             } else {
                 w.next() as u32

@@ -80,6 +80,9 @@ impl KeyVec {
 pub trait SortKey: Key + Copy + PartialEq + Send + Sync + 'static {
     /// The key's bits, for exact comparison (NaN payloads and -0.0 count).
     fn bits(self) -> u64;
+    /// The key whose bits are the low bits of `bits`: the inverse of
+    /// [`SortKey::bits`].
+    fn from_bits(bits: u64) -> Self;
     /// The contract's order: natural for integers, `total_cmp` for floats.
     fn order(a: &Self, b: &Self) -> Ordering;
 
@@ -94,6 +97,9 @@ macro_rules! int_key {
         impl SortKey for $t {
             fn bits(self) -> u64 {
                 self as u64
+            }
+            fn from_bits(bits: u64) -> Self {
+                bits as $t
             }
             fn order(a: &Self, b: &Self) -> Ordering {
                 a.cmp(b)
@@ -111,6 +117,9 @@ macro_rules! float_key {
         impl SortKey for $t {
             fn bits(self) -> u64 {
                 u64::from(self.to_bits())
+            }
+            fn from_bits(bits: u64) -> Self {
+                $t::from_bits(bits as _)
             }
             fn order(a: &Self, b: &Self) -> Ordering {
                 a.total_cmp(b)

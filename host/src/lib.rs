@@ -69,5 +69,5 @@ pub use keys::{KeyVec, SortKey};
 pub use loading::discover::{Origin, SearchPath};
 pub use loading::load::{Availability, LayoutCheck};
 pub use registry::{Backend, DEFAULT_PREFERENCE, Module, Registry, load_file, load_file_with};
-pub use wildhost_abi::KeyType;
-pub use wildhost_abi::sdk::Key;
+pub use wildhost_abi::sdk::{Key, Payload};
+pub use wildhost_abi::{KeyType, PayloadType};

@@ -80,15 +80,15 @@ pub fn built() -> &'static Path {
 /// holds just the shipped plugins: their backends, then their modules
 /// (paths as [`Sandbox::normalise`] writes them).
 pub const SHIPPED_LIST: &str = "\
-BACKEND   MODULE          KEY TYPES                FLAGS                 DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%          u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  in place              -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place
+BACKEND   MODULE          KEY TYPES                FLAGS                        DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  scratch 100%                 u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.0  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.0  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.0  -         <sandbox>/plugins/libwildsort_std.so
+wildsort        1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
 ";
 
 /// The file names of the plugins the workspace ships.
@@ -449,6 +449,18 @@ pub mod fixtures {
     /// `file_name` with extra compiler `args` (e.g. `-DNULL_DEFINITION`),
     /// in a fresh directory under the fixture directory.
     pub fn compile_c(source: &str, file_name: &str, args: &[&str]) -> PathBuf {
+        compile_c_with(source, file_name, args, None)
+    }
+
+    /// [`compile_c`], searching `include` for headers before the default
+    /// `abi/include`: a fixture built against another version of
+    /// `wildsort.h`, such as `tests/fixtures/abi-1.0`.
+    pub fn compile_c_with(
+        source: &str,
+        file_name: &str,
+        args: &[&str],
+        include: Option<&Path>,
+    ) -> PathBuf {
         let out_dir = tempfile::Builder::new()
             .prefix("c-")
             .tempdir_in(ensure_dir())
@@ -456,8 +468,12 @@ pub mod fixtures {
             .keep();
         let out = out_dir.join(file_name);
         let mut command = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()));
+        command.args(["-std=c11", "-O1", "-fPIC", "-Wall", "-Werror"]);
+        if let Some(include) = include {
+            command.arg("-I").arg(include);
+        }
         command
-            .args(["-std=c11", "-O1", "-fPIC", "-Wall", "-Werror", "-I"])
+            .arg("-I")
             .arg(include_dir())
             .arg(workspace_root().join("tests/fixtures").join(source))
             .args(args)
@@ -468,6 +484,14 @@ pub mod fixtures {
         }
         run_checked(command, &format!("compiling {source} {args:?}"));
         out
+    }
+
+    /// The plugin of `tests/fixtures/abi-1.0/plugin.c`, built against the
+    /// ABI 1.0 header beside it: `libabi10.so`, module `abi10`, backend
+    /// `old` (u32 and u64, stable, no pairs entry).
+    pub fn abi_1_0_plugin() -> PathBuf {
+        let include = workspace_root().join("tests/fixtures/abi-1.0");
+        compile_c_with("abi-1.0/plugin.c", "libabi10.so", &[], Some(&include))
     }
 
     /// The module name of the `tests/fixtures/hostile.c` variant `case`:

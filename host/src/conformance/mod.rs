@@ -4,8 +4,10 @@
 //! on a buffer placed against inaccessible guard pages, the result compared
 //! bit for bit with the reference sort; the key types it does not declare
 //! must be refused by the host without calling it; its declared scratch
-//! memory is measured.
+//! memory is measured. A backend with a pairs entry (ABI 1.1) also sorts
+//! keys with a payload (`pairs.rs`), which is where its stability shows.
 
+mod pairs;
 pub mod workload;
 
 use crate::error::SortError;
@@ -103,6 +105,15 @@ pub fn verify_backend(backend: &Backend, options: &Options) -> Vec<Check> {
                 KeyType::F32 => sort_checks::<f32>(backend, key_type, options, &mut checks),
                 KeyType::F64 => sort_checks::<f64>(backend, key_type, options, &mut checks),
             }
+            let checks = &mut checks;
+            match key_type {
+                KeyType::U32 => pairs::pairs_checks::<u32>(backend, key_type, options, checks),
+                KeyType::U64 => pairs::pairs_checks::<u64>(backend, key_type, options, checks),
+                KeyType::I32 => pairs::pairs_checks::<i32>(backend, key_type, options, checks),
+                KeyType::I64 => pairs::pairs_checks::<i64>(backend, key_type, options, checks),
+                KeyType::F32 => pairs::pairs_checks::<f32>(backend, key_type, options, checks),
+                KeyType::F64 => pairs::pairs_checks::<f64>(backend, key_type, options, checks),
+            }
         } else {
             checks.push(match key_type {
                 KeyType::U32 => undeclared::<u32>(backend, key_type),
@@ -115,7 +126,13 @@ pub fn verify_backend(backend: &Backend, options: &Options) -> Vec<Check> {
         }
     }
     checks.push(message_capacity(backend, options));
-    checks.push(stability(backend));
+    if !backend.supports_pairs() {
+        checks.push(no_pairs(backend));
+    }
+    // A stable backend with pairs got its `stable` checks with them.
+    if !(backend.supports_pairs() && backend.is_stable()) {
+        checks.push(stability(backend));
+    }
     checks
 }
 
@@ -161,7 +178,7 @@ fn cases(max_len: usize) -> Vec<(&'static str, Dist, usize)> {
     cases
 }
 
-fn case_seed(base: u64, check: &str, len: usize) -> u64 {
+pub(crate) fn case_seed(base: u64, check: &str, len: usize) -> u64 {
     let mut rng = Rng::new(base ^ (len as u64).wrapping_mul(0x9E37_79B9));
     for b in check.bytes() {
         rng = Rng::new(rng.next_u64() ^ u64::from(b));
@@ -379,9 +396,28 @@ fn message_capacity(backend: &Backend, options: &Options) -> Check {
     check
 }
 
-/// Stability cannot be seen through this ABI: keys equal in the contract's
-/// order are bit for bit the same, so a stable and an unstable sort give
-/// the same bytes. Said, not guessed.
+/// A backend without a pairs entry: nothing to check, and why.
+fn no_pairs(backend: &Backend) -> Check {
+    let (major, minor) = backend.module().abi;
+    Check {
+        backend: backend.name().to_string(),
+        key_type: None,
+        check: "pairs".to_string(),
+        len: 0,
+        seed: 0,
+        status: Status::Skip,
+        detail: if (major, minor) < (1, 1) {
+            format!("built for ABI {major}.{minor}, no pairs entry")
+        } else {
+            format!("built for ABI {major}.{minor}, no pairs entry (sort_pairs is null)")
+        },
+    }
+}
+
+/// Stability cannot be seen through a key-only sort: keys equal in the
+/// contract's order are bit for bit the same, so a stable and an unstable
+/// sort give the same bytes. Without a pairs entry it is said, not guessed;
+/// with one, `pairs.rs` checks it.
 fn stability(backend: &Backend) -> Check {
     Check {
         backend: backend.name().to_string(),
@@ -390,14 +426,13 @@ fn stability(backend: &Backend) -> Check {
         len: 0,
         seed: 0,
         status: Status::Skip,
-        detail: format!(
-            "declared {}; not observable: keys equal in the contract's order are identical bits",
-            if backend.is_stable() {
-                "stable"
-            } else {
-                "not stable"
-            }
-        ),
+        detail: if backend.is_stable() {
+            "declared stable; not observable without a pairs entry: keys equal in the \
+             contract's order are identical bits"
+                .to_string()
+        } else {
+            "declared not stable".to_string()
+        },
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use wildhost_abi::{LAYOUT_PREFIX, status};
+use wildhost_abi::{ABI_MINOR, LAYOUT_PREFIX, status};
 
 /// Whether a module can run on this machine, as its `init` said.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -33,6 +33,10 @@ pub enum LayoutCheck {
     Matched,
     /// The plugin exports no layout (C plugins): checked by magic, version and size.
     NotExported,
+    /// The plugin was built for an older minor of the ABI, whose layout is
+    /// not this host's by design (a later minor appended fields): checked by
+    /// magic, version and size, as a C plugin.
+    OlderMinor,
 }
 
 /// A plugin file loaded into this process: its validated module definition
@@ -117,6 +121,9 @@ fn load(checked: &Checked, shown_path: &Path) -> Result<LoadedFile, Refusal> {
     // The layout is compared before the entry point runs: validation reads
     // the definition with the host's layout, which must first be the plugin's.
     let layout = match opened.layout {
+        // Its layout lacks the fields later minors appended: comparing it
+        // with this host's would refuse a plugin the ABI promises to load.
+        Some(_) if report.tag().abi_minor < ABI_MINOR => LayoutCheck::OlderMinor,
         Some(pointer) => {
             // SAFETY: the pointer held by the `WildLayout_<module>` static of
             // a never-unloaded library that passed preflight, and it points

@@ -10,7 +10,8 @@ use core::ffi::c_char;
 use std::mem::{MaybeUninit, size_of};
 use wildhost_abi::{
     ABI_MAJOR, ABI_MINOR, AbiTag, InitFn, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHOD_SIZE,
-    MAX_METHODS, MAX_NAME, MethodDef, ModuleDef, SortFn, flags,
+    MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, MethodDef, ModuleDef, PayloadType, SortFn, SortPairsFn,
+    flags,
 };
 
 /// What a host knows how to read: its ABI version and, for each minor up to
@@ -28,12 +29,22 @@ pub struct HostAbi {
 }
 
 impl HostAbi {
-    /// This host: ABI 1.0.
+    /// This host: ABI 1.1. The module definition has not grown since 1.0;
+    /// the method entry grew by the pairs fields.
     pub const CURRENT: HostAbi = HostAbi {
         major: ABI_MAJOR,
         minor: ABI_MINOR,
+        module_sizes: &[size_of::<ModuleDef>(), size_of::<ModuleDef>()],
+        method_sizes: &[METHOD_SIZE_1_0, size_of::<MethodDef>()],
+    };
+
+    /// A host of ABI 1.0, as the last one was: tests play it to show that
+    /// it refuses a 1.1 plugin.
+    pub const V1_0: HostAbi = HostAbi {
+        major: 1,
+        minor: 0,
         module_sizes: &[size_of::<ModuleDef>()],
-        method_sizes: &[size_of::<MethodDef>()],
+        method_sizes: &[METHOD_SIZE_1_0],
     };
 }
 
@@ -71,6 +82,12 @@ pub struct MethodDefinition {
     pub scratch_percent: u32,
     /// The sort function.
     pub sort: SortFn,
+    /// The pairs function (ABI 1.1); `None` for a 1.0 plugin's backend,
+    /// whose entry ends before it, and for a backend that sorts bare keys only.
+    pub sort_pairs: Option<SortPairsFn>,
+    /// Set of payload type bits `sort_pairs` accepts (all known); zero
+    /// exactly when there is no `sort_pairs`.
+    pub payload_types: u32,
 }
 
 fn invalid(cause: impl Into<String>) -> Refusal {
@@ -134,10 +151,16 @@ pub unsafe fn validate_with(
             tag.abi_major, tag.abi_minor
         )));
     }
-    if major != host.major || minor > host.minor {
+    if major != host.major {
         return Err(invalid(format!(
             "plugin ABI {major}.{minor}, host speaks {}.0 to {}.{}",
             host.major, host.major, host.minor
+        )));
+    }
+    if minor > host.minor {
+        return Err(invalid(format!(
+            "plugin ABI {major}.{minor} is newer than this host's {}.{}",
+            host.major, host.minor
         )));
     }
     let needed = host.module_sizes[usize::from(minor)];
@@ -200,9 +223,11 @@ pub unsafe fn validate_with(
     let mut methods: Vec<MethodDefinition> = Vec::with_capacity(count as usize);
     for i in 0..count as usize {
         // SAFETY: the table holds `count` entries `stride` bytes apart
-        // (the ABI's contract, bounded above); each is read up to its size.
+        // (the ABI's contract, bounded above); each is read up to its size,
+        // and no further than its minor defines: fields a later minor
+        // appended are absent (zero) in an entry of an earlier one.
         let entry: MethodDef =
-            unsafe { read_prefix(def.methods.cast::<u8>().add(i * stride), stride) };
+            unsafe { read_prefix(def.methods.cast::<u8>().add(i * stride), stride.min(needed)) };
         // SAFETY: as for the module's strings.
         let method = unsafe { validate_method(&entry) }
             .map_err(|e| invalid(format!("backend #{i}: {e}")))?;
@@ -265,6 +290,35 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
             m.reserved
         )));
     }
+    // The ABI 1.1 fields: all zero (absent) when the entry is a 1.0 one,
+    // since `read_prefix` zero-fills what the plugin's stride does not cover.
+    if m.payload_types & !PayloadType::KNOWN_BITS != 0 {
+        return Err(context(format!(
+            "payload_types declares unknown payload type bits {:#x}",
+            m.payload_types & !PayloadType::KNOWN_BITS
+        )));
+    }
+    match (m.sort_pairs.is_some(), m.payload_types != 0) {
+        (true, false) => {
+            return Err(context(
+                "payload_types is 0 but sort_pairs is set: declare the payload types it sorts"
+                    .into(),
+            ));
+        }
+        (false, true) => {
+            return Err(context(format!(
+                "payload_types is {:#x} but sort_pairs is null: it must be 0 without sort_pairs",
+                m.payload_types
+            )));
+        }
+        _ => {}
+    }
+    if m.reserved2 != 0 {
+        return Err(context(format!(
+            "reserved2 field is {:#x}, must be 0",
+            m.reserved2
+        )));
+    }
     Ok(MethodDefinition {
         name,
         doc,
@@ -272,6 +326,8 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
         flags: m.flags,
         scratch_percent: m.scratch_percent,
         sort,
+        sort_pairs: m.sort_pairs,
+        payload_types: m.payload_types,
     })
 }
 
@@ -391,6 +447,18 @@ mod tests {
         0
     }
 
+    unsafe extern "C" fn noop_pairs(
+        _: *mut c_void,
+        _: *mut c_void,
+        _: usize,
+        _: u32,
+        _: u32,
+        _: *mut c_char,
+        _: usize,
+    ) -> i32 {
+        0
+    }
+
     fn method(name: &'static [u8]) -> MethodDef {
         MethodDef {
             name: name.as_ptr().cast(),
@@ -400,6 +468,9 @@ mod tests {
             flags: 0,
             scratch_percent: 0,
             reserved: 0,
+            sort_pairs: Some(noop_pairs),
+            payload_types: PayloadType::KNOWN_BITS,
+            reserved2: 0,
         }
     }
 
@@ -440,24 +511,58 @@ mod tests {
         unsafe { validate_with(host, def, "m", &tag(def.abi_minor)) }
     }
 
-    /// A module definition of a hypothetical ABI 1.1 that appends one field
+    /// A module definition of a hypothetical ABI 1.2 that appends one field
     /// to each struct, the way a later minor grows the ABI.
     #[repr(C)]
-    struct ModuleDefV11 {
+    struct ModuleDefV12 {
         base: ModuleDef,
         appended: u64,
     }
     #[repr(C)]
-    struct MethodDefV11 {
+    struct MethodDefV12 {
         base: MethodDef,
         appended: u64,
     }
-    const HOST_V11: HostAbi = HostAbi {
+    const HOST_V12: HostAbi = HostAbi {
         major: 1,
-        minor: 1,
-        module_sizes: &[size_of::<ModuleDef>(), size_of::<ModuleDefV11>()],
-        method_sizes: &[size_of::<MethodDef>(), size_of::<MethodDefV11>()],
+        minor: 2,
+        module_sizes: &[
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDefV12>(),
+        ],
+        method_sizes: &[
+            METHOD_SIZE_1_0,
+            size_of::<MethodDef>(),
+            size_of::<MethodDefV12>(),
+        ],
     };
+
+    /// A method table of ABI 1.0: entries `METHOD_SIZE_1_0` bytes apart,
+    /// each followed by bytes that are not zero, which a host must not read
+    /// as the 1.1 fields.
+    #[repr(C)]
+    struct MethodDefV10 {
+        head: [u8; METHOD_SIZE_1_0],
+    }
+    fn v10_entry(name: &'static [u8]) -> MethodDefV10 {
+        let entry = MethodDef {
+            sort_pairs: None,
+            payload_types: 0,
+            ..method(name)
+        };
+        let mut head = [0u8; METHOD_SIZE_1_0];
+        // SAFETY: `head` has `METHOD_SIZE_1_0 <= size_of::<MethodDef>()`
+        // bytes; the entry is a live local.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (&raw const entry).cast::<u8>(),
+                head.as_mut_ptr(),
+                METHOD_SIZE_1_0,
+            )
+        };
+        MethodDefV10 { head }
+    }
 
     #[test]
     fn a_plugin_of_the_current_minor_validates() {
@@ -467,7 +572,7 @@ mod tests {
             2,
             size_of::<MethodDef>(),
             size_of::<ModuleDef>(),
-            0,
+            ABI_MINOR,
         );
         let out = check(&def, &HostAbi::CURRENT).expect("valid");
         assert_eq!(
@@ -487,48 +592,100 @@ mod tests {
             2,
             size_of::<MethodDef>(),
             size_of::<ModuleDef>(),
+            1,
+        );
+        let out = check(&def, &HOST_V12).expect("a 1.2 host reads 1.1 plugins");
+        assert_eq!(out.abi, (1, 1));
+        assert_eq!(out.methods[1].name, "two");
+        assert!(out.methods[1].sort_pairs.is_some());
+    }
+
+    #[test]
+    fn a_1_0_method_table_has_no_pairs_entry_whatever_follows_it() {
+        // Two 1.0 entries back to back: the bytes after the first one's
+        // 1.0 size are the second entry's name pointer, not a pairs function.
+        let table = [v10_entry(b"one\0"), v10_entry(b"two\0")];
+        let def = module(
+            table.as_ptr().cast(),
+            2,
+            METHOD_SIZE_1_0,
+            size_of::<ModuleDef>(),
             0,
         );
-        let out = check(&def, &HOST_V11).expect("a 1.1 host reads 1.0 plugins");
+        let out = check(&def, &HostAbi::CURRENT).expect("a 1.1 host reads 1.0 plugins");
         assert_eq!(out.abi, (1, 0));
         assert_eq!(out.methods[1].name, "two");
+        for m in &out.methods {
+            assert!(m.sort_pairs.is_none(), "{}", m.name);
+            assert_eq!(m.payload_types, 0);
+        }
+    }
+
+    #[test]
+    fn a_1_1_plugin_is_refused_by_a_1_0_host() {
+        let methods = [method(b"one\0")];
+        let def = module(
+            methods.as_ptr(),
+            1,
+            size_of::<MethodDef>(),
+            size_of::<ModuleDef>(),
+            1,
+        );
+        let refusal = check(&def, &HostAbi::V1_0).expect_err("newer minor");
+        assert_eq!(
+            refusal.cause,
+            "plugin ABI 1.1 is newer than this host's 1.0"
+        );
+        // And a 1.1 entry stride is no less than the 1.1 size.
+        let def = module(
+            methods.as_ptr(),
+            1,
+            METHOD_SIZE_1_0,
+            size_of::<ModuleDef>(),
+            1,
+        );
+        let refusal = check(&def, &HostAbi::CURRENT).expect_err("short 1.1 entries");
+        assert!(
+            refusal.cause.contains(&format!(
+                "method entries are {METHOD_SIZE_1_0} bytes apart, ABI 1.1 needs"
+            )),
+            "{}",
+            refusal.cause
+        );
     }
 
     #[test]
     fn a_newer_minor_plugin_with_appended_fields_loads_in_a_host_that_knows_it() {
         let methods = [
-            MethodDefV11 {
+            MethodDefV12 {
                 base: method(b"one\0"),
                 appended: 7,
             },
-            MethodDefV11 {
+            MethodDefV12 {
                 base: method(b"two\0"),
                 appended: 7,
             },
         ];
-        let def = ModuleDefV11 {
+        let def = ModuleDefV12 {
             base: module(
                 methods.as_ptr().cast(),
                 2,
-                size_of::<MethodDefV11>(),
-                size_of::<ModuleDefV11>(),
-                1,
+                size_of::<MethodDefV12>(),
+                size_of::<ModuleDefV12>(),
+                2,
             ),
             appended: 9,
         };
         assert_eq!(def.appended, 9);
         assert_eq!(methods[0].appended, 7);
         // The table is walked by the plugin's stride, not the host's size.
-        let out = check(&def.base, &HOST_V11).expect("valid 1.1 plugin");
+        let out = check(&def.base, &HOST_V12).expect("valid 1.2 plugin");
         assert_eq!(out.methods[1].name, "two");
-        // The current host refuses it: it cannot know what 1.1 requires.
+        // The current host refuses it: it cannot know what 1.2 requires.
         let refusal = check(&def.base, &HostAbi::CURRENT).expect_err("newer minor");
-        assert!(
-            refusal
-                .cause
-                .contains("plugin ABI 1.1, host speaks 1.0 to 1.0"),
-            "{}",
-            refusal.cause
+        assert_eq!(
+            refusal.cause,
+            "plugin ABI 1.2 is newer than this host's 1.1"
         );
     }
 
@@ -578,6 +735,34 @@ mod tests {
                 },
                 "reserved field",
             ),
+            (
+                MethodDef {
+                    payload_types: 0x5,
+                    ..method(b"a\0")
+                },
+                "payload_types declares unknown payload type bits 0x4",
+            ),
+            (
+                MethodDef {
+                    payload_types: 0,
+                    ..method(b"a\0")
+                },
+                "payload_types is 0 but sort_pairs is set",
+            ),
+            (
+                MethodDef {
+                    sort_pairs: None,
+                    ..method(b"a\0")
+                },
+                "payload_types is 0x3 but sort_pairs is null",
+            ),
+            (
+                MethodDef {
+                    reserved2: 2,
+                    ..method(b"a\0")
+                },
+                "reserved2 field is 0x2, must be 0",
+            ),
             (method(b"has space\0"), "is not a backend name"),
             (method(b"\0"), "is not a backend name"),
             (
@@ -602,7 +787,7 @@ mod tests {
                 1,
                 size_of::<MethodDef>(),
                 size_of::<ModuleDef>(),
-                0,
+                ABI_MINOR,
             );
             let refusal = check(&def, &HostAbi::CURRENT).expect_err(expected);
             assert!(
@@ -625,7 +810,7 @@ mod tests {
             1,
             size_of::<MethodDef>(),
             size_of::<ModuleDef>(),
-            0,
+            ABI_MINOR,
         );
         let refusal = check(&def, &HostAbi::CURRENT).expect_err("unterminated");
         assert!(
@@ -643,7 +828,7 @@ mod tests {
             2,
             size_of::<MethodDef>(),
             size_of::<ModuleDef>(),
-            0,
+            ABI_MINOR,
         );
         let refusal = check(&def, &HostAbi::CURRENT).expect_err("duplicate");
         assert!(refusal.cause.contains("appears twice"), "{}", refusal.cause);
@@ -659,7 +844,7 @@ mod tests {
                 1,
                 size_of::<MethodDef>(),
                 size_of::<ModuleDef>(),
-                0,
+                ABI_MINOR,
             )
         };
         let refusal = check(&def, &HostAbi::CURRENT).expect_err("name");

@@ -4,15 +4,15 @@
 
 use crate::crash::Culprit;
 use crate::error::{MESSAGE_CAP, SortError, plugin_message};
-use crate::keys::KeyVec;
+use crate::keys::{KeyVec, SortKey};
 use crate::loading::load::{Availability, LayoutCheck, LoadedFile};
 use crate::loading::validate::MethodDefinition;
 use crate::message::{MessageBuffer, with_buffer};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use wildhost_abi::sdk::Key;
-use wildhost_abi::{KeyType, SortFn, flags, status};
+use wildhost_abi::sdk::{Key, Payload};
+use wildhost_abi::{KeyType, PayloadType, SortFn, SortPairsFn, flags, status};
 
 /// A loaded, validated plugin module.
 #[derive(Debug, Serialize)]
@@ -96,7 +96,8 @@ impl Backend {
     pub fn supports(&self, key_type: KeyType) -> bool {
         self.method.key_types & key_type.bit() != 0
     }
-    /// Whether equal keys keep their order.
+    /// Whether equal keys keep their order: seen in a pairs sort, where
+    /// equal keys keep their payloads in input order.
     pub fn is_stable(&self) -> bool {
         self.method.flags & flags::STABLE != 0
     }
@@ -107,6 +108,16 @@ impl Backend {
     /// Declared scratch memory, in percent of the buffer.
     pub fn scratch_percent(&self) -> u32 {
         self.method.scratch_percent
+    }
+    /// Whether it has a pairs entry (ABI 1.1 `sort_pairs`): it sorts keys
+    /// with a payload itself. [`Backend::sort_pairs`] may still sort pairs
+    /// through one without (see there).
+    pub fn supports_pairs(&self) -> bool {
+        self.method.sort_pairs.is_some()
+    }
+    /// The payload types its pairs entry accepts; none without one.
+    pub fn pairs_payloads(&self) -> impl Iterator<Item = PayloadType> + '_ {
+        PayloadType::in_set(self.method.payload_types)
     }
     /// Whether its module can run here.
     pub fn is_available(&self) -> bool {
@@ -122,6 +133,107 @@ impl Backend {
         // The call's own result is one pointer wide, so the common case
         // moves no error value around: it is unboxed only on failure.
         self.call(keys).map_err(|error| *error)
+    }
+
+    /// Sorts `keys` in place and moves `payload` with them: `keys[i]` and
+    /// `payload[i]` stay together. Stable if the backend [is
+    /// stable](Backend::is_stable), and always through the fallback below.
+    ///
+    /// A backend with a pairs entry sorts both itself. One without (every
+    /// ABI 1.0 backend) sorts them if the keys are 32-bit, there are at most
+    /// 2^32 of them, and it sorts `u64`: each key's order-preserving 32-bit
+    /// image goes in the high half of a `u64` and its position in the low
+    /// half, the backend sorts those, and keys and payload are put back in
+    /// that order, which is sorted and stable whatever the backend. Any
+    /// other case is [`SortError::PairsUnsupported`]. Lengths that differ
+    /// are [`SortError::PairsLengthMismatch`]; the backend is not called.
+    pub fn sort_pairs<T: SortKey, P: Payload>(
+        &self,
+        keys: &mut [T],
+        payload: &mut [P],
+    ) -> Result<(), SortError> {
+        if keys.len() != payload.len() {
+            return Err(SortError::PairsLengthMismatch {
+                keys: keys.len(),
+                payload: payload.len(),
+            });
+        }
+        match self.method.sort_pairs {
+            Some(sort_pairs) if self.method.payload_types & P::TYPE.bit() != 0 => {
+                self.check_callable(T::TYPE)?;
+                self.call_pairs(sort_pairs, keys, payload)
+                    .map_err(|error| *error)
+            }
+            _ => self.sort_pairs_packed(keys, payload),
+        }
+    }
+
+    /// [`Backend::sort_pairs`] through the backend's `u64` key sort.
+    fn sort_pairs_packed<T: SortKey, P: Payload>(
+        &self,
+        keys: &mut [T],
+        payload: &mut [P],
+    ) -> Result<(), SortError> {
+        let packable = T::TYPE.size() == 4
+            && u32::try_from(keys.len().saturating_sub(1)).is_ok()
+            && self.supports(KeyType::U64);
+        if !packable {
+            return Err(SortError::PairsUnsupported {
+                backend: self.name().to_string(),
+                module: self.module.name.clone(),
+                abi: self.module.abi,
+                key_type: T::TYPE,
+            });
+        }
+        self.check_callable(KeyType::U64)?;
+        let mut packed: Vec<u64> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| u64::from(order_image(T::TYPE, k.bits() as u32)) << 32 | i as u64)
+            .collect();
+        self.call(&mut packed).map_err(|error| *error)?;
+        let original = payload.to_vec();
+        for ((key, value), &p) in keys.iter_mut().zip(payload.iter_mut()).zip(&packed) {
+            *key = T::from_bits(u64::from(from_order_image(T::TYPE, (p >> 32) as u32)));
+            // The low half is a position below `len` (packed so above).
+            *value = original.get(p as u32 as usize).copied().unwrap_or(*value);
+        }
+        Ok(())
+    }
+
+    /// Calls the plugin's pairs function; the key type is callable and
+    /// the payload type declared.
+    fn call_pairs<T: Key, P: Payload>(
+        &self,
+        sort_pairs: SortPairsFn,
+        keys: &mut [T],
+        payload: &mut [P],
+    ) -> Result<(), Box<SortError>> {
+        with_buffer(|message| {
+            let running = self.culprit.enter();
+            // SAFETY: the plugin is loaded for good and its definition
+            // validated; `keys` and `payload` are live, exclusively borrowed
+            // buffers of `len` keys and `len` values (checked by the caller)
+            // of the types whose bits are passed, which the backend
+            // declared; `message` has a page of writable bytes, all zeros,
+            // more than `MESSAGE_CAP`. The ABI makes `sort_pairs` thread-safe.
+            let code = unsafe {
+                sort_pairs(
+                    keys.as_mut_ptr().cast(),
+                    payload.as_mut_ptr().cast(),
+                    keys.len(),
+                    T::TYPE.bit(),
+                    P::TYPE.bit(),
+                    message.as_mut_ptr().cast(),
+                    MESSAGE_CAP,
+                )
+            };
+            drop(running);
+            if code == status::OK && message.untouched(MESSAGE_CAP) {
+                return Ok(());
+            }
+            self.after_message(code, message)
+        })
     }
 
     /// Sorts a [`KeyVec`] of any key type in place.
@@ -276,5 +388,66 @@ impl Backend {
                 "a null key buffer of one key",
             ),
         }
+    }
+}
+
+/// The order-preserving image of a 32-bit key's bits: unsigned integers
+/// order like the keys. Signed: the sign bit flipped. Floats (totalOrder):
+/// every bit of a negative flipped, the sign bit of a positive.
+fn order_image(key_type: KeyType, bits: u32) -> u32 {
+    match key_type {
+        KeyType::I32 => bits ^ 0x8000_0000,
+        KeyType::F32 if bits >> 31 == 1 => !bits,
+        KeyType::F32 => bits | 0x8000_0000,
+        _ => bits,
+    }
+}
+
+/// The inverse of [`order_image`].
+fn from_order_image(key_type: KeyType, image: u32) -> u32 {
+    match key_type {
+        KeyType::I32 => image ^ 0x8000_0000,
+        KeyType::F32 if image >> 31 == 1 => image & 0x7fff_ffff,
+        KeyType::F32 => !image,
+        _ => image,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_images_order_like_the_keys_and_invert() {
+        let ints = [i32::MIN, -7, -1, 0, 1, 9, i32::MAX];
+        let images: Vec<u32> = ints
+            .iter()
+            .map(|&k| order_image(KeyType::I32, k as u32))
+            .collect();
+        assert!(images.is_sorted(), "{images:?}");
+        for (&k, &img) in ints.iter().zip(&images) {
+            assert_eq!(from_order_image(KeyType::I32, img), k as u32);
+        }
+        let floats = [
+            f32::from_bits(0xffc0_0001), // -NaN
+            f32::NEG_INFINITY,
+            -1.5,
+            -f32::MIN_POSITIVE / 2.0,
+            -0.0,
+            0.0,
+            f32::MIN_POSITIVE / 2.0,
+            2.0,
+            f32::INFINITY,
+            f32::from_bits(0x7fc0_0001), // +NaN
+        ];
+        let images: Vec<u32> = floats
+            .iter()
+            .map(|k| order_image(KeyType::F32, k.to_bits()))
+            .collect();
+        assert!(images.is_sorted(), "{images:x?}");
+        for (k, &img) in floats.iter().zip(&images) {
+            assert_eq!(from_order_image(KeyType::F32, img), k.to_bits());
+        }
+        assert_eq!(order_image(KeyType::U32, 77), 77);
     }
 }

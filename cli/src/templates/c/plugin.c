@@ -35,8 +35,10 @@ static int32_t sort(void *keys, size_t len, uint32_t key_type, char *err, size_t
     return WILD_ERR_UNSUPPORTED_KEY_TYPE; /* the host passes only declared types: not reached */
 }
 
-static const WildMethodDef methods[] = { /* name, doc, sort, key types, flags, scratch %, 0 */
-    {"{{backend}}", "libc qsort, floats in totalOrder", sort, WILD_KEY_ALL, 0, 0, 0},
+/* name, doc, sort, key types, flags, scratch %, 0,
+ * then (ABI 1.1) sort_pairs, payload types, 0: NULL and 0 for bare keys only */
+static const WildMethodDef methods[] = {
+    {"{{backend}}", "libc qsort, floats in totalOrder", sort, WILD_KEY_ALL, 0, 0, 0, NULL, 0, 0},
 };
 static const WildModuleDef module = {
     WILD_MODULE_HEAD, "{{name}}" /* = the file name */, "0.1.0",

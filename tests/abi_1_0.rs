@@ -1,0 +1,119 @@
+//! The ABI 1.0 plugin of `fixtures/abi-1.0`, built against the 1.0 header
+//! and kept for ever: every later 1.x host loads it, sorts through it,
+//! verifies it, and sorts pairs through its key sort where that is exact.
+
+use wildhost::{Registry, SearchPath, SortError};
+use wildhost_suite::{Sandbox, fixtures};
+
+#[test]
+fn it_loads_and_list_shows_abi_1_0() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&fixtures::abi_1_0_plugin());
+    let out = sandbox.normalise(sandbox.run(["list"]));
+    out.expect_exactly(
+        0,
+        "\
+BACKEND  MODULE  KEY TYPES  FLAGS             DEFAULT FOR  STATUS     DESCRIPTION
+old      abi10   u32 u64    stable, in place  u32 u64      available  insertion sort, built against the ABI 1.0 header
+
+MODULE  VERSION  ABI  FEATURES  FILE
+abi10   1.0.0    1.0  -         <sandbox>/plugins/libabi10.so
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        "",
+    );
+}
+
+#[test]
+fn it_sorts_bare_keys() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&fixtures::abi_1_0_plugin());
+    sandbox
+        .run_with_input(
+            ["sort", "-b", "old", "-t", "u64"],
+            b"3\n18446744073709551615\n0\n2\n",
+        )
+        .expect_exactly(0, "0\n2\n3\n18446744073709551615\n", "");
+}
+
+#[test]
+fn it_passes_verify_and_its_pairs_checks_say_why_they_skip() {
+    let sandbox = Sandbox::new();
+    let plugin = fixtures::abi_1_0_plugin();
+    let out = sandbox.run([
+        "verify".as_ref(),
+        plugin.as_os_str(),
+        "--max-len".as_ref(),
+        "1000".as_ref(),
+    ]);
+    out.expect_code(0).expect_stdout(&[
+        "module abi10 1.0.0, ABI 1.0, 1 backend(s)",
+        "SKIP  old  -    pairs             built for ABI 1.0, no pairs entry",
+        "SKIP  old  -    stable-flag       declared stable; not observable without a pairs entry",
+        " 0 failed",
+    ]);
+}
+
+#[test]
+fn the_library_sorts_32_bit_pairs_through_it_stably_and_refuses_64_bit_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(fixtures::abi_1_0_plugin(), dir.path().join("libabi10.so")).expect("copy");
+    let registry = Registry::discover(&SearchPath::only([dir.path().to_path_buf()]));
+    let backend = registry.backend("old").expect("the ABI 1.0 backend");
+    assert_eq!(backend.module().abi, (1, 0));
+    assert!(!backend.supports_pairs());
+    assert_eq!(backend.pairs_payloads().count(), 0);
+
+    // u32 keys: packed with their positions into its u64 sort.
+    let mut keys = [5u32, 1, 5, u32::MAX, 1, 0, 5];
+    let mut payload = [10u64, 11, 12, 13, 14, 15, u64::MAX];
+    backend.sort_pairs(&mut keys, &mut payload).expect("sorted");
+    assert_eq!(keys, [0, 1, 1, 5, 5, 5, u32::MAX]);
+    assert_eq!(payload, [15, 11, 14, 10, 12, u64::MAX, 13]);
+
+    // i32 and f32 keys too, in the contract's order.
+    let mut keys = [3i32, -1, i32::MIN, -1, 0];
+    let mut payload = [0u32, 1, 2, 3, 4];
+    backend.sort_pairs(&mut keys, &mut payload).expect("sorted");
+    assert_eq!(keys, [i32::MIN, -1, -1, 0, 3]);
+    assert_eq!(payload, [2, 1, 3, 4, 0]);
+    let mut keys = [0.0f32, -0.0, f32::NAN, -f32::INFINITY, 0.0];
+    let mut payload = [0u32, 1, 2, 3, 4];
+    backend.sort_pairs(&mut keys, &mut payload).expect("sorted");
+    assert_eq!(payload, [3, 1, 0, 4, 2]);
+    assert_eq!(keys[1].to_bits(), (-0.0f32).to_bits());
+    assert_eq!(keys[4].to_bits(), f32::NAN.to_bits());
+
+    // u64 keys cannot be packed: the error names the module and its ABI.
+    let mut keys = [2u64, 1];
+    let mut payload = [0u32, 1];
+    let err = backend
+        .sort_pairs(&mut keys, &mut payload)
+        .expect_err("no pairs entry for 64-bit keys");
+    assert_eq!(
+        err,
+        SortError::PairsUnsupported {
+            backend: "old".into(),
+            module: "abi10".into(),
+            abi: (1, 0),
+            key_type: wildhost::KeyType::U64,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "backend `old` cannot sort u64 keys with a payload: module `abi10` was built for \
+         ABI 1.0 and has no pairs entry"
+    );
+    assert_eq!(
+        err.help().as_deref(),
+        Some(
+            "rebuild `abi10` against wildhost-abi 1.1 (wildsort.h ABI 1.1) with a sort_pairs \
+             function, or pick a backend that sorts pairs (`wildhost list` shows them)"
+        )
+    );
+    assert_eq!((keys, payload), ([2, 1], [0, 1]), "untouched");
+}
