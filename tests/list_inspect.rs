@@ -195,7 +195,7 @@ doc:          radix sorts
 features:     -
 availability: available
 backends:
-  radix  [u32 u64 i32 i64 f32 f64]  scratch 100%
+  radix  [u32 u64 i32 i64 f32 f64]  stable, pairs, scratch 100%
       MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
 ",
     );

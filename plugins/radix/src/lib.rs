@@ -8,15 +8,26 @@
 //! recognised and sorted in one or two passes; small and badly skewed inputs
 //! go to `sort_unstable`. See [`sort`] for the algorithm.
 //!
-//! Not flagged stable: equal keys of these types are bit-identical, so no
-//! caller can observe the order of equal keys, but the small-input fallback
-//! (`sort_unstable`) and the reversal of descending input are not stable
-//! algorithms, and the flag would claim more than the code does.
+//! Its pairs entry (ABI 1.1, [`pairs::sort_pairs`]) moves each payload in
+//! the same passes as its key and is stable, which is what the `stable`
+//! flag declares: for bare keys stability cannot be observed (equal keys
+//! are identical bits), and the key-only sort does not promise it.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod pairs;
 pub mod sort;
+
+use wildhost_abi::sdk::PayloadSlice;
+
+/// The pairs entry: the SDK has checked that both arrays have `keys.len()`
+/// values.
+fn pairs_of<K: pairs::PairKey>(keys: &mut [K], payload: PayloadSlice<'_>) {
+    match payload {
+        PayloadSlice::U32(p) => pairs::sort_pairs(keys, p),
+        PayloadSlice::U64(p) => pairs::sort_pairs(keys, p),
+    }
+}
 
 wildhost_abi::export_plugin! {
     module: wildsort_radix,
@@ -26,7 +37,7 @@ wildhost_abi::export_plugin! {
     backends: [{
         name: "radix",
         doc: "MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input",
-        flags: 0,
+        flags: wildhost_abi::flags::STABLE,
         scratch_percent: 100,
         sorts: {
             u32: sort::sort_u32,
@@ -35,6 +46,14 @@ wildhost_abi::export_plugin! {
             i64: sort::sort_i64,
             f32: sort::sort_f32,
             f64: sort::sort_f64,
+        },
+        pairs: {
+            u32: pairs_of::<u32>,
+            u64: pairs_of::<u64>,
+            i32: pairs_of::<i32>,
+            i64: pairs_of::<i64>,
+            f32: pairs_of::<f32>,
+            f64: pairs_of::<f64>,
         },
     }],
 }
