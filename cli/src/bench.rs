@@ -162,7 +162,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
             .max()
             .unwrap_or(0)
     };
-    let available = wildhost::mem::available_memory().unwrap_or(u64::MAX);
+    let available = wildhost::budget::available_memory().unwrap_or(u64::MAX);
     memory_check(args, &types, &scratch, available)?;
     let workloads = workloads(args, &types, &scratch, available)?;
 
@@ -380,7 +380,7 @@ fn workloads(
             Format::Binary => Encoding::Binary,
         };
         let copies = 200 + scratch(*key_type);
-        let largest = wildhost::mem::largest_input(available, *key_type, copies, encoding);
+        let largest = wildhost::budget::largest_input(available, *key_type, copies, encoding);
         let (bytes, source) = read_input(Some(path), largest, |source, length| {
             let length = length.unwrap_or(largest.saturating_add(1));
             Failure::new(format!("not enough memory to bench {source}"))
@@ -388,7 +388,7 @@ fn workloads(
                     "its {} could hold keys that take up to {} with two copies and the \
                      backends' scratch",
                     crate::report::bytes(length),
-                    crate::report::bytes(wildhost::mem::sort_needs(
+                    crate::report::bytes(wildhost::budget::sort_needs(
                         length, *key_type, copies, encoding
                     ))
                 ))

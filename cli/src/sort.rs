@@ -10,8 +10,9 @@ use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wildhost::budget::{self, ReadError};
 use wildhost::codec::{Encoding, TextKey, Writer};
-use wildhost::mem::{self, ReadError};
+use wildhost::mem;
 use wildhost::running::integrity::{Fingerprint, OutputCheck, Tally};
 use wildhost::running::worker::{self, Prepared, PreparedSortError, Sink};
 use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec};
@@ -96,7 +97,7 @@ impl MemoryLimit {
         match given {
             Some(bytes) => MemoryLimit { bytes, given: true },
             None => MemoryLimit {
-                bytes: wildhost::mem::available_memory().unwrap_or(u64::MAX),
+                bytes: wildhost::budget::available_memory().unwrap_or(u64::MAX),
                 given: false,
             },
         }
@@ -167,7 +168,7 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     // holds more.
     let limit = MemoryLimit::new(args.memory);
     let scratch = backend.scratch_percent();
-    let largest = mem::largest_input(limit.bytes, key_type, scratch, encoding);
+    let largest = budget::largest_input(limit.bytes, key_type, scratch, encoding);
     let (input, source) = read_input(args.input.as_deref(), largest, |source, length| {
         let why = format!(
             "a key for every {}, backend `{}`'s scratch of {scratch}% and the output",
@@ -182,7 +183,7 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
                 "sorting its {} as {key_type} {} could take up to {} ({why})",
                 report::bytes(length),
                 encoding_name(encoding),
-                report::bytes(mem::sort_needs(length, key_type, scratch, encoding)),
+                report::bytes(budget::sort_needs(length, key_type, scratch, encoding)),
             ),
             None => format!(
                 "it holds more than {}, the most whose sort as {key_type} {} fits ({why})",
@@ -199,7 +200,7 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             )
     })?;
     // Room for the whole output now, so that writing it cannot run out.
-    let room = mem::output_bound(input.len() as u64, key_type, encoding);
+    let room = budget::output_bound(input.len() as u64, key_type, encoding);
     let mut out =
         mem::try_with_capacity(usize::try_from(room).unwrap_or(usize::MAX)).map_err(|e| {
             Failure::new(format!("cannot make room for the output of {source}"))
@@ -460,11 +461,11 @@ pub fn read_input(
             let source = format!("`{}`", p.display());
             let failed = Failure::new(format!("cannot read the input file {source}"))
                 .help("check the path given with --input");
-            (wildhost::mem::read_file(p, limit), source, failed)
+            (wildhost::budget::read_file(p, limit), source, failed)
         }
         _ => {
             let mut bytes = Vec::new();
-            let read = mem::read_all(std::io::stdin().lock(), &mut bytes, limit).map(|()| bytes);
+            let read = budget::read_all(std::io::stdin().lock(), &mut bytes, limit).map(|()| bytes);
             let source = "standard input".to_string();
             (read, source, Failure::new("cannot read standard input"))
         }

@@ -34,11 +34,12 @@
 //!
 //! Lower modules never import higher ones:
 //!
-//! - [`error`], [`keys`], [`process`], [`mem`], [`crash`]: the base every
-//!   other module uses (error types, the key vector and the contract's
-//!   order, process primitives, large buffers, the reports of a process
-//!   ended during a plugin call), and the guarded buffer plugins write
-//!   their messages into.
+//! - [`error`], [`keys`], [`process`], [`mem`], [`budget`], [`crash`]: the
+//!   base every other module uses (error types, the key vector and the
+//!   contract's order, process primitives, large buffers, the memory a sort
+//!   needs and reading its input within it, the reports of a process ended
+//!   during a plugin call), and the guarded buffer plugins write their
+//!   messages into.
 //! - [`wire`]: the bytes the host and its child processes exchange, no I/O.
 //! - [`loading`]: discovery, trust, preflight, the scanner, `dlopen`,
 //!   layout and validation.
@@ -49,6 +50,7 @@
 //! - [`conformance`]: the checks `wildhost verify` runs, and the inputs they
 //!   and the benchmarks generate.
 
+pub mod budget;
 pub mod codec;
 pub mod conformance;
 pub mod crash;

@@ -43,7 +43,7 @@ use float::{parse_float, scan_float};
 use int::{parse_int, scan_int};
 use lines::parse_lines;
 
-pub use crate::mem::Encoding;
+pub use crate::budget::Encoding;
 use wildhost_abi::KeyType;
 
 /// Why input could not be read as keys.

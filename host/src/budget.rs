@@ -1,0 +1,340 @@
+//! The memory a sort may take, and reading its input within it: one
+//! estimate of what sorting an input needs ([`sort_needs`]), the most
+//! input that fits a limit ([`largest_input`]), the memory available here
+//! (the kernel's figure, lowered by a cgroup limit), and reading a file or
+//! a stream that stops at the limit instead of filling memory.
+
+use crate::mem::try_with_capacity;
+use std::io;
+use wildhost_abi::KeyType;
+
+/// The two forms keys are read and written in. It lives here, below the
+/// codec that reads and writes it, because the memory a sort needs
+/// ([`sort_needs`]) depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// One key per line, as [`write_text`](crate::codec::write_text)
+    /// writes them.
+    Text,
+    /// The raw little-endian array, as
+    /// [`write_binary`](crate::codec::write_binary) writes it.
+    Binary,
+}
+
+/// The most memory, in bytes, that sorting an input of `input_bytes` bytes
+/// can take: `key_type` keys read and written in `encoding`, sorted by a
+/// backend that declares `scratch_percent` (of the keys' bytes) of scratch
+/// memory.
+///
+/// The number of keys is not known before parsing, so it is bounded from
+/// above by the input: at most one key per 2 bytes of text (a digit and a
+/// newline), exactly one per key size of binary. The keys are held
+/// throughout; beside them, one at a time, the input (while it is parsed),
+/// the backend's scratch (while it sorts) and the output (while it is
+/// written), so the need is the keys plus the largest of the three.
+///
+/// This is the one estimate `sort` checks against its memory limit
+/// ([`largest_input`] turns it into a number of input bytes).
+pub fn sort_needs(
+    input_bytes: u64,
+    key_type: KeyType,
+    scratch_percent: u32,
+    encoding: Encoding,
+) -> u64 {
+    let size = key_type.size() as u64;
+    let keys = match encoding {
+        Encoding::Text => input_bytes.div_ceil(2),
+        Encoding::Binary => input_bytes / size,
+    };
+    let key_bytes = keys.saturating_mul(size);
+    let scratch = key_bytes.saturating_mul(u64::from(scratch_percent)) / 100;
+    let output = output_bound(input_bytes, key_type, encoding);
+    key_bytes.saturating_add(input_bytes.max(scratch).max(output))
+}
+
+/// The most bytes of output an input of `input_bytes` bytes of `key_type`
+/// keys in `encoding` sorts into. Binary output is the input's size. An
+/// integer's text never takes more than its line did (`+007` is written
+/// `7`). A float's may: `1` is written `1.0`, and the worst, `1e15` (5
+/// bytes with its newline), `1000000000000000.0` (19), under 4 times as
+/// many; a last line without its newline adds one byte more.
+pub fn output_bound(input_bytes: u64, key_type: KeyType, encoding: Encoding) -> u64 {
+    match encoding {
+        Encoding::Binary => input_bytes,
+        Encoding::Text if key_type.is_float() => input_bytes.saturating_mul(4).saturating_add(32),
+        Encoding::Text => input_bytes.saturating_add(1),
+    }
+}
+
+/// The most input bytes whose [`sort_needs`] stays within `limit` bytes.
+pub fn largest_input(
+    limit: u64,
+    key_type: KeyType,
+    scratch_percent: u32,
+    encoding: Encoding,
+) -> u64 {
+    let fits = |bytes| sort_needs(bytes, key_type, scratch_percent, encoding) <= limit;
+    // The need grows with the input and is at least the input: a search
+    // between 0 and `limit` bytes.
+    let (mut low, mut high) = (0u64, limit);
+    if !fits(0) {
+        return 0;
+    }
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        if fits(mid) {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
+}
+
+/// Why an input could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Reading failed, or the memory to read into could not be had.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The input holds more bytes than the caller would take: at least
+    /// `at_least` (a file's length, or one more than the limit of a stream
+    /// such as standard input or `/dev/zero`, which may never end).
+    #[error("it holds more than {limit} bytes")]
+    TooLarge {
+        /// The bytes the input holds at least.
+        at_least: u64,
+        /// The most bytes the caller would take.
+        limit: u64,
+    },
+}
+
+/// Reads a whole file into a buffer sized from its length, refusing one of
+/// more than `limit` bytes before reading it (see [`read_all`]).
+pub fn read_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > limit {
+        return Err(ReadError::TooLarge {
+            at_least: len,
+            limit,
+        });
+    }
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    // One byte more, so that reading to the end needs no second allocation.
+    let mut bytes = try_with_capacity(len.saturating_add(1))?;
+    read_all(file, &mut bytes, limit)?;
+    Ok(bytes)
+}
+
+/// Reads `reader` to its end into `bytes`, refusing to hold more than
+/// `limit` bytes. Memory is overcommitted on Linux: growing a buffer
+/// without bound (an input that never ends, like `/dev/zero`, or one
+/// larger than the machine) does not fail, the kernel's out-of-memory
+/// killer ends the process instead, with no word of why.
+pub fn read_all(reader: impl io::Read, bytes: &mut Vec<u8>, limit: u64) -> Result<(), ReadError> {
+    use std::io::Read;
+    let room = limit.saturating_sub(bytes.len() as u64);
+    reader.take(room.saturating_add(1)).read_to_end(bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            at_least: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// The memory a new allocation can use without swapping, as the kernel
+/// estimates it (`MemAvailable` in `/proc/meminfo`), or less if this
+/// process's memory cgroup (a container's limit) leaves less; `None` if
+/// unknown.
+pub fn available_memory() -> Option<u64> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let info = read("/proc/meminfo")?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    let machine = kib.checked_mul(1024)?;
+    let group = read("/proc/self/cgroup").and_then(|groups| cgroup_room(&groups, read));
+    Some(group.map_or(machine, |room| room.min(machine)))
+}
+
+/// The room left under the memory limit of the cgroup named in
+/// `/proc/self/cgroup` (`groups`), cgroup v2 or v1, through `read` of the
+/// files under `/sys/fs/cgroup`; `None` without a limit.
+fn cgroup_room(groups: &str, read: impl Fn(&str) -> Option<String>) -> Option<u64> {
+    let number = |text: Option<String>| text?.trim().parse::<u64>().ok();
+    for line in groups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        let (limit, usage) = if controllers.is_empty() {
+            let dir = format!("/sys/fs/cgroup{path}");
+            (
+                number(read(&format!("{dir}/memory.max"))),
+                number(read(&format!("{dir}/memory.current"))),
+            )
+        } else if controllers.split(',').any(|c| c == "memory") {
+            let dir = format!("/sys/fs/cgroup/memory{path}");
+            (
+                number(read(&format!("{dir}/memory.limit_in_bytes"))),
+                number(read(&format!("{dir}/memory.usage_in_bytes"))),
+            )
+        } else {
+            continue;
+        };
+        // v2 says `max` and v1 a number near 2^63 for no limit.
+        if let Some(limit) = limit.filter(|&l| l < 1 << 60) {
+            return Some(limit.saturating_sub(usage.unwrap_or(0)));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_stops_at_the_limit_with_an_error() {
+        let input = vec![7u8; 100];
+        for limit in [100, 101, 1000] {
+            let mut bytes = Vec::new();
+            read_all(&input[..], &mut bytes, limit).expect("within the limit");
+            assert_eq!(bytes, input);
+        }
+        for limit in [0, 50, 99] {
+            let mut bytes = Vec::new();
+            let e = read_all(&input[..], &mut bytes, limit).expect_err("over the limit");
+            assert!(
+                matches!(e, ReadError::TooLarge { at_least, limit: l } if at_least == limit + 1 && l == limit),
+                "{e:?}"
+            );
+            assert!(
+                bytes.len() as u64 <= limit + 1,
+                "read no further than needed"
+            );
+        }
+        // An input that never ends stops at the limit too.
+        let mut bytes = Vec::new();
+        let e = read_all(io::repeat(0), &mut bytes, 1 << 20).expect_err("endless");
+        assert!(matches!(e, ReadError::TooLarge { .. }), "{e:?}");
+        // A file is refused from its length, before it is read.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("in.bin");
+        std::fs::write(&path, &input).expect("write");
+        assert!(matches!(
+            read_file(&path, 99),
+            Err(ReadError::TooLarge {
+                at_least: 100,
+                limit: 99
+            })
+        ));
+        assert_eq!(read_file(&path, 100).expect("fits"), input);
+        assert!(available_memory().is_some_and(|bytes| bytes > 0));
+    }
+
+    /// The estimate bounds what parsing and writing really take, on the
+    /// inputs that expand the most.
+    #[test]
+    fn the_sort_estimate_bounds_the_keys_and_the_output() {
+        use crate::codec::{parse_binary, parse_text, write_binary, write_text};
+        let cases: [(&[u8], KeyType); 6] = [
+            (b"7\n", KeyType::I64),
+            (b"7", KeyType::U64),
+            (b"1e15\n", KeyType::F64),
+            (b"1e15", KeyType::F64),
+            (b"1\n", KeyType::F32),
+            (b"-0\n", KeyType::F64),
+        ];
+        for (line, key_type) in cases {
+            for repeat in [1, 2, 1000] {
+                let input = if line.ends_with(b"\n") {
+                    line.repeat(repeat)
+                } else {
+                    [[line, b"\n"].concat().repeat(repeat - 1), line.to_vec()].concat()
+                };
+                let keys = parse_text(&input, key_type, None).expect("parses");
+                let mut out = Vec::new();
+                write_text(&keys, &mut out, None);
+                let len = input.len() as u64;
+                let key_bytes = (keys.len() * key_type.size()) as u64;
+                assert!(out.len() as u64 <= output_bound(len, key_type, Encoding::Text));
+                assert!(
+                    sort_needs(len, key_type, 0, Encoding::Text) >= key_bytes + out.len() as u64
+                );
+            }
+        }
+        // `7\n` as i64: four times the input in keys, and beside them the
+        // input while parsing or the output (one newline more, at most).
+        assert_eq!(sort_needs(100, KeyType::I64, 0, Encoding::Text), 501);
+        assert_eq!(sort_needs(100, KeyType::I64, 100, Encoding::Text), 800);
+        // Binary: the keys are the input's size; radix's scratch as much again.
+        let mut binary = Vec::new();
+        write_binary(
+            &parse_binary(&[1; 80], KeyType::U64, None).expect("keys"),
+            &mut binary,
+            None,
+        );
+        assert_eq!(
+            output_bound(80, KeyType::U64, Encoding::Binary),
+            binary.len() as u64
+        );
+        assert_eq!(sort_needs(80, KeyType::U64, 0, Encoding::Binary), 160);
+        assert_eq!(sort_needs(80, KeyType::U64, 100, Encoding::Binary), 160);
+        assert_eq!(sort_needs(80, KeyType::U64, 250, Encoding::Binary), 280);
+        assert_eq!(
+            sort_needs(u64::MAX, KeyType::U64, u32::MAX, Encoding::Text),
+            u64::MAX
+        );
+    }
+
+    #[test]
+    fn the_largest_input_is_the_last_whose_estimate_fits() {
+        for (key_type, percent, encoding) in [
+            (KeyType::I64, 0, Encoding::Text),
+            (KeyType::F32, 100, Encoding::Text),
+            (KeyType::U32, 100, Encoding::Binary),
+        ] {
+            for limit in [0, 1, 7, 1000, 123_456_789, u64::MAX] {
+                let largest = largest_input(limit, key_type, percent, encoding);
+                let needs = |bytes| sort_needs(bytes, key_type, percent, encoding);
+                assert!(needs(largest) <= limit || largest == 0, "{limit}");
+                if largest < u64::MAX {
+                    assert!(needs(largest + 1) > limit, "{limit}");
+                }
+            }
+        }
+        assert_eq!(largest_input(501, KeyType::I64, 0, Encoding::Text), 100);
+        assert_eq!(largest_input(500, KeyType::I64, 0, Encoding::Text), 99);
+    }
+
+    #[test]
+    fn a_cgroup_limit_lowers_the_memory_available() {
+        let files = |path: &str| -> Option<String> {
+            Some(
+                match path {
+                    "/sys/fs/cgroup/box/memory.max" => "1000\n",
+                    "/sys/fs/cgroup/box/memory.current" => "300\n",
+                    "/sys/fs/cgroup/free/memory.max" => "max\n",
+                    "/sys/fs/cgroup/memory/v1/memory.limit_in_bytes" => "5000\n",
+                    "/sys/fs/cgroup/memory/v1/memory.usage_in_bytes" => "1200\n",
+                    "/sys/fs/cgroup/memory/big/memory.limit_in_bytes" => "9223372036854771712",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        };
+        assert_eq!(cgroup_room("0::/box\n", files), Some(700));
+        assert_eq!(cgroup_room("0::/free\n", files), None);
+        assert_eq!(cgroup_room("4:memory:/v1\n0::/\n", files), Some(3800));
+        assert_eq!(cgroup_room("5:cpu,memory:/v1\n", files), Some(3800));
+        assert_eq!(cgroup_room("4:memory:/big\n0::/\n", files), None);
+        assert_eq!(cgroup_room("3:cpuset:/\n", files), None);
+        assert_eq!(cgroup_room("garbage", files), None);
+    }
+}
