@@ -4,102 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::cmp::Ordering;
 use wildsort_radix::pairs::{self, PairKey, Payload};
 
-/// splitmix64, as in tests/sort.rs.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::{Bits, Rng};
 
-trait TestKey: PairKey + std::fmt::Debug {
-    fn from_bits(b: u64) -> Self;
-    fn from_int(i: i64) -> Self;
-    fn bits(self) -> u64;
-    /// Extremes; for floats the NaNs of both signs, ±0, ±inf, subnormals.
-    fn specials() -> Vec<Self>;
-    /// The contract's order: natural for integers, `total_cmp` for floats.
-    fn order(a: &Self, b: &Self) -> Ordering;
-}
+/// A key type the pairs sort takes, as the tests make and compare it.
+trait TestKey: Bits + PairKey {}
 
-macro_rules! int_key {
-    ($t:ty, $u:ty) => {
-        impl TestKey for $t {
-            fn from_bits(b: u64) -> Self {
-                b as $u as $t
-            }
-            fn from_int(i: i64) -> Self {
-                i as $t
-            }
-            fn bits(self) -> u64 {
-                self as $u as u64
-            }
-            fn specials() -> Vec<Self> {
-                vec![<$t>::MIN, <$t>::MAX, 0, 1, <$t>::MIN + 1, <$t>::MAX - 1]
-            }
-            fn order(a: &Self, b: &Self) -> Ordering {
-                a.cmp(b)
-            }
-        }
-    };
-}
-int_key!(u32, u32);
-int_key!(u64, u64);
-int_key!(i32, u32);
-int_key!(i64, u64);
-
-macro_rules! float_key {
-    ($t:ty, $u:ty, $sign:expr, $exp:expr, $quiet:expr) => {
-        impl TestKey for $t {
-            fn from_bits(b: u64) -> Self {
-                <$t>::from_bits(b as $u)
-            }
-            fn from_int(i: i64) -> Self {
-                i as $t
-            }
-            fn bits(self) -> u64 {
-                self.to_bits() as u64
-            }
-            fn specials() -> Vec<Self> {
-                let (sign, exp, quiet): ($u, $u, $u) = ($sign, $exp, $quiet);
-                [
-                    exp | quiet,        // +qNaN
-                    sign | exp | quiet, // -qNaN
-                    exp | 1,            // +sNaN
-                    sign | exp | 1,     // -sNaN
-                    !sign,              // +NaN, every payload bit
-                    <$u>::MAX,          // -NaN, every payload bit
-                    exp,                // +inf
-                    sign | exp,         // -inf
-                    0,                  // +0
-                    sign,               // -0
-                    1,                  // smallest subnormal
-                    sign | 1,
-                ]
-                .into_iter()
-                .map(<$t>::from_bits)
-                .chain([<$t>::MIN, <$t>::MAX, <$t>::MIN_POSITIVE, 1.0, -1.0])
-                .collect()
-            }
-            fn order(a: &Self, b: &Self) -> Ordering {
-                a.total_cmp(b)
-            }
-        }
-    };
-}
-float_key!(f32, u32, 1 << 31, 0xff << 23, 1 << 22);
-float_key!(f64, u64, 1 << 63, 0x7ff << 52, 1 << 51);
+impl<T: Bits + PairKey> TestKey for T {}
 
 trait TestPayload: Payload + Eq + std::fmt::Debug {
     /// A distinct payload per index.

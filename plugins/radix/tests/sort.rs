@@ -6,177 +6,35 @@
 
 use wildsort_radix::sort;
 
-/// splitmix64: small, fast, good enough to generate test data.
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::{Bits, Rng};
 
-trait TestKey: Copy + std::fmt::Debug {
-    fn from_bits(b: u64) -> Self;
-    fn from_int(i: i64) -> Self;
-    fn from_unit(x: f64) -> Self;
-    fn bits(self) -> u64;
-    fn specials() -> Vec<Self>;
-    fn reference_sort(v: &mut [Self]);
+/// A key type with the crate's sort of it, against std's.
+trait TestKey: Bits {
+    fn reference_sort(v: &mut [Self]) {
+        v.sort_by(Self::order);
+    }
     fn radix_sort(v: &mut [Self]);
 }
 
-macro_rules! int_key {
-    ($t:ty, $u:ty, $sort:path) => {
+macro_rules! test_key {
+    ($($t:ty => $sort:path),*) => {$(
         impl TestKey for $t {
-            fn from_bits(b: u64) -> Self {
-                b as $u as $t
-            }
-            fn from_int(i: i64) -> Self {
-                i as $t
-            }
-            fn from_unit(x: f64) -> Self {
-                (x * 1e9) as i64 as $t
-            }
-            fn bits(self) -> u64 {
-                self as $u as u64
-            }
-            fn specials() -> Vec<Self> {
-                vec![
-                    <$t>::MIN,
-                    <$t>::MAX,
-                    0,
-                    1,
-                    <$t>::MIN + 1,
-                    <$t>::MAX - 1,
-                    0 as $t - 0,
-                ]
-            }
-            fn reference_sort(v: &mut [Self]) {
-                v.sort_unstable();
-            }
             fn radix_sort(v: &mut [Self]) {
                 $sort(v);
             }
         }
-    };
+    )*};
 }
-int_key!(u32, u32, sort::sort_u32);
-int_key!(u64, u64, sort::sort_u64);
-int_key!(i32, u32, sort::sort_i32);
-int_key!(i64, u64, sort::sort_i64);
-
-impl TestKey for f32 {
-    fn from_bits(b: u64) -> Self {
-        f32::from_bits(b as u32)
-    }
-    fn from_int(i: i64) -> Self {
-        i as f32
-    }
-    fn from_unit(x: f64) -> Self {
-        x as f32
-    }
-    fn bits(self) -> u64 {
-        self.to_bits() as u64
-    }
-    fn specials() -> Vec<Self> {
-        [
-            0x7fc0_0000u32, // +qNaN
-            0xffc0_0000,    // -qNaN
-            0x7f80_0001,    // +sNaN, payload 1
-            0xff80_0001,    // -sNaN, payload 1
-            0x7fff_ffff,    // +NaN, max payload
-            0xffff_ffff,    // -NaN, max payload
-            0x7fa0_0000,
-            0xffa0_0000,
-            0x7f80_0000, // +inf
-            0xff80_0000, // -inf
-            0x0000_0000, // +0
-            0x8000_0000, // -0
-            0x0000_0001, // smallest subnormal
-            0x8000_0001,
-            0x007f_ffff, // largest subnormal
-            0x807f_ffff,
-        ]
-        .into_iter()
-        .map(f32::from_bits)
-        .chain([
-            f32::MIN,
-            f32::MAX,
-            f32::MIN_POSITIVE,
-            -f32::MIN_POSITIVE,
-            f32::EPSILON,
-            1.0,
-            -1.0,
-        ])
-        .collect()
-    }
-    fn reference_sort(v: &mut [Self]) {
-        v.sort_by(f32::total_cmp);
-    }
-    fn radix_sort(v: &mut [Self]) {
-        sort::sort_f32(v);
-    }
-}
-
-impl TestKey for f64 {
-    fn from_bits(b: u64) -> Self {
-        f64::from_bits(b)
-    }
-    fn from_int(i: i64) -> Self {
-        i as f64
-    }
-    fn from_unit(x: f64) -> Self {
-        x
-    }
-    fn bits(self) -> u64 {
-        self.to_bits()
-    }
-    fn specials() -> Vec<Self> {
-        [
-            0x7ff8_0000_0000_0000u64, // +qNaN
-            0xfff8_0000_0000_0000,    // -qNaN
-            0x7ff0_0000_0000_0001,    // +sNaN, payload 1
-            0xfff0_0000_0000_0001,    // -sNaN, payload 1
-            0x7fff_ffff_ffff_ffff,    // +NaN, max payload
-            0xffff_ffff_ffff_ffff,    // -NaN, max payload
-            0x7ff4_0000_dead_beef,
-            0xfff4_0000_dead_beef,
-            0x7ff0_0000_0000_0000, // +inf
-            0xfff0_0000_0000_0000, // -inf
-            0x0000_0000_0000_0000, // +0
-            0x8000_0000_0000_0000, // -0
-            0x0000_0000_0000_0001, // smallest subnormal
-            0x8000_0000_0000_0001,
-            0x000f_ffff_ffff_ffff, // largest subnormal
-            0x800f_ffff_ffff_ffff,
-        ]
-        .into_iter()
-        .map(f64::from_bits)
-        .chain([
-            f64::MIN,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            f64::EPSILON,
-            1.0,
-            -1.0,
-        ])
-        .collect()
-    }
-    fn reference_sort(v: &mut [Self]) {
-        v.sort_by(f64::total_cmp);
-    }
-    fn radix_sort(v: &mut [Self]) {
-        sort::sort_f64(v);
-    }
-}
+test_key!(
+    u32 => sort::sort_u32,
+    u64 => sort::sort_u64,
+    i32 => sort::sort_i32,
+    i64 => sort::sort_i64,
+    f32 => sort::sort_f32,
+    f64 => sort::sort_f64
+);
 
 const DISTRIBUTIONS: &[&str] = &[
     "uniform",
