@@ -41,7 +41,10 @@
 
 use std::mem::MaybeUninit;
 
-use crate::sort::{self, Bits, CACHE_KEYS, Count, LEAF, RadixKey, Scratch, TWO_DIGIT_RUN};
+use crate::sort::{
+    self, CACHE_KEYS, Count, FEW, FEW_SLOTS, FewTable, LEAF, RadixKey, SAMPLE, Scratch,
+    TWO_DIGIT_RUN,
+};
 
 /// At most this many pairs are sorted by insertion sort: the key-only
 /// sort's leaf size, doubled; a guess, not yet measured.
@@ -235,19 +238,6 @@ fn scan_avx2<T: RadixKey>(k: &[T], ok: impl Fn(T, T) -> bool) -> bool {
     sort::all_pairs(k, true, ok)
 }
 
-/// Most keys sampled to guess whether the input holds few distinct values.
-const SAMPLE: usize = 128;
-
-/// Most distinct sampled values for which [`few_distinct`] tries counting.
-const FEW: usize = 24;
-
-/// Most distinct values [`few_distinct`] counts before it gives up.
-const FEW_MAX: usize = 64;
-
-/// Slots of the open-addressing table of [`few_distinct`]: a power of two,
-/// four times `FEW_MAX`, so that probes stay short.
-const FEW_SLOTS: usize = 256;
-
 /// Sorts the pairs by counting if a sample suggests that the keys hold at
 /// most `FEW` distinct values and a counting pass confirms at most
 /// `FEW_MAX` (it stops as soon as it meets more); returns whether it did.
@@ -265,63 +255,38 @@ fn few_distinct<K: RadixKey, P: Payload>(k: &mut [K], p: &mut [P]) -> bool {
     if sample.chunk_by(|a, b| a == b).count() > FEW.min(len / 2) {
         return false;
     }
-    let slot = |key: K::K| (key.wide().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
-    let mut keys: [Option<K::K>; FEW_SLOTS] = [None; FEW_SLOTS];
-    let mut counts = [0usize; FEW_SLOTS];
-    let mut distinct = 0;
-    for x in k.iter() {
-        let key = x.key();
-        let mut i = slot(key);
-        loop {
-            match keys[i] {
-                Some(s) if s == key => break,
-                Some(_) => i = (i + 1) % FEW_SLOTS,
-                None if distinct < FEW_MAX => {
-                    keys[i] = Some(key);
-                    distinct += 1;
-                    break;
-                }
-                None => return false,
-            }
-        }
-        counts[i] += 1;
-    }
+    let Some(table) = FewTable::count(k.iter().map(|x| x.key())) else {
+        return false;
+    };
     let Some(mut tp) = Scratch::<P>::new(n) else {
         return false;
     };
-    // The runs in key order, and where each starts.
-    let mut runs: Vec<(K::K, usize)> = (0..FEW_SLOTS)
-        .filter_map(|i| keys[i].map(|key| (key, i)))
-        .collect();
-    runs.sort_unstable();
+    // Where the run of each key starts, in key order.
+    let runs = table.runs();
     let mut next = [0usize; FEW_SLOTS];
     let mut start = 0;
     for &(_, i) in &runs {
         next[i] = start;
-        start += counts[i];
+        start += table.counts[i];
     }
     let out = &mut tp.spare_capacity_mut()[..n];
     for (x, &y) in k.iter().zip(p.iter()) {
-        let key = x.key();
-        let mut i = slot(key);
         // The counting pass put every key of `k` in the table.
-        while keys[i] != Some(key) {
-            i = (i + 1) % FEW_SLOTS;
-        }
+        let i = table.slot_of(x.key());
         out[next[i]].write(y);
         next[i] += 1;
     }
     // SAFETY: the run of the key in slot `i` starts where the runs of the
-    // smaller keys end and holds `counts[i]` places, and this pass met that
-    // key `counts[i]` times (the keys have not changed since they were
+    // smaller keys end and holds `table.counts[i]` places, and this pass
+    // met that key `table.counts[i]` times (the keys have not changed since they were
     // counted): each of the `n` places, within the room `Scratch::new`
     // made, has been written exactly once.
     unsafe { tp.set_len(n) };
     p.copy_from_slice(&tp);
     let mut start = 0;
     for (key, i) in runs {
-        k[start..start + counts[i]].fill(K::from_key(key));
-        start += counts[i];
+        k[start..start + table.counts[i]].fill(K::from_key(key));
+        start += table.counts[i];
     }
     true
 }

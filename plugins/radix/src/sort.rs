@@ -689,17 +689,78 @@ pub(crate) fn all_pairs<T: RadixKey>(v: &[T], block: bool, ok: impl Fn(T, T) -> 
 
 /// Most keys sampled to guess whether the input holds only a few distinct
 /// values, or is skewed.
-const SAMPLE: usize = 128;
+pub(crate) const SAMPLE: usize = 128;
 
-/// Most distinct sampled values for which [`few_distinct`] tries counting.
-const FEW: usize = 24;
+/// Most distinct sampled values for which [`few_distinct`] (and the pairs
+/// sort's) tries counting.
+pub(crate) const FEW: usize = 24;
 
-/// Most distinct values [`few_distinct`] counts before it gives up.
+/// Most distinct values [`FewTable::count`] counts before it gives up.
 const FEW_MAX: usize = 64;
 
-/// Slots of the open-addressing table of [`few_distinct`]: a power of two,
+/// Slots of the open-addressing table of [`FewTable`]: a power of two,
 /// four times `FEW_MAX`, so that probes stay short.
-const FEW_SLOTS: usize = 256;
+pub(crate) const FEW_SLOTS: usize = 256;
+
+/// The distinct keys of an input and how often each occurs, in an
+/// open-addressing table: what sorting by counting needs.
+pub(crate) struct FewTable<K> {
+    /// The key in each slot, if any.
+    pub(crate) keys: [Option<K>; FEW_SLOTS],
+    /// How often the key in each slot occurs.
+    pub(crate) counts: [usize; FEW_SLOTS],
+}
+
+impl<K: Bits> FewTable<K> {
+    /// Counts `keys` if they hold at most `FEW_MAX` distinct values (it
+    /// stops as soon as it meets more).
+    pub(crate) fn count(keys: impl Iterator<Item = K>) -> Option<FewTable<K>> {
+        let mut table = FewTable {
+            keys: [None; FEW_SLOTS],
+            counts: [0; FEW_SLOTS],
+        };
+        let mut distinct = 0;
+        for key in keys {
+            let mut i = Self::home(key);
+            loop {
+                match table.keys[i] {
+                    Some(s) if s == key => break,
+                    Some(_) => i = (i + 1) % FEW_SLOTS,
+                    None if distinct < FEW_MAX => {
+                        table.keys[i] = Some(key);
+                        distinct += 1;
+                        break;
+                    }
+                    None => return None,
+                }
+            }
+            table.counts[i] += 1;
+        }
+        Some(table)
+    }
+
+    /// The slot of `key`, which [`FewTable::count`] met.
+    pub(crate) fn slot_of(&self, key: K) -> usize {
+        let mut i = Self::home(key);
+        while self.keys[i] != Some(key) {
+            i = (i + 1) % FEW_SLOTS;
+        }
+        i
+    }
+
+    /// The (key, slot) of every distinct key, in key order.
+    pub(crate) fn runs(&self) -> Vec<(K, usize)> {
+        let mut runs: Vec<(K, usize)> = (0..FEW_SLOTS)
+            .filter_map(|i| self.keys[i].map(|key| (key, i)))
+            .collect();
+        runs.sort_unstable();
+        runs
+    }
+
+    fn home(key: K) -> usize {
+        (key.wide().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
+    }
+}
 
 /// Sorts `v` by counting, in place, if a sample suggests that it holds at
 /// most `FEW` distinct values and a counting pass confirms that it holds at
@@ -713,35 +774,12 @@ fn few_distinct<T: RadixKey>(v: &mut [T], sample: &[T::K]) -> bool {
     if sample.chunk_by(|a, b| a == b).count() > FEW.min(sample.len() / 2) {
         return false;
     }
-    let slot = |k: T::K| (k.wide().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
-    let mut keys: [Option<T::K>; FEW_SLOTS] = [None; FEW_SLOTS];
-    let mut counts = [0usize; FEW_SLOTS];
-    let mut distinct = 0;
-    for x in v.iter() {
-        let k = x.key();
-        let mut i = slot(k);
-        loop {
-            match keys[i] {
-                Some(s) if s == k => break,
-                Some(_) => i = (i + 1) % FEW_SLOTS,
-                None if distinct < FEW_MAX => {
-                    keys[i] = Some(k);
-                    distinct += 1;
-                    break;
-                }
-                None => return false,
-            }
-        }
-        counts[i] += 1;
-    }
-    let mut runs: Vec<(T::K, usize)> = keys
-        .iter()
-        .zip(counts)
-        .filter_map(|(k, c)| k.map(|k| (k, c)))
-        .collect();
-    runs.sort_unstable_by_key(|r| r.0);
+    let Some(table) = FewTable::count(v.iter().map(|x| x.key())) else {
+        return false;
+    };
     let mut start = 0;
-    for (k, c) in runs {
+    for (k, i) in table.runs() {
+        let c = table.counts[i];
         v[start..start + c].fill(T::from_key(k));
         start += c;
     }
