@@ -172,6 +172,12 @@ fn descriptor_path(descriptor: &std::fs::File) -> PathBuf {
 }
 
 #[cfg(unix)]
+/// `dlopen` of `path`, never closed by the caller's choice.
+///
+/// # Safety
+///
+/// As [`open`]: loading runs the library's constructors, conceptually a
+/// call of unknown foreign code; `path` passed preflight.
 unsafe fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
     use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
     // SAFETY: forwarded to the caller of `open`.
@@ -179,6 +185,12 @@ unsafe fn open_library(path: &Path) -> Result<libloading::Library, libloading::E
 }
 
 #[cfg(not(unix))]
+/// `dlopen` of `path`, never closed by the caller's choice.
+///
+/// # Safety
+///
+/// As [`open`]: loading runs the library's constructors, conceptually a
+/// call of unknown foreign code; `path` passed preflight.
 unsafe fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
     // SAFETY: forwarded to the caller of `open`.
     unsafe { libloading::Library::new(path) }

@@ -31,7 +31,7 @@ pub(crate) fn read_budget(len: u64) -> u64 {
 /// The most [`read_budget`] gives any file.
 pub(crate) const READ_BUDGET_MAX: u64 = 256 << 20;
 
-/// A plugin file as [`ReadCache`] reads it, at the position it asks for,
+/// A plugin file as [`ReadCache`](object::read::ReadCache) reads it, at the position it asks for,
 /// through a few pages of the file each read at once. `object` reads names
 /// one at a time (each section name, each symbol name it compares) and the
 /// cache makes each a seek and a read of its own; names sit side by side,
