@@ -17,6 +17,10 @@
 // against a reference sort; input and output files, bad lines, exit codes.
 mod sort;
 
+// `wildhost sort`'s record mode: lines kept verbatim, ordered stably by the
+// whole line or one field, byte for byte against GNU sort; bad keys.
+mod records;
+
 // `wildhost list` and `wildhost inspect`: their whole text and JSON output,
 // byte for byte, and the facts they report.
 mod list_inspect;
