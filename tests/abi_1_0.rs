@@ -2,7 +2,7 @@
 //! and kept for ever: every later 1.x host loads it, sorts through it,
 //! verifies it, and sorts pairs through its key sort where that is exact.
 
-use wildhost::{Registry, SearchPath, SortError};
+use wildhost::{Registry, SearchPath};
 use wildhost_suite::{Sandbox, fixtures};
 
 #[test]
@@ -59,7 +59,7 @@ fn it_passes_verify_and_its_pairs_checks_say_why_they_skip() {
 }
 
 #[test]
-fn the_library_sorts_32_bit_pairs_through_it_stably_and_refuses_64_bit_ones() {
+fn the_library_sorts_pairs_of_every_key_type_through_it_stably() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::copy(fixtures::abi_1_0_plugin(), dir.path().join("libabi10.so")).expect("copy");
     let registry = Registry::discover(&SearchPath::only([dir.path().to_path_buf()]));
@@ -88,32 +88,14 @@ fn the_library_sorts_32_bit_pairs_through_it_stably_and_refuses_64_bit_ones() {
     assert_eq!(keys[1].to_bits(), (-0.0f32).to_bits());
     assert_eq!(keys[4].to_bits(), f32::NAN.to_bits());
 
-    // u64 keys cannot be packed: the error names the module and its ABI.
-    let mut keys = [2u64, 1];
-    let mut payload = [0u32, 1];
-    let err = backend
-        .sort_pairs(&mut keys, &mut payload)
-        .expect_err("no pairs entry for 64-bit keys");
-    assert_eq!(
-        err,
-        SortError::PairsUnsupported {
-            backend: "old".into(),
-            module: "abi10".into(),
-            abi: (1, 0),
-            key_type: wildhost::KeyType::U64,
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "backend `old` cannot sort u64 keys with a payload: module `abi10` was built for \
-         ABI 1.0 and has no pairs entry"
-    );
-    assert_eq!(
-        err.help().as_deref(),
-        Some(
-            "rebuild `abi10` against wildhost-abi 1.1 (wildsort.h ABI 1.1) with a sort_pairs \
-             function, or pick a backend that sorts pairs (`wildhost list` shows them)"
-        )
-    );
-    assert_eq!((keys, payload), ([2, 1], [0, 1]), "untouched");
+    // 64-bit keys cannot be packed: the backend sorts them alone, and each
+    // payload value is placed after them, equal keys in input order.
+    let mut keys = [7u64, u64::MAX, 7, 0, 7, 3];
+    let mut payload = [0u32, 1, 2, 3, 4, 5];
+    backend.sort_pairs(&mut keys, &mut payload).expect("sorted");
+    assert_eq!(keys, [0, 3, 7, 7, 7, u64::MAX]);
+    assert_eq!(payload, [3, 5, 0, 2, 4, 1]);
+    let mut payload = [5u64, 4, 3, 2, 1, 0];
+    backend.sort_pairs(&mut keys, &mut payload).expect("sorted");
+    assert_eq!(payload, [5, 4, 3, 2, 1, 0], "sorted keys keep their order");
 }

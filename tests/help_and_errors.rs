@@ -176,7 +176,7 @@ fn a_bad_input_line_is_reported_with_its_number_and_text() {
             "\
 error: cannot read the numbers in standard input
   cause: line 3: `x12` is not a valid i64
-  help: each line must hold one i64 number; choose the type with --type, or read raw arrays with --format binary
+  help: nothing was written; each line must hold one i64 number; choose the type with --type, sort by a field of each line with --key, or read raw arrays with --format binary
 ",
         );
     sandbox
@@ -187,7 +187,7 @@ error: cannot read the numbers in standard input
             "\
 error: cannot read the numbers in standard input
   cause: line 3: not valid UTF-8 text
-  help: each line must hold one i64 number; choose the type with --type, or read raw arrays with --format binary
+  help: nothing was written; each line must hold one i64 number; choose the type with --type, sort by a field of each line with --key, or read raw arrays with --format binary
 ",
         );
 }
@@ -279,8 +279,9 @@ error: cannot write to standard output
 #[test]
 fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
     let sandbox = Sandbox::with_shipped_plugins();
-    // 1000 lines of `7`: 8000 bytes of i64 keys, and as many again for
-    // std's scratch (100% since its pairs sort, ABI 1.1, needs it).
+    // 1000 lines of `7`: the 2000 bytes, 12,000 bytes of i64 keys and u32
+    // line positions, and beside them the larger of std's scratch (100%)
+    // and the output's buffer (the output, and room for a block of keys).
     fs::write(sandbox.work().join("sevens.txt"), "7\n".repeat(1000)).expect("write");
     let args = ["sort", "-b", "std", "-i", "sevens.txt", "-o", "out.txt"];
     sandbox
@@ -290,7 +291,7 @@ fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
             "",
             "\
 error: `sevens.txt` is too large to sort in memory
-  cause: sorting its 2000 bytes as i64 text could take up to 16000 bytes (a key for every 2 bytes of text, backend `std`'s scratch of 100% and the output)
+  cause: sorting its 2000 bytes as i64 text could take up to 114305 bytes (the input, a key and a line position for every 2 bytes of it, backend `std`'s scratch of 100% and the output's buffer)
   cause: the limit is 10000 bytes, given with --memory
   help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
 ",

@@ -588,16 +588,16 @@ fn isolate_reads_the_input_in_the_worker_and_still_checks_the_result() {
     assert_eq!(fs::read(work.join("in.bin")).expect("read"), binary);
 }
 
-/// Reading the input in the worker gets the time limit too, and running
-/// out of it there is told as what it is: the backend never ran.
+/// Reading binary input in the worker gets the time limit too, and
+/// running out of it there is told as what it is: the backend never ran.
 #[test]
 fn isolate_tells_a_slow_read_from_a_slow_backend() {
     let sandbox = Sandbox::with_shipped_plugins();
-    // A million lines: far longer to parse than a millisecond.
-    let input: String = (0..1_000_000u64)
-        .map(|i| format!("{}\n", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+    // 32 MiB of keys: far longer to decode than a millisecond.
+    let input: Vec<u8> = (0..4_000_000u64)
+        .flat_map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes())
         .collect();
-    fs::write(sandbox.work().join("big.txt"), input).expect("write");
+    fs::write(sandbox.work().join("big.bin"), input).expect("write");
     let out = sandbox.run([
         "sort",
         "--isolate",
@@ -605,11 +605,13 @@ fn isolate_tells_a_slow_read_from_a_slow_backend() {
         "0.001",
         "-t",
         "u64",
+        "-f",
+        "binary",
         "-i",
-        "big.txt",
+        "big.bin",
     ]);
     out.expect_code(1).expect_stderr(&[
-        "error: cannot read the numbers in `big.txt`",
+        "error: cannot read the numbers in `big.bin`",
         "the worker process reading them: it did not finish within 0.001 s and was stopped",
         "the backend never ran",
     ]);

@@ -8,7 +8,9 @@ use wildhost_suite::{Sandbox, fixtures, run, workspace_root};
 
 /// Floats with every special value, and their order by IEEE-754 totalOrder.
 const FLOATS: &str = "nan\n-0.0\n1\n-inf\ninf\n-nan\n0\n-2.5\n1e-310\n";
-const FLOATS_SORTED: &str = "-NaN\n-inf\n-2.5\n-0.0\n0.0\n1e-310\n1.0\ninf\nNaN\n";
+/// The lines as they were written, in order: `-0.0` and `0` are equal, and
+/// keep their input order.
+const FLOATS_SORTED: &str = "-nan\n-inf\n-2.5\n-0.0\n0\n1e-310\n1\ninf\nnan\n";
 const INTS: &str = "42\n-7\n9223372036854775807\n0\n-9223372036854775808\n-7\n";
 const INTS_SORTED: &str = "-9223372036854775808\n-7\n-7\n0\n42\n9223372036854775807\n";
 

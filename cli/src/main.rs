@@ -44,7 +44,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Sort numbers through a backend.
+    /// Sort lines by a number in each (or an array of keys) through a backend.
     Sort(sort::SortArgs),
     /// List every backend and plugin file found, and the files refused.
     List(list::ListArgs),

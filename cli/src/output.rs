@@ -33,8 +33,19 @@ impl Destination {
     /// pipe or one of wildhost's own descriptors as a stream, as standard
     /// output is.
     pub fn write(&self, bytes: &[u8]) -> Result<(), Failure> {
+        self.write_with(|out| out.write_all(bytes))
+    }
+
+    /// Writes what `produce` writes into the writer it is given, as
+    /// [`Destination::write`] writes bytes: a regular file whole or not at
+    /// all (`produce` failing leaves it as it was), anything else as a
+    /// stream.
+    pub fn write_with(
+        &self,
+        produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), Failure> {
         let path = match self {
-            Destination::Stdout => return write_stdout(bytes),
+            Destination::Stdout => return write_stdout(produce),
             Destination::File(path) => path,
         };
         let untouched = "check that the directory exists and is writable; nothing was written";
@@ -48,7 +59,7 @@ impl Destination {
         };
         let unusable = "choose another path; nothing was written";
         match kind_of(path).map_err(|e| failure(e, unusable))? {
-            Kind::File(target) => replace(&target, bytes).map_err(|e| {
+            Kind::File(target) => replace(&target, produce).map_err(|e| {
                 let failure = failure(e, untouched);
                 if is_link(path) {
                     failure.cause(format!("it links to `{}`", target.display()))
@@ -61,11 +72,11 @@ impl Destination {
                     .append(true)
                     .open(path)
                     .map_err(|e| failure(e, untouched))?;
-                write_stream(stream, bytes).map_err(|e| failure(e, streamed))
+                write_stream(stream, produce).map_err(|e| failure(e, streamed))
             }
             Kind::Descriptor(fd) => {
                 let stream = duplicate(fd).map_err(|e| failure(e, untouched))?;
-                write_stream(stream, bytes).map_err(|e| failure(e, streamed))
+                write_stream(stream, produce).map_err(|e| failure(e, streamed))
             }
         }
     }
@@ -205,18 +216,21 @@ fn duplicate(fd: RawFd) -> io::Result<std::fs::File> {
     Ok(unsafe { std::fs::File::from_raw_fd(copy) })
 }
 
-/// Writes `bytes` into an opened device, pipe or descriptor. A reader that
-/// stops reading is not a failure, as on standard output.
-fn write_stream(mut stream: std::fs::File, bytes: &[u8]) -> io::Result<()> {
-    match stream.write_all(bytes).and_then(|()| stream.flush()) {
+/// Writes into an opened device, pipe or descriptor. A reader that stops
+/// reading is not a failure, as on standard output.
+fn write_stream(
+    mut stream: std::fs::File,
+    produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    match produce(&mut stream).and_then(|()| stream.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+fn write_stdout(produce: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    match produce(&mut out).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         // The reader stopped reading (`wildhost sort | head`): not a failure.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -224,10 +238,14 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
-/// Writes `bytes` to a new file beside `target` (a regular file or none, no
-/// link: see [`kind_of`]), flushes it to disk, renames it over `target`,
-/// then flushes the directory, so that the rename itself survives a crash.
-fn replace(target: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes what `produce` writes to a new file beside `target` (a regular
+/// file or none, no link: see [`kind_of`]), flushes it to disk, renames it
+/// over `target`, then flushes the directory, so that the rename itself
+/// survives a crash.
+fn replace(
+    target: &Path,
+    produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -242,7 +260,7 @@ fn replace(target: &Path, bytes: &[u8]) -> io::Result<()> {
         // The replaced file keeps its mode exactly, whatever the umask.
         staged.file().set_permissions(permissions)?;
     }
-    staged.file().write_all(bytes)?;
+    produce(staged.file())?;
     staged.file().sync_all()?;
     staged.commit(&dir, target)?;
     // The new file is in place and whole; a directory that cannot be

@@ -1,4 +1,5 @@
-//! `wildhost sort`: read numbers, sort them through a backend, write them.
+//! `wildhost sort`: read lines (or a binary array of keys), sort them by
+//! their numbers through a backend, write them.
 //!
 //! Everything is read and checked before anything is written: a bad line,
 //! a failing backend or an unwritable destination leaves the output file
@@ -8,12 +9,14 @@ use crate::output::Destination;
 use crate::report::{self, Failure};
 use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wildhost::budget::{self, ReadError};
+use wildhost::codec::records::{Fields, IsolatedError, Layout, Records};
 use wildhost::codec::{Encoding, TextKey, Writer};
 use wildhost::mem;
-use wildhost::running::integrity::{Fingerprint, OutputCheck, Tally};
+use wildhost::running::integrity::{Fingerprint, OutputCheck, Tally, Wrong};
 use wildhost::running::worker::{self, Prepared, PreparedSortError, Sink};
 use wildhost::{Backend, Key, KeyType, KeyVec, Registry, codec};
 
@@ -36,9 +39,26 @@ pub struct SortArgs {
     /// replaced.
     #[arg(long, short, value_name = "PATH")]
     output: Option<PathBuf>,
-    /// text: one number per line; binary: the raw little-endian array.
+    /// text: lines, each holding its key (the whole line, or one field of
+    /// it with --key), written back as they were read; binary: the raw
+    /// little-endian array of keys.
     #[arg(long, short, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Sort lines by their N-th field (counted from 1) instead of the whole
+    /// line.
+    #[arg(long, short = 'k', value_name = "N")]
+    key: Option<NonZeroUsize>,
+    /// The one character that separates fields (`,` for CSV; a tab as `\t`).
+    /// Default: runs of blanks (spaces and tabs), leading blanks ignored.
+    #[arg(long, short = 'd', value_name = "CHAR", requires = "key",
+          value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// The first line is a header: it stays first and is not sorted.
+    #[arg(long)]
+    header: bool,
+    /// Largest key first; equal keys still keep their input order.
+    #[arg(long, short = 'r')]
+    reverse: bool,
     /// Skip checking the backend's result (sorted, same keys as the input)
     /// before writing it.
     #[arg(long)]
@@ -47,8 +67,8 @@ pub struct SortArgs {
     /// says so and writes nothing.
     #[arg(long)]
     isolate: bool,
-    /// With --isolate: stop a backend that runs longer than this (the
-    /// worker reads the input first and gets the same limit for that).
+    /// With --isolate: stop a backend that runs longer than this (a worker
+    /// that reads binary input itself gets the same limit for that).
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0, requires = "isolate",
           value_parser = parse_timeout)]
     timeout: f64,
@@ -58,6 +78,19 @@ pub struct SortArgs {
     /// less under a cgroup's memory limit).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
+}
+
+/// One byte, or `\t` for a tab; a newline cannot separate fields.
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text.as_bytes() {
+        b"\\t" | b"\t" => Ok(b'\t'),
+        [b'\n'] => Err("a newline ends a line; it cannot separate fields".into()),
+        [byte] => Ok(*byte),
+        _ => Err(format!(
+            "`{}` is not one character of one byte (`,`, `;`, `|`, `\\t` for a tab)",
+            text.escape_debug()
+        )),
+    }
 }
 
 /// `4096`, `512K`, `1.5G`, `2GiB`: bytes, or with a suffix of powers of
@@ -155,6 +188,15 @@ impl From<TypeArg> for KeyType {
 
 pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let key_type = KeyType::from(args.key_type);
+    if args.format == Format::Binary && (args.key.is_some() || args.header) {
+        return Err(
+            Failure::usage("--key and --header sort lines of text, not binary input")
+                .cause(
+                    "binary input is a bare array of little-endian keys, without lines or fields",
+                )
+                .help("drop --key and --header, or read text (the default --format)"),
+        );
+    }
     let registry = cli.registry();
     let backend = choose_backend(&registry, args.backend.as_deref(), key_type)?;
     let destination = Destination::from_arg(args.output.as_deref());
@@ -170,14 +212,18 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let scratch = backend.scratch_percent();
     let largest = budget::largest_input(limit.bytes, key_type, scratch, encoding);
     let (input, source) = read_input(args.input.as_deref(), largest, |source, length| {
-        let why = format!(
-            "a key for every {}, backend `{}`'s scratch of {scratch}% and the output",
-            match encoding {
-                Encoding::Text => "2 bytes of text".to_string(),
-                Encoding::Binary => format!("{} bytes", key_type.size()),
-            },
-            backend.name(),
-        );
+        let why = match encoding {
+            Encoding::Text => format!(
+                "the input, a key and a line position for every 2 bytes of it, backend `{}`'s \
+                 scratch of {scratch}% and the output's buffer",
+                backend.name(),
+            ),
+            Encoding::Binary => format!(
+                "a key for every {} bytes, backend `{}`'s scratch of {scratch}% and the output",
+                key_type.size(),
+                backend.name(),
+            ),
+        };
         let estimate = match length {
             Some(length) => format!(
                 "sorting its {} as {key_type} {} could take up to {} ({why})",
@@ -199,37 +245,80 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
                  free, or sort the input in parts",
             )
     })?;
+    match encoding {
+        Encoding::Text => sort_text(backend, args, key_type, &input, &source, &destination),
+        Encoding::Binary => sort_binary(backend, args, key_type, input, &source, &destination),
+    }
+}
+
+/// Text: records, each line written back as it was read, in key order.
+fn sort_text(
+    backend: &Backend,
+    args: &SortArgs,
+    key_type: KeyType,
+    input: &[u8],
+    source: &str,
+    destination: &Destination,
+) -> Outcome {
+    let layout = Layout {
+        key_type,
+        field: args.key,
+        fields: args.delimiter.map_or(Fields::Blanks, Fields::Delimiter),
+        header: args.header,
+    };
+    let mut records = Records::parse(input, &layout).map_err(|e| match e {
+        codec::ParseError::OutOfMemory { .. } => {
+            Failure::new(format!("cannot hold the records of {source}"))
+                .cause(e)
+                .help("nothing was written; free some memory, or sort the input in parts")
+        }
+        e => records_failure(e.to_string(), &layout, source),
+    })?;
+    let print = (!args.no_verify).then(|| records.fingerprint());
+    if args.isolate {
+        sort_records_isolated(backend, args, &mut records)?;
+    } else {
+        records
+            .sort(backend)
+            .map_err(|e| sorting_failed(backend, e.to_string()))?;
+    }
+    if let Some(print) = print {
+        records
+            .verify(print)
+            .map_err(|wrong| wrong_result(backend, wrong))?;
+    }
+    destination.write_with(|out| records.write(args.reverse, out))
+}
+
+/// Binary: the keys alone.
+fn sort_binary(
+    backend: &Backend,
+    args: &SortArgs,
+    key_type: KeyType,
+    input: Vec<u8>,
+    source: &str,
+    destination: &Destination,
+) -> Outcome {
     // Room for the whole output now, so that writing it cannot run out.
-    let room = budget::output_bound(input.len() as u64, key_type, encoding);
+    let room = budget::output_bound(input.len() as u64, Encoding::Binary);
     let mut out =
         mem::try_with_capacity(usize::try_from(room).unwrap_or(usize::MAX)).map_err(|e| {
             Failure::new(format!("cannot make room for the output of {source}"))
                 .cause(e)
                 .help("nothing was written; free some memory, or sort the input in parts")
         })?;
-    let sorting_failed = |cause: String| {
-        Failure::new(format!("sorting with backend `{}` failed", backend.name()))
-            .cause(cause)
-            .cause(format!(
-                "the backend comes from `{}`",
-                backend.module().path.display()
-            ))
-            .help("nothing was written; try another backend (`wildhost list` shows them)")
-    };
     let check = if args.isolate {
         macro_rules! isolated {
             ($($variant:ident => $t:ty),*) => {
                 match key_type {
-                    $(KeyType::$variant => sort_isolated::<$t>(
-                        backend, args, input, encoding, &mut out,
-                    ),)*
+                    $(KeyType::$variant => sort_isolated::<$t>(backend, args, input, &mut out),)*
                 }
             };
         }
         isolated!(U32 => u32, U64 => u64, I32 => i32, I64 => i64, F32 => f32, F64 => f64).map_err(
             |e| match e {
                 PreparedSortError::Prepare(cause) => {
-                    parse_failure(cause, key_type, args.format, &source)
+                    parse_failure(cause, key_type, args.format, source)
                 }
                 PreparedSortError::PrepareStopped(failure) => {
                     Failure::new(format!("cannot read the numbers in {source}"))
@@ -239,76 +328,99 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
                              seconds, which reading the input gets as well as the sort",
                         )
                 }
-                PreparedSortError::Sort(e) => sorting_failed(e.to_string()),
+                PreparedSortError::Sort(e) => sorting_failed(backend, e.to_string()),
             },
         )?
     } else {
         // The input's fingerprint is taken while parsing and the result
         // checked while encoding, each block while it is in the cache.
         let mut tally = (!args.no_verify).then(Tally::default);
-        let mut keys = parse_input(&input, key_type, args.format, &source, tally.as_mut())?;
+        let mut keys = parse_input(&input, key_type, args.format, source, tally.as_mut())?;
         drop(input);
         backend
             .sort_keys(&mut keys)
-            .map_err(|e| sorting_failed(e.to_string()))?;
+            .map_err(|e| sorting_failed(backend, e.to_string()))?;
         let mut check = tally.map(|tally| (tally.finish(), OutputCheck::default()));
-        let checking = check.as_mut().map(|(_, c)| c);
-        match encoding {
-            Encoding::Text => codec::write_text(&keys, &mut out, checking),
-            Encoding::Binary => codec::write_binary(&keys, &mut out, checking),
-        }
+        codec::write_binary(&keys, &mut out, check.as_mut().map(|(_, c)| c));
         check
     };
     if let Some((fingerprint, check)) = check {
-        check.finish(fingerprint).map_err(|wrong| {
-            Failure::new(format!(
-                "backend `{}` returned a wrong result",
-                backend.name()
-            ))
-            .cause(wrong)
-            .cause(format!(
-                "the backend comes from `{}`",
-                backend.module().path.display()
-            ))
-            .help("nothing was written; report it to the plugin's author and use another backend")
-        })?;
+        check
+            .finish(fingerprint)
+            .map_err(|wrong| wrong_result(backend, wrong))?;
+    }
+    if args.reverse {
+        // Largest first: the keys' order turned round, each key's bytes
+        // kept.
+        out.reverse();
+        for key in out.chunks_exact_mut(key_type.size()) {
+            key.reverse();
+        }
     }
     destination.write(&out)
 }
 
-/// `--isolate`: the worker parses the input itself (the host never holds
-/// the keys) and sends their fingerprint before the backend runs; the
-/// sorted keys are encoded (and checked) as they are copied out of the
-/// worker, a cache-sized block at a time. The fingerprint and the check of
-/// the result, unless `--no-verify`.
+/// The backend failed: `cause` says how.
+fn sorting_failed(backend: &Backend, cause: String) -> Failure {
+    Failure::new(format!("sorting with backend `{}` failed", backend.name()))
+        .cause(cause)
+        .cause(format!(
+            "the backend comes from `{}`",
+            backend.module().path.display()
+        ))
+        .help("nothing was written; try another backend (`wildhost list` shows them)")
+}
+
+/// The backend's result failed the check.
+fn wrong_result(backend: &Backend, wrong: Wrong) -> Failure {
+    Failure::new(format!(
+        "backend `{}` returned a wrong result",
+        backend.name()
+    ))
+    .cause(wrong)
+    .cause(format!(
+        "the backend comes from `{}`",
+        backend.module().path.display()
+    ))
+    .help("nothing was written; report it to the plugin's author and use another backend")
+}
+
+/// `--isolate` with text: the host reads the records and keeps them; the
+/// worker (a copy of the host) sorts its own copy of their keys with each
+/// record's index, and sends back the indexes in sorted order, which the
+/// host applies to its records. What the worker sent is checked as any
+/// result is (an index out of range is refused at once).
+fn sort_records_isolated(
+    backend: &Backend,
+    args: &SortArgs,
+    records: &mut Records<'_>,
+) -> Result<(), Failure> {
+    let timeout = Duration::from_secs_f64(args.timeout);
+    records
+        .sort_isolated(backend, timeout)
+        .map_err(|e| match e {
+            IsolatedError::Sort(e) => sorting_failed(backend, e.to_string()),
+            IsolatedError::Wrong(wrong) => wrong_result(backend, wrong),
+        })
+}
+
+/// `--isolate` with binary input: the worker parses the input itself (the
+/// host never holds the keys) and sends their fingerprint before the
+/// backend runs; the sorted keys are copied out of the worker straight
+/// into the output and checked a cache-sized block at a time. The
+/// fingerprint and the check of the result, unless `--no-verify`.
 fn sort_isolated<T: Key + TextKey>(
     backend: &Backend,
     args: &SortArgs,
     input: Vec<u8>,
-    encoding: Encoding,
     out: &mut Vec<u8>,
 ) -> Result<Option<(Fingerprint, OutputCheck)>, PreparedSortError> {
     let verify = !args.no_verify;
-    // Room for the output before the number of keys is known: the keys'
-    // bytes in binary; in text an integer never takes more than its line
-    // of input did, a float may (`1` is written `1.0`): the output grows
-    // past the room if need be, and pages never written are never faulted
-    // in.
-    let room = match encoding {
-        Encoding::Binary => input.len(),
-        Encoding::Text if matches!(T::TYPE, KeyType::F32 | KeyType::F64) => {
-            input.len().saturating_mul(2).saturating_add(64)
-        }
-        Encoding::Text => input.len().saturating_add(1),
-    };
     // The worker parses the input and drops it; the host drops its own
     // view of it as soon as the worker has started.
     let prepare = move || {
         let mut tally = verify.then(Tally::default);
-        let parsed = match args.format {
-            Format::Text => codec::parse_text(&input, T::TYPE, tally.as_mut()),
-            Format::Binary => codec::parse_binary(&input, T::TYPE, tally.as_mut()),
-        };
+        let parsed = codec::parse_binary(&input, T::TYPE, tally.as_mut());
         drop(input);
         let keys = parsed.map_err(|e| e.to_string())?;
         Ok(Prepared {
@@ -320,7 +432,7 @@ fn sort_isolated<T: Key + TextKey>(
     };
     let timeout = Duration::from_secs_f64(args.timeout);
     let mut check = verify.then(OutputCheck::default);
-    let fingerprint = if encoding == Encoding::Binary && cfg!(target_endian = "little") {
+    let fingerprint = if cfg!(target_endian = "little") {
         // The binary format is the keys' own bytes: copied from the worker
         // straight into the output.
         let mut prev = None;
@@ -333,7 +445,7 @@ fn sort_isolated<T: Key + TextKey>(
         // SAFETY: `prepare` parses and allocates, taking no lock.
         unsafe { worker::sort_prepared(backend, timeout, prepare, Sink::Bytes(out, &mut inspect))? }
     } else {
-        let mut writer = Writer::with_room(encoding, room, check.as_mut());
+        let mut writer = Writer::with_room(Encoding::Binary, out.capacity(), check.as_mut());
         let mut take = |block: &[T]| writer.push(block, out);
         // SAFETY: as above.
         unsafe { worker::sort_prepared(backend, timeout, prepare, Sink::Blocks(&mut take))? }
@@ -423,6 +535,26 @@ pub fn parse_input(
         }
         e => parse_failure(e.to_string(), key_type, format, source),
     })
+}
+
+/// Records whose key is not a number of the type, as the parser put it in
+/// `cause`.
+fn records_failure(cause: String, layout: &Layout, source: &str) -> Failure {
+    let key_type = layout.key_type;
+    let help = match layout.field {
+        None => format!(
+            "each line must hold one {key_type} number; choose the type with --type, sort by \
+             a field of each line with --key, or read raw arrays with --format binary"
+        ),
+        Some(field) => format!(
+            "field {field} of each line must hold one {key_type} number; choose the type with \
+             --type, the field with --key and what separates fields with --delimiter (default: \
+             runs of blanks)"
+        ),
+    };
+    Failure::new(format!("cannot read the numbers in {source}"))
+        .cause(cause)
+        .help(format!("nothing was written; {help}"))
 }
 
 /// Input that is not numbers of the type, as the parser put it in `cause`.

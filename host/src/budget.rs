@@ -23,15 +23,20 @@ pub enum Encoding {
 
 /// The most memory, in bytes, that sorting an input of `input_bytes` bytes
 /// can take: `key_type` keys read and written in `encoding`, sorted by a
-/// backend that declares `scratch_percent` (of the keys' bytes) of scratch
-/// memory.
+/// backend that declares `scratch_percent` (of the bytes it sorts) of
+/// scratch memory.
 ///
-/// The number of keys is not known before parsing, so it is bounded from
-/// above by the input: at most one key per 2 bytes of text (a digit and a
-/// newline), exactly one per key size of binary. The keys are held
-/// throughout; beside them, one at a time, the input (while it is parsed),
-/// the backend's scratch (while it sorts) and the output (while it is
-/// written), so the need is the keys plus the largest of the three.
+/// Binary: the keys are the input's size, held throughout; beside them,
+/// one at a time, the input (while it is parsed), the backend's scratch
+/// (while it sorts) and the output (while it is written), so the need is
+/// the keys plus the largest of the three.
+///
+/// Text is records, written back line by line from the input: the input is
+/// held throughout, and with it a key and a line position per record (the
+/// number of records is bounded by the input: at most one per 2 bytes, a
+/// digit and a newline); beside them, one at a time, the backend's scratch
+/// for those pairs and the buffer the output is gathered in
+/// ([`text_buffer`]).
 ///
 /// This is the one estimate `sort` checks against its memory limit
 /// ([`largest_input`] turns it into a number of input bytes).
@@ -42,26 +47,50 @@ pub fn sort_needs(
     encoding: Encoding,
 ) -> u64 {
     let size = key_type.size() as u64;
-    let keys = match encoding {
-        Encoding::Text => input_bytes.div_ceil(2),
-        Encoding::Binary => input_bytes / size,
-    };
-    let key_bytes = keys.saturating_mul(size);
-    let scratch = key_bytes.saturating_mul(u64::from(scratch_percent)) / 100;
-    let output = output_bound(input_bytes, key_type, encoding);
-    key_bytes.saturating_add(input_bytes.max(scratch).max(output))
+    let scratch = |bytes: u64| bytes.saturating_mul(u64::from(scratch_percent)) / 100;
+    match encoding {
+        Encoding::Binary => {
+            let keys = input_bytes / size * size;
+            let output = output_bound(input_bytes, encoding);
+            keys.saturating_add(input_bytes.max(scratch(keys)).max(output))
+        }
+        Encoding::Text => {
+            let records = input_bytes.div_ceil(2);
+            let pairs = records.saturating_mul(size + position_size(input_bytes));
+            input_bytes
+                .saturating_add(pairs)
+                .saturating_add(scratch(pairs).max(text_buffer(input_bytes)))
+        }
+    }
+}
+
+/// The bytes a record's line position takes: 4 while the input is under
+/// 4 GiB, else 8.
+pub fn position_size(input_bytes: u64) -> u64 {
+    if input_bytes <= u64::from(u32::MAX) {
+        4
+    } else {
+        8
+    }
+}
+
+/// Text output is gathered in a buffer of up to this many bytes, then
+/// written out.
+pub const TEXT_BUFFER: u64 = 1 << 20;
+
+/// The buffer text output of an input of `input_bytes` bytes is gathered
+/// in: [`TEXT_BUFFER`], or the whole output if that is smaller, and room
+/// past it for one block of keys' lines (4096 keys, 24 bytes at most each).
+pub fn text_buffer(input_bytes: u64) -> u64 {
+    input_bytes.saturating_add(1).min(TEXT_BUFFER) + 4096 * 24
 }
 
 /// The most bytes of output an input of `input_bytes` bytes of `key_type`
-/// keys in `encoding` sorts into. Binary output is the input's size. An
-/// integer's text never takes more than its line did (`+007` is written
-/// `7`). A float's may: `1` is written `1.0`, and the worst, `1e15` (5
-/// bytes with its newline), `1000000000000000.0` (19), under 4 times as
-/// many; a last line without its newline adds one byte more.
-pub fn output_bound(input_bytes: u64, key_type: KeyType, encoding: Encoding) -> u64 {
+/// keys in `encoding` sorts into. Binary output is the input's size; text
+/// output is the input's lines, the last given a newline if it lacked one.
+pub fn output_bound(input_bytes: u64, encoding: Encoding) -> u64 {
     match encoding {
         Encoding::Binary => input_bytes,
-        Encoding::Text if key_type.is_float() => input_bytes.saturating_mul(4).saturating_add(32),
         Encoding::Text => input_bytes.saturating_add(1),
     }
 }
@@ -239,14 +268,14 @@ mod tests {
     }
 
     /// The estimate bounds what parsing and writing really take, on the
-    /// inputs that expand the most.
+    /// inputs that hold the most records per byte.
     #[test]
-    fn the_sort_estimate_bounds_the_keys_and_the_output() {
-        use crate::codec::{parse_binary, parse_text, write_binary, write_text};
-        let cases: [(&[u8], KeyType); 6] = [
+    fn the_sort_estimate_bounds_the_records_and_the_output() {
+        use crate::codec::records::{Layout, Records};
+        use crate::codec::{parse_binary, write_binary};
+        let cases: [(&[u8], KeyType); 5] = [
             (b"7\n", KeyType::I64),
             (b"7", KeyType::U64),
-            (b"1e15\n", KeyType::F64),
             (b"1e15", KeyType::F64),
             (b"1\n", KeyType::F32),
             (b"-0\n", KeyType::F64),
@@ -258,21 +287,23 @@ mod tests {
                 } else {
                     [[line, b"\n"].concat().repeat(repeat - 1), line.to_vec()].concat()
                 };
-                let keys = parse_text(&input, key_type, None).expect("parses");
+                let records = Records::parse(&input, &Layout::lines(key_type)).expect("parses");
                 let mut out = Vec::new();
-                write_text(&keys, &mut out, None);
+                records.write(false, &mut out).expect("written");
                 let len = input.len() as u64;
-                let key_bytes = (keys.len() * key_type.size()) as u64;
-                assert!(out.len() as u64 <= output_bound(len, key_type, Encoding::Text));
-                assert!(
-                    sort_needs(len, key_type, 0, Encoding::Text) >= key_bytes + out.len() as u64
-                );
+                let pairs = (records.len() * (key_type.size() + 4)) as u64;
+                assert!(out.len() as u64 <= output_bound(len, Encoding::Text));
+                assert!(sort_needs(len, key_type, 0, Encoding::Text) >= len + pairs);
+                assert!(sort_needs(len, key_type, 100, Encoding::Text) >= len + 2 * pairs);
             }
         }
-        // `7\n` as i64: four times the input in keys, and beside them the
-        // input while parsing or the output (one newline more, at most).
-        assert_eq!(sort_needs(100, KeyType::I64, 0, Encoding::Text), 501);
-        assert_eq!(sort_needs(100, KeyType::I64, 100, Encoding::Text), 800);
+        // `7\n` as i64: the input, a key and a position per 2 bytes, and the
+        // larger of the scratch and the output's buffer.
+        assert_eq!(sort_needs(100, KeyType::I64, 0, Encoding::Text), 99_105);
+        assert_eq!(
+            sort_needs(1_000_000, KeyType::I64, 100, Encoding::Text),
+            13_000_000
+        );
         // Binary: the keys are the input's size; radix's scratch as much again.
         let mut binary = Vec::new();
         write_binary(
@@ -280,10 +311,7 @@ mod tests {
             &mut binary,
             None,
         );
-        assert_eq!(
-            output_bound(80, KeyType::U64, Encoding::Binary),
-            binary.len() as u64
-        );
+        assert_eq!(output_bound(80, Encoding::Binary), binary.len() as u64);
         assert_eq!(sort_needs(80, KeyType::U64, 0, Encoding::Binary), 160);
         assert_eq!(sort_needs(80, KeyType::U64, 100, Encoding::Binary), 160);
         assert_eq!(sort_needs(80, KeyType::U64, 250, Encoding::Binary), 280);
@@ -309,8 +337,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(largest_input(501, KeyType::I64, 0, Encoding::Text), 100);
-        assert_eq!(largest_input(500, KeyType::I64, 0, Encoding::Text), 99);
+        assert_eq!(largest_input(99_105, KeyType::I64, 0, Encoding::Text), 100);
+        assert_eq!(largest_input(99_104, KeyType::I64, 0, Encoding::Text), 99);
     }
 
     #[test]

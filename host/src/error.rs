@@ -105,21 +105,20 @@ pub enum SortError {
         /// The backend's message.
         message: String,
     },
-    /// A pairs sort through a backend that has no pairs entry, of keys its
-    /// key sort cannot carry a payload for; it was not called.
+    /// A pairs sort through the key sort of a backend that has no pairs
+    /// entry, which returned other keys than it was given, or not sorted;
+    /// nothing was changed.
     #[error(
-        "backend `{backend}` cannot sort {key_type} keys with a payload: module `{module}` was built for ABI {}.{} and has no pairs entry{}",
-        abi.0, abi.1, if *abi >= (1, 1) { " (its sort_pairs is null)" } else { "" }
+        "backend `{backend}` returned a wrong result from its key sort (module `{module}`, built for ABI {}.{}, has no pairs entry, so keys with a payload go through its key sort)",
+        abi.0, abi.1
     )]
-    PairsUnsupported {
+    KeySortWrong {
         /// The backend's name.
         backend: String,
         /// Its module's name.
         module: String,
         /// The ABI version its module was built for.
         abi: (u16, u16),
-        /// The key type asked for.
-        key_type: KeyType,
     },
     /// A pairs sort was given a payload of another length than its keys;
     /// the backend was not called.
@@ -143,23 +142,6 @@ pub enum SortError {
         /// The capacity it was given.
         cap: usize,
     },
-}
-
-impl SortError {
-    /// What to do about the error, where the library knows better than
-    /// the command.
-    pub fn help(&self) -> Option<String> {
-        match self {
-            SortError::PairsUnsupported { module, abi, .. } if *abi < (1, 1) => Some(format!(
-                "rebuild `{module}` against wildhost-abi 1.1 (wildsort.h ABI 1.1) with a sort_pairs \
-                 function, or pick a backend that sorts pairs (`wildhost list` shows them)"
-            )),
-            SortError::PairsUnsupported { .. } => {
-                Some("pick a backend that sorts pairs (`wildhost list` shows them)".to_string())
-            }
-            _ => None,
-        }
-    }
 }
 
 /// Size of the buffer a plugin writes a message into (an error from `sort`,

@@ -26,11 +26,19 @@ pub(super) fn scan_float<T: Float>(input: &[u8]) -> Option<(T, usize)> {
     if stop > 0 && input[stop - 1] == b'\r' {
         stop -= 1;
     }
-    let first = input.first().copied().unwrap_or_default();
+    float_within(&input[..stop]).map(|key| (key, used))
+}
+
+/// The float spelled by exactly `text`, if it is the common case that
+/// [`scan_float`] reads (the same rules, without the line end); `None`
+/// for anything else, which [`parse_float`] then decides.
+#[inline]
+pub(super) fn float_within<T: Float>(text: &[u8]) -> Option<T> {
+    let first = text.first().copied().unwrap_or_default();
     let negative = first == b'-';
     let start = usize::from(negative || first == b'+');
     let (mut value, mut digits, mut after_point, mut point) = (0u64, 0u32, 0i32, false);
-    let mut rest = input[start..stop].iter();
+    let mut rest = text[start..].iter();
     let mut exponent = 0i32;
     while let Some(&b) = rest.next() {
         match b {
@@ -62,7 +70,7 @@ pub(super) fn scan_float<T: Float>(input: &[u8]) -> Option<(T, usize)> {
     if digits == 0 || digits > 19 {
         return None;
     }
-    T::exact_decimal(negative, value, exponent - after_point).map(|key| (key, used))
+    T::exact_decimal(negative, value, exponent - after_point)
 }
 
 pub(super) trait Float: SortKey + std::str::FromStr + std::fmt::Debug {

@@ -63,11 +63,20 @@ pub(super) fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
     if stop > 0 && input[stop - 1] == b'\r' {
         stop -= 1;
     }
-    let first = input.first().copied().unwrap_or_default();
+    int_within(input, 0, stop).map(|key| (key, used))
+}
+
+/// The integer spelled by exactly `input[start..stop]`: an optional sign
+/// and 1 to 19 ASCII digits, of a value in the type's range; `None` for
+/// anything else (what [`parse_int`] then decides). Reads up to eight
+/// bytes past `stop` if the input goes on.
+#[inline(always)]
+pub(super) fn int_within<T: Integer>(input: &[u8], start: usize, stop: usize) -> Option<T> {
+    let first = *input.get(start)?;
     let negative = first == b'-';
-    let start = usize::from(negative || first == b'+');
-    let magnitude = decimal(input, start, stop)?;
-    T::from_sign_magnitude(negative, magnitude).map(|key| (key, used))
+    let digits = start + usize::from(negative || first == b'+');
+    let magnitude = decimal(input, digits, stop)?;
+    T::from_sign_magnitude(negative, magnitude)
 }
 
 /// The value of `input[start..stop]` as 1 to 19 decimal digits; `None` if

@@ -31,6 +31,7 @@ mod binary;
 mod float;
 mod int;
 mod lines;
+pub mod records;
 #[cfg(test)]
 mod test_support;
 mod text_out;
@@ -62,6 +63,50 @@ pub enum ParseError {
     /// A text line is not UTF-8.
     #[error("line {line}: not valid UTF-8 text")]
     NotUtf8 {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A record's key field is not a value of the type.
+    #[error("line {line}, field {field}: `{text}` {problem}")]
+    Field {
+        /// 1-based line number.
+        line: usize,
+        /// 1-based field number.
+        field: usize,
+        /// The field, trimmed and shortened for display.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A record's key field is not UTF-8.
+    #[error("line {line}, field {field}: not valid UTF-8 text")]
+    FieldNotUtf8 {
+        /// 1-based line number.
+        line: usize,
+        /// 1-based field number.
+        field: usize,
+    },
+    /// A record's key field holds nothing but blanks.
+    #[error("line {line}: field {field} is empty")]
+    EmptyField {
+        /// 1-based line number.
+        line: usize,
+        /// 1-based field number.
+        field: usize,
+    },
+    /// A record has fewer fields than the key's.
+    #[error("line {line} has no field {field}: it has {found}")]
+    MissingField {
+        /// 1-based line number.
+        line: usize,
+        /// The key's field, from 1.
+        field: usize,
+        /// How many fields the line has.
+        found: usize,
+    },
+    /// A line without a number where the whole line is the key.
+    #[error("line {line} is blank: it holds no number")]
+    BlankLine {
         /// 1-based line number.
         line: usize,
     },

@@ -137,16 +137,36 @@ impl Backend {
 
     /// Sorts `keys` in place and moves `payload` with them: `keys[i]` and
     /// `payload[i]` stay together. Stable if the backend [is
-    /// stable](Backend::is_stable), and always through the fallback below.
+    /// stable](Backend::is_stable), and always through the fallbacks below.
     ///
     /// A backend with a pairs entry sorts both itself. One without (every
-    /// ABI 1.0 backend) sorts them if the keys are 32-bit, there are at most
-    /// 2^32 of them, and it sorts `u64`: each key's order-preserving 32-bit
-    /// image goes in the high half of a `u64` and its position in the low
-    /// half, the backend sorts those, and keys and payload are put back in
-    /// that order, which is sorted and stable whatever the backend. Any
-    /// other case is [`SortError::PairsUnsupported`]. Lengths that differ
-    /// are [`SortError::PairsLengthMismatch`]; the backend is not called.
+    /// ABI 1.0 backend) sorts them through its key sort:
+    /// - 32-bit keys, at most 2^32 of them, with a backend that sorts
+    ///   `u64`: each key's order-preserving 32-bit image goes in the high
+    ///   half of a `u64` and its position in the low half, the backend
+    ///   sorts those, and keys and payload are put back in that order.
+    /// - Any other keys: the backend sorts a copy of the keys, and each
+    ///   payload value is placed after it, in input order, by a binary
+    ///   search for its key among the sorted ones (slower: a search per
+    ///   key, and a copy of the keys and of the payload beside them).
+    ///
+    /// Either way the result is sorted and stable whatever the backend.
+    /// Lengths that differ are [`SortError::PairsLengthMismatch`]; the
+    /// backend is not called.
+    ///
+    /// ```no_run
+    /// use wildhost::{KeyType, Registry};
+    ///
+    /// let registry = Registry::discover_standard();
+    /// let backend = registry.default_backend(KeyType::I64).expect("a backend");
+    /// // An argsort: each key's position rides with it.
+    /// let mut keys = [20i64, -3, 20, 7];
+    /// let mut positions = [0u32, 1, 2, 3];
+    /// backend.sort_pairs(&mut keys, &mut positions)?;
+    /// assert_eq!(keys, [-3, 7, 20, 20]);
+    /// assert_eq!(positions, [1, 3, 0, 2]);
+    /// # Ok::<(), wildhost::SortError>(())
+    /// ```
     pub fn sort_pairs<T: SortKey, P: Payload>(
         &self,
         keys: &mut [T],
@@ -164,7 +184,16 @@ impl Backend {
                 self.call_pairs(sort_pairs, keys, payload)
                     .map_err(|error| *error)
             }
-            _ => self.sort_pairs_packed(keys, payload),
+            _ => {
+                let packable = T::TYPE.size() == 4
+                    && u32::try_from(keys.len().saturating_sub(1)).is_ok()
+                    && self.supports(KeyType::U64);
+                if packable {
+                    self.sort_pairs_packed(keys, payload)
+                } else {
+                    self.sort_pairs_ranked(keys, payload)
+                }
+            }
         }
     }
 
@@ -174,17 +203,6 @@ impl Backend {
         keys: &mut [T],
         payload: &mut [P],
     ) -> Result<(), SortError> {
-        let packable = T::TYPE.size() == 4
-            && u32::try_from(keys.len().saturating_sub(1)).is_ok()
-            && self.supports(KeyType::U64);
-        if !packable {
-            return Err(SortError::PairsUnsupported {
-                backend: self.name().to_string(),
-                module: self.module.name.clone(),
-                abi: self.module.abi,
-                key_type: T::TYPE,
-            });
-        }
         self.check_callable(KeyType::U64)?;
         let mut packed: Vec<u64> = keys
             .iter()
@@ -198,6 +216,46 @@ impl Backend {
             // The low half is a position below `len` (packed so above).
             *value = original.get(p as u32 as usize).copied().unwrap_or(*value);
         }
+        Ok(())
+    }
+
+    /// [`Backend::sort_pairs`] through the backend's key sort of the keys'
+    /// own type: the keys are sorted, then each payload value goes to the
+    /// first free place among its key's equals. A result that is not the
+    /// keys sorted (a key it lacks, too few of one) is
+    /// [`SortError::KeySortWrong`], and `keys` and `payload` are left as
+    /// they were.
+    fn sort_pairs_ranked<T: SortKey, P: Payload>(
+        &self,
+        keys: &mut [T],
+        payload: &mut [P],
+    ) -> Result<(), SortError> {
+        self.check_callable(T::TYPE)?;
+        let mut sorted = keys.to_vec();
+        self.call(&mut sorted).map_err(|error| *error)?;
+        let wrong = || SortError::KeySortWrong {
+            backend: self.name().to_string(),
+            module: self.module.name.clone(),
+            abi: self.module.abi,
+        };
+        if sorted.len() != keys.len() || !sorted.is_sorted_by(|a, b| T::order(a, b).is_le()) {
+            return Err(wrong());
+        }
+        // For each run of equal keys, indexed by where it starts: how many
+        // of its places are taken.
+        let mut taken = vec![0u32; sorted.len()];
+        let mut placed = payload.to_vec();
+        for (key, &value) in keys.iter().zip(payload.iter()) {
+            let run = sorted.partition_point(|k| T::order(k, key).is_lt());
+            let at = run + taken[run] as usize;
+            match sorted.get(at) {
+                Some(k) if T::order(k, key).is_eq() => placed[at] = value,
+                _ => return Err(wrong()),
+            }
+            taken[run] += 1;
+        }
+        keys.copy_from_slice(&sorted);
+        payload.copy_from_slice(&placed);
         Ok(())
     }
 

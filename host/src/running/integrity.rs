@@ -214,6 +214,9 @@ pub enum Wrong {
     /// Sorted, but not the keys that went in: one was changed, dropped or
     /// duplicated.
     NotThePermutation,
+    /// Pairs whose keys are equal, `index` and `index + 1`, out of their
+    /// input order (or the same pair twice).
+    NotStable { index: usize },
 }
 
 impl fmt::Display for Wrong {
@@ -222,6 +225,12 @@ impl fmt::Display for Wrong {
             Wrong::NotSorted { index } => write!(
                 f,
                 "the result is not sorted: keys {} and {} are out of order",
+                index,
+                index + 1
+            ),
+            Wrong::NotStable { index } => write!(
+                f,
+                "the result is not stable: keys {} and {} are equal but out of their input order",
                 index,
                 index + 1
             ),
@@ -301,6 +310,61 @@ pub fn verify<T: SortKey>(result: &[T], input: Fingerprint) -> Result<(), Wrong>
         prev = block.last().copied();
     }
     check.finish(input)
+}
+
+/// The fingerprint of `keys[i]` paired with `payload[i]` for every `i`: a
+/// pair's two values are mixed into one before they count, so that a
+/// payload moved apart from its key changes the fingerprint, where two
+/// separate fingerprints would not see it.
+pub fn fingerprint_pairs<T: SortKey, P: SortKey>(keys: &[T], payload: &[P]) -> Fingerprint {
+    let mut tally = Tally::default();
+    let mut mixed = [0u64; 256];
+    for (keys, payload) in keys.chunks(mixed.len()).zip(payload.chunks(mixed.len())) {
+        for ((slot, &k), &p) in mixed.iter_mut().zip(keys).zip(payload) {
+            *slot = mix(k, p);
+        }
+        tally.add(&mixed[..keys.len().min(payload.len())]);
+    }
+    tally.finish()
+}
+
+/// One value for a pair: the key's bits plus the payload's bits spread by an
+/// odd multiplier and turned half round, so that no pair of small keys and
+/// payloads maps onto another pair.
+#[inline(always)]
+fn mix<T: SortKey, P: SortKey>(key: T, payload: P) -> u64 {
+    key.bits()
+        ^ payload
+            .bits()
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(32)
+}
+
+/// Checks a stable sort of pairs: the keys in order, equal keys with their
+/// payloads ascending (a payload is each key's position in the input, so
+/// that is the input's order), and the same pairs as went in, whose
+/// [`fingerprint_pairs`] is `input`. Payloads must be distinct: two equal
+/// pairs read as out of order.
+pub fn verify_pairs<T: SortKey, P: SortKey + Ord>(
+    keys: &[T],
+    payload: &[P],
+    input: Fingerprint,
+) -> Result<(), Wrong> {
+    if keys.len() != payload.len() {
+        return Err(Wrong::NotThePermutation);
+    }
+    for (index, (k, p)) in keys.windows(2).zip(payload.windows(2)).enumerate() {
+        match T::order(&k[0], &k[1]) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Greater => return Err(Wrong::NotSorted { index }),
+            std::cmp::Ordering::Equal if p[0] < p[1] => {}
+            std::cmp::Ordering::Equal => return Err(Wrong::NotStable { index }),
+        }
+    }
+    if fingerprint_pairs(keys, payload) != input {
+        return Err(Wrong::NotThePermutation);
+    }
+    Ok(())
 }
 
 /// The index of the first key that sorts after its successor, in a result

@@ -65,12 +65,24 @@ pub(super) fn worker_main<T: Key>(
         };
         let send = |message: WorkerReport| write_all(&report, &message.encode());
         let mut loaded;
-        let keys: &mut [T] = match source {
+        let sorted: Result<&mut [T], _> = match source {
             Source::Keys(keys) => {
                 if next_request() != Ok(HostRequest::Go) {
                     return;
                 }
-                keys
+                backend.sort(keys).map(|()| &mut keys[..])
+            }
+            Source::Run { run, .. } => {
+                if next_request() != Ok(HostRequest::Go) {
+                    return;
+                }
+                match run() {
+                    Ok(made) => {
+                        loaded = made;
+                        Ok(&mut loaded[..])
+                    }
+                    Err(error) => Err(error),
+                }
             }
             Source::Prepare(prepare) => match prepare() {
                 Ok(made) => {
@@ -79,7 +91,7 @@ pub(super) fn worker_main<T: Key>(
                         fingerprint: made.fingerprint.to_le_bytes(),
                     });
                     loaded = made.keys;
-                    &mut loaded
+                    backend.sort(&mut loaded).map(|()| &mut loaded[..])
                 }
                 Err(message) => {
                     send(WorkerReport::PrepareFailed(message));
@@ -87,8 +99,8 @@ pub(super) fn worker_main<T: Key>(
                 }
             },
         };
-        match backend.sort(keys) {
-            Ok(()) => {
+        match sorted {
+            Ok(keys) => {
                 send(WorkerReport::Sorted {
                     address: keys.as_ptr() as u64,
                     len: keys.len() as u64,

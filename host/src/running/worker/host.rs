@@ -34,10 +34,13 @@ pub(super) fn in_worker<T: Key>(
     timeout: Duration,
     receive: Receive<'_, T>,
 ) -> Result<Option<Fingerprint>, PreparedSortError> {
-    // What the host refuses, it refuses here, without a worker.
-    backend
-        .check_callable(T::TYPE)
-        .map_err(IsolatedSortError::from)?;
+    // What the host refuses, it refuses here, without a worker (`run`
+    // calls the backend as it will, and the backend checks that call).
+    if !matches!(source, Source::Run { .. }) {
+        backend
+            .check_callable(T::TYPE)
+            .map_err(IsolatedSortError::from)?;
+    }
     reap_ended();
     let failed = |failure| PreparedSortError::Sort(child_failed(backend, failure));
     let spawn = |e: io::Error| failed(ChildFailure::Spawn(e.to_string()));
@@ -87,6 +90,20 @@ pub(super) fn in_worker<T: Key>(
         // backend's scratch reuses it while it is still in the cache, which
         // makes the worker's sort faster (figures in docs/PERFORMANCE.md).
         Source::Prepare(prepare) => drop(prepare),
+        // The values are made in the worker, and received into the
+        // caller's vector: fresh pages, as many values as `len`.
+        Source::Run { run, len, into } => {
+            drop(run);
+            if let Some(to_worker) = &worker.to_worker {
+                write_all(to_worker, &HostRequest::Go.encode());
+            }
+            *into = mem::try_with_capacity(len).map_err(|e| spawn(e))?;
+            // SAFETY: every bit pattern is a valid key; the values are
+            // written by the copy out of the worker before they are read
+            // (a failed copy leaves the vector emptied by the caller).
+            into.resize(len, unsafe { std::mem::zeroed() });
+            keys = Some(into);
+        }
     }
     let mut fingerprint = None;
     let outcome = match keys {

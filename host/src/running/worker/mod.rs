@@ -110,6 +110,41 @@ pub unsafe fn sort_prepared<'a, T: Key>(
     })
 }
 
+/// Runs `run` in a forked worker process with a time limit, as
+/// [`sort`] runs a backend there, and returns the `len` values it made,
+/// copied out of the worker. The worker starts as a copy of this process:
+/// `run` may use anything the caller holds, and what it changes, it
+/// changes in the worker's copy only. A wrong number of values, a crash,
+/// an exit or a hang is an error naming `backend`, which `run` is expected
+/// to call.
+///
+/// # Safety
+///
+/// As for [`sort_prepared`]: `run` runs in a forked copy of this process
+/// in which only the calling thread exists, and must not wait for a lock
+/// another thread may have held at the fork.
+pub unsafe fn run<'a, T: Key>(
+    backend: &Backend,
+    timeout: Duration,
+    len: usize,
+    run: impl FnOnce() -> Result<Vec<T>, crate::error::SortError> + 'a,
+) -> Result<Vec<T>, IsolatedSortError> {
+    let mut made = Vec::new();
+    let source = Source::Run {
+        run: Box::new(run),
+        len,
+        into: &mut made,
+    };
+    match in_worker(backend, source, timeout, Receive::Whole) {
+        Ok(_) => Ok(made),
+        Err(PreparedSortError::Sort(e)) => Err(e),
+        Err(PreparedSortError::Prepare(what)) => {
+            Err(child_failed(backend, ChildFailure::Died(what)))
+        }
+        Err(PreparedSortError::PrepareStopped(failure)) => Err(child_failed(backend, failure)),
+    }
+}
+
 fn sort_keys<T: Key>(
     backend: &Backend,
     keys: &mut Vec<T>,
@@ -192,4 +227,11 @@ enum Source<'a, T> {
     Keys(&'a mut Vec<T>),
     /// Keys the worker makes itself, with their fingerprint.
     Prepare(Box<dyn FnOnce() -> Result<Prepared<T>, String> + 'a>),
+    /// Values `run` makes in the worker, `len` of them, received `into`
+    /// the caller's vector.
+    Run {
+        run: Box<dyn FnOnce() -> Result<Vec<T>, crate::error::SortError> + 'a>,
+        len: usize,
+        into: &'a mut Vec<T>,
+    },
 }
