@@ -281,7 +281,7 @@ fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
     let sandbox = Sandbox::with_shipped_plugins();
     // 1000 lines of `7`: the 2000 bytes, 12,000 bytes of i64 keys and u32
     // line positions, and beside them the larger of std's scratch (100%)
-    // and the output's buffer (the output, and room for a block of keys).
+    // and the output's buffer.
     fs::write(sandbox.work().join("sevens.txt"), "7\n".repeat(1000)).expect("write");
     let args = ["sort", "-b", "std", "-i", "sevens.txt", "-o", "out.txt"];
     sandbox
@@ -291,7 +291,7 @@ fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
             "",
             "\
 error: `sevens.txt` is too large to sort in memory
-  cause: sorting its 2000 bytes as i64 text could take up to 114305 bytes (the input, a key and a line position for every 2 bytes of it, backend `std`'s scratch of 100% and the output's buffer)
+  cause: sorting its 2000 bytes as i64 text could take up to 26000 bytes (the input, a key and a line position for every 2 bytes of it, backend `std`'s scratch of 100% and the output's buffer)
   cause: the limit is 10000 bytes, given with --memory
   help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
 ",

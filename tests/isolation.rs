@@ -836,3 +836,31 @@ fn a_message_past_its_capacity_fails_the_sort_by_name() {
     ]);
     assert_eq!(out.stdout, b"");
 }
+
+/// Records sort in the worker as they do in wildhost itself, by a field or
+/// by the whole line, canonical or not, forwards and in reverse.
+#[test]
+fn isolate_sorts_records_as_the_host_does() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let csv = "b,20,x\r\na,-3,y\nc,020,z\n d , 7 ,w\ne,20";
+    let lines = "3\n-7\n3\n0\n";
+    let padded = "03\n-7\n3\n+0\n";
+    let cases: [(&[&str], &str); 5] = [
+        (&["-k", "2", "-d", ","], csv),
+        (&["-k", "2", "-d", ",", "-r"], csv),
+        (&[], lines),
+        (&["-r"], lines),
+        (&["-t", "f64"], padded),
+    ];
+    for backend in ["radix", "std", "wildsort"] {
+        for (args, input) in cases {
+            let plain = [&["sort", "-b", backend][..], args].concat();
+            let isolated = [&plain[..], &["--isolate"]].concat();
+            let expected = sandbox.run_with_input(&plain, input.as_bytes());
+            expected.expect_code(0);
+            sandbox
+                .run_with_input(&isolated, input.as_bytes())
+                .expect_exactly(0, &expected.stdout_text(), "");
+        }
+    }
+}

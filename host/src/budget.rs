@@ -79,10 +79,10 @@ pub fn position_size(input_bytes: u64) -> u64 {
 pub const TEXT_BUFFER: u64 = 1 << 20;
 
 /// The buffer text output of an input of `input_bytes` bytes is gathered
-/// in: [`TEXT_BUFFER`], or the whole output if that is smaller, and room
-/// past it for one block of keys' lines (4096 keys, 24 bytes at most each).
+/// in: [`TEXT_BUFFER`], or the whole output if that is smaller (but at
+/// least 64 bytes, room for two lines of the longest keys).
 pub fn text_buffer(input_bytes: u64) -> u64 {
-    input_bytes.saturating_add(1).min(TEXT_BUFFER) + 4096 * 24
+    input_bytes.saturating_add(1).clamp(64, TEXT_BUFFER)
 }
 
 /// The most bytes of output an input of `input_bytes` bytes of `key_type`
@@ -299,7 +299,7 @@ mod tests {
         }
         // `7\n` as i64: the input, a key and a position per 2 bytes, and the
         // larger of the scratch and the output's buffer.
-        assert_eq!(sort_needs(100, KeyType::I64, 0, Encoding::Text), 99_105);
+        assert_eq!(sort_needs(100, KeyType::I64, 0, Encoding::Text), 801);
         assert_eq!(
             sort_needs(1_000_000, KeyType::I64, 100, Encoding::Text),
             13_000_000
@@ -337,8 +337,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(largest_input(99_105, KeyType::I64, 0, Encoding::Text), 100);
-        assert_eq!(largest_input(99_104, KeyType::I64, 0, Encoding::Text), 99);
+        assert_eq!(largest_input(801, KeyType::I64, 0, Encoding::Text), 100);
+        assert_eq!(largest_input(800, KeyType::I64, 0, Encoding::Text), 99);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use super::float::{float_within, parse_float, scan_float};
 use super::int::{int_within, parse_int, scan_int};
 use super::lines::shorten;
 use super::{ParseError, TextKey};
-use crate::budget::{TEXT_BUFFER, text_buffer};
+use crate::budget::text_buffer;
+use crate::error::SortError;
 use crate::keys::{KeyVec, SortKey};
 use crate::mem::try_with_capacity;
 use crate::registry::Backend;
@@ -26,7 +27,6 @@ use crate::running::integrity::{
 };
 use crate::running::isolate::IsolatedSortError;
 use crate::running::worker;
-use crate::error::SortError;
 use crate::with_keys;
 use memchr::memchr;
 use std::cmp::Ordering;
@@ -349,24 +349,35 @@ fn for_each_reversed<T: SortKey, P: Position>(
     Ok(())
 }
 
-/// Writes sorted keys as text lines, largest first if `reverse`.
+/// Writes sorted keys as text lines, largest first if `reverse`, as many
+/// at a time as the buffer has room for.
 fn write_keys<T: TextKey, W: io::Write + ?Sized>(
     keys: &[T],
     reverse: bool,
     buffer: &mut Buffered<'_, W>,
 ) -> io::Result<()> {
-    if !reverse {
-        for block in keys.chunks(BLOCK) {
-            T::write_lines(block, &mut buffer.bytes);
-            buffer.drain_if_full()?;
+    let mut backwards = Vec::new();
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let room = buffer.room_for_keys().min(BLOCK);
+        if room == 0 {
+            buffer.drain()?;
+            continue;
         }
-        return Ok(());
-    }
-    let mut backwards = Vec::with_capacity(BLOCK.min(keys.len()));
-    for block in keys.rchunks(BLOCK) {
-        backwards.clear();
-        backwards.extend(block.iter().rev());
-        T::write_lines(&backwards, &mut buffer.bytes);
+        let n = room.min(rest.len());
+        let block = if reverse {
+            // From the end: the last keys first, each piece turned round.
+            let (left, piece) = rest.split_at(rest.len() - n);
+            rest = left;
+            backwards.clear();
+            backwards.extend(piece.iter().rev());
+            &backwards[..]
+        } else {
+            let (piece, right) = rest.split_at(n);
+            rest = right;
+            piece
+        };
+        T::write_lines(block, &mut buffer.bytes);
         buffer.drain_if_full()?;
     }
     Ok(())
@@ -392,7 +403,7 @@ fn restore_input_order<T: SortKey, P: Position>(keys: &[T], starts: &mut [P]) {
 /// when full: one write for many short lines.
 struct Buffered<'w, W: io::Write + ?Sized> {
     bytes: Vec<u8>,
-    /// Written on at this length: room for a block of keys' lines is left.
+    /// Its size: written on when full.
     full: usize,
     out: &'w mut W,
 }
@@ -400,10 +411,15 @@ struct Buffered<'w, W: io::Write + ?Sized> {
 impl<'w, W: io::Write + ?Sized> Buffered<'w, W> {
     /// A buffer for `output` bytes at most.
     fn new(output: usize, out: &'w mut W) -> io::Result<Self> {
-        let room = usize::try_from(text_buffer(output as u64)).unwrap_or(usize::MAX);
-        let bytes = try_with_capacity(room)?;
-        let full = usize::try_from(TEXT_BUFFER).unwrap_or(usize::MAX);
+        let full = usize::try_from(text_buffer(output as u64)).unwrap_or(usize::MAX);
+        let bytes = try_with_capacity(full)?;
         Ok(Buffered { bytes, full, out })
+    }
+
+    /// How many keys' lines the buffer has room for (the longest takes
+    /// 24 bytes with its newline).
+    fn room_for_keys(&self) -> usize {
+        self.full.saturating_sub(self.bytes.len()) / 24
     }
 
     /// Appends a line, and a newline if it has none. A line longer than

@@ -97,7 +97,7 @@ pub(super) fn in_worker<T: Key>(
             if let Some(to_worker) = &worker.to_worker {
                 write_all(to_worker, &HostRequest::Go.encode());
             }
-            *into = mem::try_with_capacity(len).map_err(|e| spawn(e))?;
+            *into = mem::try_with_capacity(len).map_err(spawn)?;
             // SAFETY: every bit pattern is a valid key; the values are
             // written by the copy out of the worker before they are read
             // (a failed copy leaves the vector emptied by the caller).
