@@ -115,11 +115,66 @@ fn newlines(window: &[u8; 32]) -> u32 {
     }
 }
 
+/// Bits for each byte of `window` equal to `a`, and for each equal to `b`,
+/// the first byte's lowest: where lines and fields end, for a line of up
+/// to 63 bytes in one go.
+#[inline(always)]
+pub(super) fn masks64(window: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        let at = window.as_ptr().cast::<__m128i>();
+        // SAFETY: SSE2 is part of the x86-64 baseline; the four unaligned
+        // 16-byte loads are the four quarters of the 64-byte window.
+        unsafe {
+            let (va, vb) = (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8));
+            let (mut ma, mut mb) = (0u64, 0u64);
+            for quarter in 0..4 {
+                let v = _mm_loadu_si128(at.add(quarter));
+                let shift = 16 * quarter;
+                ma |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, va)) as u16) << shift;
+                mb |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vb)) as u16) << shift;
+            }
+            (ma, mb)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        (0..64).fold((0, 0), |(ma, mb), i| {
+            (
+                ma | (u64::from(window[i] == a) << i),
+                mb | (u64::from(window[i] == b) << i),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::masks64;
     use crate::codec::parse_text;
     use crate::keys::KeyVec;
     use wildhost_abi::KeyType;
+
+    #[test]
+    fn the_64_byte_masks_find_every_byte() {
+        let mut window = [b'x'; 64];
+        for i in [0, 15, 16, 31, 32, 47, 48, 63] {
+            window[i] = b'\n';
+        }
+        window[5] = b',';
+        window[62] = b',';
+        let (newlines, commas) = masks64(&window, b'\n', b',');
+        assert_eq!(
+            newlines,
+            [0, 15, 16, 31, 32, 47, 48, 63]
+                .iter()
+                .fold(0, |m, i| m | 1 << i)
+        );
+        assert_eq!(commas, 1 << 5 | 1 << 62);
+    }
 
     #[test]
     fn text_ignores_blanks_and_blank_lines() {

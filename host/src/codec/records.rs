@@ -15,7 +15,7 @@
 
 use super::float::{float_within, parse_float, scan_float};
 use super::int::{int_within, parse_int, scan_int};
-use super::lines::shorten;
+use super::lines::{masks64, shorten};
 use super::{ParseError, TextKey};
 use crate::budget::text_buffer;
 use crate::error::SortError;
@@ -291,13 +291,10 @@ impl<'a> Records<'a> {
             with_keys!(&self.keys, keys => write_keys(keys, reverse, &mut buffer)?);
         } else {
             with_pairs!((&self.keys, &self.starts), keys, starts => {
-                let mut emit = |at: usize| buffer.line(line_at(self.input, at));
                 if reverse {
-                    for_each_reversed(keys, starts, &mut emit)?;
+                    gather(self.input, reversed(keys, starts), &mut buffer)?;
                 } else {
-                    for &start in starts.iter() {
-                        emit(start.offset())?;
-                    }
+                    gather(self.input, starts.iter().map(|s| s.offset()), &mut buffer)?;
                 }
             });
         }
@@ -319,34 +316,96 @@ pub enum IsolatedError {
 /// The line of `input` that starts at `at`, its newline included if it has
 /// one; empty past the end (only a backend that garbled its result, run
 /// without the check, gives such a start).
+#[inline(always)]
 fn line_at(input: &[u8], at: usize) -> &[u8] {
     let rest = input.get(at..).unwrap_or_default();
+    // Most lines end within 64 bytes: found in one window, without a call.
+    if let Some(window) = rest.first_chunk::<64>() {
+        let (newlines, _) = masks64(window, b'\n', b'\n');
+        if newlines != 0 {
+            return &rest[..=newlines.trailing_zeros() as usize];
+        }
+    }
     match memchr(b'\n', rest) {
         Some(end) => &rest[..=end],
         None => rest,
     }
 }
 
-/// Calls `emit` with the starts from the largest key down, each run of
-/// equal keys in its own (input) order.
-fn for_each_reversed<T: SortKey, P: Position>(
-    keys: &[T],
-    starts: &[P],
-    emit: &mut impl FnMut(usize) -> io::Result<()>,
+/// Copies the lines that start at `starts`, in that order, into `buffer`.
+///
+/// The lines are all over the input, so each is a cache miss: the lines
+/// [`AHEAD`] places on are asked for while a line is copied, so that their
+/// misses overlap instead of following one another (figures in
+/// docs/PERFORMANCE.md).
+fn gather<W: io::Write + ?Sized>(
+    input: &[u8],
+    starts: impl Iterator<Item = usize>,
+    buffer: &mut Buffered<'_, W>,
 ) -> io::Result<()> {
-    let mut end = keys.len().min(starts.len());
-    while end > 0 {
-        let last = keys[end - 1];
-        let mut start = end - 1;
-        while start > 0 && T::order(&keys[start - 1], &last) == Ordering::Equal {
-            start -= 1;
+    let mut ring = [0usize; AHEAD];
+    let mut seen = 0usize;
+    for at in starts {
+        prefetch(input, at);
+        let slot = &mut ring[seen % AHEAD];
+        if seen >= AHEAD {
+            buffer.line(line_at(input, *slot))?;
         }
-        for &at in &starts[start..end] {
-            emit(at.offset())?;
-        }
-        end = start;
+        *slot = at;
+        seen += 1;
+    }
+    for k in seen.saturating_sub(AHEAD)..seen {
+        buffer.line(line_at(input, ring[k % AHEAD]))?;
     }
     Ok(())
+}
+
+/// How many lines ahead [`gather`] asks for.
+const AHEAD: usize = 32;
+
+/// Asks the CPU to load the cache lines of the line that starts at `at`
+/// (its first 64 bytes) ahead of use. A hint: nothing is read.
+#[inline(always)]
+fn prefetch(input: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let line = input.as_ptr().wrapping_add(at).cast::<i8>();
+        // SAFETY: a prefetch reads nothing and cannot fault, whatever the
+        // address; SSE is part of the x86-64 baseline.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(line);
+            _mm_prefetch::<_MM_HINT_T0>(line.wrapping_add(63));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (input, at);
+}
+
+/// The starts from the largest key down, each run of equal keys in its own
+/// (input) order.
+fn reversed<'k, T: SortKey, P: Position>(
+    keys: &'k [T],
+    starts: &'k [P],
+) -> impl Iterator<Item = usize> + 'k {
+    let mut end = keys.len().min(starts.len());
+    let (mut next, mut stop) = (end, end);
+    std::iter::from_fn(move || {
+        if next == stop {
+            if end == 0 {
+                return None;
+            }
+            // The next run down: from `start` to `end`.
+            let last = keys[end - 1];
+            let mut start = end - 1;
+            while start > 0 && T::order(&keys[start - 1], &last) == Ordering::Equal {
+                start -= 1;
+            }
+            (next, stop, end) = (start, end, start);
+        }
+        next += 1;
+        Some(starts[next - 1].offset())
+    })
 }
 
 /// Writes sorted keys as text lines, largest first if `reverse`, as many
@@ -601,26 +660,15 @@ fn parse_as<T: RecordKey, P: Position>(
     let canonical = match layout.field {
         None => whole_lines(input, body, first_line, &mut keys, &mut starts)?,
         Some(field) => {
-            match layout.fields {
-                Fields::Delimiter(d) => by_field(
-                    input,
-                    body,
-                    first_line,
-                    field.get(),
-                    |line, n| delimited(line, d, n),
-                    &mut keys,
-                    &mut starts,
-                )?,
-                Fields::Blanks => by_field(
-                    input,
-                    body,
-                    first_line,
-                    field.get(),
-                    blank_separated,
-                    &mut keys,
-                    &mut starts,
-                )?,
-            }
+            by_field(
+                input,
+                body,
+                first_line,
+                field.get(),
+                layout.fields,
+                &mut keys,
+                &mut starts,
+            )?;
             false
         }
     };
@@ -672,25 +720,36 @@ fn whole_lines<T: RecordKey, P: Position>(
 
 /// Records whose key is field `field` (from 1), found in a line (without
 /// its line end) by `find`: the field's bounds, or how many fields the line
-/// has.
+/// has. With a `delimiter`, a line of up to 63 bytes is split in one go
+/// first (see [`delimited_in_window`]).
 fn by_field<T: RecordKey, P: Position>(
     input: &[u8],
     body: usize,
     mut line: usize,
     field: usize,
-    find: impl Fn(&[u8], usize) -> Result<(usize, usize), usize>,
+    fields: Fields,
     keys: &mut Vec<T>,
     starts: &mut Vec<P>,
 ) -> Result<(), ParseError> {
+    let (delimiter, find): (_, FindField) = match fields {
+        Fields::Delimiter(d) => (Some(d), delimited),
+        Fields::Blanks => (None, |line, n, _| blank_separated(line, n)),
+    };
     let mut at = body;
     while at < input.len() {
         line += 1;
+        if let Some(delimiter) = delimiter
+            && let Some((from, to, used)) = delimited_in_window(&input[at..], delimiter, field)
+            && let Some(key) = T::within(input, at + from, at + to)
+        {
+            keys.push(key.normalized());
+            starts.push(P::at(at));
+            at += used;
+            continue;
+        }
         let (content, used) = split_line(&input[at..]);
-        let (from, to) = find(content, field).map_err(|found| ParseError::MissingField {
-            line,
-            field,
-            found,
-        })?;
+        let (from, to) = find(content, field, delimiter.unwrap_or_default())
+            .map_err(|found| ParseError::MissingField { line, field, found })?;
         let key = match T::within(input, at + from, at + to) {
             Some(key) => key,
             None => {
@@ -715,6 +774,10 @@ fn by_field<T: RecordKey, P: Position>(
     Ok(())
 }
 
+/// Where field `n` of a line is (with the delimiter, if fields have one):
+/// its bounds, or the number of fields the line has.
+type FindField = fn(&[u8], usize, u8) -> Result<(usize, usize), usize>;
+
 /// The first line of `rest` without its `\n` or `\r\n`, and the bytes it
 /// takes with its line end.
 #[inline(always)]
@@ -727,10 +790,46 @@ fn split_line(rest: &[u8]) -> (&[u8], usize) {
     (content.strip_suffix(b"\r").unwrap_or(content), used)
 }
 
+/// Field `n` (from 1) of the first line of `rest`, if that line ends
+/// within the first 64 bytes and has the field: its bounds and the bytes
+/// the line takes with its newline, from one pass of compares over the
+/// window instead of a search per delimiter. `None` sends the line to the
+/// general path ([`split_line`], [`delimited`]).
+#[inline(always)]
+fn delimited_in_window(rest: &[u8], delimiter: u8, n: usize) -> Option<(usize, usize, usize)> {
+    let window = rest.first_chunk::<64>()?;
+    let (newlines, delimiters) = masks64(window, b'\n', delimiter);
+    if newlines == 0 {
+        return None;
+    }
+    let end = newlines.trailing_zeros() as usize;
+    let stop = if end > 0 && window[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
+    // The delimiters within the line, the first ones dropped one by one.
+    let mut inside = delimiters & ((1u64 << end) - 1);
+    let mut from = 0;
+    for _ in 1..n {
+        if inside == 0 {
+            return None;
+        }
+        from = inside.trailing_zeros() as usize + 1;
+        inside &= inside - 1;
+    }
+    let to = if inside == 0 {
+        stop
+    } else {
+        (inside.trailing_zeros() as usize).min(stop)
+    };
+    Some((from, to.max(from), end + 1))
+}
+
 /// Field `n` (from 1) of a line whose fields `delimiter` separates: its
 /// bounds, or the number of fields the line has.
 #[inline(always)]
-fn delimited(line: &[u8], delimiter: u8, n: usize) -> Result<(usize, usize), usize> {
+fn delimited(line: &[u8], n: usize, delimiter: u8) -> Result<(usize, usize), usize> {
     let mut from = 0;
     for found in 1..n {
         match memchr(delimiter, &line[from..]) {
@@ -843,8 +942,8 @@ mod tests {
         assert_eq!(out, b"\ty\t \t1 z\nz  2\n  x 3\ty\n");
         assert_eq!(blank_separated(b"a b", 3), Err(2));
         assert_eq!(blank_separated(b"  ", 1), Err(0));
-        assert_eq!(delimited(b"a,b", b',', 3), Err(2));
-        assert_eq!(delimited(b"a,,b", b',', 2), Ok((2, 2)));
+        assert_eq!(delimited(b"a,b", 3, b','), Err(2));
+        assert_eq!(delimited(b"a,,b", 2, b','), Ok((2, 2)));
     }
 
     #[test]
@@ -912,6 +1011,40 @@ mod tests {
             err(b"h,h\na,1\nb,q\n", &headed),
             "line 3, field 2: `q` is not a valid i64"
         );
+    }
+
+    /// The one-window split agrees with the general one on every line it
+    /// takes, and declines the rest.
+    #[test]
+    fn the_window_split_agrees_with_the_general_one() {
+        let lines: [&[u8]; 9] = [
+            b"a,12,b\n",
+            b"a,12,b\r\n",
+            b"a,,b\n",
+            b",\n",
+            b"a,12\r\n",
+            b"12\n",
+            b"a\n",
+            b"x,y,z,w,v,u,t,s,r,q,p,o,n,m,l,k,j,i,h,g,f,e,d,c,b,a,1234567890\n",
+            b"a,1,\r\n",
+        ];
+        for line in lines {
+            for n in 1..5 {
+                for pad in [&b""[..], b"9,9\n", &[b','; 64]] {
+                    let rest = [line, pad, &[b'.'; 64][..]].concat();
+                    let general = {
+                        let (content, used) = split_line(&rest);
+                        delimited(content, n, b',').ok().map(|(f, t)| (f, t, used))
+                    };
+                    let window = delimited_in_window(&rest, b',', n);
+                    let long = line.len() > 64;
+                    match window {
+                        Some(found) => assert_eq!(Some(found), general, "{line:?} {n}"),
+                        None => assert!(long || general.is_none(), "{line:?} {n}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
