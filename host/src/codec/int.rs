@@ -55,7 +55,7 @@ integer!(unsigned: u32, u64; signed: i32, i64);
 /// all the next line waits for, so the lines' digits are read side by
 /// side, not down one chain of a multiply and an add per digit (figures
 /// in docs/PERFORMANCE.md).
-#[inline]
+#[inline(always)]
 pub(super) fn scan_int<T: Integer>(input: &[u8]) -> Option<(T, usize)> {
     let end = line_end(input)?;
     let used = if end < input.len() { end + 1 } else { end };

@@ -262,6 +262,12 @@ impl<'a> Records<'a> {
         if order.len() != len || order.iter().any(|&i| i >= len as u64) {
             return Err(Wrong::NotThePermutation);
         }
+        if self.canonical {
+            with_keys!(&mut self.keys, keys => {
+                *keys = order.iter().map(|&i| keys[i as usize]).collect();
+            });
+            return Ok(());
+        }
         with_pairs!((&mut self.keys, &mut self.starts), keys, starts => {
             *keys = order.iter().map(|&i| keys[i as usize]).collect();
             *starts = order.iter().map(|&i| starts[i as usize]).collect();
@@ -678,6 +684,9 @@ fn parse_as<T: RecordKey, P: Position>(
 }
 
 /// Records whose whole line is the key; whether every line is canonical.
+/// While every line so far is, no starts are kept (the keys alone will be
+/// sorted); at the first line that is not, the starts of the lines before
+/// it are found again, and kept from then on.
 fn whole_lines<T: RecordKey, P: Position>(
     input: &[u8],
     body: usize,
@@ -685,18 +694,23 @@ fn whole_lines<T: RecordKey, P: Position>(
     keys: &mut Vec<T>,
     starts: &mut Vec<P>,
 ) -> Result<bool, ParseError> {
-    let mut canonical = true;
+    let mut canonical = T::CANONICAL;
     let mut at = body;
     while at < input.len() {
         line += 1;
         let rest = &input[at..];
         let (key, used) = match T::scan_line(rest) {
+            Some((key, used)) if !canonical || T::is_canonical(&rest[..used]) => (key, used),
             Some((key, used)) => {
-                canonical &= T::is_canonical(&rest[..used]);
+                canonical = false;
+                starts_before(input, body, at, starts);
                 (key, used)
             }
             None => {
-                canonical = false;
+                if canonical {
+                    canonical = false;
+                    starts_before(input, body, at, starts);
+                }
                 let (content, used) = split_line(rest);
                 let text = content.trim_ascii();
                 if text.is_empty() {
@@ -712,10 +726,23 @@ fn whole_lines<T: RecordKey, P: Position>(
             }
         };
         keys.push(key.normalized());
-        starts.push(P::at(at));
+        if !canonical {
+            starts.push(P::at(at));
+        }
         at += used;
     }
     Ok(canonical)
+}
+
+/// Pushes the start of every line of `input[body..at]` (each ends with its
+/// newline) onto `starts`.
+#[cold]
+fn starts_before<P: Position>(input: &[u8], body: usize, at: usize, starts: &mut Vec<P>) {
+    if at > body {
+        starts.push(P::at(body));
+    }
+    let ends = memchr::memchr_iter(b'\n', &input[body..at]);
+    starts.extend(ends.map(|end| P::at(body + end + 1)).filter(|s| s.offset() < at));
 }
 
 /// Records whose key is field `field` (from 1), found in a line (without
@@ -971,7 +998,7 @@ mod tests {
             b"3\n3\n0\n-7\n-9223372036854775808\n"
         );
         for line in ["+3", "03", "-0", "3\r", " 3", "3 "] {
-            let input = format!("1\n{line}\n2\n");
+            let input = format!("5\n3\n1\n{line}\n2\n-4\n");
             let records = Records::parse(input.as_bytes(), &lines).unwrap();
             assert!(!records.is_canonical(), "{line:?}");
             assert_eq!(
