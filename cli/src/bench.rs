@@ -1,23 +1,25 @@
 //! `wildhost bench`: measure backends the way a user would pick one — on
-//! generated inputs of chosen shapes and sizes, or on the user's own file —
-//! with every result checked, std `sort_unstable` and `memcpy` measured
-//! beside them in the same run.
+//! generated inputs of chosen shapes and sizes, or on the user's own file
+//! (its numbers, or its records with `--key`) — with every result checked,
+//! std `sort_unstable` and `memcpy` measured beside them in the same run.
 
 use crate::output::Destination;
 use crate::report::Failure;
-use crate::sort::{Format, TypeArg, parse_input, read_input};
+use crate::sort::{Format, TypeArg, parse_delimiter, parse_input, read_input};
 use crate::{Cli, Outcome};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use wildhost::codec::Encoding;
 use wildhost::conformance::workload::{Dist, WorkloadKey, check_sorted};
 use wildhost::{Backend, KeyType, KeyVec, Registry, with_keys};
 
 mod plot;
+mod records;
 mod table;
 
 #[derive(Debug, Args)]
@@ -62,6 +64,22 @@ pub struct BenchArgs {
     /// Format of --input: text (one number per line) or binary.
     #[arg(long, short, value_enum, default_value_t = Format::Text, requires = "input")]
     format: Format,
+    /// Bench the records of --input by their N-th field (counted from 1),
+    /// as `wildhost sort --key N` sorts them. The file is parsed once; a
+    /// backend's row times its sort of a fresh copy of the records (each
+    /// result checked, untimed). The `(whole job)` row times the command's
+    /// work with the first of --backends, else the default backend: parse,
+    /// sort, check, write the lines into memory.
+    #[arg(long, short = 'k', value_name = "N", requires = "input")]
+    key: Option<NonZeroUsize>,
+    /// With --key: the one character that separates fields (`,` for CSV; a
+    /// tab as `\t`). Default: runs of blanks (spaces and tabs), leading
+    /// blanks ignored.
+    #[arg(long, value_name = "CHAR", requires = "key", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// With --key: the first line of --input is a header, not a record.
+    #[arg(long, requires = "key")]
+    header: bool,
     /// Print the results as JSON.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -109,9 +127,10 @@ pub struct Row {
     #[serde(rename = "type")]
     key_type: &'static str,
     input: String,
+    /// Keys, or records with --key (one key each).
     keys: usize,
     backend: String,
-    /// "ok", "failed" or "baseline" (memcpy).
+    /// "ok", "failed", "baseline" (memcpy) or "job" (the whole record job).
     status: &'static str,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,6 +142,9 @@ pub struct Row {
     /// std's median time ÷ this median time: above 1 is faster than std.
     speedup_vs_std: Option<f64>,
     runs: u32,
+    /// What `keys` counts: records rather than bare keys.
+    #[serde(skip)]
+    records: bool,
 }
 
 impl Row {
@@ -141,6 +163,7 @@ impl Row {
             million_keys_per_s: None,
             speedup_vs_std: None,
             runs: 0,
+            records: false,
         }
     }
 }
@@ -153,6 +176,15 @@ struct Workload {
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
+    if args.format == Format::Binary && args.key.is_some() {
+        return Err(
+            Failure::usage("--key benches lines of text, not binary input")
+                .cause(
+                    "binary input is a bare array of little-endian keys, without lines or fields",
+                )
+                .help("drop --key, or read text (the default --format)"),
+        );
+    }
     let registry = cli.registry();
     let types: Vec<KeyType> = dedup(args.types.iter().map(|&t| KeyType::from(t)));
     let chosen = choose_backends(&registry, &args.backends)?;
@@ -164,36 +196,38 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
             .unwrap_or(0)
     };
     let available = wildhost::budget::available_memory().unwrap_or(u64::MAX);
-    memory_check(args, &types, &scratch, available)?;
-    let workloads = workloads(args, &types, &scratch, available)?;
-
-    let measurements: usize = workloads
-        .iter()
-        .map(|w| backends_for(&registry, &chosen, w.key_type).len() + 1)
-        .sum();
-    let progress = ProgressBar::new(measurements as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-
-    let mut rows = Vec::new();
-    for workload in &workloads {
-        let backends = backends_for(&registry, &chosen, workload.key_type);
-        let before = rows.len();
-        with_keys!(&workload.keys, data => {
-            measure_workload(workload, data, &backends, args.repeat, &progress, &mut rows);
-        });
-        // The speed-up needs std's time from this same workload.
-        let std_ns = rows[before..]
-            .iter()
-            .find(|r| r.backend == "std" && r.status == "ok")
-            .and_then(|r| r.ns_per_key);
-        for row in &mut rows[before..] {
-            row.speedup_vs_std = std_ns.zip(row.ns_per_key).map(|(s, t)| s / t);
+    let rows = match (&args.input, args.key) {
+        (Some(path), Some(field)) => {
+            let key_type = input_type(&types)?;
+            let backends = backends_for(&registry, &chosen, key_type);
+            let job = records::job_backend(&registry, &chosen, &backends, key_type);
+            let copies = 200 + scratch(key_type);
+            let (input, source) =
+                read_bench_input(path, key_type, Encoding::Text, copies, available, "records")?;
+            let what = records::RecordInput::new(args, path, field, key_type);
+            records::measure(&what, &input, &source, &backends, job, args.repeat)?
         }
-    }
-    progress.finish_and_clear();
+        _ => {
+            memory_check(args, &types, &scratch, available)?;
+            let workloads = workloads(args, &types, &scratch, available)?;
+            let measurements: usize = workloads
+                .iter()
+                .map(|w| backends_for(&registry, &chosen, w.key_type).len() + 1)
+                .sum();
+            let progress = progress_bar(measurements);
+            let mut rows = Vec::new();
+            for workload in &workloads {
+                let backends = backends_for(&registry, &chosen, workload.key_type);
+                let before = rows.len();
+                with_keys!(&workload.keys, data => {
+                    measure_workload(workload, data, &backends, args.repeat, &progress, &mut rows);
+                });
+                compare_with_std(&mut rows[before..]);
+            }
+            progress.finish_and_clear();
+            rows
+        }
+    };
 
     let text = if args.json {
         let mut json = serde_json::to_string_pretty(&Report {
@@ -207,7 +241,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
     } else if args.csv {
         table::csv(&rows)
     } else {
-        table::table(&rows, args)
+        table::table(&rows, args.repeat, args.seed)
     };
     Destination::Stdout.write(text.as_bytes())?;
 
@@ -240,6 +274,28 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
         )));
     }
     Ok(())
+}
+
+/// A progress bar of `measurements` steps, drawn only on a terminal.
+fn progress_bar(measurements: usize) -> ProgressBar {
+    let progress = ProgressBar::new(measurements as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress
+}
+
+/// Sets each row's speed-up against std's time on the same workload
+/// (`rows` are one workload's); the whole record job has none.
+fn compare_with_std(rows: &mut [Row]) {
+    let std_ns = rows
+        .iter()
+        .find(|r| r.backend == "std" && r.status == "ok")
+        .and_then(|r| r.ns_per_key);
+    for row in rows.iter_mut().filter(|r| r.status != "job") {
+        row.speedup_vs_std = std_ns.zip(row.ns_per_key).map(|(s, t)| s / t);
+    }
 }
 
 #[derive(Serialize)]
@@ -369,49 +425,23 @@ fn workloads(
     available: u64,
 ) -> Result<Vec<Workload>, Failure> {
     if let Some(path) = &args.input {
-        let [key_type] = types else {
-            return Err(
-                Failure::usage("--input holds one key type; give exactly one --types")
-                    .help("e.g. wildhost bench --input data.txt --types f64"),
-            );
-        };
-        // The file's keys, then two copies and the scratch as a sort's.
+        let key_type = input_type(types)?;
         let encoding = match args.format {
             Format::Text => Encoding::Text,
             Format::Binary => Encoding::Binary,
         };
-        let copies = 200 + scratch(*key_type);
-        let largest = wildhost::budget::largest_input(available, *key_type, copies, encoding);
-        let (bytes, source) = read_input(Some(path), largest, |source, length| {
-            let length = length.unwrap_or(largest.saturating_add(1));
-            Failure::new(format!("not enough memory to bench {source}"))
-                .cause(format!(
-                    "its {} could hold keys that take up to {} with two copies and the \
-                     backends' scratch",
-                    crate::report::bytes(length),
-                    crate::report::bytes(wildhost::budget::sort_needs(
-                        length, *key_type, copies, encoding
-                    ))
-                ))
-                .cause(format!(
-                    "{} is available (MemAvailable, or the room under wildhost's cgroup memory \
-                     limit)",
-                    crate::report::bytes(available)
-                ))
-                .help("nothing was measured; bench a part of the file")
-        })?;
-        let keys = parse_input(&bytes, *key_type, args.format, &source, None)?;
+        // The file's keys, then two copies and the scratch as a sort's.
+        let copies = 200 + scratch(key_type);
+        let (bytes, source) =
+            read_bench_input(path, key_type, encoding, copies, available, "keys")?;
+        let keys = parse_input(&bytes, key_type, args.format, &source, None)?;
         if keys.is_empty() {
             return Err(Failure::new(format!("{source} holds no numbers"))
                 .help("bench needs at least one key"));
         }
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
         return Ok(vec![Workload {
-            key_type: *key_type,
-            input: format!("file {name}"),
+            key_type,
+            input: format!("file {}", file_name(path)),
             keys,
         }]);
     }
@@ -439,6 +469,56 @@ fn workloads(
         );
     }
     Ok(out)
+}
+
+/// The one key type of an --input file.
+fn input_type(types: &[KeyType]) -> Result<KeyType, Failure> {
+    match types {
+        [key_type] => Ok(*key_type),
+        _ => Err(
+            Failure::usage("--input holds one key type; give exactly one --types")
+                .help("e.g. wildhost bench --input data.txt --types f64"),
+        ),
+    }
+}
+
+/// Reads the --input file, refused before it is read if the `what` (keys
+/// or records) it could hold would not fit in `available` memory with
+/// `copies` percent more of them (two copies and the backends' scratch).
+fn read_bench_input(
+    path: &Path,
+    key_type: KeyType,
+    encoding: Encoding,
+    copies: u32,
+    available: u64,
+    what: &str,
+) -> Result<(Vec<u8>, String), Failure> {
+    let largest = wildhost::budget::largest_input(available, key_type, copies, encoding);
+    read_input(Some(path), largest, |source, length| {
+        let length = length.unwrap_or(largest.saturating_add(1));
+        Failure::new(format!("not enough memory to bench {source}"))
+            .cause(format!(
+                "its {} could hold {what} that take up to {} with two copies and the backends' \
+                 scratch",
+                crate::report::bytes(length),
+                crate::report::bytes(wildhost::budget::sort_needs(
+                    length, key_type, copies, encoding
+                ))
+            ))
+            .cause(format!(
+                "{} is available (MemAvailable, or the room under wildhost's cgroup memory limit)",
+                crate::report::bytes(available)
+            ))
+            .help("nothing was measured; bench a part of the file")
+    })
+}
+
+/// The file's name, as the input column shows it.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn measure_workload<T: WorkloadKey>(
