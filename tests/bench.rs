@@ -251,7 +251,10 @@ fn records_that_do_not_parse_are_named_by_line_and_field() {
     sandbox
         .run(["bench", "-i", "bad.csv", "-k", "3", "--delimiter", ","])
         .expect_code(1)
-        .expect_stderr(&["  cause: line 1 has no field 3: it has 2"]);
+        .expect_stderr(&[
+            "  cause: line 1 has no field 3: it has 2",
+            "(default: runs of blanks); give --header if the first line names the fields\n",
+        ]);
 }
 
 #[test]

@@ -188,11 +188,16 @@ fn parse_failure(error: ParseError, layout: &Layout, source: &str) -> Failure {
     }
     let key_type = layout.key_type;
     let field = layout.field.map_or(1, NonZeroUsize::get);
+    let header = if layout.header {
+        ""
+    } else {
+        "; give --header if the first line names the fields"
+    };
     Failure::new(format!("cannot read the numbers in {source}"))
         .cause(error)
         .help(format!(
             "nothing was measured; field {field} of each line must hold one {key_type} number; \
              choose the type with --types, the field with --key and what separates fields with \
-             --delimiter (default: runs of blanks)"
+             --delimiter (default: runs of blanks){header}"
         ))
 }
