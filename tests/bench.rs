@@ -160,6 +160,167 @@ fn bench_runs_on_the_users_own_file() {
     sandbox.run(["bench", "--format", "binary"]).expect_code(2);
 }
 
+/// `id,amount,name` with a header and 3000 rows; the amounts repeat.
+fn sales_csv() -> String {
+    let rows = (0..3000).map(|i| format!("{i},{},n{}\n", (i * 7919) % 301 - 150, i % 13));
+    std::iter::once("id,amount,name\n".to_string())
+        .chain(rows)
+        .collect()
+}
+
+#[test]
+fn bench_times_the_records_of_a_csv_by_a_field_and_the_whole_job() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    fs::write(sandbox.work().join("sales.csv"), sales_csv()).expect("write");
+    let out = sandbox.run([
+        "bench",
+        "--input",
+        "sales.csv",
+        "--key",
+        "2",
+        "--delimiter",
+        ",",
+        "--header",
+        "-r",
+        "2",
+    ]);
+    out.expect_code(0).expect_stdout(&[
+        "i64 · file sales.csv, key 2 · 3000 records · median of 2 run(s)",
+        "NS/RECORD",
+        "MREC/S",
+        "wildsort",
+        "1.00×",
+        "radix (whole job)",
+        "floor",
+    ]);
+
+    let json = sandbox.run([
+        "bench",
+        "--input",
+        "sales.csv",
+        "-k",
+        "2",
+        "--delimiter",
+        ",",
+        "--header",
+        "--backends",
+        "wildsort",
+        "-r",
+        "1",
+        "--json",
+    ]);
+    json.expect_code(0);
+    let rows = json_rows(&json);
+    let found: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            let text = |field: &str| r[field].as_str().expect("a string");
+            (text("backend"), text("status"))
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("memcpy", "baseline"),
+            ("std", "ok"),
+            ("wildsort", "ok"),
+            ("wildsort (whole job)", "job"),
+        ],
+        "the whole job runs with the first of --backends"
+    );
+    for row in &rows {
+        assert_eq!(row["input"], "file sales.csv, key 2");
+        assert_eq!(row["keys"], 3000);
+        assert!(row["ns_per_key"].as_f64().expect("ns") > 0.0, "{row}");
+    }
+    assert!(rows[3]["speedup_vs_std"].is_null(), "a job is not a sort");
+}
+
+#[test]
+fn records_that_do_not_parse_are_named_by_line_and_field() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    fs::write(sandbox.work().join("bad.csv"), "a,1\nb,2\nc,x3\n").expect("write");
+    sandbox
+        .run(["bench", "-i", "bad.csv", "-k", "2", "--delimiter", ","])
+        .expect_code(1)
+        .expect_stderr(&[
+            "error: cannot read the numbers in `bad.csv`",
+            "  cause: line 3, field 2: `x3` is not a valid i64",
+            "  help: nothing was measured; field 2 of each line must hold one i64 number",
+        ]);
+    sandbox
+        .run(["bench", "-i", "bad.csv", "-k", "3", "--delimiter", ","])
+        .expect_code(1)
+        .expect_stderr(&[
+            "  cause: line 1 has no field 3: it has 2",
+            "(default: runs of blanks); give --header if the first line names the fields\n",
+        ]);
+}
+
+#[test]
+fn a_backend_that_leaves_the_lines_behind_is_reported_in_its_row() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // It sorts the keys and leaves each line's position where it was.
+    let stays = fixtures::compile_c(
+        "hostile.c",
+        "libstays.so",
+        &["-DMODULE=stays", "-DCASE_PAIRS_PAYLOAD_STAYS"],
+    );
+    sandbox.install(&stays);
+    let text: String = (0..1000)
+        .map(|i| format!("r{i} {}\n", (i * 37) % 101))
+        .collect();
+    fs::write(sandbox.work().join("scores.txt"), text).expect("write");
+    let out = sandbox.run([
+        "bench",
+        "-i",
+        "scores.txt",
+        "-k",
+        "2",
+        "-t",
+        "u64",
+        "-b",
+        "hostile,wildsort",
+        "-r",
+        "1",
+    ]);
+    out.expect_code(1)
+        .expect_stdout(&[
+            "u64 · file scores.txt, key 2 · 1000 records",
+            "  hostile              failed: wrong result: the result does not hold the same \
+             keys as the input",
+            "  hostile (whole job)  failed: wrong result: ",
+            "  wildsort  ",
+        ])
+        .expect_stderr(&["error: 2 measurement(s) failed; the other results stand"]);
+}
+
+#[test]
+fn record_flags_need_their_companions() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    fs::write(sandbox.work().join("two.csv"), "a,1\nb,2\n").expect("write");
+    sandbox
+        .run(["bench", "-i", "two.csv", "--delimiter", ","])
+        .expect_code(2)
+        .expect_stderr(&["--key <N>"]);
+    sandbox
+        .run(["bench", "-i", "two.csv", "--header"])
+        .expect_code(2)
+        .expect_stderr(&["--key <N>"]);
+    sandbox
+        .run(["bench", "--key", "2"])
+        .expect_code(2)
+        .expect_stderr(&["--input <PATH>"]);
+    sandbox
+        .run(["bench", "-i", "two.csv", "-k", "2", "--delimiter", "ab"])
+        .expect_code(2)
+        .expect_stderr(&["is not one character"]);
+    sandbox
+        .run(["bench", "-i", "two.csv", "-k", "2", "--format", "binary"])
+        .expect_code(2)
+        .expect_stderr(&["error: --key benches lines of text, not binary input"]);
+}
+
 #[test]
 fn the_plot_is_an_svg_with_title_axes_and_legend() {
     let sandbox = Sandbox::with_shipped_plugins();

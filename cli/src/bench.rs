@@ -1,23 +1,25 @@
 //! `wildhost bench`: measure backends the way a user would pick one — on
-//! generated inputs of chosen shapes and sizes, or on the user's own file —
-//! with every result checked, std `sort_unstable` and `memcpy` measured
-//! beside them in the same run.
+//! generated inputs of chosen shapes and sizes, or on the user's own file
+//! (its numbers, or its records with `--key`) — with every result checked,
+//! std `sort_unstable` and `memcpy` measured beside them in the same run.
 
 use crate::output::Destination;
 use crate::report::Failure;
-use crate::sort::{Format, TypeArg, parse_input, read_input};
+use crate::sort::{Format, TypeArg, parse_delimiter, read_input};
 use crate::{Cli, Outcome};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use std::hint::black_box;
-use std::path::PathBuf;
-use std::time::Instant;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use wildhost::codec::Encoding;
-use wildhost::conformance::workload::{Dist, WorkloadKey, check_sorted};
-use wildhost::{Backend, KeyType, KeyVec, Registry, with_keys};
+use wildhost::conformance::workload::Dist;
+use wildhost::{Backend, KeyType, Registry};
 
+mod keys;
 mod plot;
+mod records;
+mod table;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -61,6 +63,22 @@ pub struct BenchArgs {
     /// Format of --input: text (one number per line) or binary.
     #[arg(long, short, value_enum, default_value_t = Format::Text, requires = "input")]
     format: Format,
+    /// Bench the records of --input by their N-th field (counted from 1),
+    /// as `wildhost sort --key N` sorts them. The file is parsed once; a
+    /// backend's row times its sort of a fresh copy of the records (each
+    /// result checked, untimed). The `(whole job)` row times the command's
+    /// work with the first of --backends, else the default backend: parse,
+    /// sort, check, write the lines into memory.
+    #[arg(long, short = 'k', value_name = "N", requires = "input")]
+    key: Option<NonZeroUsize>,
+    /// With --key: the one character that separates fields (`,` for CSV; a
+    /// tab as `\t`). Default: runs of blanks (spaces and tabs), leading
+    /// blanks ignored.
+    #[arg(long, value_name = "CHAR", requires = "key", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// With --key: the first line of --input is a header, not a record.
+    #[arg(long, requires = "key")]
+    header: bool,
     /// Print the results as JSON.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -99,7 +117,8 @@ fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// Largest generated input: far beyond any machine's memory, which is what
-/// really bounds a size ([`memory_check`] refuses one that does not fit).
+/// really bounds a size ([`keys::memory_check`] refuses one that does not
+/// fit).
 const MAX_KEYS: usize = 1_000_000_000_000;
 
 /// One measured row.
@@ -108,9 +127,10 @@ pub struct Row {
     #[serde(rename = "type")]
     key_type: &'static str,
     input: String,
+    /// Keys, or records with --key (one key each).
     keys: usize,
     backend: String,
-    /// "ok", "failed" or "baseline" (memcpy).
+    /// "ok", "failed", "baseline" (memcpy) or "job" (the whole record job).
     status: &'static str,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,6 +142,9 @@ pub struct Row {
     /// std's median time ÷ this median time: above 1 is faster than std.
     speedup_vs_std: Option<f64>,
     runs: u32,
+    /// What `keys` counts: records rather than bare keys.
+    #[serde(skip)]
+    records: bool,
 }
 
 impl Row {
@@ -140,18 +163,21 @@ impl Row {
             million_keys_per_s: None,
             speedup_vs_std: None,
             runs: 0,
+            records: false,
         }
     }
 }
 
-/// A workload: one key type, one input.
-struct Workload {
-    key_type: KeyType,
-    input: String,
-    keys: KeyVec,
-}
-
 pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
+    if args.format == Format::Binary && args.key.is_some() {
+        return Err(
+            Failure::usage("--key benches lines of text, not binary input")
+                .cause(
+                    "binary input is a bare array of little-endian keys, without lines or fields",
+                )
+                .help("drop --key, or read text (the default --format)"),
+        );
+    }
     let registry = cli.registry();
     let types: Vec<KeyType> = dedup(args.types.iter().map(|&t| KeyType::from(t)));
     let chosen = choose_backends(&registry, &args.backends)?;
@@ -163,36 +189,19 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
             .unwrap_or(0)
     };
     let available = wildhost::budget::available_memory().unwrap_or(u64::MAX);
-    memory_check(args, &types, &scratch, available)?;
-    let workloads = workloads(args, &types, &scratch, available)?;
-
-    let measurements: usize = workloads
-        .iter()
-        .map(|w| backends_for(&registry, &chosen, w.key_type).len() + 1)
-        .sum();
-    let progress = ProgressBar::new(measurements as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-
-    let mut rows = Vec::new();
-    for workload in &workloads {
-        let backends = backends_for(&registry, &chosen, workload.key_type);
-        let before = rows.len();
-        with_keys!(&workload.keys, data => {
-            measure_workload(workload, data, &backends, args.repeat, &progress, &mut rows);
-        });
-        // The speed-up needs std's time from this same workload.
-        let std_ns = rows[before..]
-            .iter()
-            .find(|r| r.backend == "std" && r.status == "ok")
-            .and_then(|r| r.ns_per_key);
-        for row in &mut rows[before..] {
-            row.speedup_vs_std = std_ns.zip(row.ns_per_key).map(|(s, t)| s / t);
+    let rows = match (&args.input, args.key) {
+        (Some(path), Some(field)) => {
+            let key_type = input_type(&types)?;
+            let backends = backends_for(&registry, &chosen, key_type);
+            let job = records::job_backend(&registry, &chosen, &backends, key_type);
+            let copies = 200 + scratch(key_type);
+            let (input, source) =
+                read_bench_input(path, key_type, Encoding::Text, copies, available, "records")?;
+            let what = records::RecordInput::new(args, path, field, key_type);
+            records::measure(&what, &input, &source, &backends, job, args.repeat)?
         }
-    }
-    progress.finish_and_clear();
+        _ => keys::measure(&registry, &chosen, args, &types, &scratch, available)?,
+    };
 
     let text = if args.json {
         let mut json = serde_json::to_string_pretty(&Report {
@@ -204,9 +213,9 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
         json.push('\n');
         json
     } else if args.csv {
-        csv(&rows)
+        table::csv(&rows)
     } else {
-        table(&rows, args)
+        table::table(&rows, args.repeat, args.seed)
     };
     Destination::Stdout.write(text.as_bytes())?;
 
@@ -239,6 +248,28 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
         )));
     }
     Ok(())
+}
+
+/// A progress bar of `measurements` steps, drawn only on a terminal.
+fn progress_bar(measurements: usize) -> ProgressBar {
+    let progress = ProgressBar::new(measurements as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress
+}
+
+/// Sets each row's speed-up against std's time on the same workload
+/// (`rows` are one workload's); the whole record job has none.
+fn compare_with_std(rows: &mut [Row]) {
+    let std_ns = rows
+        .iter()
+        .find(|r| r.backend == "std" && r.status == "ok")
+        .and_then(|r| r.ns_per_key);
+    for row in rows.iter_mut().filter(|r| r.status != "job") {
+        row.speedup_vs_std = std_ns.zip(row.ns_per_key).map(|(s, t)| s / t);
+    }
 }
 
 #[derive(Serialize)]
@@ -313,200 +344,54 @@ fn backends_for<'r>(
     out
 }
 
-/// Refuses, before anything is generated, generated inputs that would not
-/// fit in the `available` memory: bench holds every input it generates,
-/// and while it measures one, two copies more (the reference result and
-/// the one sorted), with the scratch its backends declare (`scratch`, the
-/// most of any backend measured on a type, in percent of the keys).
-fn memory_check(
-    args: &BenchArgs,
-    types: &[KeyType],
-    scratch: &dyn Fn(KeyType) -> u32,
+/// The one key type of an --input file.
+fn input_type(types: &[KeyType]) -> Result<KeyType, Failure> {
+    match types {
+        [key_type] => Ok(*key_type),
+        _ => Err(
+            Failure::usage("--input holds one key type; give exactly one --types")
+                .help("e.g. wildhost bench --input data.txt --types f64"),
+        ),
+    }
+}
+
+/// Reads the --input file, refused before it is read if the `what` (keys
+/// or records) it could hold would not fit in `available` memory with
+/// `copies` percent more of them (two copies and the backends' scratch).
+fn read_bench_input(
+    path: &Path,
+    key_type: KeyType,
+    encoding: Encoding,
+    copies: u32,
     available: u64,
-) -> Result<(), Failure> {
-    if args.input.is_some() {
-        return Ok(());
-    }
-    let (mut inputs, mut measuring, mut largest) = (0u64, 0u64, (0, KeyType::U32));
-    for &key_type in types {
-        let dists = dedup(args.dist.iter().copied());
-        for _ in dists.iter().filter(|d| d.applies_to(key_type)) {
-            for &len in &dedup(args.sizes.iter().copied()) {
-                let bytes = (len as u64).saturating_mul(key_type.size() as u64);
-                let copies = bytes.saturating_mul(200 + u64::from(scratch(key_type))) / 100;
-                inputs = inputs.saturating_add(bytes);
-                measuring = measuring.max(copies);
-                if bytes > largest.0 as u64 * largest.1.size() as u64 {
-                    largest = (len, key_type);
-                }
-            }
-        }
-    }
-    let needs = inputs.saturating_add(measuring);
-    if needs <= available {
-        return Ok(());
-    }
-    let (len, key_type) = largest;
-    Err(
-        Failure::new(format!("not enough memory to bench {len} {key_type} keys"))
+    what: &str,
+) -> Result<(Vec<u8>, String), Failure> {
+    let largest = wildhost::budget::largest_input(available, key_type, copies, encoding);
+    read_input(Some(path), largest, |source, length| {
+        let length = length.unwrap_or(largest.saturating_add(1));
+        Failure::new(format!("not enough memory to bench {source}"))
             .cause(format!(
-                "the inputs, two copies of one and the backends' scratch need {}",
-                crate::report::bytes(needs)
+                "its {} could hold {what} that take up to {} with two copies and the backends' \
+                 scratch",
+                crate::report::bytes(length),
+                crate::report::bytes(wildhost::budget::sort_needs(
+                    length, key_type, copies, encoding
+                ))
             ))
             .cause(format!(
                 "{} is available (MemAvailable, or the room under wildhost's cgroup memory limit)",
                 crate::report::bytes(available)
             ))
-            .help("nothing was measured; give smaller --sizes, or fewer --types and --dist"),
+            .help("nothing was measured; bench a part of the file")
+    })
+}
+
+/// The file's name, as the input column shows it.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
     )
-}
-
-fn workloads(
-    args: &BenchArgs,
-    types: &[KeyType],
-    scratch: &dyn Fn(KeyType) -> u32,
-    available: u64,
-) -> Result<Vec<Workload>, Failure> {
-    if let Some(path) = &args.input {
-        let [key_type] = types else {
-            return Err(
-                Failure::usage("--input holds one key type; give exactly one --types")
-                    .help("e.g. wildhost bench --input data.txt --types f64"),
-            );
-        };
-        // The file's keys, then two copies and the scratch as a sort's.
-        let encoding = match args.format {
-            Format::Text => Encoding::Text,
-            Format::Binary => Encoding::Binary,
-        };
-        let copies = 200 + scratch(*key_type);
-        let largest = wildhost::budget::largest_input(available, *key_type, copies, encoding);
-        let (bytes, source) = read_input(Some(path), largest, |source, length| {
-            let length = length.unwrap_or(largest.saturating_add(1));
-            Failure::new(format!("not enough memory to bench {source}"))
-                .cause(format!(
-                    "its {} could hold keys that take up to {} with two copies and the \
-                     backends' scratch",
-                    crate::report::bytes(length),
-                    crate::report::bytes(wildhost::budget::sort_needs(
-                        length, *key_type, copies, encoding
-                    ))
-                ))
-                .cause(format!(
-                    "{} is available (MemAvailable, or the room under wildhost's cgroup memory \
-                     limit)",
-                    crate::report::bytes(available)
-                ))
-                .help("nothing was measured; bench a part of the file")
-        })?;
-        let keys = parse_input(&bytes, *key_type, args.format, &source, None)?;
-        if keys.is_empty() {
-            return Err(Failure::new(format!("{source} holds no numbers"))
-                .help("bench needs at least one key"));
-        }
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        return Ok(vec![Workload {
-            key_type: *key_type,
-            input: format!("file {name}"),
-            keys,
-        }]);
-    }
-    let mut out = Vec::new();
-    for &key_type in types {
-        for &dist in &dedup(args.dist.iter().copied()) {
-            if !dist.applies_to(key_type) {
-                continue;
-            }
-            for &len in &dedup(args.sizes.iter().copied()) {
-                out.push(Workload {
-                    key_type,
-                    input: dist.name().to_string(),
-                    keys: wildhost::conformance::workload::generate_keys(
-                        key_type, dist, len, args.seed,
-                    ),
-                });
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(
-            Failure::usage("nothing to measure: `specials` applies to f32 and f64 only")
-                .help("add --types f64, or another --dist"),
-        );
-    }
-    Ok(out)
-}
-
-fn measure_workload<T: WorkloadKey>(
-    workload: &Workload,
-    data: &[T],
-    backends: &[&Backend],
-    repeat: u32,
-    progress: &ProgressBar,
-    rows: &mut Vec<Row>,
-) {
-    let mut reference = data.to_vec();
-    T::reference_sort(&mut reference);
-    let row = |backend: &str| {
-        Row::new(
-            workload.key_type.name(),
-            &workload.input,
-            data.len(),
-            backend,
-        )
-    };
-    let label = format!("{} {} × {}", workload.key_type, workload.input, data.len());
-    let mut work = data.to_vec();
-
-    progress.set_message(format!("{label}: memcpy"));
-    let mut samples = Vec::with_capacity(repeat as usize);
-    for _ in 0..=repeat {
-        let start = Instant::now();
-        work.copy_from_slice(black_box(data));
-        black_box(&mut work);
-        samples.push(start.elapsed().as_nanos() as f64 / data.len() as f64);
-    }
-    samples.remove(0); // the warm-up
-    rows.push(Row {
-        status: "baseline",
-        ..with_stats(row("memcpy"), &samples)
-    });
-    progress.inc(1);
-
-    for backend in backends {
-        progress.set_message(format!("{label}: {}", backend.name()));
-        let mut samples = Vec::with_capacity(repeat as usize);
-        let mut failure = None;
-        for run in 0..=repeat {
-            work.copy_from_slice(data);
-            let start = Instant::now();
-            let result = backend.sort(&mut work);
-            let elapsed = start.elapsed();
-            if let Err(e) = result {
-                failure = Some(e.to_string());
-                break;
-            }
-            if let Err(mismatch) = check_sorted(&work, &reference) {
-                failure = Some(format!("wrong result: {mismatch}"));
-                break;
-            }
-            if run > 0 {
-                samples.push(elapsed.as_nanos() as f64 / data.len() as f64);
-            }
-        }
-        rows.push(match failure {
-            None => with_stats(row(backend.name()), &samples),
-            Some(error) => Row {
-                status: "failed",
-                error: Some(error),
-                ..row(backend.name())
-            },
-        });
-        progress.inc(1);
-    }
 }
 
 fn with_stats(mut row: Row, samples: &[f64]) -> Row {
@@ -527,115 +412,6 @@ fn with_stats(mut row: Row, samples: &[f64]) -> Row {
     row.million_keys_per_s = (median > 0.0).then(|| 1e3 / median);
     row.runs = n as u32;
     row
-}
-
-fn table(rows: &[Row], args: &BenchArgs) -> String {
-    let mut out = String::new();
-    let mut start = 0;
-    while start < rows.len() {
-        let first = &rows[start];
-        let end = rows[start..]
-            .iter()
-            .position(|r| {
-                (r.key_type, &r.input, r.keys) != (first.key_type, &first.input, first.keys)
-            })
-            .map_or(rows.len(), |p| start + p);
-        let group = &rows[start..end];
-        if start > 0 {
-            out.push('\n');
-        }
-        out += &format!(
-            "{} · {} · {} keys · median of {} run(s), seed {}\n",
-            first.key_type, first.input, first.keys, args.repeat, args.seed
-        );
-        let width = group
-            .iter()
-            .map(|r| r.backend.len())
-            .max()
-            .unwrap_or(7)
-            .max(7);
-        out += &format!(
-            "  {:<width$}  {:>9}  {:>8}  {:>9}  {:>8}\n",
-            "BACKEND", "NS/KEY", "SPREAD", "MKEYS/S", "VS STD"
-        );
-        let mut ordered: Vec<&Row> = group.iter().filter(|r| r.status != "baseline").collect();
-        ordered.sort_by(|a, b| {
-            let key = |r: &Row| r.ns_per_key.unwrap_or(f64::INFINITY);
-            key(a).total_cmp(&key(b))
-        });
-        for row in ordered
-            .into_iter()
-            .chain(group.iter().filter(|r| r.status == "baseline"))
-        {
-            match (row.status, row.ns_per_key) {
-                ("failed", _) | (_, None) => {
-                    out += &format!(
-                        "  {:<width$}  failed: {}\n",
-                        row.backend,
-                        row.error.as_deref().unwrap_or("no result")
-                    );
-                }
-                (status, Some(ns)) => {
-                    let spread = match (row.ns_per_key_min, row.ns_per_key_max) {
-                        (Some(lo), Some(hi)) if ns > 0.0 => {
-                            format!("±{:.1}%", (hi - lo) / 2.0 / ns * 100.0)
-                        }
-                        _ => "-".to_string(),
-                    };
-                    let versus = if status == "baseline" {
-                        "floor".to_string()
-                    } else {
-                        row.speedup_vs_std
-                            .map_or("-".into(), |s| format!("{s:.2}×"))
-                    };
-                    out += &format!(
-                        "  {:<width$}  {:>9.3}  {:>8}  {:>9.1}  {:>8}\n",
-                        row.backend,
-                        ns,
-                        spread,
-                        row.million_keys_per_s.unwrap_or(0.0),
-                        versus
-                    );
-                }
-            }
-        }
-        start = end;
-    }
-    out
-}
-
-fn csv(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "type,input,keys,backend,status,ns_per_key,ns_per_key_min,ns_per_key_max,million_keys_per_s,speedup_vs_std,runs,error\n",
-    );
-    let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
-    for r in rows {
-        let error = r.error.as_deref().unwrap_or("").replace('"', "\"\"");
-        out += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
-            r.key_type,
-            csv_field(&r.input),
-            r.keys,
-            csv_field(&r.backend),
-            r.status,
-            num(r.ns_per_key),
-            num(r.ns_per_key_min),
-            num(r.ns_per_key_max),
-            num(r.million_keys_per_s),
-            num(r.speedup_vs_std),
-            r.runs,
-            error
-        );
-    }
-    out
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -662,12 +438,5 @@ mod tests {
         assert_eq!(row.ns_per_key_min, Some(1.0));
         assert_eq!(row.ns_per_key_max, Some(100.0));
         assert_eq!(row.runs, 4);
-    }
-
-    #[test]
-    fn csv_quotes_what_needs_quoting() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("file a,b"), "\"file a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

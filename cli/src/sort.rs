@@ -81,7 +81,7 @@ pub struct SortArgs {
 }
 
 /// One byte, or `\t` for a tab; a newline cannot separate fields.
-fn parse_delimiter(text: &str) -> Result<u8, String> {
+pub(crate) fn parse_delimiter(text: &str) -> Result<u8, String> {
     match text.as_bytes() {
         b"\\t" | b"\t" => Ok(b'\t'),
         [b'\n'] => Err("a newline ends a line; it cannot separate fields".into()),

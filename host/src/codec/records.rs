@@ -115,7 +115,7 @@ macro_rules! with_pairs {
 /// assert_eq!(out, b"a,-3\nd,7\nb,20\nc,20\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Records<'a> {
     input: &'a [u8],
     /// Where the records start: after the header line, if there is one.
