@@ -742,7 +742,10 @@ fn starts_before<P: Position>(input: &[u8], body: usize, at: usize, starts: &mut
         starts.push(P::at(body));
     }
     let ends = memchr::memchr_iter(b'\n', &input[body..at]);
-    starts.extend(ends.map(|end| P::at(body + end + 1)).filter(|s| s.offset() < at));
+    starts.extend(
+        ends.map(|end| P::at(body + end + 1))
+            .filter(|s| s.offset() < at),
+    );
 }
 
 /// Records whose key is field `field` (from 1), found in a line (without
