@@ -40,6 +40,27 @@ fn it_sorts_bare_keys() {
         .expect_exactly(0, "0\n2\n3\n18446744073709551615\n", "");
 }
 
+/// Lines that are not canonical numbers, and fields of records, sort
+/// through its key sort too: stable, each line as it was.
+#[test]
+fn it_sorts_records() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&fixtures::abi_1_0_plugin());
+    sandbox
+        .run_with_input(
+            ["sort", "-b", "old", "-t", "u64", "-k", "2", "-d", ","],
+            b"a,07\r\nb,18446744073709551615\nc,7\nd,0\ne,007",
+        )
+        .expect_exactly(
+            0,
+            "d,0\na,07\r\nc,7\ne,007\nb,18446744073709551615\n",
+            "",
+        );
+    sandbox
+        .run_with_input(["sort", "-b", "old", "-t", "u32", "-r"], b"+3\n03\n10\n3\n")
+        .expect_exactly(0, "10\n+3\n03\n3\n", "");
+}
+
 #[test]
 fn it_passes_verify_and_its_pairs_checks_say_why_they_skip() {
     let sandbox = Sandbox::new();
