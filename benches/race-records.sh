@@ -40,7 +40,9 @@
 # How it measures:
 # - Each round runs every command once, in turn, so a slow moment of a
 #   shared machine falls on all of them; each output file is deleted
-#   before its command runs. The inputs are read once before the first
+#   and the page cache's dirty pages written out (`sync`, untimed) before
+#   a command runs, so that none pays for the writeback of another's
+#   output. The inputs are read once before the first
 #   round so that every command reads them from the page cache.
 # - Time is the wall clock of the whole process, start-up included: for
 #   polars that is the interpreter and `import polars`, which the table
@@ -183,6 +185,9 @@ declare -A times=() rss=() failed=()
 measure() {
     local id=$1 out=$work/out/$1.out status=0
     rm -f "$out" "$rss_file"
+    # The previous command's output goes to disk first, so that no command
+    # shares the disk with the writeback of another's.
+    sync
     local start=$EPOCHREALTIME
     "run_$id" "$out" 2>"$work/out/$id.err" || status=$?
     local end=$EPOCHREALTIME

@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use wildhost::loading::scanner::Scanner;
 use wildhost::{Registry, SearchPath};
 
-/// Large buffers on whole huge pages (see `wildhost::mem`).
+/// Large buffers in mappings of their own, on whole huge pages (see
+/// `wildhost::mem`).
 #[global_allocator]
 static ALLOCATOR: wildhost::mem::HugeAllocator = wildhost::mem::HugeAllocator;
 
@@ -108,6 +109,10 @@ fn scan_timeout() -> Option<Option<std::time::Duration>> {
 }
 
 fn main() -> ExitCode {
+    // Huge pages only on request: see `wildhost::mem::use_huge_pages`.
+    if std::env::var_os("WILDHOST_HUGE_PAGES").is_some_and(|v| v == "1") {
+        wildhost::mem::use_huge_pages(true);
+    }
     // Past the file size limit (`ulimit -f`) a write then fails with
     // `EFBIG`, which is reported like any write error (and the temporary
     // output file removed), instead of SIGXFSZ killing wildhost mid-write.

@@ -28,6 +28,37 @@ use wildhost_abi::sdk::Key;
 pub(crate) const WORTH_IT: usize = 4 << 20;
 const HUGE: usize = 2 << 20;
 
+/// Whether large buffers ask the kernel for huge pages (off unless
+/// [`use_huge_pages`] turns it on).
+static ADVISE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns on (or off) the request for huge pages under large buffers, for
+/// the whole process.
+///
+/// Off by default. Huge pages halve the page faults of a buffer filled
+/// while memory is unfragmented and recently used (a benchmark loop), but
+/// under a virtual machine that hands free memory back to its host
+/// (free page reporting, which reports free blocks of huge-page size) each
+/// new huge page is memory the host must supply again, and a sort run
+/// after other programs then spent more on faults than it saved (figures
+/// in docs/PERFORMANCE.md). The `wildhost` command turns this on when
+/// `WILDHOST_HUGE_PAGES=1`.
+pub fn use_huge_pages(on: bool) {
+    ADVISE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `madvise(MADV_HUGEPAGE)` on `start..start + len`, if asked for.
+///
+/// # Safety
+/// `start..start + len` is whole pages of memory the caller owns.
+unsafe fn advise(start: usize, len: usize) {
+    if ADVISE.load(std::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: the caller's promise; advice changes how the kernel backs
+        // the pages, never their contents.
+        unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
+    }
+}
+
 /// Asks for huge pages under the whole huge pages inside `spare`, memory
 /// about to be filled.
 pub(crate) fn advise_huge_pages<T>(spare: &mut [MaybeUninit<T>]) {
@@ -37,9 +68,8 @@ pub(crate) fn advise_huge_pages<T>(spare: &mut [MaybeUninit<T>]) {
     let start = (spare.as_mut_ptr() as usize).next_multiple_of(HUGE);
     let end = (spare.as_mut_ptr() as usize + size_of_val(spare)) & !(HUGE - 1);
     if end > start {
-        // SAFETY: advice on whole pages inside memory the caller owns; it
-        // changes how the kernel backs them, never their contents.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        // SAFETY: whole pages inside memory the caller owns.
+        unsafe { advise(start, end - start) };
     }
 }
 
@@ -159,7 +189,7 @@ impl HugeAllocator {
             if raw + padded > tail {
                 libc::munmap(tail as *mut libc::c_void, raw + padded - tail);
             }
-            libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            advise(start, len);
         }
         start as *mut u8
     }

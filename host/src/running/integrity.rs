@@ -242,6 +242,8 @@ impl fmt::Display for Wrong {
     }
 }
 
+impl std::error::Error for Wrong {}
+
 /// The check of a result taken a block at a time, in order: sorted across
 /// blocks too, and the input's fingerprint at the end.
 #[derive(Clone, Copy, Debug, Default)]
