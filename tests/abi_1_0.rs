@@ -51,11 +51,7 @@ fn it_sorts_records() {
             ["sort", "-b", "old", "-t", "u64", "-k", "2", "-d", ","],
             b"a,07\r\nb,18446744073709551615\nc,7\nd,0\ne,007",
         )
-        .expect_exactly(
-            0,
-            "d,0\na,07\r\nc,7\ne,007\nb,18446744073709551615\n",
-            "",
-        );
+        .expect_exactly(0, "d,0\na,07\r\nc,7\ne,007\nb,18446744073709551615\n", "");
     sandbox
         .run_with_input(["sort", "-b", "old", "-t", "u32", "-r"], b"+3\n03\n10\n3\n")
         .expect_exactly(0, "10\n+3\n03\n3\n", "");

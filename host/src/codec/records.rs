@@ -355,15 +355,33 @@ fn gather<W: io::Write + ?Sized>(
         prefetch(input, at);
         let slot = &mut ring[seen % AHEAD];
         if seen >= AHEAD {
-            buffer.line(line_at(input, *slot))?;
+            copy_line(input, *slot, buffer)?;
         }
         *slot = at;
         seen += 1;
     }
     for k in seen.saturating_sub(AHEAD)..seen {
-        buffer.line(line_at(input, ring[k % AHEAD]))?;
+        copy_line(input, ring[k % AHEAD], buffer)?;
     }
     Ok(())
+}
+
+/// Copies the line that starts at `at` into `buffer`: a line that ends
+/// within 64 bytes as a whole 64-byte window, without a search or a copy
+/// of variable length; any other through [`line_at`].
+#[inline(always)]
+fn copy_line<W: io::Write + ?Sized>(
+    input: &[u8],
+    at: usize,
+    buffer: &mut Buffered<'_, W>,
+) -> io::Result<()> {
+    if let Some(window) = input.get(at..).and_then(|rest| rest.first_chunk::<64>()) {
+        let (newlines, _) = masks64(window, b'\n', b'\n');
+        if newlines != 0 {
+            return buffer.short_line(window, newlines.trailing_zeros() as usize + 1);
+        }
+    }
+    buffer.line(line_at(input, at))
 }
 
 /// How many lines ahead [`gather`] asks for.
@@ -499,6 +517,29 @@ impl<'w, W: io::Write + ?Sized> Buffered<'w, W> {
         }
         if line.last() != Some(&b'\n') {
             self.bytes.push(b'\n');
+        }
+        self.drain_if_full()
+    }
+
+    /// Appends the first `len` bytes (at most 64) of `window`, a line with
+    /// its newline, by copying the whole window and keeping `len` bytes of
+    /// it.
+    #[inline(always)]
+    fn short_line(&mut self, window: &[u8; 64], len: usize) -> io::Result<()> {
+        let len = len.min(64);
+        if self.bytes.capacity() - self.bytes.len() < 64 {
+            self.drain()?;
+            if self.bytes.capacity() < 64 {
+                return self.line(&window[..len]);
+            }
+        }
+        let at = self.bytes.len();
+        // SAFETY: the buffer has 64 bytes of spare capacity past `at`
+        // (checked above); the window's 64 bytes are copied there, and the
+        // length then covers the first `len` of them, all written.
+        unsafe {
+            std::ptr::copy_nonoverlapping(window.as_ptr(), self.bytes.as_mut_ptr().add(at), 64);
+            self.bytes.set_len(at + len);
         }
         self.drain_if_full()
     }
@@ -963,6 +1004,28 @@ mod tests {
         let out = sorted(input, &csv, true);
         assert_eq!(out, b"b,20,x\r\nc,020,z\ne,20\n d , 7 ,w\na,-3,y\n");
         assert_eq!(out, sorted_by_reference(input, &csv, true));
+    }
+
+    /// Lines of every length around the 64-byte window, in an input long
+    /// enough for the window paths of parsing and gathering, and the last
+    /// line without its newline.
+    #[test]
+    fn lines_of_every_length_come_back_whole() {
+        let mut input = Vec::new();
+        for i in 0..300u64 {
+            let key = (i * 7919) % 23;
+            let pad = "x".repeat((i as usize * 13) % 90);
+            let end = if i % 5 == 0 { "\r\n" } else { "\n" };
+            input.extend_from_slice(format!("{i},{key},{pad}{end}").as_bytes());
+        }
+        input.extend_from_slice(b"last,5,no newline");
+        let csv = layout(KeyType::I64, 2, Fields::Delimiter(b','));
+        for reverse in [false, true] {
+            assert_eq!(
+                sorted(&input, &csv, reverse),
+                sorted_by_reference(&input, &csv, reverse)
+            );
+        }
     }
 
     #[test]
