@@ -5,7 +5,9 @@
 //! than sorting them, and the same buffer on 2 MiB huge pages takes a few
 //! hundredth of the faults (figures in docs/PERFORMANCE.md). Where the
 //! kernel grants huge pages only on request (`enabled` set to `madvise`),
-//! these functions request them.
+//! these functions request them once [`use_huge_pages`] says so: off by
+//! default, because under a host that takes free memory back they cost
+//! more than they save.
 //!
 //! A huge page only backs memory that covers it whole. The `wildhost`
 //! command therefore installs [`HugeAllocator`]: every large allocation is a
