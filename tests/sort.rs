@@ -796,3 +796,26 @@ mod needs_root {
         );
     }
 }
+
+/// `--reverse` on binary input: the largest key first, each key's bytes
+/// as they were, through every backend and with `--isolate`.
+#[test]
+fn reverse_binary_puts_the_largest_key_first() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let keys: [i32; 6] = [5, -2, i32::MAX, 0, -2, i32::MIN];
+    let input: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
+    let mut descending = keys;
+    descending.sort_unstable_by(|a, b| b.cmp(a));
+    let expected: Vec<u8> = descending.iter().flat_map(|k| k.to_le_bytes()).collect();
+    for backend in BACKENDS {
+        for isolate in [false, true] {
+            let mut args = vec!["sort", "-b", backend, "-t", "i32", "-f", "binary", "-r"];
+            if isolate {
+                args.push("--isolate");
+            }
+            let out = sandbox.run_with_input(&args, &input);
+            out.expect_code(0);
+            assert!(out.stdout == expected, "{backend} isolate={isolate}");
+        }
+    }
+}
