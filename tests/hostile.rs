@@ -670,6 +670,38 @@ fn a_rust_plugin_built_against_a_drifted_abi_is_refused_naming_the_field() {
     sandbox.run_with_input(["sort"], b"2\n1\n").expect_code(0);
 }
 
+/// A backend without a pairs entry sorts records through its key sort;
+/// keys that come back other than they went in stop that, with or without
+/// the result check, and nothing is written.
+#[test]
+fn a_key_sort_that_changes_keys_cannot_carry_records() {
+    let sandbox = Sandbox::new();
+    for case in [
+        "SORT_DROPS_THE_MAX",
+        "SORT_LOSES_A_KEY",
+        "SORT_DOES_NOTHING",
+    ] {
+        let plugin = fixtures::compile_c(
+            "hostile.c",
+            "libwrong.so",
+            &["-DMODULE=wrong", &format!("-DCASE_{case}")],
+        );
+        sandbox.install(&plugin);
+        for verify in [&[][..], &["--no-verify"]] {
+            // `010` is not canonical: the lines go through the pairs sort.
+            let args = [&["sort", "-b", "hostile", "-t", "u64"][..], verify].concat();
+            let out = sandbox.run_with_input(&args, b"30\n010\n20\n");
+            out.expect_code(1).expect_stderr(&[
+                "error: sorting with backend `hostile` failed",
+                "returned a wrong result from its key sort",
+                "help: nothing was written",
+            ]);
+            assert!(out.stdout.is_empty(), "{case}");
+        }
+        fs::remove_file(sandbox.plugins().join("libwrong.so")).expect("remove");
+    }
+}
+
 #[test]
 fn a_wrong_result_is_caught_and_nothing_is_written() {
     let sandbox = Sandbox::new();

@@ -243,16 +243,21 @@ impl Backend {
         }
         // For each run of equal keys, indexed by where it starts: how many
         // of its places are taken.
-        let mut taken = vec![0u32; sorted.len()];
+        let mut taken = vec![0usize; sorted.len()];
         let mut placed = payload.to_vec();
         for (key, &value) in keys.iter().zip(payload.iter()) {
+            // The start of the key's run; past the end if every sorted key
+            // is smaller, as when the key went missing.
             let run = sorted.partition_point(|k| T::order(k, key).is_lt());
-            let at = run + taken[run] as usize;
+            let Some(taken) = taken.get_mut(run) else {
+                return Err(wrong());
+            };
+            let at = run + *taken;
             match sorted.get(at) {
                 Some(k) if T::order(k, key).is_eq() => placed[at] = value,
                 _ => return Err(wrong()),
             }
-            taken[run] += 1;
+            *taken += 1;
         }
         keys.copy_from_slice(&sorted);
         payload.copy_from_slice(&placed);
