@@ -49,6 +49,7 @@ const DISTRIBUTIONS: &[&str] = &[
     "zipf",
     "bucket_heavy",
     "sawtooth",
+    "signed_log",
 ];
 
 fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -116,6 +117,22 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
                 let x = rng.next() >> rng.below(64);
                 let sign = if rng.below(8) == 0 { -1 } else { 1 };
                 T::from_int((x >> 2) as i64 * sign)
+            })
+            .collect(),
+        "signed_log" => (0..n)
+            .map(|_| {
+                // Both signs, magnitudes over every order (as amounts in a
+                // ledger): most keys share their top bits around zero.
+                let magnitude = if rng.below(3) == 0 {
+                    rng.below(1000) as i64
+                } else {
+                    ((rng.next() >> 1) >> rng.below(63)) as i64
+                };
+                T::from_int(if rng.below(2) == 0 {
+                    -magnitude
+                } else {
+                    magnitude
+                })
             })
             .collect(),
         "bucket_heavy" => (0..n)

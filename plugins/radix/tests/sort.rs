@@ -59,6 +59,7 @@ const DISTRIBUTIONS: &[&str] = &[
     "int_floats",
     "log_uniform",
     "bucket_heavy",
+    "signed_log",
 ];
 
 fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -165,6 +166,22 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
             }
             v
         }
+        "signed_log" => (0..n)
+            .map(|_| {
+                // Both signs, magnitudes over every order (as amounts in a
+                // ledger): most keys share their top bits around zero.
+                let magnitude = if rng.below(3) == 0 {
+                    rng.below(1000) as i64
+                } else {
+                    ((rng.next() >> 1) >> rng.below(63)) as i64
+                };
+                T::from_int(if rng.below(2) == 0 {
+                    -magnitude
+                } else {
+                    magnitude
+                })
+            })
+            .collect(),
         "log_uniform" => (0..n)
             .map(|_| {
                 // Density about 1/v over 1..2^30, as the benchmark's Zipf.
