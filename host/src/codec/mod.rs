@@ -23,6 +23,9 @@
 //!   a time with the [`LeBytes`] impls.
 //! - `text_out`: the [`TextKey`] impls, integers' digits eight at a time
 //!   and floats in their shortest form as `{:?}` lays it out.
+//! - [`records`]: text as `wildhost sort` sorts it: lines keyed by the
+//!   whole line or a field, sorted with their positions, written back
+//!   verbatim.
 //!
 //! Unit tests sit in the file of the code they test; the helpers they
 //! share are in `test_support`.

@@ -1,0 +1,560 @@
+//! Records: lines of text sorted by a number in each, and written back
+//! byte for byte (what `wildhost sort` does with text).
+//!
+//! A line's key is the whole line or one of its fields ([`Layout`]). Each
+//! key is paired with the position where its line starts, the pairs are
+//! sorted through [`Backend::sort_pairs`], equal keys kept in input order,
+//! and the lines are copied out in the sorted order ([`Records::write`]).
+//! Positions are `u32` while the input is under 4 GiB, `u64` beyond.
+//!
+//! One shortcut, taken only where nothing can tell it apart: when every
+//! line is exactly its integer key's canonical text (`-7`, not `-07`, `+7`
+//! or `-7\r`), equal keys have equal lines, so the keys alone are sorted
+//! with the backend's key sort and written back as text, which gives the
+//! very same bytes without carrying positions.
+//!
+//! `read.rs` finds each line's key and start; `write.rs` gathers the
+//! lines back out in the sorted order.
+
+mod read;
+mod write;
+
+use self::read::parse_as;
+use self::write::{Buffered, gather, reversed, write_keys};
+use crate::codec::ParseError;
+use crate::error::SortError;
+use crate::keys::{KeyVec, SortKey};
+use crate::registry::Backend;
+use crate::running::integrity::{
+    Fingerprint, Tally, Wrong, fingerprint_pairs, verify, verify_pairs,
+};
+use crate::running::isolate::IsolatedSortError;
+use crate::running::worker;
+use crate::with_keys;
+use memchr::memchr;
+use std::cmp::Ordering;
+use std::io;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+use wildhost_abi::KeyType;
+use wildhost_abi::sdk::Payload;
+
+/// How fields are told apart in a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fields {
+    /// Runs of blanks (spaces and tabs) separate fields; blanks at the
+    /// start of a line are not a field.
+    Blanks,
+    /// Every occurrence of this byte separates two fields, so fields may be
+    /// empty (`1,,3` has three).
+    Delimiter(u8),
+}
+
+/// What the lines of an input hold and which number in them is the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The type of the keys.
+    pub key_type: KeyType,
+    /// The key's field, counted from 1; `None`: the whole line.
+    pub field: Option<NonZeroUsize>,
+    /// How fields are separated (unused for whole lines).
+    pub fields: Fields,
+    /// The first line is a header: it stays first and holds no key.
+    pub header: bool,
+}
+
+impl Layout {
+    /// Whole lines of `key_type` numbers, no header.
+    pub fn lines(key_type: KeyType) -> Layout {
+        Layout {
+            key_type,
+            field: None,
+            fields: Fields::Blanks,
+            header: false,
+        }
+    }
+}
+
+/// The start of each record's line, in input order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Starts {
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+}
+
+/// Runs `$body` with `$keys` bound to the records' keys (a `Vec` of their
+/// type) and `$starts` to their lines' starts.
+macro_rules! with_pairs {
+    ($records:expr, $keys:ident, $starts:ident => $body:expr) => {
+        match $records {
+            (keys, Starts::U32($starts)) => with_keys!(keys, $keys => $body),
+            (keys, Starts::U64($starts)) => with_keys!(keys, $keys => $body),
+        }
+    };
+}
+
+/// The records of an input: each line's key and where the line starts.
+///
+/// ```no_run
+/// use wildhost::codec::records::{Fields, Layout, Records};
+/// use wildhost::{KeyType, Registry};
+/// use std::num::NonZeroUsize;
+///
+/// let registry = Registry::discover_standard();
+/// let backend = registry.default_backend(KeyType::I64).expect("a backend");
+/// let csv = b"b,20\na,-3\nc,20\nd,7\n";
+/// let layout = Layout {
+///     key_type: KeyType::I64,
+///     field: NonZeroUsize::new(2),
+///     fields: Fields::Delimiter(b','),
+///     header: false,
+/// };
+/// let mut records = Records::parse(csv, &layout)?;
+/// let print = records.fingerprint();
+/// records.sort(backend)?;
+/// records.verify(print)?;
+/// let mut out = Vec::new();
+/// records.write(false, &mut out)?;
+/// assert_eq!(out, b"a,-3\nd,7\nb,20\nc,20\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Records<'a> {
+    input: &'a [u8],
+    /// Where the records start: after the header line, if there is one.
+    body: usize,
+    keys: KeyVec,
+    starts: Starts,
+    /// Every line is its key's canonical text: the keys alone are sorted.
+    canonical: bool,
+}
+
+impl<'a> Records<'a> {
+    /// Reads the keys of `input`'s lines as `layout` says. A line whose key
+    /// is not a number of the type, or that has no such field, is an error
+    /// naming the line (counted from 1, the header included), the field and
+    /// the text. Lines end with `\n` or `\r\n`; the last may lack it.
+    pub fn parse(input: &'a [u8], layout: &Layout) -> Result<Records<'a>, ParseError> {
+        let body = if layout.header {
+            memchr(b'\n', input).map_or(input.len(), |end| end + 1)
+        } else {
+            0
+        };
+        let first_line = usize::from(layout.header);
+        let small = u32::try_from(input.len()).is_ok();
+        macro_rules! parse {
+            ($($variant:ident => $t:ty),*) => {
+                match (layout.key_type, small) {
+                    $(
+                        (KeyType::$variant, true) => {
+                            let (keys, starts, canonical) =
+                                parse_as::<$t, u32>(input, body, first_line, layout)?;
+                            (KeyVec::$variant(keys), Starts::U32(starts), canonical)
+                        }
+                        (KeyType::$variant, false) => {
+                            let (keys, starts, canonical) =
+                                parse_as::<$t, u64>(input, body, first_line, layout)?;
+                            (KeyVec::$variant(keys), Starts::U64(starts), canonical)
+                        }
+                    )*
+                }
+            };
+        }
+        let (keys, starts, canonical) =
+            parse!(U32 => u32, U64 => u64, I32 => i32, I64 => i64, F32 => f32, F64 => f64);
+        Ok(Records {
+            input,
+            body,
+            keys,
+            starts,
+            canonical,
+        })
+    }
+
+    /// How many records (lines, the header not counted).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there is no record.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys, in input order before [`Records::sort`], sorted after.
+    /// Float keys are read with `-0.0` as `0.0`: the two compare equal, as
+    /// numbers do.
+    pub fn keys(&self) -> &KeyVec {
+        &self.keys
+    }
+
+    /// Whether every line is its key's canonical text, so that sorting
+    /// the keys alone gives the same lines (see the module's notes).
+    pub fn is_canonical(&self) -> bool {
+        self.canonical
+    }
+
+    /// The fingerprint of what [`Records::sort`] sorts, for
+    /// [`Records::verify`] to check its result against.
+    pub fn fingerprint(&self) -> Fingerprint {
+        if self.canonical {
+            let mut tally = Tally::default();
+            with_keys!(&self.keys, keys => tally.add(keys));
+            return tally.finish();
+        }
+        with_pairs!((&self.keys, &self.starts), keys, starts => fingerprint_pairs(keys, starts))
+    }
+
+    /// Sorts the records by key through `backend`, equal keys in input
+    /// order whether or not the backend is stable.
+    pub fn sort(&mut self, backend: &Backend) -> Result<(), SortError> {
+        if self.canonical {
+            return backend.sort_keys(&mut self.keys);
+        }
+        with_pairs!((&mut self.keys, &mut self.starts), keys, starts => {
+            backend.sort_pairs(keys, starts)?;
+            if !backend.is_stable() {
+                restore_input_order(keys, starts);
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Records::sort`] in a forked worker process with a time limit, as
+    /// `wildhost sort --isolate` does: a backend that crashes, exits or
+    /// hangs is an error naming what happened, and the records are left as
+    /// they were. The worker sorts its own copy of the keys, each with its
+    /// record's index, and sends back the indexes in sorted order, which are
+    /// applied here (an index out of range is a [`Wrong`] result; the rest
+    /// is for [`Records::verify`] to check). Canonical records go to the
+    /// worker as keys alone and come back sorted.
+    pub fn sort_isolated(
+        &mut self,
+        backend: &Backend,
+        timeout: Duration,
+    ) -> Result<(), IsolatedError> {
+        if self.canonical {
+            with_keys!(&mut self.keys, keys => worker::sort(backend, keys, timeout))?;
+            return Ok(());
+        }
+        let len = self.len();
+        let stable = backend.is_stable();
+        let order = with_keys!(&self.keys, keys => {
+            let run = move || {
+                let mut keys = keys.clone();
+                let mut order: Vec<u64> = (0..len as u64).collect();
+                backend.sort_pairs(&mut keys, &mut order)?;
+                if !stable {
+                    restore_input_order(&keys, &mut order);
+                }
+                Ok(order)
+            };
+            // SAFETY: `run` copies the keys, allocates and calls the
+            // backend, as the worker always does: it takes no lock.
+            unsafe { worker::run(backend, timeout, len, run) }
+        })?;
+        self.apply_order(&order).map_err(IsolatedError::Wrong)
+    }
+
+    /// Puts the records in the order of `order`, whose `i`-th value is the
+    /// input index of the record that goes `i`-th. Values out of range, or
+    /// not one per record, are [`Wrong::NotThePermutation`] and change
+    /// nothing; repeated values are for [`Records::verify`] to find.
+    pub fn apply_order(&mut self, order: &[u64]) -> Result<(), Wrong> {
+        let len = self.len();
+        if order.len() != len || order.iter().any(|&i| i >= len as u64) {
+            return Err(Wrong::NotThePermutation);
+        }
+        if self.canonical {
+            with_keys!(&mut self.keys, keys => {
+                *keys = order.iter().map(|&i| keys[i as usize]).collect();
+            });
+            return Ok(());
+        }
+        with_pairs!((&mut self.keys, &mut self.starts), keys, starts => {
+            *keys = order.iter().map(|&i| keys[i as usize]).collect();
+            *starts = order.iter().map(|&i| starts[i as usize]).collect();
+        });
+        Ok(())
+    }
+
+    /// Checks a sorted result: in order, equal keys in input order, and the
+    /// records whose [`Records::fingerprint`] was `input`.
+    pub fn verify(&self, input: Fingerprint) -> Result<(), Wrong> {
+        if self.canonical {
+            return with_keys!(&self.keys, keys => verify(keys, input));
+        }
+        with_pairs!((&self.keys, &self.starts), keys, starts => verify_pairs(keys, starts, input))
+    }
+
+    /// Writes the header line, then every record's line in the records'
+    /// order (`reverse`: from the largest key down, equal keys still in
+    /// input order), each byte for byte as it was read; a line that had no
+    /// newline (the input's last) gets one.
+    pub fn write<W: io::Write + ?Sized>(&self, reverse: bool, out: &mut W) -> io::Result<()> {
+        let mut buffer = Buffered::new(self.input.len().saturating_add(1), out)?;
+        if self.body > 0 {
+            buffer.line(&self.input[..self.body])?;
+        }
+        if self.canonical {
+            with_keys!(&self.keys, keys => write_keys(keys, reverse, &mut buffer)?);
+        } else {
+            with_pairs!((&self.keys, &self.starts), keys, starts => {
+                if reverse {
+                    gather(self.input, reversed(keys, starts), &mut buffer)?;
+                } else {
+                    gather(self.input, starts.iter().map(|s| s.offset()), &mut buffer)?;
+                }
+            });
+        }
+        buffer.finish()
+    }
+}
+
+/// Why [`Records::sort_isolated`] gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum IsolatedError {
+    /// The worker or the backend failed.
+    #[error(transparent)]
+    Sort(#[from] IsolatedSortError),
+    /// The worker sent back indexes that are not the records'.
+    #[error("{0}")]
+    Wrong(Wrong),
+}
+
+/// Puts each run of equal keys' starts back in ascending (input) order,
+/// after a backend that is not stable.
+fn restore_input_order<T: SortKey, P: Position>(keys: &[T], starts: &mut [P]) {
+    let mut start = 0;
+    while start < keys.len() {
+        let mut end = start + 1;
+        while end < keys.len() && T::order(&keys[start], &keys[end]) == Ordering::Equal {
+            end += 1;
+        }
+        if end - start > 1 {
+            starts[start..end].sort_unstable();
+        }
+        start = end;
+    }
+}
+
+/// A line's start, as the payload sorted with its key.
+pub(crate) trait Position: SortKey + Payload + Ord {
+    fn at(offset: usize) -> Self;
+    fn offset(self) -> usize;
+}
+
+impl Position for u32 {
+    #[inline(always)]
+    fn at(offset: usize) -> u32 {
+        // Only for inputs under 4 GiB (see `Records::parse`).
+        offset as u32
+    }
+    #[inline(always)]
+    fn offset(self) -> usize {
+        self as usize
+    }
+}
+
+impl Position for u64 {
+    #[inline(always)]
+    fn at(offset: usize) -> u64 {
+        offset as u64
+    }
+    #[inline(always)]
+    fn offset(self) -> usize {
+        usize::try_from(self).unwrap_or(usize::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(key_type: KeyType, field: usize, fields: Fields) -> Layout {
+        Layout {
+            key_type,
+            field: NonZeroUsize::new(field),
+            fields,
+            header: false,
+        }
+    }
+
+    /// The records' lines in the order `sort_by` on the keys gives (stable),
+    /// written as `write` writes them.
+    fn sorted_by_reference(input: &[u8], layout: &Layout, reverse: bool) -> Vec<u8> {
+        let records = Records::parse(input, layout).expect("parses");
+        let lines: Vec<&[u8]> = input[records.body..]
+            .split_inclusive(|&b| b == b'\n')
+            .collect();
+        let mut order: Vec<usize> = (0..lines.len()).collect();
+        with_keys!(&records.keys, keys => order.sort_by(|&a, &b| {
+            let o = SortKey::order(&keys[a], &keys[b]);
+            if reverse { o.reverse() } else { o }
+        }));
+        let mut out = input[..records.body].to_vec();
+        if !out.is_empty() && out.last() != Some(&b'\n') {
+            out.push(b'\n');
+        }
+        for i in order {
+            out.extend_from_slice(lines[i]);
+            if out.last() != Some(&b'\n') {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+
+    /// Sorts with a stable reference sort standing in for a backend.
+    fn sorted(input: &[u8], layout: &Layout, reverse: bool) -> Vec<u8> {
+        let mut records = Records::parse(input, layout).expect("parses");
+        let print = records.fingerprint();
+        if records.canonical {
+            with_keys!(&mut records.keys, keys => keys.sort_by(SortKey::order));
+        } else {
+            with_pairs!((&mut records.keys, &mut records.starts), keys, starts => {
+                let mut pairs: Vec<_> = keys.iter().copied().zip(starts.iter().copied()).collect();
+                pairs.sort_by(|a, b| SortKey::order(&a.0, &b.0));
+                for (i, (k, s)) in pairs.into_iter().enumerate() {
+                    keys[i] = k;
+                    starts[i] = s;
+                }
+            });
+        }
+        records.verify(print).expect("a right result");
+        let mut out = Vec::new();
+        records.write(reverse, &mut out).expect("writes");
+        out
+    }
+
+    #[test]
+    fn lines_come_back_verbatim_in_stable_order() {
+        let input = b"b,20,x\r\na,-3,y\nc,020,z\n d , 7 ,w\ne,20";
+        let csv = layout(KeyType::I64, 2, Fields::Delimiter(b','));
+        let out = sorted(input, &csv, false);
+        assert_eq!(out, b"a,-3,y\n d , 7 ,w\nb,20,x\r\nc,020,z\ne,20\n");
+        assert_eq!(out, sorted_by_reference(input, &csv, false));
+        let out = sorted(input, &csv, true);
+        assert_eq!(out, b"b,20,x\r\nc,020,z\ne,20\n d , 7 ,w\na,-3,y\n");
+        assert_eq!(out, sorted_by_reference(input, &csv, true));
+    }
+
+    /// Lines of every length around the 64-byte window, in an input long
+    /// enough for the window paths of parsing and gathering, and the last
+    /// line without its newline.
+    #[test]
+    fn lines_of_every_length_come_back_whole() {
+        let mut input = Vec::new();
+        for i in 0..300u64 {
+            let key = (i * 7919) % 23;
+            let pad = "x".repeat((i as usize * 13) % 90);
+            let end = if i % 5 == 0 { "\r\n" } else { "\n" };
+            input.extend_from_slice(format!("{i},{key},{pad}{end}").as_bytes());
+        }
+        input.extend_from_slice(b"last,5,no newline");
+        let csv = layout(KeyType::I64, 2, Fields::Delimiter(b','));
+        for reverse in [false, true] {
+            assert_eq!(
+                sorted(&input, &csv, reverse),
+                sorted_by_reference(&input, &csv, reverse)
+            );
+        }
+    }
+
+    #[test]
+    fn blank_separated_fields_skip_leading_blanks() {
+        let input = b"  x 3\ty\n\ty\t \t1 z\nz  2\n";
+        let out = sorted(input, &layout(KeyType::U32, 2, Fields::Blanks), false);
+        assert_eq!(out, b"\ty\t \t1 z\nz  2\n  x 3\ty\n");
+    }
+
+    #[test]
+    fn a_header_stays_first() {
+        let mut csv = layout(KeyType::F64, 1, Fields::Delimiter(b';'));
+        csv.header = true;
+        let out = sorted(b"value;name\n2.5;a\n-0.0;b\n1e-3;c\n0;d\n", &csv, false);
+        assert_eq!(out, b"value;name\n-0.0;b\n0;d\n1e-3;c\n2.5;a\n");
+        assert_eq!(sorted(b"only a header", &csv, false), b"only a header\n");
+        assert_eq!(sorted(b"", &csv, false), b"");
+    }
+
+    #[test]
+    fn canonical_whole_lines_sort_as_keys_alone() {
+        let lines = Layout::lines(KeyType::I64);
+        let canonical = b"3\n-7\n0\n3\n-9223372036854775808";
+        let records = Records::parse(canonical, &lines).unwrap();
+        assert!(records.is_canonical());
+        assert_eq!(
+            sorted(canonical, &lines, false),
+            b"-9223372036854775808\n-7\n0\n3\n3\n"
+        );
+        assert_eq!(
+            sorted(canonical, &lines, true),
+            b"3\n3\n0\n-7\n-9223372036854775808\n"
+        );
+        for line in ["+3", "03", "-0", "3\r", " 3", "3 "] {
+            let input = format!("5\n3\n1\n{line}\n2\n-4\n");
+            let records = Records::parse(input.as_bytes(), &lines).unwrap();
+            assert!(!records.is_canonical(), "{line:?}");
+            assert_eq!(
+                sorted(input.as_bytes(), &lines, false),
+                sorted_by_reference(input.as_bytes(), &lines, false)
+            );
+        }
+    }
+
+    #[test]
+    fn bad_records_are_named_by_line_and_field() {
+        let csv = layout(KeyType::I64, 2, Fields::Delimiter(b','));
+        let err =
+            |input: &[u8], layout: &Layout| Records::parse(input, layout).unwrap_err().to_string();
+        assert_eq!(
+            err(b"a,1\nb,x2\n", &csv),
+            "line 2, field 2: `x2` is not a valid i64"
+        );
+        assert_eq!(err(b"a,1\nb\n", &csv), "line 2 has no field 2: it has 1");
+        assert_eq!(err(b"a,1\nb, \n", &csv), "line 2: field 2 is empty");
+        assert_eq!(
+            err(b"a,1\nb,\xff\n", &csv),
+            "line 2, field 2: not valid UTF-8 text"
+        );
+        let lines = Layout::lines(KeyType::U64);
+        assert_eq!(
+            err(b"1\n\n2\n", &lines),
+            "line 2 is blank: it holds no number"
+        );
+        assert_eq!(
+            err(b"1\n-2\n", &lines),
+            "line 2: `-2` is out of range for u64 (negative)"
+        );
+        let mut headed = csv;
+        headed.header = true;
+        assert_eq!(
+            err(b"h,h\na,1\nb,q\n", &headed),
+            "line 3, field 2: `q` is not a valid i64"
+        );
+    }
+
+    #[test]
+    fn an_unstable_result_is_put_back_in_input_order() {
+        let keys = [1u64, 2, 2, 2, 3];
+        let mut starts = [0u32, 30, 10, 20, 5];
+        restore_input_order(&keys, &mut starts);
+        assert_eq!(starts, [0, 10, 20, 30, 5]);
+    }
+
+    #[test]
+    fn the_check_sees_a_payload_left_behind_and_an_unstable_order() {
+        let input = b"1\n1\n0\n02\n";
+        let mut records = Records::parse(input, &Layout::lines(KeyType::U32)).unwrap();
+        let print = records.fingerprint();
+        // Keys sorted, positions left where they were.
+        records.keys = KeyVec::U32(vec![0, 1, 1, 2]);
+        assert_eq!(records.starts, Starts::U32(vec![0, 2, 4, 6]));
+        assert_eq!(records.verify(print), Err(Wrong::NotThePermutation));
+        records.starts = Starts::U32(vec![4, 2, 0, 6]);
+        assert_eq!(records.verify(print), Err(Wrong::NotStable { index: 1 }));
+        records.starts = Starts::U32(vec![4, 0, 2, 6]);
+        assert_eq!(records.verify(print), Ok(()));
+    }
+}
