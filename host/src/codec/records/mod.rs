@@ -222,12 +222,14 @@ impl<'a> Records<'a> {
 
     /// [`Records::sort`] in a forked worker process with a time limit, as
     /// `wildhost sort --isolate` does: a backend that crashes, exits or
-    /// hangs is an error naming what happened, and the records are left as
-    /// they were. The worker sorts its own copy of the keys, each with its
-    /// record's index, and sends back the indexes in sorted order, which are
-    /// applied here (an index out of range is a [`Wrong`] result; the rest
-    /// is for [`Records::verify`] to check). Canonical records go to the
-    /// worker as keys alone and come back sorted.
+    /// hangs is an error naming what happened. The worker sorts its own
+    /// copy of the keys, each with its record's index, and sends back the
+    /// indexes in sorted order, which are applied here (an index out of
+    /// range is a [`Wrong`] result; the rest is for [`Records::verify`] to
+    /// check); on an error the records are left as they were. Canonical
+    /// records hand their keys to the worker alone, as
+    /// [`worker::sort`] takes them, and get them back sorted; on an error
+    /// they are left without keys.
     pub fn sort_isolated(
         &mut self,
         backend: &Backend,
