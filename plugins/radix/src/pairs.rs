@@ -42,8 +42,8 @@
 use std::mem::MaybeUninit;
 
 use crate::sort::{
-    self, CACHE_KEYS, Count, FEW, FEW_SLOTS, FewTable, LEAF, RadixKey, SAMPLE, Scratch,
-    TWO_DIGIT_RUN,
+    self, Bits, CACHE_KEYS, Count, FEW, FEW_SLOTS, FewTable, LEAF, MAX_WIDTH, RadixKey, SAMPLE,
+    Scratch, SignedLog, TWO_DIGIT_RUN,
 };
 
 /// At most this many pairs are sorted by insertion sort: the key-only
@@ -324,6 +324,42 @@ fn radix<K: RadixKey, P: Payload, C: Count>(k: &mut [K], p: &mut [P]) -> bool {
     for x in op.iter_mut().step_by(4096 / size_of::<P>()) {
         x.write(P::default());
     }
+    if plan.bits == full && shift != plan.tz {
+        // Keys of both signs crowding the two buckets around the middle
+        // (signed keys spread over every order of magnitude): a
+        // logarithmic digit on each side of the middle splits them.
+        let half = 1usize << (plan.w - 1);
+        let around = stack[half - 1].get() + stack[half].get();
+        if around > n / 2
+            && let Some(ends) = both_sides(k, p, ok, op, full)
+        {
+            // SAFETY: `both_sides` has initialised the first `n` elements
+            // of each, within the room of `n` that `Scratch::new` made.
+            unsafe {
+                tk.set_len(n);
+                tp.set_len(n);
+            }
+            let f = SignedLog::new(full, MAX_WIDTH);
+            let mut start = 0;
+            for (d, end) in ends.into_iter().enumerate() {
+                if end > start {
+                    let bits = f.child_bits(d);
+                    msd(
+                        &mut tk[start..end],
+                        &mut tp[start..end],
+                        &mut k[start..end],
+                        &mut p[start..end],
+                        false,
+                        bits,
+                        0,
+                        &mut stack,
+                    );
+                }
+                start = end;
+            }
+            return true;
+        }
+    }
     let counts = &mut stack[..1 << plan.w];
     // SAFETY: `plan` histogrammed this digit over `k` into `counts`.
     let largest = unsafe { scatter_uninit(k, p, ok, op, counts, shift, plan.w) };
@@ -343,6 +379,41 @@ fn radix<K: RadixKey, P: Payload, C: Count>(k: &mut [K], p: &mut [P]) -> bool {
         );
     }
     true
+}
+
+/// Moves the pairs `(k, p)` into `(ok, op)` (as long) ordered by a
+/// [`SignedLog`] digit of keys of `bits` bits, stably, if that digit puts
+/// no more than a quarter of them in one bucket, and returns where each
+/// bucket ends; else writes nothing. Afterwards every element of `ok` and
+/// `op` is written.
+fn both_sides<K: RadixKey, P: Payload>(
+    k: &[K],
+    p: &[P],
+    ok: &mut [MaybeUninit<K>],
+    op: &mut [MaybeUninit<P>],
+    bits: u32,
+) -> Option<Vec<usize>> {
+    let n = k.len();
+    assert!(p.len() == n && ok.len() == n && op.len() == n);
+    let f = SignedLog::new(bits, MAX_WIDTH);
+    let mut at = vec![0usize; f.buckets()];
+    for &x in k {
+        at[f.of_wide(x.key().wide())] += 1;
+    }
+    if at.iter().any(|&c| c > n / 4) {
+        return None;
+    }
+    let mut sum = 0;
+    for c in &mut at {
+        (*c, sum) = (sum, sum + *c);
+    }
+    for (&x, &y) in k.iter().zip(p) {
+        let slot = &mut at[f.of_wide(x.key().wide())];
+        ok[*slot].write(x);
+        op[*slot].write(y);
+        *slot += 1;
+    }
+    Some(at)
 }
 
 /// Sorts the pairs `(k, p)`, with `(tk, tp)` (same length) as scratch; the

@@ -535,7 +535,7 @@ pub(crate) const WIDE_WIDTH: u32 = 9;
 
 /// Widest digit of a cache-resident bucket: 2048 buckets, whose `u32`
 /// counters (two digits: 16 KiB) stay in L1.
-const MAX_WIDTH: u32 = 11;
+pub(crate) const MAX_WIDTH: u32 = 11;
 
 /// Buckets above this many keys are scattered with `WIDE_WIDTH` digits.
 pub(crate) const CACHE_KEYS: usize = 1 << 16;
@@ -1514,6 +1514,61 @@ impl<T: RadixKey> Digit<T> for Log {
     #[inline(always)]
     fn of(self, x: T) -> usize {
         self.of_wide(x.key().wide())
+    }
+}
+
+/// [`Log`] on both sides of the middle of the key space, for keys spread
+/// over many orders of magnitude on both sides of zero: signed keys' order
+/// images, which share their top bits around the middle whatever their
+/// size. A key at or above the middle goes by the [`Log`] of its distance
+/// above it, a key below by the [`Log`] of its distance below, those
+/// buckets turned round to keep the order.
+#[derive(Clone, Copy)]
+pub(crate) struct SignedLog {
+    half: Log,
+}
+
+impl SignedLog {
+    /// The two sides of keys of `bits` bits (the top one the middle), at
+    /// most `2^w` buckets in all.
+    pub(crate) fn new(bits: u32, w: u32) -> SignedLog {
+        SignedLog {
+            half: Log::at_most(bits - 1, w - 1),
+        }
+    }
+
+    /// The buckets of one side.
+    fn side(self) -> usize {
+        ((self.half.bits - self.half.s + 1) as usize) << self.half.s
+    }
+
+    /// How many buckets.
+    pub(crate) fn buckets(self) -> usize {
+        2 * self.side()
+    }
+
+    /// The bucket of the key whose low `bits` bits are those of `k`.
+    #[inline(always)]
+    pub(crate) fn of_wide(self, k: u64) -> usize {
+        let middle = 1u64 << self.half.bits;
+        let k = k & (middle | (middle - 1));
+        if k >= middle {
+            self.side() + self.half.of_wide(k - middle)
+        } else {
+            self.side() - 1 - self.half.of_wide(middle - 1 - k)
+        }
+    }
+
+    /// The keys of bucket `d` agree above their low `child_bits(d)` bits:
+    /// below the middle a key is the complement of its distance within
+    /// the low bits, so keys agree where their distances do.
+    pub(crate) fn child_bits(self, d: usize) -> u32 {
+        let side = self.side();
+        if d >= side {
+            self.half.child_bits(d - side)
+        } else {
+            self.half.child_bits(side - 1 - d)
+        }
     }
 }
 
