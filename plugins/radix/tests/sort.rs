@@ -166,22 +166,7 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
             }
             v
         }
-        "signed_log" => (0..n)
-            .map(|_| {
-                // Both signs, magnitudes over every order (as amounts in a
-                // ledger): most keys share their top bits around zero.
-                let magnitude = if rng.below(3) == 0 {
-                    rng.below(1000) as i64
-                } else {
-                    ((rng.next() >> 1) >> rng.below(63)) as i64
-                };
-                T::from_int(if rng.below(2) == 0 {
-                    -magnitude
-                } else {
-                    magnitude
-                })
-            })
-            .collect(),
+        "signed_log" => (0..n).map(|_| T::from_int(rng.signed_log())).collect(),
         "log_uniform" => (0..n)
             .map(|_| {
                 // Density about 1/v over 1..2^30, as the benchmark's Zipf.

@@ -20,6 +20,22 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+
+    /// An integer of either sign whose magnitude is spread over every order
+    /// (as amounts in a ledger), a third of them below 1000: signed keys
+    /// that share their top bits around zero.
+    pub fn signed_log(&mut self) -> i64 {
+        let magnitude = if self.below(3) == 0 {
+            self.below(1000) as i64
+        } else {
+            ((self.next() >> 1) >> self.below(63)) as i64
+        };
+        if self.below(2) == 0 {
+            -magnitude
+        } else {
+            magnitude
+        }
+    }
 }
 
 /// A key type as the tests make and compare it.
