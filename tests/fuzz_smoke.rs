@@ -86,6 +86,11 @@ fn text_parser() {
 }
 
 #[test]
+fn record_reader_and_writer() {
+    smoke("records", fuzzing::records);
+}
+
+#[test]
 fn object_preflight() {
     smoke("object", fuzzing::object);
 }

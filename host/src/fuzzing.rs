@@ -16,6 +16,73 @@ use crate::with_keys;
 use std::ffi::c_char;
 use wildhost_abi::{AbiTag, KeyType, MAGIC, MethodDef, ModuleDef};
 
+/// The record reader and writer, as the first byte lays the rest out (key
+/// type, whole line or field 1 to 3, blanks or commas, a header or not):
+/// whatever parses is written back as the input's own lines (each ended
+/// by a newline), in input order before sorting; sorted by a stable
+/// argsort of its keys it passes the result check, and written either way
+/// round it holds the input's lines once each.
+pub fn records(data: &[u8]) {
+    use crate::codec::records::{Fields, Layout, Records};
+    let Some((&how, input)) = data.split_first() else {
+        return;
+    };
+    let layout = Layout {
+        key_type: KeyType::ALL[usize::from(how % 6)],
+        field: std::num::NonZeroUsize::new(usize::from(how / 6 % 4)),
+        fields: if how & 0x40 != 0 {
+            Fields::Delimiter(b',')
+        } else {
+            Fields::Blanks
+        },
+        header: how & 0x80 != 0,
+    };
+    let Ok(mut records) = Records::parse(input, &layout) else {
+        return;
+    };
+    let mut lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+    let mut whole = input.to_vec();
+    if whole.last().is_some_and(|&b| b != b'\n') {
+        whole.push(b'\n');
+    }
+    let mut out = Vec::new();
+    records.write(false, &mut out).expect("written to memory");
+    assert!(out == whole, "unsorted records are not the input's lines");
+    let print = records.fingerprint();
+    let order: Vec<u64> = with_keys!(records.keys(), v => {
+        let mut order: Vec<u64> = (0..v.len() as u64).collect();
+        order.sort_by(|&a, &b| SortKey::order(&v[a as usize], &v[b as usize]));
+        order
+    });
+    records
+        .apply_order(&order)
+        .expect("a permutation of the records");
+    assert_eq!(
+        records.verify(print),
+        Ok(()),
+        "a stable sort fails the check"
+    );
+    let ended = |line: &[u8]| {
+        let mut line = line.to_vec();
+        if line.last() != Some(&b'\n') {
+            line.push(b'\n');
+        }
+        line
+    };
+    let mut expected: Vec<Vec<u8>> = lines.drain(..).map(ended).collect();
+    expected.sort();
+    for reverse in [false, true] {
+        let mut out = Vec::new();
+        records.write(reverse, &mut out).expect("written to memory");
+        let mut got: Vec<Vec<u8>> = out
+            .split_inclusive(|&b| b == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect();
+        got.sort();
+        assert!(got == expected, "sorted records lost or changed a line");
+    }
+}
+
 /// The text parser on every key type: whatever it accepts, the writer's
 /// output must parse back to the same keys (NaN payloads aside, which text
 /// does not carry), the fingerprint taken while parsing must be the one of
