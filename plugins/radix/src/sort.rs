@@ -19,7 +19,10 @@
 //!    keys are sorted as unsigned integers (by `sort_unstable` or by the
 //!    passes of step 4) and rewritten back. An integer comparison is cheaper
 //!    than `total_cmp`, and no radix pass maps a key again (figures in
-//!    docs/PERFORMANCE.md, "Choices in the radix sort").
+//!    docs/PERFORMANCE.md, "Choices in the radix sort"). Out of the cache
+//!    the first level does the mapping instead: it reads the floats, its
+//!    scatter writes their keys, and each bucket is rewritten as floats
+//!    once sorted, while still in the cache (two passes over memory fewer).
 //! 2. One early-exit scan: already non-decreasing → done; non-increasing →
 //!    reversed in place (std's sort is O(n) on both, so radix must be too).
 //!    Compiled for AVX2 when the CPU has it (detected at run time): 64-bit
@@ -52,7 +55,11 @@
 //!    (each bucket holds one value). Out-of-cache levels use
 //!    `WIDE_WIDTH`-bit digits (512 streams, the fastest width measured on
 //!    10M u64: more streams thrash the cache and TLB; figures in
-//!    docs/PERFORMANCE.md); skewed out-of-cache levels
+//!    docs/PERFORMANCE.md), except where a sample of up to 4096 keys shows
+//!    that such a first digit would leave a bucket too large for the cache
+//!    and a wider one (up to `TOP_MAX_WIDTH` bits) would not: floats from
+//!    real distributions, whose sign and exponent take few values, get one
+//!    such level instead of two; skewed out-of-cache levels
 //!    try a logarithmic digit (bit length and mantissa of the key), whose
 //!    buckets tell their children how many low bits still vary. A
 //!    cache-resident bucket uses digits of about `log2(m)` bits: two of them,
@@ -254,7 +261,7 @@ impl RadixKey for f32 {
         sort_as_keys(v, <[Ordered<u32>]>::sort_unstable);
     }
     fn radix_passes(v: &mut [Self], sample: &[u32]) {
-        sort_as_keys(v, |keys| radix_passes(keys, sample));
+        float_passes(v, sample);
     }
 }
 
@@ -277,7 +284,7 @@ impl RadixKey for f64 {
         sort_as_keys(v, <[Ordered<u64>]>::sort_unstable);
     }
     fn radix_passes(v: &mut [Self], sample: &[u64]) {
-        sort_as_keys(v, |keys| radix_passes(keys, sample));
+        float_passes(v, sample);
     }
 }
 
@@ -287,7 +294,7 @@ impl RadixKey for f64 {
 /// # Safety
 /// Implementors guarantee exactly that, so that a slice of values may be
 /// rewritten in place as a slice of keys and back.
-unsafe trait FloatBits: RadixKey {}
+unsafe trait FloatBits: RadixKey<K: Default> {}
 
 // SAFETY: `f32` and `u32` are both 4 bytes, 4-aligned, and every 32-bit
 // pattern is a valid value of each.
@@ -336,32 +343,115 @@ impl<K: Bits + Default> RadixKey for Ordered<K> {
 /// bit-exact, and an integer comparison is cheaper than `total_cmp`.
 #[inline]
 fn sort_as_keys<T: FloatBits>(v: &mut [T], sort: impl FnOnce(&mut [Ordered<T::K>])) {
-    const {
-        assert!(size_of::<T>() == size_of::<T::K>() && align_of::<T>() == align_of::<T::K>());
-    }
-    let n = v.len();
     let p = v.as_mut_ptr();
-    for i in 0..n {
-        // SAFETY: `i < n`, inside `v`; `T` and `T::K` have the same size and
-        // alignment and every bit pattern is valid for both (`FloatBits`),
-        // so the slot holds a valid `T` before and a valid `T::K` after.
+    for i in 0..v.len() {
+        // SAFETY: `i < v.len()`, inside `v`; `T` and `T::K` have the same
+        // size and alignment and every bit pattern is valid for both
+        // (`FloatBits`), so the slot holds a valid `T` before and a valid
+        // `T::K` after.
         unsafe {
             let x = p.add(i).read();
             p.add(i).cast::<T::K>().write(x.key());
         }
     }
-    // SAFETY: `v`'s memory, borrowed mutably for this call, now holds `n`
-    // keys (see above), and `Ordered<T::K>` is a transparent `T::K`; the
-    // slice ends before `v` is used again.
-    let keys = unsafe { std::slice::from_raw_parts_mut(p.cast::<Ordered<T::K>>(), n) };
+    let keys = as_keys(v);
     sort(keys);
-    for i in 0..n {
-        // SAFETY: as above, the other way round.
+    values_in_place::<T>(keys);
+}
+
+/// The memory of `v` as ordered keys: each slot's bits, unchanged, read
+/// as a key.
+fn as_keys<T: FloatBits>(v: &mut [T]) -> &mut [Ordered<T::K>] {
+    const {
+        assert!(size_of::<T>() == size_of::<T::K>() && align_of::<T>() == align_of::<T::K>());
+    }
+    // SAFETY: `T` and `Ordered<T::K>` (a transparent `T::K`) have the same
+    // size and alignment and every bit pattern is valid for both
+    // (`FloatBits`); the slice borrows `v` exclusively for its lifetime.
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast(), v.len()) }
+}
+
+/// Rewrites each ordered key of `keys` in place as its value of type `T`,
+/// which the slots hold afterwards (the caller views them as `T` again).
+fn values_in_place<T: FloatBits>(keys: &mut [Ordered<T::K>]) {
+    let p = keys.as_mut_ptr();
+    for i in 0..keys.len() {
+        // SAFETY: `i < keys.len()`; same size, alignment and valid bit
+        // patterns (`FloatBits`), as in `sort_as_keys`.
         unsafe {
-            let k = p.add(i).cast::<T::K>().read();
-            p.add(i).write(T::from_key(k));
+            let k = p.add(i).read().0;
+            p.add(i).cast::<T>().write(T::from_key(k));
         }
     }
+}
+
+/// [`RadixKey::radix_passes`] of floats. Out of the cache, the first level
+/// reads the floats themselves, its scatter writes their ordered keys into
+/// the scratch buffer, and each bucket is rewritten as floats as soon as it
+/// is sorted, while it is still in the cache: two passes over memory fewer
+/// than mapping the whole input to keys and back (figures in
+/// docs/PERFORMANCE.md). Other inputs: [`sort_as_keys`].
+fn float_passes<T: FloatBits>(v: &mut [T], sample: &[T::K]) {
+    let n = v.len();
+    let wide = if n > CACHE_KEYS {
+        wide_first_digit(v, sample)
+    } else {
+        WIDE_WIDTH
+    };
+    if n > CACHE_KEYS
+        && (wide > WIDE_WIDTH || log_first(n, sample).is_none())
+        && let Some(mut scratch) = Scratch::<Ordered<T::K>>::new(n)
+    {
+        let done = if u32::try_from(n).is_ok() {
+            float_top::<T, u32>(v, &mut scratch, wide)
+        } else {
+            float_top::<T, usize>(v, &mut scratch, wide)
+        };
+        if done {
+            return;
+        }
+    }
+    sort_as_keys(v, |keys| radix_passes(keys, sample));
+}
+
+/// The first level of [`float_passes`], and the buckets below it. Returns
+/// false, with `v` unchanged, if the first digit leaves more than half of
+/// the keys in one bucket (then the general path, which may try a
+/// logarithmic digit, sorts them).
+fn float_top<T: FloatBits, C: Count>(
+    v: &mut [T],
+    scratch: &mut Scratch<Ordered<T::K>>,
+    wide: u32,
+) -> bool {
+    let n = v.len();
+    let full = 8 * size_of::<T::K>() as u32;
+    let mut stack: Vec<C> = Vec::new();
+    let Some(p) = plan_at(v, full, 0, false, &mut stack, 0, wide) else {
+        return true;
+    };
+    let shift = p.bits - p.w;
+    let counts = &mut stack[..1 << p.w];
+    if shift == p.tz {
+        fill(v, counts, p.prefix, shift);
+        return true;
+    }
+    if counts.iter().any(|c| c.get() > n / 2) {
+        return false;
+    }
+    scatter_top(v, scratch, counts, Linear { shift, w: p.w }, |x: T| {
+        Ordered(x.key())
+    });
+    let ends = counts.to_vec();
+    top_children(
+        as_keys(v),
+        scratch,
+        &ends,
+        |_| shift,
+        p.tz,
+        &mut stack,
+        values_in_place::<T>,
+    );
+    true
 }
 
 /// Sorts `u32` keys in natural order.
@@ -624,10 +714,15 @@ fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
         T::small_sort(v);
         return;
     };
-    if u32::try_from(n).is_ok() {
-        top_level::<T, u32>(v, &mut scratch, log_bits);
+    let wide = if n > CACHE_KEYS {
+        wide_first_digit(v, sample)
     } else {
-        top_level::<T, usize>(v, &mut scratch, log_bits);
+        WIDE_WIDTH
+    };
+    if u32::try_from(n).is_ok() {
+        top_level::<T, u32>(v, &mut scratch, log_bits, wide);
+    } else {
+        top_level::<T, usize>(v, &mut scratch, log_bits, wide);
     }
 }
 
@@ -843,12 +938,84 @@ fn log_spreads<K: Bits>(n: usize, sample: &[K]) -> Option<u32> {
 /// `bits` bits.
 #[inline]
 fn width(m: usize, bits: u32) -> u32 {
+    width_at(m, bits, WIDE_WIDTH)
+}
+
+/// [`width`] with `wide` bits for a bucket out of the cache.
+#[inline]
+fn width_at(m: usize, bits: u32, wide: u32) -> u32 {
     if m > CACHE_KEYS {
-        return WIDE_WIDTH.min(bits);
+        return wide.min(bits);
     }
     // About one key per bucket: what is left for insertion sort is short runs.
     let lg = usize::BITS - 1 - m.leading_zeros();
     lg.clamp(1, MAX_WIDTH).min(bits)
+}
+
+/// The width of the first linear digit of `v` (more than `CACHE_KEYS`
+/// keys), given a sorted `sample` of their keys: see [`top_width`].
+fn wide_first_digit<T: RadixKey>(v: &[T], sample: &[T::K]) -> u32 {
+    let n = v.len();
+    // The first linear digit may leave a bucket too large for the cache
+    // (for more than `32 * CACHE_KEYS` keys this sample is too small to
+    // tell): a larger sample may show a wider digit that does not.
+    if n > 32 * CACHE_KEYS || skewed(n, sample, n.div_ceil(CACHE_KEYS)) {
+        top_width(v)
+    } else {
+        WIDE_WIDTH
+    }
+}
+
+/// Widest first digit [`top_width`] chooses: 2^18 counters, 1 MiB as `u32`,
+/// of which only the part where the keys lie is touched when they crowd.
+const TOP_MAX_WIDTH: u32 = 18;
+
+/// The width of the first linear digit for `v` (more than `CACHE_KEYS`
+/// keys): `WIDE_WIDTH`, unless a sample of the keys shows that a digit of
+/// that width would leave a bucket too large for the cache where a wider
+/// one (at most `TOP_MAX_WIDTH` bits) would not, or would at least halve
+/// the largest bucket. Floats from real distributions need it: their sign
+/// and exponent bits take few values, so a narrow top digit leaves most
+/// keys in a few buckets (figures in docs/PERFORMANCE.md).
+fn top_width<T: RadixKey>(v: &[T]) -> u32 {
+    let n = v.len();
+    let len = (n / 256).clamp(64, 4096);
+    let step = n / len;
+    let mut sample: Vec<u64> = (0..len).map(|i| v[i * step].key().wide()).collect();
+    sample.sort_unstable();
+    let (and, or) = sample
+        .iter()
+        .fold((u64::MAX, 0), |(and, or), &k| (and & k, or | k));
+    let bits = 64 - (and ^ or).leading_zeros();
+    // The most sampled keys in one bucket of a `w`-bit digit at the top of
+    // the bits in which the sample varies.
+    let largest = |w: u32| {
+        let shift = bits.saturating_sub(w);
+        sample
+            .chunk_by(|a, b| a >> shift == b >> shift)
+            .map(<[u64]>::len)
+            .max()
+            .unwrap_or(0)
+    };
+    let narrow = largest(WIDE_WIDTH);
+    if bits <= WIDE_WIDTH || narrow * n <= CACHE_KEYS * len {
+        return WIDE_WIDTH;
+    }
+    let mut best = (narrow, WIDE_WIDTH);
+    for w in WIDE_WIDTH + 1..=TOP_MAX_WIDTH.min(bits) {
+        let l = largest(w);
+        if l * n <= CACHE_KEYS * len {
+            return w;
+        }
+        if l < best.0 {
+            best = (l, w);
+        }
+    }
+    if best.0 * 2 <= narrow {
+        best.1
+    } else {
+        WIDE_WIDTH
+    }
 }
 
 /// A bucket counter: `u32` while the input has fewer than 2^32 keys (half the
@@ -907,10 +1074,23 @@ pub(crate) fn plan<T: RadixKey, C: Count>(
     stack: &mut Vec<C>,
     base: usize,
 ) -> Option<Plan> {
+    plan_at(data, bits, tz, two, stack, base, WIDE_WIDTH)
+}
+
+/// [`plan`] with digits of `wide` bits if `data` does not fit in the cache.
+pub(crate) fn plan_at<T: RadixKey, C: Count>(
+    data: &[T],
+    bits: u32,
+    tz: u32,
+    two: bool,
+    stack: &mut Vec<C>,
+    base: usize,
+    wide: u32,
+) -> Option<Plan> {
     let m = data.len();
     let digits = |bits: u32, tz: u32| {
         // The digit never reaches below `tz`: those bits are all equal.
-        let w = width(m, bits - tz);
+        let w = width_at(m, bits - tz, wide);
         let w2 = if two { w.min(bits - w - tz) } else { 0 };
         (w, w2)
     };
@@ -960,8 +1140,15 @@ fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u64, shift: 
 /// The first level of a sort, with `scratch` empty and of capacity at least
 /// `v.len()`. `log_bits`: a sample suggests that the first linear digit
 /// would leave most keys in one bucket, and that the keys vary in their low
-/// `log_bits` bits only.
-fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>, log_bits: Option<u32>) {
+/// `log_bits` bits only. `wide`: the width of the first linear digit if
+/// `v` does not fit in the cache (wider than `WIDE_WIDTH`: a sample shows
+/// that it spreads the keys where a logarithmic digit would not be tried).
+fn top_level<T: RadixKey, C: Count>(
+    v: &mut [T],
+    scratch: &mut Scratch<T>,
+    log_bits: Option<u32>,
+    wide: u32,
+) {
     let n = v.len();
     let full = 8 * size_of::<T::K>() as u32;
     let mut stack: Vec<C> = Vec::new();
@@ -970,7 +1157,7 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>, log_b
         msd(v, scratch, true, full, 0, &mut stack);
         return;
     }
-    let mut log_bits = log_bits;
+    let mut log_bits = if wide > WIDE_WIDTH { None } else { log_bits };
     if n <= CACHE_KEYS
         && let Some(bits) = log_bits
     {
@@ -1040,7 +1227,7 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>, log_b
         msd(v, scratch, true, full, 0, &mut stack);
         return;
     }
-    let Some(p) = plan(v, full, 0, false, &mut stack, 0) else {
+    let Some(p) = plan_at(v, full, 0, false, &mut stack, 0, wide) else {
         return;
     };
     let shift = p.bits - p.w;
@@ -1063,28 +1250,64 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>, log_b
         }
     }
     let digit = Linear { shift, w: p.w };
+    scatter_top(v, scratch, counts, digit, |x| x);
+    let ends = counts.to_vec();
+    top_children(v, scratch, &ends, |_| shift, p.tz, &mut stack, |_| {});
+}
+
+/// The first level's scatter of `v` into `scratch` (empty, or `v.len()`
+/// long) by `f`, whose histogram over `v` is `counts`, each key `x`
+/// written as `map(x)`.
+fn scatter_top<T: RadixKey, U: RadixKey, C: Count, F: Digit<T>>(
+    v: &[T],
+    scratch: &mut Scratch<U>,
+    counts: &mut [C],
+    f: F,
+    map: impl Fn(T) -> U,
+) {
+    let n = v.len();
     if scratch.is_empty() {
         // The scatter writes every element exactly once, so the buffer
         // need not be filled first; touching one element per page faults
         // the pages in, in order, without writing the rest twice.
         let out = &mut scratch.spare_capacity_mut()[..n];
-        for x in out.iter_mut().step_by(4096 / size_of::<T>().max(1)) {
-            x.write(T::default());
+        for x in out.iter_mut().step_by(4096 / size_of::<U>().max(1)) {
+            x.write(U::default());
         }
-        // SAFETY: `plan` histogrammed this digit over `v` into `counts`.
-        unsafe { scatter_uninit(v, out, counts, digit) };
+        // SAFETY: the caller histogrammed this digit over `v` into `counts`.
+        unsafe { scatter_uninit_map(v, out, counts, f, map) };
         // SAFETY: the scatter has initialised the first `n` elements, within
         // the capacity reserved by the caller.
         unsafe { scratch.set_len(n) };
     } else {
-        // SAFETY: `plan` histogrammed this digit over `v` into `counts`.
-        unsafe { scatter(v, scratch, counts, digit) };
+        scratch.resize(n, U::default());
+        // SAFETY: as above; every element of `scratch` is initialised, and
+        // the scatter only ever writes initialised values into it.
+        unsafe {
+            let out = &mut *(&mut scratch[..] as *mut [U] as *mut [MaybeUninit<U>]);
+            scatter_uninit_map(v, out, counts, f, map);
+        }
     }
-    let ends = counts.to_vec();
+}
+
+/// Sorts the buckets of the first level's scatter from `scratch` into `v`,
+/// calling `done` on each bucket's place in `v` once it is sorted there:
+/// `ends` are the buckets' ends; the keys of bucket `d` agree above their
+/// low `bits_of(d)` bits, and every key agrees below bit `tz`.
+fn top_children<T: RadixKey, C: Count>(
+    v: &mut [T],
+    scratch: &mut [T],
+    ends: &[C],
+    bits_of: impl Fn(usize) -> u32,
+    tz: u32,
+    stack: &mut Vec<C>,
+    mut done: impl FnMut(&mut [T]),
+) {
     let mut start = 0;
     let mut hot: Vec<T> = Vec::new();
-    for end in ends {
+    for (d, end) in ends.iter().enumerate() {
         let end = end.get();
+        let bits = bits_of(d);
         if end - start > LEAF && end - start <= CACHE_KEYS {
             // Sorted in the cache between the bucket and a small buffer
             // that stays there, then copied out in one stream: a scatter
@@ -1101,20 +1324,21 @@ fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>, log_b
                 &mut hot[..end - start],
                 &mut v[start..end],
                 next,
-                shift,
-                p.tz,
-                &mut stack,
+                bits,
+                tz.min(bits),
+                stack,
             );
         } else if end > start {
             msd(
                 &mut scratch[start..end],
                 &mut v[start..end],
                 false,
-                shift,
-                p.tz,
-                &mut stack,
+                bits,
+                tz.min(bits),
+                stack,
             );
         }
+        done(&mut v[start..end]);
         start = end;
     }
 }
@@ -1630,6 +1854,23 @@ unsafe fn scatter_uninit<T: RadixKey, C: Count, F: Digit<T>>(
     counts: &mut [C],
     f: F,
 ) -> usize {
+    // SAFETY: the caller's guarantee.
+    unsafe { scatter_uninit_map(data, other, counts, f, |x| x) }
+}
+
+/// [`scatter_uninit`] of keys of another type: `map(x)` is written for
+/// each key `x` of `data`.
+///
+/// # Safety
+/// As [`scatter`].
+#[inline(always)]
+unsafe fn scatter_uninit_map<T: RadixKey, U, C: Count, F: Digit<T>>(
+    data: &[T],
+    other: &mut [MaybeUninit<U>],
+    counts: &mut [C],
+    f: F,
+    map: impl Fn(T) -> U,
+) -> usize {
     let m = data.len();
     assert!(other.len() == m && counts.len() == f.buckets());
     let mut sum = 0;
@@ -1653,7 +1894,7 @@ unsafe fn scatter_uninit<T: RadixKey, C: Count, F: Digit<T>>(
         // are as many as its histogram count (the caller's guarantee; the
         // digit function is pure): it stays below the number of keys with
         // a digit up to `d`, at most `m == other.len()`.
-        unsafe { other.get_unchecked_mut(o).write(x) };
+        unsafe { other.get_unchecked_mut(o).write(map(x)) };
         *c = C::set(o + 1);
     }
     largest

@@ -60,6 +60,9 @@ const DISTRIBUTIONS: &[&str] = &[
     "log_uniform",
     "bucket_heavy",
     "signed_log",
+    "normal",
+    "lognormal",
+    "unit",
 ];
 
 fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -167,6 +170,11 @@ fn generate<T: TestKey>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
             v
         }
         "signed_log" => (0..n).map(|_| T::from_int(rng.signed_log())).collect(),
+        // Floats whose top bits take few values, so that the first digit
+        // must be wide (integers: the same values times 1e9).
+        "normal" => (0..n).map(|_| T::from_unit(rng.normal())).collect(),
+        "lognormal" => (0..n).map(|_| T::from_unit(rng.normal().exp())).collect(),
+        "unit" => (0..n).map(|_| T::from_unit(rng.unit())).collect(),
         "log_uniform" => (0..n)
             .map(|_| {
                 // Density about 1/v over 1..2^30, as the benchmark's Zipf.
@@ -314,6 +322,26 @@ fn large_inputs_match_std() {
             check::<f32>(dist, n, 7);
         }
     }
+}
+
+/// Inputs too large for the cache whose top bits take few values (floats
+/// from real distributions, integers in clusters) get a first digit wider
+/// than the usual one: past the cache limit, where a sample of the input
+/// decides.
+#[test]
+fn crowded_top_bits_get_a_wide_first_digit() {
+    let cache = sort::CUTOVERS[3];
+    for n in [cache + 1, 300_000] {
+        for dist in ["normal", "lognormal", "unit", "clustered", "signed_log"] {
+            check::<u32>(dist, n, 5);
+            check::<u64>(dist, n, 5);
+            check::<i32>(dist, n, 5);
+            check::<i64>(dist, n, 5);
+            check::<f32>(dist, n, 5);
+            check::<f64>(dist, n, 5);
+        }
+    }
+    // Past `32 * CACHE_KEYS`: `large_inputs_match_std`, in release.
 }
 
 /// Cache-sized skewed inputs whose keys spread over orders of magnitude

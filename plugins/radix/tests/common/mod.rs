@@ -21,6 +21,19 @@ impl Rng {
         self.next() % n
     }
 
+    /// A float in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A standard normal value (Box–Muller): floats whose sign and
+    /// exponent take few values, as measurements do.
+    pub fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.unit();
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+
     /// An integer of either sign whose magnitude is spread over every order
     /// (as amounts in a ledger), a third of them below 1000: signed keys
     /// that share their top bits around zero.

@@ -1,0 +1,151 @@
+//! Times the key-only radix sort against std's `sort_unstable` (floats:
+//! `sort_unstable_by(total_cmp)`) on the columns of issue 18's table, in one
+//! run, the two sorts taking turns in every round. Prints the median
+//! nanoseconds per key of each and their ratio (std ÷ radix).
+//!
+//!     cargo run --release -p wildsort-radix --example keys_bench [n] [rounds] [column]
+//!
+//! `n` defaults to 10000000, `rounds` to 7; with a `column` (`f64-normal`,
+//! …), only that column runs, and `rounds` = 0 sorts it `PROFILE_SORTS`
+//! times with the radix sort alone, untimed (for a profiler).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use wildsort_radix::sort;
+
+/// splitmix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// A standard normal value (Box–Muller).
+    fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.unit();
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// The columns: name and a generator of `n` keys.
+enum Keys {
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+const COLUMNS: [&str; 8] = [
+    "u32-uniform",
+    "u64-uniform",
+    "i64-uniform",
+    "i64-1e6",
+    "f64-normal",
+    "f64-unit",
+    "f64-lognormal",
+    "f32-normal",
+];
+
+fn keys(column: &str, n: usize) -> Keys {
+    let mut rng = Rng(n as u64 ^ 0x5eed);
+    let r = &mut rng;
+    match column {
+        "u32-uniform" => Keys::U32((0..n).map(|_| r.next() as u32).collect()),
+        "u64-uniform" => Keys::U64((0..n).map(|_| r.next()).collect()),
+        "i64-uniform" => Keys::I64((0..n).map(|_| r.next() as i64).collect()),
+        "i64-1e6" => Keys::I64((0..n).map(|_| (r.next() % 1_000_000) as i64).collect()),
+        "f64-normal" => Keys::F64((0..n).map(|_| r.normal()).collect()),
+        "f64-unit" => Keys::F64((0..n).map(|_| r.unit()).collect()),
+        "f64-lognormal" => Keys::F64((0..n).map(|_| r.normal().exp()).collect()),
+        "f32-normal" => Keys::F32((0..n).map(|_| r.normal() as f32).collect()),
+        _ => panic!("unknown column {column}; one of {COLUMNS:?}"),
+    }
+}
+
+/// Sorts of one column when profiling.
+const PROFILE_SORTS: usize = 10;
+
+fn time(f: impl FnOnce()) -> Duration {
+    let t = Instant::now();
+    f();
+    t.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// Times `radix` and `std` on copies of `input`, `rounds` times each.
+fn race<T: Copy>(
+    input: &[T],
+    rounds: usize,
+    radix: impl Fn(&mut [T]),
+    std: impl Fn(&mut [T]),
+) -> (Duration, Duration) {
+    if rounds == 0 {
+        let mut k = input.to_vec();
+        for _ in 0..PROFILE_SORTS {
+            k.copy_from_slice(input);
+            radix(&mut k);
+            black_box(&k);
+        }
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    let (mut r, mut s) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let mut k = input.to_vec();
+        r.push(time(|| radix(&mut k)));
+        black_box(&k);
+        let mut k = input.to_vec();
+        s.push(time(|| std(&mut k)));
+        black_box(&k);
+    }
+    (median(r), median(s))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
+    let only = args.next();
+    println!(
+        "{:>14} {:>10} {:>10} {:>10}",
+        "keys", "radix ns", "std ns", "std/radix"
+    );
+    for column in COLUMNS {
+        if only.as_deref().is_some_and(|o| o != column) {
+            continue;
+        }
+        let (radix, std) = match keys(column, n) {
+            Keys::U32(v) => race(&v, rounds, sort::sort_u32, <[u32]>::sort_unstable),
+            Keys::U64(v) => race(&v, rounds, sort::sort_u64, <[u64]>::sort_unstable),
+            Keys::I64(v) => race(&v, rounds, sort::sort_i64, <[i64]>::sort_unstable),
+            Keys::F32(v) => race(&v, rounds, sort::sort_f32, |k| {
+                k.sort_unstable_by(f32::total_cmp)
+            }),
+            Keys::F64(v) => race(&v, rounds, sort::sort_f64, |k| {
+                k.sort_unstable_by(f64::total_cmp)
+            }),
+        };
+        let ns = |d: Duration| d.as_secs_f64() * 1e9 / n as f64;
+        println!(
+            "{column:>14} {:>10.2} {:>10.2} {:>10.2}",
+            ns(radix),
+            ns(std),
+            std.as_secs_f64() / radix.as_secs_f64().max(1e-12)
+        );
+    }
+}
