@@ -72,6 +72,38 @@ fn json_has_one_row_per_backend_and_workload() {
 }
 
 #[test]
+fn normal_unit_and_lognormal_are_inputs_for_every_key_type() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let out = sandbox.run([
+        "bench",
+        "--sizes",
+        "300",
+        "--types",
+        "u32,i64,f32",
+        "--dist",
+        "normal,unit,lognormal",
+        "--backends",
+        "radix",
+        "--repeat",
+        "1",
+        "--json",
+    ]);
+    out.expect_code(0);
+    let rows = json_rows(&out);
+    // 3 types × 3 inputs × (memcpy, std, radix), every result checked
+    assert_eq!(rows.len(), 27, "{rows:?}");
+    for ty in ["u32", "i64", "f32"] {
+        for input in ["normal", "unit", "lognormal"] {
+            let row = rows
+                .iter()
+                .find(|r| r["type"] == ty && r["input"] == input && r["backend"] == "radix")
+                .unwrap_or_else(|| panic!("no radix row for {ty} {input}: {rows:?}"));
+            assert_eq!(row["status"], "ok", "{row}");
+        }
+    }
+}
+
+#[test]
 fn csv_has_a_header_and_a_line_per_row() {
     let sandbox = Sandbox::with_shipped_plugins();
     let out = sandbox.run([

@@ -41,7 +41,8 @@ pub struct BenchArgs {
     )]
     sizes: Vec<usize>,
     /// Input shapes, comma-separated: uniform, sorted, reversed, few-unique,
-    /// all-equal, narrow, zipf, specials (floats only).
+    /// all-equal, narrow, zipf, normal, unit, lognormal, specials (floats
+    /// only).
     #[arg(
         long,
         short,

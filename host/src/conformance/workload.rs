@@ -25,6 +25,22 @@ pub enum Dist {
     Narrow,
     /// Zipf-like skew: value v with probability about proportional to 1/v.
     Zipf,
+    /// A bell around zero. Floats: standard normal (mean 0, standard
+    /// deviation 1). Integers: a standard normal times 1e6, rounded (clamped
+    /// into the type, which 1e6 leaves room for): signed types around 0,
+    /// unsigned ones around the middle of their range (2^31 or 2^63 added,
+    /// the signed value's bits with the top bit flipped), so that every
+    /// integer type has its bell in the same bits.
+    Normal,
+    /// Floats: uniform in [0, 1), the shape of `random()` in most
+    /// libraries: one sign, exponents from -1 down. Integers: uniform in
+    /// [0, 1e6).
+    Unit,
+    /// A long right tail. Floats: e^x, x standard normal (lognormal with
+    /// mean 0 and sigma 1 of the logarithm): all > 0, median 1, 98% of them
+    /// between 0.1 and 10. Integers: that value times 1000, rounded: median
+    /// 1000, 98% in 100..10000, never negative.
+    LogNormal,
     /// Floats only: finite values mixed with NaN of both signs, ±inf, ±0.0
     /// and subnormals.
     Specials,
@@ -32,7 +48,7 @@ pub enum Dist {
 
 impl Dist {
     /// Every distribution, in the order tables list them.
-    pub const ALL: [Dist; 8] = [
+    pub const ALL: [Dist; 11] = [
         Dist::Uniform,
         Dist::Sorted,
         Dist::Reversed,
@@ -40,6 +56,9 @@ impl Dist {
         Dist::AllEqual,
         Dist::Narrow,
         Dist::Zipf,
+        Dist::Normal,
+        Dist::Unit,
+        Dist::LogNormal,
         Dist::Specials,
     ];
 
@@ -53,6 +72,9 @@ impl Dist {
             Dist::AllEqual => "all-equal",
             Dist::Narrow => "narrow",
             Dist::Zipf => "zipf",
+            Dist::Normal => "normal",
+            Dist::Unit => "unit",
+            Dist::LogNormal => "lognormal",
             Dist::Specials => "specials",
         }
     }
@@ -113,6 +135,19 @@ impl Rng {
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+
+    /// A standard normal number (mean 0, standard deviation 1), by the
+    /// Box–Muller transform of two [`Rng::unit`] draws; |x| < 8.6. Only the
+    /// cosine half of the pair is used, so that a call depends on nothing
+    /// but the generator's state. The logarithm and cosine come from the
+    /// platform's libm: the same seed gives the same numbers on one
+    /// machine, and across machines may differ in the last bit.
+    pub fn normal(&mut self) -> f64 {
+        // In (0, 1]: the logarithm is finite.
+        let u = 1.0 - self.unit();
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
 }
 
 /// A key type with generators for every distribution.
@@ -123,10 +158,18 @@ pub trait WorkloadKey: SortKey {
     fn small(v: u64) -> Self;
     /// An edge-case value, for [`Dist::Specials`] (integers: uniform).
     fn special(rng: &mut Rng) -> Self;
+    /// A key for [`Dist::Normal`].
+    fn normal(rng: &mut Rng) -> Self;
+    /// A key for [`Dist::Unit`].
+    fn unit(rng: &mut Rng) -> Self;
+    /// A key for [`Dist::LogNormal`].
+    fn log_normal(rng: &mut Rng) -> Self;
 }
 
+/// `$signed` is the signed type of `$t`'s width; `$flip` the bit that moves
+/// a signed value into an unsigned type's middle (0 for signed types).
 macro_rules! int_key {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $signed:ty, $flip:expr),*) => {$(
         impl WorkloadKey for $t {
             fn uniform(rng: &mut Rng) -> Self {
                 rng.next_u64() as $t
@@ -143,10 +186,21 @@ macro_rules! int_key {
                     _ => rng.next_u64() as $t,
                 }
             }
+            fn normal(rng: &mut Rng) -> Self {
+                // `as` from a float saturates: the clamp into the type.
+                let signed = (rng.normal() * 1e6).round() as $signed;
+                (signed as $t) ^ $flip
+            }
+            fn unit(rng: &mut Rng) -> Self {
+                Self::small(rng.below(1_000_000))
+            }
+            fn log_normal(rng: &mut Rng) -> Self {
+                Self::small((rng.normal().exp() * 1000.0).round() as u64)
+            }
         }
     )*};
 }
-int_key!(u32, u64, i32, i64);
+int_key!(u32: i32, 1 << 31, u64: i64, 1 << 63, i32: i32, 0, i64: i64, 0);
 
 macro_rules! float_key {
     ($($t:ident: $bits:ty),*) => {$(
@@ -169,6 +223,20 @@ macro_rules! float_key {
                     6 => $t::from_bits(1 + rng.below(1000) as $bits),
                     _ => Self::uniform(rng),
                 }
+            }
+            fn normal(rng: &mut Rng) -> Self {
+                rng.normal() as $t
+            }
+            fn unit(rng: &mut Rng) -> Self {
+                // As many random bits as the type's significand holds, over
+                // a power of two: exact, so never rounded up to 1.0 (as
+                // an f64 below 1 cast to f32 can be).
+                let digits = $t::MANTISSA_DIGITS;
+                (rng.next_u64() >> (64 - digits)) as $t / (1u64 << digits) as $t
+            }
+            fn log_normal(rng: &mut Rng) -> Self {
+                // e^x for |x| < 8.6 is a normal number of either type.
+                rng.normal().exp() as $t
             }
         }
     )*};
@@ -201,6 +269,9 @@ pub fn generate<T: WorkloadKey>(dist: Dist, len: usize, seed: u64) -> Vec<T> {
                 .map(|_| T::small(top.powf(rng.unit()) as u64))
                 .collect()
         }
+        Dist::Normal => (0..len).map(|_| T::normal(&mut rng)).collect(),
+        Dist::Unit => (0..len).map(|_| T::unit(&mut rng)).collect(),
+        Dist::LogNormal => (0..len).map(|_| T::log_normal(&mut rng)).collect(),
         Dist::Specials => (0..len).map(|_| T::special(&mut rng)).collect(),
     }
 }
@@ -287,6 +358,18 @@ mod tests {
                 a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
                 "{dist}"
             );
+            assert_eq!(
+                generate::<i32>(dist, 1000, 7),
+                generate::<i32>(dist, 1000, 7),
+                "{dist}"
+            );
+        }
+        for dist in [Dist::Normal, Dist::Unit, Dist::LogNormal] {
+            assert_ne!(
+                generate::<u64>(dist, 100, 1),
+                generate::<u64>(dist, 100, 2),
+                "{dist}"
+            );
         }
         assert_ne!(
             generate::<u64>(Dist::Uniform, 100, 1),
@@ -313,11 +396,107 @@ mod tests {
         assert!(specials.iter().any(|k| k.is_subnormal()));
     }
 
+    /// The mean and the standard deviation of `keys`, as f64.
+    fn moments(keys: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+        let n = keys.clone().count() as f64;
+        let mean = keys.clone().sum::<f64>() / n;
+        let var = keys.map(|k| (k - mean) * (k - mean)).sum::<f64>() / n;
+        (mean, var.sqrt())
+    }
+
+    /// The median of `keys`, in the contract's order.
+    fn median<T: WorkloadKey>(mut keys: Vec<T>) -> T {
+        T::reference_sort(&mut keys);
+        keys[keys.len() / 2]
+    }
+
+    // Over 10000 keys the mean of a standard normal has a standard
+    // deviation of 0.01: the bounds below are five of those.
+
+    #[test]
+    fn normal_is_a_bell_around_zero() {
+        for keys in [
+            generate::<f64>(Dist::Normal, 10_000, 1),
+            generate::<f32>(Dist::Normal, 10_000, 1)
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+        ] {
+            assert!(keys.iter().any(|&k| k < 0.0) && keys.iter().any(|&k| k > 0.0));
+            assert!(keys.iter().all(|k| k.abs() < 8.6));
+            let (mean, sd) = moments(keys.iter().copied());
+            assert!(mean.abs() < 0.05, "mean {mean}");
+            assert!((sd - 1.0).abs() < 0.05, "standard deviation {sd}");
+        }
+        let signed: Vec<i64> = generate(Dist::Normal, 10_000, 1);
+        assert!(signed.iter().any(|&k| k < 0) && signed.iter().any(|&k| k > 0));
+        let (mean, sd) = moments(signed.iter().map(|&k| k as f64));
+        assert!(mean.abs() < 0.05e6, "mean {mean}");
+        assert!((sd - 1e6).abs() < 0.05e6, "standard deviation {sd}");
+        // The same bell in every integer type: the unsigned keys are the
+        // signed ones moved to the middle of the range.
+        let narrow: Vec<i32> = generate(Dist::Normal, 10_000, 1);
+        let unsigned: Vec<u32> = generate(Dist::Normal, 10_000, 1);
+        let wide: Vec<u64> = generate(Dist::Normal, 10_000, 1);
+        for (((&i, &n), &u), &w) in signed.iter().zip(&narrow).zip(&unsigned).zip(&wide) {
+            assert_eq!(i64::from(n), i);
+            assert_eq!(i64::from(u) - (1 << 31), i);
+            assert_eq!(w.wrapping_sub(1 << 63) as i64, i);
+        }
+    }
+
+    #[test]
+    fn unit_is_below_one_and_not_negative() {
+        let doubles: Vec<f64> = generate(Dist::Unit, 10_000, 2);
+        assert!(doubles.iter().all(|k| (0.0..1.0).contains(k)));
+        let (mean, _) = moments(doubles.iter().copied());
+        assert!((mean - 0.5).abs() < 0.015, "mean {mean}");
+        // An f64 draw cast down to f32 would round up to 1.0 once in 2^25
+        // draws, too rarely to show here: the generator draws 24 bits.
+        let floats: Vec<f32> = generate(Dist::Unit, 100_000, 2);
+        assert!(floats.iter().all(|k| (0.0..1.0).contains(k)));
+        assert!(floats.iter().any(|&k| k > 0.9999));
+        let ints: Vec<u32> = generate(Dist::Unit, 10_000, 2);
+        assert!(ints.iter().all(|&k| k < 1_000_000));
+        assert!(ints.iter().any(|&k| k > 990_000) && ints.iter().any(|&k| k < 10_000));
+        let signed: Vec<i32> = generate(Dist::Unit, 10_000, 2);
+        assert!(signed.iter().all(|&k| (0..1_000_000).contains(&k)));
+    }
+
+    #[test]
+    fn lognormal_is_positive_with_median_one() {
+        let doubles: Vec<f64> = generate(Dist::LogNormal, 10_000, 3);
+        assert!(doubles.iter().all(|&k| k > 0.0 && k.is_finite()));
+        // The logarithms are the standard normal.
+        let (mean, sd) = moments(doubles.iter().map(|k| k.ln()));
+        assert!(mean.abs() < 0.05, "mean of the logarithm {mean}");
+        assert!((sd - 1.0).abs() < 0.05, "sd of the logarithm {sd}");
+        let floats: Vec<f32> = generate(Dist::LogNormal, 10_000, 3);
+        assert!(floats.iter().all(|&k| k > 0.0 && k.is_finite()));
+        let m = median(floats);
+        assert!((0.95..1.05).contains(&m), "median {m}");
+        let ints: Vec<i64> = generate(Dist::LogNormal, 10_000, 3);
+        assert!(ints.iter().all(|&k| k >= 0));
+        let m = median(ints);
+        assert!((950..1050).contains(&m), "median {m}");
+        let unsigned: Vec<u32> = generate(Dist::LogNormal, 10_000, 3);
+        assert!(
+            unsigned
+                .iter()
+                .filter(|&&k| (100..10_000).contains(&k))
+                .count()
+                > 9_600
+        );
+    }
+
     #[test]
     fn names_round_trip() {
         for dist in Dist::ALL {
             assert_eq!(dist.name().parse::<Dist>(), Ok(dist));
         }
+        assert_eq!("normal".parse::<Dist>(), Ok(Dist::Normal));
+        assert_eq!("unit".parse::<Dist>(), Ok(Dist::Unit));
+        assert_eq!("lognormal".parse::<Dist>(), Ok(Dist::LogNormal));
         assert!(
             "gaussian"
                 .parse::<Dist>()
