@@ -44,7 +44,7 @@ enum Keys {
     F64(Vec<f64>),
 }
 
-const COLUMNS: [&str; 8] = [
+const COLUMNS: [&str; 9] = [
     "u32-uniform",
     "u64-uniform",
     "i64-uniform",
@@ -53,6 +53,7 @@ const COLUMNS: [&str; 8] = [
     "f64-unit",
     "f64-lognormal",
     "f32-normal",
+    "i64-normal",
 ];
 
 fn keys(column: &str, n: usize) -> Keys {
@@ -67,6 +68,8 @@ fn keys(column: &str, n: usize) -> Keys {
         "f64-unit" => Keys::F64((0..n).map(|_| r.unit()).collect()),
         "f64-lognormal" => Keys::F64((0..n).map(|_| r.normal().exp()).collect()),
         "f32-normal" => Keys::F32((0..n).map(|_| r.normal() as f32).collect()),
+        // Both signs, crowded around zero: measurements in integer units.
+        "i64-normal" => Keys::I64((0..n).map(|_| (r.normal() * 1e6).round() as i64).collect()),
         _ => panic!("unknown column {column}; one of {COLUMNS:?}"),
     }
 }

@@ -59,7 +59,11 @@
 //!    that such a first digit would leave a bucket too large for the cache
 //!    and a wider one (up to `TOP_MAX_WIDTH` bits) would not: floats from
 //!    real distributions, whose sign and exponent take few values, get one
-//!    such level instead of two; skewed out-of-cache levels
+//!    such level instead of two. Keys that the sample shows in a narrow
+//!    range across a high power of two (integers of both signs around
+//!    zero, whose ordered keys lie around `2^63`) get a first digit over
+//!    their range, offset to its start (`Offset`), where a linear one would
+//!    split them in two and no further. Skewed out-of-cache levels
 //!    try a logarithmic digit (bit length and mantissa of the key), whose
 //!    buckets tell their children how many low bits still vary. A
 //!    cache-resident bucket uses digits of about `log2(m)` bits: two of them,
@@ -719,11 +723,124 @@ fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
     } else {
         WIDE_WIDTH
     };
+    if straddles(sample) {
+        let done = if u32::try_from(n).is_ok() {
+            straddle_top::<T, u32>(v, &mut scratch)
+        } else {
+            straddle_top::<T, usize>(v, &mut scratch)
+        };
+        if done {
+            return;
+        }
+    }
     if u32::try_from(n).is_ok() {
         top_level::<T, u32>(v, &mut scratch, log_bits, wide);
     } else {
         top_level::<T, usize>(v, &mut scratch, log_bits, wide);
     }
+}
+
+/// How many more bits the keys must vary in than their range spans for
+/// [`straddle_top`]: each costs the linear digit a level that splits the
+/// keys in two.
+const STRADDLE_BITS: u32 = 4;
+
+/// Whether the sorted `sample` lies in a range far narrower than the bits in
+/// which its keys vary: keys crowded on both sides of a high power of two,
+/// as signed keys of both signs around zero are (their ordered keys lie
+/// around `2^63`). A linear digit at the top of the varying bits splits
+/// such keys into two buckets and nothing more.
+fn straddles<K: Bits>(sample: &[K]) -> bool {
+    let (Some(lo), Some(hi)) = (sample.first(), sample.last()) else {
+        return false;
+    };
+    let (lo, hi) = (lo.wide(), hi.wide());
+    let varying = 64 - (lo ^ hi).leading_zeros();
+    let range = 64 - (hi - lo).leading_zeros();
+    range + STRADDLE_BITS <= varying
+}
+
+/// The digit `(key >> shift) - base`: the linear digit of keys that lie
+/// between `base << shift` and the end of bucket `buckets - 1`, wherever
+/// that range falls. Its buckets are aligned ranges of `2^shift` keys,
+/// whose keys agree above bit `shift` even where the whole range straddles
+/// a high power of two.
+#[derive(Clone, Copy)]
+struct Offset {
+    shift: u32,
+    base: u64,
+    buckets: usize,
+}
+
+impl<T: RadixKey> Digit<T> for Offset {
+    #[inline(always)]
+    fn buckets(self) -> usize {
+        self.buckets
+    }
+    #[inline(always)]
+    fn of(self, x: T) -> usize {
+        // Every key lies in the range (`straddle_top` measures it); the
+        // `min` keeps `Digit`'s bound by construction.
+        ((x.key().wide() >> self.shift).wrapping_sub(self.base) as usize).min(self.buckets - 1)
+    }
+}
+
+/// The first level of keys that a sample shows [`straddles`]: one pass
+/// finds the smallest and the largest key, and if they still straddle, the
+/// keys are scattered by an [`Offset`] digit over that range and each
+/// bucket sorted as usual. Returns whether `v` is sorted; false: `v` is
+/// unchanged (after one read).
+fn straddle_top<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>) -> bool {
+    let n = v.len();
+    let (min, max) = v.iter().fold((u64::MAX, 0), |(min, max), x| {
+        let k = x.key().wide();
+        (min.min(k), max.max(k))
+    });
+    let varying = 64 - (min ^ max).leading_zeros();
+    let range = 64 - (max - min).leading_zeros();
+    if range + STRADDLE_BITS > varying {
+        return false;
+    }
+    // `(max - min) >> shift < 2^w`, so at most `2^w + 1` buckets.
+    let shift = range - width(n, range);
+    let base = min >> shift;
+    let buckets = ((max >> shift) - base + 1) as usize;
+    let f = Offset {
+        shift,
+        base,
+        buckets,
+    };
+    let mut counts = vec![C::default(); buckets];
+    histogram_of(v, &mut counts, f);
+    let mut stack = Vec::new();
+    if n > CACHE_KEYS {
+        scatter_top(v, scratch, &mut counts, f, |x| x);
+        top_children(v, scratch, &counts, |_| shift, 0, &mut stack, |_| {});
+        return true;
+    }
+    // Cache-sized: sort the large buckets in place, leave the small ones
+    // to one insertion sort over the range (as `msd` does).
+    scratch.resize(n, T::default());
+    // SAFETY: `counts` is the histogram of `f` over `v`.
+    unsafe { scatter(v, scratch, &mut counts, f) };
+    v.copy_from_slice(scratch);
+    let mut start = 0;
+    for end in counts {
+        let end = end.get();
+        if end - start > LEAF {
+            msd(
+                &mut v[start..end],
+                &mut scratch[start..end],
+                true,
+                shift,
+                0,
+                &mut stack,
+            );
+        }
+        start = end;
+    }
+    insertion_sort(v);
+    true
 }
 
 /// Returns whether `v` is sorted after at most one scan: it was already
@@ -1004,14 +1121,23 @@ fn top_width<T: RadixKey>(v: &[T]) -> u32 {
     let mut best = (narrow, WIDE_WIDTH);
     for w in WIDE_WIDTH + 1..=TOP_MAX_WIDTH.min(bits) {
         let l = largest(w);
-        if l * n <= CACHE_KEYS * len {
-            return w;
-        }
         if l < best.0 {
             best = (l, w);
         }
+        if l * n <= CACHE_KEYS * len {
+            break;
+        }
     }
-    if best.0 * 2 <= narrow {
+    // Keys spread over many orders of magnitude (Zipf-like integers) split
+    // better by their bit length: then `WIDE_WIDTH`, which lets the caller
+    // try the logarithmic digit.
+    let log = Log::new(bits);
+    let log_largest = sample
+        .chunk_by(|&a, &b| log.of_wide(a) == log.of_wide(b))
+        .map(<[u64]>::len)
+        .max()
+        .unwrap_or(0);
+    if best.0 * 2 <= narrow && best.0 < log_largest {
         best.1
     } else {
         WIDE_WIDTH
