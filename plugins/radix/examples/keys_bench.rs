@@ -75,7 +75,7 @@ fn keys(column: &str, n: usize) -> Keys {
 }
 
 /// Sorts of one column when profiling.
-const PROFILE_SORTS: usize = 10;
+const PROFILE_SORTS: usize = 50;
 
 fn time(f: impl FnOnce()) -> Duration {
     let t = Instant::now();
