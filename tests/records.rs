@@ -536,3 +536,72 @@ fn a_delimiter_needs_a_key() {
     out.expect_code(2).expect_stderr(&["--key"]);
     assert!(out.stdout.is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// Threads
+
+/// A large input (read in parts, parsed in runs and written in blocks on
+/// several threads) gives the same bytes with `--threads` 1, 2 and 3 as
+/// with one thread (whose output the tests above hold to GNU sort's), read
+/// from a file and from standard input, forwards and in reverse.
+#[test]
+fn every_thread_count_gives_the_same_bytes() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    // 640K rows of 27 bytes or more: above the sizes from which reading
+    // (16 MiB), parsing (4 MiB) and writing (2^17 records) use threads.
+    let mut csv = Vec::new();
+    let mut x: u64 = 7;
+    for i in 0..640_000u64 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let key = (x >> 40) as i64 % 20_000 - 10_000;
+        csv.extend_from_slice(format!("row{i},{key},a longer text\n").as_bytes());
+    }
+    assert!(csv.len() > 16 << 20);
+    let file = sandbox.plant("big.csv", &csv);
+    let file = file.to_str().expect("a UTF-8 path");
+    for (reverse, counts) in [(false, ["1", "2", "3"].as_slice()), (true, &["1", "2"])] {
+        let mut outputs = Vec::new();
+        for &threads in counts {
+            let mut args = vec![
+                "sort",
+                "-k",
+                "2",
+                "-d",
+                ",",
+                "--threads",
+                threads,
+                "-i",
+                file,
+            ];
+            if reverse {
+                args.push("-r");
+            }
+            let out = sandbox.run(&args);
+            assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+            outputs.push(out.stdout);
+        }
+        assert!(
+            outputs.iter().all(|o| *o == outputs[0]),
+            "reverse {reverse}"
+        );
+    }
+    // Whole lines, canonical: the keys alone are sorted and written.
+    let lines: Vec<u8> = csv
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .flat_map(|l| {
+            let key = l.split(|&b| b == b',').nth(1).expect("a key");
+            [key, b"\n"].concat()
+        })
+        .collect();
+    let one = sandbox.run_with_input(["sort", "--threads", "1"], &lines);
+    let two = sandbox.run_with_input(["sort", "--threads", "2"], &lines);
+    assert_eq!(two.code, Some(0), "{}", two.stderr);
+    assert!(one.stdout == two.stdout);
+    sandbox
+        .run(["sort", "--threads", "0"])
+        .expect_code(2)
+        .expect_stderr(&["--threads"]);
+}

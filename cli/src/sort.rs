@@ -78,6 +78,20 @@ pub struct SortArgs {
     /// less under a cgroup's memory limit).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
+    /// Threads to read, sort and write with: text is read, parsed and
+    /// written on several; the sort runs on several with a backend that
+    /// takes a thread count. Default: the CPUs this process may use (its
+    /// CPU affinity, and a cgroup's CPU quota). 1: everything on one
+    /// thread.
+    #[arg(long, value_name = "N")]
+    threads: Option<NonZeroUsize>,
+}
+
+impl SortArgs {
+    /// `--threads`, else the CPUs this process may use.
+    fn threads(&self) -> usize {
+        self.threads.unwrap_or_else(mem::available_threads).get()
+    }
 }
 
 /// One byte, or `\t` for a tab; a newline cannot separate fields.
@@ -211,40 +225,45 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     let limit = MemoryLimit::new(args.memory);
     let scratch = backend.scratch_percent();
     let largest = budget::largest_input(limit.bytes, key_type, scratch, encoding);
-    let (input, source) = read_input(args.input.as_deref(), largest, |source, length| {
-        let why = match encoding {
-            Encoding::Text => format!(
-                "the input, a key and a line position for every 2 bytes of it, backend `{}`'s \
+    let (input, source) = read_input_on(
+        args.input.as_deref(),
+        largest,
+        args.threads(),
+        |source, length| {
+            let why = match encoding {
+                Encoding::Text => format!(
+                    "the input, a key and a line position for every 2 bytes of it, backend `{}`'s \
                  scratch of {scratch}% and the output's buffer",
-                backend.name(),
-            ),
-            Encoding::Binary => format!(
-                "a key for every {} bytes, backend `{}`'s scratch of {scratch}% and the output",
-                key_type.size(),
-                backend.name(),
-            ),
-        };
-        let estimate = match length {
-            Some(length) => format!(
-                "sorting its {} as {key_type} {} could take up to {} ({why})",
-                report::bytes(length),
-                encoding_name(encoding),
-                report::bytes(budget::sort_needs(length, key_type, scratch, encoding)),
-            ),
-            None => format!(
-                "it holds more than {}, the most whose sort as {key_type} {} fits ({why})",
-                report::bytes(largest),
-                encoding_name(encoding),
-            ),
-        };
-        Failure::new(format!("{source} is too large to sort in memory"))
-            .cause(estimate)
-            .cause(limit.described())
-            .help(
-                "nothing was written; give --memory a larger size if the machine has that much \
+                    backend.name(),
+                ),
+                Encoding::Binary => format!(
+                    "a key for every {} bytes, backend `{}`'s scratch of {scratch}% and the output",
+                    key_type.size(),
+                    backend.name(),
+                ),
+            };
+            let estimate = match length {
+                Some(length) => format!(
+                    "sorting its {} as {key_type} {} could take up to {} ({why})",
+                    report::bytes(length),
+                    encoding_name(encoding),
+                    report::bytes(budget::sort_needs(length, key_type, scratch, encoding)),
+                ),
+                None => format!(
+                    "it holds more than {}, the most whose sort as {key_type} {} fits ({why})",
+                    report::bytes(largest),
+                    encoding_name(encoding),
+                ),
+            };
+            Failure::new(format!("{source} is too large to sort in memory"))
+                .cause(estimate)
+                .cause(limit.described())
+                .help(
+                    "nothing was written; give --memory a larger size if the machine has that much \
                  free, or sort the input in parts",
-            )
-    })?;
+                )
+        },
+    )?;
     match encoding {
         Encoding::Text => sort_text(backend, args, key_type, &input, &source, &destination),
         Encoding::Binary => sort_binary(backend, args, key_type, input, &source, &destination),
@@ -266,7 +285,8 @@ fn sort_text(
         fields: args.delimiter.map_or(Fields::Blanks, Fields::Delimiter),
         header: args.header,
     };
-    let mut records = Records::parse(input, &layout).map_err(|e| match e {
+    let threads = args.threads();
+    let mut records = Records::parse_on(input, &layout, threads).map_err(|e| match e {
         codec::ParseError::OutOfMemory { .. } => {
             Failure::new(format!("cannot hold the records of {source}"))
                 .cause(e)
@@ -287,7 +307,7 @@ fn sort_text(
             .verify(print)
             .map_err(|wrong| wrong_result(backend, wrong))?;
     }
-    destination.write_with(|out| records.write(args.reverse, out))
+    destination.write_with(|out| records.write_on(args.reverse, out, threads))
 }
 
 /// Binary: the keys alone.
@@ -587,13 +607,27 @@ pub fn read_input(
     limit: u64,
     too_large: impl FnOnce(&str, Option<u64>) -> Failure,
 ) -> Result<(Vec<u8>, String), Failure> {
+    read_input_on(path, limit, 1, too_large)
+}
+
+/// [`read_input`], a large file read with up to `threads` threads.
+pub fn read_input_on(
+    path: Option<&Path>,
+    limit: u64,
+    threads: usize,
+    too_large: impl FnOnce(&str, Option<u64>) -> Failure,
+) -> Result<(Vec<u8>, String), Failure> {
     let file = path.is_some_and(|p| p.as_os_str() != "-");
     let (read, source, failed) = match path {
         Some(p) if p.as_os_str() != "-" => {
             let source = format!("`{}`", p.display());
             let failed = Failure::new(format!("cannot read the input file {source}"))
                 .help("check the path given with --input");
-            (wildhost::budget::read_file(p, limit), source, failed)
+            (
+                wildhost::budget::read_file_on(p, limit, threads),
+                source,
+                failed,
+            )
         }
         _ => {
             let mut bytes = Vec::new();

@@ -351,6 +351,13 @@ pub(crate) fn prefault<T: Key>(keys: &mut [T]) {
     }
 }
 
+/// The threads this process may run on at once: the CPUs of its affinity
+/// mask, fewer under a cgroup's CPU quota (std's `available_parallelism`
+/// reads both on Linux); 1 if neither can be read.
+pub fn available_threads() -> std::num::NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,6 +131,52 @@ pub enum ParseError {
     },
 }
 
+impl ParseError {
+    /// The error as it reads when `lines` more lines come before the text
+    /// it was found in: its line number moved on by `lines`.
+    pub(crate) fn after_lines(self, lines: usize) -> ParseError {
+        use ParseError::*;
+        match self {
+            Line {
+                line,
+                text,
+                problem,
+            } => Line {
+                line: line + lines,
+                text,
+                problem,
+            },
+            NotUtf8 { line } => NotUtf8 { line: line + lines },
+            Field {
+                line,
+                field,
+                text,
+                problem,
+            } => Field {
+                line: line + lines,
+                field,
+                text,
+                problem,
+            },
+            FieldNotUtf8 { line, field } => FieldNotUtf8 {
+                line: line + lines,
+                field,
+            },
+            EmptyField { line, field } => EmptyField {
+                line: line + lines,
+                field,
+            },
+            MissingField { line, field, found } => MissingField {
+                line: line + lines,
+                field,
+                found,
+            },
+            BlankLine { line } => BlankLine { line: line + lines },
+            e @ (OutOfMemory { .. } | BinaryLength { .. }) => e,
+        }
+    }
+}
+
 /// Parses text: one number per line, blanks around it ignored, blank lines
 /// skipped, `\n` or `\r\n` line ends.
 ///

@@ -19,9 +19,11 @@
 mod read;
 mod write;
 
-use self::read::parse_as;
-use self::write::{Buffered, gather, reversed, write_keys};
-use crate::codec::ParseError;
+use self::read::{PARALLEL_BYTES, parse_as_parallel};
+use self::write::{
+    BLOCK_LINES, Buffered, WORKER_BUFFER, gather, reversed, write_blocks, write_keys,
+};
+use crate::codec::{ParseError, TextKey};
 use crate::error::SortError;
 use crate::keys::{KeyVec, SortKey};
 use crate::registry::Backend;
@@ -135,6 +137,21 @@ impl<'a> Records<'a> {
     /// naming the line (counted from 1, the header included), the field and
     /// the text. Lines end with `\n` or `\r\n`; the last may lack it.
     pub fn parse(input: &'a [u8], layout: &Layout) -> Result<Records<'a>, ParseError> {
+        Records::parse_on(input, layout, 1)
+    }
+
+    /// [`Records::parse`] on up to `threads` threads (an input of a few
+    /// MiB or less is read on one): the same records, and the same error.
+    pub fn parse_on(
+        input: &'a [u8],
+        layout: &Layout,
+        threads: usize,
+    ) -> Result<Records<'a>, ParseError> {
+        let threads = if input.len() < PARALLEL_BYTES {
+            1
+        } else {
+            threads
+        };
         let body = if layout.header {
             memchr(b'\n', input).map_or(input.len(), |end| end + 1)
         } else {
@@ -148,12 +165,12 @@ impl<'a> Records<'a> {
                     $(
                         (KeyType::$variant, true) => {
                             let (keys, starts, canonical) =
-                                parse_as::<$t, u32>(input, body, first_line, layout)?;
+                                parse_as_parallel::<$t, u32>(input, body, first_line, layout, threads)?;
                             (KeyVec::$variant(keys), Starts::U32(starts), canonical)
                         }
                         (KeyType::$variant, false) => {
                             let (keys, starts, canonical) =
-                                parse_as::<$t, u64>(input, body, first_line, layout)?;
+                                parse_as_parallel::<$t, u64>(input, body, first_line, layout, threads)?;
                             (KeyVec::$variant(keys), Starts::U64(starts), canonical)
                         }
                     )*
@@ -294,6 +311,53 @@ impl<'a> Records<'a> {
     /// input order), each byte for byte as it was read; a line that had no
     /// newline (the input's last) gets one.
     pub fn write<W: io::Write + ?Sized>(&self, reverse: bool, out: &mut W) -> io::Result<()> {
+        self.write_on(reverse, out, 1)
+    }
+
+    /// [`Records::write`] with the text made on up to `threads - 1` threads
+    /// while this one writes it (a few records, and records in reverse
+    /// order, are written on this thread alone): the same bytes.
+    pub fn write_on<W: io::Write + ?Sized>(
+        &self,
+        reverse: bool,
+        out: &mut W,
+        threads: usize,
+    ) -> io::Result<()> {
+        let n = self.len();
+        if threads > 1 && n >= 2 * BLOCK_LINES && (self.canonical || !reverse) {
+            out.write_all(&self.input[..self.body])?;
+            if self.body > 0 && self.input[self.body - 1] != b'\n' {
+                out.write_all(b"\n")?;
+            }
+            let blocks = n.div_ceil(BLOCK_LINES);
+            let range = |i: usize| i * BLOCK_LINES..((i + 1) * BLOCK_LINES).min(n);
+            if self.canonical {
+                with_keys!(&self.keys, keys => write_blocks(blocks, threads - 1, |i, bytes| {
+                    if reverse {
+                        let r = range(i);
+                        let block: Vec<_> = keys[n - r.end..n - r.start].iter().rev().copied().collect();
+                        TextKey::write_lines(&block, bytes);
+                    } else {
+                        TextKey::write_lines(&keys[range(i)], bytes);
+                    }
+                }, out)?);
+            } else {
+                with_pairs!((&self.keys, &self.starts), _keys, starts => {
+                    write_blocks(blocks, threads - 1, |i, bytes| {
+                        let starts = starts[range(i)].iter().map(|s| s.offset());
+                        let gathered = Buffered::with_size(WORKER_BUFFER, bytes)
+                            .and_then(|mut buffer| {
+                                gather(self.input, starts, &mut buffer)?;
+                                buffer.finish()
+                            });
+                        // Writing into a vector cannot fail; memory that
+                        // cannot be had aborts, as any growth of it does.
+                        debug_assert!(gathered.is_ok());
+                    }, out)?;
+                });
+            }
+            return out.flush();
+        }
         let mut buffer = Buffered::new(self.input.len().saturating_add(1), out)?;
         if self.body > 0 {
             buffer.line(&self.input[..self.body])?;
@@ -558,5 +622,143 @@ mod tests {
         assert_eq!(records.verify(print), Err(Wrong::NotStable { index: 1 }));
         records.starts = Starts::U32(vec![4, 0, 2, 6]);
         assert_eq!(records.verify(print), Ok(()));
+    }
+
+    /// `count` lines from `line(i)`, past the size from which parsing
+    /// runs on several threads.
+    fn big(count: usize, line: impl Fn(usize) -> String) -> Vec<u8> {
+        let text: String = (0..count).map(line).collect();
+        assert!(text.len() > PARALLEL_BYTES);
+        text.into_bytes()
+    }
+
+    /// Parsed on 2, 3 and 8 threads, `input` gives the records, or the
+    /// error, that one thread gives.
+    fn same_on_threads(input: &[u8], layout: &Layout) {
+        let one = Records::parse(input, layout);
+        for threads in [2, 3, 8] {
+            let many = Records::parse_on(input, layout, threads);
+            match (&one, &many) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.body, b.body);
+                    assert_eq!(a.canonical, b.canonical, "{threads} threads");
+                    assert_eq!(a.keys, b.keys, "{threads} threads");
+                    assert_eq!(a.starts, b.starts, "{threads} threads");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                _ => panic!("{threads} threads: {many:?}, one thread: {one:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn parsing_on_several_threads_gives_the_same_records() {
+        let n = 700_000;
+        let ints = |i: usize| format!("{}\n", (i as i64).wrapping_mul(0x9E37_79B9) % 1_000_003);
+        let canonical = big(n, ints);
+        same_on_threads(&canonical, &Layout::lines(KeyType::I64));
+        // One line late in the input is not canonical: every run keeps its
+        // starts after all.
+        let late = big(n, |i| if i == n - 10 { "+5\n".into() } else { ints(i) });
+        same_on_threads(&late, &Layout::lines(KeyType::I64));
+        // Without a final newline, with CRLF, with a header.
+        let mut crlf = big(2 * n, |i| format!("{}\r\n", i % 977));
+        crlf.truncate(crlf.len() - 2);
+        let mut headed = Layout::lines(KeyType::U32);
+        headed.header = true;
+        same_on_threads(&crlf, &headed);
+        let csv = big(n / 2, |i| format!("r{i},{}.5,x\n", i % 1000));
+        same_on_threads(&csv, &layout(KeyType::F64, 2, Fields::Delimiter(b',')));
+        same_on_threads(&csv, &layout(KeyType::F64, 1, Fields::Delimiter(b',')));
+    }
+
+    #[test]
+    fn a_bad_line_on_another_thread_is_named_by_its_number_in_the_input() {
+        let n = 700_000;
+        for bad in [1, n / 2, n - 1, n] {
+            let input = big(n, |i| {
+                if i + 1 == bad {
+                    "12x\n".into()
+                } else {
+                    format!("{i}\n")
+                }
+            });
+            let e = Records::parse_on(&input, &Layout::lines(KeyType::I64), 2)
+                .expect_err("line is bad");
+            assert!(e.to_string().starts_with(&format!("line {bad}:")), "{e}");
+            same_on_threads(&input, &Layout::lines(KeyType::I64));
+        }
+        // The first bad line wins, whichever thread reads it.
+        let input = big(n, |i| {
+            if i == 5 || i == n - 5 {
+                "\n".into()
+            } else {
+                format!("{i}\n")
+            }
+        });
+        same_on_threads(&input, &Layout::lines(KeyType::I64));
+        let csv = big(n, |i| {
+            if i == n / 3 {
+                "a\n".into()
+            } else {
+                format!("a,{i}\n")
+            }
+        });
+        let e = Records::parse_on(&csv, &layout(KeyType::I64, 2, Fields::Delimiter(b',')), 2)
+            .expect_err("a line lacks the field");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("line {} has no field 2", n / 3 + 1)),
+            "{e}"
+        );
+    }
+
+    /// Sorted by a reference sort, `input` writes the same bytes on 2 and
+    /// 5 threads as on one, forwards and in reverse.
+    fn same_written_on_threads(input: &[u8], layout: &Layout) {
+        let mut records = Records::parse(input, layout).expect("parses");
+        if records.canonical {
+            with_keys!(&mut records.keys, keys => keys.sort_by(SortKey::order));
+        } else {
+            with_pairs!((&mut records.keys, &mut records.starts), keys, starts => {
+                let mut pairs: Vec<_> = keys.iter().copied().zip(starts.iter().copied()).collect();
+                pairs.sort_by(|a, b| SortKey::order(&a.0, &b.0));
+                for (i, (k, s)) in pairs.into_iter().enumerate() {
+                    keys[i] = k;
+                    starts[i] = s;
+                }
+            });
+        }
+        for reverse in [false, true] {
+            let mut one = Vec::new();
+            records.write(reverse, &mut one).expect("writes");
+            for threads in [2, 5] {
+                let mut many = Vec::new();
+                records
+                    .write_on(reverse, &mut many, threads)
+                    .expect("writes");
+                assert!(one == many, "{threads} threads, reverse {reverse}");
+            }
+        }
+    }
+
+    #[test]
+    fn writing_on_several_threads_gives_the_same_bytes() {
+        let n = 3 * BLOCK_LINES + 17;
+        let ints: Vec<u8> = (0..n)
+            .flat_map(|i| format!("{}\n", (i as i64 * 7919) % 10_007 - 5000).into_bytes())
+            .collect();
+        same_written_on_threads(&ints, &Layout::lines(KeyType::I64));
+        let mut plus = ints.clone();
+        plus.extend_from_slice(b"+12");
+        same_written_on_threads(&plus, &Layout::lines(KeyType::I64));
+        let csv: Vec<u8> = (0..n)
+            .flat_map(|i| format!("id{i},{},name\r\n", i % 1000).into_bytes())
+            .collect();
+        let mut headed = layout(KeyType::U32, 2, Fields::Delimiter(b','));
+        headed.header = true;
+        same_written_on_threads(&csv, &headed);
+        // A header without a newline: the whole input.
+        same_written_on_threads(b"header", &headed);
     }
 }

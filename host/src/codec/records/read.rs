@@ -141,6 +141,130 @@ pub(super) fn parse_as<T: RecordKey, P: Position>(
     Ok((keys, starts, canonical && T::CANONICAL))
 }
 
+/// Inputs below this many bytes are read on one thread: starting threads
+/// and joining their keys would cost more than they save.
+pub(super) const PARALLEL_BYTES: usize = 1 << 22;
+
+/// What [`parse_as`] returns: the keys, the line starts, whether every
+/// line is canonical.
+type Parsed<T, P> = (Vec<T>, Vec<P>, bool);
+
+/// [`parse_as`] on up to `threads` threads, each reading a contiguous run
+/// of whole lines; the same result, and on an error the error of the first
+/// bad line, as [`parse_as`] finds it.
+pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
+    input: &[u8],
+    body: usize,
+    first_line: usize,
+    layout: &Layout,
+    threads: usize,
+) -> Result<Parsed<T, P>, ParseError> {
+    let bounds = line_bounds(input, body, threads);
+    if bounds.len() <= 2 {
+        return parse_as(input, body, first_line, layout);
+    }
+    // Each run is read as if its lines were the first (numbered from 1);
+    // only an error needs their true numbers.
+    let parts: Vec<Result<Parsed<T, P>, ParseError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let (from, to) = (w[0], w[1]);
+                s.spawn(move || parse_as::<T, P>(&input[..to], from, 0, layout))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut done = Vec::with_capacity(parts.len());
+    for (i, part) in parts.into_iter().enumerate() {
+        match part {
+            Ok(part) => done.push(part),
+            Err(e) => {
+                let before = first_line + count_lines(&input[body..bounds[i]]);
+                return Err(e.after_lines(before));
+            }
+        }
+    }
+    let canonical = done.iter().all(|(_, _, canonical)| *canonical);
+    if !canonical {
+        // A run whose lines were all canonical kept no starts: find them.
+        for ((_, starts, part_canonical), w) in done.iter_mut().zip(bounds.windows(2)) {
+            if *part_canonical {
+                starts_before(input, w[0], w[1], starts);
+            }
+        }
+    }
+    let keys = concat(done.iter().map(|(keys, _, _)| keys.as_slice()))?;
+    let starts = if canonical {
+        Vec::new()
+    } else {
+        concat(done.iter().map(|(_, starts, _)| starts.as_slice()))?
+    };
+    Ok((keys, starts, canonical))
+}
+
+/// The starts of up to `threads` runs of whole lines of `input[body..]`,
+/// of about equal size, and the input's end: each bound but the first
+/// follows a newline.
+fn line_bounds(input: &[u8], body: usize, threads: usize) -> Vec<usize> {
+    let len = input.len() - body;
+    let mut bounds = vec![body];
+    for i in 1..threads {
+        let guess = body + len / threads * i;
+        let last = *bounds.last().unwrap_or(&body);
+        if guess <= last {
+            continue;
+        }
+        match memchr(b'\n', &input[guess..]) {
+            Some(nl) if guess + nl + 1 < input.len() => bounds.push(guess + nl + 1),
+            _ => break,
+        }
+    }
+    bounds.push(input.len());
+    bounds.dedup();
+    bounds
+}
+
+/// How many lines `text` holds (the last may lack its newline).
+#[cold]
+fn count_lines(text: &[u8]) -> usize {
+    let newlines = memchr::memchr_iter(b'\n', text).count();
+    newlines + usize::from(text.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// The parts one after the other, in one vector allocated once; each part
+/// copied on a thread of its own.
+fn concat<'p, T: Copy + Send + Sync + 'p>(
+    parts: impl Iterator<Item = &'p [T]> + Clone,
+) -> Result<Vec<T>, ParseError> {
+    let total: usize = parts.clone().map(<[T]>::len).sum();
+    let mut all: Vec<T> = try_with_capacity(total).map_err(|_| ParseError::OutOfMemory {
+        bytes: total.saturating_mul(size_of::<T>()),
+    })?;
+    std::thread::scope(|s| {
+        let mut room = &mut all.spare_capacity_mut()[..total];
+        for part in parts {
+            let (here, rest) = room.split_at_mut(part.len());
+            room = rest;
+            s.spawn(move || {
+                for (slot, &x) in here.iter_mut().zip(part) {
+                    slot.write(x);
+                }
+            });
+        }
+    });
+    // SAFETY: the threads, all joined, wrote each of the first `total`
+    // elements (the parts' lengths add up to `total`), within the capacity.
+    unsafe { all.set_len(total) };
+    Ok(all)
+}
+
 /// Records whose whole line is the key; whether every line is canonical.
 /// While every line so far is, no starts are kept (the keys alone will be
 /// sorted); at the first line that is not, the starts of the lines before

@@ -176,6 +176,13 @@ impl<'w, W: io::Write + ?Sized> Buffered<'w, W> {
         Ok(Buffered { bytes, full, out })
     }
 
+    /// A buffer of `full` bytes (at least 64).
+    pub(super) fn with_size(full: usize, out: &'w mut W) -> io::Result<Self> {
+        let full = full.max(64);
+        let bytes = try_with_capacity(full)?;
+        Ok(Buffered { bytes, full, out })
+    }
+
     /// How many keys' lines the buffer has room for (the longest takes
     /// 24 bytes with its newline).
     fn room_for_keys(&self) -> usize {
@@ -239,4 +246,56 @@ impl<'w, W: io::Write + ?Sized> Buffered<'w, W> {
         self.drain()?;
         self.out.flush()
     }
+}
+
+/// The buffer of a thread that gathers lines for [`write_blocks`]: small
+/// enough to stay in the cache and to come from the allocator's free
+/// lists, not from fresh pages.
+pub(super) const WORKER_BUFFER: usize = 64 << 10;
+
+/// Lines (records or keys) per block of [`write_blocks`]: about a MiB of
+/// text for 16-byte lines.
+pub(super) const BLOCK_LINES: usize = 1 << 16;
+
+/// Writes `count` blocks of bytes to `out` in order, block `i` made by
+/// `make(i, bytes)` (into an empty vector) on one of `workers` threads
+/// while this thread writes the blocks before it. Each worker holds at
+/// most a few blocks at a time, and the vectors are used again.
+pub(super) fn write_blocks<W: io::Write + ?Sized>(
+    count: usize,
+    workers: usize,
+    make: impl Fn(usize, &mut Vec<u8>) + Sync,
+    out: &mut W,
+) -> io::Result<()> {
+    use std::sync::mpsc::sync_channel;
+    let workers = workers.clamp(1, count.max(1));
+    std::thread::scope(|s| {
+        let mut lanes = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (full_tx, full_rx) = sync_channel::<Vec<u8>>(2);
+            let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
+            let make = &make;
+            s.spawn(move || {
+                for i in (w..count).step_by(workers) {
+                    let mut bytes = empty_rx.try_recv().unwrap_or_default();
+                    bytes.clear();
+                    make(i, &mut bytes);
+                    if full_tx.send(bytes).is_err() {
+                        // The writer stopped (an error): so does this.
+                        return;
+                    }
+                }
+            });
+            lanes.push((full_rx, empty_tx));
+        }
+        for i in 0..count {
+            let (full, empty) = &lanes[i % workers];
+            // A worker that panicked sends no more: stop writing, and the
+            // end of the scope passes its panic on.
+            let Ok(bytes) = full.recv() else { break };
+            out.write_all(&bytes)?;
+            let _ = empty.try_send(bytes);
+        }
+        Ok(())
+    })
 }
