@@ -86,9 +86,9 @@ radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  
 std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
+wildsort        1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
 ";
 
 /// The file names of the plugins the workspace ships.
