@@ -494,6 +494,15 @@ pub mod fixtures {
         compile_c_with("abi-1.0/plugin.c", "libabi10.so", &[], Some(&include))
     }
 
+    /// The plugin of `tests/fixtures/abi-1.1/plugin.c`, built against the
+    /// ABI 1.1 header beside it: `libabi11.so`, module `abi11`, backend
+    /// `pairs11` (u32 and u64, stable, parallel, a pairs entry for both
+    /// payload types, no `sort_with`).
+    pub fn abi_1_1_plugin() -> PathBuf {
+        let include = workspace_root().join("tests/fixtures/abi-1.1");
+        compile_c_with("abi-1.1/plugin.c", "libabi11.so", &[], Some(&include))
+    }
+
     /// The module name of the `tests/fixtures/hostile.c` variant `case`:
     /// `NULL_SORT` → `h_null_sort`.
     pub fn hostile_module(case: &str) -> String {
