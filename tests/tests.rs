@@ -67,5 +67,9 @@ mod abi_1_0;
 // has a thread count, having no `sort_with`.
 mod abi_1_1;
 
+// ABI 1.2's `sort_with`: the thread count reaches the backend, keys and
+// pairs sort through it, and a wrong result is caught as `sort`'s is.
+mod threads;
+
 // The fuzz targets over their kept corpus and a short seeded mutation run.
 mod fuzz_smoke;

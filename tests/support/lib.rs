@@ -503,6 +503,13 @@ pub mod fixtures {
         compile_c_with("abi-1.1/plugin.c", "libabi11.so", &[], Some(&include))
     }
 
+    /// The plugin of `tests/fixtures/threads.c`: `libthreads12.so`, module
+    /// `threads12`, whose backends `good`, `echo`, `echo_pairs` and
+    /// `garbage` have an ABI 1.2 `sort_with` (u64 keys).
+    pub fn threads_plugin() -> PathBuf {
+        compile_c("threads.c", "libthreads12.so", &[])
+    }
+
     /// The module name of the `tests/fixtures/hostile.c` variant `case`:
     /// `NULL_SORT` → `h_null_sort`.
     pub fn hostile_module(case: &str) -> String {
