@@ -1,12 +1,12 @@
 //! ABI 1.2's `sort_with`, through the library: the thread count of a call
 //! reaches the backend (and only through `sort_with_threads` and
 //! `sort_pairs_with_threads`), keys and pairs sort through it, and a wrong
-//! result from it is caught by the result check as one from `sort` is.
-//! The plugin is `fixtures/threads.c`.
+//! result from it is caught by the result check as one from `sort` is, and
+//! by `wildhost verify`. The plugin is `fixtures/threads.c`.
 
 use wildhost::running::integrity;
 use wildhost::{Backend, Registry, SearchPath, SortError};
-use wildhost_suite::fixtures;
+use wildhost_suite::{Sandbox, fixtures};
 
 fn registry() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -149,4 +149,38 @@ fn a_wrong_result_from_sort_with_is_caught_by_the_result_check() {
         .expect("the call itself succeeds");
     assert_eq!((keys, rows), ([3, 2, 1, 0], [0, 2, 1, 3]));
     assert!(integrity::verify_pairs(&keys, &rows, fingerprint).is_err());
+}
+
+/// `wildhost verify` sorts through `sort_with` too, on one thread and on
+/// four, keys and pairs: a backend whose `sort_with` fails or sorts wrongly
+/// fails there, though its `sort` and `sort_pairs` pass every other check.
+#[test]
+fn verify_checks_sort_with_on_one_thread_and_on_four() {
+    let sandbox = Sandbox::new();
+    let plugin = fixtures::threads_plugin();
+    let out = sandbox.run([
+        "verify".as_ref(),
+        plugin.as_os_str(),
+        "--max-len".as_ref(),
+        "1000".as_ref(),
+    ]);
+    out.expect_code(1).expect_stdout(&[
+        "PASS  good        u64  threads-1             n=1000",
+        "PASS  good        u64  threads-4             n=1000",
+        "PASS  good        u64  threads-4 pairs-u32   n=1000",
+        "sort_with: threads=4 size=8 payload_type=0",
+        "sort_with: threads=4 size=8 payload_type=1",
+        "FAIL  garbage     u64  threads-1             n=1000",
+        "not sorted: keys 0 and 1 are out of order",
+        "FAIL  garbage     u64  threads-4 pairs-u32   n=1000",
+    ]);
+    // Its plain entries pass: only the `threads` checks fail.
+    let stdout = out.stdout_text();
+    let failed: Vec<&str> = stdout.lines().filter(|l| l.contains("FAIL")).collect();
+    assert!(
+        failed.iter().all(|l| l.contains(" threads-")),
+        "{}",
+        failed.join("\n")
+    );
+    assert_eq!(failed.len(), 8, "{}", failed.join("\n"));
 }
