@@ -265,11 +265,11 @@ radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  
 std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FILE
-host_a          6.6.6    1.1  qsort     <sandbox>/plugins/libhost_a.so
-host_b          6.6.6    1.1  qsort     <sandbox>/plugins/libhost_b.so
-wildsort        1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
+host_a          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_a.so
+host_b          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_b.so
+wildsort        1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
 
 shadowed (1):
   backend `hostile` of module `host_b`: the name is taken by module `host_a` (reach it as `host_b.hostile`)

@@ -131,7 +131,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
-ABI tag:      1.1 (host speaks 1.1)
+ABI tag:      1.2 (host speaks 1.2)
 needs:        libc.so.6
 library path: -
 status:       refused at discovery: the file is writable by every user (mode 0666)

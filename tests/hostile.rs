@@ -64,7 +64,7 @@ const REFUSED: &[Case] = &[
     case(
         "TAG_MINOR_NEWER",
         "preflight",
-        "plugin ABI 1.2 is newer than this host's 1.1",
+        "plugin ABI 1.3 is newer than this host's 1.2",
     ),
     case(
         "NULL_DEFINITION",
@@ -77,7 +77,7 @@ const REFUSED: &[Case] = &[
         "the module definition is misaligned",
     ),
     case("BAD_MAGIC", "validation", "magic"),
-    case("DEF_SAYS_MAJOR_2", "validation", "2.1"),
+    case("DEF_SAYS_MAJOR_2", "validation", "2.2"),
     case("SMALL_SIZE", "validation", "16 bytes"),
     case("NAME_MISMATCH", "validation", "someone_else"),
     case(
@@ -107,7 +107,7 @@ const REFUSED: &[Case] = &[
     case(
         "SHORT_STRIDE",
         "validation",
-        "method entries are 8 bytes apart, ABI 1.1 needs a multiple of 8 from 56 to 1024",
+        "method entries are 8 bytes apart, ABI 1.2 needs a multiple of 8 from 64 to 1024",
     ),
     case(
         "HUGE_STRIDE",
@@ -526,10 +526,10 @@ radix     wildsort_radix      u32 u64 i32 i64 f32 f64  stable, pairs, scratch 10
 std       wildsort_std        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE              VERSION  ABI  FEATURES  FILE
-h_init_unavailable  6.6.6    1.1  qsort     <sandbox>/plugins/libh_init_unavailable.so
-wildsort            1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix      0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std        0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
+h_init_unavailable  6.6.6    1.2  qsort     <sandbox>/plugins/libh_init_unavailable.so
+wildsort            1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix      0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std        0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
 
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]
@@ -569,7 +569,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       h_init_fails (from the file name)
 entry point:  WildInit_h_init_fails (exported)
-ABI tag:      1.1 (host speaks 1.1)
+ABI tag:      1.2 (host speaks 1.2)
 needs:        libc.so.6
 library path: -
 layout:       not exported (C plugin): checked by magic, version and size
@@ -632,10 +632,10 @@ std       wildsort_std          u32 u64 i32 i64 f32 f64  stable, pairs, scratch 
 frob      wildsort_unavailable  u64                      in place                     -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
 
 MODULE                VERSION  ABI  FEATURES  FILE
-wildsort              1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix        0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std          0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
-wildsort_unavailable  0.1.0    1.1  frob      <sandbox>/plugins/libwildsort_unavailable.so
+wildsort              1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix        0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std          0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
+wildsort_unavailable  0.1.0    1.2  frob      <sandbox>/plugins/libwildsort_unavailable.so
 
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]

@@ -78,7 +78,7 @@ fn list_json_has_every_field() {
         .find(|b| b["name"] == "wildsort")
         .expect("wildsort");
     assert_eq!(wildsort["module"], "wildsort");
-    assert_eq!(wildsort["abi"], "1.1");
+    assert_eq!(wildsort["abi"], "1.2");
     assert_eq!(wildsort["stable"], true);
     assert_eq!(wildsort["parallel"], false);
     assert_eq!(wildsort["pairs"], true);
@@ -125,7 +125,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
-ABI tag:      1.1 (host speaks 1.1)
+ABI tag:      1.2 (host speaks 1.2)
 needs:        libc.so.6
 library path: -
 layout:       not exported (C plugin): checked by magic, version and size
@@ -162,7 +162,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort_std (from the file name)
 entry point:  WildInit_wildsort_std (exported)
-ABI tag:      1.1 (host speaks 1.1)
+ABI tag:      1.2 (host speaks 1.2)
 needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's
@@ -185,7 +185,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort_radix (from the file name)
 entry point:  WildInit_wildsort_radix (exported)
-ABI tag:      1.1 (host speaks 1.1)
+ABI tag:      1.2 (host speaks 1.2)
 needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's

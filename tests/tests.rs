@@ -62,5 +62,14 @@ mod library;
 // verifies, and sorts pairs through the library's packing fallback.
 mod abi_1_0;
 
+// The ABI 1.1 plugin of `fixtures/abi-1.1`, kept for ever: it loads, sorts
+// keys and pairs, and is called through `sort`/`sort_pairs` when the host
+// has a thread count, having no `sort_with`.
+mod abi_1_1;
+
+// ABI 1.2's `sort_with`: the thread count reaches the backend, keys and
+// pairs sort through it, and a wrong result is caught as `sort`'s is.
+mod threads;
+
 // The fuzz targets over their kept corpus and a short seeded mutation run.
 mod fuzz_smoke;

@@ -337,7 +337,7 @@ fn pairs_and_stability_are_checked_through_the_pairs_entry() {
 #[test]
 fn a_backend_without_pairs_skips_them_and_says_why() {
     let sandbox = Sandbox::new();
-    // The hostile fixture, built against the 1.1 header, has no pairs entry.
+    // The hostile fixture, built against the 1.2 header, has no pairs entry.
     let out = verify(&sandbox, &hostile("NONE"), &["--max-len", "1000", "--json"]);
     out.expect_code(0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -350,7 +350,7 @@ fn a_backend_without_pairs_skips_them_and_says_why() {
     assert_eq!(pairs[0]["status"], "skip");
     assert_eq!(
         pairs[0]["detail"],
-        "built for ABI 1.1, no pairs entry (sort_pairs is null)"
+        "built for ABI 1.2, no pairs entry (sort_pairs is null)"
     );
     let stable = checks
         .iter()

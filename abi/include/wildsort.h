@@ -1,9 +1,11 @@
 /*
- * wildsort.h — the wildhost plugin ABI, version 1.1.
+ * wildsort.h — the wildhost plugin ABI, version 1.2.
  *
  * A wildhost plugin is a shared library holding one *module*. A module holds
  * one or more *backends*: functions that sort an array of numbers in place,
- * and, since ABI 1.1, may sort keys together with a payload (see "Pairs").
+ * and, since ABI 1.1, may sort keys together with a payload (see "Pairs");
+ * since ABI 1.2, the host may tell a backend how many threads one call may
+ * use (see "Threads per call").
  * The `wildhost` host finds plugin files in its plugin directories, checks
  * them before running any of their code, loads them, and calls the backend
  * the user picks (`wildhost sort --backend NAME`).
@@ -86,6 +88,13 @@
  *        plugin in a 1.0 host is refused ("plugin ABI 1.1 is newer than
  *        this host's 1.0"): rebuild it against the 1.0 header, or update
  *        the host.
+ *   1.2  appends `sort_with` to WildMethodDef (see "Threads per call").
+ *        A 1.2 host reads it only when `method_size` covers it, so a 1.1
+ *        or 1.0 backend has none and the host calls its `sort` and
+ *        `sort_pairs` as before. A 1.2 plugin in a 1.1 or 1.0 host is
+ *        refused like any newer minor, before it is opened ("plugin ABI
+ *        1.2 is newer than this host's 1.1"): a plugin that must load in
+ *        older hosts is built against their header, without `sort_with`.
  *
  * ------------------------------------------------------------------------
  * Loading, in order (in each process that loads the plugin)
@@ -149,7 +158,8 @@
  * per machine). `sort` may be called from several threads at once, each
  * call on its own buffer; a backend keeps no unsynchronised global state.
  * A backend flagged WILD_FLAG_PARALLEL may start threads of its own and
- * must join them before it returns.
+ * must join them before it returns; since ABI 1.2 the host says how many
+ * it may use (see "Threads per call").
  *
  * `sort` may also run in a forked copy of a process that already ran
  * `init` (`wildhost sort --isolate`, `wildhost verify`): the copy has only
@@ -188,6 +198,45 @@
  * key-only sort cannot show stability; a backend whose key-only `sort` is
  * unstable but whose `sort_pairs` is stable declares the flag.) A backend
  * without `sort_pairs` may declare it for what its `sort` does.
+ *
+ * ------------------------------------------------------------------------
+ * Threads per call (ABI 1.2)
+ * ------------------------------------------------------------------------
+ * `sort_with` is `sort`, or `sort_pairs`, with a WildSortOptions that says
+ * what the one call may use beyond its buffers: so far `threads`, the most
+ * threads the call may run on, the calling thread included. A host that
+ * has a thread count for a call (`wildhost sort --threads N`) calls
+ * `sort_with` where the backend has one, else `sort` or `sort_pairs`.
+ *
+ *  - A backend flagged WILD_FLAG_PARALLEL should provide `sort_with`.
+ *    Without it the host calls `sort`/`sort_pairs` and cannot bound the
+ *    threads the backend starts. A backend not flagged parallel may
+ *    provide it too (it then runs on the calling thread whatever
+ *    `threads` says).
+ *  - It must not run on more than `options->threads` threads, the calling
+ *    one included, and must join every thread it started before it
+ *    returns. `threads == 1` means the calling thread only. The host
+ *    passes at least 1; a backend reads 0 as 1.
+ *  - With `payload` NULL and `payload_type` 0 it is the key-only `sort`;
+ *    otherwise it is `sort_pairs`. It sorts exactly the key types of
+ *    `key_types` and, with a payload, the payload types of
+ *    `payload_types`: a backend whose `sort_with` takes a payload has
+ *    `sort_pairs` too, and the host calls `sort_with` with a payload only
+ *    then.
+ *  - Its result is `sort`'s or `sort_pairs`' (the order above, stability
+ *    per WILD_FLAG_STABLE), with the same status codes, message rules,
+ *    scratch memory (`scratch_percent` is for the whole call, all its
+ *    threads together) and threads rules: it may run on several host
+ *    threads at once, each call on its own buffers.
+ *  - `options` belongs to the host and is valid during the call only. The
+ *    host zero-fills it and sets `size` to the bytes it filled; a backend
+ *    reads only the fields `size` covers, so later minors append fields
+ *    and a 1.2 backend reads a newer host's options as it knows them. A
+ *    backend that gets a NULL `options`, or a `size` that does not cover
+ *    `threads`, returns WILD_ERR_INVALID_ARGUMENT.
+ *
+ * A forked copy of the host (`--isolate`) has only the calling thread, as
+ * under "Threads"; `sort_with` starts its own threads there like anywhere.
  */
 #ifndef WILDSORT_H
 #define WILDSORT_H
@@ -202,7 +251,7 @@ extern "C" {
 /* "WILDSORT" read as a little-endian 64-bit integer. */
 #define WILD_MAGIC UINT64_C(0x54524F53444C4957)
 #define WILD_ABI_MAJOR 1
-#define WILD_ABI_MINOR 1
+#define WILD_ABI_MINOR 2
 
 /* Key types. Each is one bit: a backend declares a set of them in
  * `key_types`, and `sort` receives exactly one in `key_type`. */
@@ -225,10 +274,11 @@ extern "C" {
                                              in `sort_pairs`, their payloads') */
 #define WILD_FLAG_PARALLEL UINT32_C(0x02) /* may use more than one thread */
 
-/* Status codes returned by `sort` and `init`. */
+/* Status codes returned by `sort`, `sort_pairs`, `sort_with` and `init`. */
 #define WILD_OK 0
 #define WILD_ERR_UNSUPPORTED_KEY_TYPE 1 /* a key type the backend did not declare */
-#define WILD_ERR_INVALID_ARGUMENT 2     /* NULL buffer with len > 0, misaligned buffer */
+#define WILD_ERR_INVALID_ARGUMENT 2     /* NULL buffer with len > 0, misaligned buffer,
+                                           NULL or short `options` */
 #define WILD_ERR_OUT_OF_MEMORY 3        /* scratch memory could not be allocated */
 #define WILD_ERR_PANICKED 4             /* a Rust backend panicked (caught by the SDK) */
 #define WILD_ERR_FAILED 5               /* anything else; the message says what */
@@ -278,6 +328,24 @@ typedef int32_t (*WildSortPairsFn)(void *keys, void *payload, size_t len,
                                    uint32_t key_type, uint32_t payload_type,
                                    char *err, size_t err_cap);
 
+/* ABI 1.2: what one call may use beyond its buffers. The host zero-fills it
+ * and sets `size` to the size it knows; a backend reads only fields that
+ * `size` covers, so later minors can append fields. */
+typedef struct WildSortOptions {
+    uint32_t size;    /* bytes of this struct the host filled */
+    uint32_t threads; /* most threads the call may run on, the calling one
+                         included; at least 1 */
+} WildSortOptions;
+
+/*
+ * ABI 1.2: `sort` (payload NULL and payload_type 0) or `sort_pairs` (as
+ * there), under `options` (see "Threads per call"). Same return codes and
+ * error message contract as `sort`; `options` is never kept.
+ */
+typedef int32_t (*WildSortWithFn)(void *keys, void *payload, size_t len, uint32_t key_type,
+                                  uint32_t payload_type, const WildSortOptions *options,
+                                  char *err, size_t err_cap);
+
 /*
  * Plugin-wide initialisation, called before any sort, once in each process
  * that loads the plugin (so possibly in more than one process on a machine,
@@ -322,7 +390,13 @@ typedef struct WildMethodDef {
     WildSortPairsFn sort_pairs;  /* NULL: the backend sorts bare keys only */
     uint32_t payload_types;      /* WILD_PAYLOAD_* bits; 0 exactly when sort_pairs is NULL */
     uint32_t reserved2;          /* must be 0 */
-    /* ABI 1.2+ fields will be appended here. */
+    /* ABI 1.2: `sort` and `sort_pairs` with a thread count (see "Threads
+     * per call"). A host reads it only when `method_size` covers it.
+     * The fields before it are four pointers and six uint32_t (24 bytes),
+     * so it starts on a pointer boundary on 32- and 64-bit machines alike
+     * and the struct still has no padding: no reserved field is needed. */
+    WildSortWithFn sort_with;    /* NULL: the host calls `sort`/`sort_pairs` */
+    /* ABI 1.3+ fields will be appended here. */
 } WildMethodDef;
 
 /* The module definition: the PyModuleDef of this ABI. The first four fields

@@ -15,7 +15,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"WILDSORT");
 pub const ABI_MAJOR: u16 = 1;
 /// Minor ABI version. Minors only append fields; a host reads every minor up
 /// to its own and refuses newer ones.
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 2;
 
 /// Prefix of the entry symbol, which every plugin exports: module
 /// `wildsort_radix` exports the function `WildInit_wildsort_radix`. Found in
@@ -31,14 +31,15 @@ pub const TAG_PREFIX: &str = "WildAbi_";
 /// entry point runs.
 pub const LAYOUT_PREFIX: &str = "WildLayout_";
 
-/// Status codes returned by [`SortFn`] and [`InitFn`].
+/// Status codes returned by [`SortFn`], [`SortPairsFn`], [`SortWithFn`]
+/// and [`InitFn`].
 pub mod status {
     /// Success.
     pub const OK: i32 = 0;
     /// The key type is not one the backend declared.
     pub const UNSUPPORTED_KEY_TYPE: i32 = 1;
     /// The arguments break the contract (null buffer with a non-zero length,
-    /// misaligned buffer).
+    /// misaligned buffer, null or short [`SortOptions`](super::SortOptions)).
     pub const INVALID_ARGUMENT: i32 = 2;
     /// The backend could not allocate its scratch memory.
     pub const OUT_OF_MEMORY: i32 = 3;
@@ -70,7 +71,10 @@ pub mod flags {
     /// ([`MethodDef::sort_pairs`](super::MethodDef::sort_pairs)) can show it: equal keys are identical
     /// bits, but their payloads are not.
     pub const STABLE: u32 = 1 << 0;
-    /// The backend may use more than the calling thread.
+    /// The backend may use more than the calling thread. Since ABI 1.2 such
+    /// a backend should provide
+    /// [`MethodDef::sort_with`](super::MethodDef::sort_with), through which
+    /// the host bounds its threads.
     pub const PARALLEL: u32 = 1 << 1;
     /// Every flag ABI 1.0 defines; other bits must be zero.
     pub const KNOWN: u32 = STABLE | PARALLEL;
@@ -275,6 +279,53 @@ pub type SortPairsFn = unsafe extern "C" fn(
     err_cap: usize,
 ) -> i32;
 
+/// ABI 1.2: what one call may use beyond its buffers, passed to
+/// [`SortWithFn`]. The host zero-fills it and sets `size` to the bytes it
+/// filled; a backend reads only the fields `size` covers, so later minors
+/// can append fields.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortOptions {
+    /// Bytes of this struct the host filled.
+    pub size: u32,
+    /// The most threads the call may run on, the calling one included; at
+    /// least 1 (a backend reads 0 as 1).
+    pub threads: u32,
+}
+
+impl SortOptions {
+    /// The bytes a backend needs `size` to cover to read
+    /// [`SortOptions::threads`].
+    pub const THREADS_END: usize =
+        core::mem::offset_of!(SortOptions, threads) + core::mem::size_of::<u32>();
+
+    /// The options of a call that may run on `threads` threads, as this
+    /// host fills them: every field this crate knows, `size` saying so.
+    pub const fn with_threads(threads: u32) -> SortOptions {
+        SortOptions {
+            size: core::mem::size_of::<SortOptions>() as u32,
+            threads,
+        }
+    }
+}
+
+/// ABI 1.2: [`SortFn`] (with `payload` null and `payload_type` 0) or
+/// [`SortPairsFn`] (otherwise), under `options`: the call runs on at most
+/// `options.threads` threads, the calling one included, and joins them
+/// before it returns. Same status codes and message contract as
+/// [`SortFn`]; a null `options`, or one whose `size` ends before
+/// `threads`, is [`status::INVALID_ARGUMENT`].
+pub type SortWithFn = unsafe extern "C" fn(
+    keys: *mut c_void,
+    payload: *mut c_void,
+    len: usize,
+    key_type: u32,
+    payload_type: u32,
+    options: *const SortOptions,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32;
+
 /// Called before any sort, from one thread, once in each process that loads
 /// the plugin: the plugin scanner's child process runs it too, so it may run
 /// twice on one machine for one start of the host, and must have no effect
@@ -312,7 +363,7 @@ impl AbiTag {
 /// One backend of a module: the `PyMethodDef` of this ABI.
 ///
 /// The fields leave no padding, so that a later minor appends new fields
-/// after [`MethodDef::reserved`] at an offset every compiler agrees on.
+/// after the last one at an offset every compiler agrees on.
 #[repr(C)]
 #[derive(StableAbi, Debug)]
 pub struct MethodDef {
@@ -361,11 +412,33 @@ pub struct MethodDef {
     pub payload_types: u32,
     /// ABI 1.1: must be zero.
     pub reserved2: u32,
+    /// ABI 1.2: the call with options, a [`SortWithFn`], or null: the host
+    /// calls `sort`/`sort_pairs` instead. It sorts the key types of
+    /// `key_types` and, with a payload, the payload types of
+    /// `payload_types`. Absent (read as null) in a 1.0 or 1.1 plugin,
+    /// whose `method_size` ends before it. It starts on a pointer boundary
+    /// and ends the entry there, so the entry has no padding.
+    pub sort_with: Option<
+        unsafe extern "C" fn(
+            keys: *mut c_void,
+            payload: *mut c_void,
+            len: usize,
+            key_type: u32,
+            payload_type: u32,
+            options: *const SortOptions,
+            err: *mut c_char,
+            err_cap: usize,
+        ) -> i32,
+    >,
 }
 
 /// `size_of::<MethodDef>()` in ABI 1.0: the entry ended after
 /// [`MethodDef::reserved`].
 pub const METHOD_SIZE_1_0: usize = core::mem::offset_of!(MethodDef, sort_pairs);
+
+/// `size_of::<MethodDef>()` in ABI 1.1: the entry ended after
+/// [`MethodDef::reserved2`].
+pub const METHOD_SIZE_1_1: usize = core::mem::offset_of!(MethodDef, sort_with);
 
 /// The module definition returned by the entry point: the `PyModuleDef` of
 /// this ABI. The four first fields never change place in any version.

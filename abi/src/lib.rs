@@ -33,8 +33,9 @@ pub mod sdk;
 
 pub use contract::{
     ABI_MAJOR, ABI_MINOR, AbiTag, ENTRY_PREFIX, InitFn, KeyType, LAYOUT_PREFIX, MAGIC, MAX_DOC,
-    MAX_FEATURES, MAX_METHOD_SIZE, MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, MethodDef, ModuleDef,
-    PayloadType, SortFn, SortPairsFn, TAG_PREFIX, UnknownKeyType, flags, status,
+    MAX_FEATURES, MAX_METHOD_SIZE, MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, METHOD_SIZE_1_1,
+    MethodDef, ModuleDef, PayloadType, SortFn, SortOptions, SortPairsFn, SortWithFn, TAG_PREFIX,
+    UnknownKeyType, flags, status,
 };
 
 /// The C header, for tools that write it next to a C plugin (`wildhost new`).

@@ -1,12 +1,13 @@
 //! The Rust plugin SDK: turns ordinary `fn(&mut [T])` sort functions (and,
-//! since ABI 1.1, `fn(&mut [T], PayloadSlice)` pairs functions) into an
-//! exported plugin with [`export_plugin!`](crate::export_plugin).
+//! since ABI 1.1, `fn(&mut [T], PayloadSlice)` pairs functions; since ABI
+//! 1.2, the same with a thread count) into an exported plugin with
+//! [`export_plugin!`](crate::export_plugin).
 //!
 //! The SDK owns everything that touches raw pointers: it checks the buffer,
 //! builds the slice, catches panics (nothing unwinds into the host) and
 //! writes error messages into the host's buffer.
 
-use crate::contract::{KeyType, PayloadType, status};
+use crate::contract::{KeyType, PayloadType, SortOptions, status};
 use core::ffi::{c_char, c_void};
 use std::any::Any;
 use std::cell::RefCell;
@@ -199,6 +200,26 @@ pub unsafe fn run_sort_pairs<T: Key>(
     err_cap: usize,
     sort: fn(&mut [T], PayloadSlice<'_>),
 ) -> i32 {
+    // SAFETY: as the caller guarantees.
+    unsafe { pairs_call(keys, payload, len, payload_type, err, err_cap, sort) }
+}
+
+/// The body of [`run_sort_pairs`] and [`run_sort_pairs_with`]: checks the
+/// payload type and both buffers, builds the slices, calls `sort`, catches
+/// a panic.
+///
+/// # Safety
+/// As for [`run_sort_pairs`].
+#[inline(always)]
+unsafe fn pairs_call<T: Key>(
+    keys: *mut c_void,
+    payload: *mut c_void,
+    len: usize,
+    payload_type: u32,
+    err: *mut c_char,
+    err_cap: usize,
+    sort: impl FnOnce(&mut [T], PayloadSlice<'_>),
+) -> i32 {
     let Some(payload_type) = PayloadType::from_bit(payload_type) else {
         let message = format!("unknown payload type bit {payload_type:#x}");
         // SAFETY: `err`/`err_cap` as the caller guarantees.
@@ -240,6 +261,119 @@ pub unsafe fn run_sort_pairs<T: Key>(
     }
 }
 
+/// The thread count of a [`SortWithFn`](crate::SortWithFn) call: `options`'
+/// `threads`, 0 read as 1; or, when `options` is null or its `size` ends
+/// before `threads`, the status to return, its message written.
+///
+/// # Safety
+/// `options` is null or points to at least `size` readable bytes of a
+/// [`SortOptions`] (its `size` field is always readable when it is not
+/// null); `err` is null or valid for `err_cap` bytes.
+#[inline(always)]
+pub unsafe fn threads_of(
+    options: *const SortOptions,
+    err: *mut c_char,
+    err_cap: usize,
+) -> Result<usize, i32> {
+    if options.is_null() || !options.is_aligned() {
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        unsafe { write_message(err, err_cap, "options are null or misaligned") };
+        return Err(status::INVALID_ARGUMENT);
+    }
+    // SAFETY: non-null and aligned; `size` is the first field, present in
+    // every version of the struct.
+    let size = unsafe { (&raw const (*options).size).read() } as usize;
+    if size < SortOptions::THREADS_END {
+        let message = format!(
+            "options are {size} bytes, too short for the thread count ({} bytes)",
+            SortOptions::THREADS_END
+        );
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        unsafe { write_message(err, err_cap, &message) };
+        return Err(status::INVALID_ARGUMENT);
+    }
+    // SAFETY: `size` covers `threads` (checked above), and the caller
+    // guarantees `size` readable bytes.
+    let threads = unsafe { (&raw const (*options).threads).read() };
+    Ok((threads as usize).max(1))
+}
+
+/// Sorts the host's keys with `sort` on at most the threads `options`
+/// allows, inside the contract of [`SortWithFn`](crate::SortWithFn) called
+/// without a payload: checks the options and the buffer, catches panics
+/// (also those of threads `sort` joins, which `std::thread::scope`
+/// re-raises in the calling thread), reports.
+///
+/// `sort` gets the thread count: at least 1, the calling thread included.
+///
+/// # Safety
+/// The caller passes on the [`SortWithFn`](crate::SortWithFn) arguments it
+/// received: `keys` as for [`run_sort`], `options` as for [`threads_of`],
+/// `err` null or valid for `err_cap` bytes.
+#[inline(always)]
+pub unsafe fn run_sort_with<T: Key>(
+    keys: *mut c_void,
+    len: usize,
+    options: *const SortOptions,
+    err: *mut c_char,
+    err_cap: usize,
+    sort: fn(&mut [T], usize),
+) -> i32 {
+    // SAFETY: as the caller guarantees.
+    let threads = match unsafe { threads_of(options, err, err_cap) } {
+        Ok(threads) => threads,
+        Err(code) => return code,
+    };
+    if len == 0 {
+        return status::OK;
+    }
+    let keys = keys.cast::<T>();
+    if keys.is_null() || !keys.is_aligned() {
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        unsafe { write_message(err, err_cap, "buffer is null or misaligned") };
+        return status::INVALID_ARGUMENT;
+    }
+    // SAFETY: non-null and aligned (checked above); the caller guarantees
+    // `len` initialised keys of type `T` owned exclusively for this call.
+    let slice = unsafe { core::slice::from_raw_parts_mut(keys, len) };
+    match panic::catch_unwind(AssertUnwindSafe(|| sort(slice, threads))) {
+        Ok(()) => status::OK,
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        Err(payload) => unsafe { report_panic(payload, err, err_cap) },
+    }
+}
+
+/// [`run_sort_with`] with a payload: sorts the host's keys and payload with
+/// `sort` on at most the threads `options` allows, inside the contract of
+/// [`SortWithFn`](crate::SortWithFn) called with a payload.
+///
+/// # Safety
+/// As for [`run_sort_pairs`], and `options` as for [`threads_of`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn run_sort_pairs_with<T: Key>(
+    keys: *mut c_void,
+    payload: *mut c_void,
+    len: usize,
+    payload_type: u32,
+    options: *const SortOptions,
+    err: *mut c_char,
+    err_cap: usize,
+    sort: fn(&mut [T], PayloadSlice<'_>, usize),
+) -> i32 {
+    // SAFETY: as the caller guarantees.
+    let threads = match unsafe { threads_of(options, err, err_cap) } {
+        Ok(threads) => threads,
+        Err(code) => return code,
+    };
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        pairs_call(keys, payload, len, payload_type, err, err_cap, |k, p| {
+            sort(k, p, threads)
+        })
+    }
+}
+
 /// The answer of a backend asked for a key type it did not declare.
 ///
 /// # Safety
@@ -248,6 +382,20 @@ pub unsafe fn unsupported(key_type: u32, err: *mut c_char, err_cap: usize) -> i3
     let message = match KeyType::from_bit(key_type) {
         Some(k) => format!("key type {k} is not supported by this backend"),
         None => format!("unknown key type bit {key_type:#x}"),
+    };
+    // SAFETY: as the caller guarantees.
+    unsafe { write_message(err, err_cap, &message) };
+    status::UNSUPPORTED_KEY_TYPE
+}
+
+/// The answer of a backend asked for a payload type it did not declare.
+///
+/// # Safety
+/// `err` is null or valid for `err_cap` bytes.
+pub unsafe fn unsupported_payload(payload_type: u32, err: *mut c_char, err_cap: usize) -> i32 {
+    let message = match PayloadType::from_bit(payload_type) {
+        Some(p) => format!("payload type {p} is not supported by this backend"),
+        None => format!("unknown payload type bit {payload_type:#x}"),
     };
     // SAFETY: as the caller guarantees.
     unsafe { write_message(err, err_cap, &message) };
@@ -329,6 +477,36 @@ unsafe impl<const N: usize> Sync for CStrList<N> {}
 /// }
 /// // in a backend: sorts: { u64: sort_u64 }, pairs: { u64: pairs_u64 },
 /// ```
+///
+/// An optional `parallel: { u64: par_u64, ... }` after `pairs` gives the
+/// backend a `sort_with` entry (ABI 1.2), through which the host says how
+/// many threads one call may use: for each key type a
+/// `fn(&mut [K], usize)` that sorts the keys on at most that many threads,
+/// the calling one included (at least 1), joining them before it returns.
+/// It must name the same key types as `sorts`. An optional
+/// `parallel_pairs: { u64: par_pairs_u64, ... }` after it does the same
+/// for pairs, `fn(&mut [K], PayloadSlice<'_>, usize)`, for the key types
+/// of `pairs`; without it, a backend with `pairs` sorts pairs through
+/// `sort_with` with its `pairs` functions, on the calling thread. Flag
+/// such a backend `wildhost_abi::flags::PARALLEL`.
+///
+/// ```ignore
+/// fn par_u64(keys: &mut [u64], threads: usize) {
+///     // At most `threads` chunks: one on this thread, the rest on new ones.
+///     let chunk = keys.len().div_ceil(threads).max(1);
+///     std::thread::scope(|s| {
+///         let mut parts = keys.chunks_mut(chunk);
+///         let first = parts.next();
+///         for part in parts {
+///             s.spawn(|| part.sort_unstable());
+///         }
+///         first.map(|part| part.sort_unstable());
+///     }); // joined here; a panic in one of them is re-raised here
+///     keys.sort_unstable(); // a merge of the sorted chunks would be faster
+/// }
+/// // in a backend: flags: wildhost_abi::flags::PARALLEL,
+/// //     sorts: { u64: sort_u64 }, parallel: { u64: par_u64 },
+/// ```
 #[macro_export]
 macro_rules! export_plugin {
     (
@@ -343,7 +521,9 @@ macro_rules! export_plugin {
             flags: $flags:expr,
             scratch_percent: $scratch:expr,
             sorts: { $($key:ident : $sort:expr),+ $(,)? }
-            $(, pairs: { $($pkey:ident : $pairs:expr),+ $(,)? })? $(,)?
+            $(, pairs: { $($pkey:ident : $pairs:expr),+ $(,)? })?
+            $(, parallel: { $($tkey:ident : $parallel:expr),+ $(,)? })?
+            $(, parallel_pairs: { $($tpkey:ident : $parallel_pairs:expr),+ $(,)? })? $(,)?
         }),+ $(,)?] $(,)?
     ) => {
         const _: () = {
@@ -385,6 +565,17 @@ macro_rules! export_plugin {
                             PAIRS == 0 || PAIRS == KEYS,
                             "`pairs` must name the same key types as `sorts`"
                         );
+                        const PARALLEL: u32 = 0 $($(| <$tkey as $crate::sdk::Key>::TYPE.bit())+)?;
+                        const _: () = assert!(
+                            PARALLEL == 0 || PARALLEL == KEYS,
+                            "`parallel` must name the same key types as `sorts`"
+                        );
+                        const PARALLEL_PAIRS: u32 =
+                            0 $($(| <$tpkey as $crate::sdk::Key>::TYPE.bit())+)?;
+                        const _: () = assert!(
+                            PARALLEL_PAIRS == 0 || (PARALLEL_PAIRS == PAIRS && PARALLEL != 0),
+                            "`parallel_pairs` needs `pairs` and `parallel`, and must name the same key types as `pairs`"
+                        );
                         KEYS
                     },
                     flags: $flags,
@@ -393,6 +584,11 @@ macro_rules! export_plugin {
                     sort_pairs: $crate::__export_pairs!($($($pkey : $pairs),+)?),
                     payload_types: $crate::__export_payload_types!($($($pkey)+)?),
                     reserved2: 0,
+                    sort_with: $crate::__export_sort_with!(
+                        parallel: [$($($tkey : $parallel),+)?],
+                        parallel_pairs: [$($($tpkey : $parallel_pairs),+)?],
+                        pairs: [$($($pkey : $pairs),+)?]
+                    ),
                 }
             ),+];
 
@@ -489,6 +685,121 @@ macro_rules! __export_pairs {
             }
             __wildhost_sort_pairs
         })
+    };
+}
+
+/// The `sort_with` field of [`export_plugin!`](crate::export_plugin) (ABI
+/// 1.2): `None` without `parallel`, else a boundary wrapper that sorts keys
+/// with the `parallel` functions and pairs with the `parallel_pairs`
+/// functions, or, without those, with the `pairs` functions on the calling
+/// thread.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_sort_with {
+    (parallel: [], parallel_pairs: [$($ignored:tt)*], pairs: [$($also_ignored:tt)*]) => {
+        None
+    };
+    (
+        parallel: [$($key:ident : $parallel:expr),+],
+        parallel_pairs: [$($pairs_with:tt)*],
+        pairs: [$($pairs:tt)*]
+    ) => {
+        Some({
+            #[allow(clippy::too_many_arguments)]
+            unsafe extern "C" fn __wildhost_sort_with(
+                keys: *mut $crate::__private::c_void,
+                payload: *mut $crate::__private::c_void,
+                len: usize,
+                key_type: u32,
+                payload_type: u32,
+                options: *const $crate::SortOptions,
+                err: *mut $crate::__private::c_char,
+                err_cap: usize,
+            ) -> i32 {
+                if payload_type == 0 {
+                    $(
+                        if key_type == <$key as $crate::sdk::Key>::TYPE.bit() {
+                            // SAFETY: the host passes the arguments of the
+                            // `SortWithFn` contract through unchanged.
+                            return unsafe {
+                                $crate::sdk::run_sort_with::<$key>(
+                                    keys, len, options, err, err_cap, $parallel,
+                                )
+                            };
+                        }
+                    )+
+                } else {
+                    $crate::__export_sort_with_pairs!(
+                        parallel_pairs: [$($pairs_with)*],
+                        pairs: [$($pairs)*],
+                        (keys, payload, len, key_type, payload_type, options, err, err_cap)
+                    );
+                }
+                // SAFETY: as above.
+                unsafe { $crate::sdk::unsupported(key_type, err, err_cap) }
+            }
+            __wildhost_sort_with
+        })
+    };
+}
+
+/// The payload branch of [`__export_sort_with!`]: statements that return
+/// for a key type the backend sorts pairs of, and fall through otherwise.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_sort_with_pairs {
+    (
+        parallel_pairs: [$($key:ident : $parallel_pairs:expr),+],
+        pairs: [$($ignored:tt)*],
+        ($keys:ident, $payload:ident, $len:ident, $key_type:ident, $payload_type:ident,
+         $options:ident, $err:ident, $err_cap:ident)
+    ) => {
+        $(
+            if $key_type == <$key as $crate::sdk::Key>::TYPE.bit() {
+                // SAFETY: the host passes the arguments of the `SortWithFn`
+                // contract through unchanged.
+                return unsafe {
+                    $crate::sdk::run_sort_pairs_with::<$key>(
+                        $keys, $payload, $len, $payload_type, $options, $err, $err_cap,
+                        $parallel_pairs,
+                    )
+                };
+            }
+        )+
+    };
+    (
+        parallel_pairs: [],
+        pairs: [$($key:ident : $pairs:expr),+],
+        ($keys:ident, $payload:ident, $len:ident, $key_type:ident, $payload_type:ident,
+         $options:ident, $err:ident, $err_cap:ident)
+    ) => {
+        // The options are checked as in every `sort_with` call; the pairs
+        // functions run on the calling thread, within any thread count.
+        // SAFETY: the host passes the `SortWithFn` arguments unchanged.
+        if let Err(code) = unsafe { $crate::sdk::threads_of($options, $err, $err_cap) } {
+            return code;
+        }
+        $(
+            if $key_type == <$key as $crate::sdk::Key>::TYPE.bit() {
+                // SAFETY: the host passes the arguments of the `SortWithFn`
+                // contract, those of `SortPairsFn` and the options, unchanged.
+                return unsafe {
+                    $crate::sdk::run_sort_pairs::<$key>(
+                        $keys, $payload, $len, $payload_type, $err, $err_cap, $pairs,
+                    )
+                };
+            }
+        )+
+    };
+    (
+        parallel_pairs: [],
+        pairs: [],
+        ($keys:ident, $payload:ident, $len:ident, $key_type:ident, $payload_type:ident,
+         $options:ident, $err:ident, $err_cap:ident)
+    ) => {
+        // No payload types declared: the host never passes a payload.
+        // SAFETY: the host passes the `SortWithFn` arguments unchanged.
+        return unsafe { $crate::sdk::unsupported_payload($payload_type, $err, $err_cap) };
     };
 }
 
@@ -656,5 +967,199 @@ mod tests {
             "{}",
             message(&err)
         );
+    }
+
+    use core::mem::size_of;
+
+    fn options(size: u32, threads: u32) -> SortOptions {
+        SortOptions { size, threads }
+    }
+
+    /// Records the thread count it got as every key's value.
+    fn fill_with_threads(keys: &mut [u64], threads: usize) {
+        keys.fill(threads as u64);
+    }
+
+    #[test]
+    fn run_sort_with_hands_over_the_thread_count_and_reads_0_as_1() {
+        for (threads, expected) in [(4u32, 4u64), (1, 1), (0, 1)] {
+            let mut keys = [9u64, 8, 7];
+            let mut err = [0u8; 64];
+            let options = SortOptions::with_threads(threads);
+            // SAFETY: a live array of 3, live options; `err` has 64 bytes.
+            let code = unsafe {
+                run_sort_with(
+                    keys.as_mut_ptr().cast(),
+                    3,
+                    &options,
+                    err.as_mut_ptr().cast(),
+                    64,
+                    fill_with_threads,
+                )
+            };
+            assert_eq!(code, status::OK);
+            assert_eq!(keys, [expected; 3], "threads {threads}");
+        }
+    }
+
+    #[test]
+    fn run_sort_with_refuses_null_or_short_options_before_the_keys() {
+        let mut keys = [9u64, 8, 7];
+        let mut err = [0u8; 128];
+        // SAFETY: live keys; the null options are the case under test.
+        let code = unsafe {
+            run_sort_with(
+                keys.as_mut_ptr().cast(),
+                3,
+                core::ptr::null(),
+                err.as_mut_ptr().cast(),
+                128,
+                fill_with_threads,
+            )
+        };
+        assert_eq!(code, status::INVALID_ARGUMENT);
+        assert_eq!(message(&err), "options are null or misaligned");
+        // A `size` that ends before `threads`: the thread count is not read.
+        let short = options(4, 16);
+        // SAFETY: live keys and options, `size` bytes of which are readable.
+        let code = unsafe {
+            run_sort_with(
+                keys.as_mut_ptr().cast(),
+                0,
+                &short,
+                err.as_mut_ptr().cast(),
+                128,
+                fill_with_threads,
+            )
+        };
+        assert_eq!(code, status::INVALID_ARGUMENT);
+        assert_eq!(
+            message(&err),
+            "options are 4 bytes, too short for the thread count (8 bytes)"
+        );
+        assert_eq!(keys, [9, 8, 7]);
+        // A later host's larger options are read as far as this SDK knows.
+        #[repr(C)]
+        struct Later {
+            known: SortOptions,
+            appended: [u32; 14],
+        }
+        let later = Later {
+            known: options(size_of::<Later>() as u32, 3),
+            appended: [7; 14],
+        };
+        assert_eq!(later.appended[0], 7);
+        // SAFETY: live keys; `size` readable bytes of options.
+        let code = unsafe {
+            run_sort_with(
+                keys.as_mut_ptr().cast(),
+                3,
+                &later.known,
+                err.as_mut_ptr().cast(),
+                128,
+                fill_with_threads,
+            )
+        };
+        assert_eq!(code, status::OK);
+        assert_eq!(keys, [3, 3, 3]);
+    }
+
+    #[test]
+    fn run_sort_with_refuses_a_null_buffer_and_reports_a_panic_of_a_joined_thread() {
+        let mut err = [0u8; 256];
+        let options = SortOptions::with_threads(2);
+        // SAFETY: null keys are the case under test; live options.
+        let code = unsafe {
+            run_sort_with::<u64>(
+                core::ptr::null_mut(),
+                5,
+                &options,
+                err.as_mut_ptr().cast(),
+                256,
+                fill_with_threads,
+            )
+        };
+        assert_eq!(code, status::INVALID_ARGUMENT);
+        assert_eq!(message(&err), "buffer is null or misaligned");
+
+        fn bad(keys: &mut [u64], threads: usize) {
+            std::thread::scope(|s| {
+                s.spawn(|| panic!("worker {threads} gave up"));
+            });
+            keys.reverse();
+        }
+        capture_panics();
+        let mut keys = [1u64, 2];
+        // SAFETY: live keys and options; `err` has 256 bytes.
+        let code = unsafe {
+            run_sort_with(
+                keys.as_mut_ptr().cast(),
+                2,
+                &options,
+                err.as_mut_ptr().cast(),
+                256,
+                bad,
+            )
+        };
+        assert_eq!(code, status::PANICKED);
+        assert!(message(&err).contains("panicked"), "{}", message(&err));
+    }
+
+    #[test]
+    fn run_sort_pairs_with_hands_over_both_arrays_and_the_thread_count() {
+        fn reverse_and_count(keys: &mut [u32], payload: PayloadSlice<'_>, threads: usize) {
+            reverse_pairs(keys, payload);
+            keys[0] = threads as u32;
+        }
+        let mut keys = [1u32, 2, 3];
+        let mut payload = [10u32, 20, 30];
+        let mut err = [0u8; 64];
+        let options = SortOptions::with_threads(6);
+        // SAFETY: two live arrays of 3, live options; `err` has 64 bytes.
+        let code = unsafe {
+            run_sort_pairs_with(
+                keys.as_mut_ptr().cast(),
+                payload.as_mut_ptr().cast(),
+                3,
+                PayloadType::U32.bit(),
+                &options,
+                err.as_mut_ptr().cast(),
+                64,
+                reverse_and_count,
+            )
+        };
+        assert_eq!(code, status::OK);
+        assert_eq!((keys, payload), ([6, 2, 1], [30, 20, 10]));
+        // An unknown payload type, and null options, are refused.
+        // SAFETY: live arrays; the payload type bit 0x8 is the case under test.
+        let code = unsafe {
+            run_sort_pairs_with(
+                keys.as_mut_ptr().cast(),
+                payload.as_mut_ptr().cast(),
+                3,
+                0x8,
+                &options,
+                err.as_mut_ptr().cast(),
+                64,
+                reverse_and_count,
+            )
+        };
+        assert_eq!(code, status::UNSUPPORTED_KEY_TYPE);
+        assert_eq!(message(&err), "unknown payload type bit 0x8");
+        // SAFETY: live arrays; the null options are the case under test.
+        let code = unsafe {
+            run_sort_pairs_with(
+                keys.as_mut_ptr().cast(),
+                payload.as_mut_ptr().cast(),
+                3,
+                PayloadType::U32.bit(),
+                core::ptr::null(),
+                err.as_mut_ptr().cast(),
+                64,
+                reverse_and_count,
+            )
+        };
+        assert_eq!(code, status::INVALID_ARGUMENT);
+        assert_eq!((keys, payload), ([6, 2, 1], [30, 20, 10]));
     }
 }

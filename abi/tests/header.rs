@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use wildhost_abi::{
     ABI_MAJOR, ABI_MINOR, AbiTag, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHOD_SIZE,
-    MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, MethodDef, ModuleDef, PayloadType, flags, status,
+    MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, METHOD_SIZE_1_1, MethodDef, ModuleDef, PayloadType,
+    SortOptions, flags, status,
 };
 
 const PROGRAM: &str = r#"
@@ -21,6 +22,14 @@ const PROGRAM: &str = r#"
 #define SIZE(T) P("sizeof " #T, sizeof(T)); P("alignof " #T, _Alignof(T))
 #define OFF(T, f) P(#T "." #f, offsetof(T, f))
 #define SIGNED(name) printf("%s %lld\n", #name, (long long)(name))
+
+static int32_t sort_with(void *keys, void *payload, size_t len, uint32_t key_type,
+                         uint32_t payload_type, const WildSortOptions *options, char *err,
+                         size_t err_cap) {
+    (void)keys, (void)payload, (void)len, (void)key_type, (void)payload_type;
+    (void)err, (void)err_cap;
+    return (int32_t)options->threads;
+}
 
 int main(void) {
     P("WILD_MAGIC", WILD_MAGIC);
@@ -67,8 +76,17 @@ int main(void) {
     OFF(WildMethodDef, sort_pairs);
     OFF(WildMethodDef, payload_types);
     OFF(WildMethodDef, reserved2);
-    /* ABI 1.0's entry ended where 1.1's appended fields begin. */
+    OFF(WildMethodDef, sort_with);
+    /* ABI 1.0's entry ended where 1.1's appended fields begin, and 1.1's
+     * where 1.2's begin. */
     P("method size 1.0", offsetof(WildMethodDef, sort_pairs));
+    P("method size 1.1", offsetof(WildMethodDef, sort_with));
+    /* No padding: the last field ends the struct. */
+    P("WildMethodDef end", offsetof(WildMethodDef, sort_with) + sizeof(WildSortWithFn));
+
+    SIZE(WildSortOptions);
+    OFF(WildSortOptions, size);
+    OFF(WildSortOptions, threads);
 
     SIZE(WildModuleDef);
     OFF(WildModuleDef, magic);
@@ -83,6 +101,12 @@ int main(void) {
     OFF(WildModuleDef, methods);
     OFF(WildModuleDef, method_count);
     OFF(WildModuleDef, method_size);
+
+    /* A backend's `sort_with` has the signature of WildSortWithFn. */
+    WildMethodDef with = {0};
+    with.sort_with = sort_with;
+    WildSortOptions options = {sizeof(WildSortOptions), 2};
+    P("sort_with threads", with.sort_with(NULL, NULL, 0, WILD_KEY_U64, 0, &options, NULL, 0));
 
     /* The macros a plugin uses must produce the current version. */
     static const WildMethodDef methods[3];
@@ -190,10 +214,14 @@ fn rust_view() -> BTreeMap<String, i128> {
             reserved,
             sort_pairs,
             payload_types,
-            reserved2
+            reserved2,
+            sort_with
         ]
     );
     put("method size 1.0", METHOD_SIZE_1_0 as i128);
+    put("method size 1.1", METHOD_SIZE_1_1 as i128);
+    put("WildMethodDef end", size_of::<MethodDef>() as i128);
+    layout!("WildSortOptions", SortOptions, [size, threads]);
     layout!(
         "WildModuleDef",
         ModuleDef,
@@ -213,6 +241,7 @@ fn rust_view() -> BTreeMap<String, i128> {
         ]
     );
 
+    put("sort_with threads", 2);
     put("head.magic", MAGIC.into());
     put("head.abi_major", ABI_MAJOR.into());
     put("head.abi_minor", ABI_MINOR.into());

@@ -39,6 +39,10 @@ struct BackendInfo {
     parallel: bool,
     pairs: bool,
     pair_payloads: Vec<&'static str>,
+    /// ABI 1.2 `sort_with`: a thread count per call. Left out when false,
+    /// so the JSON of every other backend stays as it was.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    threads: bool,
     scratch_percent: u32,
 }
 
@@ -81,6 +85,7 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
                             parallel: b.is_parallel(),
                             pairs: b.supports_pairs(),
                             pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
+                            threads: b.takes_threads(),
                             scratch_percent: b.scratch_percent(),
                         })
                         .collect();
@@ -188,6 +193,9 @@ fn render(i: &Inspection<'_>) -> String {
             }
             if b.pairs {
                 flags.push("pairs".to_string());
+            }
+            if b.threads {
+                flags.push("threads".to_string());
             }
             flags.push(if b.scratch_percent == 0 {
                 "in place".into()

@@ -39,6 +39,10 @@ struct BackendRow {
     parallel: bool,
     pairs: bool,
     pair_payloads: Vec<&'static str>,
+    /// ABI 1.2 `sort_with`: a thread count per call. Left out when false,
+    /// so the JSON of every other backend stays as it was.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    threads: bool,
     scratch_percent: u32,
     features: Vec<String>,
     available: bool,
@@ -100,6 +104,7 @@ fn row(registry: &Registry, b: &Backend) -> BackendRow {
         parallel: b.is_parallel(),
         pairs: b.supports_pairs(),
         pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
+        threads: b.takes_threads(),
         scratch_percent: b.scratch_percent(),
         features: m.features.clone(),
         available: b.is_available(),
@@ -126,6 +131,9 @@ fn flags_of(b: &BackendRow) -> String {
     }
     if b.pairs {
         flags.push("pairs".to_string());
+    }
+    if b.threads {
+        flags.push("threads".to_string());
     }
     flags.push(match b.scratch_percent {
         0 => "in place".to_string(),

@@ -299,7 +299,7 @@ fn sort_text(
         sort_records_isolated(backend, args, &mut records)?;
     } else {
         records
-            .sort(backend)
+            .sort_on(backend, threads)
             .map_err(|e| sorting_failed(backend, e.to_string()))?;
     }
     if let Some(print) = print {
@@ -358,7 +358,7 @@ fn sort_binary(
         let mut keys = parse_input(&input, key_type, args.format, source, tally.as_mut())?;
         drop(input);
         backend
-            .sort_keys(&mut keys)
+            .sort_keys_with_threads(&mut keys, args.threads())
             .map_err(|e| sorting_failed(backend, e.to_string()))?;
         let mut check = tally.map(|tally| (tally.finish(), OutputCheck::default()));
         codec::write_binary(&keys, &mut out, check.as_mut().map(|(_, c)| c));

@@ -313,6 +313,21 @@ unsafe extern "C" fn dummy_sort_pairs(
     0
 }
 
+/// The call with options of a fuzzed method table: never called.
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn dummy_sort_with(
+    _: *mut std::ffi::c_void,
+    _: *mut std::ffi::c_void,
+    _: usize,
+    _: u32,
+    _: u32,
+    _: *const wildhost_abi::SortOptions,
+    _: *mut c_char,
+    _: usize,
+) -> i32 {
+    0
+}
+
 unsafe extern "C" fn dummy_init(_: *mut c_char, _: usize) -> i32 {
     0
 }
@@ -381,6 +396,11 @@ pub fn module_definition(data: &[u8]) {
             } else {
                 w.next() as u32
             },
+            sort_with: if control & 4096 == 0 {
+                None
+            } else {
+                Some(dummy_sort_with)
+            },
         };
         // SAFETY: `offset + size_of::<MethodDef>()` is within `table`
         // (checked above) and 8-aligned, MethodDef's alignment.
@@ -397,7 +417,7 @@ pub fn module_definition(data: &[u8]) {
     let (major, minor) = if control & 32 == 0 {
         (1, 0)
     } else {
-        (w.next() as u16 % 3, w.next() as u16 % 3)
+        (w.next() as u16 % 3, w.next() as u16 % 4)
     };
     let def = ModuleDef {
         magic: if control & 64 == 0 { MAGIC } else { w.next() },

@@ -401,6 +401,7 @@ static const WildMethodDef wildsort_methods[] = {
         wildsort_sort_pairs,
         WILD_PAYLOAD_U32 | WILD_PAYLOAD_U64,
         0,
+        NULL, /* sort_with: serial, so `sort`/`sort_pairs` serve any thread count */
     },
 };
 

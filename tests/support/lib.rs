@@ -86,9 +86,9 @@ radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  
 std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.1  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.1  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.1  -         <sandbox>/plugins/libwildsort_std.so
+wildsort        1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
+wildsort_radix  0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
+wildsort_std    0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
 ";
 
 /// The file names of the plugins the workspace ships.
@@ -492,6 +492,22 @@ pub mod fixtures {
     pub fn abi_1_0_plugin() -> PathBuf {
         let include = workspace_root().join("tests/fixtures/abi-1.0");
         compile_c_with("abi-1.0/plugin.c", "libabi10.so", &[], Some(&include))
+    }
+
+    /// The plugin of `tests/fixtures/abi-1.1/plugin.c`, built against the
+    /// ABI 1.1 header beside it: `libabi11.so`, module `abi11`, backend
+    /// `pairs11` (u32 and u64, stable, parallel, a pairs entry for both
+    /// payload types, no `sort_with`).
+    pub fn abi_1_1_plugin() -> PathBuf {
+        let include = workspace_root().join("tests/fixtures/abi-1.1");
+        compile_c_with("abi-1.1/plugin.c", "libabi11.so", &[], Some(&include))
+    }
+
+    /// The plugin of `tests/fixtures/threads.c`: `libthreads12.so`, module
+    /// `threads12`, whose backends `good`, `echo`, `echo_pairs` and
+    /// `garbage` have an ABI 1.2 `sort_with` (u64 keys).
+    pub fn threads_plugin() -> PathBuf {
+        compile_c("threads.c", "libthreads12.so", &[])
     }
 
     /// The module name of the `tests/fixtures/hostile.c` variant `case`:

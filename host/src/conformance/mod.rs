@@ -5,9 +5,12 @@
 //! bit for bit with the reference sort; the key types it does not declare
 //! must be refused by the host without calling it; its declared scratch
 //! memory is measured. A backend with a pairs entry (ABI 1.1) also sorts
-//! keys with a payload (`pairs.rs`), which is where its stability shows.
+//! keys with a payload (`pairs.rs`), which is where its stability shows;
+//! one with `sort_with` (ABI 1.2) also sorts under a thread count
+//! (`threads.rs`).
 
 mod pairs;
+mod threads;
 pub mod workload;
 
 use crate::error::SortError;
@@ -113,6 +116,16 @@ pub fn verify_backend(backend: &Backend, options: &Options) -> Vec<Check> {
                 KeyType::I64 => pairs::pairs_checks::<i64>(backend, key_type, options, checks),
                 KeyType::F32 => pairs::pairs_checks::<f32>(backend, key_type, options, checks),
                 KeyType::F64 => pairs::pairs_checks::<f64>(backend, key_type, options, checks),
+            }
+            if backend.takes_threads() {
+                match key_type {
+                    KeyType::U32 => threads::checks::<u32>(backend, key_type, options, checks),
+                    KeyType::U64 => threads::checks::<u64>(backend, key_type, options, checks),
+                    KeyType::I32 => threads::checks::<i32>(backend, key_type, options, checks),
+                    KeyType::I64 => threads::checks::<i64>(backend, key_type, options, checks),
+                    KeyType::F32 => threads::checks::<f32>(backend, key_type, options, checks),
+                    KeyType::F64 => threads::checks::<f64>(backend, key_type, options, checks),
+                }
             }
         } else {
             checks.push(match key_type {

@@ -13,7 +13,7 @@ use wildhost_abi::sdk::Payload;
 use wildhost_abi::{KeyType, PayloadType};
 
 /// A payload that can hold an input position, as these checks use it.
-trait IndexPayload: Payload {
+pub(super) trait IndexPayload: Payload {
     fn from_index(i: usize) -> Self;
     fn index(self) -> usize;
 }
@@ -89,7 +89,7 @@ fn one_payload<T: WorkloadKey, P: IndexPayload>(
     for (shape, dist, len) in cases(options.max_len) {
         let seed = case_seed(options.seed, &check_name, len) ^ dist as u64;
         let input: Vec<T> = generate(dist, len, seed);
-        let work = || verdict::<T, P>(backend, &input).into_bytes();
+        let work = || verdict::<T, P>(backend, &input, None).into_bytes();
         // SAFETY: the child sorts, allocates and checks; it takes no lock
         // of the host's.
         let report = unsafe { in_child(options.timeout_for(len), work) };
@@ -144,15 +144,23 @@ fn one_payload<T: WorkloadKey, P: IndexPayload>(
 }
 
 /// The child's report of a right result (an empty report reads as none).
-const PASSED: &str = "ok";
+pub(super) const PASSED: &str = "ok";
 
-/// Sorts `input` with its positions as the payload and checks the result:
-/// [`PASSED`] if right, `unstable: <why>` if right but not stable, else what is
-/// wrong.
-fn verdict<T: WorkloadKey, P: IndexPayload>(backend: &Backend, input: &[T]) -> String {
+/// Sorts `input` with its positions as the payload, on at most `threads`
+/// threads if given, and checks the result: [`PASSED`] if right,
+/// `unstable: <why>` if right but not stable, else what is wrong.
+pub(super) fn verdict<T: WorkloadKey, P: IndexPayload>(
+    backend: &Backend,
+    input: &[T],
+    threads: Option<usize>,
+) -> String {
     let mut keys = input.to_vec();
     let mut payload: Vec<P> = (0..input.len()).map(P::from_index).collect();
-    if let Err(e) = backend.sort_pairs(&mut keys, &mut payload) {
+    let sorted = match threads {
+        Some(threads) => backend.sort_pairs_with_threads(&mut keys, &mut payload, threads),
+        None => backend.sort_pairs(&mut keys, &mut payload),
+    };
+    if let Err(e) = sorted {
         return e.to_string();
     }
     let mut reference = input.to_vec();

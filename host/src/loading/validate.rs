@@ -10,8 +10,8 @@ use core::ffi::c_char;
 use std::mem::{MaybeUninit, size_of};
 use wildhost_abi::{
     ABI_MAJOR, ABI_MINOR, AbiTag, InitFn, KeyType, MAGIC, MAX_DOC, MAX_FEATURES, MAX_METHOD_SIZE,
-    MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, MethodDef, ModuleDef, PayloadType, SortFn, SortPairsFn,
-    flags,
+    MAX_METHODS, MAX_NAME, METHOD_SIZE_1_0, METHOD_SIZE_1_1, MethodDef, ModuleDef, PayloadType,
+    SortFn, SortPairsFn, SortWithFn, flags,
 };
 
 /// What a host knows how to read: its ABI version and, for each minor up to
@@ -29,17 +29,31 @@ pub struct HostAbi {
 }
 
 impl HostAbi {
-    /// This host: ABI 1.1. The module definition has not grown since 1.0;
-    /// the method entry grew by the pairs fields.
+    /// This host: ABI 1.2. The module definition has not grown since 1.0;
+    /// the method entry grew by the pairs fields in 1.1 and by `sort_with`
+    /// in 1.2.
     pub const CURRENT: HostAbi = HostAbi {
         major: ABI_MAJOR,
         minor: ABI_MINOR,
-        module_sizes: &[size_of::<ModuleDef>(), size_of::<ModuleDef>()],
-        method_sizes: &[METHOD_SIZE_1_0, size_of::<MethodDef>()],
+        module_sizes: &[
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDef>(),
+        ],
+        method_sizes: &[METHOD_SIZE_1_0, METHOD_SIZE_1_1, size_of::<MethodDef>()],
     };
 
-    /// A host of ABI 1.0, as the last one was: tests play it to show that
-    /// it refuses a 1.1 plugin.
+    /// A host of ABI 1.1, as the last one was: tests play it to show that
+    /// it refuses a 1.2 plugin.
+    pub const V1_1: HostAbi = HostAbi {
+        major: 1,
+        minor: 1,
+        module_sizes: &[size_of::<ModuleDef>(), size_of::<ModuleDef>()],
+        method_sizes: &[METHOD_SIZE_1_0, METHOD_SIZE_1_1],
+    };
+
+    /// A host of ABI 1.0: tests play it to show that it refuses a 1.1
+    /// plugin.
     pub const V1_0: HostAbi = HostAbi {
         major: 1,
         minor: 0,
@@ -88,6 +102,10 @@ pub struct MethodDefinition {
     /// Set of payload type bits `sort_pairs` accepts (all known); zero
     /// exactly when there is no `sort_pairs`.
     pub payload_types: u32,
+    /// The call with options (ABI 1.2), which takes a thread count; `None`
+    /// for a 1.0 or 1.1 plugin's backend, whose entry ends before it, and
+    /// for a backend without one.
+    pub sort_with: Option<SortWithFn>,
 }
 
 fn invalid(cause: impl Into<String>) -> Refusal {
@@ -319,6 +337,11 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
             m.reserved2
         )));
     }
+    // The ABI 1.2 field: null (absent) in a 1.0 or 1.1 entry. Any backend
+    // may have it, and a parallel one may lack it (every parallel backend
+    // built before 1.2 does): the host then calls `sort`/`sort_pairs`.
+    // The header makes the payload types of `sort_with` those of
+    // `sort_pairs`, so there is nothing more to cross-check.
     Ok(MethodDefinition {
         name,
         doc,
@@ -328,6 +351,7 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
         sort,
         sort_pairs: m.sort_pairs,
         payload_types: m.payload_types,
+        sort_with: m.sort_with,
     })
 }
 
@@ -459,6 +483,20 @@ mod tests {
         0
     }
 
+    #[allow(clippy::too_many_arguments)]
+    unsafe extern "C" fn noop_with(
+        _: *mut c_void,
+        _: *mut c_void,
+        _: usize,
+        _: u32,
+        _: u32,
+        _: *const wildhost_abi::SortOptions,
+        _: *mut c_char,
+        _: usize,
+    ) -> i32 {
+        0
+    }
+
     fn method(name: &'static [u8]) -> MethodDef {
         MethodDef {
             name: name.as_ptr().cast(),
@@ -471,6 +509,7 @@ mod tests {
             sort_pairs: Some(noop_pairs),
             payload_types: PayloadType::KNOWN_BITS,
             reserved2: 0,
+            sort_with: Some(noop_with),
         }
     }
 
@@ -511,30 +550,32 @@ mod tests {
         unsafe { validate_with(host, def, "m", &tag(def.abi_minor)) }
     }
 
-    /// A module definition of a hypothetical ABI 1.2 that appends one field
+    /// A module definition of a hypothetical ABI 1.3 that appends one field
     /// to each struct, the way a later minor grows the ABI.
     #[repr(C)]
-    struct ModuleDefV12 {
+    struct ModuleDefV13 {
         base: ModuleDef,
         appended: u64,
     }
     #[repr(C)]
-    struct MethodDefV12 {
+    struct MethodDefV13 {
         base: MethodDef,
         appended: u64,
     }
-    const HOST_V12: HostAbi = HostAbi {
+    const HOST_V13: HostAbi = HostAbi {
         major: 1,
-        minor: 2,
+        minor: 3,
         module_sizes: &[
             size_of::<ModuleDef>(),
             size_of::<ModuleDef>(),
-            size_of::<ModuleDefV12>(),
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDefV13>(),
         ],
         method_sizes: &[
             METHOD_SIZE_1_0,
+            METHOD_SIZE_1_1,
             size_of::<MethodDef>(),
-            size_of::<MethodDefV12>(),
+            size_of::<MethodDefV13>(),
         ],
     };
 
@@ -549,6 +590,7 @@ mod tests {
         let entry = MethodDef {
             sort_pairs: None,
             payload_types: 0,
+            sort_with: None,
             ..method(name)
         };
         let mut head = [0u8; METHOD_SIZE_1_0];
@@ -592,12 +634,116 @@ mod tests {
             2,
             size_of::<MethodDef>(),
             size_of::<ModuleDef>(),
-            1,
+            2,
         );
-        let out = check(&def, &HOST_V12).expect("a 1.2 host reads 1.1 plugins");
-        assert_eq!(out.abi, (1, 1));
+        let out = check(&def, &HOST_V13).expect("a 1.3 host reads 1.2 plugins");
+        assert_eq!(out.abi, (1, 2));
         assert_eq!(out.methods[1].name, "two");
         assert!(out.methods[1].sort_pairs.is_some());
+        assert!(out.methods[1].sort_with.is_some());
+    }
+
+    /// A method table of ABI 1.1: entries `METHOD_SIZE_1_1` bytes apart,
+    /// each followed by bytes that are not zero, which a host must not read
+    /// as `sort_with`.
+    #[repr(C)]
+    struct MethodDefV11 {
+        head: [u8; METHOD_SIZE_1_1],
+    }
+    fn v11_entry(name: &'static [u8]) -> MethodDefV11 {
+        let entry = method(name);
+        let mut head = [0u8; METHOD_SIZE_1_1];
+        // SAFETY: `head` has `METHOD_SIZE_1_1 <= size_of::<MethodDef>()`
+        // bytes; the entry is a live local.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (&raw const entry).cast::<u8>(),
+                head.as_mut_ptr(),
+                METHOD_SIZE_1_1,
+            )
+        };
+        MethodDefV11 { head }
+    }
+
+    #[test]
+    fn a_1_1_method_table_has_no_sort_with_whatever_follows_it() {
+        // Two 1.1 entries back to back: the bytes after the first one's
+        // 1.1 size are the second entry's name pointer, not `sort_with`.
+        let table = [v11_entry(b"one\0"), v11_entry(b"two\0")];
+        let def = module(
+            table.as_ptr().cast(),
+            2,
+            METHOD_SIZE_1_1,
+            size_of::<ModuleDef>(),
+            1,
+        );
+        let out = check(&def, &HostAbi::CURRENT).expect("a 1.2 host reads 1.1 plugins");
+        assert_eq!(out.abi, (1, 1));
+        assert_eq!(out.methods[1].name, "two");
+        for m in &out.methods {
+            assert!(m.sort_pairs.is_some(), "{}", m.name);
+            assert!(m.sort_with.is_none(), "{}", m.name);
+        }
+        // And a 1.2 plugin's entries are no shorter than the 1.2 size.
+        let def = module(
+            table.as_ptr().cast(),
+            1,
+            METHOD_SIZE_1_1,
+            size_of::<ModuleDef>(),
+            2,
+        );
+        let refusal = check(&def, &HostAbi::CURRENT).expect_err("short 1.2 entries");
+        assert!(
+            refusal.cause.contains(&format!(
+                "method entries are {METHOD_SIZE_1_1} bytes apart, ABI 1.2 needs"
+            )),
+            "{}",
+            refusal.cause
+        );
+    }
+
+    #[test]
+    fn a_1_2_plugin_is_refused_by_a_1_1_host() {
+        let methods = [method(b"one\0")];
+        let def = module(
+            methods.as_ptr(),
+            1,
+            size_of::<MethodDef>(),
+            size_of::<ModuleDef>(),
+            2,
+        );
+        let refusal = check(&def, &HostAbi::V1_1).expect_err("newer minor");
+        assert_eq!(
+            refusal.cause,
+            "plugin ABI 1.2 is newer than this host's 1.1"
+        );
+    }
+
+    #[test]
+    fn any_backend_may_have_sort_with_and_a_parallel_one_may_lack_it() {
+        let table = [
+            MethodDef {
+                flags: flags::PARALLEL,
+                sort_with: None,
+                ..method(b"old-parallel\0")
+            },
+            MethodDef {
+                sort_pairs: None,
+                payload_types: 0,
+                ..method(b"keys-only\0")
+            },
+        ];
+        let def = module(
+            table.as_ptr(),
+            2,
+            size_of::<MethodDef>(),
+            size_of::<ModuleDef>(),
+            ABI_MINOR,
+        );
+        let out = check(&def, &HostAbi::CURRENT).expect("valid");
+        assert!(out.methods[0].sort_with.is_none());
+        assert!(out.methods[1].sort_with.is_some());
+        assert!(out.methods[1].sort_pairs.is_none());
     }
 
     #[test]
@@ -612,12 +758,13 @@ mod tests {
             size_of::<ModuleDef>(),
             0,
         );
-        let out = check(&def, &HostAbi::CURRENT).expect("a 1.1 host reads 1.0 plugins");
+        let out = check(&def, &HostAbi::CURRENT).expect("a 1.2 host reads 1.0 plugins");
         assert_eq!(out.abi, (1, 0));
         assert_eq!(out.methods[1].name, "two");
         for m in &out.methods {
             assert!(m.sort_pairs.is_none(), "{}", m.name);
             assert_eq!(m.payload_types, 0);
+            assert!(m.sort_with.is_none(), "{}", m.name);
         }
     }
 
@@ -644,7 +791,7 @@ mod tests {
             size_of::<ModuleDef>(),
             1,
         );
-        let refusal = check(&def, &HostAbi::CURRENT).expect_err("short 1.1 entries");
+        let refusal = check(&def, &HostAbi::V1_1).expect_err("short 1.1 entries");
         assert!(
             refusal.cause.contains(&format!(
                 "method entries are {METHOD_SIZE_1_0} bytes apart, ABI 1.1 needs"
@@ -657,35 +804,36 @@ mod tests {
     #[test]
     fn a_newer_minor_plugin_with_appended_fields_loads_in_a_host_that_knows_it() {
         let methods = [
-            MethodDefV12 {
+            MethodDefV13 {
                 base: method(b"one\0"),
                 appended: 7,
             },
-            MethodDefV12 {
+            MethodDefV13 {
                 base: method(b"two\0"),
                 appended: 7,
             },
         ];
-        let def = ModuleDefV12 {
+        let def = ModuleDefV13 {
             base: module(
                 methods.as_ptr().cast(),
                 2,
-                size_of::<MethodDefV12>(),
-                size_of::<ModuleDefV12>(),
-                2,
+                size_of::<MethodDefV13>(),
+                size_of::<ModuleDefV13>(),
+                3,
             ),
             appended: 9,
         };
         assert_eq!(def.appended, 9);
         assert_eq!(methods[0].appended, 7);
         // The table is walked by the plugin's stride, not the host's size.
-        let out = check(&def.base, &HOST_V12).expect("valid 1.2 plugin");
+        let out = check(&def.base, &HOST_V13).expect("valid 1.3 plugin");
         assert_eq!(out.methods[1].name, "two");
-        // The current host refuses it: it cannot know what 1.2 requires.
+        assert!(out.methods[1].sort_with.is_some());
+        // The current host refuses it: it cannot know what 1.3 requires.
         let refusal = check(&def.base, &HostAbi::CURRENT).expect_err("newer minor");
         assert_eq!(
             refusal.cause,
-            "plugin ABI 1.2 is newer than this host's 1.1"
+            "plugin ABI 1.3 is newer than this host's 1.2"
         );
     }
 

@@ -12,7 +12,9 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use wildhost_abi::sdk::{Key, Payload};
-use wildhost_abi::{KeyType, PayloadType, SortFn, SortPairsFn, flags, status};
+use wildhost_abi::{
+    KeyType, PayloadType, SortFn, SortOptions, SortPairsFn, SortWithFn, flags, status,
+};
 
 /// A loaded, validated plugin module.
 #[derive(Debug, Serialize)]
@@ -119,6 +121,12 @@ impl Backend {
     pub fn pairs_payloads(&self) -> impl Iterator<Item = PayloadType> + '_ {
         PayloadType::in_set(self.method.payload_types)
     }
+    /// Whether it takes a thread count (ABI 1.2 `sort_with`): then
+    /// [`Backend::sort_with_threads`] and [`Backend::sort_pairs_with_threads`]
+    /// bound the threads it runs on. Without, they call its plain sorts.
+    pub fn takes_threads(&self) -> bool {
+        self.method.sort_with.is_some()
+    }
     /// Whether its module can run here.
     pub fn is_available(&self) -> bool {
         self.module.availability == Availability::Available
@@ -133,6 +141,55 @@ impl Backend {
         // The call's own result is one pointer wide, so the common case
         // moves no error value around: it is unboxed only on failure.
         self.call(keys).map_err(|error| *error)
+    }
+
+    /// [`Backend::sort`] on at most `threads` threads, the calling one
+    /// included (0 is read as 1, more than `u32::MAX` as `u32::MAX`).
+    ///
+    /// A backend that [takes a thread count](Backend::takes_threads) gets
+    /// it through its ABI 1.2 `sort_with`, also when it is 1: a parallel
+    /// backend then stays on the calling thread. One without (every ABI
+    /// 1.0 and 1.1 backend) is called through its `sort`, exactly as
+    /// [`Backend::sort`] calls it: a serial backend runs on the calling
+    /// thread anyway, and a parallel one of an older ABI cannot be bounded.
+    /// The errors are [`Backend::sort`]'s.
+    ///
+    /// ```no_run
+    /// use wildhost::{KeyType, Registry};
+    ///
+    /// let registry = Registry::discover_standard();
+    /// let backend = registry.default_backend(KeyType::U64).expect("a backend");
+    /// let mut keys = [3u64, 1, 2];
+    /// // `wildhost sort --threads 4`: at most four threads for this call.
+    /// backend.sort_with_threads(&mut keys, 4)?;
+    /// assert_eq!(keys, [1, 2, 3]);
+    /// # Ok::<(), wildhost::SortError>(())
+    /// ```
+    pub fn sort_with_threads<T: Key>(
+        &self,
+        keys: &mut [T],
+        threads: usize,
+    ) -> Result<(), SortError> {
+        self.check_callable(T::TYPE)?;
+        self.call_keys(keys, Some(thread_count(threads)))
+            .map_err(|error| *error)
+    }
+
+    /// [`Backend::sort_keys`] on at most `threads` threads, as
+    /// [`Backend::sort_with_threads`] sorts.
+    pub fn sort_keys_with_threads(
+        &self,
+        keys: &mut KeyVec,
+        threads: usize,
+    ) -> Result<(), SortError> {
+        match keys {
+            KeyVec::U32(v) => self.sort_with_threads(v, threads),
+            KeyVec::U64(v) => self.sort_with_threads(v, threads),
+            KeyVec::I32(v) => self.sort_with_threads(v, threads),
+            KeyVec::I64(v) => self.sort_with_threads(v, threads),
+            KeyVec::F32(v) => self.sort_with_threads(v, threads),
+            KeyVec::F64(v) => self.sort_with_threads(v, threads),
+        }
     }
 
     /// Sorts `keys` in place and moves `payload` with them: `keys[i]` and
@@ -172,6 +229,48 @@ impl Backend {
         keys: &mut [T],
         payload: &mut [P],
     ) -> Result<(), SortError> {
+        self.sort_pairs_under(keys, payload, None)
+    }
+
+    /// [`Backend::sort_pairs`] on at most `threads` threads, the calling
+    /// one included (read as [`Backend::sort_with_threads`] reads it).
+    ///
+    /// A backend that [takes a thread count](Backend::takes_threads) and
+    /// has a pairs entry for the payload type sorts both through its ABI
+    /// 1.2 `sort_with`; one that takes a thread count but has no pairs
+    /// entry gets it in the key sort of the fallbacks of
+    /// [`Backend::sort_pairs`]; any other is called exactly as
+    /// [`Backend::sort_pairs`] calls it. The results and errors are
+    /// [`Backend::sort_pairs`]'s.
+    ///
+    /// ```no_run
+    /// use wildhost::{KeyType, Registry};
+    ///
+    /// let registry = Registry::discover_standard();
+    /// let backend = registry.default_backend(KeyType::F64).expect("a backend");
+    /// let mut keys = [2.5f64, -1.0, 2.5];
+    /// let mut rows = [0u64, 1, 2];
+    /// backend.sort_pairs_with_threads(&mut keys, &mut rows, 2)?;
+    /// assert_eq!(rows, [1, 0, 2]);
+    /// # Ok::<(), wildhost::SortError>(())
+    /// ```
+    pub fn sort_pairs_with_threads<T: SortKey, P: Payload>(
+        &self,
+        keys: &mut [T],
+        payload: &mut [P],
+        threads: usize,
+    ) -> Result<(), SortError> {
+        self.sort_pairs_under(keys, payload, Some(thread_count(threads)))
+    }
+
+    /// [`Backend::sort_pairs`], with the thread count of the call if there
+    /// is one.
+    fn sort_pairs_under<T: SortKey, P: Payload>(
+        &self,
+        keys: &mut [T],
+        payload: &mut [P],
+        threads: Option<u32>,
+    ) -> Result<(), SortError> {
         if keys.len() != payload.len() {
             return Err(SortError::PairsLengthMismatch {
                 keys: keys.len(),
@@ -181,17 +280,22 @@ impl Backend {
         match self.method.sort_pairs {
             Some(sort_pairs) if self.method.payload_types & P::TYPE.bit() != 0 => {
                 self.check_callable(T::TYPE)?;
-                self.call_pairs(sort_pairs, keys, payload)
-                    .map_err(|error| *error)
+                match (self.method.sort_with, threads) {
+                    (Some(sort_with), Some(threads)) => {
+                        self.call_with(sort_with, keys, Some(payload), threads)
+                    }
+                    _ => self.call_pairs(sort_pairs, keys, payload),
+                }
+                .map_err(|error| *error)
             }
             _ => {
                 let packable = T::TYPE.size() == 4
                     && u32::try_from(keys.len().saturating_sub(1)).is_ok()
                     && self.supports(KeyType::U64);
                 if packable {
-                    self.sort_pairs_packed(keys, payload)
+                    self.sort_pairs_packed(keys, payload, threads)
                 } else {
-                    self.sort_pairs_ranked(keys, payload)
+                    self.sort_pairs_ranked(keys, payload, threads)
                 }
             }
         }
@@ -202,6 +306,7 @@ impl Backend {
         &self,
         keys: &mut [T],
         payload: &mut [P],
+        threads: Option<u32>,
     ) -> Result<(), SortError> {
         self.check_callable(KeyType::U64)?;
         let mut packed: Vec<u64> = keys
@@ -209,7 +314,8 @@ impl Backend {
             .enumerate()
             .map(|(i, &k)| u64::from(order_image(T::TYPE, k.bits() as u32)) << 32 | i as u64)
             .collect();
-        self.call(&mut packed).map_err(|error| *error)?;
+        self.call_keys(&mut packed, threads)
+            .map_err(|error| *error)?;
         let original = payload.to_vec();
         for ((key, value), &p) in keys.iter_mut().zip(payload.iter_mut()).zip(&packed) {
             *key = T::from_bits(u64::from(from_order_image(T::TYPE, (p >> 32) as u32)));
@@ -229,10 +335,12 @@ impl Backend {
         &self,
         keys: &mut [T],
         payload: &mut [P],
+        threads: Option<u32>,
     ) -> Result<(), SortError> {
         self.check_callable(T::TYPE)?;
         let mut sorted = keys.to_vec();
-        self.call(&mut sorted).map_err(|error| *error)?;
+        self.call_keys(&mut sorted, threads)
+            .map_err(|error| *error)?;
         let wrong = || SortError::KeySortWrong {
             backend: self.name().to_string(),
             module: self.module.name.clone(),
@@ -297,6 +405,70 @@ impl Backend {
             }
             self.after_message(code, message)
         })
+    }
+
+    /// Calls the plugin's call with options (ABI 1.2) under `threads`, with
+    /// `payload` or without; the key type is callable and, with a payload,
+    /// the payload type declared for its pairs entry.
+    fn call_with<T: Key, P: Payload>(
+        &self,
+        sort_with: SortWithFn,
+        keys: &mut [T],
+        payload: Option<&mut [P]>,
+        threads: u32,
+    ) -> Result<(), Box<SortError>> {
+        let (payload, payload_type) = match payload {
+            Some(payload) => (payload.as_mut_ptr().cast(), P::TYPE.bit()),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // Every field this host knows, `size` saying so; alive until the
+        // call returns, as the ABI requires.
+        let options = SortOptions::with_threads(threads);
+        with_buffer(|message| {
+            let running = self.culprit.enter();
+            // SAFETY: the plugin is loaded for good and its definition
+            // validated; `keys` is a live, exclusively borrowed buffer of
+            // `len` keys of the type whose bit is passed, which the backend
+            // declared; `payload` is null with payload type 0, or (as the
+            // caller checked) a live, exclusively borrowed buffer of `len`
+            // values of the declared type whose bit is passed; `options` is
+            // a live `SortOptions` of `size` bytes with `threads >= 1`;
+            // `message` has a page of writable bytes, all zeros, more than
+            // `MESSAGE_CAP`. The ABI makes `sort_with` thread-safe.
+            let code = unsafe {
+                sort_with(
+                    keys.as_mut_ptr().cast(),
+                    payload,
+                    keys.len(),
+                    T::TYPE.bit(),
+                    payload_type,
+                    &options,
+                    message.as_mut_ptr().cast(),
+                    MESSAGE_CAP,
+                )
+            };
+            drop(running);
+            if code == status::OK && message.untouched(MESSAGE_CAP) {
+                return Ok(());
+            }
+            self.after_message(code, message)
+        })
+    }
+
+    /// The key sort of a call: through `sort_with` under `threads` where
+    /// the backend has it and the call has a thread count, else `sort`;
+    /// [`Backend::check_callable`] passed.
+    fn call_keys<T: Key>(
+        &self,
+        keys: &mut [T],
+        threads: Option<u32>,
+    ) -> Result<(), Box<SortError>> {
+        match (self.method.sort_with, threads) {
+            (Some(sort_with), Some(threads)) => {
+                self.call_with(sort_with, keys, None::<&mut [u32]>, threads)
+            }
+            _ => self.call(keys),
+        }
     }
 
     /// Sorts a [`KeyVec`] of any key type in place.
@@ -452,6 +624,12 @@ impl Backend {
             ),
         }
     }
+}
+
+/// The thread count a `sort_with` call gets for `threads`: at least 1, at
+/// most what the ABI's `u32` holds.
+fn thread_count(threads: usize) -> u32 {
+    u32::try_from(threads.max(1)).unwrap_or(u32::MAX)
 }
 
 /// The order-preserving image of a 32-bit key's bits: unsigned integers

@@ -36,9 +36,11 @@ static int32_t sort(void *keys, size_t len, uint32_t key_type, char *err, size_t
 }
 
 /* name, doc, sort, key types, flags, scratch %, 0,
- * then (ABI 1.1) sort_pairs, payload types, 0: NULL and 0 for bare keys only */
+ * then (ABI 1.1) sort_pairs, payload types, 0: NULL and 0 for bare keys only,
+ * then (ABI 1.2) sort_with: NULL for a backend that runs on the calling thread */
 static const WildMethodDef methods[] = {
-    {"{{backend}}", "libc qsort, floats in totalOrder", sort, WILD_KEY_ALL, 0, 0, 0, NULL, 0, 0},
+    {"{{backend}}", "libc qsort, floats in totalOrder", sort, WILD_KEY_ALL, 0, 0, 0, NULL, 0, 0,
+     NULL},
 };
 static const WildModuleDef module = {
     WILD_MODULE_HEAD, "{{name}}" /* = the file name */, "0.1.0",

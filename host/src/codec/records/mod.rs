@@ -237,6 +237,21 @@ impl<'a> Records<'a> {
         })
     }
 
+    /// [`Records::sort`] on at most `threads` threads, where the backend
+    /// takes a thread count (ABI 1.2, [`Backend::sort_with_threads`]).
+    pub fn sort_on(&mut self, backend: &Backend, threads: usize) -> Result<(), SortError> {
+        if self.canonical {
+            return backend.sort_keys_with_threads(&mut self.keys, threads);
+        }
+        with_pairs!((&mut self.keys, &mut self.starts), keys, starts => {
+            backend.sort_pairs_with_threads(keys, starts, threads)?;
+            if !backend.is_stable() {
+                restore_input_order(keys, starts);
+            }
+            Ok(())
+        })
+    }
+
     /// [`Records::sort`] in a forked worker process with a time limit, as
     /// `wildhost sort --isolate` does: a backend that crashes, exits or
     /// hangs is an error naming what happened. The worker sorts its own
