@@ -16,6 +16,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod pairs;
+pub mod par;
 pub mod sort;
 
 use wildhost_abi::sdk::PayloadSlice;

@@ -64,7 +64,7 @@ mod sealed {
     /// bit pattern is a valid value of both.
     pub unsafe trait SameBits: RadixKey {
         /// The ordered key, as a key type of its own (`u32` or `u64`).
-        type Image: RadixKey;
+        type Image: RadixKey + Send + Sync;
         fn image(self) -> Self::Image;
         fn from_image(k: Self::Image) -> Self;
     }
@@ -126,24 +126,35 @@ pub fn sort_pairs<T: PairKey, P: Payload>(keys: &mut [T], payload: &mut [P]) {
         insertion_sort(keys, payload);
         return;
     }
-    sort_large(keys, payload, true);
+    sort_large(keys, payload);
 }
 
-/// [`sort_pairs`] of more than `SMALL` pairs. `scratch`: false to sort
-/// without scratch buffers, as when they cannot be allocated (for tests).
+/// [`sort_pairs`] of more than `SMALL` pairs.
 #[inline(never)]
-fn sort_large<T: PairKey, P: Payload>(keys: &mut [T], payload: &mut [P], scratch: bool) {
+fn sort_large<T: PairKey, P: Payload>(keys: &mut [T], payload: &mut [P]) {
+    sort_large_by(keys, payload, |images, payload| {
+        if u32::try_from(images.len()).is_ok() {
+            radix::<_, _, u32>(images, payload)
+        } else {
+            radix::<_, _, usize>(images, payload)
+        }
+    });
+}
+
+/// [`sort_large`] with `radix` for the radix passes over the keys' images
+/// (which returns false, having changed nothing, if it cannot run): the
+/// early exits and the fallback that the serial and the parallel sorts
+/// share.
+pub(crate) fn sort_large_by<T: PairKey, P: Payload>(
+    keys: &mut [T],
+    payload: &mut [P],
+    radix: impl FnOnce(&mut [T::Image], &mut [P]) -> bool,
+) {
     if presorted(keys, payload) {
         return;
     }
     as_images(keys, |images| {
-        let sorted = scratch
-            && (few_distinct(images, payload)
-                || if u32::try_from(images.len()).is_ok() {
-                    radix::<_, _, u32>(images, payload)
-                } else {
-                    radix::<_, _, usize>(images, payload)
-                });
+        let sorted = few_distinct(images, payload) || radix(images, payload);
         if !sorted {
             merge_sort_in_place(images, payload);
         }
@@ -155,7 +166,10 @@ fn sort_large<T: PairKey, P: Payload>(keys: &mut [T], payload: &mut [P], scratch
 #[doc(hidden)]
 pub fn sort_pairs_in_place<T: PairKey, P: Payload>(keys: &mut [T], payload: &mut [P]) {
     assert_eq!(keys.len(), payload.len());
-    sort_large(keys, payload, false);
+    if presorted(keys, payload) {
+        return;
+    }
+    as_images(keys, |images| merge_sort_in_place(images, payload));
 }
 
 /// Rewrites each key of `v` in place as its image, lets `sort` order the
@@ -400,7 +414,7 @@ fn both_sides<K: RadixKey, P: Payload>(
     for &x in k {
         at[f.of_wide(x.key().wide())] += 1;
     }
-    if at.iter().any(|&c| c > n / 4) {
+    if !both_sides_spread(at.iter().copied(), n) {
         return None;
     }
     let mut sum = 0;
@@ -416,13 +430,20 @@ fn both_sides<K: RadixKey, P: Payload>(
     Some(at)
 }
 
+/// Whether the histogram `counts` of a [`SignedLog`] digit over `n` keys
+/// spreads them enough for [`both_sides`]: no bucket holds more than a
+/// quarter.
+pub(crate) fn both_sides_spread(mut counts: impl Iterator<Item = usize>, n: usize) -> bool {
+    counts.all(|c| c <= n / 4)
+}
+
 /// Sorts the pairs `(k, p)`, with `(tk, tp)` (same length) as scratch; the
 /// result goes to `(k, p)` if `out_here`, else to `(tk, tp)`. The keys are
 /// known to agree above their low `bits` bits and below bit `tz`. `stack`
 /// holds the bucket counts of the levels above; this level appends its own
 /// and removes them before returning.
 #[allow(clippy::too_many_arguments)]
-fn msd<K: RadixKey, P: Payload, C: Count>(
+pub(crate) fn msd<K: RadixKey, P: Payload, C: Count>(
     k: &mut [K],
     p: &mut [P],
     tk: &mut [K],

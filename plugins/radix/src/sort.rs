@@ -298,7 +298,7 @@ impl RadixKey for f64 {
 /// # Safety
 /// Implementors guarantee exactly that, so that a slice of values may be
 /// rewritten in place as a slice of keys and back.
-unsafe trait FloatBits: RadixKey<K: Default> {}
+pub(crate) unsafe trait FloatBits: RadixKey<K: Default> {}
 
 // SAFETY: `f32` and `u32` are both 4 bytes, 4-aligned, and every 32-bit
 // pattern is a valid value of each.
@@ -314,7 +314,7 @@ unsafe impl FloatBits for f64 {}
 /// Keeps the floats' tolerance of crowded digits (`SKEW`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(transparent)]
-struct Ordered<K>(K);
+pub(crate) struct Ordered<K>(pub(crate) K);
 
 impl<K: Bits + Default> RadixKey for Ordered<K> {
     type K = K;
@@ -347,6 +347,15 @@ impl<K: Bits + Default> RadixKey for Ordered<K> {
 /// bit-exact, and an integer comparison is cheaper than `total_cmp`.
 #[inline]
 fn sort_as_keys<T: FloatBits>(v: &mut [T], sort: impl FnOnce(&mut [Ordered<T::K>])) {
+    let keys = keys_in_place(v);
+    sort(keys);
+    values_in_place::<T>(keys);
+}
+
+/// Rewrites each value of `v` in place as its ordered key, and returns the
+/// memory of `v` as those keys ([`as_keys`]).
+#[inline]
+pub(crate) fn keys_in_place<T: FloatBits>(v: &mut [T]) -> &mut [Ordered<T::K>] {
     let p = v.as_mut_ptr();
     for i in 0..v.len() {
         // SAFETY: `i < v.len()`, inside `v`; `T` and `T::K` have the same
@@ -358,14 +367,12 @@ fn sort_as_keys<T: FloatBits>(v: &mut [T], sort: impl FnOnce(&mut [Ordered<T::K>
             p.add(i).cast::<T::K>().write(x.key());
         }
     }
-    let keys = as_keys(v);
-    sort(keys);
-    values_in_place::<T>(keys);
+    as_keys(v)
 }
 
 /// The memory of `v` as ordered keys: each slot's bits, unchanged, read
 /// as a key.
-fn as_keys<T: FloatBits>(v: &mut [T]) -> &mut [Ordered<T::K>] {
+pub(crate) fn as_keys<T: FloatBits>(v: &mut [T]) -> &mut [Ordered<T::K>] {
     const {
         assert!(size_of::<T>() == size_of::<T::K>() && align_of::<T>() == align_of::<T::K>());
     }
@@ -377,7 +384,7 @@ fn as_keys<T: FloatBits>(v: &mut [T]) -> &mut [Ordered<T::K>] {
 
 /// Rewrites each ordered key of `keys` in place as its value of type `T`,
 /// which the slots hold afterwards (the caller views them as `T` again).
-fn values_in_place<T: FloatBits>(keys: &mut [Ordered<T::K>]) {
+pub(crate) fn values_in_place<T: FloatBits>(keys: &mut [Ordered<T::K>]) {
     let p = keys.as_mut_ptr();
     for i in 0..keys.len() {
         // SAFETY: `i < keys.len()`; same size, alignment and valid bit
@@ -397,19 +404,11 @@ fn values_in_place<T: FloatBits>(keys: &mut [Ordered<T::K>]) {
 /// docs/PERFORMANCE.md). Other inputs: [`sort_as_keys`].
 fn float_passes<T: FloatBits>(v: &mut [T], sample: &[T::K]) {
     let n = v.len();
-    let wide = if n > CACHE_KEYS {
-        wide_first_digit(v, sample)
-    } else {
-        WIDE_WIDTH
-    };
-    if n > CACHE_KEYS
-        && (wide > WIDE_WIDTH || log_first(n, sample).is_none())
-        && let Some(mut scratch) = Scratch::<Ordered<T::K>>::new(n)
-    {
+    if n > CACHE_KEYS {
         let done = if u32::try_from(n).is_ok() {
-            float_top::<T, u32>(v, &mut scratch, wide)
+            float_top::<T, u32>(v, sample)
         } else {
-            float_top::<T, usize>(v, &mut scratch, wide)
+            float_top::<T, usize>(v, sample)
         };
         if done {
             return;
@@ -418,44 +417,36 @@ fn float_passes<T: FloatBits>(v: &mut [T], sample: &[T::K]) {
     sort_as_keys(v, |keys| radix_passes(keys, sample));
 }
 
-/// The first level of [`float_passes`], and the buckets below it. Returns
-/// false, with `v` unchanged, if the first digit leaves more than half of
-/// the keys in one bucket (then the general path, which may try a
-/// logarithmic digit, sorts them).
-fn float_top<T: FloatBits, C: Count>(
-    v: &mut [T],
-    scratch: &mut Scratch<Ordered<T::K>>,
-    wide: u32,
-) -> bool {
-    let n = v.len();
-    let full = 8 * size_of::<T::K>() as u32;
-    let mut stack: Vec<C> = Vec::new();
-    let Some(p) = plan_at(v, full, 0, false, &mut stack, 0, wide) else {
-        return true;
-    };
-    let shift = p.bits - p.w;
-    let counts = &mut stack[..1 << p.w];
-    if shift == p.tz {
-        fill(v, counts, p.prefix, shift);
-        return true;
+/// The first level of [`float_passes`] out of the cache, and the buckets
+/// below it. Returns false, with `v` unchanged, if [`choose_first`] leaves
+/// the floats to the general path (a logarithmic digit may suit them, or
+/// the linear one crowds them) or the scratch buffer cannot be had.
+fn float_top<T: FloatBits, C: Count>(v: &mut [T], sample: &[T::K]) -> bool {
+    let mut counts: Vec<C> = Vec::new();
+    match choose_first(&mut Whole(v), sample, true, &mut counts) {
+        First::Sorted => true,
+        First::Fill { prefix, shift } => {
+            fill(v, &counts, prefix, shift);
+            true
+        }
+        First::Linear(digit, tz) => {
+            let Some(mut scratch) = Scratch::<Ordered<T::K>>::new(v.len()) else {
+                return false;
+            };
+            scatter_top(v, &mut scratch, &mut counts, digit, |x: T| Ordered(x.key()));
+            top_children(
+                as_keys(v),
+                &mut scratch,
+                &counts,
+                |_| digit.shift,
+                tz,
+                &mut Vec::new(),
+                values_in_place::<T>,
+            );
+            true
+        }
+        First::Offset(_) | First::Log(..) | First::Crowded => false,
     }
-    if counts.iter().any(|c| c.get() > n / 2) {
-        return false;
-    }
-    scatter_top(v, scratch, counts, Linear { shift, w: p.w }, |x: T| {
-        Ordered(x.key())
-    });
-    let ends = counts.to_vec();
-    top_children(
-        as_keys(v),
-        scratch,
-        &ends,
-        |_| shift,
-        p.tz,
-        &mut stack,
-        values_in_place::<T>,
-    );
-    true
 }
 
 /// Sorts `u32` keys in natural order.
@@ -678,33 +669,48 @@ fn radix_sort_large<T: RadixKey>(v: &mut [T]) {
 /// cut-over belongs.
 #[doc(hidden)]
 pub fn radix_sort_without_cutover<T: RadixKey>(v: &mut [T]) {
+    if let Some(sample) = prepare(v) {
+        T::radix_passes(v, &sample);
+    }
+}
+
+/// The early exits before the radix passes: None if `v` is sorted (it was
+/// presorted, or it held few distinct values and has been counted), else
+/// the sorted sample of its keys that steers the choices of the passes.
+pub(crate) fn prepare<T: RadixKey>(v: &mut [T]) -> Option<Vec<T::K>> {
     let n = v.len();
     if n < 2 || presorted(v) {
-        return;
+        return None;
     }
-    // A sorted sample of the keys steers the choices below.
     let len = (n / 32).clamp(32, SAMPLE);
     let mut sample: Vec<T::K> = (0..len).map(|i| v[i * n / len].key()).collect();
     sample.sort_unstable();
     if few_distinct(v, &sample) {
-        return;
+        return None;
     }
-    T::radix_passes(v, &sample);
+    Some(sample)
 }
 
 /// [`RadixKey::radix_passes`]: the comparison sort for a skewed
 /// cache-sized input, else the MSD radix sort with one scratch buffer.
 fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
     let n = v.len();
+    if n > CACHE_KEYS {
+        if u32::try_from(n).is_ok() {
+            large_passes::<T, u32>(v, sample);
+        } else {
+            large_passes::<T, usize>(v, sample);
+        }
+        return;
+    }
     if T::REPEATS > 0
-        && n <= CACHE_KEYS
         && sample.windows(2).filter(|w| w[0] == w[1]).count() > sample.len() / T::REPEATS
     {
         T::small_sort(v);
         return;
     }
     let mut log_bits = log_first(n, sample);
-    if n <= CACHE_KEYS && skewed(n, sample, SKEW) {
+    if skewed(n, sample, SKEW) {
         log_bits = log_spreads(n, sample);
         if log_bits.is_none() {
             // The first digit would leave most keys in one bucket, and so
@@ -718,11 +724,6 @@ fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
         T::small_sort(v);
         return;
     };
-    let wide = if n > CACHE_KEYS {
-        wide_first_digit(v, sample)
-    } else {
-        WIDE_WIDTH
-    };
     if straddles(sample) {
         let done = if u32::try_from(n).is_ok() {
             straddle_top::<T, u32>(v, &mut scratch)
@@ -734,9 +735,69 @@ fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
         }
     }
     if u32::try_from(n).is_ok() {
-        top_level::<T, u32>(v, &mut scratch, log_bits, wide);
+        top_level::<T, u32>(v, &mut scratch, log_bits);
     } else {
-        top_level::<T, usize>(v, &mut scratch, log_bits, wide);
+        top_level::<T, usize>(v, &mut scratch, log_bits);
+    }
+}
+
+/// [`radix_passes`] of more than `CACHE_KEYS` keys: the first level that
+/// [`choose_first`] chooses, then its buckets (the parallel sort runs the
+/// same levels, see [`crate::par`]).
+fn large_passes<T: RadixKey, C: Count>(v: &mut [T], sample: &[T::K]) {
+    let n = v.len();
+    let mut counts: Vec<C> = Vec::new();
+    let first = choose_first(&mut Whole(v), sample, false, &mut counts);
+    match first {
+        First::Sorted => return,
+        First::Fill { prefix, shift } => {
+            fill(v, &counts, prefix, shift);
+            return;
+        }
+        _ => {}
+    }
+    let Some(mut scratch) = Scratch::new(n) else {
+        T::small_sort(v);
+        return;
+    };
+    let mut stack = Vec::new();
+    match first {
+        First::Offset(f) => {
+            scatter_top(v, &mut scratch, &mut counts, f, |x| x);
+            top_children(v, &mut scratch, &counts, |_| f.shift, 0, &mut stack, |_| {});
+        }
+        First::Linear(f, tz) => {
+            scatter_top(v, &mut scratch, &mut counts, f, |x| x);
+            top_children(
+                v,
+                &mut scratch,
+                &counts,
+                |_| f.shift,
+                tz,
+                &mut stack,
+                |_| {},
+            );
+        }
+        First::Log(f, tz) => {
+            scratch.resize(n, T::default());
+            // SAFETY: `choose_first` left the histogram of `f` over `v` in
+            // `counts`.
+            unsafe { scatter(v, &mut scratch, &mut counts, f) };
+            let bits_of = |d| f.child_bits(d);
+            log_children(&mut scratch, v, false, &counts, bits_of, tz, &mut stack);
+        }
+        // Not chosen for keys other than floats; sorted all the same.
+        First::Crowded | First::Sorted | First::Fill { .. } => {
+            scratch.resize(n, T::default());
+            msd(
+                v,
+                &mut scratch,
+                true,
+                8 * size_of::<T::K>() as u32,
+                0,
+                &mut stack,
+            );
+        }
     }
 }
 
@@ -765,9 +826,9 @@ fn straddles<K: Bits>(sample: &[K]) -> bool {
 /// that range falls. Its buckets are aligned ranges of `2^shift` keys,
 /// whose keys agree above bit `shift` even where the whole range straddles
 /// a high power of two.
-#[derive(Clone, Copy)]
-struct Offset {
-    shift: u32,
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct Offset {
+    pub(crate) shift: u32,
     base: u64,
     buckets: usize,
 }
@@ -785,41 +846,18 @@ impl<T: RadixKey> Digit<T> for Offset {
     }
 }
 
-/// The first level of keys that a sample shows [`straddles`]: one pass
-/// finds the smallest and the largest key, and if they still straddle, the
-/// keys are scattered by an [`Offset`] digit over that range and each
-/// bucket sorted as usual. Returns whether `v` is sorted; false: `v` is
-/// unchanged (after one read).
+/// The first level of a cache-sized input of keys that a sample shows
+/// [`straddles`]: [`offset_first`] and each bucket sorted as usual.
+/// Returns whether `v` is sorted; false: `v` is unchanged (after one read).
 fn straddle_top<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>) -> bool {
     let n = v.len();
-    let (min, max) = v.iter().fold((u64::MAX, 0), |(min, max), x| {
-        let k = x.key().wide();
-        (min.min(k), max.max(k))
-    });
-    let varying = 64 - (min ^ max).leading_zeros();
-    let range = 64 - (max - min).leading_zeros();
-    if range + STRADDLE_BITS > varying {
+    let mut counts: Vec<C> = Vec::new();
+    let Some(f) = offset_first(&mut Whole(v), &mut counts) else {
         return false;
-    }
-    // `(max - min) >> shift < 2^w`, so at most `2^w + 1` buckets.
-    let shift = range - width(n, range);
-    let base = min >> shift;
-    let buckets = ((max >> shift) - base + 1) as usize;
-    let f = Offset {
-        shift,
-        base,
-        buckets,
     };
-    let mut counts = vec![C::default(); buckets];
-    histogram_of(v, &mut counts, f);
-    let mut stack = Vec::new();
-    if n > CACHE_KEYS {
-        scatter_top(v, scratch, &mut counts, f, |x| x);
-        top_children(v, scratch, &counts, |_| shift, 0, &mut stack, |_| {});
-        return true;
-    }
-    // Cache-sized: sort the large buckets in place, leave the small ones
-    // to one insertion sort over the range (as `msd` does).
+    let mut stack: Vec<C> = Vec::new();
+    // Sort the large buckets in place, leave the small ones to one
+    // insertion sort over the range (as `msd` does).
     scratch.resize(n, T::default());
     // SAFETY: `counts` is the histogram of `f` over `v`.
     unsafe { scatter(v, scratch, &mut counts, f) };
@@ -832,7 +870,7 @@ fn straddle_top<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>) ->
                 &mut v[start..end],
                 &mut scratch[start..end],
                 true,
-                shift,
+                f.shift,
                 0,
                 &mut stack,
             );
@@ -841,6 +879,36 @@ fn straddle_top<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>) ->
     }
     insertion_sort(v);
     true
+}
+
+/// The [`Offset`] digit of keys that a sample shows [`straddles`]: one pass
+/// finds the smallest and the largest key, and if they still straddle, the
+/// digit covers that range and its histogram goes into `counts`; None if
+/// they do not.
+pub(crate) fn offset_first<T: RadixKey, C: Count, I: Input<T>>(
+    input: &mut I,
+    counts: &mut Vec<C>,
+) -> Option<Offset> {
+    let n = input.keys().len();
+    let (min, max) = input.min_max();
+    let varying = 64 - (min ^ max).leading_zeros();
+    let range = 64 - (max - min).leading_zeros();
+    if range + STRADDLE_BITS > varying {
+        return None;
+    }
+    // `(max - min) >> shift < 2^w`, so at most `2^w + 1` buckets.
+    let shift = range - width(n, range);
+    let base = min >> shift;
+    let buckets = ((max >> shift) - base + 1) as usize;
+    let f = Offset {
+        shift,
+        base,
+        buckets,
+    };
+    counts.clear();
+    counts.resize(buckets, C::default());
+    input.histogram(counts, f);
+    Some(f)
 }
 
 /// Returns whether `v` is sorted after at most one scan: it was already
@@ -1146,7 +1214,7 @@ fn top_width<T: RadixKey>(v: &[T]) -> u32 {
 
 /// A bucket counter: `u32` while the input has fewer than 2^32 keys (half the
 /// cache footprint), else `usize`.
-pub(crate) trait Count: Copy + Default {
+pub(crate) trait Count: Copy + Default + Send + Sync + 'static {
     fn get(self) -> usize;
     fn set(n: usize) -> Self;
 }
@@ -1214,46 +1282,84 @@ pub(crate) fn plan_at<T: RadixKey, C: Count>(
     wide: u32,
 ) -> Option<Plan> {
     let m = data.len();
-    let digits = |bits: u32, tz: u32| {
-        // The digit never reaches below `tz`: those bits are all equal.
-        let w = width_at(m, bits - tz, wide);
-        let w2 = if two { w.min(bits - w - tz) } else { 0 };
-        (w, w2)
-    };
-    let (w, w2) = digits(bits, tz);
+    let (w, w2) = digits(m, bits, tz, two, wide);
     stack.truncate(base);
     stack.resize(base + (1 << w) + (1 << w2), C::default());
     let (top, low) = stack[base..].split_at_mut(1 << w);
     let (and, or) = bits_and_histograms(data, top, low, bits - w, w, w2);
+    let p = settle(m, and, or, two, wide)?;
+    if p.bits - p.w != bits - w || p.w != w || p.w2 != w2 {
+        // The keys vary in other bits than assumed: count again.
+        stack.truncate(base);
+        stack.resize(base + (1 << p.w) + (1 << p.w2), C::default());
+        let (top, low) = stack[base..].split_at_mut(1 << p.w);
+        histograms(data, top, low, p.bits - p.w, p.w, p.w2);
+    }
+    Some(p)
+}
+
+/// The widths of the top digit and (if `two`) the second one for `m` keys
+/// that vary in the bits `tz..bits`, `wide` bits if they do not fit in the
+/// cache. The digits never reach below `tz`: those bits are all equal.
+#[inline(always)]
+fn digits(m: usize, bits: u32, tz: u32, two: bool, wide: u32) -> (u32, u32) {
+    let w = width_at(m, bits - tz, wide);
+    let w2 = if two { w.min(bits - w - tz) } else { 0 };
+    (w, w2)
+}
+
+/// The plan of `m` keys whose AND and OR are `and` and `or`; None if they
+/// are all equal.
+#[inline(always)]
+fn settle(m: usize, and: u64, or: u64, two: bool, wide: u32) -> Option<Plan> {
     let varying = and ^ or;
     if varying == 0 {
         return None;
     }
-    let actual = 64 - varying.leading_zeros();
-    let actual_tz = varying.trailing_zeros();
-    let span = u64::MAX >> (64 - (actual - actual_tz)) << actual_tz;
-    let prefix = and & !span;
-    let (aw, aw2) = digits(actual, actual_tz);
-    if actual - aw != bits - w || aw != w || aw2 != w2 {
-        // The keys vary in other bits than assumed: count again.
-        stack.truncate(base);
-        stack.resize(base + (1 << aw) + (1 << aw2), C::default());
-        let (top, low) = stack[base..].split_at_mut(1 << aw);
-        histograms(data, top, low, actual - aw, aw, aw2);
-    }
+    let bits = 64 - varying.leading_zeros();
+    let tz = varying.trailing_zeros();
+    let span = u64::MAX >> (64 - (bits - tz)) << tz;
+    let (w, w2) = digits(m, bits, tz, two, wide);
     Some(Plan {
-        bits: actual,
-        tz: actual_tz,
-        w: aw,
-        w2: aw2,
-        prefix,
+        bits,
+        tz,
+        w,
+        w2,
+        prefix: and & !span,
     })
+}
+
+/// [`plan_at`] of a whole input (more than `CACHE_KEYS` keys, one digit),
+/// its passes made by `input`: the histogram goes into `counts`.
+pub(crate) fn plan_first<T: RadixKey, C: Count, I: Input<T>>(
+    input: &mut I,
+    wide: u32,
+    counts: &mut Vec<C>,
+) -> Option<Plan> {
+    let m = input.keys().len();
+    let full = 8 * size_of::<T::K>() as u32;
+    let (w, _) = digits(m, full, 0, false, wide);
+    counts.clear();
+    counts.resize(1 << w, C::default());
+    let (and, or) = input.histogram(counts, Linear { shift: full - w, w });
+    let p = settle(m, and, or, false, wide)?;
+    if p.bits - p.w != full - w || p.w != w {
+        // The keys vary in other bits than assumed: count again.
+        counts.clear();
+        counts.resize(1 << p.w, C::default());
+        let f = Linear {
+            shift: p.bits - p.w,
+            w: p.w,
+        };
+        input.histogram(counts, f);
+    }
+    Some(p)
 }
 
 /// Writes `counts[d]` copies of the value with key `prefix | d << shift`, for every
 /// digit `d` in order: the counting sort of keys that differ only in their
 /// digit, the one at `shift`.
-fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u64, shift: u32) {
+pub(crate) fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u64, shift: u32) {
     let mut start = 0;
     for (d, c) in counts.iter().enumerate() {
         let end = start + c.get();
@@ -1263,70 +1369,39 @@ fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u64, shift: 
     }
 }
 
-/// The first level of a sort, with `scratch` empty and of capacity at least
-/// `v.len()`. `log_bits`: a sample suggests that the first linear digit
-/// would leave most keys in one bucket, and that the keys vary in their low
-/// `log_bits` bits only. `wide`: the width of the first linear digit if
-/// `v` does not fit in the cache (wider than `WIDE_WIDTH`: a sample shows
-/// that it spreads the keys where a logarithmic digit would not be tried).
-fn top_level<T: RadixKey, C: Count>(
-    v: &mut [T],
-    scratch: &mut Scratch<T>,
-    log_bits: Option<u32>,
-    wide: u32,
-) {
+/// The first level of a cache-sized input, with `scratch` empty and of
+/// capacity at least `v.len()`. `log_bits`: a sample suggests that the first
+/// linear digit would leave most keys in one bucket, and that the keys vary
+/// in their low `log_bits` bits only.
+fn top_level<T: RadixKey, C: Count>(v: &mut [T], scratch: &mut Scratch<T>, log_bits: Option<u32>) {
     let n = v.len();
     let full = 8 * size_of::<T::K>() as u32;
     let mut stack: Vec<C> = Vec::new();
-    if n <= CACHE_KEYS && log_bits.is_none() {
+    let Some(bits) = log_bits else {
         scratch.resize(n, T::default());
         msd(v, scratch, true, full, 0, &mut stack);
         return;
+    };
+    // A small sample often misses the largest keys: one vectorised pass
+    // finds the bits in which they vary, where a wrong guess would cost a
+    // second histogram.
+    let (and, or) = v.iter().fold((u64::MAX, 0), |(and, or), x| {
+        let k = x.key().wide();
+        (and & k, or | k)
+    });
+    if and == or {
+        return;
     }
-    let mut log_bits = if wide > WIDE_WIDTH { None } else { log_bits };
-    if n <= CACHE_KEYS
-        && let Some(bits) = log_bits
-    {
-        // A small sample often misses the largest keys: one vectorised
-        // pass finds the bits in which they vary, where a wrong guess
-        // would cost a second histogram.
-        let (and, or) = v.iter().fold((u64::MAX, 0), |(and, or), x| {
-            let k = x.key().wide();
-            (and & k, or | k)
-        });
-        if and == or {
-            return;
-        }
-        log_bits = Some(bits.max(64 - (and ^ or).leading_zeros()));
-    }
-    while let Some(bits) = log_bits {
-        // Keys spread over many orders of magnitude: try a logarithmic digit
-        // straight away, without histogramming the linear one. It orders the
-        // keys only if they all agree above the low `bits` bits, as the
-        // sample did.
-        let f = Log::at_most(bits, log_width(n));
-        let mut counts = vec![C::default(); <Log as Digit<T>>::buckets(f)];
-        let (largest, varying) = histogram_of(v, &mut counts, f);
-        if varying == 0 {
-            return;
-        }
-        let actual = 64 - varying.leading_zeros();
-        if actual > bits {
-            // Some keys lie outside the sample's range: once more, with the
-            // bits they actually vary in.
-            log_bits = Some(actual);
-            continue;
-        }
-        if largest <= n / 2 {
+    let log_bits = Some(bits.max(64 - (and ^ or).leading_zeros()));
+    let mut counts: Vec<C> = Vec::new();
+    match log_level(&mut Whole(v), log_bits, &mut counts) {
+        LogLevel::Sorted => {}
+        LogLevel::Spread(f) => {
             scratch.resize(n, T::default());
             // SAFETY: `counts` is the histogram of `f` over `v`.
             unsafe { scatter(v, scratch, &mut counts, f) };
-            if n > CACHE_KEYS {
-                log_children(scratch, v, false, &counts, f, 0, &mut stack);
-                return;
-            }
-            // Cache-sized: sort the large buckets in place, leave the small
-            // ones to one insertion sort over the range (as `msd` does).
+            // Sort the large buckets in place, leave the small ones to one
+            // insertion sort over the range (as `msd` does).
             v.copy_from_slice(scratch);
             let mut start = 0;
             for (d, end) in counts.iter().enumerate() {
@@ -1344,41 +1419,184 @@ fn top_level<T: RadixKey, C: Count>(
                 start = end;
             }
             insertion_sort(v);
-            return;
+        }
+        LogLevel::Crowded => {
+            scratch.resize(n, T::default());
+            msd(v, scratch, true, full, 0, &mut stack);
+        }
+    }
+}
+
+/// What [`log_level`] found.
+enum LogLevel {
+    /// Every key is equal.
+    Sorted,
+    /// The logarithmic digit puts at most half of the keys in one bucket:
+    /// its histogram is in the caller's counts.
+    Spread(Log),
+    /// It does not (or none was tried): the linear digit, then.
+    Crowded,
+}
+
+/// Keys spread over many orders of magnitude: a logarithmic first digit
+/// tried straight away, without histogramming the linear one, when a sample
+/// showed that the keys vary in their low `log_bits` bits only. It orders
+/// the keys only if they all agree above those bits, as the sample did; if
+/// they do not, once more with the bits they vary in.
+fn log_level<T: RadixKey, C: Count, I: Input<T>>(
+    input: &mut I,
+    mut log_bits: Option<u32>,
+    counts: &mut Vec<C>,
+) -> LogLevel {
+    let n = input.keys().len();
+    while let Some(bits) = log_bits {
+        let f = Log::at_most(bits, log_width(n));
+        counts.clear();
+        counts.resize(<Log as Digit<T>>::buckets(f), C::default());
+        let (and, or) = input.histogram(counts, f);
+        let varying = and ^ or;
+        if varying == 0 {
+            return LogLevel::Sorted;
+        }
+        let actual = 64 - varying.leading_zeros();
+        if actual > bits {
+            log_bits = Some(actual);
+            continue;
+        }
+        if largest(counts) <= n / 2 {
+            return LogLevel::Spread(f);
         }
         break;
     }
-    if n <= CACHE_KEYS {
-        scratch.resize(n, T::default());
-        msd(v, scratch, true, full, 0, &mut stack);
-        return;
+    LogLevel::Crowded
+}
+
+/// The largest of `counts`.
+fn largest<C: Count>(counts: &[C]) -> usize {
+    counts.iter().map(|c| c.get()).max().unwrap_or(0)
+}
+
+/// The passes over a whole input that [`choose_first`] makes: over one
+/// slice in the serial sort ([`Whole`]), over each thread's chunk of it in
+/// the parallel one ([`crate::par`]).
+pub(crate) trait Input<T: RadixKey> {
+    /// The keys.
+    fn keys(&self) -> &[T];
+    /// The histogram of `f` over the keys in `counts` (zeroed,
+    /// `f.buckets()` long); returns the AND and the OR of the keys.
+    fn histogram<C: Count, F: Digit<T>>(&mut self, counts: &mut [C], f: F) -> (u64, u64);
+    /// The smallest and the largest key.
+    fn min_max(&mut self) -> (u64, u64);
+}
+
+/// The passes of the serial sort: over the one slice.
+pub(crate) struct Whole<'a, T>(pub(crate) &'a [T]);
+
+impl<T: RadixKey> Input<T> for Whole<'_, T> {
+    fn keys(&self) -> &[T] {
+        self.0
     }
-    let Some(p) = plan_at(v, full, 0, false, &mut stack, 0, wide) else {
-        return;
+    fn histogram<C: Count, F: Digit<T>>(&mut self, counts: &mut [C], f: F) -> (u64, u64) {
+        histogram_bits(self.0, counts, f)
+    }
+    fn min_max(&mut self) -> (u64, u64) {
+        min_max(self.0)
+    }
+}
+
+/// The smallest and the largest key of `data` (widened).
+pub(crate) fn min_max<T: RadixKey>(data: &[T]) -> (u64, u64) {
+    data.iter().fold((u64::MAX, 0), |(min, max), x| {
+        let k = x.key().wide();
+        (min.min(k), max.max(k))
+    })
+}
+
+/// How the first level of more than `CACHE_KEYS` keys splits them, as
+/// [`choose_first`] chose; the caller's counts hold the histogram of the
+/// digit.
+pub(crate) enum First {
+    /// Every key is equal: sorted as they are.
+    Sorted,
+    /// The linear digit at `shift` covers every bit in which the keys vary:
+    /// the counting sort, [`fill`] from the histogram with `prefix`.
+    Fill { prefix: u64, shift: u32 },
+    /// Keys around a high power of two: buckets of an [`Offset`] digit,
+    /// whose keys agree above their low `shift` bits.
+    Offset(Offset),
+    /// A linear digit; the keys agree below bit `.1`.
+    Linear(Linear, u32),
+    /// A logarithmic digit (keys spread over orders of magnitude); the keys
+    /// agree below bit `.1`.
+    Log(Log, u32),
+    /// Floats only: the general path suits them better (a logarithmic
+    /// digit may, or the linear one leaves more than half in one bucket).
+    Crowded,
+}
+
+/// Chooses the first level of more than `CACHE_KEYS` keys from a sorted
+/// `sample` of them and the passes of `input`, leaving the histogram of
+/// the chosen digit in `counts`; the serial sort and the parallel one both
+/// split their input by this choice. Floats (`float`) are mapped to their
+/// ordered keys by the first scatter; they take a linear digit only.
+///
+/// For other keys: the offset digit where the sample [`straddles`] (if the
+/// whole input does), else the logarithmic digit where the sample shows the
+/// linear one crowded ([`log_first`]; not where [`wide_first_digit`] found
+/// a wider linear digit that spreads the keys), else the linear digit of
+/// [`wide_first_digit`]'s width, or a logarithmic one if that leaves more
+/// than half of the keys in one bucket and the logarithmic one fewer.
+pub(crate) fn choose_first<T: RadixKey, C: Count, I: Input<T>>(
+    input: &mut I,
+    sample: &[T::K],
+    float: bool,
+    counts: &mut Vec<C>,
+) -> First {
+    let n = input.keys().len();
+    let wide = wide_first_digit(input.keys(), sample);
+    let log_bits = log_first(n, sample);
+    if float && wide <= WIDE_WIDTH && log_bits.is_some() {
+        return First::Crowded;
+    }
+    if !float {
+        if straddles(sample)
+            && let Some(f) = offset_first(input, counts)
+        {
+            return First::Offset(f);
+        }
+        let log_bits = if wide > WIDE_WIDTH { None } else { log_bits };
+        match log_level(input, log_bits, counts) {
+            LogLevel::Sorted => return First::Sorted,
+            LogLevel::Spread(f) => return First::Log(f, 0),
+            LogLevel::Crowded => {}
+        }
+    }
+    let Some(p) = plan_first(input, wide, counts) else {
+        return First::Sorted;
     };
     let shift = p.bits - p.w;
-    let counts = &mut stack[..1 << p.w];
     if shift == p.tz {
-        fill(v, counts, p.prefix, shift);
-        return;
+        return First::Fill {
+            prefix: p.prefix,
+            shift,
+        };
     }
-    let largest = counts.iter().map(|c| c.get()).max().unwrap_or(0);
-    if largest > n / 2 {
-        scratch.resize(n, T::default());
+    let linear = Linear { shift, w: p.w };
+    let most = largest(counts);
+    if most > n / 2 {
+        if float {
+            return First::Crowded;
+        }
         // Keys spread over many orders of magnitude: try a logarithmic digit.
         let f = Log::new(p.bits);
         let mut log_counts = vec![C::default(); <Log as Digit<T>>::buckets(f)];
-        if histogram_of(v, &mut log_counts, f).0 < largest {
-            // SAFETY: `log_counts` is the histogram of `f` over `v`.
-            unsafe { scatter(v, scratch, &mut log_counts, f) };
-            log_children(scratch, v, false, &log_counts, f, p.tz, &mut stack);
-            return;
+        input.histogram(&mut log_counts, f);
+        if largest(&log_counts) < most {
+            *counts = log_counts;
+            return First::Log(f, p.tz);
         }
     }
-    let digit = Linear { shift, w: p.w };
-    scatter_top(v, scratch, counts, digit, |x| x);
-    let ends = counts.to_vec();
-    top_children(v, scratch, &ends, |_| shift, p.tz, &mut stack, |_| {});
+    First::Linear(linear, p.tz)
 }
 
 /// The first level's scatter of `v` into `scratch` (empty, or `v.len()`
@@ -1420,7 +1638,7 @@ fn scatter_top<T: RadixKey, U: RadixKey, C: Count, F: Digit<T>>(
 /// calling `done` on each bucket's place in `v` once it is sorted there:
 /// `ends` are the buckets' ends; the keys of bucket `d` agree above their
 /// low `bits_of(d)` bits, and every key agrees below bit `tz`.
-fn top_children<T: RadixKey, C: Count>(
+pub(crate) fn top_children<T: RadixKey, C: Count>(
     v: &mut [T],
     scratch: &mut [T],
     ends: &[C],
@@ -1519,16 +1737,17 @@ fn sort_bucket_into<T: RadixKey, C: Count>(
     stack.truncate(base);
 }
 
-/// Sorts every bucket of a scatter by the logarithmic digit `f` from `data`
+/// Sorts every bucket of a scatter by a logarithmic digit from `data`
 /// (where the scatter left them, `ends` their ends) with [`msd`], the result
-/// going to `data` if `data_is_out`, else to `other`. The keys agree below
-/// bit `tz`.
-fn log_children<T: RadixKey, C: Count>(
+/// going to `data` if `data_is_out`, else to `other`. The keys of bucket `d`
+/// agree above their low `bits_of(d)` bits ([`Log::child_bits`]), and every
+/// key below bit `tz`.
+pub(crate) fn log_children<T: RadixKey, C: Count>(
     data: &mut [T],
     other: &mut [T],
     data_is_out: bool,
     ends: &[C],
-    f: Log,
+    bits_of: impl Fn(usize) -> u32,
     tz: u32,
     stack: &mut Vec<C>,
 ) {
@@ -1536,7 +1755,7 @@ fn log_children<T: RadixKey, C: Count>(
     for (d, end) in ends.iter().enumerate() {
         let end = end.get();
         if end > start {
-            let bits = f.child_bits(d);
+            let bits = bits_of(d);
             msd(
                 &mut data[start..end],
                 &mut other[start..end],
@@ -1648,7 +1867,8 @@ fn msd<T: RadixKey, C: Count>(
         if histogram_of(data, &mut log_counts, f).0 < largest {
             // SAFETY: `log_counts` is the histogram of `f` over `data`.
             unsafe { scatter(data, other, &mut log_counts, f) };
-            log_children(other, data, !data_is_out, &log_counts, f, tz, stack);
+            let bits_of = |d| f.child_bits(d);
+            log_children(other, data, !data_is_out, &log_counts, bits_of, tz, stack);
             stack.truncate(base);
             return;
         }
@@ -1783,17 +2003,19 @@ unsafe fn bump<C: Count>(counts: &mut [C], d: usize) {
 }
 
 /// A digit function: maps a key to its bucket, monotonically (a smaller key
-/// never gets a larger digit), always below [`Digit::buckets`].
-trait Digit<T>: Copy {
+/// never gets a larger digit), always below [`Digit::buckets`]; a pure
+/// function of the key, which the scatters' bounds rely on. Equal digits
+/// (`==`) map every key alike.
+pub(crate) trait Digit<T>: Copy + PartialEq + Send + Sync + 'static {
     fn buckets(self) -> usize;
     fn of(self, x: T) -> usize;
 }
 
 /// The `w` bits at `shift`.
-#[derive(Clone, Copy)]
-struct Linear {
-    shift: u32,
-    w: u32,
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct Linear {
+    pub(crate) shift: u32,
+    pub(crate) w: u32,
 }
 
 impl<T: RadixKey> Digit<T> for Linear {
@@ -1810,8 +2032,8 @@ impl<T: RadixKey> Digit<T> for Linear {
 /// A floating-point view of the low `bits` bits of the key: the position of
 /// the highest set bit, then the `s` bits below it. Splits keys spread over
 /// many orders of magnitude (skewed toward small values) evenly.
-#[derive(Clone, Copy)]
-struct Log {
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct Log {
     bits: u32,
     s: u32,
 }
@@ -1850,7 +2072,7 @@ impl Log {
     /// bit length `e + s` whose `s` bits below the highest set bit are
     /// `mantissa`, for `e >= 1`; the keys below `1 << s` are buckets of their
     /// own.
-    fn child_bits(self, d: usize) -> u32 {
+    pub(crate) fn child_bits(self, d: usize) -> u32 {
         let e = (d >> self.s) as u32;
         e.saturating_sub(1)
     }
@@ -1873,7 +2095,7 @@ impl<T: RadixKey> Digit<T> for Log {
 /// size. A key at or above the middle goes by the [`Log`] of its distance
 /// above it, a key below by the [`Log`] of its distance below, those
 /// buckets turned round to keep the order.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 pub(crate) struct SignedLog {
     half: Log,
 }
@@ -1922,6 +2144,17 @@ impl SignedLog {
     }
 }
 
+impl<T: RadixKey> Digit<T> for SignedLog {
+    #[inline(always)]
+    fn buckets(self) -> usize {
+        SignedLog::buckets(self)
+    }
+    #[inline(always)]
+    fn of(self, x: T) -> usize {
+        self.of_wide(x.key().wide())
+    }
+}
+
 /// The histogram of `f` over `data` in `counts` (zeroed, `f.buckets()` long).
 /// Returns the largest count and the bits in which the keys vary.
 fn histogram_of<T: RadixKey, C: Count, F: Digit<T>>(
@@ -1929,6 +2162,18 @@ fn histogram_of<T: RadixKey, C: Count, F: Digit<T>>(
     counts: &mut [C],
     f: F,
 ) -> (usize, u64) {
+    let (and, or) = histogram_bits(data, counts, f);
+    (largest(counts), and ^ or)
+}
+
+/// The histogram of `f` over `data` in `counts` (zeroed, `f.buckets()`
+/// long). Returns the AND and the OR of the keys.
+#[inline(always)]
+pub(crate) fn histogram_bits<T: RadixKey, C: Count, F: Digit<T>>(
+    data: &[T],
+    counts: &mut [C],
+    f: F,
+) -> (u64, u64) {
     assert_eq!(counts.len(), f.buckets());
     let (mut and, mut or) = (u64::MAX, 0);
     for &x in data {
@@ -1940,8 +2185,7 @@ fn histogram_of<T: RadixKey, C: Count, F: Digit<T>>(
         let c = unsafe { counts.get_unchecked_mut(d) };
         *c = C::set(c.get() + 1);
     }
-    let largest = counts.iter().map(|c| c.get()).max().unwrap_or(0);
-    (largest, and ^ or)
+    (and, or)
 }
 
 /// Moves `data` into `other` ordered by the digit `f`, stably, given the

@@ -1,5 +1,5 @@
-//! What the radix crate's test files share: a seeded generator and the six
-//! key types as the tests make and compare them.
+//! What the radix crate's test files share: a seeded generator, the six
+//! key types as the tests make and compare them, and the key distributions.
 
 // Each test file uses a part of it.
 #![allow(dead_code)]
@@ -202,5 +202,176 @@ impl Bits for f64 {
     }
     fn order(a: &Self, b: &Self) -> Ordering {
         a.total_cmp(b)
+    }
+}
+
+/// The distributions of [`generate`].
+pub const DISTRIBUTIONS: &[&str] = &[
+    "uniform",
+    "sorted",
+    "reversed",
+    "distinct16",
+    "distinct16_small",
+    "all_equal",
+    "narrow",
+    "zipf",
+    "specials",
+    "sorted_tail",
+    "reversed_tail",
+    "sawtooth",
+    "negative_small",
+    "clustered",
+    "log_spread",
+    "unit_floats",
+    "heavy_value",
+    "trailing_zeros",
+    "log_outlier",
+    "int_floats",
+    "log_uniform",
+    "bucket_heavy",
+    "signed_log",
+    "normal",
+    "lognormal",
+    "unit",
+];
+
+/// `n` keys of the distribution `dist` (one of [`DISTRIBUTIONS`]).
+pub fn generate<T: Bits>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
+    let uniform = |rng: &mut Rng| T::from_bits(rng.next());
+    match dist {
+        "uniform" => (0..n).map(|_| uniform(rng)).collect(),
+        "sorted" | "reversed" | "sorted_tail" | "reversed_tail" => {
+            let mut v: Vec<T> = (0..n).map(|_| uniform(rng)).collect();
+            v.sort_by(T::order);
+            if dist.starts_with("reversed") {
+                v.reverse();
+            }
+            if dist.ends_with("tail") && n > 0 {
+                let last = n - 1;
+                v[last] = uniform(rng);
+            }
+            v
+        }
+        "distinct16" => {
+            let set: Vec<T> = (0..16).map(|_| uniform(rng)).collect();
+            (0..n).map(|_| set[rng.below(16) as usize]).collect()
+        }
+        "distinct16_small" => (0..n).map(|_| T::from_int(rng.below(16) as i64)).collect(),
+        "all_equal" => {
+            let x = uniform(rng);
+            vec![x; n]
+        }
+        "narrow" => {
+            let base = rng.below(1 << 20) as i64 - (1 << 19);
+            (0..n)
+                .map(|_| T::from_int(base + rng.below(1000) as i64))
+                .collect()
+        }
+        "zipf" => (0..n)
+            .map(|_| {
+                // Heavy skew: a random value shifted right by a random
+                // amount, so small values dominate; a few negatives.
+                let x = rng.next() >> rng.below(64);
+                let sign = if rng.below(8) == 0 { -1 } else { 1 };
+                T::from_int((x >> 2) as i64 * sign)
+            })
+            .collect(),
+        "specials" => {
+            let specials = T::specials();
+            (0..n)
+                .map(|_| {
+                    if rng.below(4) == 0 {
+                        uniform(rng)
+                    } else {
+                        specials[rng.below(specials.len() as u64) as usize]
+                    }
+                })
+                .collect()
+        }
+        "sawtooth" => (0..n).map(|i| T::from_int((i % 97) as i64)).collect(),
+        "clustered" => {
+            // A few distinct high halves, random low halves.
+            let highs: Vec<u64> = (0..4).map(|_| rng.next() & !0xffff_ffff).collect();
+            (0..n)
+                .map(|_| T::from_bits(highs[rng.below(4) as usize] | (rng.next() >> 32)))
+                .collect()
+        }
+        "log_spread" => (0..n)
+            .map(|_| {
+                let x = rng.next();
+                T::from_bits((x >> 1) >> (x % 63))
+            })
+            .collect(),
+        "unit_floats" => (0..n)
+            .map(|_| T::from_unit((rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0))
+            .collect(),
+        "heavy_value" => {
+            let heavy = uniform(rng);
+            (0..n)
+                .map(|_| {
+                    if rng.below(3) == 0 {
+                        uniform(rng)
+                    } else {
+                        heavy
+                    }
+                })
+                .collect()
+        }
+        "trailing_zeros" => {
+            // Few varying bits in the middle of the key, constant below.
+            let shift = rng.below(40) as u32;
+            let low = rng.next() & ((1 << shift) - 1);
+            (0..n)
+                .map(|_| T::from_bits((rng.below(3000) << shift) | low))
+                .collect()
+        }
+        "log_outlier" => {
+            // Log-spread keys (a sample sees a narrower range than the
+            // input holds) plus one outlier with every bit set.
+            let mut v: Vec<T> = (0..n)
+                .map(|_| {
+                    let x = rng.next();
+                    T::from_int(((x >> 1) >> (x % 63)) as i64)
+                })
+                .collect();
+            if n > 0 {
+                let at = rng.below(n as u64) as usize;
+                v[at] = T::from_bits(u64::MAX);
+            }
+            v
+        }
+        "signed_log" => (0..n).map(|_| T::from_int(rng.signed_log())).collect(),
+        // Floats whose top bits take few values, so that the first digit
+        // must be wide (integers: the same values times 1e9).
+        "normal" => (0..n).map(|_| T::from_unit(rng.normal())).collect(),
+        "lognormal" => (0..n).map(|_| T::from_unit(rng.normal().exp())).collect(),
+        "unit" => (0..n).map(|_| T::from_unit(rng.unit())).collect(),
+        "log_uniform" => (0..n)
+            .map(|_| {
+                // Density about 1/v over 1..2^30, as the benchmark's Zipf.
+                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                T::from_int(2f64.powf(30.0 * u) as i64)
+            })
+            .collect(),
+        "bucket_heavy" => (0..n)
+            .map(|_| {
+                // Spread over the top bits, and within each top digit half
+                // the keys equal: buckets whose next digit is crowded.
+                let top = rng.below(512) << 55;
+                let low = if rng.below(2) == 0 {
+                    0
+                } else {
+                    rng.next() >> 9
+                };
+                T::from_bits(top | low)
+            })
+            .collect(),
+        "int_floats" => (0..n)
+            .map(|_| T::from_int(5000 + rng.below(1000) as i64))
+            .collect(),
+        "negative_small" => (0..n)
+            .map(|_| T::from_int(-(rng.below(300) as i64)))
+            .collect(),
+        _ => unreachable!("{dist}"),
     }
 }
