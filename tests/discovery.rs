@@ -258,11 +258,11 @@ fn two_modules_with_the_same_backend_name_shadow_the_later_backend() {
     text.expect_exactly(
         0,
         "\
-BACKEND   MODULE          KEY TYPES                FLAGS                        DEFAULT FOR              STATUS     DESCRIPTION
-hostile   host_a          u64                      in place                     -                        available  sorts with qsort
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
+hostile   host_a          u64                      in place                                        -                        available  sorts with qsort
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
+std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FILE
 host_a          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_a.so

@@ -519,11 +519,11 @@ fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
     out.expect_exactly(
         0,
         "\
-BACKEND   MODULE              KEY TYPES                FLAGS                        DEFAULT FOR              STATUS                                     DESCRIPTION
-hostile   h_init_unavailable  u64                      in place                     -                        unavailable: no FROB unit on this machine  sorts with qsort
-wildsort  wildsort            u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix      u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  u32 u64 i32 i64 f32 f64  available                                  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+BACKEND   MODULE              KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS                                     DESCRIPTION
+hostile   h_init_unavailable  u64                      in place                                        -                        unavailable: no FROB unit on this machine  sorts with qsort
+wildsort  wildsort            u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix      u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available                                  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
+std       wildsort_std        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE              VERSION  ABI  FEATURES  FILE
 h_init_unavailable  6.6.6    1.2  qsort     <sandbox>/plugins/libh_init_unavailable.so
@@ -625,11 +625,11 @@ fn a_rust_plugin_can_be_unavailable() {
     out.expect_exactly(
         0,
         "\
-BACKEND   MODULE                KEY TYPES                FLAGS                        DEFAULT FOR              STATUS                                                                       DESCRIPTION
-wildsort  wildsort              u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                                                    stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  u32 u64 i32 i64 f32 f64  available                                                                    MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std          u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available                                                                    core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
-frob      wildsort_unavailable  u64                      in place                     -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
+BACKEND   MODULE                KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS                                                                       DESCRIPTION
+wildsort  wildsort              u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                                                    stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix        u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available                                                                    MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
+std       wildsort_std          u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                                                    core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+frob      wildsort_unavailable  u64                      in place                                        -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
 
 MODULE                VERSION  ABI  FEATURES  FILE
 wildsort              1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so

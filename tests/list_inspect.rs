@@ -195,8 +195,8 @@ doc:          radix sorts
 features:     -
 availability: available
 backends:
-  radix  [u32 u64 i32 i64 f32 f64]  stable, pairs, scratch 100%
-      MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
+  radix  [u32 u64 i32 i64 f32 f64]  stable, parallel, pairs, threads, scratch 100%
+      MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
 ",
     );
 }

@@ -80,10 +80,10 @@ pub fn built() -> &'static Path {
 /// holds just the shipped plugins: their backends, then their modules
 /// (paths as [`Sandbox::normalise`] writes them).
 pub const SHIPPED_LIST: &str = "\
-BACKEND   MODULE          KEY TYPES                FLAGS                        DEFAULT FOR              STATUS     DESCRIPTION
-wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
-radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input
-std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
+std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FILE
 wildsort        1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so

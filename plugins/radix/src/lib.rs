@@ -30,6 +30,14 @@ fn pairs_of<K: pairs::PairKey>(keys: &mut [K], payload: PayloadSlice<'_>) {
     }
 }
 
+/// The pairs entry on up to `threads` threads (ABI 1.2 `sort_with`).
+fn pairs_parallel_of<K: pairs::PairKey>(keys: &mut [K], payload: PayloadSlice<'_>, threads: usize) {
+    match payload {
+        PayloadSlice::U32(p) => par::sort_pairs_parallel(keys, p, threads),
+        PayloadSlice::U64(p) => par::sort_pairs_parallel(keys, p, threads),
+    }
+}
+
 wildhost_abi::export_plugin! {
     module: wildsort_radix,
     version: env!("CARGO_PKG_VERSION"),
@@ -37,8 +45,8 @@ wildhost_abi::export_plugin! {
     features: [],
     backends: [{
         name: "radix",
-        doc: "MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input",
-        flags: wildhost_abi::flags::STABLE,
+        doc: "MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count",
+        flags: wildhost_abi::flags::STABLE | wildhost_abi::flags::PARALLEL,
         scratch_percent: 100,
         sorts: {
             u32: sort::sort_u32,
@@ -55,6 +63,22 @@ wildhost_abi::export_plugin! {
             i64: pairs_of::<i64>,
             f32: pairs_of::<f32>,
             f64: pairs_of::<f64>,
+        },
+        parallel: {
+            u32: par::sort_u32_parallel,
+            u64: par::sort_u64_parallel,
+            i32: par::sort_i32_parallel,
+            i64: par::sort_i64_parallel,
+            f32: par::sort_f32_parallel,
+            f64: par::sort_f64_parallel,
+        },
+        parallel_pairs: {
+            u32: pairs_parallel_of::<u32>,
+            u64: pairs_parallel_of::<u64>,
+            i32: pairs_parallel_of::<i32>,
+            i64: pairs_parallel_of::<i64>,
+            f32: pairs_parallel_of::<f32>,
+            f64: pairs_parallel_of::<f64>,
         },
     }],
 }
