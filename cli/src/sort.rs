@@ -294,7 +294,7 @@ fn sort_text(
         }
         e => records_failure(e.to_string(), &layout, source),
     })?;
-    let print = (!args.no_verify).then(|| records.fingerprint());
+    let print = (!args.no_verify).then(|| records.fingerprint_on(threads));
     if args.isolate {
         sort_records_isolated(backend, args, &mut records)?;
     } else {
@@ -304,7 +304,7 @@ fn sort_text(
     }
     if let Some(print) = print {
         records
-            .verify(print)
+            .verify_on(print, threads)
             .map_err(|wrong| wrong_result(backend, wrong))?;
     }
     destination.write_with(|out| records.write_on(args.reverse, out, threads))

@@ -355,16 +355,169 @@ pub fn verify_pairs<T: SortKey, P: SortKey + Ord>(
     if keys.len() != payload.len() {
         return Err(Wrong::NotThePermutation);
     }
-    for (index, (k, p)) in keys.windows(2).zip(payload.windows(2)).enumerate() {
+    pairs_in_order(keys, payload, 0)?;
+    if fingerprint_pairs(keys, payload) != input {
+        return Err(Wrong::NotThePermutation);
+    }
+    Ok(())
+}
+
+/// Keys below this many are fingerprinted and checked on one thread.
+const PARALLEL_CHECK: usize = 1 << 20;
+
+impl Fingerprint {
+    /// The fingerprint of both multisets together.
+    fn plus(self, other: Fingerprint) -> Fingerprint {
+        Fingerprint {
+            len: self.len + other.len,
+            sum: self.sum.wrapping_add(other.sum),
+        }
+    }
+}
+
+/// `work` on each of up to `threads` contiguous ranges of `0..n`, one
+/// thread each (the first on this one), the results in order; one range
+/// below `PARALLEL_CHECK`.
+fn on_ranges<R: Send>(
+    n: usize,
+    threads: usize,
+    work: impl Fn(std::ops::Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    let threads = if n < PARALLEL_CHECK {
+        1
+    } else {
+        threads.max(1)
+    };
+    let ranges: Vec<_> = (0..threads)
+        .map(|t| t * n / threads..(t + 1) * n / threads)
+        .collect();
+    std::thread::scope(|s| {
+        let work = &work;
+        let handles: Vec<_> = ranges[1..]
+            .iter()
+            .map(|r| {
+                let r = r.clone();
+                s.spawn(move || work(r))
+            })
+            .collect();
+        let mut out = vec![work(ranges[0].clone())];
+        for h in handles {
+            out.push(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        out
+    })
+}
+
+/// The fingerprint of `keys` ([`Tally::add`] of them all), on up to
+/// `threads` threads.
+pub fn fingerprint_on<T: SortKey>(keys: &[T], threads: usize) -> Fingerprint {
+    on_ranges(keys.len(), threads, |r| {
+        let mut tally = Tally::default();
+        tally.add(&keys[r]);
+        tally.finish()
+    })
+    .into_iter()
+    .fold(Fingerprint::default(), Fingerprint::plus)
+}
+
+/// [`verify`] on up to `threads` threads: the same verdict, the same index.
+pub fn verify_on<T: SortKey>(
+    result: &[T],
+    input: Fingerprint,
+    threads: usize,
+) -> Result<(), Wrong> {
+    let parts = on_ranges(result.len(), threads, |r| {
+        let mut check = OutputCheck::default();
+        let mut prev = None;
+        for block in result[r.clone()].chunks(BLOCK) {
+            check.add(prev, block);
+            prev = block.last().copied();
+        }
+        // The range's first unsorted key, then the pair across its end,
+        // whose index comes after every one inside it.
+        let across = result
+            .get(r.end)
+            .filter(|next| r.end > 0 && T::order(&result[r.end - 1], next).is_gt())
+            .map(|_| r.end - 1);
+        (
+            check.unsorted.map(|i| r.start + i).or(across),
+            check.tally.finish(),
+        )
+    });
+    let mut total = Fingerprint::default();
+    for (unsorted, print) in parts {
+        if let Some(index) = unsorted {
+            return Err(Wrong::NotSorted { index });
+        }
+        total = total.plus(print);
+    }
+    if total != input {
+        return Err(Wrong::NotThePermutation);
+    }
+    Ok(())
+}
+
+/// [`fingerprint_pairs`] on up to `threads` threads.
+pub fn fingerprint_pairs_on<T: SortKey, P: SortKey>(
+    keys: &[T],
+    payload: &[P],
+    threads: usize,
+) -> Fingerprint {
+    let n = keys.len().min(payload.len());
+    on_ranges(n, threads, |r| {
+        fingerprint_pairs(&keys[r.clone()], &payload[r])
+    })
+    .into_iter()
+    .fold(Fingerprint::default(), Fingerprint::plus)
+}
+
+/// [`verify_pairs`] on up to `threads` threads: the same verdict, the same
+/// index.
+pub fn verify_pairs_on<T: SortKey, P: SortKey + Ord>(
+    keys: &[T],
+    payload: &[P],
+    input: Fingerprint,
+    threads: usize,
+) -> Result<(), Wrong> {
+    if keys.len() != payload.len() {
+        return Err(Wrong::NotThePermutation);
+    }
+    let n = keys.len();
+    let parts = on_ranges(n, threads, |r| {
+        // The pair across the range's end is this range's to check.
+        let end = (r.end + 1).min(n);
+        let order = pairs_in_order(&keys[r.start..end], &payload[r.start..end], r.start);
+        (order, fingerprint_pairs(&keys[r.clone()], &payload[r]))
+    });
+    let mut total = Fingerprint::default();
+    for (order, print) in parts {
+        order?;
+        total = total.plus(print);
+    }
+    if total != input {
+        return Err(Wrong::NotThePermutation);
+    }
+    Ok(())
+}
+
+/// Whether each key of `keys` is at most the next, and equal keys' payloads
+/// ascend; an index is counted from `offset`.
+fn pairs_in_order<T: SortKey, P: SortKey + Ord>(
+    keys: &[T],
+    payload: &[P],
+    offset: usize,
+) -> Result<(), Wrong> {
+    for (i, (k, p)) in keys.windows(2).zip(payload.windows(2)).enumerate() {
+        let index = offset + i;
         match T::order(&k[0], &k[1]) {
             std::cmp::Ordering::Less => {}
             std::cmp::Ordering::Greater => return Err(Wrong::NotSorted { index }),
             std::cmp::Ordering::Equal if p[0] < p[1] => {}
             std::cmp::Ordering::Equal => return Err(Wrong::NotStable { index }),
         }
-    }
-    if fingerprint_pairs(keys, payload) != input {
-        return Err(Wrong::NotThePermutation);
     }
     Ok(())
 }
@@ -578,5 +731,58 @@ mod tests {
             case::<f32>(len, seed);
             case::<f64>(len, seed);
         }
+    }
+
+    /// The checks on several threads give the one-thread verdicts and
+    /// indexes: a result right, out of order inside a range and across
+    /// two, unstable, and missing a key.
+    #[test]
+    fn checks_on_threads_agree_with_one_thread() {
+        let n = PARALLEL_CHECK + 12_345;
+        let sorted: Vec<u64> = (0..n as u64).map(|i| i / 3).collect();
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let print = fingerprint_on(&sorted, 1);
+        let pairs = fingerprint_pairs_on(&sorted, &rows, 1);
+        for threads in [2, 3, 7] {
+            assert_eq!(fingerprint_on(&sorted, threads), print);
+            assert_eq!(fingerprint_pairs_on(&sorted, &rows, threads), pairs);
+            assert_eq!(verify_on(&sorted, print, threads), Ok(()));
+            assert_eq!(verify_pairs_on(&sorted, &rows, pairs, threads), Ok(()));
+        }
+        // Every boundary of 2, 3 and 7 ranges, and places inside them.
+        let mut places: Vec<usize> = [2, 3, 7]
+            .iter()
+            .flat_map(|&t| (1..t).map(move |i| i * n / t))
+            .flat_map(|b| [b - 1, b])
+            .collect();
+        places.extend([0, 1, n / 5, n - 2]);
+        for at in places {
+            let mut keys = sorted.clone();
+            keys.swap(at, at + 1);
+            keys[at] += 1;
+            let mut rows = rows.clone();
+            rows.swap(at, at + 1);
+            let one = verify(&keys, print);
+            let one_pairs = verify_pairs(&keys, &rows, pairs);
+            for threads in [2, 3, 7] {
+                assert_eq!(
+                    verify_on(&keys, print, threads),
+                    one,
+                    "{at}, {threads} threads"
+                );
+                assert_eq!(
+                    verify_pairs_on(&keys, &rows, pairs, threads),
+                    one_pairs,
+                    "{at}, {threads} threads"
+                );
+            }
+        }
+        let mut unstable = rows.clone();
+        unstable.swap(n / 2, n / 2 + 1);
+        let one = verify_pairs(&sorted, &unstable, pairs);
+        assert!(matches!(one, Err(Wrong::NotStable { .. })));
+        assert_eq!(verify_pairs_on(&sorted, &unstable, pairs, 2), one);
+        let short = &sorted[..n - 1];
+        assert_eq!(verify_on(short, print, 3), Err(Wrong::NotThePermutation));
     }
 }

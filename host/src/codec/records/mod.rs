@@ -28,7 +28,7 @@ use crate::error::SortError;
 use crate::keys::{KeyVec, SortKey};
 use crate::registry::Backend;
 use crate::running::integrity::{
-    Fingerprint, Tally, Wrong, fingerprint_pairs, verify, verify_pairs,
+    Fingerprint, Wrong, fingerprint_on, fingerprint_pairs_on, verify_on, verify_pairs_on,
 };
 use crate::running::isolate::IsolatedSortError;
 use crate::running::worker;
@@ -214,12 +214,17 @@ impl<'a> Records<'a> {
     /// The fingerprint of what [`Records::sort`] sorts, for
     /// [`Records::verify`] to check its result against.
     pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint_on(1)
+    }
+
+    /// [`Records::fingerprint`] on up to `threads` threads.
+    pub fn fingerprint_on(&self, threads: usize) -> Fingerprint {
         if self.canonical {
-            let mut tally = Tally::default();
-            with_keys!(&self.keys, keys => tally.add(keys));
-            return tally.finish();
+            return with_keys!(&self.keys, keys => fingerprint_on(keys, threads));
         }
-        with_pairs!((&self.keys, &self.starts), keys, starts => fingerprint_pairs(keys, starts))
+        with_pairs!((&self.keys, &self.starts), keys, starts => {
+            fingerprint_pairs_on(keys, starts, threads)
+        })
     }
 
     /// Sorts the records by key through `backend`, equal keys in input
@@ -315,10 +320,17 @@ impl<'a> Records<'a> {
     /// Checks a sorted result: in order, equal keys in input order, and the
     /// records whose [`Records::fingerprint`] was `input`.
     pub fn verify(&self, input: Fingerprint) -> Result<(), Wrong> {
+        self.verify_on(input, 1)
+    }
+
+    /// [`Records::verify`] on up to `threads` threads: the same verdict.
+    pub fn verify_on(&self, input: Fingerprint, threads: usize) -> Result<(), Wrong> {
         if self.canonical {
-            return with_keys!(&self.keys, keys => verify(keys, input));
+            return with_keys!(&self.keys, keys => verify_on(keys, input, threads));
         }
-        with_pairs!((&self.keys, &self.starts), keys, starts => verify_pairs(keys, starts, input))
+        with_pairs!((&self.keys, &self.starts), keys, starts => {
+            verify_pairs_on(keys, starts, input, threads)
+        })
     }
 
     /// Writes the header line, then every record's line in the records'
