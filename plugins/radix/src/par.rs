@@ -17,7 +17,7 @@
 //! 2. The serial sort's early exits (presorted, few distinct values) and
 //!    its sample.
 //! 3. The first digit, chosen by the serial sort's own code
-//!    ([`sort::choose_first`]: wide, offset or logarithmic digits, floats
+//!    (`sort::choose_first`: wide, offset or logarithmic digits, floats
 //!    mapped to ordered keys by the scatter), whose passes (the histogram,
 //!    the smallest and largest key) each thread makes over its contiguous
 //!    `1 / t` of the input.
