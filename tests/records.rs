@@ -604,4 +604,12 @@ fn every_thread_count_gives_the_same_bytes() {
         .run(["sort", "--threads", "0"])
         .expect_code(2)
         .expect_stderr(&["--threads"]);
+    // A thread count past the cap is refused, not tried (100000 threads'
+    // stacks once made wildhost abort).
+    sandbox
+        .run(["sort", "--threads", "100000", "-i", file])
+        .expect_code(2)
+        .expect_stderr(&["at most 256 threads"]);
+    let most = sandbox.run(["sort", "--threads", "256", "-i", file, "-k", "2", "-d", ","]);
+    assert_eq!(most.code, Some(0), "{}", most.stderr);
 }

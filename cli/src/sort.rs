@@ -82,15 +82,34 @@ pub struct SortArgs {
     /// written on several; the sort runs on several with a backend that
     /// takes a thread count. Default: the CPUs this process may use (its
     /// CPU affinity, and a cgroup's CPU quota). 1: everything on one
-    /// thread.
-    #[arg(long, value_name = "N")]
+    /// thread; at most 256.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     threads: Option<NonZeroUsize>,
+}
+
+/// Most threads `--threads` takes: far more than any machine's sort
+/// gains from, few enough that starting them cannot exhaust memory.
+const MAX_THREADS: usize = 256;
+
+/// `--threads`: 1 to [`MAX_THREADS`].
+fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n @ 1..=MAX_THREADS) => Ok(NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)),
+        Ok(0) => Err("a sort needs at least 1 thread".into()),
+        Ok(_) => Err(format!("at most {MAX_THREADS} threads")),
+        Err(_) => Err(format!(
+            "`{text}` is not a number of threads (1 to {MAX_THREADS})"
+        )),
+    }
 }
 
 impl SortArgs {
     /// `--threads`, else the CPUs this process may use.
     fn threads(&self) -> usize {
-        self.threads.unwrap_or_else(mem::available_threads).get()
+        self.threads
+            .unwrap_or_else(mem::available_threads)
+            .get()
+            .min(MAX_THREADS)
     }
 }
 

@@ -186,6 +186,8 @@ pub fn read_file_on(
         return Ok(bytes);
     }
     let mut bytes: Vec<u8> = try_with_capacity(len.saturating_add(1))?;
+    // At least 4 MiB a thread.
+    let threads = threads.min(len >> 22).max(1);
     let part = len.div_ceil(threads);
     let read: Vec<io::Result<usize>> = std::thread::scope(|s| {
         let file = &file;

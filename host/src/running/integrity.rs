@@ -383,10 +383,12 @@ fn on_ranges<R: Send>(
     threads: usize,
     work: impl Fn(std::ops::Range<usize>) -> R + Sync,
 ) -> Vec<R> {
+    // One range below `PARALLEL_CHECK` keys, and at least a quarter of
+    // that a thread above.
     let threads = if n < PARALLEL_CHECK {
         1
     } else {
-        threads.max(1)
+        threads.min(n / (PARALLEL_CHECK / 4)).max(1)
     };
     let ranges: Vec<_> = (0..threads)
         .map(|t| t * n / threads..(t + 1) * n / threads)

@@ -159,6 +159,8 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
     layout: &Layout,
     threads: usize,
 ) -> Result<Parsed<T, P>, ParseError> {
+    // At least a MiB per thread: more threads than that only cost.
+    let threads = threads.min((input.len() - body) >> 20).max(1);
     let bounds = line_bounds(input, body, threads);
     if bounds.len() <= 2 {
         return parse_as(input, body, first_line, layout);

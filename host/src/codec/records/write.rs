@@ -268,7 +268,8 @@ pub(super) fn write_blocks<W: io::Write + ?Sized>(
     out: &mut W,
 ) -> io::Result<()> {
     use std::sync::mpsc::sync_channel;
-    let workers = workers.clamp(1, count.max(1));
+    // No more workers than blocks, nor than a sort could use.
+    let workers = workers.clamp(1, count.clamp(1, 256));
     std::thread::scope(|s| {
         let mut lanes = Vec::with_capacity(workers);
         for w in 0..workers {
