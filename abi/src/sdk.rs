@@ -161,6 +161,23 @@ pub unsafe fn run_sort<T: Key>(
     err_cap: usize,
     sort: fn(&mut [T]),
 ) -> i32 {
+    // SAFETY: as the caller guarantees.
+    unsafe { keys_call(keys, len, err, err_cap, sort) }
+}
+
+/// The body of [`run_sort`] and [`run_sort_with`]: checks the buffer,
+/// builds the slice, calls `sort`, catches a panic.
+///
+/// # Safety
+/// As for [`run_sort`].
+#[inline(always)]
+unsafe fn keys_call<T: Key>(
+    keys: *mut c_void,
+    len: usize,
+    err: *mut c_char,
+    err_cap: usize,
+    sort: impl FnOnce(&mut [T]),
+) -> i32 {
     if len == 0 {
         return status::OK;
     }
@@ -324,23 +341,8 @@ pub unsafe fn run_sort_with<T: Key>(
         Ok(threads) => threads,
         Err(code) => return code,
     };
-    if len == 0 {
-        return status::OK;
-    }
-    let keys = keys.cast::<T>();
-    if keys.is_null() || !keys.is_aligned() {
-        // SAFETY: `err`/`err_cap` as the caller guarantees.
-        unsafe { write_message(err, err_cap, "buffer is null or misaligned") };
-        return status::INVALID_ARGUMENT;
-    }
-    // SAFETY: non-null and aligned (checked above); the caller guarantees
-    // `len` initialised keys of type `T` owned exclusively for this call.
-    let slice = unsafe { core::slice::from_raw_parts_mut(keys, len) };
-    match panic::catch_unwind(AssertUnwindSafe(|| sort(slice, threads))) {
-        Ok(()) => status::OK,
-        // SAFETY: `err`/`err_cap` as the caller guarantees.
-        Err(payload) => unsafe { report_panic(payload, err, err_cap) },
-    }
+    // SAFETY: as the caller guarantees.
+    unsafe { keys_call(keys, len, err, err_cap, |k| sort(k, threads)) }
 }
 
 /// [`run_sort_with`] with a payload: sorts the host's keys and payload with
