@@ -453,8 +453,17 @@ fn an_input_is_sorted_within_memory_in_parts_past_it_and_refused_below_a_mib() {
         let sort = |memory: u64| {
             let memory = memory.to_string();
             sandbox.run([
-                "sort", "-b", backend, "-i", "in.txt", "-o", "out.txt", "--memory", &memory,
-                "--temp-dir", &temp,
+                "sort",
+                "-b",
+                backend,
+                "-i",
+                "in.txt",
+                "-o",
+                "out.txt",
+                "--memory",
+                &memory,
+                "--temp-dir",
+                &temp,
             ])
         };
         for memory in [needs, needs - 1] {
@@ -475,7 +484,11 @@ fn an_input_is_sorted_within_memory_in_parts_past_it_and_refused_below_a_mib() {
             "old\n"
         );
     }
-    assert_eq!(fs::read_dir(&temp).expect("temp").count(), 0, "nothing left");
+    assert_eq!(
+        fs::read_dir(&temp).expect("temp").count(),
+        0,
+        "nothing left"
+    );
     // Standard input is read up to what fits, then sorted in parts.
     for memory in ["1299999", "1300000"] {
         let out = sandbox.run_with_input(
@@ -486,7 +499,10 @@ fn an_input_is_sorted_within_memory_in_parts_past_it_and_refused_below_a_mib() {
         assert_eq!(out.stdout_text(), expected);
     }
     sandbox
-        .run_with_input(["sort", "-b", "std", "--memory", "1048575"], input.as_bytes())
+        .run_with_input(
+            ["sort", "-b", "std", "--memory", "1048575"],
+            input.as_bytes(),
+        )
         .expect_code(1)
         .expect_stderr(&["standard input is too large", "more than"]);
     // Sizes take the suffixes of powers of 1024.

@@ -240,6 +240,9 @@ pub fn make_runs(
         let bytes = room.saturating_mul(line) / (line + per_record);
         (bytes.max(buffer.len() as u64) as usize).max(64 << 10)
     };
+    // What a stream's first read left spare would count against the
+    // parts' records.
+    buffer.shrink_to_fit();
     buffer
         .try_reserve_exact(capacity.saturating_sub(buffer.len()))
         .map_err(|e| ExternalError::Read(io::Error::other(e)))?;
