@@ -142,7 +142,7 @@ pub(crate) fn parse_delimiter(text: &str) -> Result<u8, String> {
 
 /// `4096`, `512K`, `1.5G`, `2GiB`: bytes, or with a suffix of powers of
 /// 1024 (as GNU sort's `--buffer-size` reads them).
-fn parse_memory(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_memory(text: &str) -> Result<u64, String> {
     let wrong = || format!("`{text}` is not a size (bytes, or with a suffix: 512M, 2G, 1.5GiB)");
     let lower = text.trim().to_ascii_lowercase();
     let unit = lower.trim_end_matches("ib").trim_end_matches('b');
