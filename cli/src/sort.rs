@@ -475,7 +475,8 @@ impl ProgressDisplay {
                 ProgressStyle::with_template(template)
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            self.bar = Some(bar);
+            // The clock counts from the start of the sort.
+            self.bar = Some(bar.with_elapsed(self.start.elapsed()));
             self.merging = merging;
         }
         if let Some(bar) = &self.bar {
