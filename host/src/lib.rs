@@ -65,6 +65,7 @@ pub(crate) mod message;
 pub mod process;
 pub mod registry;
 pub mod running;
+pub mod threads;
 pub mod wire;
 
 pub use error::{Refusal, SortError, Stage};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The floors, lowest first: a module may import its own floor and below.
 const FLOORS: [&[&str]; 7] = [
     &[
-        "error", "keys", "process", "wire", "mem", "budget", "crash", "message",
+        "error", "keys", "process", "wire", "mem", "budget", "crash", "message", "threads",
     ],
     &["loading"],
     &["registry"],

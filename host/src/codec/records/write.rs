@@ -276,7 +276,7 @@ pub(super) fn write_blocks<W: io::Write + ?Sized>(
             let (full_tx, full_rx) = sync_channel::<Vec<u8>>(2);
             let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
             let make = &make;
-            s.spawn(move || {
+            let started = std::thread::Builder::new().spawn_scoped(s, move || {
                 for i in (w..count).step_by(workers) {
                     let mut bytes = empty_rx.try_recv().unwrap_or_default();
                     bytes.clear();
@@ -287,6 +287,19 @@ pub(super) fn write_blocks<W: io::Write + ?Sized>(
                     }
                 }
             });
+            if started.is_err() {
+                // A thread that cannot start (the process is at its limit
+                // of threads): the workers started stop at their next
+                // block, and this thread makes every block itself.
+                drop(lanes);
+                let mut bytes = Vec::new();
+                for i in 0..count {
+                    bytes.clear();
+                    make(i, &mut bytes);
+                    out.write_all(&bytes)?;
+                }
+                return Ok(());
+            }
             lanes.push((full_rx, empty_tx));
         }
         for i in 0..count {
