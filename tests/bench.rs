@@ -193,6 +193,16 @@ fn bench_runs_on_the_users_own_file() {
 }
 
 /// `id,amount,name` with a header and 3000 rows; the amounts repeat.
+/// Each row's backend and status.
+fn backends_and_statuses(rows: &[serde_json::Value]) -> Vec<(&str, &str)> {
+    rows.iter()
+        .map(|r| {
+            let text = |field: &str| r[field].as_str().expect("a string");
+            (text("backend"), text("status"))
+        })
+        .collect()
+}
+
 fn sales_csv() -> String {
     let rows = (0..3000).map(|i| format!("{i},{},n{}\n", (i * 7919) % 301 - 150, i % 13));
     std::iter::once("id,amount,name\n".to_string())
@@ -243,13 +253,7 @@ fn bench_times_the_records_of_a_csv_by_a_field_and_the_whole_job() {
     ]);
     json.expect_code(0);
     let rows = json_rows(&json);
-    let found: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| {
-            let text = |field: &str| r[field].as_str().expect("a string");
-            (text("backend"), text("status"))
-        })
-        .collect();
+    let found = backends_and_statuses(&rows);
     assert_eq!(
         found,
         [
@@ -283,13 +287,7 @@ fn bench_times_the_job_in_parts_within_memory() {
     ]);
     json.expect_code(0);
     let rows = json_rows(&json);
-    let found: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| {
-            let text = |field: &str| r[field].as_str().expect("a string");
-            (text("backend"), text("status"))
-        })
-        .collect();
+    let found = backends_and_statuses(&rows);
     assert_eq!(
         found,
         [

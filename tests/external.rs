@@ -4,7 +4,7 @@
 //! the temporary directory.
 
 use std::fs;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -210,9 +210,9 @@ fn a_temp_dir_that_cannot_hold_the_parts_is_named_and_nothing_is_written() {
     fs::write(work.join("in.txt"), numbers(300_000, false)).expect("write");
     fs::write(work.join("out.txt"), "precious\n").expect("write");
     let temp = temp_dir(&sandbox);
-    // A missing directory.
-    sandbox
-        .run([
+    let temp = temp.to_str().expect("utf-8");
+    let sort = |temp: &str| {
+        sandbox.command([
             "sort",
             "-i",
             "in.txt",
@@ -221,8 +221,11 @@ fn a_temp_dir_that_cannot_hold_the_parts_is_named_and_nothing_is_written() {
             "--memory",
             "1M",
             "--temp-dir",
-            "nowhere",
+            temp,
         ])
+    };
+    // A missing directory.
+    wildhost_suite::run(sort("nowhere"), b"")
         .expect_code(1)
         .expect_stderr(&[
             "cannot keep the sorted parts in the temporary directory `nowhere`",
@@ -231,32 +234,8 @@ fn a_temp_dir_that_cannot_hold_the_parts_is_named_and_nothing_is_written() {
         ]);
     // A file size limit the parts pass (wildhost ignores SIGXFSZ: the
     // write fails instead).
-    let mut command = sandbox.command([
-        "sort",
-        "-i",
-        "in.txt",
-        "-o",
-        "out.txt",
-        "--memory",
-        "1M",
-        "--temp-dir",
-        temp.to_str().expect("utf-8"),
-    ]);
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the
-    // child before exec.
-    unsafe {
-        command.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: 64 << 10,
-                rlim_max: 64 << 10,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
-    }
+    let mut command = sort(temp);
+    wildhost_suite::limit_file_size(&mut command, 64 << 10);
     let out = command.stdin(Stdio::null()).output().expect("run wildhost");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -269,7 +248,7 @@ fn a_temp_dir_that_cannot_hold_the_parts_is_named_and_nothing_is_written() {
         assert!(stderr.contains(needle), "{needle}: {stderr}");
     }
     assert_eq!(fs::read(work.join("out.txt")).expect("read"), b"precious\n");
-    assert_empty(&temp);
+    assert_empty(Path::new(temp));
 }
 
 #[test]

@@ -733,7 +733,6 @@ fn an_open_descriptor_as_output_is_written_where_it_points() {
 
 #[test]
 fn the_file_size_limit_is_an_error_not_a_signal() {
-    use std::os::unix::process::CommandExt;
     let sandbox = Sandbox::with_shipped_plugins();
     let work = sandbox.work();
     let lines: String = (0..100_000).rev().map(|i| format!("{i}\n")).collect();
@@ -741,21 +740,7 @@ fn the_file_size_limit_is_an_error_not_a_signal() {
     fs::write(work.join("out.txt"), "precious\n").expect("write output");
     for output in ["out.txt", "-"] {
         let mut command = sandbox.command(["sort", "-i", "in.txt", "-o", output]);
-        // SAFETY: the hook runs between fork and exec and only calls
-        // setrlimit, which is async-signal-safe.
-        unsafe {
-            command.pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: 64 << 10,
-                    rlim_max: 64 << 10,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
+        wildhost_suite::limit_file_size(&mut command, 64 << 10);
         // Standard output is a file too, so that the limit applies to it.
         let stdout = fs::File::create(work.join("stdout.txt")).expect("create");
         let out = command

@@ -158,14 +158,7 @@ pub(super) fn measure(
             black_box(&out);
             Ok(elapsed)
         });
-        let row = measured(&name, samples);
-        rows.push(match row.status {
-            "ok" => Row {
-                status: "job",
-                ..row
-            },
-            _ => row,
-        });
+        rows.push(job_row(measured(&name, samples)));
         progress.inc(1);
     }
     if let (Some(backend), Some(memory)) = (job, parts) {
@@ -198,19 +191,23 @@ pub(super) fn measure(
             black_box(&out);
             Ok(elapsed)
         });
-        let row = measured(&name, samples);
-        rows.push(match row.status {
-            "ok" => Row {
-                status: "job",
-                ..row
-            },
-            _ => row,
-        });
+        rows.push(job_row(measured(&name, samples)));
         progress.inc(1);
     }
     progress.finish_and_clear();
     compare_with_std(&mut rows);
     Ok(rows)
+}
+
+/// A whole job's row: marked as a job once it measured.
+fn job_row(row: Row) -> Row {
+    match row.status {
+        "ok" => Row {
+            status: "job",
+            ..row
+        },
+        _ => row,
+    }
 }
 
 /// One warm-up run, then `repeat` timed ones; each run times itself (its
