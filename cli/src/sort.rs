@@ -527,17 +527,18 @@ fn external_failure(
             .cause(error);
             if let (Some(needed), Some(free)) = (needed, free) {
                 failure = failure.cause(format!(
-                    "this part needs about {} more there, and it has {} free",
+                    "the part being written takes about {}, and the directory has {} free",
                     report::bytes(needed),
                     report::bytes(free)
                 ));
             }
-            if let Some(total) = total {
-                failure = failure.cause(format!(
+            failure = failure.cause(match total {
+                Some(total) => format!(
                     "all the parts together take about {}, the size of the input",
                     report::bytes(total)
-                ));
-            }
+                ),
+                None => "all the parts together take about the size of the input".to_string(),
+            });
             failure.help(
                 "nothing was written and no temporary file is left; give --temp-dir a \
                  directory with room for about the input's size",
