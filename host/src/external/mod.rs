@@ -2,7 +2,7 @@
 //! each sort within the memory limit, each part is sorted with the chosen
 //! backend (as a whole input would be: parsed, sorted, checked) and written
 //! to a temporary file as a sorted run, and the runs are merged k-way
-//! while the result streams to the output ([`merge`]).
+//! while the result streams to the output (`merge.rs`).
 //!
 //! The temporary files have no name (`O_TMPFILE` where the file system has
 //! it, else unlinked as soon as they are created): whatever ends wildhost,

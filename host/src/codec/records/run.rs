@@ -105,7 +105,7 @@ impl Records<'_> {
 
 /// Reads a run back one record at a time: the key first
 /// ([`RunReader::advance`]), its line (if the run has lines) when it is
-/// wanted ([`RunReader::emit`]).
+/// wanted ([`RunReader::emit_text`], [`RunReader::emit_as`]).
 #[derive(Debug)]
 pub struct RunReader<T, R> {
     reader: R,
