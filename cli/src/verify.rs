@@ -52,6 +52,7 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Outcome {
         seed: args.seed,
         max_len: args.max_len as usize,
         timeout: args.timeout.map(Duration::from_secs),
+        scratch_len: None,
     };
     let scanner = cli.scanner();
     let mut checks = Vec::new();
