@@ -55,6 +55,12 @@ static int32_t sort(void *keys, size_t len, uint32_t key_type, char *err, size_t
     return WILD_ERR_UNSUPPORTED_KEY_TYPE; /* the host passes only declared types: not reached */
 }
 
+#ifndef PLUGIN_FEATURES
+#define PLUGIN_FEATURES /* none; `make FEATURES=a,b` defines it as "a","b", */
+#endif
+/* The features compiled in, NULL-terminated: `wildhost inspect` and `list` show them. */
+static const char *const features[] = {PLUGIN_FEATURES NULL};
+
 /* name, doc, sort, key types, flags, scratch % (0: it allocates nothing), 0,
  * then (ABI 1.1) sort_pairs, payload types, 0: NULL and 0 for bare keys only,
  * then (ABI 1.2) sort_with: NULL for a backend that runs on the calling thread */
@@ -64,7 +70,7 @@ static const WildMethodDef methods[] = {
 };
 static const WildModuleDef module = {
     WILD_MODULE_HEAD, "{{name}}" /* = the file name */, "0.1.0",
-    "{{name}}: a wildhost plugin written in C", NULL /* features */, NULL /* init */,
+    "{{name}}: a wildhost plugin written in C", features, NULL /* init */,
     WILD_METHOD_TABLE(methods),
 };
 WILD_EXPORT_MODULE({{name}}, module)
