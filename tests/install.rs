@@ -155,11 +155,18 @@ fn install_checks_a_file_copies_it_into_a_new_user_directory_and_records_it() {
             "(installed from file ",
             "help: pass --force to replace it",
         ]);
-    wildhost(
-        &sandbox,
-        &["install", "--force", plugin.to_str().expect("utf-8")],
-    )
-    .expect_code(0);
+    // Replaced with --force; a file of the module in a directory searched
+    // first (here --plugin-dir) is named.
+    let earlier = sandbox.install(&plugin);
+    let forced = run(
+        sandbox.command(["install", "--force", plugin.to_str().expect("utf-8")]),
+        b"",
+    );
+    forced.expect_code(0).expect_stdout(&[&format!(
+        "  note:     `{}` comes first on the search path and shadows it",
+        earlier.display()
+    )]);
+    fs::remove_file(earlier).expect("rm");
 
     // Uninstalled: the file and its entry are gone.
     wildhost(&sandbox, &["uninstall", "good_c"])
@@ -609,4 +616,31 @@ fn an_archive_for_another_machine_is_built_from_its_source() {
         .expect_stderr(&["building from its source"])
         .expect_stdout(&["installed demo_far 0.1.0"]);
     assert_eq!(manifest(&sandbox)["plugins"][0]["source"], "archive-source");
+}
+
+#[test]
+fn a_cargo_project_is_built_and_installed() {
+    let sandbox = Sandbox::new();
+    wildhost(&sandbox, &["new", "demo_cargo", "--lang", "rust"]).expect_code(0);
+    let dir = sandbox.work().join("demo_cargo");
+    // As tests/new.rs builds its Rust project: into the fixture target
+    // directory (abi_stable compiled once, with the same flags), with the
+    // lock file of an earlier build when there is one.
+    let lock = fixtures::dir().join("new-rust.Cargo.lock");
+    if lock.is_file() {
+        fs::copy(&lock, dir.join("Cargo.lock")).expect("copy the lock file");
+    }
+    let mut command = sandbox.bare_command();
+    command
+        .env("CARGO_TARGET_DIR", fixtures::dir().join("target"))
+        .env("RUSTFLAGS", "-D warnings")
+        .args(["install", "demo_cargo"]);
+    run(command, b"")
+        .expect_code(0)
+        .expect_stderr(&["building: cd demo_cargo && cargo build --release\n"])
+        .expect_stdout(&["installed demo_cargo 0.1.0", "backend:  demo_cargo ("]);
+    let entry = &manifest(&sandbox)["plugins"][0];
+    assert_eq!(entry["source"], "project");
+    let installed = user_dir(&sandbox).join("libdemo_cargo.so");
+    assert_eq!(entry["sha256"], sha256_of(&installed));
 }

@@ -348,7 +348,7 @@ fn install_file(cli: &Cli, args: &InstallArgs, candidate: &Candidate<'_>) -> Out
     })?;
     let from = std::path::absolute(candidate.from).unwrap_or_else(|_| candidate.from.to_path_buf());
     manifest.record(Entry {
-        file: file_name,
+        file: file_name.clone(),
         module: module.clone(),
         sha256,
         source: candidate.kind,
@@ -381,6 +381,13 @@ fn install_file(cli: &Cli, args: &InstallArgs, candidate: &Candidate<'_>) -> Out
         let types: Vec<&str> = backend.key_types().map(KeyType::name).collect();
         let _ = writeln!(out, "  backend:  {} ({})", backend.name(), types.join(" "));
     }
+    if let Some(earlier) = shadowed_by(cli, &dir, &file_name) {
+        let _ = writeln!(
+            out,
+            "  note:     `{}` comes first on the search path and shadows it",
+            earlier.display()
+        );
+    }
     match verified {
         Some(passed) => {
             let _ = writeln!(out, "  verify:   {passed} checks passed (a quick run)");
@@ -390,6 +397,17 @@ fn install_file(cli: &Cli, args: &InstallArgs, candidate: &Candidate<'_>) -> Out
         }
     }
     crate::output::Destination::Stdout.write(out.as_bytes())
+}
+
+/// A file of the same name in a directory searched before `dir`.
+fn shadowed_by(cli: &Cli, dir: &Path, file_name: &str) -> Option<PathBuf> {
+    let real = dir.canonicalize().ok()?;
+    cli.search_path()
+        .dirs
+        .iter()
+        .take_while(|d| d.path.canonicalize().ok().as_ref() != Some(&real))
+        .map(|d| d.path.join(file_name))
+        .find(|path| path.exists())
 }
 
 fn already_installed(module: &str, dir: &Path, path: &Path) -> Failure {
