@@ -631,6 +631,16 @@ fn a_cargo_project_is_built_and_installed() {
         fs::copy(&lock, dir.join("Cargo.lock")).expect("copy the lock file");
     }
     let mut command = sandbox.bare_command();
+    // The sandbox's HOME hides the toolchain and the registry cache where
+    // no rustup proxy has named them already (running the test binary
+    // directly): name them from the real HOME.
+    if let Some(home) = std::env::var_os("HOME") {
+        for (var, dir) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+            if std::env::var_os(var).is_none() {
+                command.env(var, Path::new(&home).join(dir));
+            }
+        }
+    }
     command
         .env("CARGO_TARGET_DIR", fixtures::dir().join("target"))
         .env("RUSTFLAGS", "-D warnings")
