@@ -268,6 +268,42 @@ fn bench_times_the_records_of_a_csv_by_a_field_and_the_whole_job() {
     assert!(rows[3]["speedup_vs_std"].is_null(), "a job is not a sort");
 }
 
+/// `--memory` adds the whole job sorted in parts, as `wildhost sort
+/// --memory` sorts an input that needs more; without --key the records
+/// are whole lines.
+#[test]
+fn bench_times_the_job_in_parts_within_memory() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let lines: String = (0..200_000u64)
+        .map(|i| format!("{}\n", (i * 7_919) % 100_003))
+        .collect();
+    fs::write(sandbox.work().join("ints.txt"), lines).expect("write");
+    let json = sandbox.run([
+        "bench", "--input", "ints.txt", "--memory", "1M", "-b", "radix", "-r", "1", "--json",
+    ]);
+    json.expect_code(0);
+    let rows = json_rows(&json);
+    let found: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            let text = |field: &str| r[field].as_str().expect("a string");
+            (text("backend"), text("status"))
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("memcpy", "baseline"),
+            ("std", "ok"),
+            ("radix", "ok"),
+            ("radix (whole job)", "job"),
+            ("radix (in parts, --memory 1.0 MiB)", "job"),
+        ]
+    );
+    assert_eq!(rows[4]["input"], "file ints.txt, lines");
+    assert_eq!(rows[4]["keys"], 200_000);
+}
+
 #[test]
 fn records_that_do_not_parse_are_named_by_line_and_field() {
     let sandbox = Sandbox::with_shipped_plugins();

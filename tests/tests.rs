@@ -17,6 +17,10 @@
 // against a reference sort; input and output files, bad lines, exit codes.
 mod sort;
 
+// `wildhost sort` past --memory: sorted in parts through nameless
+// temporary files, the same bytes as in memory, nothing left behind.
+mod external;
+
 // `wildhost sort`'s record mode: lines kept verbatim, ordered stably by the
 // whole line or one field, byte for byte against GNU sort; bad keys.
 mod records;

@@ -57,6 +57,7 @@ pub mod codec;
 pub mod conformance;
 pub mod crash;
 pub mod error;
+pub mod external;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod install;

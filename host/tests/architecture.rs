@@ -15,7 +15,7 @@ const FLOORS: [&[&str]; 7] = [
     &["registry"],
     &["running"],
     &["codec"],
-    &["conformance", "install"],
+    &["conformance", "external", "install"],
     &["fuzzing"],
 ];
 

@@ -16,7 +16,7 @@ use std::io;
 /// one; empty past the end (only a backend that garbled its result, run
 /// without the check, gives such a start).
 #[inline(always)]
-fn line_at(input: &[u8], at: usize) -> &[u8] {
+pub(super) fn line_at(input: &[u8], at: usize) -> &[u8] {
     let rest = input.get(at..).unwrap_or_default();
     // Most lines end within 64 bytes: found in one window, without a call.
     if let Some(window) = rest.first_chunk::<64>() {
@@ -99,8 +99,8 @@ fn prefetch(input: &[u8], at: usize) {
     let _ = (input, at);
 }
 
-/// The starts from the largest key down, each run of equal keys in its own
-/// (input) order.
+/// The indexes of sorted records from the largest key down, each run of
+/// equal keys in its own (input) order.
 pub(super) fn reversed<'k, T: SortKey, P: Position>(
     keys: &'k [T],
     starts: &'k [P],
@@ -121,7 +121,7 @@ pub(super) fn reversed<'k, T: SortKey, P: Position>(
             (next, stop, end) = (start, end, start);
         }
         next += 1;
-        Some(starts[next - 1].offset())
+        Some(next - 1)
     })
 }
 
