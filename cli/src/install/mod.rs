@@ -129,7 +129,8 @@ pub fn run(cli: &Cli, args: &InstallArgs) -> Outcome {
     if !args.features.is_empty() || args.from_source {
         return Err(Failure::usage(
             "--features and --from-source apply to a project or an archive, not a plugin file",
-        ));
+        )
+        .help("install the project directory, or an archive `wildhost pack` wrote"));
     }
     install_file(
         cli,
@@ -223,6 +224,9 @@ fn install_archive(cli: &Cli, args: &InstallArgs) -> Outcome {
         fits => {
             let why = match fits {
                 _ if args.from_source => "--from-source".to_string(),
+                Err(_) if !binary.is_file() => {
+                    format!("the archive holds no binary `{}`", metadata.file)
+                }
                 Err(why) => format!("the archive's binary cannot run here: {why}"),
                 Ok(()) => format!(
                     "the archive's binary was built with features [{}], not [{}]",
@@ -250,7 +254,7 @@ fn install_archive(cli: &Cli, args: &InstallArgs) -> Outcome {
 /// Whether the archive's binary is there and its tag fits this machine.
 fn binary_fits(metadata: &Metadata, binary: &Path) -> Result<(), String> {
     if !binary.is_file() {
-        return Err(format!("it holds no `{}`", metadata.file));
+        return Err(format!("no `{}`", metadata.file));
     }
     Tag::parse(&metadata.tag)?.fits_host()
 }
