@@ -170,11 +170,15 @@ pub fn unpack(archive: &Path, into: &Path) -> Result<Metadata, ArchiveError> {
     let mut file = File::open(archive)?;
     let mut magic = [0u8; 2];
     let gzip = file.read(&mut magic)? == 2 && magic == [0x1f, 0x8b];
-    let file = File::open(archive)?;
+    unpack_from(BufReader::new(File::open(archive)?), gzip, into)
+}
+
+/// [`unpack`] of the bytes `reader` yields, gzip-compressed if `gzip`.
+pub fn unpack_from(reader: impl Read, gzip: bool, into: &Path) -> Result<Metadata, ArchiveError> {
     let reader: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(BufReader::new(file)))
+        Box::new(flate2::read::GzDecoder::new(reader))
     } else {
-        Box::new(BufReader::new(file))
+        Box::new(reader)
     };
     let mut tar = tar::Archive::new(reader);
     let refuse = |why: String| ArchiveError::Refused(why);
