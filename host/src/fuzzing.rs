@@ -468,30 +468,6 @@ pub fn module_definition(data: &[u8]) {
     drop(result);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_targets_survive_simple_inputs() {
-        for input in [
-            &b""[..],
-            b"\0",
-            b"1\n2\n",
-            b"-nan\ninf\n",
-            &[0xff; 300],
-            b"\x7fELF\x02\x01\x01",
-            b"\x01\x02\0\0\0failed",
-            b"x wildhost-scan-f verdict 0 {\"Ok\":null}\n",
-        ] {
-            text(input);
-            object(input);
-            module_definition(input);
-            wire(input);
-        }
-    }
-}
-
 /// The archive reader of `wildhost install`, on any bytes (a plain tar, or
 /// gzip when they start with its magic): it never panics, and whatever it
 /// unpacks stays inside the directory it was given, as regular files and
@@ -520,6 +496,30 @@ pub fn archive(data: &[u8]) {
             if kind.is_dir() {
                 stack.push(entry.path());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_targets_survive_simple_inputs() {
+        for input in [
+            &b""[..],
+            b"\0",
+            b"1\n2\n",
+            b"-nan\ninf\n",
+            &[0xff; 300],
+            b"\x7fELF\x02\x01\x01",
+            b"\x01\x02\0\0\0failed",
+            b"x wildhost-scan-f verdict 0 {\"Ok\":null}\n",
+        ] {
+            text(input);
+            object(input);
+            module_definition(input);
+            wire(input);
         }
     }
 }
