@@ -18,7 +18,7 @@ fn run_bare(sandbox: &Sandbox, args: &[&str]) -> wildhost_suite::Outcome {
 #[test]
 fn help_of_wildhost_and_of_every_subcommand_is_the_frozen_text() {
     let sandbox = Sandbox::new();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["--help"], include_str!("expected/help/wildhost.txt")),
         (&["sort", "--help"], include_str!("expected/help/sort.txt")),
         (&["list", "--help"], include_str!("expected/help/list.txt")),
@@ -36,6 +36,15 @@ fn help_of_wildhost_and_of_every_subcommand_is_the_frozen_text() {
             &["verify", "--help"],
             include_str!("expected/help/verify.txt"),
         ),
+        (
+            &["install", "--help"],
+            include_str!("expected/help/install.txt"),
+        ),
+        (
+            &["uninstall", "--help"],
+            include_str!("expected/help/uninstall.txt"),
+        ),
+        (&["pack", "--help"], include_str!("expected/help/pack.txt")),
     ];
     for (args, expected) in cases {
         run_bare(&sandbox, args).expect_exactly(0, expected, "");

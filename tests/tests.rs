@@ -59,6 +59,11 @@ mod bench;
 // `wildhost new`: the projects it writes build, load and sort.
 mod new;
 
+// `wildhost install`, `uninstall` and `pack`: the user plugin directory,
+// the install manifest and its digests, projects built from source,
+// archives, and what is refused with nothing installed.
+mod install;
+
 // wildhost as a library: discover, pick a backend, sort, from many threads.
 mod library;
 

@@ -49,6 +49,8 @@
 //! - [`codec`]: reading and writing keys as text or binary.
 //! - [`conformance`]: the checks `wildhost verify` runs, and the inputs they
 //!   and the benchmarks generate.
+//! - [`install`]: putting a plugin file into a plugin directory atomically,
+//!   platform tags, and the archives `wildhost pack` writes.
 
 pub mod budget;
 pub mod codec;
@@ -58,6 +60,7 @@ pub mod error;
 pub mod external;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod install;
 pub mod keys;
 pub mod loading;
 pub mod mem;

@@ -15,7 +15,7 @@ const FLOORS: [&[&str]; 7] = [
     &["registry"],
     &["running"],
     &["codec"],
-    &["conformance", "external"],
+    &["conformance", "external", "install"],
     &["fuzzing"],
 ];
 
