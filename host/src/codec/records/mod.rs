@@ -344,9 +344,10 @@ impl<'a> Records<'a> {
         self.write_on(reverse, out, 1)
     }
 
-    /// [`Records::write`] with the text made on up to `threads - 1` threads
-    /// while this one writes it (a few records, and records in reverse
-    /// order, are written on this thread alone): the same bytes.
+    /// [`Records::write`] with the text made on up to `threads` threads,
+    /// this one writing it in order and making text between its writes (a
+    /// few records, and records in reverse order, are written on this
+    /// thread alone): the same bytes.
     pub fn write_on<W: io::Write + ?Sized>(
         &self,
         reverse: bool,

@@ -258,58 +258,208 @@ pub(super) const WORKER_BUFFER: usize = 64 << 10;
 pub(super) const BLOCK_LINES: usize = 1 << 16;
 
 /// Writes `count` blocks of bytes to `out` in order, block `i` made by
-/// `make(i, bytes)` (into an empty vector) on one of `workers` threads
-/// while this thread writes the blocks before it. Each worker holds at
-/// most a few blocks at a time, and the vectors are used again.
+/// `make(i, bytes)` (into an empty vector) on one of `workers` threads or
+/// on this one, which writes the blocks in order and makes the next
+/// unclaimed block itself whenever the one it is to write is not ready:
+/// the making is shared by every thread and overlaps the writing. At most
+/// a few blocks per thread are made ahead of the writing, and the vectors
+/// are used again. A worker that cannot start leaves its share to the
+/// others.
 pub(super) fn write_blocks<W: io::Write + ?Sized>(
     count: usize,
     workers: usize,
     make: impl Fn(usize, &mut Vec<u8>) + Sync,
     out: &mut W,
 ) -> io::Result<()> {
-    use std::sync::mpsc::sync_channel;
+    use std::sync::{Condvar, Mutex, MutexGuard};
     // No more workers than blocks, nor than a sort could use.
-    let workers = workers.clamp(1, count.clamp(1, 256));
+    let workers = workers.min(count.saturating_sub(1)).min(256);
+    let ahead = 2 * (workers + 1);
+    struct State {
+        /// The next block no thread has claimed.
+        next: usize,
+        /// The blocks written so far.
+        written: usize,
+        /// Made blocks waiting for their turn, by index.
+        made: Vec<Option<Vec<u8>>>,
+        /// Vectors to make blocks in again.
+        spare: Vec<Vec<u8>>,
+        /// The writer stopped (an error), or a worker panicked.
+        stopped: bool,
+    }
+    let state = Mutex::new(State {
+        next: 0,
+        written: 0,
+        made: (0..count).map(|_| None).collect(),
+        spare: Vec::new(),
+        stopped: false,
+    });
+    let changed = Condvar::new();
+    let lock = || {
+        state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    fn wait<'g>(changed: &Condvar, guard: MutexGuard<'g, State>) -> MutexGuard<'g, State> {
+        changed
+            .wait(guard)
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+    // Claims the next block if it may be made now: one exists, and not
+    // too far ahead of the writing.
+    let claim = |st: &mut State| {
+        (st.next < count && st.next < st.written + ahead).then(|| {
+            st.next += 1;
+            (st.next - 1, st.spare.pop().unwrap_or_default())
+        })
+    };
+    // Makes block `i` in `bytes` and hands it in.
+    let make_one = |i: usize, mut bytes: Vec<u8>| {
+        bytes.clear();
+        make(i, &mut bytes);
+        lock().made[i] = Some(bytes);
+        changed.notify_all();
+    };
+    /// Stops everyone if its thread unwinds, so that no thread waits for
+    /// a block that will never come.
+    struct OnPanic<'a>(&'a Mutex<State>, &'a Condvar);
+    impl Drop for OnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let mut st = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                st.stopped = true;
+                self.1.notify_all();
+            }
+        }
+    }
     std::thread::scope(|s| {
-        let mut lanes = Vec::with_capacity(workers);
-        for w in 0..workers {
-            let (full_tx, full_rx) = sync_channel::<Vec<u8>>(2);
-            let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
-            let make = &make;
-            let started = std::thread::Builder::new().spawn_scoped(s, move || {
-                for i in (w..count).step_by(workers) {
-                    let mut bytes = empty_rx.try_recv().unwrap_or_default();
-                    bytes.clear();
-                    make(i, &mut bytes);
-                    if full_tx.send(bytes).is_err() {
-                        // The writer stopped (an error): so does this.
+        for _ in 0..workers {
+            let work = || {
+                let _guard = OnPanic(&state, &changed);
+                let mut st = lock();
+                loop {
+                    if st.stopped || st.next >= count {
                         return;
                     }
+                    match claim(&mut st) {
+                        Some((i, bytes)) => {
+                            drop(st);
+                            make_one(i, bytes);
+                            st = lock();
+                        }
+                        None => st = wait(&changed, st),
+                    }
                 }
-            });
-            if started.is_err() {
-                // A thread that cannot start (the process is at its limit
-                // of threads): the workers started stop at their next
-                // block, and this thread makes every block itself.
-                drop(lanes);
-                let mut bytes = Vec::new();
-                for i in 0..count {
-                    bytes.clear();
-                    make(i, &mut bytes);
-                    out.write_all(&bytes)?;
-                }
+            };
+            // A worker that cannot start leaves its share to the others.
+            let _ = std::thread::Builder::new().spawn_scoped(s, work);
+        }
+        let stop = || {
+            lock().stopped = true;
+            changed.notify_all();
+        };
+        // This thread makes blocks too: if it unwinds, the workers stop
+        // rather than wait for the writing, and the scope can end.
+        let _guard = OnPanic(&state, &changed);
+        let mut st = lock();
+        while st.written < count {
+            let i = st.written;
+            if st.stopped {
+                // A worker panicked: the end of the scope passes it on.
                 return Ok(());
             }
-            lanes.push((full_rx, empty_tx));
-        }
-        for i in 0..count {
-            let (full, empty) = &lanes[i % workers];
-            // A worker that panicked sends no more: stop writing, and the
-            // end of the scope passes its panic on.
-            let Ok(bytes) = full.recv() else { break };
-            out.write_all(&bytes)?;
-            let _ = empty.try_send(bytes);
+            if let Some(bytes) = st.made[i].take() {
+                drop(st);
+                if let Err(e) = out.write_all(&bytes) {
+                    stop();
+                    return Err(e);
+                }
+                st = lock();
+                st.spare.push(bytes);
+                st.written += 1;
+                changed.notify_all();
+            } else if let Some((j, bytes)) = claim(&mut st) {
+                drop(st);
+                make_one(j, bytes);
+                st = lock();
+            } else {
+                st = wait(&changed, st);
+            }
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_blocks;
+    use std::io;
+
+    /// Block `i` is `i` written out, a number of times that varies.
+    fn make(i: usize, bytes: &mut Vec<u8>) {
+        for _ in 0..(i % 7) + 1 {
+            bytes.extend_from_slice(format!("{i},").as_bytes());
+        }
+    }
+
+    #[test]
+    fn blocks_are_written_in_order_whatever_the_workers() {
+        for count in [0, 1, 2, 3, 50, 333] {
+            let mut expected = Vec::new();
+            for i in 0..count {
+                make(i, &mut expected);
+            }
+            for workers in [0, 1, 2, 5, 300] {
+                let mut out = Vec::new();
+                write_blocks(count, workers, make, &mut out).expect("write");
+                assert!(out == expected, "{count} blocks, {workers} workers");
+            }
+        }
+    }
+
+    /// A writer that fails after `left` writes.
+    struct Failing {
+        left: usize,
+    }
+
+    impl io::Write for Failing {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Err(io::Error::other("disk full"));
+            }
+            self.left -= 1;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_stops_every_thread() {
+        for workers in [0, 1, 3] {
+            let e = write_blocks(200, workers, make, &mut Failing { left: 5 })
+                .expect_err("the writer fails");
+            assert_eq!(e.to_string(), "disk full");
+        }
+    }
+
+    #[test]
+    fn a_panic_while_making_a_block_reaches_the_caller() {
+        for workers in [0, 2] {
+            let run = std::panic::catch_unwind(|| {
+                let mut out = Vec::new();
+                let _ = write_blocks(
+                    100,
+                    workers,
+                    |i, bytes| {
+                        assert!(i != 37, "block 37");
+                        make(i, bytes);
+                    },
+                    &mut out,
+                );
+            });
+            assert!(run.is_err(), "{workers} workers");
+        }
+    }
 }
