@@ -31,11 +31,12 @@ What is sorted, and how:
   it is and returns None.
 - Floats in arrays are sorted by IEEE-754 totalOrder, every bit kept:
   ``-NaN < -inf < ... < -0.0 < +0.0 < ... < +inf < +NaN``. That is
-  ``np.sort``'s result bit for bit, with two differences: numpy puts every
-  NaN last, where wildsort puts a NaN whose sign bit is set first (and
-  NaNs among themselves in the order of their bits), and numpy leaves
-  ``-0.0`` and ``0.0`` in no particular order, where wildsort puts
-  ``-0.0`` first. In lists, NaNs go where totalOrder puts them too (a
+  ``np.sort``'s result bit for bit, with three differences: numpy puts
+  every NaN last, where wildsort puts a NaN whose sign bit is set first
+  (and NaNs among themselves in the order of their bits); numpy's
+  vectorised sort writes every NaN back as the default quiet NaN, where
+  wildsort keeps each NaN's bits; and numpy leaves ``-0.0`` and ``0.0`` in
+  no particular order, where wildsort puts ``-0.0`` first. In lists, NaNs go where totalOrder puts them too (a
   negative NaN first, others last), and ``-0.0`` equals ``0.0``.
 - ``reverse=True``: arrays come out as ``np.sort(a)[::-1]``; lists and
   ``argsort`` as ``sorted(..., reverse=True)``, largest first with equal
