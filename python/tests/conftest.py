@@ -8,12 +8,21 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+
+# The tests in this process see the built-in backends only: no plugin of
+# the user's, whatever the environment says. wildsort reads the search
+# path at its first sort, after this.
+_ISOLATED = Path(tempfile.mkdtemp(prefix="wildsort-tests-"))
+os.environ["XDG_DATA_HOME"] = str(_ISOLATED / "data")
+os.environ["XDG_CACHE_HOME"] = str(_ISOLATED / "cache")
+os.environ.pop("WILDHOST_PLUGIN_PATH", None)
 
 
 def compile_plugin(directory, module, case=None, source=None):
