@@ -44,19 +44,41 @@ fn type_name(item: &Bound<'_, PyAny>) -> String {
         .map_or_else(|_| "?".to_string(), |n| n.to_string())
 }
 
+/// The keys of a list, and whether every element is exactly an `int` (or
+/// every one exactly a `float`): then new objects made from the sorted keys
+/// are what `sorted` returns, and the sort needs no payload.
+struct Read {
+    keys: Keys,
+    exact: bool,
+}
+
 /// The keys of the elements of `list`, or the error that names the first
 /// element that cannot be one.
-fn read(list: &Bound<'_, PyList>) -> PyResult<Keys> {
+fn read(list: &Bound<'_, PyList>) -> PyResult<Read> {
     let py = list.py();
     let n = list.len();
     let mut bits: Vec<u64> = Vec::with_capacity(n);
     let mut kinds: Vec<Kind> = Vec::with_capacity(n);
     let (mut negative, mut big, mut floats) = (None, None, false);
+    let mut exact = true;
     for i in 0..n {
-        let item = list.get_item(i)?;
-        let ptr = item.as_ptr();
-        // SAFETY: `ptr` is a live object, held by `item`; the GIL is held.
-        if unsafe { ffi::PyLong_Check(ptr) } != 0 {
+        // SAFETY: the GIL is held and `i` is below the length of `list`, a
+        // copy only this module reaches; the borrowed reference stays alive
+        // while the list holds it, and nothing below runs Python code.
+        let ptr = unsafe { ffi::PyList_GetItem(list.as_ptr(), i as isize) };
+        if ptr.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `ptr` is a live object (above).
+        let (exact_int, exact_float) = unsafe {
+            (
+                ffi::PyLong_CheckExact(ptr) != 0,
+                ffi::PyFloat_CheckExact(ptr) != 0,
+            )
+        };
+        exact &= exact_int || exact_float;
+        // SAFETY: as above.
+        if exact_int || unsafe { ffi::PyLong_Check(ptr) } != 0 {
             let mut overflow = 0;
             // SAFETY: as above; `ptr` is an int, so this runs no Python code.
             let value = unsafe { ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow) };
@@ -91,13 +113,15 @@ fn read(list: &Bound<'_, PyList>) -> PyResult<Keys> {
                 kinds.push(Kind::Big);
             }
         // SAFETY: as above.
-        } else if unsafe { ffi::PyFloat_Check(ptr) } != 0 {
+        } else if exact_float || unsafe { ffi::PyFloat_Check(ptr) } != 0 {
             // SAFETY: as above; `ptr` is a float, so this cannot fail.
             let value = unsafe { ffi::PyFloat_AsDouble(ptr) };
             floats = true;
             bits.push(value.to_bits());
             kinds.push(Kind::Float);
         } else {
+            // SAFETY: `ptr` is a live object (above).
+            let item = unsafe { Bound::from_borrowed_ptr(py, ptr) };
             return Err(PyTypeError::new_err(crate::errors::message(
                 &format!(
                     "the element at index {i} is a {}, not an int or a float",
@@ -111,15 +135,16 @@ fn read(list: &Bound<'_, PyList>) -> PyResult<Keys> {
     let ints = kinds.iter().any(|&k| k != Kind::Float);
     if floats {
         if ints {
-            return mixed(list, &bits, &kinds).map(Keys::F64);
+            let keys = mixed(list, &bits, &kinds).map(Keys::F64)?;
+            return Ok(Read { keys, exact: false });
         }
-        return Ok(Keys::F64(
-            bits.into_iter()
-                .map(|b| float_key(f64::from_bits(b)))
-                .collect(),
-        ));
+        let keys = bits.into_iter().map(f64::from_bits).collect();
+        return Ok(Read {
+            keys: Keys::F64(keys),
+            exact,
+        });
     }
-    match (negative, big) {
+    let keys = match (negative, big) {
         (Some(neg), Some(big)) => Err(PyOverflowError::new_err(crate::errors::message(
             "the ints need more than 64 bits together",
             &format!(
@@ -130,7 +155,8 @@ fn read(list: &Bound<'_, PyList>) -> PyResult<Keys> {
         ))),
         (_, Some(_)) => Ok(Keys::U64(bits)),
         _ => Ok(Keys::I64(bits.into_iter().map(|b| b as i64).collect())),
-    }
+    }?;
+    Ok(Read { keys, exact })
 }
 
 /// The key of a float: `-0.0` is `0.0`, which it equals, so that the two
@@ -247,7 +273,7 @@ fn order<'py>(
     let py = values.py();
     let copy = values.get_slice(0, values.len());
     let registry = registry::get(py);
-    let order = match read(&copy)? {
+    let order = match read(&copy)?.keys {
         Keys::I64(keys) => {
             let backend = registry::resolve(py, registry, backend, KeyType::I64)?;
             order_of(py, backend, keys, reverse)?
@@ -256,7 +282,8 @@ fn order<'py>(
             let backend = registry::resolve(py, registry, backend, KeyType::U64)?;
             order_of(py, backend, keys, reverse)?
         }
-        Keys::F64(keys) => {
+        Keys::F64(mut keys) => {
+            keys.iter_mut().for_each(|k| *k = float_key(*k));
             let backend = registry::resolve(py, registry, backend, KeyType::F64)?;
             order_of(py, backend, keys, reverse)?
         }
@@ -282,7 +309,13 @@ pub(crate) fn sort_list<'py>(
     reverse: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let py = values.py();
-    let (copy, order) = order(values, backend, reverse)?;
+    let copy = values.get_slice(0, values.len());
+    let read = read(&copy)?;
+    if read.exact {
+        return sorted_anew(py, read.keys, backend, reverse);
+    }
+    drop(read);
+    let (copy, order) = order(&copy, backend, reverse)?;
     let n = copy.len();
     let len = isize::try_from(n).map_err(|_| PyOverflowError::new_err("the list is too long"))?;
     // SAFETY: the GIL is held; a new list of `len` empty slots, each set
@@ -308,6 +341,101 @@ pub(crate) fn sort_list<'py>(
         }
     }
     Ok(out)
+}
+
+/// Sorts the keys alone, on every CPU.
+fn sort_keys<K: SortKey + Send>(
+    py: Python<'_>,
+    registry: &wildhost::Registry,
+    backend: Option<&str>,
+    key_type: KeyType,
+    keys: &mut [K],
+) -> PyResult<()> {
+    let backend = registry::resolve(py, registry, backend, key_type)?;
+    let threads = registry::threads();
+    py.detach(|| backend.sort_with_threads(keys, threads))
+        .map_err(|e| registry::sort_failed(py, backend, e))
+}
+
+/// A new list of `n` objects, the `i`-th made by `make(i)` (a new reference
+/// or null with an exception set).
+fn new_list<'py>(
+    py: Python<'py>,
+    n: usize,
+    mut make: impl FnMut(usize) -> *mut ffi::PyObject,
+) -> PyResult<Bound<'py, PyList>> {
+    let len = isize::try_from(n).map_err(|_| PyOverflowError::new_err("the list is too long"))?;
+    // SAFETY: the GIL is held; a new list of `len` empty slots.
+    let out = unsafe { ffi::PyList_New(len) };
+    if out.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: `out` is a new, owned reference to a list.
+    let out = unsafe { Bound::from_owned_ptr(py, out).cast_into_unchecked::<PyList>() };
+    for i in 0..n {
+        let item = make(i);
+        if item.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `i` is below the length of `out`, a list only this
+        // function can reach, whose slot `i` is still empty; SetItem
+        // steals the new reference `item`.
+        unsafe { ffi::PyList_SetItem(out.as_ptr(), i as isize, item) };
+    }
+    Ok(out)
+}
+
+/// A list of exact ints or exact floats, sorted as keys alone, its result
+/// made anew from the sorted keys: objects laid out in order, where the
+/// input's own objects, in sorted order, would be visited at random.
+/// Equal ints are the same int; among floats only `0.0` and `-0.0` are
+/// equal and differ, so the zeros take their signs in input order, as
+/// `sorted`'s stable sort leaves them, in both directions.
+fn sorted_anew<'py>(
+    py: Python<'py>,
+    keys: Keys,
+    backend: Option<&str>,
+    reverse: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    let registry = registry::get(py);
+    let at = |i: usize, n: usize| if reverse { n - 1 - i } else { i };
+    match keys {
+        Keys::I64(mut keys) => {
+            sort_keys(py, registry, backend, KeyType::I64, &mut keys)?;
+            let n = keys.len();
+            // SAFETY: the GIL is held.
+            new_list(py, n, |i| unsafe {
+                ffi::PyLong_FromLongLong(keys[at(i, n)])
+            })
+        }
+        Keys::U64(mut keys) => {
+            sort_keys(py, registry, backend, KeyType::U64, &mut keys)?;
+            let n = keys.len();
+            // SAFETY: the GIL is held.
+            new_list(py, n, |i| unsafe {
+                ffi::PyLong_FromUnsignedLongLong(keys[at(i, n)])
+            })
+        }
+        Keys::F64(mut keys) => {
+            let signs: Vec<bool> = keys
+                .iter()
+                .filter(|k| **k == 0.0)
+                .map(|k| k.is_sign_negative())
+                .collect();
+            keys.iter_mut().for_each(|k| *k = float_key(*k));
+            sort_keys(py, registry, backend, KeyType::F64, &mut keys)?;
+            let n = keys.len();
+            let mut signs = signs.into_iter();
+            new_list(py, n, |i| {
+                let mut key = keys[at(i, n)];
+                if key == 0.0 && signs.next() == Some(true) {
+                    key = -0.0;
+                }
+                // SAFETY: the GIL is held.
+                unsafe { ffi::PyFloat_FromDouble(key) }
+            })
+        }
+    }
 }
 
 /// `argsort(list)`: the indices that sort the list, stably.
