@@ -21,8 +21,8 @@
 # with both sides: `wildsort.sort(x)` against `np.sort(x)` (both return a
 # new array) or `sorted(x)` (both return a new list), alternating which
 # goes first; an untimed round comes before the timed ones, and every
-# round compares the results (bit for bit for arrays, the same objects for
-# lists). The ratio is the baseline's median over wildsort's: above 1,
+# round compares the results (bit for bit for arrays, the same values of
+# the same types, floats bit for bit, for lists). The ratio is the baseline's median over wildsort's: above 1,
 # wildsort is faster. wildsort sorts on every CPU the process may use, as
 # it does by default; np.sort and sorted() on one.
 #

@@ -6,6 +6,7 @@ import os
 import platform
 import random
 import statistics
+import struct
 import sys
 import time
 
@@ -35,7 +36,11 @@ def same(a, b):
     if isinstance(a, np.ndarray):
         width = a.dtype.itemsize * 8
         return a.dtype == b.dtype and np.array_equal(a.view(f"uint{width}"), b.view(f"uint{width}"))
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    # The same values of the same types, floats bit for bit (0.0 and -0.0).
+    return len(a) == len(b) and all(
+        type(x) is type(y) and (struct.pack("<d", x) == struct.pack("<d", y) if isinstance(x, float) else x == y)
+        for x, y in zip(a, b)
+    )
 
 
 def race(name, make, baseline, repeat):

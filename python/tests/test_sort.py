@@ -22,7 +22,18 @@ def test_the_seeds_toy():
 
 
 def same_objects(got, expected):
-    """The same objects in the same order: equal and identical."""
+    """What sorted() gives: the same values of the same types in the same
+    order, floats bit for bit (so 0.0 and -0.0 in sorted()'s order)."""
+    assert len(got) == len(expected)
+    for i, (g, e) in enumerate(zip(got, expected)):
+        same = type(g) is type(e) and (
+            struct.pack("<d", g) == struct.pack("<d", e) if isinstance(g, float) else g == e
+        )
+        assert same, f"at index {i}: {g!r} where sorted() gives {e!r}"
+
+
+def identical(got, expected):
+    """The very objects sorted() gives, in its order."""
     assert len(got) == len(expected)
     for i, (g, e) in enumerate(zip(got, expected)):
         assert g is e, f"at index {i}: {g!r} is not the {e!r} sorted() gives"
@@ -55,23 +66,37 @@ def test_floats_with_zeros_and_infinities_are_sorted_as_sorted_sorts_them():
     same_objects(sort(xs, reverse=True), sorted(xs, reverse=True))
 
 
+def bits(x):
+    return struct.pack("<d", x)
+
+
 def test_nans_in_a_list_go_where_total_order_puts_them():
     nan = float("nan")
     negative_nan = -nan
     xs = [1.0, nan, -math.inf, negative_nan, math.inf, -2.0]
-    got = sort(xs)
-    assert got[0] is negative_nan and math.copysign(1, got[0]) == -1
-    assert got[1:5] == [-math.inf, -2.0, 1.0, math.inf]
-    assert got[5] is nan
-    rev = sort(xs, reverse=True)
-    assert rev[0] is nan and rev[5] is negative_nan
-    assert rev[1:5] == [math.inf, 1.0, -2.0, -math.inf]
+    for values in (xs, xs + [1]):  # floats alone, and mixed with an int
+        got = sort(values)
+        assert bits(got[0]) == bits(negative_nan) and math.copysign(1, got[0]) == -1
+        assert bits(got[-1]) == bits(nan) and math.copysign(1, got[-1]) == 1
+        rev = sort(values, reverse=True)
+        assert bits(rev[0]) == bits(nan) and bits(rev[-1]) == bits(negative_nan)
+    assert sort(xs)[1:5] == [-math.inf, -2.0, 1.0, math.inf]
+    assert sort(xs, reverse=True)[1:5] == [math.inf, 1.0, -2.0, -math.inf]
 
 
 def test_a_list_mixing_ints_and_floats_is_sorted_as_floats():
-    xs = [3, 2.5, -1, 0.0, -0.0, 0, 2**53, -(2**60), 1e300, -math.inf]
-    same_objects(sort(xs), sorted(xs))
-    same_objects(sort(xs, reverse=True), sorted(xs, reverse=True))
+    xs = [3, 2.5, -1, 0.0, -0.0, 0, 2**53, -(2**60), 1e300, -math.inf, 3.0, -0.0, 0]
+    identical(sort(xs), sorted(xs))
+    identical(sort(xs, reverse=True), sorted(xs, reverse=True))
+
+
+def test_bools_and_int_subclasses_keep_their_objects_and_order():
+    class Rank(int):
+        pass
+
+    xs = [True, 1, Rank(1), 0, False, Rank(0), 2**40, Rank(-5)]
+    identical(sort(xs), sorted(xs))
+    identical(sort(xs, reverse=True), sorted(xs, reverse=True))
 
 
 def test_an_int_that_is_not_exact_as_a_float_beside_floats_is_refused():
