@@ -1,14 +1,17 @@
 //! Python lists: each element becomes a key (ints as i64, or u64 when a
-//! value needs it; floats as f64), the keys are sorted with each element's
-//! index as the payload (stable), and the result is a new list of the
-//! original objects in that order. So `sort(xs)` holds exactly the objects
-//! `sorted(xs)` holds, in the same order, whenever no NaN is among them:
-//! equal numbers (`0.0` and `-0.0`, `1` and `True`) keep their input order
-//! as they do in `sorted`. NaNs go where IEEE-754 totalOrder puts them: a
-//! NaN with its sign bit set before every other number, any other NaN
-//! after every other number (`sorted` leaves them wherever its
-//! comparisons happen to), NaNs among themselves in the order of their
-//! bits.
+//! value needs it; floats as f64), and the result is what `sorted` returns,
+//! whenever no NaN is in the list. A list of exact ints, or of exact
+//! floats, is sorted as keys alone and its result made anew from the
+//! sorted keys (equal ints are the same value; the zeros, the only equal
+//! floats that differ, take their signs in input order). Any other list
+//! (bools, int subclasses, ints and floats together) is sorted as keys
+//! with each element's index as the payload, stably, and the result holds
+//! the input's own objects in that order, so equal numbers (`0.0` and
+//! `-0.0`, `1` and `True`) keep their input order as in `sorted`. NaNs go
+//! where IEEE-754 totalOrder puts them: a NaN with its sign bit set before
+//! every other number, any other NaN after every other number (`sorted`
+//! leaves them wherever its comparisons happen to), NaNs among themselves
+//! in the order of their bits.
 
 use crate::registry;
 use pyo3::exceptions::{PyOverflowError, PyTypeError};

@@ -17,13 +17,13 @@ built-in module (``libwildsort_radix.so``) is shadowed by the built-in.
 
 What is sorted, and how:
 
-- A list of ints and floats returns a new list of the same objects.
-  Ints are sorted as 64-bit integers (i64, or u64 when a value is above
+- A list of ints and floats returns a new list. Ints are sorted as
+  64-bit integers (i64, or u64 when a value is above
   2**63 - 1), floats as f64; a list mixing both is sorted as floats when
-  every int is exactly a float, else ``TypeError``. The result holds the
-  objects ``sorted()`` returns, in the same order, for every list without
-  a NaN: the sort is stable, and numbers that compare equal (``0.0`` and
-  ``-0.0``, ``1`` and ``True``) keep their input order.
+  every int is exactly a float, else ``TypeError``. The result is what
+  ``sorted()`` returns for every list without a NaN, value for value and
+  type for type: the sort is stable, and numbers that compare equal
+  (``0.0`` and ``-0.0``, ``1`` and ``True``) keep their input order.
 - A numpy array of uint32, uint64, int32, int64, float32 or float64, an
   ``array.array`` or any buffer of those types returns a new object of the
   same type (numpy: along the last axis, as ``np.sort``).
