@@ -8,6 +8,8 @@
 # Settings, from the environment:
 #   ROWS    rows of the CSV (default 5000000, ~48 bytes each)
 #   LINES   lines of the whole-line file (default 2 x ROWS)
+#   BIG     lines of the file sorted past memory (default 21000000, ~420
+#           MB; 0 skips that race)
 #   REPEAT  rounds (default 3); the tables give the best and the median
 #   SEED    seed of the generated inputs (default 1)
 #   CARGO_TARGET_DIR  where everything goes (default target/ of the
@@ -36,6 +38,9 @@
 #   OUT` against `LC_ALL=C sort -s -n L > OUT`. The integers are canonical
 #   (no `+`, no leading zero), the form wildhost writes, so the outputs
 #   can be compared byte for byte.
+# - Past memory: BIG whole-line integers sorted within 64 MiB, in parts
+#   through temporary files in race/tmp: `wildhost sort --memory 64M`
+#   against `LC_ALL=C sort -s -n -S 64M --parallel=2`.
 #
 # How it measures:
 # - Each round runs every command once, in turn, so a slow moment of a
@@ -66,6 +71,7 @@ set -euo pipefail
 
 ROWS=${ROWS:-5000000}
 LINES=${LINES:-$((2 * ROWS))}
+BIG=${BIG:-21000000}
 REPEAT=${REPEAT:-3}
 SEED=${SEED:-1}
 
@@ -74,7 +80,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 [[ $target = /* ]] || target=$repo/$target
 work=$target/race
 venv=$target/race-venv
-mkdir -p "$work/out"
+mkdir -p "$work/out" "$work/tmp"
 cd "$repo"
 
 say() { printf '%s\n' "$*" >&2; }
@@ -113,11 +119,14 @@ generate() { # KIND COUNT FILE
 }
 generate records "$ROWS" "$csv"
 generate lines "$LINES" "$lines"
+big=$work/lines-$BIG-seed$SEED-$generator.txt
+((BIG == 0)) || generate lines "$BIG" "$big"
 if [[ ! -s $body ]]; then
     tail -n +2 "$csv" >"$body.tmp"
     mv "$body.tmp" "$body"
 fi
 cat "$body" "$lines" >/dev/null
+((BIG == 0)) || cat "$big" >/dev/null
 
 # --- the contenders -------------------------------------------------------
 
@@ -161,6 +170,12 @@ run_wildhost_lines() {
 run_gnu_lines() {
     LC_ALL=C "${timer[@]}" sort -s -n "$lines" >"$1"
 }
+run_wildhost_parts() {
+    "${timer[@]}" "$wildhost" sort --memory 64M --temp-dir "$work/tmp" --input "$big" --output "$1"
+}
+run_gnu_parts() {
+    LC_ALL=C "${timer[@]}" sort -s -n -S 64M --parallel=2 -T "$work/tmp" "$big" >"$1"
+}
 
 declare -A label=(
     [wildhost_records]='`wildhost sort --key 2 --delimiter ,`'
@@ -169,12 +184,16 @@ declare -A label=(
     [polars_startup]='polars start-up alone: `python -c "import polars"`'
     [wildhost_lines]='`wildhost sort`'
     [gnu_lines]='`LC_ALL=C sort -s -n`'
+    [wildhost_parts]='`wildhost sort --memory 64M`'
+    [gnu_parts]='`LC_ALL=C sort -s -n -S 64M --parallel=2`'
 )
 records=(wildhost_records gnu_records)
 [[ -z $polars ]] || records+=(polars_records polars_startup)
 # Contenders that write nothing to compare.
 declare -A no_output=([polars_startup]=1)
 whole=(wildhost_lines gnu_lines)
+parts=()
+((BIG == 0)) || parts=(wildhost_parts gnu_parts)
 
 # --- the race -------------------------------------------------------------
 
@@ -210,7 +229,7 @@ seconds() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
 
 for ((round = 1; round <= REPEAT; round++)); do
     say "round $round of $REPEAT"
-    for id in "${records[@]}" "${whole[@]}"; do
+    for id in "${records[@]}" "${whole[@]}" "${parts[@]}"; do
         [[ -n ${failed[$id]:-} ]] || measure "$id"
     done
 done
@@ -305,6 +324,15 @@ table "$lines" wildhost_lines gnu_lines "${whole[@]}"
 for id in "${whole[@]}"; do
     note "$id" gnu_lines
 done
+if ((BIG > 0)); then
+    echo
+    echo "### Past memory: $BIG integers, $(megabytes "$(stat -c %s "$big")") MB, within 64 MiB"
+    echo
+    table "$big" wildhost_parts gnu_parts "${parts[@]}"
+    for id in "${parts[@]}"; do
+        note "$id" gnu_parts
+    done
+fi
 
 echo
 polars_version="not installed"

@@ -193,6 +193,16 @@ fn bench_runs_on_the_users_own_file() {
 }
 
 /// `id,amount,name` with a header and 3000 rows; the amounts repeat.
+/// Each row's backend and status.
+fn backends_and_statuses(rows: &[serde_json::Value]) -> Vec<(&str, &str)> {
+    rows.iter()
+        .map(|r| {
+            let text = |field: &str| r[field].as_str().expect("a string");
+            (text("backend"), text("status"))
+        })
+        .collect()
+}
+
 fn sales_csv() -> String {
     let rows = (0..3000).map(|i| format!("{i},{},n{}\n", (i * 7919) % 301 - 150, i % 13));
     std::iter::once("id,amount,name\n".to_string())
@@ -243,13 +253,7 @@ fn bench_times_the_records_of_a_csv_by_a_field_and_the_whole_job() {
     ]);
     json.expect_code(0);
     let rows = json_rows(&json);
-    let found: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| {
-            let text = |field: &str| r[field].as_str().expect("a string");
-            (text("backend"), text("status"))
-        })
-        .collect();
+    let found = backends_and_statuses(&rows);
     assert_eq!(
         found,
         [
@@ -266,6 +270,36 @@ fn bench_times_the_records_of_a_csv_by_a_field_and_the_whole_job() {
         assert!(row["ns_per_key"].as_f64().expect("ns") > 0.0, "{row}");
     }
     assert!(rows[3]["speedup_vs_std"].is_null(), "a job is not a sort");
+}
+
+/// `--memory` adds the whole job sorted in parts, as `wildhost sort
+/// --memory` sorts an input that needs more; without --key the records
+/// are whole lines.
+#[test]
+fn bench_times_the_job_in_parts_within_memory() {
+    let sandbox = Sandbox::with_shipped_plugins();
+    let lines: String = (0..200_000u64)
+        .map(|i| format!("{}\n", (i * 7_919) % 100_003))
+        .collect();
+    fs::write(sandbox.work().join("ints.txt"), lines).expect("write");
+    let json = sandbox.run([
+        "bench", "--input", "ints.txt", "--memory", "1M", "-b", "radix", "-r", "1", "--json",
+    ]);
+    json.expect_code(0);
+    let rows = json_rows(&json);
+    let found = backends_and_statuses(&rows);
+    assert_eq!(
+        found,
+        [
+            ("memcpy", "baseline"),
+            ("std", "ok"),
+            ("radix", "ok"),
+            ("radix (whole job)", "job"),
+            ("radix (in parts, --memory 1.0 MiB)", "job"),
+        ]
+    );
+    assert_eq!(rows[4]["input"], "file ints.txt, lines");
+    assert_eq!(rows[4]["keys"], 200_000);
 }
 
 #[test]

@@ -65,12 +65,17 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, other: &[u8]) {
 }
 
 fn smoke(target: &str, run: fn(&[u8])) {
+    smoke_with(target, run, MUTATIONS);
+}
+
+/// [`smoke`] with `mutations` mutated inputs.
+fn smoke_with(target: &str, run: fn(&[u8]), mutations: usize) {
     let corpus = corpus(target);
     for input in &corpus {
         run(input);
     }
     let mut rng = Rng::new(0xF022 ^ target.len() as u64);
-    for _ in 0..MUTATIONS {
+    for _ in 0..mutations {
         let mut input = corpus[rng.below(corpus.len() as u64) as usize].clone();
         let other = &corpus[rng.below(corpus.len() as u64) as usize];
         for _ in 0..=rng.below(8) {
@@ -103,4 +108,11 @@ fn module_definition_validator() {
 #[test]
 fn wire_decoders() {
     smoke("wire", fuzzing::wire);
+}
+
+#[test]
+fn archive_reader() {
+    // Each input is unpacked into a directory of its own on disk, a few
+    // milliseconds of file-system work each: fewer mutations.
+    smoke_with("archive", fuzzing::archive, 300);
 }

@@ -18,7 +18,7 @@ fn run_bare(sandbox: &Sandbox, args: &[&str]) -> wildhost_suite::Outcome {
 #[test]
 fn help_of_wildhost_and_of_every_subcommand_is_the_frozen_text() {
     let sandbox = Sandbox::new();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["--help"], include_str!("expected/help/wildhost.txt")),
         (&["sort", "--help"], include_str!("expected/help/sort.txt")),
         (&["list", "--help"], include_str!("expected/help/list.txt")),
@@ -36,6 +36,15 @@ fn help_of_wildhost_and_of_every_subcommand_is_the_frozen_text() {
             &["verify", "--help"],
             include_str!("expected/help/verify.txt"),
         ),
+        (
+            &["install", "--help"],
+            include_str!("expected/help/install.txt"),
+        ),
+        (
+            &["uninstall", "--help"],
+            include_str!("expected/help/uninstall.txt"),
+        ),
+        (&["pack", "--help"], include_str!("expected/help/pack.txt")),
     ];
     for (args, expected) in cases {
         run_bare(&sandbox, args).expect_exactly(0, expected, "");
@@ -293,7 +302,7 @@ fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
 error: `sevens.txt` is too large to sort in memory
   cause: sorting its 2000 bytes as i64 text could take up to 26000 bytes (the input, a key and a line position for every 2 bytes of it, backend `std`'s scratch of 100% and the output's buffer)
   cause: the limit is 10000 bytes, given with --memory
-  help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
+  help: nothing was written; with --memory of at least 1.0 MiB, wildhost sorts it in parts through temporary files
 ",
         );
     sandbox
@@ -305,7 +314,7 @@ error: `sevens.txt` is too large to sort in memory
 error: standard input is too large to sort in memory
   cause: it holds more than 512 bytes, the most whose sort as i64 binary fits (a key for every 8 bytes, backend `radix`'s scratch of 100% and the output)
   cause: the limit is 1024 bytes, given with --memory
-  help: nothing was written; give --memory a larger size if the machine has that much free, or sort the input in parts
+  help: nothing was written; with --memory of at least 1.0 MiB, wildhost sorts it in parts through temporary files
 ",
         );
 }

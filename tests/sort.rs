@@ -435,51 +435,76 @@ fn no_plugins_at_all_is_an_error_with_help() {
 
 /// What a sort may need is bounded from the input before it is read: the
 /// input, a key and a line position for every 2 bytes of it (`7\n`), and
-/// the larger of the backend's scratch and the output's buffer.
+/// the larger of the backend's scratch and the output's buffer. Past that
+/// the input is sorted in parts, to the same bytes; under 1 MiB it is
+/// refused.
 #[test]
-fn an_input_is_sorted_within_memory_and_refused_past_it() {
+fn an_input_is_sorted_within_memory_in_parts_past_it_and_refused_below_a_mib() {
     let sandbox = Sandbox::with_shipped_plugins();
     let input = "7\n3\n".repeat(25_000);
     fs::write(sandbox.work().join("in.txt"), &input).expect("write input");
-    fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
     let expected = format!("{}{}", "3\n".repeat(25_000), "7\n".repeat(25_000));
+    let temp = sandbox.work().join("temp");
+    fs::create_dir(&temp).expect("temp dir");
+    let temp = temp.to_str().expect("utf-8").to_string();
     // 100,000 bytes of input, 50,000 records of 12 bytes (an i64 key and a
     // u32 position), and the scratch of radix and std (100%) as much again.
     for (backend, needs) in [("std", 1_300_000), ("radix", 1_300_000)] {
         let sort = |memory: u64| {
             let memory = memory.to_string();
             sandbox.run([
-                "sort", "-b", backend, "-i", "in.txt", "-o", "out.txt", "--memory", &memory,
+                "sort",
+                "-b",
+                backend,
+                "-i",
+                "in.txt",
+                "-o",
+                "out.txt",
+                "--memory",
+                &memory,
+                "--temp-dir",
+                &temp,
             ])
         };
-        sort(needs - 1)
+        for memory in [needs, needs - 1] {
+            fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
+            sort(memory).expect_exactly(0, "", "");
+            assert_eq!(
+                fs::read_to_string(sandbox.work().join("out.txt")).unwrap(),
+                expected,
+                "--memory {memory}"
+            );
+        }
+        fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
+        sort((1 << 20) - 1)
             .expect_code(1)
             .expect_stderr(&["too large to sort in memory", "could take up to 1.2 MiB"]);
         assert_eq!(
             fs::read_to_string(sandbox.work().join("out.txt")).unwrap(),
             "old\n"
         );
-        sort(needs).expect_exactly(0, "", "");
-        assert_eq!(
-            fs::read_to_string(sandbox.work().join("out.txt")).unwrap(),
-            expected
-        );
-        fs::write(sandbox.work().join("out.txt"), "old\n").expect("write output");
     }
-    // Standard input is refused once it holds more than fits.
+    assert_eq!(
+        fs::read_dir(&temp).expect("temp").count(),
+        0,
+        "nothing left"
+    );
+    // Standard input is read up to what fits, then sorted in parts.
+    for memory in ["1299999", "1300000"] {
+        let out = sandbox.run_with_input(
+            ["sort", "-b", "std", "--memory", memory, "--temp-dir", &temp],
+            input.as_bytes(),
+        );
+        out.expect_code(0);
+        assert_eq!(out.stdout_text(), expected);
+    }
     sandbox
         .run_with_input(
-            ["sort", "-b", "std", "--memory", "1299999"],
+            ["sort", "-b", "std", "--memory", "1048575"],
             input.as_bytes(),
         )
         .expect_code(1)
-        .expect_stderr(&["standard input is too large", "more than 99999 bytes"]);
-    let out = sandbox.run_with_input(
-        ["sort", "-b", "std", "--memory", "1300000"],
-        input.as_bytes(),
-    );
-    out.expect_code(0);
-    assert_eq!(out.stdout_text(), expected);
+        .expect_stderr(&["standard input is too large", "more than"]);
     // Sizes take the suffixes of powers of 1024.
     sandbox
         .run_with_input(["sort", "--memory", "1.5KiB"], input.as_bytes())
@@ -708,7 +733,6 @@ fn an_open_descriptor_as_output_is_written_where_it_points() {
 
 #[test]
 fn the_file_size_limit_is_an_error_not_a_signal() {
-    use std::os::unix::process::CommandExt;
     let sandbox = Sandbox::with_shipped_plugins();
     let work = sandbox.work();
     let lines: String = (0..100_000).rev().map(|i| format!("{i}\n")).collect();
@@ -716,21 +740,7 @@ fn the_file_size_limit_is_an_error_not_a_signal() {
     fs::write(work.join("out.txt"), "precious\n").expect("write output");
     for output in ["out.txt", "-"] {
         let mut command = sandbox.command(["sort", "-i", "in.txt", "-o", output]);
-        // SAFETY: the hook runs between fork and exec and only calls
-        // setrlimit, which is async-signal-safe.
-        unsafe {
-            command.pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: 64 << 10,
-                    rlim_max: 64 << 10,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
+        wildhost_suite::limit_file_size(&mut command, 64 << 10);
         // Standard output is a file too, so that the limit applies to it.
         let stdout = fs::File::create(work.join("stdout.txt")).expect("create");
         let out = command

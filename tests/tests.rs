@@ -17,6 +17,10 @@
 // against a reference sort; input and output files, bad lines, exit codes.
 mod sort;
 
+// `wildhost sort` past --memory: sorted in parts through nameless
+// temporary files, the same bytes as in memory, nothing left behind.
+mod external;
+
 // `wildhost sort`'s record mode: lines kept verbatim, ordered stably by the
 // whole line or one field, byte for byte against GNU sort; bad keys.
 mod records;
@@ -54,6 +58,11 @@ mod bench;
 
 // `wildhost new`: the projects it writes build, load and sort.
 mod new;
+
+// `wildhost install`, `uninstall` and `pack`: the user plugin directory,
+// the install manifest and its digests, projects built from source,
+// archives, and what is refused with nothing installed.
+mod install;
 
 // wildhost as a library: discover, pick a backend, sort, from many threads.
 mod library;

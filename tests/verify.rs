@@ -32,6 +32,12 @@ fn every_shipped_plugin_passes() {
                 text.contains(&format!(" {key_type}  scratch-memory")),
                 "{name} {key_type}"
             );
+            // A pass says the memory was within what is allowed.
+            let scratch = text
+                .lines()
+                .find(|l| l.contains(&format!(" {key_type}  scratch-memory")))
+                .unwrap_or_default();
+            assert!(scratch.contains(": within the "), "{scratch}");
         }
     }
 }
@@ -55,6 +61,11 @@ fn a_plugin_with_one_key_type_is_checked_on_it_and_refused_the_others() {
             .any(|c| c["type"] == "u64" && c["check"] == "random" && c["len"] == 1025)
     );
     assert_eq!(json["failed"], 0);
+    assert_eq!(json["seed"], 42);
+    assert_eq!(json["max_len"], 3000);
+    assert_eq!(json["module"]["name"], "hostile");
+    assert_eq!(json["module"]["abi"], "1.2");
+    assert_eq!(json["module"]["backends"], 1);
 }
 
 #[test]
@@ -74,9 +85,16 @@ fn a_wrong_sort_fails_with_the_size_and_seed_that_show_it() {
         .expect_stderr(&[
             "error: ",
             "failed",
-            "seed",
-            "help: rerun with the same --seed",
+            "help: reproduce it with `wildhost verify ",
+            " --seed 42 --max-len 3000 --failures`",
         ]);
+    assert!(out.stdout_text().starts_with("verify "));
+    assert!(
+        out.stdout_text()
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with(", seed 42"))
+    );
     // The same seed gives the same verdict.
     let again = verify(
         &sandbox,
@@ -97,6 +115,78 @@ fn a_wrong_sort_fails_with_the_size_and_seed_that_show_it() {
         &["--max-len", "3000"],
     );
     idle.expect_code(1).expect_stdout(&["not sorted: keys"]);
+}
+
+/// The FAIL lines of a verify run.
+fn failures(out: &wildhost_suite::Outcome) -> Vec<String> {
+    let text = out.stdout_text();
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("FAIL"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_reproduction_line_reproduces_the_failure_and_failures_shows_only_them() {
+    let sandbox = Sandbox::new();
+    let plugin = hostile("SORT_DOES_NOTHING");
+    let plugin_arg = plugin.to_str().expect("utf-8");
+    let out = verify(&sandbox, &plugin, &["--max-len", "2000", "--seed", "7"]);
+    out.expect_code(1);
+    let all = failures(&out);
+    assert!(!all.is_empty());
+    // `not sorted` names the two keys, and 0 0 or u64::MAX would be
+    // sorted: the values differ.
+    let first = &all[0];
+    let values = first
+        .split_once("are out of order (")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .and_then(|rest| rest.split_once(" before "))
+        .unwrap_or_else(|| panic!("no values in {first}"));
+    let (before, after): (u64, u64) = (
+        values.0.parse().expect("a u64"),
+        values.1.parse().expect("a u64"),
+    );
+    assert!(before > after, "{first}");
+
+    let help = out
+        .stderr
+        .split_once("reproduce it with `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(command, _)| command.to_string())
+        .unwrap_or_else(|| panic!("no reproduction line in\n{}", out.stderr));
+    let words: Vec<&str> = help.split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "wildhost",
+            "verify",
+            plugin_arg,
+            "--seed",
+            "7",
+            "--max-len",
+            "2000",
+            "--failures"
+        ]
+    );
+    let again = sandbox.run(&words[1..]);
+    again.expect_code(1);
+    assert_eq!(
+        failures(&again),
+        all,
+        "the reproduction found other failures"
+    );
+    // --failures: the header, the failing lines, the counts.
+    let text = again.stdout_text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("verify ") && lines[0].ends_with(", seed 7"));
+    assert_eq!(lines.len(), all.len() + 2, "{text}");
+    assert!(lines[lines.len() - 1].starts_with("result: "));
+    assert!(!text.contains("PASS"));
+
+    // A different seed gives other inputs: other values in the failures.
+    let other = verify(&sandbox, &plugin, &["--max-len", "2000", "--seed", "8"]);
+    assert_ne!(failures(&other), all);
 }
 
 #[test]
@@ -137,8 +227,11 @@ fn memory_beyond_the_declared_scratch_fails() {
         &hostile("SORT_HOARDS_MEMORY"),
         &["--max-len", "1000000"],
     );
-    out.expect_code(1)
-        .expect_stdout(&["FAIL  hostile  u64  scratch-memory", "declares 0%"]);
+    out.expect_code(1).expect_stdout(&[
+        "FAIL  hostile  u64  scratch-memory",
+        ": more than the ",
+        "MiB allowed (declares 0%",
+    ]);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use crate::output::Destination;
 use crate::report::Failure;
-use crate::sort::{Format, TypeArg, parse_delimiter, read_input};
+use crate::sort::{Format, TypeArg, parse_delimiter, parse_memory, read_input};
 use crate::{Cli, Outcome};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,6 +80,12 @@ pub struct BenchArgs {
     /// With --key: the first line of --input is a header, not a record.
     #[arg(long, requires = "key")]
     header: bool,
+    /// Also time the whole job sorted in parts within this much memory
+    /// (`64M`, `2G`), as `wildhost sort --memory SIZE` sorts an input that
+    /// needs more: sorted runs in temporary files ($TMPDIR, else /tmp),
+    /// merged into memory. Without --key, the records are whole lines.
+    #[arg(long, value_name = "SIZE", requires = "input", value_parser = parse_memory)]
+    memory: Option<u64>,
     /// Print the results as JSON.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -190,16 +196,17 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
             .unwrap_or(0)
     };
     let available = wildhost::budget::available_memory().unwrap_or(u64::MAX);
-    let rows = match (&args.input, args.key) {
-        (Some(path), Some(field)) => {
+    let records = args.key.is_some() || args.memory.is_some();
+    let rows = match &args.input {
+        Some(path) if records && args.format == Format::Text => {
             let key_type = input_type(&types)?;
             let backends = backends_for(&registry, &chosen, key_type);
             let job = records::job_backend(&registry, &chosen, &backends, key_type);
             let copies = 200 + scratch(key_type);
             let (input, source) =
                 read_bench_input(path, key_type, Encoding::Text, copies, available, "records")?;
-            let what = records::RecordInput::new(args, path, field, key_type);
-            records::measure(&what, &input, &source, &backends, job, args.repeat)?
+            let what = records::RecordInput::new(args, path, args.key, key_type);
+            records::measure(&what, &input, &source, &backends, job, args)?
         }
         _ => keys::measure(&registry, &chosen, args, &types, &scratch, available)?,
     };

@@ -7,8 +7,9 @@ use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use wildhost::loading::manifest::{self, Manifest, SourceKind};
 use wildhost::registry::{RefusedFile, ShadowedBackend, ShadowedFile};
-use wildhost::{Availability, Backend, KeyType, Module, PayloadType, Registry};
+use wildhost::{Availability, Backend, KeyType, Module, PayloadType, Registry, SearchPath};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -25,6 +26,24 @@ struct Listing<'a> {
     shadowed: &'a [ShadowedFile],
     shadowed_backends: &'a [ShadowedBackend],
     search_path: Vec<SearchRow>,
+    /// What `wildhost install` put into the directories of the search
+    /// path. Left out when nothing was, so the JSON stays as it was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    installed: Vec<InstalledRow>,
+}
+
+#[derive(Serialize)]
+struct InstalledRow {
+    module: String,
+    file: PathBuf,
+    sha256: String,
+    source: SourceKind,
+    from: PathBuf,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    features: Vec<String>,
+    /// `intact`, `modified` (its bytes differ from the recorded digest) or
+    /// `missing`.
+    status: &'static str,
 }
 
 #[derive(Serialize)]
@@ -60,7 +79,9 @@ struct SearchRow {
 
 pub fn run(cli: &Cli, args: &ListArgs) -> Outcome {
     let registry = cli.registry();
+    let search_path = cli.search_path();
     let listing = Listing {
+        installed: installed(&search_path),
         backends: registry
             .backends()
             .iter()
@@ -70,8 +91,7 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Outcome {
         refused: registry.refused(),
         shadowed: registry.shadowed(),
         shadowed_backends: registry.shadowed_backends(),
-        search_path: cli
-            .search_path()
+        search_path: search_path
             .dirs
             .into_iter()
             .map(|d| SearchRow {
@@ -89,6 +109,46 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Outcome {
         render(&listing)
     };
     crate::output::Destination::Stdout.write(text.as_bytes())
+}
+
+/// The entries of the install manifests of the search path's directories,
+/// each directory once, with whether the file is still what was installed.
+fn installed(path: &SearchPath) -> Vec<InstalledRow> {
+    let mut rows = Vec::new();
+    let mut seen = Vec::new();
+    for dir in &path.dirs {
+        let Ok(real) = dir.path.canonicalize() else {
+            continue;
+        };
+        if seen.contains(&real) || !Manifest::path_in(&real).exists() {
+            continue;
+        }
+        seen.push(real.clone());
+        // A manifest that cannot be read is among the refused files.
+        let Ok(manifest) = Manifest::read(&real) else {
+            continue;
+        };
+        for entry in manifest.plugins {
+            let file = dir.path.join(&entry.file);
+            let status = if !file.exists() {
+                "missing"
+            } else if manifest::check(&entry, &file).is_ok() {
+                "intact"
+            } else {
+                "modified"
+            };
+            rows.push(InstalledRow {
+                module: entry.module,
+                sha256: entry.sha256.to_string(),
+                source: entry.source,
+                from: entry.from,
+                features: entry.features,
+                file,
+                status,
+            });
+        }
+    }
+    rows
 }
 
 fn row(registry: &Registry, b: &Backend) -> BackendRow {
@@ -242,6 +302,31 @@ fn render(l: &Listing<'_>) -> String {
                 out,
                 "  backend `{}` of module `{}`: the name is taken by module `{}` (reach it as `{}.{}`)",
                 s.name, s.module, s.by, s.module, s.name
+            );
+        }
+    }
+    if !l.installed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ninstalled by `wildhost install` ({}):",
+            l.installed.len()
+        );
+        for i in &l.installed {
+            let status = match i.status {
+                "intact" => String::new(),
+                "modified" => {
+                    "  MODIFIED since installed: refused unless --allow-modified".to_string()
+                }
+                other => format!("  {}", other.to_uppercase()),
+            };
+            let _ = writeln!(
+                out,
+                "  {}  {}  from {} {}  sha256 {}{status}",
+                i.module,
+                i.file.display(),
+                i.source.describe(),
+                i.from.display(),
+                &i.sha256[..16],
             );
         }
     }

@@ -1,11 +1,13 @@
 //! The `wildhost` command, over the `wildhost` library: one module per
-//! subcommand (`sort`, `list`, `inspect`, `verify`, `bench`, `new`), with
+//! subcommand (`sort`, `list`, `inspect`, `verify`, `bench`, `new`;
+//! `install` holds `install`, `uninstall` and `pack`), with
 //! `output` for writing results safely and `report` for printing failures.
 //! This file parses the flags, builds the registry the subcommands share,
 //! and serves `__scan`, the plugin scanner's child side.
 
 mod bench;
 mod inspect;
+mod install;
 mod list;
 mod new;
 mod output;
@@ -39,6 +41,10 @@ struct Cli {
     /// you trust every one of them.
     #[arg(long, global = true)]
     allow_unsafe_permissions: bool,
+    /// Load plugins that `wildhost install` installed and whose bytes
+    /// changed since (their SHA-256 differs from the install manifest's).
+    #[arg(long, global = true)]
+    allow_modified: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -59,6 +65,14 @@ enum Command {
     /// Check every backend of a plugin file for correctness, memory safety
     /// and honest declarations, one line per check.
     Verify(verify::VerifyArgs),
+    /// Check a plugin file, or build a plugin project or archive, and copy
+    /// it into the user plugin directory.
+    Install(install::InstallArgs),
+    /// Remove a module that `wildhost install` installed.
+    Uninstall(install::uninstall::UninstallArgs),
+    /// Build a plugin project and write one archive of the binary (tagged
+    /// with the machine and ABI it runs on) and its source.
+    Pack(install::pack::PackArgs),
     /// The plugin scanner child: loads each file and reports on stdout.
     #[command(name = "__scan", hide = true)]
     Scan(ScanArgs),
@@ -91,6 +105,7 @@ impl Cli {
     fn search_path(&self) -> SearchPath {
         let mut path = SearchPath::standard(self.plugin_dirs.iter().cloned());
         path.allow_unsafe_permissions = self.allow_unsafe_permissions;
+        path.allow_modified = self.allow_modified;
         path
     }
 }
@@ -173,6 +188,9 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&cli, args),
         Command::New(args) => new::run(args),
         Command::Verify(args) => verify::run(&cli, args),
+        Command::Install(args) => install::run(&cli, args),
+        Command::Uninstall(args) => install::uninstall::run(args),
+        Command::Pack(args) => install::pack::run(args),
         Command::Scan(args) => wildhost::loading::scanner::serve(
             &args.nonce,
             &args.paths,

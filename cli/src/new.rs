@@ -297,7 +297,7 @@ fn summary(lang: Lang, names: &Names, dir: &Path, files: &[(&str, String)]) -> S
     let _ = writeln!(out, "  wildhost verify {built}");
     let _ = writeln!(
         out,
-        "  cp {built} ~/.local/share/wildhost/plugins/   (or use --plugin-dir DIR)"
+        "  wildhost install .   (builds, checks and installs it)"
     );
     out
 }

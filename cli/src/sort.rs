@@ -9,12 +9,14 @@ use crate::output::Destination;
 use crate::report::{self, Failure};
 use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wildhost::budget::{self, ReadError};
 use wildhost::codec::records::{Fields, IsolatedError, Layout, Records};
 use wildhost::codec::{Encoding, TextKey, Writer};
+use wildhost::external::{self, ExternalError, Plan, Progress, Shape};
 use wildhost::mem;
 use wildhost::running::integrity::{Fingerprint, OutputCheck, Tally, Wrong};
 use wildhost::running::worker::{self, Prepared, PreparedSortError, Sink};
@@ -73,11 +75,18 @@ pub struct SortArgs {
           value_parser = parse_timeout)]
     timeout: f64,
     /// Memory the sort may take, in bytes or with a K, M, G or T suffix
-    /// (powers of 1024). An input whose sort could need more is refused
-    /// before it is read. Default: the memory available (MemAvailable, or
-    /// less under a cgroup's memory limit).
+    /// (powers of 1024). An input whose sort could need more is sorted in
+    /// parts: each part sorted and written to --temp-dir, then all merged
+    /// into the output (at least 1 MiB for that). Default: three quarters
+    /// of the memory available (MemAvailable, or less under a cgroup's
+    /// memory limit).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     memory: Option<u64>,
+    /// Where a sort in parts keeps its sorted parts, about the input's
+    /// size in all: files with no name, which vanish however wildhost
+    /// ends. Default: $TMPDIR, else /tmp.
+    #[arg(long, value_name = "DIR")]
+    temp_dir: Option<PathBuf>,
     /// Threads to read, sort and write with: text is read, parsed and
     /// written on several; the sort runs on several with a backend that
     /// takes a thread count. Default: the CPUs this process may use (its
@@ -104,6 +113,11 @@ fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
 }
 
 impl SortArgs {
+    /// `--temp-dir`, else `$TMPDIR`, else `/tmp`.
+    fn temp_dir(&self) -> PathBuf {
+        self.temp_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+
     /// `--threads`, else the CPUs this process may use.
     fn threads(&self) -> usize {
         self.threads
@@ -128,7 +142,7 @@ pub(crate) fn parse_delimiter(text: &str) -> Result<u8, String> {
 
 /// `4096`, `512K`, `1.5G`, `2GiB`: bytes, or with a suffix of powers of
 /// 1024 (as GNU sort's `--buffer-size` reads them).
-fn parse_memory(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_memory(text: &str) -> Result<u64, String> {
     let wrong = || format!("`{text}` is not a size (bytes, or with a suffix: 512M, 2G, 1.5GiB)");
     let lower = text.trim().to_ascii_lowercase();
     let unit = lower.trim_end_matches("ib").trim_end_matches('b');
@@ -158,12 +172,14 @@ pub struct MemoryLimit {
 }
 
 impl MemoryLimit {
-    /// `--memory`, else the memory available; no limit if that is unknown.
+    /// `--memory`, else three quarters of the memory available; no limit
+    /// if that is unknown.
     pub fn new(given: Option<u64>) -> MemoryLimit {
         match given {
             Some(bytes) => MemoryLimit { bytes, given: true },
             None => MemoryLimit {
-                bytes: wildhost::budget::available_memory().unwrap_or(u64::MAX),
+                bytes: wildhost::budget::available_memory()
+                    .map_or(u64::MAX, |available| available / 4 * 3),
                 given: false,
             },
         }
@@ -176,8 +192,8 @@ impl MemoryLimit {
             format!("the limit is {bytes}, given with --memory")
         } else {
             format!(
-                "the limit is {bytes}, the memory available (MemAvailable, or the room under \
-                 wildhost's cgroup memory limit)"
+                "the limit is {bytes}, three quarters of the memory available (MemAvailable, or \
+                 the room under wildhost's cgroup memory limit)"
             )
         }
     }
@@ -239,53 +255,311 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     };
 
     // The one check of memory: the most input whose sort fits the limit,
-    // refused from a file's length before it is read, or once a stream
-    // holds more.
+    // known from a file's length before it is read, or once a stream
+    // holds more. An input of more is sorted in parts.
     let limit = MemoryLimit::new(args.memory);
     let scratch = backend.scratch_percent();
     let largest = budget::largest_input(limit.bytes, key_type, scratch, encoding);
-    let (input, source) = read_input_on(
-        args.input.as_deref(),
-        largest,
-        args.threads(),
-        |source, length| {
-            let why = match encoding {
-                Encoding::Text => format!(
-                    "the input, a key and a line position for every 2 bytes of it, backend `{}`'s \
+    let too_large = |source: &str, length: Option<u64>| {
+        let why = match encoding {
+            Encoding::Text => format!(
+                "the input, a key and a line position for every 2 bytes of it, backend `{}`'s \
                  scratch of {scratch}% and the output's buffer",
-                    backend.name(),
-                ),
-                Encoding::Binary => format!(
-                    "a key for every {} bytes, backend `{}`'s scratch of {scratch}% and the output",
-                    key_type.size(),
-                    backend.name(),
-                ),
-            };
-            let estimate = match length {
-                Some(length) => format!(
-                    "sorting its {} as {key_type} {} could take up to {} ({why})",
-                    report::bytes(length),
-                    encoding_name(encoding),
-                    report::bytes(budget::sort_needs(length, key_type, scratch, encoding)),
-                ),
-                None => format!(
-                    "it holds more than {}, the most whose sort as {key_type} {} fits ({why})",
-                    report::bytes(largest),
-                    encoding_name(encoding),
-                ),
-            };
-            Failure::new(format!("{source} is too large to sort in memory"))
-                .cause(estimate)
-                .cause(limit.described())
-                .help(
-                    "nothing was written; give --memory a larger size if the machine has that much \
-                 free, or sort the input in parts",
-                )
+                backend.name(),
+            ),
+            Encoding::Binary => format!(
+                "a key for every {} bytes, backend `{}`'s scratch of {scratch}% and the output",
+                key_type.size(),
+                backend.name(),
+            ),
+        };
+        let estimate = match length {
+            Some(length) => format!(
+                "sorting its {} as {key_type} {} could take up to {} ({why})",
+                report::bytes(length),
+                encoding_name(encoding),
+                report::bytes(budget::sort_needs(length, key_type, scratch, encoding)),
+            ),
+            None => format!(
+                "it holds more than {}, the most whose sort as {key_type} {} fits ({why})",
+                report::bytes(largest),
+                encoding_name(encoding),
+            ),
+        };
+        Failure::new(format!("{source} is too large to sort in memory"))
+            .cause(estimate)
+            .cause(limit.described())
+            .help(format!(
+                "nothing was written; with --memory of at least {}, wildhost sorts it in parts \
+                 through temporary files",
+                report::bytes(external::MIN_MEMORY)
+            ))
+    };
+    let (input, source) = read_sort_input(args.input.as_deref(), largest, args.threads())?;
+    match input {
+        Input::Whole(input) => match encoding {
+            Encoding::Text => sort_text(backend, args, key_type, &input, &source, &destination),
+            Encoding::Binary => sort_binary(backend, args, key_type, input, &source, &destination),
         },
-    )?;
-    match encoding {
-        Encoding::Text => sort_text(backend, args, key_type, &input, &source, &destination),
-        Encoding::Binary => sort_binary(backend, args, key_type, input, &source, &destination),
+        Input::Large { .. } if limit.bytes < external::MIN_MEMORY => {
+            let length = match &input {
+                Input::Large { total, .. } => *total,
+                Input::Whole(_) => None,
+            };
+            Err(too_large(&source, length))
+        }
+        Input::Large {
+            first,
+            mut rest,
+            total,
+        } => {
+            let plan = Plan {
+                backend,
+                shape: match encoding {
+                    Encoding::Text => Shape::Text(text_layout(args, key_type)),
+                    Encoding::Binary => Shape::Binary(key_type),
+                },
+                memory: limit.bytes,
+                temp_dir: &args.temp_dir(),
+                threads: args.threads(),
+                reverse: args.reverse,
+                verify: !args.no_verify,
+                isolate: args.isolate.then(|| Duration::from_secs_f64(args.timeout)),
+            };
+            sort_in_parts(&plan, args, first, &mut rest, total, &source, &destination)
+        }
+    }
+}
+
+/// An input as read for sorting: whole, or too large to sort in memory.
+enum Input {
+    /// All of it.
+    Whole(Vec<u8>),
+    /// More than fits: what was read of it (a stream's first bytes) and
+    /// the rest, with its size if it is a file.
+    Large {
+        first: Vec<u8>,
+        rest: Box<dyn std::io::Read>,
+        total: Option<u64>,
+    },
+}
+
+/// Reads the input if its sort fits in memory (`largest` bytes at most);
+/// returns it with a phrase naming where it came from.
+fn read_sort_input(
+    path: Option<&Path>,
+    largest: u64,
+    threads: usize,
+) -> Result<(Input, String), Failure> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            let source = format!("`{}`", p.display());
+            let failed = || {
+                Failure::new(format!("cannot read the input file {source}"))
+                    .help("check the path given with --input")
+            };
+            match budget::read_file_on(p, largest, threads) {
+                Ok(bytes) => Ok((Input::Whole(bytes), source)),
+                Err(ReadError::TooLarge { at_least, .. }) => {
+                    let file = std::fs::File::open(p).map_err(|e| failed().cause(e))?;
+                    let input = Input::Large {
+                        first: Vec::new(),
+                        rest: Box::new(file),
+                        total: Some(at_least),
+                    };
+                    Ok((input, source))
+                }
+                Err(ReadError::Io(e)) => Err(failed().cause(e)),
+            }
+        }
+        _ => {
+            let source = "standard input".to_string();
+            let mut bytes = Vec::new();
+            match budget::read_all(std::io::stdin().lock(), &mut bytes, largest) {
+                Ok(()) => Ok((Input::Whole(bytes), source)),
+                Err(ReadError::TooLarge { .. }) => {
+                    let input = Input::Large {
+                        first: bytes,
+                        rest: Box::new(std::io::stdin().lock()),
+                        total: None,
+                    };
+                    Ok((input, source))
+                }
+                Err(ReadError::Io(e)) => Err(Failure::new("cannot read standard input").cause(e)),
+            }
+        }
+    }
+}
+
+/// The input sorted in parts (`plan`): sorted runs in temporary files,
+/// then merged into the output.
+fn sort_in_parts(
+    plan: &Plan<'_>,
+    args: &SortArgs,
+    first: Vec<u8>,
+    rest: &mut dyn std::io::Read,
+    total: Option<u64>,
+    source: &str,
+    destination: &Destination,
+) -> Outcome {
+    let mut progress = ProgressDisplay::new(total);
+    let runs = external::make_runs(plan, first, rest, total, &mut |p| progress.show(p))
+        .map_err(|e| external_failure(plan, args, e, source, total))?;
+    let mut failed = None;
+    let written = destination.write_with(|out| {
+        runs.merge(plan, out, &mut |p| progress.show(p))
+            .map_err(|e| match e {
+                ExternalError::Output(e) => e,
+                e => {
+                    failed = Some(e);
+                    std::io::Error::other("the merge of the sorted parts failed")
+                }
+            })
+    });
+    progress.finish();
+    match failed {
+        Some(e) => Err(external_failure(plan, args, e, source, total)),
+        None => written,
+    }
+}
+
+/// A progress bar for a sort in parts, drawn on a terminal once the sort
+/// has run for a second.
+struct ProgressDisplay {
+    start: std::time::Instant,
+    total: Option<u64>,
+    bar: Option<ProgressBar>,
+    merging: bool,
+    terminal: bool,
+}
+
+impl ProgressDisplay {
+    fn new(total: Option<u64>) -> ProgressDisplay {
+        use std::io::IsTerminal;
+        ProgressDisplay {
+            start: std::time::Instant::now(),
+            total,
+            bar: None,
+            merging: false,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&mut self, progress: Progress) {
+        if !self.terminal || self.start.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let (done, total, merging) = match progress {
+            Progress::Runs { read, total } => (read, total.or(self.total), false),
+            Progress::Merge { written, total } => (written, Some(total), true),
+        };
+        if self.bar.is_none() || merging != self.merging {
+            if let Some(bar) = self.bar.take() {
+                bar.finish_and_clear();
+            }
+            let (bar, template) = match (merging, total) {
+                (false, Some(total)) => (
+                    ProgressBar::new(total),
+                    "sorting parts [{elapsed_precise}] {bar:30} {bytes}/{total_bytes}",
+                ),
+                (false, None) => (
+                    ProgressBar::new_spinner(),
+                    "sorting parts [{elapsed_precise}] {spinner} {bytes} read",
+                ),
+                (true, total) => (
+                    ProgressBar::new(total.unwrap_or(0)),
+                    "merging [{elapsed_precise}] {bar:30} {human_pos}/{human_len} lines",
+                ),
+            };
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            // The clock counts from the start of the sort.
+            self.bar = Some(bar.with_elapsed(self.start.elapsed()));
+            self.merging = merging;
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A sort in parts that stopped.
+fn external_failure(
+    plan: &Plan<'_>,
+    args: &SortArgs,
+    e: ExternalError,
+    source: &str,
+    total: Option<u64>,
+) -> Failure {
+    let backend = plan.backend;
+    match e {
+        ExternalError::Read(e) => Failure::new(format!("cannot read {source}"))
+            .cause(e)
+            .help("nothing was written"),
+        ExternalError::Parse(e) => match plan.shape {
+            Shape::Text(layout) => records_failure(e.to_string(), &layout, source),
+            Shape::Binary(key_type) => parse_failure(e.to_string(), key_type, args.format, source),
+        },
+        ExternalError::LineTooLong { .. } => Failure::new(format!("cannot sort {source} in parts"))
+            .cause(e)
+            .help("nothing was written; give --memory a larger size"),
+        ExternalError::Sort(e) => sorting_failed(backend, e.to_string()),
+        ExternalError::Isolated(e) => sorting_failed(backend, e.to_string()),
+        ExternalError::Wrong(wrong) => wrong_result(backend, wrong),
+        ExternalError::Temp {
+            dir,
+            error,
+            needed,
+            free,
+        } => {
+            let mut failure = Failure::new(format!(
+                "cannot keep the sorted parts in the temporary directory `{}`",
+                dir.display()
+            ))
+            .cause(error);
+            if let (Some(needed), Some(free)) = (needed, free) {
+                failure = failure.cause(format!(
+                    "the part being written takes about {}, and the directory has {} free",
+                    report::bytes(needed),
+                    report::bytes(free)
+                ));
+            }
+            failure = failure.cause(match total {
+                Some(total) => format!(
+                    "all the parts together take about {}, the size of the input",
+                    report::bytes(total)
+                ),
+                None => "all the parts together take about the size of the input".to_string(),
+            });
+            failure.help(
+                "nothing was written and no temporary file is left; give --temp-dir a \
+                 directory with room for about the input's size",
+            )
+        }
+        ExternalError::Output(e) => Failure::new("cannot write the output").cause(e),
+        ExternalError::Merge(e) => {
+            Failure::new(format!("merging the sorted parts of {source} failed"))
+                .cause(e)
+                .help("nothing was written; this is wildhost's fault: please report it")
+        }
+    }
+}
+
+/// What the lines hold, as the flags say.
+fn text_layout(args: &SortArgs, key_type: KeyType) -> Layout {
+    Layout {
+        key_type,
+        field: args.key,
+        fields: args.delimiter.map_or(Fields::Blanks, Fields::Delimiter),
+        header: args.header,
     }
 }
 
@@ -298,12 +572,7 @@ fn sort_text(
     source: &str,
     destination: &Destination,
 ) -> Outcome {
-    let layout = Layout {
-        key_type,
-        field: args.key,
-        fields: args.delimiter.map_or(Fields::Blanks, Fields::Delimiter),
-        header: args.header,
-    };
+    let layout = text_layout(args, key_type);
     let threads = args.threads();
     let mut records = Records::parse_on(input, &layout, threads).map_err(|e| match e {
         codec::ParseError::OutOfMemory { .. } => {

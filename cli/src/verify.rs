@@ -18,7 +18,8 @@ pub struct VerifyArgs {
     /// Print the checks as JSON.
     #[arg(long)]
     json: bool,
-    /// Seed of the generated inputs; a failure names the seed that shows it.
+    /// Base seed of the generated inputs (each input's own seed is derived
+    /// from it); a failure prints the command that reproduces it.
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// The longest input, in keys.
@@ -29,16 +30,72 @@ pub struct VerifyArgs {
     /// the other checks of its key type are skipped.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: Option<u64>,
+    /// Print only the failing checks (the header and the counts stay).
+    #[arg(long)]
+    failures: bool,
 }
 
 #[derive(Serialize)]
 struct Report<'a> {
     path: &'a std::path::Path,
-    module: Option<String>,
+    module: Option<ModuleInfo>,
+    /// The base seed (`--seed`), from which each input's seed is derived.
+    seed: u64,
+    max_len: u64,
     passed: usize,
     failed: usize,
     skipped: usize,
     checks: &'a [Check],
+}
+
+/// The module verified, as `--json` reports it.
+#[derive(Serialize)]
+struct ModuleInfo {
+    name: String,
+    version: String,
+    abi: String,
+    backends: usize,
+}
+
+impl ModuleInfo {
+    fn line(&self) -> String {
+        format!(
+            "module {} {}, ABI {}, {} backend(s)",
+            self.name, self.version, self.abi, self.backends
+        )
+    }
+}
+
+/// `text` as one shell word.
+fn shell_word(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./-+=:,@".contains(&b))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// The command that runs the same checks on the same inputs.
+fn reproduce(cli: &Cli, args: &VerifyArgs) -> String {
+    let unsafe_permissions = if cli.allow_unsafe_permissions {
+        " --allow-unsafe-permissions"
+    } else {
+        ""
+    };
+    let mut command = format!(
+        "wildhost{unsafe_permissions} verify {} --seed {} --max-len {}",
+        shell_word(&args.path.to_string_lossy()),
+        args.seed,
+        args.max_len
+    );
+    if let Some(timeout) = args.timeout {
+        command += &format!(" --timeout {timeout}");
+    }
+    command + " --failures"
 }
 
 pub fn run(cli: &Cli, args: &VerifyArgs) -> Outcome {
@@ -52,10 +109,11 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Outcome {
         seed: args.seed,
         max_len: args.max_len as usize,
         timeout: args.timeout.map(Duration::from_secs),
+        scratch_len: None,
     };
     let scanner = cli.scanner();
     let mut checks = Vec::new();
-    let mut module_line = None;
+    let mut module_info = None;
     match wildhost::load_file_with(path, cli.allow_unsafe_permissions, scanner.as_ref()) {
         Err(refusal) => checks.push(Check {
             backend: "-".into(),
@@ -70,14 +128,12 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Outcome {
             ),
         }),
         Ok((module, backends)) => {
-            module_line = Some(format!(
-                "module {} {}, ABI {}.{}, {} backend(s)",
-                module.name,
-                module.version,
-                module.abi.0,
-                module.abi.1,
-                backends.len()
-            ));
+            module_info = Some(ModuleInfo {
+                name: module.name.clone(),
+                version: module.version.clone(),
+                abi: format!("{}.{}", module.abi.0, module.abi.1),
+                backends: backends.len(),
+            });
             checks.push(pass("-", "load"));
             if let Availability::Unavailable(reason) = &module.availability {
                 checks.push(Check {
@@ -105,27 +161,37 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Outcome {
         count(Status::Fail),
         count(Status::Skip),
     );
+    let shown: Vec<Check> = if args.failures {
+        checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .cloned()
+            .collect()
+    } else {
+        checks.clone()
+    };
     let text = if args.json {
         let mut json = serde_json::to_string_pretty(&Report {
             path,
-            module: module_line.clone(),
+            module: module_info,
+            seed: args.seed,
+            max_len: args.max_len,
             passed,
             failed,
             skipped,
-            checks: &checks,
+            checks: &shown,
         })
         .map_err(|e| Failure::new("cannot encode the report as JSON").cause(e))?;
         json.push('\n');
         json
     } else {
-        lines(
-            path,
-            module_line.as_deref(),
-            &checks,
-            passed,
-            failed,
-            skipped,
-        )
+        let mut header = format!("verify {}: ", path.display());
+        if let Some(module) = &module_info {
+            header += &module.line();
+            header += ", ";
+        }
+        header += &format!("seed {}\n", args.seed);
+        header + &lines(&shown, passed, failed, skipped)
     };
     Destination::Stdout.write(text.as_bytes())?;
     if failed > 0 {
@@ -137,18 +203,18 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Outcome {
         ));
         if let Some(c) = first {
             failure = failure.cause(format!(
-                "first: {} {} {} with {} keys (seed {}): {}",
+                "first: {} {} {} with {} keys: {}",
                 c.backend,
                 c.key_type.unwrap_or("-"),
                 c.check,
                 c.len,
-                c.seed,
                 c.detail
             ));
         }
-        return Err(failure.help(
-            "rerun with the same --seed to reproduce; fix the plugin before anyone loads it",
-        ));
+        return Err(failure.help(format!(
+            "reproduce it with `{}`; fix the plugin before anyone loads it",
+            reproduce(cli, args)
+        )));
     }
     Ok(())
 }
@@ -165,19 +231,9 @@ fn pass(backend: &str, check: &str) -> Check {
     }
 }
 
-fn lines(
-    path: &std::path::Path,
-    module: Option<&str>,
-    checks: &[Check],
-    passed: usize,
-    failed: usize,
-    skipped: usize,
-) -> String {
-    let mut out = format!("verify {}", path.display());
-    if let Some(module) = module {
-        out += &format!(": {module}");
-    }
-    out.push('\n');
+/// One line per check, then the counts.
+fn lines(checks: &[Check], passed: usize, failed: usize, skipped: usize) -> String {
+    let mut out = String::new();
     let width = checks.iter().map(|c| c.backend.len()).max().unwrap_or(1);
     let check_width = checks
         .iter()
@@ -198,7 +254,7 @@ fn lines(
             c.check
         );
         if c.len > 0 || c.check.ends_with("empty") {
-            out += &format!("  n={:<8} seed={}", c.len, c.seed);
+            out += &format!("  n={:<8} input-seed={}", c.len, c.seed);
         }
         if !c.detail.is_empty() {
             out += &format!("  {}", c.detail);

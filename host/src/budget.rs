@@ -189,21 +189,13 @@ pub fn read_file_on(
     // At least 4 MiB a thread.
     let threads = threads.min(len >> 22).max(1);
     let part = len.div_ceil(threads);
-    let read: Vec<io::Result<usize>> = std::thread::scope(|s| {
-        let file = &file;
-        let handles: Vec<_> = bytes.spare_capacity_mut()[..len]
-            .chunks_mut(part)
-            .enumerate()
-            .map(|(i, room)| s.spawn(move || pread_all(file, room, (i * part) as u64)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+    let file = &file;
+    let parts: Vec<_> = bytes.spare_capacity_mut()[..len]
+        .chunks_mut(part)
+        .enumerate()
+        .collect();
+    let read: Vec<io::Result<usize>> =
+        crate::threads::each(parts, |(i, room)| pread_all(file, room, (i * part) as u64));
     // The parts are whole up to the first short one (the file shrank):
     // the bytes read are the file's first `got`.
     let mut got = 0;

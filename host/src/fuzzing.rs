@@ -468,6 +468,38 @@ pub fn module_definition(data: &[u8]) {
     drop(result);
 }
 
+/// The archive reader of `wildhost install`, on any bytes (a plain tar, or
+/// gzip when they start with its magic): it never panics, and whatever it
+/// unpacks stays inside the directory it was given, as regular files and
+/// directories only.
+pub fn archive(data: &[u8]) {
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let into = dir.path().join("into");
+    if std::fs::create_dir(&into).is_err() {
+        return;
+    }
+    let gzip = data.starts_with(&[0x1f, 0x8b]);
+    let _ = crate::install::archive::unpack_from(data, gzip, &into);
+    let beside: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the fuzz directory")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    assert_eq!(beside, ["into"], "written beside the directory");
+    let mut stack = vec![into];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("an unpacked directory") {
+            let entry = entry.expect("an entry");
+            let kind = entry.file_type().expect("its type");
+            assert!(kind.is_file() || kind.is_dir(), "unpacked {kind:?}");
+            if kind.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,14 +49,18 @@
 //! - [`codec`]: reading and writing keys as text or binary.
 //! - [`conformance`]: the checks `wildhost verify` runs, and the inputs they
 //!   and the benchmarks generate.
+//! - [`install`]: putting a plugin file into a plugin directory atomically,
+//!   platform tags, and the archives `wildhost pack` writes.
 
 pub mod budget;
 pub mod codec;
 pub mod conformance;
 pub mod crash;
 pub mod error;
+pub mod external;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod install;
 pub mod keys;
 pub mod loading;
 pub mod mem;
@@ -64,6 +68,7 @@ pub(crate) mod message;
 pub mod process;
 pub mod registry;
 pub mod running;
+pub mod threads;
 pub mod wire;
 
 pub use error::{Refusal, SortError, Stage};

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 /// The floors, lowest first: a module may import its own floor and below.
 const FLOORS: [&[&str]; 7] = [
     &[
-        "error", "keys", "process", "wire", "mem", "budget", "crash", "message",
+        "error", "keys", "process", "wire", "mem", "budget", "crash", "message", "threads",
     ],
     &["loading"],
     &["registry"],
     &["running"],
     &["codec"],
-    &["conformance"],
+    &["conformance", "external", "install"],
     &["fuzzing"],
 ];
 

@@ -335,6 +335,28 @@ impl Sandbox {
     }
 }
 
+/// Limits the files `command` may write to `bytes` each (`RLIMIT_FSIZE`,
+/// set between fork and exec): a write past it fails with `EFBIG`, or
+/// raises SIGXFSZ in a program that does not ignore it.
+pub fn limit_file_size(command: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the hook runs between fork and exec and only calls
+    // setrlimit, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
 /// Fails the test unless it runs as root, which `why` needs.
 ///
 /// A test that needs root lives in a module `needs_root`, is

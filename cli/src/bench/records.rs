@@ -16,6 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use wildhost::codec::ParseError;
 use wildhost::codec::records::{Fields, Layout, Records};
+use wildhost::external::{self, Plan, Shape};
 use wildhost::{Backend, KeyType, Registry};
 
 /// The backend whose whole job is timed: the first of --backends that is
@@ -45,17 +46,20 @@ impl RecordInput {
     pub(super) fn new(
         args: &BenchArgs,
         path: &Path,
-        field: NonZeroUsize,
+        field: Option<NonZeroUsize>,
         key_type: KeyType,
     ) -> RecordInput {
         RecordInput {
             layout: Layout {
                 key_type,
-                field: Some(field),
+                field,
                 fields: args.delimiter.map_or(Fields::Blanks, Fields::Delimiter),
                 header: args.header,
             },
-            label: format!("file {}, key {field}", file_name(path)),
+            label: match field {
+                Some(field) => format!("file {}, key {field}", file_name(path)),
+                None => format!("file {}, lines", file_name(path)),
+            },
         }
     }
 }
@@ -68,8 +72,9 @@ pub(super) fn measure(
     source: &str,
     backends: &[&Backend],
     job: Option<&Backend>,
-    repeat: u32,
+    args: &BenchArgs,
 ) -> Result<Vec<Row>, Failure> {
+    let repeat = args.repeat;
     let RecordInput { layout, label } = what;
     let records = Records::parse(input, layout).map_err(|e| parse_failure(e, layout, source))?;
     if records.is_empty() {
@@ -100,7 +105,10 @@ pub(super) fn measure(
             .cause(e)
             .help("nothing was measured; free some memory, or bench a part of the file")
     })?;
-    let progress = progress_bar(backends.len() + 1 + usize::from(job.is_some()));
+    let parts = args.memory.filter(|_| job.is_some());
+    let progress = progress_bar(
+        backends.len() + 1 + usize::from(job.is_some()) + usize::from(parts.is_some()),
+    );
     let mut rows = Vec::with_capacity(backends.len() + 2);
 
     progress.set_message(format!("{label}: memcpy"));
@@ -150,19 +158,56 @@ pub(super) fn measure(
             black_box(&out);
             Ok(elapsed)
         });
-        let row = measured(&name, samples);
-        rows.push(match row.status {
-            "ok" => Row {
-                status: "job",
-                ..row
-            },
-            _ => row,
+        rows.push(job_row(measured(&name, samples)));
+        progress.inc(1);
+    }
+    if let (Some(backend), Some(memory)) = (job, parts) {
+        let name = format!(
+            "{} (in parts, --memory {})",
+            backend.name(),
+            crate::report::bytes(memory)
+        );
+        progress.set_message(format!("{label}: {name}"));
+        let temp_dir = std::env::temp_dir();
+        let plan = Plan {
+            backend,
+            shape: Shape::Text(*layout),
+            memory: memory.max(external::MIN_MEMORY),
+            temp_dir: &temp_dir,
+            threads: 1,
+            reverse: false,
+            verify: true,
+            isolate: None,
+        };
+        let samples = timed_runs(repeat, || {
+            out.clear();
+            let start = Instant::now();
+            let mut rest: &[u8] = input;
+            let runs = external::make_runs(&plan, Vec::new(), &mut rest, None, &mut |_| {})
+                .map_err(|e| e.to_string())?;
+            runs.merge(&plan, &mut out, &mut |_| {})
+                .map_err(|e| e.to_string())?;
+            let elapsed = start.elapsed();
+            black_box(&out);
+            Ok(elapsed)
         });
+        rows.push(job_row(measured(&name, samples)));
         progress.inc(1);
     }
     progress.finish_and_clear();
     compare_with_std(&mut rows);
     Ok(rows)
+}
+
+/// A whole job's row: marked as a job once it measured.
+fn job_row(row: Row) -> Row {
+    match row.status {
+        "ok" => Row {
+            status: "job",
+            ..row
+        },
+        _ => row,
+    }
 }
 
 /// One warm-up run, then `repeat` timed ones; each run times itself (its

@@ -293,8 +293,13 @@ pub fn generate_keys(key_type: KeyType, dist: Dist, len: usize, seed: u64) -> Ke
 pub enum Mismatch {
     /// The result has another length than the input.
     Length { expected: usize, got: usize },
-    /// `keys[index] > keys[index + 1]` in the contract's order.
-    NotSorted { index: usize },
+    /// `keys[index] > keys[index + 1]` in the contract's order; the two
+    /// keys as text.
+    NotSorted {
+        index: usize,
+        before: String,
+        after: String,
+    },
     /// The result is sorted but not a permutation of the input: the first
     /// place where it differs from the reference.
     NotAPermutation { index: usize },
@@ -306,10 +311,14 @@ impl fmt::Display for Mismatch {
             Mismatch::Length { expected, got } => {
                 write!(f, "returned {got} keys instead of {expected}")
             }
-            Mismatch::NotSorted { index } => {
+            Mismatch::NotSorted {
+                index,
+                before,
+                after,
+            } => {
                 write!(
                     f,
-                    "not sorted: keys {index} and {} are out of order",
+                    "not sorted: keys {index} and {} are out of order ({before} before {after})",
                     index + 1
                 )
             }
@@ -317,6 +326,34 @@ impl fmt::Display for Mismatch {
                 f,
                 "not a permutation of the input: key {index} differs from the reference sort"
             ),
+        }
+    }
+}
+
+/// A key as a person reads it: an integer in decimal, a float as Rust
+/// prints it (`-0.0`, `NaN`), with its bits when it is a NaN, whose sign
+/// and payload decide its place.
+pub fn key_text<T: SortKey>(key: T) -> String {
+    let bits = key.bits();
+    match T::TYPE {
+        KeyType::U32 | KeyType::U64 => bits.to_string(),
+        KeyType::I32 => (bits as u32 as i32).to_string(),
+        KeyType::I64 => (bits as i64).to_string(),
+        KeyType::F32 => {
+            let value = f32::from_bits(bits as u32);
+            if value.is_nan() {
+                format!("{value:?} (bits 0x{bits:08x})")
+            } else {
+                format!("{value:?}")
+            }
+        }
+        KeyType::F64 => {
+            let value = f64::from_bits(bits);
+            if value.is_nan() {
+                format!("{value:?} (bits 0x{bits:016x})")
+            } else {
+                format!("{value:?}")
+            }
         }
     }
 }
@@ -332,7 +369,11 @@ pub fn check_sorted<T: WorkloadKey>(got: &[T], reference: &[T]) -> Result<(), Mi
         });
     }
     if let Some(index) = got.windows(2).position(|w| T::order(&w[0], &w[1]).is_gt()) {
-        return Err(Mismatch::NotSorted { index });
+        return Err(Mismatch::NotSorted {
+            index,
+            before: key_text(got[index]),
+            after: key_text(got[index + 1]),
+        });
     }
     // Sorted in a total order: equal to the reference iff a permutation.
     match got
@@ -519,6 +560,17 @@ mod tests {
             check_sorted(&unsorted, &reference),
             Err(Mismatch::NotSorted { .. })
         ));
+        let ints = [1u64, 7, 3];
+        assert_eq!(
+            check_sorted(&ints, &[1, 3, 7]).map_err(|m| m.to_string()),
+            Err("not sorted: keys 1 and 2 are out of order (7 before 3)".to_string())
+        );
+        assert_eq!(key_text(-0.0f64), "-0.0");
+        assert_eq!(key_text(-5i32), "-5");
+        assert_eq!(
+            key_text(f32::from_bits(0xffc0_0000)),
+            "NaN (bits 0xffc00000)"
+        );
 
         let mut changed = reference.clone();
         let i = changed

@@ -6,7 +6,12 @@
 //! `~/.local/share/wildhost/plugins`), then the directory of the running
 //! executable. The current directory is never searched unless named: an
 //! empty entry in `WILDHOST_PLUGIN_PATH` is ignored, not read as `.`.
+//!
+//! A file that `wildhost install` put into a directory and whose bytes
+//! changed since is refused here, unless modified files are allowed (see
+//! [`super::manifest`]).
 
+use super::manifest::{self, Manifest};
 use super::preflight::module_name_of;
 use super::trust;
 use crate::error::{Refusal, Stage};
@@ -65,6 +70,9 @@ pub struct SearchPath {
     /// Load plugins from files and directories that others can write
     /// (see [`crate::loading::trust`]). Off unless the user asks.
     pub allow_unsafe_permissions: bool,
+    /// Load installed files whose bytes differ from the digest their
+    /// directory's install manifest recorded. Off unless the user asks.
+    pub allow_modified: bool,
 }
 
 impl SearchPath {
@@ -162,6 +170,7 @@ impl SearchPath {
             let mut files: Vec<PathBuf> =
                 entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
+            let first = listing.candidates.len();
             for file in files {
                 let Some(module) = module_name_of(&file) else {
                     continue;
@@ -206,8 +215,49 @@ impl SearchPath {
                     }),
                 }
             }
+            self.check_installed(&real, first, &mut listing);
         }
         listing
+    }
+
+    /// Moves the candidates from `first` on (the files of the directory
+    /// `real`) whose bytes differ from what its install manifest recorded
+    /// to the problems, unless modified files are allowed. A manifest that
+    /// cannot be read is a problem of its own.
+    fn check_installed(&self, real: &Path, first: usize, listing: &mut Listing) {
+        if self.allow_modified || !Manifest::path_in(real).exists() {
+            return;
+        }
+        let manifest = match Manifest::read(real) {
+            Ok(manifest) => manifest,
+            Err(e) => {
+                listing.problems.push(Problem {
+                    path: Manifest::path_in(real),
+                    refusal: Refusal::new(
+                        Stage::Discovery,
+                        e.to_string(),
+                        "the digests of the plugins installed there cannot be checked: \
+                         reinstall them, or remove the manifest",
+                    ),
+                });
+                return;
+            }
+        };
+        let mut kept = Vec::new();
+        for candidate in listing.candidates.drain(first..) {
+            let entry = candidate
+                .path
+                .file_name()
+                .and_then(|name| manifest.entry(&name.to_string_lossy()).cloned());
+            match entry.map(|entry| manifest::check(&entry, &candidate.real_path)) {
+                Some(Err(why)) => listing.problems.push(Problem {
+                    path: candidate.path,
+                    refusal: Refusal::new(Stage::Discovery, why, manifest::MODIFIED_HELP),
+                }),
+                _ => kept.push(candidate),
+            }
+        }
+        listing.candidates.extend(kept);
     }
 }
 

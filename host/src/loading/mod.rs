@@ -4,7 +4,9 @@
 //! The steps, in the order a file meets them:
 //!
 //! 1. [`discover`] lists the plugin files on the search path, and [`trust`]
-//!    refuses a file or directory that others can write to. Each file is
+//!    refuses a file or directory that others can write to, and
+//!    [`manifest`] a file `wildhost install` put there whose bytes changed
+//!    since. Each file is
 //!    then opened once ([`plugin_file`]): every later step asks about, reads
 //!    or loads that open file, never its path again.
 //! 2. [`preflight`] reads the object file (through `pages`) without
@@ -33,6 +35,7 @@ pub mod file_id;
 mod layout;
 pub mod load;
 mod loader;
+pub mod manifest;
 mod pages;
 pub mod plugin_file;
 pub mod preflight;

@@ -393,24 +393,7 @@ fn on_ranges<R: Send>(
     let ranges: Vec<_> = (0..threads)
         .map(|t| t * n / threads..(t + 1) * n / threads)
         .collect();
-    std::thread::scope(|s| {
-        let work = &work;
-        let handles: Vec<_> = ranges[1..]
-            .iter()
-            .map(|r| {
-                let r = r.clone();
-                s.spawn(move || work(r))
-            })
-            .collect();
-        let mut out = vec![work(ranges[0].clone())];
-        for h in handles {
-            out.push(
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        out
-    })
+    crate::threads::each(ranges, work)
 }
 
 /// The fingerprint of `keys` ([`Tally::add`] of them all), on up to

@@ -670,22 +670,50 @@ impl<T, U: Send, M: Fn(T) -> U + Sync> Sink<T> for Keys<U, M> {
 }
 
 /// Runs `work` on each input, one thread each (the first on the calling
-/// thread), and returns the results in order. A panic in any of them
-/// reaches the caller once all have stopped.
+/// thread), and returns the results in order. An input whose thread
+/// cannot be started (the process at its limit of threads) is worked on
+/// by the calling thread. A panic in any of them reaches the caller once
+/// all have stopped.
 fn each<A: Send, R: Send>(inputs: Vec<A>, work: impl Fn(A) -> R + Sync) -> Vec<R> {
-    let mut inputs = inputs.into_iter();
-    let Some(first) = inputs.next() else {
-        return Vec::new();
+    use std::sync::Mutex;
+    // Each input waits in a slot for whichever thread takes it first.
+    let slots: Vec<Mutex<Option<A>>> = inputs.into_iter().map(|a| Mutex::new(Some(a))).collect();
+    let take = |slot: &Mutex<Option<A>>| match slot.lock() {
+        Ok(mut guard) => guard.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
     };
+    let (work, take) = (&work, &take);
     std::thread::scope(|s| {
-        let work = &work;
-        let handles: Vec<_> = inputs.map(|a| s.spawn(move || work(a))).collect();
-        let mut out = Vec::with_capacity(handles.len() + 1);
-        out.push(work(first));
-        for h in handles {
-            match h.join() {
-                Ok(r) => out.push(r),
-                Err(panic) => std::panic::resume_unwind(panic),
+        let handles: Vec<_> = slots
+            .iter()
+            .skip(1)
+            .map(|slot| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || take(slot).map(work))
+                    .ok()
+            })
+            .collect();
+        let mut out = Vec::with_capacity(slots.len());
+        out.extend(slots.first().and_then(take).map(work));
+        let mut orphans: Vec<Option<R>> = slots
+            .iter()
+            .skip(1)
+            .zip(&handles)
+            .map(|(slot, h)| {
+                if h.is_some() {
+                    None
+                } else {
+                    take(slot).map(work)
+                }
+            })
+            .collect();
+        for (h, orphan) in handles.into_iter().zip(&mut orphans) {
+            match h {
+                Some(h) => match h.join() {
+                    Ok(r) => out.extend(r),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                None => out.extend(orphan.take()),
             }
         }
         out

@@ -17,7 +17,10 @@
 //! lines back out in the sorted order.
 
 mod read;
+mod run;
 mod write;
+
+pub use self::run::{RunForm, RunReader, write_keys_run};
 
 use self::read::{PARALLEL_BYTES, parse_as_parallel};
 use self::write::{
@@ -394,7 +397,7 @@ impl<'a> Records<'a> {
         } else {
             with_pairs!((&self.keys, &self.starts), keys, starts => {
                 if reverse {
-                    gather(self.input, reversed(keys, starts), &mut buffer)?;
+                    gather(self.input, reversed(keys, starts).map(|i| starts[i].offset()), &mut buffer)?;
                 } else {
                     gather(self.input, starts.iter().map(|s| s.offset()), &mut buffer)?;
                 }

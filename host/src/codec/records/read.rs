@@ -8,6 +8,7 @@ use crate::codec::int::{int_within, parse_int, scan_int};
 use crate::codec::lines::{masks64, shorten};
 use crate::codec::{ParseError, TextKey};
 use crate::mem::try_with_capacity;
+use crate::threads::each;
 use memchr::memchr;
 
 /// A key type as records read it.
@@ -167,21 +168,9 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
     }
     // Each run is read as if its lines were the first (numbered from 1);
     // only an error needs their true numbers.
-    let parts: Vec<Result<Parsed<T, P>, ParseError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bounds
-            .windows(2)
-            .map(|w| {
-                let (from, to) = (w[0], w[1]);
-                s.spawn(move || parse_as::<T, P>(&input[..to], from, 0, layout))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+    let runs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    let parts: Vec<Result<Parsed<T, P>, ParseError>> = each(runs, |(from, to)| {
+        parse_as::<T, P>(&input[..to], from, 0, layout)
     });
     let mut done = Vec::with_capacity(parts.len());
     for (i, part) in parts.into_iter().enumerate() {
@@ -241,7 +230,7 @@ fn count_lines(text: &[u8]) -> usize {
 }
 
 /// The parts one after the other, in one vector allocated once; each part
-/// copied on a thread of its own.
+/// copied on a thread of its own (or this one, if its thread cannot start).
 fn concat<'p, T: Copy + Send + Sync + 'p>(
     parts: impl Iterator<Item = &'p [T]> + Clone,
 ) -> Result<Vec<T>, ParseError> {
@@ -249,19 +238,19 @@ fn concat<'p, T: Copy + Send + Sync + 'p>(
     let mut all: Vec<T> = try_with_capacity(total).map_err(|_| ParseError::OutOfMemory {
         bytes: total.saturating_mul(size_of::<T>()),
     })?;
-    std::thread::scope(|s| {
-        let mut room = &mut all.spare_capacity_mut()[..total];
-        for part in parts {
-            let (here, rest) = room.split_at_mut(part.len());
-            room = rest;
-            s.spawn(move || {
-                for (slot, &x) in here.iter_mut().zip(part) {
-                    slot.write(x);
-                }
-            });
+    let mut room = &mut all.spare_capacity_mut()[..total];
+    let mut copies = Vec::new();
+    for part in parts {
+        let (here, rest) = room.split_at_mut(part.len());
+        room = rest;
+        copies.push((here, part));
+    }
+    each(copies, |(here, part)| {
+        for (slot, &x) in here.iter_mut().zip(part) {
+            slot.write(x);
         }
     });
-    // SAFETY: the threads, all joined, wrote each of the first `total`
+    // SAFETY: the copies, all done, wrote each of the first `total`
     // elements (the parts' lengths add up to `total`), within the capacity.
     unsafe { all.set_len(total) };
     Ok(all)

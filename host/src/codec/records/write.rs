@@ -16,7 +16,7 @@ use std::io;
 /// one; empty past the end (only a backend that garbled its result, run
 /// without the check, gives such a start).
 #[inline(always)]
-fn line_at(input: &[u8], at: usize) -> &[u8] {
+pub(super) fn line_at(input: &[u8], at: usize) -> &[u8] {
     let rest = input.get(at..).unwrap_or_default();
     // Most lines end within 64 bytes: found in one window, without a call.
     if let Some(window) = rest.first_chunk::<64>() {
@@ -99,8 +99,8 @@ fn prefetch(input: &[u8], at: usize) {
     let _ = (input, at);
 }
 
-/// The starts from the largest key down, each run of equal keys in its own
-/// (input) order.
+/// The indexes of sorted records from the largest key down, each run of
+/// equal keys in its own (input) order.
 pub(super) fn reversed<'k, T: SortKey, P: Position>(
     keys: &'k [T],
     starts: &'k [P],
@@ -121,7 +121,7 @@ pub(super) fn reversed<'k, T: SortKey, P: Position>(
             (next, stop, end) = (start, end, start);
         }
         next += 1;
-        Some(starts[next - 1].offset())
+        Some(next - 1)
     })
 }
 
@@ -276,7 +276,7 @@ pub(super) fn write_blocks<W: io::Write + ?Sized>(
             let (full_tx, full_rx) = sync_channel::<Vec<u8>>(2);
             let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
             let make = &make;
-            s.spawn(move || {
+            let started = std::thread::Builder::new().spawn_scoped(s, move || {
                 for i in (w..count).step_by(workers) {
                     let mut bytes = empty_rx.try_recv().unwrap_or_default();
                     bytes.clear();
@@ -287,6 +287,19 @@ pub(super) fn write_blocks<W: io::Write + ?Sized>(
                     }
                 }
             });
+            if started.is_err() {
+                // A thread that cannot start (the process is at its limit
+                // of threads): the workers started stop at their next
+                // block, and this thread makes every block itself.
+                drop(lanes);
+                let mut bytes = Vec::new();
+                for i in 0..count {
+                    bytes.clear();
+                    make(i, &mut bytes);
+                    out.write_all(&bytes)?;
+                }
+                return Ok(());
+            }
             lanes.push((full_rx, empty_tx));
         }
         for i in 0..count {
