@@ -12,8 +12,9 @@
 #            and the best of each side
 #   SEED     seed of numpy's default_rng and Python's random (default 1)
 #   CARGO_TARGET_DIR  where everything goes (default target/): the release
-#            build of the extension, and py-race-venv/, the virtual
-#            environment the package and numpy are installed into
+#            build of the extension in python-build/, and py-race-venv/,
+#            the virtual environment the package and numpy are installed
+#            into
 #
 # What runs: `pip install ./python` into the environment (maturin builds
 # the extension in release mode, as a user's `pip install` does), numpy
@@ -54,7 +55,9 @@ if ! "$venv/bin/python" -c 'import numpy' 2>/dev/null; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check numpy >&2
 fi
 say "building and installing the wildsort package (release)"
-CARGO_TARGET_DIR=$target "$venv/bin/python" -m pip install --quiet \
+# Not into $target itself: a cdylib there lies beside target/release/wildhost,
+# which would list it as a refused plugin.
+CARGO_TARGET_DIR=$target/python-build "$venv/bin/python" -m pip install --quiet \
     --disable-pip-version-check --force-reinstall --no-deps ./python >&2 || {
     say "error: pip install ./python failed (see above)"
     say "  help: it needs a Rust toolchain, a C compiler and PyPI (for maturin)"

@@ -3,9 +3,12 @@
 //! pytest suite (`python/tests`) run there. This is how `cargo test
 //! --workspace` runs the Python tests.
 //!
-//! The extension is built in the dev profile into this target directory
-//! (`CARGO_TARGET_DIR`, `MATURIN_PEP517_ARGS=--profile dev`), where much
-//! of what it links is already built; the venv is made once and reused.
+//! The extension is built in the dev profile (`MATURIN_PEP517_ARGS=--profile
+//! dev`) into `python-build/` under this target directory, not into the
+//! target directory itself: cargo puts a cdylib beside the `wildhost` it
+//! builds, and `wildhost` reads every `lib*.so` beside it as a plugin, so
+//! the extension there would be listed as a refused plugin by the other
+//! tests. The venv is made once and reused.
 //! Needs Python 3.9 or later with `venv` and `pip` (`WILDHOST_PYTHON`
 //! names another interpreter than `python3`), a C compiler for the test
 //! plugins, and the package registry for maturin, pytest and numpy: a
@@ -88,7 +91,7 @@ fn the_python_package_passes_its_pytest_suite() {
                 "--no-deps",
             ])
             .arg(workspace_root().join("python"))
-            .env("CARGO_TARGET_DIR", target_dir())
+            .env("CARGO_TARGET_DIR", target_dir().join("python-build"))
             .env("MATURIN_PEP517_ARGS", "--profile dev"),
         "pip install ./python (maturin builds the extension)",
         network,
