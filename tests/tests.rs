@@ -80,5 +80,10 @@ mod abi_1_1;
 // pairs sort through it, and a wrong result is caught as `sort`'s is.
 mod threads;
 
+// The Python package: `pip install ./python` into a venv under target/,
+// then its pytest suite (lists against sorted(), arrays against np.sort,
+// plugins, errors, threads).
+mod python;
+
 // The fuzz targets over their kept corpus and a short seeded mutation run.
 mod fuzz_smoke;

@@ -73,8 +73,9 @@ pub mod wire;
 
 pub use error::{Refusal, SortError, Stage};
 pub use keys::{KeyVec, SortKey};
+pub use loading::builtin::BuiltinModule;
 pub use loading::discover::{Origin, SearchPath};
-pub use loading::load::{Availability, LayoutCheck};
+pub use loading::load::{Availability, LayoutCheck, ModuleOrigin};
 pub use registry::{Backend, DEFAULT_PREFERENCE, Module, Registry, load_file, load_file_with};
 pub use wildhost_abi::sdk::{Key, Payload};
 pub use wildhost_abi::{KeyType, PayloadType};

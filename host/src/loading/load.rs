@@ -39,12 +39,33 @@ pub enum LayoutCheck {
     OlderMinor,
 }
 
-/// A plugin file loaded into this process: its validated module definition
-/// and what the layout check and `init` said.
+/// Where a module's code comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModuleOrigin {
+    /// A plugin file on the search path, opened with `dlopen`.
+    File,
+    /// Linked into the process and registered by its entry point
+    /// ([`super::builtin`]); its path reads [`super::builtin::BUILT_IN_PATH`].
+    BuiltIn,
+}
+
+impl ModuleOrigin {
+    /// Whether the module was loaded from a file.
+    pub fn is_file(&self) -> bool {
+        *self == ModuleOrigin::File
+    }
+}
+
+/// A plugin file loaded into this process, or a built-in module: its
+/// validated module definition and what the layout check and `init` said.
 #[derive(Debug)]
 pub struct LoadedFile {
-    /// The path the file was first loaded by, as found on the search path.
+    /// The path the file was first loaded by, as found on the search path;
+    /// [`super::builtin::BUILT_IN_PATH`] for a built-in module.
     pub path: PathBuf,
+    /// A file, or built in.
+    pub origin: ModuleOrigin,
     /// The validated module definition.
     pub definition: ModuleDefinition,
     /// What `init` said.
@@ -147,13 +168,17 @@ fn load(checked: &Checked, shown_path: &Path) -> Result<LoadedFile, Refusal> {
     let availability = run_init(&definition);
     Ok(LoadedFile {
         path: shown_path.to_path_buf(),
+        origin: ModuleOrigin::File,
         definition,
         availability,
         layout,
     })
 }
 
-fn run_init(def: &ModuleDefinition) -> Availability {
+/// Runs the module's `init`, if it has one: what it says of this machine.
+/// Called once per module and process, before any sort (the callers'
+/// caches see to it).
+pub(super) fn run_init(def: &ModuleDefinition) -> Availability {
     let Some(init) = def.init else {
         return Availability::Available;
     };

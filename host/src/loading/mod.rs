@@ -20,9 +20,15 @@
 //!    calls the entry point, checks the module definition it returned
 //!    ([`validate`]), and runs `init`.
 //!
+//! A module linked into the program rather than found in a file is a
+//! [`builtin`]: it goes through the tag check, the layout check, the entry
+//! point, [`validate`] and `init` as a file does, and skips the steps that
+//! concern a file.
+//!
 //! Preflight decides which files are loaded; nothing decides what a loaded
 //! plugin's code does (see the crate's trust model).
 
+pub mod builtin;
 pub mod discover;
 pub mod dynamic;
 pub mod file_id;

@@ -5,7 +5,7 @@
 use crate::crash::Culprit;
 use crate::error::{MESSAGE_CAP, SortError, plugin_message};
 use crate::keys::{KeyVec, SortKey};
-use crate::loading::load::{Availability, LayoutCheck, LoadedFile};
+use crate::loading::load::{Availability, LayoutCheck, LoadedFile, ModuleOrigin};
 use crate::loading::validate::MethodDefinition;
 use crate::message::{MessageBuffer, with_buffer};
 use serde::Serialize;
@@ -25,8 +25,14 @@ pub struct Module {
     pub version: String,
     /// One line of documentation.
     pub doc: String,
-    /// The file it was loaded from, as found on the search path.
+    /// The file it was loaded from, as found on the search path;
+    /// [`BUILT_IN_PATH`](crate::loading::builtin::BUILT_IN_PATH) for a
+    /// built-in module (see [`Module::file`]).
     pub path: PathBuf,
+    /// A file, or built in. Left out of JSON for a file, so a listing of
+    /// files reads as it did before built-in modules.
+    #[serde(skip_serializing_if = "ModuleOrigin::is_file")]
+    pub origin: ModuleOrigin,
     /// ABI version it was built for.
     pub abi: (u16, u16),
     /// Compiled-in features.
@@ -46,11 +52,19 @@ impl Module {
             version: def.version.clone(),
             doc: def.doc.clone(),
             path: loaded.path.clone(),
+            origin: loaded.origin,
             abi: def.abi,
             features: def.features.clone(),
             availability: loaded.availability.clone(),
             layout: loaded.layout,
         }
+    }
+}
+
+impl Module {
+    /// The file the module was loaded from; `None` for a built-in module.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.origin.is_file().then_some(self.path.as_path())
     }
 }
 

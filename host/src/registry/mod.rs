@@ -5,12 +5,17 @@
 //! with its reason and the others load. A module name's first file that
 //! loads wins; files after it with the same module name are shadowed (never
 //! opened), and so are backends whose name an earlier module already took.
+//!
+//! Built-in modules ([`crate::loading::builtin`]), given to
+//! [`Registry::discover_with`], come before every file: a file of a
+//! built-in's module name is shadowed by it, never opened or scanned.
 
 mod backend;
 
 pub use backend::{Backend, Module};
 
 use crate::error::{Refusal, Stage};
+use crate::loading::builtin::{self, BUILT_IN_PATH, BuiltinModule};
 use crate::loading::discover::{Candidate, SearchPath};
 use crate::loading::load::{self, Checked, LoadedFile};
 use crate::loading::plugin_file::PluginFile;
@@ -75,7 +80,7 @@ pub struct Registry {
 impl Registry {
     /// Finds, checks and loads every plugin on `path`, in this process.
     pub fn discover(path: &SearchPath) -> Registry {
-        Registry::discover_inner(path, None)
+        Registry::discover_inner(&[], path, None)
     }
 
     /// [`Registry::discover`], but each plugin's code runs first in the
@@ -83,11 +88,61 @@ impl Registry {
     /// cache): a plugin that crashes or hangs while loading is refused at
     /// [`Stage::Scan`] and never loaded into this process.
     pub fn discover_scanned(path: &SearchPath, scanner: &Scanner) -> Registry {
-        Registry::discover_inner(path, Some(scanner))
+        Registry::discover_inner(&[], path, Some(scanner))
     }
 
-    fn discover_inner(path: &SearchPath, scanner: Option<&Scanner>) -> Registry {
-        let listing = path.list();
+    /// The `builtins` linked into this program first, in their order, then
+    /// every plugin on `path` as [`Registry::discover`] (or, with a
+    /// `scanner`, [`Registry::discover_scanned`]) finds them. A file whose
+    /// module name is a built-in's is shadowed by the built-in, whether
+    /// the built-in loaded or not, and none of its code runs. A built-in
+    /// that fails its checks is listed among [`Registry::refused`] with the
+    /// path [`BUILT_IN_PATH`].
+    pub fn discover_with(
+        builtins: &[BuiltinModule],
+        path: &SearchPath,
+        scanner: Option<&Scanner>,
+    ) -> Registry {
+        Registry::discover_inner(builtins, path, scanner)
+    }
+
+    fn discover_inner(
+        builtins: &[BuiltinModule],
+        path: &SearchPath,
+        scanner: Option<&Scanner>,
+    ) -> Registry {
+        let mut listing = path.list();
+        let mut registry = Registry::default();
+        let mut provided: HashMap<String, PathBuf> = HashMap::new();
+        for module in builtins {
+            if provided.contains_key(module.name()) {
+                continue;
+            }
+            provided.insert(module.name().to_string(), PathBuf::from(BUILT_IN_PATH));
+            match builtin::load_cached(module) {
+                Ok(loaded) => registry.add(&loaded),
+                Err(refusal) => registry.refused.push(RefusedFile {
+                    path: PathBuf::from(BUILT_IN_PATH),
+                    module: Some(module.name().to_string()),
+                    refusal,
+                }),
+            }
+        }
+        // Files of a built-in's name are shadowed before anything reads
+        // them: the scanner never runs their code.
+        listing
+            .candidates
+            .retain(|c| match provided.get(&c.module) {
+                Some(by) => {
+                    registry.shadowed.push(ShadowedFile {
+                        path: c.path.clone(),
+                        module: c.module.clone(),
+                        by: by.clone(),
+                    });
+                    false
+                }
+                None => true,
+            });
         let allow_unsafe = path.allow_unsafe_permissions;
         // Each file is opened once, and that open file is what is checked,
         // scanned and loaded. With a scanner, every file is checked first:
@@ -114,7 +169,6 @@ impl Registry {
             let results = scanner.verdicts(&files);
             verdicts.extend(to_scan.iter().map(|(p, _)| (*p).clone()).zip(results));
         }
-        let mut registry = Registry::default();
         for problem in listing.problems {
             registry.refused.push(RefusedFile {
                 path: problem.path,
@@ -122,7 +176,6 @@ impl Registry {
                 refusal: problem.refusal,
             });
         }
-        let mut provided: HashMap<String, PathBuf> = HashMap::new();
         for Candidate {
             path,
             real_path,
@@ -315,4 +368,69 @@ fn open_checked(real: &Path, allow_unsafe_permissions: bool) -> Result<Checked, 
             .map_err(|why| Refusal::new(Stage::Discovery, why, trust::HELP))?;
     }
     Checked::new(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loading::load::ModuleOrigin;
+    use crate::loading::preflight;
+
+    #[test]
+    fn a_built_in_module_sorts_through_the_registry() {
+        let builtins = [crate::builtin_module!(sdk: wildhost_builtin_test)];
+        let registry = Registry::discover_with(&builtins, &SearchPath::only([]), None);
+        let backend = registry.backend("builtin_test").expect("registered");
+        assert_eq!(backend.module().origin, ModuleOrigin::BuiltIn);
+        assert_eq!(backend.module().file(), None);
+        assert_eq!(backend.module().path, Path::new(BUILT_IN_PATH));
+        let mut keys = [3u64, 1, 2];
+        backend.sort(&mut keys).expect("sorts");
+        assert_eq!(keys, [1, 2, 3]);
+        let json = serde_json::to_value(&*registry.modules()[0]).expect("json");
+        assert_eq!(json["origin"], "built-in");
+    }
+
+    /// The rule between built-ins and files: the built-in comes first, and
+    /// a file of its module name is shadowed (never opened) even when the
+    /// built-in itself is refused.
+    #[test]
+    fn a_file_of_a_built_in_modules_name_is_shadowed_by_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = preflight::tests::compiled_plugin(dir.path());
+        let alone = Registry::discover(&SearchPath::only([dir.path().to_path_buf()]));
+        let module = &alone.modules()[0];
+        assert_eq!(module.name, preflight::tests::MODULE);
+        assert_eq!(module.file(), Some(file.as_path()));
+        let json = serde_json::to_value(&**module).expect("json");
+        assert!(json.get("origin").is_none(), "files' JSON unchanged");
+
+        unsafe extern "C" {
+            #[link_name = "WildInit_wildhost_builtin_test"]
+            fn entry() -> *const wildhost_abi::ModuleDef;
+        }
+        // SAFETY: a real entry point and tag of a module linked into the
+        // test binary, registered under the file's module name: its
+        // definition names another module, so it is refused.
+        let builtin = unsafe {
+            BuiltinModule::new(
+                preflight::tests::MODULE,
+                entry,
+                &wildhost_abi::AbiTag::CURRENT,
+                None,
+            )
+        };
+        let registry = Registry::discover_with(
+            &[builtin],
+            &SearchPath::only([dir.path().to_path_buf()]),
+            None,
+        );
+        assert!(registry.modules().is_empty());
+        assert_eq!(registry.refused().len(), 1);
+        assert_eq!(registry.refused()[0].path, Path::new(BUILT_IN_PATH));
+        assert_eq!(registry.shadowed().len(), 1);
+        let shadowed = &registry.shadowed()[0];
+        assert_eq!(shadowed.path, file);
+        assert_eq!(shadowed.by, Path::new(BUILT_IN_PATH));
+    }
 }
