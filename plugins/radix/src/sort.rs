@@ -1134,6 +1134,12 @@ fn width_at(m: usize, bits: u32, wide: u32) -> u32 {
     }
     // About one key per bucket: what is left for insertion sort is short runs.
     let lg = usize::BITS - 1 - m.leading_zeros();
+    if bits <= (lg + COUNT_SLACK).min(MAX_WIDTH) {
+        // One digit covers every bit that varies: the keys are counted and
+        // written back from the counts, with no scatter and no insertion
+        // sort, even with a few empty counters per key.
+        return bits;
+    }
     lg.clamp(1, MAX_WIDTH).min(bits)
 }
 
@@ -1359,15 +1365,40 @@ pub(crate) fn plan_first<T: RadixKey, C: Count, I: Input<T>>(
 /// Writes `counts[d]` copies of the value with key `prefix | d << shift`, for every
 /// digit `d` in order: the counting sort of keys that differ only in their
 /// digit, the one at `shift`.
+///
+/// Where the counts are small (about one key per digit, as in a bucket of
+/// dense integers), a branch on each count would be mispredicted about
+/// every other digit: `FILL_RUN` copies are written whatever the count, the
+/// next digit's copies overwriting the surplus, and only a longer run
+/// branches.
 pub(crate) fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u64, shift: u32) {
+    let m = out.len();
     let mut start = 0;
-    for (d, c) in counts.iter().enumerate() {
+    let mut d = 0;
+    while d < counts.len() && start + FILL_RUN <= m {
+        let c = counts[d].get();
+        let x = T::from_key(T::K::narrow(prefix | (d as u64) << shift));
+        out[start..start + FILL_RUN].fill(x);
+        if c > FILL_RUN {
+            out[start + FILL_RUN..start + c].fill(x);
+        }
+        start += c;
+        d += 1;
+    }
+    for (d, c) in counts.iter().enumerate().skip(d) {
         let end = start + c.get();
         let key = prefix | (d as u64) << shift;
         out[start..end].fill(T::from_key(T::K::narrow(key)));
         start = end;
     }
 }
+
+/// Bits by which a digit that covers all that vary may be wider than the
+/// logarithm of its bucket's keys: see [`width_at`].
+const COUNT_SLACK: u32 = 1;
+
+/// Copies of a key that [`fill`] writes for every digit, whatever its count.
+const FILL_RUN: usize = 8;
 
 /// The first level of a cache-sized input, with `scratch` empty and of
 /// capacity at least `v.len()`. `log_bits`: a sample suggests that the first

@@ -175,6 +175,26 @@ fn crowded_top_bits_get_a_wide_first_digit() {
     // Past `32 * CACHE_KEYS`: `large_inputs_match_std`, in release.
 }
 
+/// Keys about as many as the values they take: past the cache limit the
+/// first level's buckets are counted and written back from the counts,
+/// about one key per count (or eight), where the counts run over the
+/// bucket's end.
+#[test]
+fn dense_keys_are_counted_back() {
+    let cache = sort::CUTOVERS[3];
+    for n in [cache - 1, cache + 1, 100_000, 300_000] {
+        for seed in 0..2 {
+            for dist in ["dense", "dense_runs"] {
+                check::<u32>(dist, n, seed);
+                check::<u64>(dist, n, seed);
+                check::<i32>(dist, n, seed);
+                check::<i64>(dist, n, seed);
+                check::<f64>(dist, n, seed);
+            }
+        }
+    }
+}
+
 /// Cache-sized skewed inputs whose keys spread over orders of magnitude
 /// take a logarithmic first digit sized to the input, then one insertion
 /// sort; every width it can take, and the sizes around the cache limit.

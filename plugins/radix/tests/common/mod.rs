@@ -233,6 +233,8 @@ pub const DISTRIBUTIONS: &[&str] = &[
     "normal",
     "lognormal",
     "unit",
+    "dense",
+    "dense_runs",
 ];
 
 /// `n` keys of the distribution `dist` (one of [`DISTRIBUTIONS`]).
@@ -265,6 +267,17 @@ pub fn generate<T: Bits>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
             let base = rng.below(1 << 20) as i64 - (1 << 19);
             (0..n)
                 .map(|_| T::from_int(base + rng.below(1000) as i64))
+                .collect()
+        }
+        "dense" | "dense_runs" => {
+            // About one key per value over a range of `n` values (eight per
+            // value for `dense_runs`), away from zero: buckets whose keys
+            // are counted and written back.
+            let base = rng.below(1 << 20) as i64 - (1 << 19);
+            let per_value = if dist == "dense" { 1 } else { 8 };
+            let range = (n as u64 / per_value).max(1);
+            (0..n)
+                .map(|_| T::from_int(base + rng.below(range) as i64))
                 .collect()
         }
         "zipf" => (0..n)
