@@ -251,18 +251,35 @@ fn a_digest_that_differs_from_hash_refuses_the_file() {
     wildhost(&sandbox, &["install", "--hash", &right, path]).expect_code(0);
 }
 
+/// A file of a module built into wildhost would be shadowed by the
+/// built-in and never loaded: it is refused before it is copied.
+#[test]
+fn a_file_of_a_built_in_module_is_refused_and_nothing_is_installed() {
+    let sandbox = Sandbox::new();
+    let plugin = shipped_plugin("libwildsort_radix.so");
+    let out = wildhost(&sandbox, &["install", plugin.to_str().expect("utf-8")]);
+    out.expect_code(1).expect_stderr(&[
+        "error: cannot install `",
+        "cause: module `wildsort_radix` is built into wildhost: a plugin file of that name \
+         is shadowed by the built-in and never loaded",
+        "help: the built-in is already there (`wildhost list`)",
+    ]);
+    assert!(!user_dir(&sandbox).exists(), "{:?}", user_files(&sandbox));
+}
+
 #[test]
 fn a_foreign_future_or_failing_plugin_is_refused_and_nothing_is_installed() {
     let sandbox = Sandbox::new();
     // Another architecture, as hostile.rs makes one.
-    let mut bytes = fs::read(shipped_plugin("libwildsort_std.so")).expect("read");
+    let plugin = fixtures::compile_c("hostile.c", "libforeign.so", &["-DMODULE=foreign"]);
+    let mut bytes = fs::read(plugin).expect("read");
     let machine: u16 = if cfg!(target_arch = "aarch64") {
         62
     } else {
         183
     };
     bytes[18..20].copy_from_slice(&machine.to_le_bytes());
-    let foreign = sandbox.work().join("libwildsort_std.so");
+    let foreign = sandbox.work().join("libforeign.so");
     fs::write(&foreign, bytes).expect("write");
     let canary = sandbox.path().join("canary");
     let cases: [(PathBuf, &[&str]); 4] = [

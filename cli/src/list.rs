@@ -1,15 +1,19 @@
 //! `wildhost list`: every backend, module, refused and shadowed file, and
-//! the search path, as a table or as JSON.
+//! the search path, as a table or as JSON. Each backend and module says
+//! where it comes from: built into wildhost, or the file it was loaded from.
 
 use crate::report::Failure;
 use crate::{Cli, Outcome};
 use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use wildhost::loading::builtin::BUILT_IN_PATH;
 use wildhost::loading::manifest::{self, Manifest, SourceKind};
 use wildhost::registry::{RefusedFile, ShadowedBackend, ShadowedFile};
-use wildhost::{Availability, Backend, KeyType, Module, PayloadType, Registry, SearchPath};
+use wildhost::{
+    Availability, Backend, KeyType, Module, ModuleOrigin, PayloadType, Registry, SearchPath,
+};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -52,7 +56,10 @@ struct BackendRow {
     module: String,
     version: String,
     abi: String,
-    file: PathBuf,
+    /// The plugin file; null for a built-in module.
+    file: Option<PathBuf>,
+    /// `built-in` or `file`.
+    origin: &'static str,
     key_types: Vec<&'static str>,
     stable: bool,
     parallel: bool,
@@ -158,7 +165,8 @@ fn row(registry: &Registry, b: &Backend) -> BackendRow {
         module: m.name.clone(),
         version: m.version.clone(),
         abi: format!("{}.{}", m.abi.0, m.abi.1),
-        file: m.path.clone(),
+        file: m.file().map(PathBuf::from),
+        origin: origin_name(m),
         key_types: b.key_types().map(KeyType::name).collect(),
         stable: b.is_stable(),
         parallel: b.is_parallel(),
@@ -178,6 +186,22 @@ fn row(registry: &Registry, b: &Backend) -> BackendRow {
             .map(KeyType::name)
             .collect(),
         doc: b.doc().to_string(),
+    }
+}
+
+/// Where a module comes from, as JSON names it.
+fn origin_name(module: &Module) -> &'static str {
+    match module.origin {
+        ModuleOrigin::BuiltIn => "built-in",
+        ModuleOrigin::File => "file",
+    }
+}
+
+/// Where a module comes from, as the table shows it.
+fn from(module: &Module) -> String {
+    match module.file() {
+        Some(file) => file.display().to_string(),
+        None => "built-in".to_string(),
     }
 }
 
@@ -263,13 +287,13 @@ fn render(l: &Listing<'_>) -> String {
                     m.version.clone(),
                     format!("{}.{}", m.abi.0, m.abi.1),
                     or_dash(&m.features),
-                    m.path.display().to_string(),
+                    from(m),
                 ]
             })
             .collect();
         table(
             &mut out,
-            &["MODULE", "VERSION", "ABI", "FEATURES", "FILE"],
+            &["MODULE", "VERSION", "ABI", "FEATURES", "FROM"],
             &rows,
         );
     }
@@ -289,13 +313,22 @@ fn render(l: &Listing<'_>) -> String {
             l.shadowed.len() + l.shadowed_backends.len()
         );
         for s in l.shadowed {
-            let _ = writeln!(
-                out,
-                "  {}: module `{}` is already loaded from {}",
-                s.path.display(),
-                s.module,
-                s.by.display()
-            );
+            if s.by == Path::new(BUILT_IN_PATH) {
+                let _ = writeln!(
+                    out,
+                    "  {}: module `{}` is built into wildhost",
+                    s.path.display(),
+                    s.module,
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {}: module `{}` is already loaded from {}",
+                    s.path.display(),
+                    s.module,
+                    s.by.display()
+                );
+            }
         }
         for s in l.shadowed_backends {
             let _ = writeln!(
