@@ -635,16 +635,14 @@ fn an_archive_for_another_machine_is_built_from_its_source() {
     assert_eq!(manifest(&sandbox)["plugins"][0]["source"], "archive-source");
 }
 
-#[test]
-fn a_cargo_project_is_built_and_installed() {
-    let sandbox = Sandbox::new();
-    wildhost(&sandbox, &["new", "demo_cargo", "--lang", "rust"]).expect_code(0);
+/// `wildhost install demo_cargo ARGS` as tests/new.rs builds its Rust
+/// project: into the fixture target directory (abi_stable compiled once,
+/// with the same flags), with the lock file of an earlier build when there
+/// is one.
+fn install_cargo_project(sandbox: &Sandbox, args: &[&str]) -> Outcome {
     let dir = sandbox.work().join("demo_cargo");
-    // As tests/new.rs builds its Rust project: into the fixture target
-    // directory (abi_stable compiled once, with the same flags), with the
-    // lock file of an earlier build when there is one.
     let lock = fixtures::dir().join("new-rust.Cargo.lock");
-    if lock.is_file() {
+    if lock.is_file() && !dir.join("Cargo.lock").is_file() {
         fs::copy(&lock, dir.join("Cargo.lock")).expect("copy the lock file");
     }
     let mut command = sandbox.bare_command();
@@ -661,13 +659,57 @@ fn a_cargo_project_is_built_and_installed() {
     command
         .env("CARGO_TARGET_DIR", fixtures::dir().join("target"))
         .env("RUSTFLAGS", "-D warnings")
-        .args(["install", "demo_cargo"]);
+        .args(["install", "demo_cargo"])
+        .args(args);
     run(command, b"")
+}
+
+/// The Rust template declares the Cargo feature `stable`: built without
+/// it, the plugin reports no feature and its backend sorts in place; with
+/// `--features stable`, `inspect` shows the feature and a stable backend
+/// with a scratch buffer, and the manifest records it.
+#[test]
+fn a_cargo_project_is_built_and_installed_with_and_without_its_feature() {
+    let sandbox = Sandbox::new();
+    wildhost(&sandbox, &["new", "demo_cargo", "--lang", "rust"]).expect_code(0);
+    install_cargo_project(&sandbox, &[])
         .expect_code(0)
         .expect_stderr(&["building: cd demo_cargo && cargo build --release\n"])
         .expect_stdout(&["installed demo_cargo 0.1.0", "backend:  demo_cargo ("]);
     let entry = &manifest(&sandbox)["plugins"][0];
     assert_eq!(entry["source"], "project");
+    assert!(
+        entry
+            .get("features")
+            .is_none_or(|f| f == &serde_json::json!([])),
+        "{entry}"
+    );
     let installed = user_dir(&sandbox).join("libdemo_cargo.so");
     assert_eq!(entry["sha256"], sha256_of(&installed));
+    let path = installed.to_str().expect("utf-8");
+    wildhost(&sandbox, &["inspect", path])
+        .expect_code(0)
+        .expect_stdout(&[
+            "features:     -\n",
+            "  demo_cargo  [u32 u64 i32 i64 f32 f64]  in place\n",
+        ]);
+
+    install_cargo_project(&sandbox, &["--features", "stable", "--force"])
+        .expect_code(0)
+        .expect_stderr(&["building: cd demo_cargo && cargo build --release --features stable\n"])
+        .expect_stdout(&["installed demo_cargo 0.1.0", "features: stable"]);
+    wildhost(&sandbox, &["inspect", path])
+        .expect_code(0)
+        .expect_stdout(&[
+            "features:     stable\n",
+            "  demo_cargo  [u32 u64 i32 i64 f32 f64]  stable, scratch 100%\n",
+        ]);
+    let entry = &manifest(&sandbox)["plugins"][0];
+    assert_eq!(entry["features"], serde_json::json!(["stable"]));
+    assert_eq!(entry["sha256"], sha256_of(&installed));
+    let sorted = sandbox.run_with_input(
+        ["sort", "-b", "demo_cargo", "-t", "f64"],
+        b"2.5\n-0.0\nnan\n-1\n",
+    );
+    sorted.expect_exactly(0, "-1\n-0.0\n2.5\nnan\n", "");
 }
