@@ -227,6 +227,73 @@ fn an_installed_file_whose_bytes_changed_is_refused_unless_allowed() {
     assert_eq!(allowed.stdout_text(), "1\n2\n");
 }
 
+/// `inspect` of an installed file says `wildhost install` put it there,
+/// from what, with the recorded SHA-256, and whether the bytes still match;
+/// a modified file is named as such with what to do. Inspecting the same
+/// plugin where it was built says nothing of an install.
+#[test]
+fn inspect_shows_the_install_record_and_a_modified_file() {
+    let sandbox = Sandbox::new();
+    let plugin = good_plugin();
+    let source = plugin.to_str().expect("utf-8");
+    wildhost(&sandbox, &["install", source]).expect_code(0);
+    let installed = user_dir(&sandbox).join("libgood_c.so");
+    let path = installed.to_str().expect("utf-8");
+    let recorded = sha256_of(&installed);
+    let inspect = |extra: &[&str]| {
+        let mut args = vec!["inspect", path];
+        args.extend(extra);
+        wildhost(&sandbox, &args)
+    };
+    let installed_line = format!("installed:    by `wildhost install`, from file {source}\n");
+    inspect(&[]).expect_code(0).expect_stdout(&[
+        &format!("file:         {path}\n{installed_line}"),
+        &format!("sha256:       {recorded} (as installed: the bytes match)\n"),
+        "status:       loadable\n",
+    ]);
+    let json = inspect(&["--json"]);
+    json.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(
+        json["installed"],
+        serde_json::json!({
+            "manifest": user_dir(&sandbox).join("installed.json"),
+            "source": "file",
+            "from": source,
+            "features": [],
+            "sha256": recorded,
+            "status": "intact",
+        })
+    );
+    let elsewhere = wildhost(&sandbox, &["inspect", source, "--json"]);
+    let elsewhere: serde_json::Value = serde_json::from_slice(&elsewhere.stdout).expect("JSON");
+    assert!(elsewhere.get("installed").is_none(), "{elsewhere}");
+
+    let mut bytes = fs::read(&installed).expect("read");
+    bytes.extend_from_slice(b"appended");
+    fs::write(&installed, bytes).expect("modify");
+    let now = sha256_of(&installed);
+    inspect(&[]).expect_code(0).expect_stdout(&[
+        &installed_line,
+        &format!("sha256:       {now}, installed as {recorded}\n"),
+        "modified:     its bytes changed since `wildhost install` put it there: \
+         wildhost refuses it in its plugin directory unless --allow-modified\n",
+        "help:         reinstall it (`wildhost install --force SOURCE`), remove it \
+         (`wildhost uninstall MODULE`), or pass --allow-modified to load it anyway\n",
+    ]);
+    let json = inspect(&["--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(json["installed"]["status"], "modified");
+    assert_eq!(json["installed"]["sha256"], recorded.as_str());
+    assert_eq!(json["installed"]["sha256_now"], now.as_str());
+    assert!(
+        json["installed"]["help"]
+            .as_str()
+            .expect("help")
+            .contains("--allow-modified")
+    );
+}
+
 #[test]
 fn a_digest_that_differs_from_hash_refuses_the_file() {
     let sandbox = Sandbox::new();
@@ -701,6 +768,10 @@ fn a_cargo_project_is_built_and_installed_with_and_without_its_feature() {
     wildhost(&sandbox, &["inspect", path])
         .expect_code(0)
         .expect_stdout(&[
+            &format!(
+                "installed:    by `wildhost install`, from project {} (features: stable)\n",
+                sandbox.work().join("demo_cargo").display()
+            ),
             "features:     stable\n",
             "  demo_cargo  [u32 u64 i32 i64 f32 f64]  stable, scratch 100%\n",
         ]);

@@ -2,7 +2,9 @@
 //! plugin file, or about a module `wildhost list` shows, by its module or
 //! backend name (a built-in module has no file: it is described from what
 //! it registered). A file that preflight refuses is never opened, so
-//! inspecting a suspicious file runs none of its code.
+//! inspecting a suspicious file runs none of its code. A file that
+//! `wildhost install` put into its directory also shows what the install
+//! manifest recorded of it, and whether its bytes are still those.
 
 use crate::report::Failure;
 use crate::{Cli, Outcome};
@@ -11,6 +13,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use wildhost::loading::builtin::BUILT_IN_PATH;
+use wildhost::loading::manifest::{self, Manifest, Sha256, SourceKind};
 use wildhost::loading::preflight::{self, PreflightReport};
 use wildhost::{
     Availability, Backend, BuiltinModule, KeyType, LayoutCheck, Module, PayloadType, Refusal,
@@ -36,11 +39,90 @@ struct Inspection<'a> {
     /// For a file of a built-in module's name: the commands never load it.
     #[serde(skip_serializing_if = "Option::is_none")]
     shadowed_by: Option<&'static str>,
+    /// What the install manifest of the file's directory says of it; left
+    /// out for a file `wildhost install` did not put there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    installed: Option<Installed>,
     status: &'static str,
     refusal: Option<Refusal>,
     preflight: Option<PreflightReport>,
     module: Option<std::sync::Arc<Module>>,
     backends: Vec<BackendInfo>,
+}
+
+/// A file `wildhost install` put into its directory, as the manifest
+/// there recorded it, and whether it still has those bytes.
+#[derive(Serialize)]
+struct Installed {
+    /// The install manifest.
+    manifest: PathBuf,
+    /// What it was made from: a file, a project, an archive's binary or
+    /// an archive's source.
+    source: SourceKind,
+    /// Where that was.
+    from: PathBuf,
+    /// The features it was built with.
+    features: Vec<String>,
+    /// The SHA-256 recorded at install.
+    sha256: String,
+    /// `intact` (the file has the recorded bytes) or `modified`.
+    status: &'static str,
+    /// The file's SHA-256 now, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256_now: Option<String>,
+    /// What to do about a modified file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'static str>,
+}
+
+impl Installed {
+    /// The entry of `path` in the install manifest of its directory (the
+    /// directory it was named in, else the one its links lead to), if
+    /// `wildhost install` put it there. A manifest that cannot be read
+    /// is an error: discovery refuses that directory's plugins too.
+    fn of(path: &Path, real: &Path) -> Result<Option<Installed>, Failure> {
+        for file in [path, real] {
+            let (Some(name), Some(dir)) = (file.file_name(), file.parent()) else {
+                continue;
+            };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            let manifest_path = Manifest::path_in(dir);
+            if !manifest_path.is_file() {
+                continue;
+            }
+            let manifest = Manifest::read(dir).map_err(|e| {
+                Failure::new(format!("cannot inspect `{}`", path.display()))
+                    .cause(e)
+                    .help(
+                        "the digests of the plugins installed there cannot be checked: \
+                         reinstall them, or remove the manifest",
+                    )
+            })?;
+            let Some(entry) = manifest.entry(&name.to_string_lossy()) else {
+                continue;
+            };
+            let now = Sha256::of_file(real).map_err(|e| {
+                Failure::new(format!("cannot inspect `{}`", path.display()))
+                    .cause(format!("cannot read it to check its digest: {e}"))
+            })?;
+            let intact = now == entry.sha256;
+            return Ok(Some(Installed {
+                manifest: manifest_path,
+                source: entry.source,
+                from: entry.from.clone(),
+                features: entry.features.clone(),
+                sha256: entry.sha256.to_string(),
+                status: if intact { "intact" } else { "modified" },
+                sha256_now: (!intact).then(|| now.to_string()),
+                help: (!intact).then_some(manifest::MODIFIED_HELP),
+            }));
+        }
+        Ok(None)
+    }
 }
 
 #[derive(Serialize)]
@@ -73,6 +155,7 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
             .iter()
             .map(BuiltinModule::name)
             .find(|name| Some(*name) == module_name),
+        installed: Installed::of(path, &real)?,
         status: "refused",
         refusal: None,
         preflight: None,
@@ -170,6 +253,7 @@ fn by_name(cli: &Cli, args: &InspectArgs) -> Outcome {
         path: &built_in,
         origin: "built-in",
         shadowed_by: None,
+        installed: None,
         status: "loadable",
         refusal: None,
         preflight: None,
@@ -215,6 +299,39 @@ fn render(i: &Inspection<'_>) -> String {
             );
         }
         None => field("file:", &i.path.display()),
+    }
+    if let Some(installed) = &i.installed {
+        let features = if installed.features.is_empty() {
+            String::new()
+        } else {
+            format!(" (features: {})", installed.features.join(" "))
+        };
+        field(
+            "installed:",
+            &format!(
+                "by `wildhost install`, from {} {}{features}",
+                installed.source.describe(),
+                installed.from.display()
+            ),
+        );
+        match &installed.sha256_now {
+            None => field(
+                "sha256:",
+                &format!("{} (as installed: the bytes match)", installed.sha256),
+            ),
+            Some(now) => {
+                field(
+                    "sha256:",
+                    &format!("{now}, installed as {}", installed.sha256),
+                );
+                field(
+                    "modified:",
+                    &"its bytes changed since `wildhost install` put it there: \
+                      wildhost refuses it in its plugin directory unless --allow-modified",
+                );
+                field("help:", &manifest::MODIFIED_HELP);
+            }
+        }
     }
     if let Some(p) = &i.preflight {
         field("size:", &format!("{} bytes", p.size));
