@@ -336,3 +336,27 @@ For more information, try '--help'.
 ",
     );
 }
+
+/// `inspect NAME` of a module loaded from a file inspects that file; a
+/// backend's name reaches its module.
+#[test]
+fn inspect_by_name_of_a_plugin_file_inspects_the_file() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libmine.so",
+        &["-DMODULE=mine"],
+    ));
+    for name in ["mine", "hostile"] {
+        let out = sandbox.normalise(sandbox.run(["inspect", name]));
+        out.expect_code(0).expect_stdout(&[
+            "file:         <sandbox>/plugins/libmine.so\n",
+            "module:       mine (from the file name)\n",
+            "status:       loadable\n",
+        ]);
+        let json = sandbox.run(["inspect", name, "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+        assert_eq!(json["origin"], "file");
+        assert_eq!(json["module"]["name"], "mine");
+    }
+}
