@@ -13,11 +13,17 @@ fn it_loads_and_list_shows_abi_1_0() {
     out.expect_exactly(
         0,
         "\
-BACKEND  MODULE  KEY TYPES  FLAGS             DEFAULT FOR  STATUS     DESCRIPTION
-old      abi10   u32 u64    stable, in place  u32 u64      available  insertion sort, built against the ABI 1.0 header
+BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
+std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+old       abi10           u32 u64                  stable, in place                                -                        available  insertion sort, built against the ABI 1.0 header
 
-MODULE  VERSION  ABI  FEATURES  FILE
-abi10   1.0.0    1.0  -         <sandbox>/plugins/libabi10.so
+MODULE          VERSION  ABI  FEATURES  FROM
+wildsort        1.0.0    1.2  c11       built-in
+wildsort_radix  0.1.0    1.2  -         built-in
+wildsort_std    0.1.0    1.2  -         built-in
+abi10           1.0.0    1.0  -         <sandbox>/plugins/libabi10.so
 
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]

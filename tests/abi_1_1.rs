@@ -26,11 +26,17 @@ fn it_loads_and_list_shows_abi_1_1() {
     out.expect_exactly(
         0,
         "\
-BACKEND  MODULE  KEY TYPES  FLAGS                              DEFAULT FOR  STATUS     DESCRIPTION
-pairs11  abi11   u32 u64    stable, parallel, pairs, in place  u32 u64      available  insertion sort of keys and pairs, built against the ABI 1.1 header
+BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
+wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
+radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
+std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+pairs11   abi11           u32 u64                  stable, parallel, pairs, in place               -                        available  insertion sort of keys and pairs, built against the ABI 1.1 header
 
-MODULE  VERSION  ABI  FEATURES  FILE
-abi11   1.1.0    1.1  -         <sandbox>/plugins/libabi11.so
+MODULE          VERSION  ABI  FEATURES  FROM
+wildsort        1.0.0    1.2  c11       built-in
+wildsort_radix  0.1.0    1.2  -         built-in
+wildsort_std    0.1.0    1.2  -         built-in
+abi11           1.1.0    1.1  -         <sandbox>/plugins/libabi11.so
 
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]

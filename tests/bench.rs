@@ -11,7 +11,7 @@ fn json_rows(out: &wildhost_suite::Outcome) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_table_per_type_input_and_size_with_std_and_memcpy() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run([
         "bench", "--sizes", "1e2,1000", "--types", "u32,f64", "--repeat", "2",
     ]);
@@ -36,7 +36,7 @@ fn a_table_per_type_input_and_size_with_std_and_memcpy() {
 
 #[test]
 fn json_has_one_row_per_backend_and_workload() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run([
         "bench",
         "--sizes",
@@ -73,7 +73,7 @@ fn json_has_one_row_per_backend_and_workload() {
 
 #[test]
 fn normal_unit_and_lognormal_are_inputs_for_every_key_type() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run([
         "bench",
         "--sizes",
@@ -105,7 +105,7 @@ fn normal_unit_and_lognormal_are_inputs_for_every_key_type() {
 
 #[test]
 fn csv_has_a_header_and_a_line_per_row() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run([
         "bench",
         "--sizes",
@@ -134,7 +134,7 @@ fn csv_has_a_header_and_a_line_per_row() {
 
 #[test]
 fn a_wrong_or_failing_backend_is_reported_in_its_row_and_the_rest_goes_on() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let loses = fixtures::compile_c(
         "hostile.c",
         "libloses.so",
@@ -174,7 +174,7 @@ fn a_wrong_or_failing_backend_is_reported_in_its_row_and_the_rest_goes_on() {
 
 #[test]
 fn bench_runs_on_the_users_own_file() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let data: String = (0..3000)
         .map(|i| format!("{}\n", (i * 7919) % 3001))
         .collect();
@@ -212,7 +212,7 @@ fn sales_csv() -> String {
 
 #[test]
 fn bench_times_the_records_of_a_csv_by_a_field_and_the_whole_job() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     fs::write(sandbox.work().join("sales.csv"), sales_csv()).expect("write");
     let out = sandbox.run([
         "bench",
@@ -277,7 +277,7 @@ fn bench_times_the_records_of_a_csv_by_a_field_and_the_whole_job() {
 /// are whole lines.
 #[test]
 fn bench_times_the_job_in_parts_within_memory() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let lines: String = (0..200_000u64)
         .map(|i| format!("{}\n", (i * 7_919) % 100_003))
         .collect();
@@ -304,7 +304,7 @@ fn bench_times_the_job_in_parts_within_memory() {
 
 #[test]
 fn records_that_do_not_parse_are_named_by_line_and_field() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     fs::write(sandbox.work().join("bad.csv"), "a,1\nb,2\nc,x3\n").expect("write");
     sandbox
         .run(["bench", "-i", "bad.csv", "-k", "2", "--delimiter", ","])
@@ -325,7 +325,7 @@ fn records_that_do_not_parse_are_named_by_line_and_field() {
 
 #[test]
 fn a_backend_that_leaves_the_lines_behind_is_reported_in_its_row() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // It sorts the keys and leaves each line's position where it was.
     let stays = fixtures::compile_c(
         "hostile.c",
@@ -363,7 +363,7 @@ fn a_backend_that_leaves_the_lines_behind_is_reported_in_its_row() {
 
 #[test]
 fn record_flags_need_their_companions() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     fs::write(sandbox.work().join("two.csv"), "a,1\nb,2\n").expect("write");
     sandbox
         .run(["bench", "-i", "two.csv", "--delimiter", ","])
@@ -389,7 +389,7 @@ fn record_flags_need_their_companions() {
 
 #[test]
 fn the_plot_is_an_svg_with_title_axes_and_legend() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run([
         "bench",
         "--sizes",
@@ -420,7 +420,7 @@ fn the_plot_is_an_svg_with_title_axes_and_legend() {
 
 #[test]
 fn bad_options_are_usage_errors() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.run(["bench", "--sizes", "0"]).expect_code(2);
     sandbox.run(["bench", "--sizes", "1.5"]).expect_code(2);
     sandbox
@@ -441,7 +441,7 @@ fn bad_options_are_usage_errors() {
 
 #[test]
 fn sizes_that_do_not_fit_in_memory_are_refused_before_any_work() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // 1e12 keys of 8 bytes: terabytes, on any machine.
     sandbox
         .run(["bench", "--sizes", "1e3,1e12", "--types", "u64"])

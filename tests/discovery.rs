@@ -1,6 +1,11 @@
-//! Where plugins are found: `--plugin-dir`, then `WILDHOST_PLUGIN_PATH`,
-//! then the user's data directory, then the executable's directory; never
-//! the current directory; the first file of a module wins.
+//! Where plugins are found: the backends built into `wildhost` first, then
+//! `--plugin-dir`, then `WILDHOST_PLUGIN_PATH`, then the user's data
+//! directory, then the executable's directory; never the current
+//! directory; the first file of a module wins.
+//!
+//! The files placed here are a fixture plugin (module `found`, backend
+//! `hostile`): a file of a shipped module's name is shadowed by the
+//! built-in, wherever it lies.
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -12,14 +17,43 @@ fn list_json(out: &Outcome) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("list --json is JSON")
 }
 
-/// The file each backend was loaded from, by backend name.
+/// The file each backend was loaded from, by backend name; `None` for a
+/// backend not found or built in.
 fn backend_file(json: &serde_json::Value, name: &str) -> Option<PathBuf> {
     json["backends"]
         .as_array()
         .expect("backends")
         .iter()
         .find(|b| b["name"] == name)
-        .map(|b| PathBuf::from(b["file"].as_str().expect("file")))
+        .and_then(|b| b["file"].as_str().map(PathBuf::from))
+}
+
+/// The backends' names and origins, in order.
+fn backend_origins(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .map(|b| {
+            let text = |key: &str| b[key].as_str().expect("a string").to_string();
+            (text("name"), text("origin"))
+        })
+        .collect()
+}
+
+/// The backends built into `wildhost`, as [`backend_origins`] lists them.
+fn built_ins() -> Vec<(String, String)> {
+    ["wildsort", "radix", "std"]
+        .map(|name| (name.to_string(), "built-in".to_string()))
+        .to_vec()
+}
+
+/// The plugin file these tests place: module `found`, backend `hostile`
+/// (u64 keys).
+const FILE: &str = "libfound.so";
+
+fn plugin() -> PathBuf {
+    fixtures::compile_c("hostile.c", FILE, &["-DMODULE=found"])
 }
 
 fn dir(sandbox: &Sandbox, name: &str) -> PathBuf {
@@ -35,7 +69,7 @@ fn canonical(path: &Path) -> PathBuf {
 #[test]
 fn each_place_on_the_search_path_is_searched_in_order() {
     let sandbox = Sandbox::new();
-    let std_plugin = shipped_plugin("libwildsort_std.so");
+    let plugin = plugin();
     let flag = dir(&sandbox, "flag");
     let env_a = dir(&sandbox, "env-a");
     let env_b = dir(&sandbox, "env-b");
@@ -43,7 +77,7 @@ fn each_place_on_the_search_path_is_searched_in_order() {
     let exe_dir = sandbox.path().join("bin");
     let places = [&flag, &env_a, &env_b, &xdg, &exe_dir];
     for place in places {
-        fs::copy(&std_plugin, place.join("libwildsort_std.so")).expect("copy");
+        fs::copy(&plugin, place.join(FILE)).expect("copy");
     }
     let env_path = format!("{}::{}", env_a.display(), env_b.display());
 
@@ -56,19 +90,15 @@ fn each_place_on_the_search_path_is_searched_in_order() {
             .arg(&flag)
             .args(["list", "--json"]);
         let json = list_json(&wildhost_suite::run(command, b""));
-        let file = backend_file(&json, "std").expect("std is found");
-        assert_eq!(
-            file,
-            canonical(&winner.join("libwildsort_std.so")),
-            "place {i}"
-        );
+        let file = backend_file(&json, "hostile").expect("the plugin is found");
+        assert_eq!(file, canonical(&winner.join(FILE)), "place {i}");
         let shadowed = json["shadowed"].as_array().expect("shadowed").len();
         assert_eq!(
             shadowed,
             places.len() - i - 1,
             "the later copies are shadowed"
         );
-        fs::remove_file(winner.join("libwildsort_std.so")).expect("remove the winner");
+        fs::remove_file(winner.join(FILE)).expect("remove the winner");
     }
 }
 
@@ -76,17 +106,13 @@ fn each_place_on_the_search_path_is_searched_in_order() {
 fn home_is_used_when_xdg_data_home_is_unset() {
     let sandbox = Sandbox::new();
     let home_plugins = dir(&sandbox, "home/.local/share/wildhost/plugins");
-    fs::copy(
-        shipped_plugin("libwildsort_std.so"),
-        home_plugins.join("libwildsort_std.so"),
-    )
-    .expect("copy");
+    fs::copy(plugin(), home_plugins.join(FILE)).expect("copy");
     let mut command = sandbox.bare_command();
     command.env_remove("XDG_DATA_HOME").args(["list", "--json"]);
     let json = list_json(&wildhost_suite::run(command, b""));
     assert_eq!(
-        backend_file(&json, "std"),
-        Some(canonical(&home_plugins.join("libwildsort_std.so")))
+        backend_file(&json, "hostile"),
+        Some(canonical(&home_plugins.join(FILE)))
     );
 }
 
@@ -94,11 +120,7 @@ fn home_is_used_when_xdg_data_home_is_unset() {
 fn the_current_directory_is_never_searched() {
     let sandbox = Sandbox::new();
     // A plugin in the working directory, as a careless download would put it.
-    fs::copy(
-        shipped_plugin("libwildsort_std.so"),
-        sandbox.work().join("libwildsort_std.so"),
-    )
-    .expect("copy");
+    fs::copy(plugin(), sandbox.work().join(FILE)).expect("copy");
     let canary = sandbox.path().join("canary");
     let hostile = fixtures::compile_c("hostile.c", "libhostile.so", &[]);
     fs::copy(&hostile, sandbox.work().join("libhostile.so")).expect("copy");
@@ -108,7 +130,7 @@ fn the_current_directory_is_never_searched() {
         .env("WILDHOST_TEST_CANARY", &canary)
         .args(["list", "--json"]);
     let json = list_json(&wildhost_suite::run(command, b""));
-    assert!(json["backends"].as_array().expect("backends").is_empty());
+    assert_eq!(backend_origins(&json), built_ins());
     assert!(
         !canary.exists(),
         "a plugin in the current directory was opened"
@@ -121,35 +143,41 @@ fn the_current_directory_is_never_searched() {
         .env("WILDHOST_PLUGIN_PATH", ":")
         .args(["list", "--json"]);
     let json = list_json(&wildhost_suite::run(command, b""));
-    assert!(json["backends"].as_array().expect("backends").is_empty());
+    assert_eq!(backend_origins(&json), built_ins());
     assert!(!canary.exists());
 
     // Named explicitly, it is used.
     let mut command = sandbox.bare_command();
-    command.args(["--plugin-dir", ".", "sort"]);
+    command.env("WILDHOST_TEST_CANARY", &canary).args([
+        "--plugin-dir",
+        ".",
+        "sort",
+        "-b",
+        "found.hostile",
+        "-t",
+        "u64",
+    ]);
     let out = wildhost_suite::run(command, b"2\n1\n");
     out.expect_code(0);
     assert_eq!(out.stdout_text(), "1\n2\n");
+    let opened = fs::read_to_string(&canary).expect("the canary of the opened files");
+    assert!(opened.lines().any(|m| m == "found"), "{opened}");
 }
 
 #[test]
 fn the_executables_directory_is_searched() {
     let sandbox = Sandbox::new();
-    fs::copy(
-        shipped_plugin("libwildsort.so"),
-        sandbox.path().join("bin/libwildsort.so"),
-    )
-    .expect("copy");
+    fs::copy(plugin(), sandbox.path().join("bin").join(FILE)).expect("copy");
     let mut command = sandbox.bare_command();
-    command.arg("sort");
-    let out = wildhost_suite::run(command, b"10\n-5\n");
+    command.args(["sort", "-b", "hostile", "-t", "u64"]);
+    let out = wildhost_suite::run(command, b"10\n5\n");
     out.expect_code(0);
-    assert_eq!(out.stdout_text(), "-5\n10\n");
+    assert_eq!(out.stdout_text(), "5\n10\n");
 }
 
 #[test]
 fn a_missing_plugin_dir_named_by_the_user_is_reported_but_not_fatal() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run(["--plugin-dir", "/nonexistent/wildhost", "list"]);
     sandbox.normalise(out).expect_exactly(
         0,
@@ -175,7 +203,7 @@ search path (first match wins):
 
 #[test]
 fn a_dangling_symlink_is_refused_with_a_reason() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     symlink(
         "/nonexistent/libgone.so",
         sandbox.plugins().join("libgone.so"),
@@ -190,18 +218,15 @@ fn a_dangling_symlink_is_refused_with_a_reason() {
             .expect("path")
             .ends_with("libgone.so")
     );
-    assert!(backend_file(&json, "std").is_some());
+    assert_eq!(backend_origins(&json), built_ins(), "the others still load");
 }
 
 #[test]
 fn a_symlinked_plugin_loads_once() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
+    let installed = sandbox.install(&plugin());
     let other = dir(&sandbox, "other");
-    symlink(
-        sandbox.plugins().join("libwildsort_std.so"),
-        other.join("libwildsort_std.so"),
-    )
-    .expect("symlink");
+    symlink(&installed, other.join(FILE)).expect("symlink");
     let out = sandbox.run([
         "--plugin-dir",
         other.to_str().expect("UTF-8"),
@@ -209,18 +234,21 @@ fn a_symlinked_plugin_loads_once() {
         "--json",
     ]);
     let json = list_json(&out);
-    let std_backends = json["backends"]
+    let found = json["backends"]
         .as_array()
         .expect("backends")
         .iter()
-        .filter(|b| b["name"] == "std")
+        .filter(|b| b["name"] == "hostile")
         .count();
-    assert_eq!(std_backends, 1);
+    assert_eq!(found, 1);
+    let shadowed = json["shadowed"].as_array().expect("shadowed");
+    assert_eq!(shadowed.len(), 1, "{shadowed:?}");
+    assert_eq!(shadowed[0]["module"], "found");
 }
 
 #[test]
 fn files_that_are_not_plugins_by_name_are_ignored() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.plant("README.txt", b"notes");
     sandbox.plant("libwildsort_std.so.bak", b"old");
     let json = list_json(&sandbox.run(["list", "--json"]));
@@ -232,7 +260,7 @@ fn files_that_are_not_plugins_by_name_are_ignored() {
 
 #[test]
 fn two_modules_with_the_same_backend_name_shadow_the_later_backend() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // Two modules, both with a backend named `hostile`.
     let a = fixtures::compile_c("hostile.c", "libhost_a.so", &["-DMODULE=host_a"]);
     let b = fixtures::compile_c("hostile.c", "libhost_b.so", &["-DMODULE=host_b"]);
@@ -259,17 +287,17 @@ fn two_modules_with_the_same_backend_name_shadow_the_later_backend() {
         0,
         "\
 BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
-hostile   host_a          u64                      in place                                        -                        available  sorts with qsort
 wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
 radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
 std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+hostile   host_a          u64                      in place                                        -                        available  sorts with qsort
 
-MODULE          VERSION  ABI  FEATURES  FILE
+MODULE          VERSION  ABI  FEATURES  FROM
+wildsort        1.0.0    1.2  c11       built-in
+wildsort_radix  0.1.0    1.2  -         built-in
+wildsort_std    0.1.0    1.2  -         built-in
 host_a          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_a.so
 host_b          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_b.so
-wildsort        1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
 
 shadowed (1):
   backend `hostile` of module `host_b`: the name is taken by module `host_a` (reach it as `host_b.hostile`)
@@ -280,5 +308,59 @@ search path (first match wins):
   <sandbox>/bin  [next to the wildhost executable]
 ",
         "",
+    );
+}
+
+/// The built-ins come first: a plugin file of a shipped module's name, the
+/// shipped file itself or another, is shadowed by the built-in and never
+/// opened (its constructor would write to the canary), and the backend
+/// sorts through the built-in.
+#[test]
+fn a_file_of_a_built_in_modules_name_is_shadowed_and_never_opened() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&shipped_plugin("libwildsort_std.so"));
+    let impostor = fixtures::compile_c(
+        "hostile.c",
+        "libwildsort_radix.so",
+        &["-DMODULE=wildsort_radix", "-DCASE_SORT_DROPS_THE_MAX"],
+    );
+    sandbox.install(&impostor);
+    let canary = sandbox.path().join("canary");
+    let mut command = sandbox.command(["list"]);
+    command.env("WILDHOST_TEST_CANARY", &canary);
+    let out = sandbox.normalise(wildhost_suite::run(command, b""));
+    out.expect_exactly(
+        0,
+        &[
+            SHIPPED_LIST,
+            "
+shadowed (2):
+  <sandbox>/plugins/libwildsort_radix.so: module `wildsort_radix` is built into wildhost
+  <sandbox>/plugins/libwildsort_std.so: module `wildsort_std` is built into wildhost
+
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        ]
+        .concat(),
+        "",
+    );
+    for backend in ["radix", "std"] {
+        let mut command = sandbox.command(["sort", "-b", backend, "-t", "u64"]);
+        command.env("WILDHOST_TEST_CANARY", &canary);
+        wildhost_suite::run(command, b"3\n18446744073709551615\n1\n").expect_exactly(
+            0,
+            "1\n3\n18446744073709551615\n",
+            "",
+        );
+    }
+    assert!(!canary.exists(), "a shadowed file was opened");
+    let json = list_json(&sandbox.run(["list", "--json"]));
+    let shadowed = json["shadowed"].as_array().expect("shadowed");
+    assert!(
+        shadowed.iter().all(|s| s["by"] == "<built-in>"),
+        "{shadowed:?}"
     );
 }

@@ -81,7 +81,7 @@ fn assert_empty(dir: &Path) {
 
 #[test]
 fn parts_give_the_bytes_of_the_sort_in_memory() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let temp = temp_dir(&sandbox);
     let temp_arg = temp.to_str().expect("utf-8");
     let cases: [(&str, Vec<u8>, &[&str]); 6] = [
@@ -141,7 +141,7 @@ fn parts_give_the_bytes_of_the_sort_in_memory() {
 /// input would take over 100 MB.
 #[test]
 fn a_sort_in_parts_stays_within_its_memory() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let temp = temp_dir(&sandbox);
     fs::write(sandbox.work().join("in.txt"), numbers(3_500_000, false)).expect("write");
     let mut child = sandbox
@@ -189,7 +189,7 @@ fn a_sort_in_parts_stays_within_its_memory() {
 
 #[test]
 fn a_bad_key_in_a_later_part_is_named_by_its_line_in_the_input() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let mut input = csv(60_000);
     // After the header and 55,000 rows: line 55,002.
     let at = 1 + memchr_nth(&input, 55_001);
@@ -229,7 +229,7 @@ fn a_bad_key_in_a_later_part_is_named_by_its_line_in_the_input() {
 
 #[test]
 fn a_line_longer_than_a_part_is_refused() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let mut input = b"1\n".to_vec();
     input.extend(std::iter::repeat_n(b'9', 3 << 20));
     input.push(b'\n');
@@ -256,7 +256,7 @@ fn a_line_longer_than_a_part_is_refused() {
 
 #[test]
 fn a_temp_dir_that_cannot_hold_the_parts_is_named_and_nothing_is_written() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let work = sandbox.work();
     fs::write(work.join("in.txt"), numbers(300_000, false)).expect("write");
     fs::write(work.join("out.txt"), "precious\n").expect("write");
@@ -304,7 +304,7 @@ fn a_temp_dir_that_cannot_hold_the_parts_is_named_and_nothing_is_written() {
 
 #[test]
 fn an_interrupted_sort_leaves_no_file_behind() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let temp = temp_dir(&sandbox);
     let work = sandbox.work();
     for signal in [libc::SIGINT, libc::SIGTERM] {
@@ -363,7 +363,7 @@ mod needs_root {
     #[ignore = "needs root: mounting a small tmpfs"]
     fn a_full_temp_dir_is_reported_with_the_room_needed() {
         wildhost_suite::require_root("mounting a small tmpfs");
-        let sandbox = Sandbox::with_shipped_plugins();
+        let sandbox = Sandbox::new();
         let work = sandbox.work();
         let small = temp_dir(&sandbox);
         let mounted = std::process::Command::new("mount")

@@ -6,7 +6,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use wildhost_suite::{Sandbox, run, with_build_facts};
+use wildhost_suite::{Sandbox, fixtures, run, with_build_facts};
 
 /// Runs `wildhost <args>` as a user types it, without `--plugin-dir`.
 fn run_bare(sandbox: &Sandbox, args: &[&str]) -> wildhost_suite::Outcome {
@@ -70,7 +70,7 @@ fn no_command_prints_the_help_on_stderr_and_exits_2() {
 
 #[test]
 fn an_invalid_option_value_is_a_usage_error() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.run(["sort", "--type", "u8"]).expect_exactly(
         2,
         "",
@@ -85,7 +85,7 @@ For more information, try '--help'.
 
 #[test]
 fn an_unknown_backend_is_reported_with_the_choices() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox
         .run_with_input(["sort", "-b", "nosuch"], b"2\n1\n")
         .expect_exactly(
@@ -100,32 +100,22 @@ error: no backend named `nosuch`
 }
 
 #[test]
-fn no_plugins_at_all_is_reported_with_where_to_get_them() {
-    let sandbox = Sandbox::new();
-    sandbox.run_with_input(["sort"], b"1\n").expect_exactly(
-        1,
-        "",
-        "\
-error: no backend can sort i64 keys
-  cause: backends found: none
-  help: no plugins were found: build them (`cargo build --release --workspace`) or name a directory with --plugin-dir; `wildhost list` shows where it looked
-",
-    );
-}
-
-#[test]
 fn a_refused_plugin_file_is_reported_with_its_cause_and_help() {
-    let sandbox = Sandbox::with_shipped_plugins();
-    let file = sandbox.plugins().join("libwildsort.so");
+    let sandbox = Sandbox::new();
+    let file = sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libmine.so",
+        &["-DMODULE=mine"],
+    ));
     fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).expect("chmod");
     sandbox
-        .run_with_input(["sort", "-b", "wildsort"], b"2\n1\n")
+        .run_with_input(["sort", "-b", "hostile"], b"2\n1\n")
         .expect_exactly(
             1,
             "",
             "\
-error: no backend named `wildsort`
-  cause: backends found: radix, std
+error: no backend named `hostile`
+  cause: backends found: wildsort, radix, std
   cause: 1 plugin file(s) were refused; `wildhost list` says why
   help: `wildhost list` shows every backend and the key types it sorts
 ",
@@ -135,11 +125,11 @@ error: no backend named `wildsort`
         1,
         &with_build_facts(
             "\
-file:         <sandbox>/plugins/libwildsort.so
+file:         <sandbox>/plugins/libmine.so
 size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
-module:       wildsort (from the file name)
-entry point:  WildInit_wildsort (exported)
+module:       mine (from the file name)
+entry point:  WildInit_mine (exported)
 ABI tag:      1.2 (host speaks 1.2)
 needs:        libc.so.6
 library path: -
@@ -148,7 +138,7 @@ status:       refused at discovery: the file is writable by every user (mode 066
             &file,
         ),
         "\
-error: cannot load plugin `<sandbox>/plugins/libwildsort.so`
+error: cannot load plugin `<sandbox>/plugins/libmine.so`
   cause: the file is writable by every user (mode 0666)
   help: anyone who can write there can run code as you through wildhost: remove their write access (`chmod go-w PATH`), or pass --allow-unsafe-permissions to load it anyway
 ",
@@ -176,7 +166,7 @@ error: cannot load plugin `<sandbox>/plugins/libjunk.so`
 
 #[test]
 fn a_bad_input_line_is_reported_with_its_number_and_text() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox
         .run_with_input(["sort"], b"2\n1\nx12\n4\n")
         .expect_exactly(
@@ -203,7 +193,7 @@ error: cannot read the numbers in standard input
 
 #[test]
 fn binary_input_of_a_partial_key_is_reported_with_its_length() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox
         .run_with_input(["sort", "-f", "binary", "-t", "u32"], b"abc")
         .expect_exactly(
@@ -219,7 +209,7 @@ error: cannot read the numbers in standard input
 
 #[test]
 fn a_missing_input_file_is_reported_with_its_path() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.run(["sort", "-i", "missing.txt"]).expect_exactly(
         1,
         "",
@@ -259,7 +249,7 @@ fn run_onto_full_device(sandbox: &Sandbox, args: &[&str], fd: i32) -> wildhost_s
 
 #[test]
 fn an_error_written_to_a_full_stderr_still_exits_1() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = run_onto_full_device(&sandbox, &["sort", "-i", "/nonexistent"], 2);
     out.expect_exactly(1, "", "");
     // A warning that cannot be written is no failure either.
@@ -273,7 +263,7 @@ fn an_error_written_to_a_full_stderr_still_exits_1() {
 
 #[test]
 fn output_that_cannot_be_written_to_stdout_is_a_failure() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     run_onto_full_device(&sandbox, &["list"], 1).expect_exactly(
         1,
         "",
@@ -287,7 +277,7 @@ error: cannot write to standard output
 
 #[test]
 fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // 1000 lines of `7`: the 2000 bytes, 12,000 bytes of i64 keys and u32
     // line positions, and beside them the larger of std's scratch (100%)
     // and the output's buffer.

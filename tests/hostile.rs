@@ -323,7 +323,7 @@ fn file_names_must_name_a_module() {
 
 #[test]
 fn a_pipe_or_a_directory_named_like_a_plugin_is_refused_without_waiting() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // Opened to be read, the pipe would wait for a writer forever.
     let pipe = sandbox.plugins().join("libpipe.so");
     wildhost_suite::mkfifo(&pipe);
@@ -379,7 +379,7 @@ fn a_link_to_a_file_not_named_as_a_plugin_names_that_file() {
 
 #[test]
 fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let canary = sandbox.path().join("canary");
     for case in REFUSED {
         sandbox.install(&fixtures::hostile(case.case));
@@ -447,7 +447,7 @@ fn a_directory_of_hostile_files_does_not_stop_the_good_plugins() {
 
 #[test]
 fn an_unknown_backend_mentions_the_refused_files() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.install(&fixtures::hostile("NULL_SORT"));
     sandbox
         .run_with_input(["sort", "-b", "hostile"], b"1\n")
@@ -513,23 +513,23 @@ fn a_key_type_the_backend_lacks_is_refused_before_reading() {
 
 #[test]
 fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.install(&fixtures::hostile("INIT_UNAVAILABLE"));
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
         "\
 BACKEND   MODULE              KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS                                     DESCRIPTION
-hostile   h_init_unavailable  u64                      in place                                        -                        unavailable: no FROB unit on this machine  sorts with qsort
 wildsort  wildsort            u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                  stable bottom-up merge sort with insertion-sorted runs, written in C
 radix     wildsort_radix      u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available                                  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
 std       wildsort_std        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
+hostile   h_init_unavailable  u64                      in place                                        -                        unavailable: no FROB unit on this machine  sorts with qsort
 
-MODULE              VERSION  ABI  FEATURES  FILE
+MODULE              VERSION  ABI  FEATURES  FROM
+wildsort            1.0.0    1.2  c11       built-in
+wildsort_radix      0.1.0    1.2  -         built-in
+wildsort_std        0.1.0    1.2  -         built-in
 h_init_unavailable  6.6.6    1.2  qsort     <sandbox>/plugins/libh_init_unavailable.so
-wildsort            1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix      0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std        0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
 
 search path (first match wins):
   <sandbox>/plugins  [--plugin-dir]
@@ -557,7 +557,7 @@ error: backend `hostile` is unavailable on this machine
 
 #[test]
 fn init_failing_makes_the_module_unavailable() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let path = sandbox.install(&fixtures::hostile("INIT_FAILS"));
     let out = sandbox.normalise(sandbox.run([Path::new("inspect"), &path]));
     out.expect_exactly(
@@ -601,7 +601,7 @@ error: backend `hostile` is unavailable on this machine
 
 #[test]
 fn a_panicking_rust_backend_is_an_error_not_a_crash() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.install(&fixtures::rust_plugin("libwildsort_panicky.so"));
     let out = sandbox.run_with_input(["sort", "-b", "panicky", "-t", "u64"], b"3\n2\n1\n");
     out.expect_code(1).expect_stderr(&[
@@ -619,7 +619,7 @@ fn a_panicking_rust_backend_is_an_error_not_a_crash() {
 
 #[test]
 fn a_rust_plugin_can_be_unavailable() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.install(&fixtures::rust_plugin("libwildsort_unavailable.so"));
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
@@ -631,10 +631,10 @@ radix     wildsort_radix        u32 u64 i32 i64 f32 f64  stable, parallel, pairs
 std       wildsort_std          u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                                                    core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 frob      wildsort_unavailable  u64                      in place                                        -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
 
-MODULE                VERSION  ABI  FEATURES  FILE
-wildsort              1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix        0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std          0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
+MODULE                VERSION  ABI  FEATURES  FROM
+wildsort              1.0.0    1.2  c11       built-in
+wildsort_radix        0.1.0    1.2  -         built-in
+wildsort_std          0.1.0    1.2  -         built-in
 wildsort_unavailable  0.1.0    1.2  frob      <sandbox>/plugins/libwildsort_unavailable.so
 
 search path (first match wins):
@@ -659,7 +659,7 @@ error: backend `frob` is unavailable on this machine
 
 #[test]
 fn a_rust_plugin_built_against_a_drifted_abi_is_refused_naming_the_field() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let path = sandbox.install(fixtures::drifted_plugin());
     inspect_refuses(
         &sandbox,
@@ -817,7 +817,7 @@ fn library_search_paths_that_others_could_plant_in_are_refused() {
 /// with how far past the capacity it wrote.
 #[test]
 fn an_init_writing_past_its_message_capacity_is_unavailable_by_name() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.install(&fixtures::hostile("INIT_OVERRUNS"));
     let out = sandbox.run(["list", "--json"]);
     out.expect_code(0);

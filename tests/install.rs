@@ -227,6 +227,73 @@ fn an_installed_file_whose_bytes_changed_is_refused_unless_allowed() {
     assert_eq!(allowed.stdout_text(), "1\n2\n");
 }
 
+/// `inspect` of an installed file says `wildhost install` put it there,
+/// from what, with the recorded SHA-256, and whether the bytes still match;
+/// a modified file is named as such with what to do. Inspecting the same
+/// plugin where it was built says nothing of an install.
+#[test]
+fn inspect_shows_the_install_record_and_a_modified_file() {
+    let sandbox = Sandbox::new();
+    let plugin = good_plugin();
+    let source = plugin.to_str().expect("utf-8");
+    wildhost(&sandbox, &["install", source]).expect_code(0);
+    let installed = user_dir(&sandbox).join("libgood_c.so");
+    let path = installed.to_str().expect("utf-8");
+    let recorded = sha256_of(&installed);
+    let inspect = |extra: &[&str]| {
+        let mut args = vec!["inspect", path];
+        args.extend(extra);
+        wildhost(&sandbox, &args)
+    };
+    let installed_line = format!("installed:    by `wildhost install`, from file {source}\n");
+    inspect(&[]).expect_code(0).expect_stdout(&[
+        &format!("file:         {path}\n{installed_line}"),
+        &format!("sha256:       {recorded} (as installed: the bytes match)\n"),
+        "status:       loadable\n",
+    ]);
+    let json = inspect(&["--json"]);
+    json.expect_code(0);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(
+        json["installed"],
+        serde_json::json!({
+            "manifest": user_dir(&sandbox).join("installed.json"),
+            "source": "file",
+            "from": source,
+            "features": [],
+            "sha256": recorded,
+            "status": "intact",
+        })
+    );
+    let elsewhere = wildhost(&sandbox, &["inspect", source, "--json"]);
+    let elsewhere: serde_json::Value = serde_json::from_slice(&elsewhere.stdout).expect("JSON");
+    assert!(elsewhere.get("installed").is_none(), "{elsewhere}");
+
+    let mut bytes = fs::read(&installed).expect("read");
+    bytes.extend_from_slice(b"appended");
+    fs::write(&installed, bytes).expect("modify");
+    let now = sha256_of(&installed);
+    inspect(&[]).expect_code(0).expect_stdout(&[
+        &installed_line,
+        &format!("sha256:       {now}, installed as {recorded}\n"),
+        "modified:     its bytes changed since `wildhost install` put it there: \
+         wildhost refuses it in its plugin directory unless --allow-modified\n",
+        "help:         reinstall it (`wildhost install --force SOURCE`), remove it \
+         (`wildhost uninstall MODULE`), or pass --allow-modified to load it anyway\n",
+    ]);
+    let json = inspect(&["--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(json["installed"]["status"], "modified");
+    assert_eq!(json["installed"]["sha256"], recorded.as_str());
+    assert_eq!(json["installed"]["sha256_now"], now.as_str());
+    assert!(
+        json["installed"]["help"]
+            .as_str()
+            .expect("help")
+            .contains("--allow-modified")
+    );
+}
+
 #[test]
 fn a_digest_that_differs_from_hash_refuses_the_file() {
     let sandbox = Sandbox::new();
@@ -251,18 +318,35 @@ fn a_digest_that_differs_from_hash_refuses_the_file() {
     wildhost(&sandbox, &["install", "--hash", &right, path]).expect_code(0);
 }
 
+/// A file of a module built into wildhost would be shadowed by the
+/// built-in and never loaded: it is refused before it is copied.
+#[test]
+fn a_file_of_a_built_in_module_is_refused_and_nothing_is_installed() {
+    let sandbox = Sandbox::new();
+    let plugin = shipped_plugin("libwildsort_radix.so");
+    let out = wildhost(&sandbox, &["install", plugin.to_str().expect("utf-8")]);
+    out.expect_code(1).expect_stderr(&[
+        "error: cannot install `",
+        "cause: module `wildsort_radix` is built into wildhost: a plugin file of that name \
+         is shadowed by the built-in and never loaded",
+        "help: the built-in is already there (`wildhost list`)",
+    ]);
+    assert!(!user_dir(&sandbox).exists(), "{:?}", user_files(&sandbox));
+}
+
 #[test]
 fn a_foreign_future_or_failing_plugin_is_refused_and_nothing_is_installed() {
     let sandbox = Sandbox::new();
     // Another architecture, as hostile.rs makes one.
-    let mut bytes = fs::read(shipped_plugin("libwildsort_std.so")).expect("read");
+    let plugin = fixtures::compile_c("hostile.c", "libforeign.so", &["-DMODULE=foreign"]);
+    let mut bytes = fs::read(plugin).expect("read");
     let machine: u16 = if cfg!(target_arch = "aarch64") {
         62
     } else {
         183
     };
     bytes[18..20].copy_from_slice(&machine.to_le_bytes());
-    let foreign = sandbox.work().join("libwildsort_std.so");
+    let foreign = sandbox.work().join("libforeign.so");
     fs::write(&foreign, bytes).expect("write");
     let canary = sandbox.path().join("canary");
     let cases: [(PathBuf, &[&str]); 4] = [
@@ -618,16 +702,14 @@ fn an_archive_for_another_machine_is_built_from_its_source() {
     assert_eq!(manifest(&sandbox)["plugins"][0]["source"], "archive-source");
 }
 
-#[test]
-fn a_cargo_project_is_built_and_installed() {
-    let sandbox = Sandbox::new();
-    wildhost(&sandbox, &["new", "demo_cargo", "--lang", "rust"]).expect_code(0);
+/// `wildhost install demo_cargo ARGS` as tests/new.rs builds its Rust
+/// project: into the fixture target directory (abi_stable compiled once,
+/// with the same flags), with the lock file of an earlier build when there
+/// is one.
+fn install_cargo_project(sandbox: &Sandbox, args: &[&str]) -> Outcome {
     let dir = sandbox.work().join("demo_cargo");
-    // As tests/new.rs builds its Rust project: into the fixture target
-    // directory (abi_stable compiled once, with the same flags), with the
-    // lock file of an earlier build when there is one.
     let lock = fixtures::dir().join("new-rust.Cargo.lock");
-    if lock.is_file() {
+    if lock.is_file() && !dir.join("Cargo.lock").is_file() {
         fs::copy(&lock, dir.join("Cargo.lock")).expect("copy the lock file");
     }
     let mut command = sandbox.bare_command();
@@ -644,13 +726,61 @@ fn a_cargo_project_is_built_and_installed() {
     command
         .env("CARGO_TARGET_DIR", fixtures::dir().join("target"))
         .env("RUSTFLAGS", "-D warnings")
-        .args(["install", "demo_cargo"]);
+        .args(["install", "demo_cargo"])
+        .args(args);
     run(command, b"")
+}
+
+/// The Rust template declares the Cargo feature `stable`: built without
+/// it, the plugin reports no feature and its backend sorts in place; with
+/// `--features stable`, `inspect` shows the feature and a stable backend
+/// with a scratch buffer, and the manifest records it.
+#[test]
+fn a_cargo_project_is_built_and_installed_with_and_without_its_feature() {
+    let sandbox = Sandbox::new();
+    wildhost(&sandbox, &["new", "demo_cargo", "--lang", "rust"]).expect_code(0);
+    install_cargo_project(&sandbox, &[])
         .expect_code(0)
         .expect_stderr(&["building: cd demo_cargo && cargo build --release\n"])
         .expect_stdout(&["installed demo_cargo 0.1.0", "backend:  demo_cargo ("]);
     let entry = &manifest(&sandbox)["plugins"][0];
     assert_eq!(entry["source"], "project");
+    assert!(
+        entry
+            .get("features")
+            .is_none_or(|f| f == &serde_json::json!([])),
+        "{entry}"
+    );
     let installed = user_dir(&sandbox).join("libdemo_cargo.so");
     assert_eq!(entry["sha256"], sha256_of(&installed));
+    let path = installed.to_str().expect("utf-8");
+    wildhost(&sandbox, &["inspect", path])
+        .expect_code(0)
+        .expect_stdout(&[
+            "features:     -\n",
+            "  demo_cargo  [u32 u64 i32 i64 f32 f64]  in place\n",
+        ]);
+
+    install_cargo_project(&sandbox, &["--features", "stable", "--force"])
+        .expect_code(0)
+        .expect_stderr(&["building: cd demo_cargo && cargo build --release --features stable\n"])
+        .expect_stdout(&["installed demo_cargo 0.1.0", "features: stable"]);
+    wildhost(&sandbox, &["inspect", path])
+        .expect_code(0)
+        .expect_stdout(&[
+            &format!(
+                "installed:    by `wildhost install`, from project {} (features: stable)\n",
+                sandbox.work().join("demo_cargo").display()
+            ),
+            "features:     stable\n",
+            "  demo_cargo  [u32 u64 i32 i64 f32 f64]  stable, scratch 100%\n",
+        ]);
+    let entry = &manifest(&sandbox)["plugins"][0];
+    assert_eq!(entry["features"], serde_json::json!(["stable"]));
+    assert_eq!(entry["sha256"], sha256_of(&installed));
+    let sorted = sandbox.run_with_input(
+        ["sort", "-b", "demo_cargo", "-t", "f64"],
+        b"2.5\n-0.0\nnan\n-1\n",
+    );
+    sorted.expect_exactly(0, "-1\n-0.0\n2.5\nnan\n", "");
 }

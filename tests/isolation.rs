@@ -6,7 +6,7 @@
 //! wildhost's own process they are named as they end it.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use wildhost_suite::{SHIPPED_LIST, Sandbox, fixtures};
 
 /// (CASE, words of the reason)
@@ -44,7 +44,7 @@ fn opened(canary: &Path, module: &str) -> usize {
 
 #[test]
 fn crashing_plugins_are_listed_with_what_happened_to_the_scanner() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for (case, _) in CRASHERS {
         sandbox.install(&fixtures::hostile(case));
     }
@@ -85,7 +85,7 @@ search path (first match wins):
 
 #[test]
 fn crashing_plugins_are_listed_as_crashed_and_the_rest_works() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let canary = sandbox.path().join("canary");
     for (case, _) in CRASHERS {
         sandbox.install(&fixtures::hostile(case));
@@ -155,7 +155,30 @@ fn a_changed_file_is_scanned_again() {
         json["refused"].as_array().expect("refused").is_empty(),
         "{json}"
     );
-    assert_eq!(json["backends"][0]["name"], "hostile");
+    assert_eq!(
+        backend_names(&json),
+        ["wildsort", "radix", "std", "hostile"]
+    );
+}
+
+/// The backends' names, built-ins first.
+fn backend_names(json: &serde_json::Value) -> Vec<&str> {
+    json["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .map(|b| b["name"].as_str().expect("name"))
+        .collect()
+}
+
+/// Installs a plugin file that loads (module `cached`, backend `hostile`):
+/// only files are scanned, and their verdicts cached, never the built-ins.
+fn install_scanned_plugin(sandbox: &Sandbox) -> PathBuf {
+    sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libcached.so",
+        &["-DMODULE=cached"],
+    ))
 }
 
 /// A scan that ran out of time (a busy machine: here a plugin whose `init`
@@ -163,7 +186,7 @@ fn a_changed_file_is_scanned_again() {
 /// about the file: the next start scans it again and loads it.
 #[test]
 fn a_scan_that_ran_out_of_time_is_not_kept() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let slow = sandbox.install(&fixtures::hostile("INIT_SLOW_WHEN_ASKED"));
     let mut hurried = sandbox.command(["list", "--json"]);
     hurried
@@ -226,7 +249,10 @@ fn a_file_rewritten_in_place_with_its_old_time_is_scanned_again() {
     drop(file);
     let json = list(&sandbox, &canary);
     assert_eq!(json["refused"], serde_json::json!([]), "{json}");
-    assert_eq!(json["backends"][0]["name"], "hostile");
+    assert_eq!(
+        backend_names(&json),
+        ["wildsort", "radix", "std", "hostile"]
+    );
 }
 
 /// What the cache says is printed with its control characters escaped,
@@ -234,8 +260,9 @@ fn a_file_rewritten_in_place_with_its_old_time_is_scanned_again() {
 #[test]
 fn a_forged_scan_cache_is_escaped_or_ignored() {
     use std::os::unix::fs::PermissionsExt as _;
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let cache = sandbox.path().join("cache/wildhost/scan-cache.json");
+    install_scanned_plugin(&sandbox);
     sandbox.run(["list"]).expect_code(0);
     let forge = || {
         let mut json: serde_json::Value =
@@ -357,35 +384,40 @@ fn inspect_survives_a_crashing_plugin() {
 
 #[test]
 fn a_damaged_scan_cache_is_ignored_and_rewritten() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let cache = sandbox.path().join("cache/wildhost/scan-cache.json");
+    install_scanned_plugin(&sandbox);
     sandbox.run(["list"]).expect_code(0);
     assert!(cache.is_file(), "the scan is cached");
     fs::write(&cache, b"{ not json").expect("damage the cache");
     sandbox
-        .run_with_input(["sort"], b"2\n1\n")
+        .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n")
         .expect_code(0)
         .expect_stdout(&["1\n2\n"]);
     let text = fs::read_to_string(&cache).expect("rewritten");
-    assert!(text.contains("libwildsort.so"), "{text}");
+    assert!(text.contains("libcached.so"), "{text}");
 }
 
 #[test]
 fn a_pipe_in_place_of_the_scan_cache_is_not_waited_on() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let cache = sandbox.path().join("cache/wildhost/scan-cache.json");
     fs::create_dir_all(cache.parent().expect("cache dir")).expect("mkdir");
     wildhost_suite::mkfifo(&cache);
+    install_scanned_plugin(&sandbox);
     sandbox
-        .run_with_input(["sort"], b"2\n1\n")
+        .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n")
         .expect_code(0)
         .expect_stdout(&["1\n2\n"]);
+    // Not a pipe any more (reading one nobody writes would wait for ever).
+    let kind = fs::symlink_metadata(&cache).expect("the cache").file_type();
+    assert!(kind.is_file(), "{kind:?}");
     let text = fs::read_to_string(&cache).expect("a cache file in the pipe's place");
-    assert!(text.contains("libwildsort.so"), "{text}");
+    assert!(text.contains("libcached.so"), "{text}");
 }
 
 fn sort_crasher(case: &str, extra: &[&str]) -> (wildhost_suite::Outcome, Sandbox) {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &[&format!("-DCASE_{case}")]);
     sandbox.install(&plugin);
     fs::write(sandbox.work().join("in.txt"), "3\n1\n2\n").expect("write");
@@ -458,7 +490,7 @@ fn isolate_survives_a_backend_that_crashes_aborts_or_hangs() {
 
 #[test]
 fn isolate_gives_the_same_result_as_in_process() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // 200 000 keys: 1.6 MB, far more than a pipe holds at once.
     let input: String = (0..200_000i64)
         .map(|i| format!("{}\n", (i * 7919) % 200_003 - 100_000))
@@ -592,7 +624,7 @@ fn isolate_reads_the_input_in_the_worker_and_still_checks_the_result() {
 /// running out of it there is told as what it is: the backend never ran.
 #[test]
 fn isolate_tells_a_slow_read_from_a_slow_backend() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // 32 MiB of keys: far longer to decode than a millisecond.
     let input: Vec<u8> = (0..4_000_000u64)
         .flat_map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes())
@@ -620,7 +652,7 @@ fn isolate_tells_a_slow_read_from_a_slow_backend() {
 
 #[test]
 fn an_unusable_scan_time_limit_is_named_and_the_default_kept() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for value in ["abc", "0", "-5", "1.5"] {
         let mut command = sandbox.command(["list"]);
         command.env("WILDHOST_SCAN_TIMEOUT_MS", value);
@@ -717,7 +749,7 @@ fn kill_and_check_child_ends(mut host: std::process::Child, child: u32) {
 
 #[test]
 fn a_killed_wildhost_takes_its_hung_worker_with_it() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &["-DCASE_SORT_HANGS"]);
     sandbox.install(&plugin);
     fs::write(sandbox.work().join("in.txt"), "3\n1\n2\n").expect("write");
@@ -739,7 +771,7 @@ fn a_killed_wildhost_takes_its_hung_worker_with_it() {
 
 #[test]
 fn a_killed_wildhost_takes_its_hung_scanner_with_it() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &["-DCASE_INIT_HANGS"]);
     sandbox.install(&plugin);
     let mut list = sandbox.command(["list"]);
@@ -753,7 +785,7 @@ fn a_killed_wildhost_takes_its_hung_scanner_with_it() {
 /// wildhost's own process (no `--isolate`), to stdout or to `out.txt`
 /// (which holds `keep` before).
 fn sort_in_process(case: &str, to_file: bool) -> (wildhost_suite::Outcome, Sandbox) {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let plugin = fixtures::compile_c("hostile.c", "libhostile.so", &[&format!("-DCASE_{case}")]);
     sandbox.install(&plugin);
     fs::write(sandbox.work().join("out.txt"), "keep\n").expect("write");
@@ -841,7 +873,7 @@ fn a_message_past_its_capacity_fails_the_sort_by_name() {
 /// by the whole line, canonical or not, forwards and in reverse.
 #[test]
 fn isolate_sorts_records_as_the_host_does() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let csv = "b,20,x\r\na,-3,y\nc,020,z\n d , 7 ,w\ne,20";
     let lines = "3\n-7\n3\n0\n";
     let padded = "03\n-7\n3\n+0\n";

@@ -3,7 +3,7 @@
 //! written as `<sandbox>`; a change in them is a change users see.
 
 use std::path::Path;
-use wildhost_suite::{SHIPPED_LIST, Sandbox, shipped_plugin, with_build_facts};
+use wildhost_suite::{SHIPPED_LIST, Sandbox, fixtures, shipped_plugin, with_build_facts};
 
 /// Runs `wildhost inspect` (with `extra` arguments) on the shipped
 /// `file_name`, installed in the sandbox's `plugins/`, and checks its
@@ -19,7 +19,7 @@ fn expect_inspect(file_name: &str, extra: &[&str], expected: &str) {
 
 #[test]
 fn list_shows_every_backend_with_its_facts() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
@@ -39,7 +39,7 @@ search path (first match wins):
 
 #[test]
 fn list_shows_a_refused_file_with_its_cause_and_help() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     sandbox.plant("libjunk.so", b"junk");
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
@@ -61,14 +61,19 @@ search path (first match wins):
 
 #[test]
 fn list_json_is_the_frozen_text() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.normalise(sandbox.run(["list", "--json"]));
     out.expect_exactly(0, include_str!("expected/list.json"), "");
 }
 
 #[test]
 fn list_json_has_every_field() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
+    let mine = sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libmine.so",
+        &["-DMODULE=mine"],
+    ));
     let out = sandbox.run(["list", "--json"]);
     out.expect_code(0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -90,13 +95,16 @@ fn list_json_has_every_field() {
         wildsort["key_types"],
         serde_json::json!(["u32", "u64", "i32", "i64", "f32", "f64"])
     );
-    assert!(
-        wildsort["file"]
-            .as_str()
-            .expect("file")
-            .ends_with("plugins/libwildsort.so")
-    );
+    assert!(wildsort["file"].is_null(), "built in: no file");
+    assert_eq!(wildsort["origin"], "built-in");
     assert!(wildsort["version"].is_string());
+    let hostile = backends
+        .iter()
+        .find(|b| b["name"] == "hostile")
+        .expect("hostile");
+    assert_eq!(hostile["module"], "mine");
+    assert_eq!(hostile["file"], mine.to_str().expect("UTF-8"));
+    assert_eq!(hostile["origin"], "file");
     // radix is the default for every type, the others for none.
     let radix = backends
         .iter()
@@ -108,7 +116,29 @@ fn list_json_has_every_field() {
     );
     let std = backends.iter().find(|b| b["name"] == "std").expect("std");
     assert_eq!(std["default_for"], serde_json::json!([]));
-    assert_eq!(json["modules"].as_array().expect("modules").len(), 3);
+    let modules = json["modules"].as_array().expect("modules");
+    let origins: Vec<(&str, &str, &str)> = modules
+        .iter()
+        .map(|m| {
+            let origin = m
+                .get("origin")
+                .map_or("file", |o| o.as_str().expect("origin"));
+            (
+                m["name"].as_str().expect("name"),
+                origin,
+                m["path"].as_str().expect("path"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            ("wildsort", "built-in", "<built-in>"),
+            ("wildsort_radix", "built-in", "<built-in>"),
+            ("wildsort_std", "built-in", "<built-in>"),
+            ("mine", "file", mine.to_str().expect("UTF-8")),
+        ]
+    );
     assert!(json["refused"].as_array().expect("refused").is_empty());
     let search = json["search_path"].as_array().expect("search_path");
     assert_eq!(search[0]["origin"], "--plugin-dir");
@@ -130,6 +160,7 @@ needs:        libc.so.6
 library path: -
 layout:       not exported (C plugin): checked by magic, version and size
 status:       loadable
+shadowed:     module `wildsort` is built into wildhost: `list` and `sort` use the built-in and never load this file from a plugin directory
 version:      1.0.0
 doc:          the classic wildsort module, in C
 features:     c11
@@ -167,6 +198,7 @@ needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's
 status:       loadable
+shadowed:     module `wildsort_std` is built into wildhost: `list` and `sort` use the built-in and never load this file from a plugin directory
 version:      0.1.0
 doc:          Rust's standard library sorts
 features:     -
@@ -190,6 +222,7 @@ needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's
 status:       loadable
+shadowed:     module `wildsort_radix` is built into wildhost: `list` and `sort` use the built-in and never load this file from a plugin directory
 version:      0.1.0
 doc:          radix sorts
 features:     -
@@ -256,6 +289,7 @@ fn inspect_json_of_a_refused_file_is_the_frozen_text() {
         1,
         r#"{
   "path": "<sandbox>/plugins/libjunk.so",
+  "origin": "file",
   "status": "refused",
   "refusal": {
     "stage": "preflight",
@@ -286,7 +320,7 @@ fn inspect_of_a_missing_file_is_an_error() {
             "\
 error: cannot inspect `/nonexistent/libnothing.so`
   cause: no such file
-  help: give the path of a plugin file, e.g. target/release/libwildsort_radix.so
+  help: give the path of a plugin file (e.g. target/release/libwildsort_radix.so) or a module or backend name that `wildhost list` shows
 ",
         );
     sandbox.run(["inspect"]).expect_exactly(
@@ -294,11 +328,35 @@ error: cannot inspect `/nonexistent/libnothing.so`
         "",
         "\
 error: the following required arguments were not provided:
-  <PATH>
+  <PATH|NAME>
 
-Usage: wildhost inspect <PATH>
+Usage: wildhost inspect <PATH|NAME>
 
 For more information, try '--help'.
 ",
     );
+}
+
+/// `inspect NAME` of a module loaded from a file inspects that file; a
+/// backend's name reaches its module.
+#[test]
+fn inspect_by_name_of_a_plugin_file_inspects_the_file() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libmine.so",
+        &["-DMODULE=mine"],
+    ));
+    for name in ["mine", "hostile"] {
+        let out = sandbox.normalise(sandbox.run(["inspect", name]));
+        out.expect_code(0).expect_stdout(&[
+            "file:         <sandbox>/plugins/libmine.so\n",
+            "module:       mine (from the file name)\n",
+            "status:       loadable\n",
+        ]);
+        let json = sandbox.run(["inspect", name, "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+        assert_eq!(json["origin"], "file");
+        assert_eq!(json["module"]["name"], "mine");
+    }
 }

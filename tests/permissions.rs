@@ -1,10 +1,19 @@
 //! Plugin files and directories others can write are refused, unless the
-//! user says otherwise, loudly; links are resolved first.
+//! user says otherwise, loudly; links are resolved first. The plugin file
+//! here is a fixture (module `mine`, backend `hostile`, u64 keys): a file
+//! of a shipped module's name is shadowed by the built-in, never checked.
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
-use wildhost_suite::{Sandbox, shipped_plugin};
+use std::path::PathBuf;
+use wildhost_suite::{Sandbox, fixtures};
+
+const FILE: &str = "libmine.so";
+
+fn plugin() -> PathBuf {
+    fixtures::compile_c("hostile.c", FILE, &["-DMODULE=mine"])
+}
 
 fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
@@ -21,8 +30,8 @@ fn refused(sandbox: &Sandbox, args: &[&str]) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_plugin_file_anyone_can_write_is_refused() {
-    let sandbox = Sandbox::with_shipped_plugins();
-    let file = sandbox.plugins().join("libwildsort.so");
+    let sandbox = Sandbox::new();
+    let file = sandbox.install(&plugin());
     chmod(&file, 0o666);
     let refused = refused(&sandbox, &[]);
     assert_eq!(refused.len(), 1, "{refused:?}");
@@ -37,13 +46,13 @@ fn a_plugin_file_anyone_can_write_is_refused() {
             .expect("help")
             .contains("chmod go-w")
     );
-    // std, beside it, still sorts
+    // The built-in backends still sort.
     sandbox.run_with_input(["sort"], b"2\n1\n").expect_code(0);
     sandbox
-        .run_with_input(["sort", "-b", "wildsort"], b"2\n1\n")
+        .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n")
         .expect_code(1)
         .expect_stderr(&[
-            "no backend named `wildsort`",
+            "no backend named `hostile`",
             "1 plugin file(s) were refused",
         ]);
 
@@ -64,7 +73,8 @@ fn a_plugin_file_anyone_can_write_is_refused() {
 
 #[test]
 fn a_plugin_directory_others_can_write_is_refused_whole() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
+    sandbox.install(&plugin());
     chmod(&sandbox.plugins(), 0o777);
     let refused = refused(&sandbox, &[]);
     assert_eq!(refused.len(), 1, "{refused:?}");
@@ -72,16 +82,27 @@ fn a_plugin_directory_others_can_write_is_refused_whole() {
         refused[0]["refusal"]["cause"],
         "the plugin directory is writable by every user (mode 0777)"
     );
-    sandbox.run_with_input(["sort"], b"1\n").expect_code(1);
+    sandbox
+        .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"1\n")
+        .expect_code(1)
+        .expect_stderr(&["no backend named `hostile`"]);
+    sandbox.run_with_input(["sort"], b"1\n").expect_code(0);
     chmod(&sandbox.plugins(), 0o755);
 }
 
 #[test]
 fn allow_unsafe_permissions_loads_them_and_says_so() {
-    let sandbox = Sandbox::with_shipped_plugins();
-    chmod(&sandbox.plugins().join("libwildsort.so"), 0o666);
+    let sandbox = Sandbox::new();
+    chmod(&sandbox.install(&plugin()), 0o666);
     let out = sandbox.run_with_input(
-        ["--allow-unsafe-permissions", "sort", "-b", "wildsort"],
+        [
+            "--allow-unsafe-permissions",
+            "sort",
+            "-b",
+            "hostile",
+            "-t",
+            "u64",
+        ],
         b"2\n1\n",
     );
     out.expect_code(0)
@@ -95,11 +116,11 @@ fn a_link_is_judged_by_what_it_points_to() {
     let sandbox = Sandbox::new();
     let elsewhere = sandbox.path().join("elsewhere");
     fs::create_dir(&elsewhere).expect("mkdir");
-    let target = elsewhere.join("libwildsort.so");
-    fs::copy(shipped_plugin("libwildsort.so"), &target).expect("copy");
-    symlink(&target, sandbox.plugins().join("libwildsort.so")).expect("symlink");
+    let target = elsewhere.join(FILE);
+    fs::copy(plugin(), &target).expect("copy");
+    symlink(&target, sandbox.plugins().join(FILE)).expect("symlink");
     sandbox
-        .run_with_input(["sort", "-b", "wildsort"], b"2\n1\n")
+        .run_with_input(["sort", "-b", "hostile", "-t", "u64"], b"2\n1\n")
         .expect_code(0);
 
     chmod(&elsewhere, 0o777);
@@ -115,7 +136,7 @@ fn a_link_is_judged_by_what_it_points_to() {
 
 #[test]
 fn looping_links_are_refused_with_a_reason() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     symlink(
         sandbox.plugins().join("libloop_b.so"),
         sandbox.plugins().join("libloop_a.so"),
@@ -146,8 +167,8 @@ mod needs_root {
     #[ignore = "needs root: only root can give a plugin file to another user"]
     fn a_plugin_owned_by_another_user_is_refused() {
         wildhost_suite::require_root("giving a plugin file to another user");
-        let sandbox = Sandbox::with_shipped_plugins();
-        let file = sandbox.plugins().join("libwildsort.so");
+        let sandbox = Sandbox::new();
+        let file = sandbox.install(&plugin());
         std::os::unix::fs::chown(&file, Some(4242), None).expect("chown");
         let refused = refused(&sandbox, &[]);
         assert_eq!(refused.len(), 1, "{refused:?}");

@@ -227,7 +227,7 @@ const DELIMITERS: [u8; 5] = [b',', b'\t', b';', b'|', b' '];
 
 #[test]
 fn delimited_integer_keys_match_gnu_sort_t_k_n() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for delimiter in DELIMITERS {
         for seed in 1..=6 {
             let key = 1 + (seed as usize + usize::from(delimiter)) % 4;
@@ -239,7 +239,7 @@ fn delimited_integer_keys_match_gnu_sort_t_k_n() {
 
 #[test]
 fn delimited_float_keys_match_gnu_sort_t_k_g() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for delimiter in [b',', b'\t'] {
         for seed in 11..=16 {
             let mode = Mode::new(
@@ -253,7 +253,7 @@ fn delimited_float_keys_match_gnu_sort_t_k_g() {
 
 #[test]
 fn whole_lines_match_gnu_sort_n_and_g() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for seed in 21..=26 {
         table_agrees(&sandbox, Mode::new(KeyType::I64, Fields::Whole), seed);
     }
@@ -264,7 +264,7 @@ fn whole_lines_match_gnu_sort_n_and_g() {
 
 #[test]
 fn blank_separated_fields_match_gnu_sort_k() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for seed in 31..=36 {
         let mode = Mode::new(KeyType::I64, Fields::Blanks(1 + seed as usize % 4));
         table_agrees(&sandbox, mode, seed);
@@ -277,7 +277,7 @@ fn blank_separated_fields_match_gnu_sort_k() {
 
 #[test]
 fn reverse_keeps_equal_keys_in_input_order_as_gnu_sort_r_does() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for seed in 41..=43 {
         for fields in [
             Fields::Whole,
@@ -294,7 +294,7 @@ fn reverse_keeps_equal_keys_in_input_order_as_gnu_sort_r_does() {
 
 #[test]
 fn a_header_stays_first_and_the_rest_matches_gnu_sort() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for seed in 51..=52 {
         for fields in [Fields::Whole, Fields::Blanks(3), Fields::Delimited(2, b',')] {
             let mode = Mode::new(KeyType::I64, fields).with_header();
@@ -306,7 +306,7 @@ fn a_header_stays_first_and_the_rest_matches_gnu_sort() {
 
 #[test]
 fn u64_and_i32_keys_match_gnu_sort() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for key_type in [KeyType::U64, KeyType::I32] {
         for seed in 61..=63 {
             let mode = Mode::new(key_type, Fields::Delimited(2, b','));
@@ -318,7 +318,7 @@ fn u64_and_i32_keys_match_gnu_sort() {
 
 #[test]
 fn every_backend_keeps_equal_keys_in_input_order() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for backend in ["std", "wildsort", "radix"] {
         for (mode, seed) in [
             (Mode::new(KeyType::I64, Fields::Delimited(2, b',')), 71),
@@ -338,7 +338,7 @@ fn every_backend_keeps_equal_keys_in_input_order() {
 
 #[test]
 fn records_come_out_verbatim_in_key_order() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let input = "name,qty,city\r\nbolt, 12 ,Zürich\r\nnut,3,Oslo\nwasher,12,Bern\nscrew,-007,Rome";
     let mode = Mode::new(KeyType::I64, Fields::Delimited(2, b',')).with_header();
     for (mode, expected) in [
@@ -369,7 +369,7 @@ fn spelled_out(sandbox: &Sandbox, mode: Mode, input: &str, expected: &str) {
 
 #[test]
 fn a_last_line_without_its_newline_gets_one() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for (mode, input, expected) in [
         (
             Mode::new(KeyType::I64, Fields::Whole),
@@ -395,7 +395,7 @@ fn a_last_line_without_its_newline_gets_one() {
 
 #[test]
 fn empty_input_gives_empty_output() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for args in [
         &["sort"][..],
         &["sort", "--key", "2", "--delimiter", ","],
@@ -418,7 +418,7 @@ fn empty_input_gives_empty_output() {
 /// nothing to stdout, and says `needles` on stderr.
 #[track_caller]
 fn refused(args: &[&str], input: &str, needles: &[&str]) {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run_with_input(args, input.as_bytes());
     out.expect_code(1).expect_stderr(needles);
     assert!(out.stdout.is_empty(), "nothing is written on a bad key");
@@ -488,7 +488,7 @@ fn line_numbers_count_the_header() {
 
 #[test]
 fn a_bad_key_leaves_an_existing_output_file_exactly_as_it_was() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let output = sandbox.work().join("out.csv");
     fs::write(sandbox.work().join("in.csv"), "a,5\nb,4\nc,x\n").expect("write input");
     fs::write(&output, b"precious,1\r\nno newline").expect("write output");
@@ -514,7 +514,7 @@ fn a_bad_key_leaves_an_existing_output_file_exactly_as_it_was() {
 
 #[test]
 fn binary_format_refuses_the_record_flags() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     for (args, named) in [
         (&["--key", "1"][..], Some("--key")),
         (&["--header"], Some("--header")),
@@ -531,7 +531,7 @@ fn binary_format_refuses_the_record_flags() {
 
 #[test]
 fn a_delimiter_needs_a_key() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     let out = sandbox.run_with_input(["sort", "--delimiter", ","], b"1\n");
     out.expect_code(2).expect_stderr(&["--key"]);
     assert!(out.stdout.is_empty());
@@ -546,7 +546,7 @@ fn a_delimiter_needs_a_key() {
 /// from a file and from standard input, forwards and in reverse.
 #[test]
 fn every_thread_count_gives_the_same_bytes() {
-    let sandbox = Sandbox::with_shipped_plugins();
+    let sandbox = Sandbox::new();
     // 640K rows of 27 bytes or more: above the sizes from which reading
     // (16 MiB), parsing (4 MiB) and writing (2^17 records) use threads.
     let mut csv = Vec::new();

@@ -33,6 +33,10 @@ mod list_inspect;
 // `help:`), byte for byte, with their exit codes.
 mod help_and_errors;
 
+// The shipped backends built into the binary: a copy of `wildhost` alone
+// lists them as built-in and sorts with each; `inspect` by name.
+mod built_in;
+
 // Where plugins are found: `--plugin-dir`, `WILDHOST_PLUGIN_PATH`, the data
 // directory, the executable's directory; which file of a module wins.
 mod discovery;

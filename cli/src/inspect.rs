@@ -1,6 +1,10 @@
-//! `wildhost inspect PATH`: everything the host can tell about one plugin
-//! file. A file that preflight refuses is never opened, so inspecting a
-//! suspicious file runs none of its code.
+//! `wildhost inspect PATH|NAME`: everything the host can tell about one
+//! plugin file, or about a module `wildhost list` shows, by its module or
+//! backend name (a built-in module has no file: it is described from what
+//! it registered). A file that preflight refuses is never opened, so
+//! inspecting a suspicious file runs none of its code. A file that
+//! `wildhost install` put into its directory also shows what the install
+//! manifest recorded of it, and whether its bytes are still those.
 
 use crate::report::Failure;
 use crate::{Cli, Outcome};
@@ -8,12 +12,18 @@ use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use wildhost::loading::builtin::BUILT_IN_PATH;
+use wildhost::loading::manifest::{self, Manifest, Sha256, SourceKind};
 use wildhost::loading::preflight::{self, PreflightReport};
-use wildhost::{Availability, KeyType, LayoutCheck, Module, PayloadType, Refusal};
+use wildhost::{
+    Availability, Backend, BuiltinModule, KeyType, LayoutCheck, Module, PayloadType, Refusal,
+};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The plugin file.
+    /// The plugin file, or the name of a module or backend that
+    /// `wildhost list` shows (e.g. `radix`, built into wildhost).
+    #[arg(value_name = "PATH|NAME")]
     path: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -22,12 +32,97 @@ pub struct InspectArgs {
 
 #[derive(Serialize)]
 struct Inspection<'a> {
+    /// The file; `<built-in>` for a built-in module.
     path: &'a Path,
+    /// `file` or `built-in`.
+    origin: &'static str,
+    /// For a file of a built-in module's name: the commands never load it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadowed_by: Option<&'static str>,
+    /// What the install manifest of the file's directory says of it; left
+    /// out for a file `wildhost install` did not put there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    installed: Option<Installed>,
     status: &'static str,
     refusal: Option<Refusal>,
     preflight: Option<PreflightReport>,
     module: Option<std::sync::Arc<Module>>,
     backends: Vec<BackendInfo>,
+}
+
+/// A file `wildhost install` put into its directory, as the manifest
+/// there recorded it, and whether it still has those bytes.
+#[derive(Serialize)]
+struct Installed {
+    /// The install manifest.
+    manifest: PathBuf,
+    /// What it was made from: a file, a project, an archive's binary or
+    /// an archive's source.
+    source: SourceKind,
+    /// Where that was.
+    from: PathBuf,
+    /// The features it was built with.
+    features: Vec<String>,
+    /// The SHA-256 recorded at install.
+    sha256: String,
+    /// `intact` (the file has the recorded bytes) or `modified`.
+    status: &'static str,
+    /// The file's SHA-256 now, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256_now: Option<String>,
+    /// What to do about a modified file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'static str>,
+}
+
+impl Installed {
+    /// The entry of `path` in the install manifest of its directory (the
+    /// directory it was named in, else the one its links lead to), if
+    /// `wildhost install` put it there. A manifest that cannot be read
+    /// is an error: discovery refuses that directory's plugins too.
+    fn of(path: &Path, real: &Path) -> Result<Option<Installed>, Failure> {
+        for file in [path, real] {
+            let (Some(name), Some(dir)) = (file.file_name(), file.parent()) else {
+                continue;
+            };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            let manifest_path = Manifest::path_in(dir);
+            if !manifest_path.is_file() {
+                continue;
+            }
+            let manifest = Manifest::read(dir).map_err(|e| {
+                Failure::new(format!("cannot inspect `{}`", path.display()))
+                    .cause(e)
+                    .help(
+                        "the digests of the plugins installed there cannot be checked: \
+                         reinstall them, or remove the manifest",
+                    )
+            })?;
+            let Some(entry) = manifest.entry(&name.to_string_lossy()) else {
+                continue;
+            };
+            let now = Sha256::of_file(real).map_err(|e| {
+                Failure::new(format!("cannot inspect `{}`", path.display()))
+                    .cause(format!("cannot read it to check its digest: {e}"))
+            })?;
+            let intact = now == entry.sha256;
+            return Ok(Some(Installed {
+                manifest: manifest_path,
+                source: entry.source,
+                from: entry.from.clone(),
+                features: entry.features.clone(),
+                sha256: entry.sha256.to_string(),
+                status: if intact { "intact" } else { "modified" },
+                sha256_now: (!intact).then(|| now.to_string()),
+                help: (!intact).then_some(manifest::MODIFIED_HELP),
+            }));
+        }
+        Ok(None)
+    }
 }
 
 #[derive(Serialize)]
@@ -49,13 +144,18 @@ struct BackendInfo {
 pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
     let path = args.path.as_path();
     if !path.exists() {
-        return Err(Failure::new(format!("cannot inspect `{}`", path.display()))
-            .cause("no such file")
-            .help("give the path of a plugin file, e.g. target/release/libwildsort_radix.so"));
+        return by_name(cli, args);
     }
     let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let module_name = preflight::module_name_of(path);
     let mut inspection = Inspection {
         path,
+        origin: "file",
+        shadowed_by: crate::builtin::modules()
+            .iter()
+            .map(BuiltinModule::name)
+            .find(|name| Some(*name) == module_name),
+        installed: Installed::of(path, &real)?,
         status: "refused",
         refusal: None,
         preflight: None,
@@ -75,36 +175,114 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
                 Ok((module, backends)) => {
                     inspection.status = "loadable";
                     inspection.module = Some(module);
-                    inspection.backends = backends
-                        .iter()
-                        .map(|b| BackendInfo {
-                            name: b.name().to_string(),
-                            doc: b.doc().to_string(),
-                            key_types: b.key_types().map(KeyType::name).collect(),
-                            stable: b.is_stable(),
-                            parallel: b.is_parallel(),
-                            pairs: b.supports_pairs(),
-                            pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
-                            threads: b.takes_threads(),
-                            scratch_percent: b.scratch_percent(),
-                        })
-                        .collect();
+                    inspection.backends = backends.iter().map(BackendInfo::of).collect();
                 }
             }
         }
     }
-    let text = if args.json {
-        serde_json::to_string_pretty(&inspection)
-            .map_err(|e| Failure::new("cannot encode JSON").cause(e))?
-            + "\n"
-    } else {
-        render(&inspection)
-    };
-    crate::output::Destination::Stdout.write(text.as_bytes())?;
+    print(&inspection, args.json)?;
     match &inspection.refusal {
         None => Ok(()),
         Some(refusal) => Err(Failure::refused(path, refusal)),
     }
+}
+
+impl BackendInfo {
+    fn of(b: &Backend) -> BackendInfo {
+        BackendInfo {
+            name: b.name().to_string(),
+            doc: b.doc().to_string(),
+            key_types: b.key_types().map(KeyType::name).collect(),
+            stable: b.is_stable(),
+            parallel: b.is_parallel(),
+            pairs: b.supports_pairs(),
+            pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
+            threads: b.takes_threads(),
+            scratch_percent: b.scratch_percent(),
+        }
+    }
+}
+
+/// `inspect NAME`, where NAME is no file: the module of that name, or of
+/// the backend of that name, as the commands find it. A built-in module
+/// is described from what it registered; a module from a file, as that
+/// file is.
+fn by_name(cli: &Cli, args: &InspectArgs) -> Outcome {
+    let path = args.path.as_path();
+    let name = path.to_str().filter(|n| !n.is_empty() && !n.contains('/'));
+    let registry = name.map(|_| cli.registry());
+    let module = name.zip(registry.as_ref()).and_then(|(name, registry)| {
+        registry
+            .modules()
+            .iter()
+            .find(|m| m.name == name)
+            .cloned()
+            .or_else(|| {
+                registry
+                    .backend(name)
+                    .map(|b| b.module().name.clone())
+                    .and_then(|module| {
+                        registry
+                            .modules()
+                            .iter()
+                            .find(|m| m.name == module)
+                            .cloned()
+                    })
+            })
+    });
+    let (Some(module), Some(registry)) = (module, &registry) else {
+        return Err(Failure::new(format!("cannot inspect `{}`", path.display()))
+            .cause(match name {
+                Some(_) => "no such file, and no module or backend of that name",
+                None => "no such file",
+            })
+            .help(
+                "give the path of a plugin file (e.g. target/release/libwildsort_radix.so) \
+                 or a module or backend name that `wildhost list` shows",
+            ));
+    };
+    if let Some(file) = module.file() {
+        let args = InspectArgs {
+            path: file.to_path_buf(),
+            json: args.json,
+        };
+        return run(cli, &args);
+    }
+    let built_in = PathBuf::from(BUILT_IN_PATH);
+    let inspection = Inspection {
+        path: &built_in,
+        origin: "built-in",
+        shadowed_by: None,
+        installed: None,
+        status: "loadable",
+        refusal: None,
+        preflight: None,
+        backends: registry
+            .backends()
+            .iter()
+            .chain(
+                registry
+                    .shadowed_backends()
+                    .iter()
+                    .filter_map(|s| registry.backend(&format!("{}.{}", s.module, s.name))),
+            )
+            .filter(|b| b.module().name == module.name)
+            .map(BackendInfo::of)
+            .collect(),
+        module: Some(module),
+    };
+    print(&inspection, args.json)
+}
+
+fn print(inspection: &Inspection<'_>, json: bool) -> Outcome {
+    let text = if json {
+        serde_json::to_string_pretty(inspection)
+            .map_err(|e| Failure::new("cannot encode JSON").cause(e))?
+            + "\n"
+    } else {
+        render(inspection)
+    };
+    crate::output::Destination::Stdout.write(text.as_bytes())
 }
 
 fn render(i: &Inspection<'_>) -> String {
@@ -112,7 +290,49 @@ fn render(i: &Inspection<'_>) -> String {
     let mut field = |name: &str, value: &dyn std::fmt::Display| {
         let _ = writeln!(out, "{name:<14}{value}");
     };
-    field("file:", &i.path.display());
+    match i.module.as_deref().filter(|m| m.file().is_none()) {
+        Some(m) => {
+            field("module:", &m.name);
+            field(
+                "origin:",
+                &"built into wildhost (linked into the binary, no file)",
+            );
+        }
+        None => field("file:", &i.path.display()),
+    }
+    if let Some(installed) = &i.installed {
+        let features = if installed.features.is_empty() {
+            String::new()
+        } else {
+            format!(" (features: {})", installed.features.join(" "))
+        };
+        field(
+            "installed:",
+            &format!(
+                "by `wildhost install`, from {} {}{features}",
+                installed.source.describe(),
+                installed.from.display()
+            ),
+        );
+        match &installed.sha256_now {
+            None => field(
+                "sha256:",
+                &format!("{} (as installed: the bytes match)", installed.sha256),
+            ),
+            Some(now) => {
+                field(
+                    "sha256:",
+                    &format!("{now}, installed as {}", installed.sha256),
+                );
+                field(
+                    "modified:",
+                    &"its bytes changed since `wildhost install` put it there: \
+                      wildhost refuses it in its plugin directory unless --allow-modified",
+                );
+                field("help:", &manifest::MODIFIED_HELP);
+            }
+        }
+    }
     if let Some(p) = &i.preflight {
         field("size:", &format!("{} bytes", p.size));
         field(
@@ -161,6 +381,15 @@ fn render(i: &Inspection<'_>) -> String {
     match &i.refusal {
         Some(r) => field("status:", &format!("refused at {}: {}", r.stage, r.cause)),
         None => field("status:", &"loadable"),
+    }
+    if let Some(name) = i.shadowed_by {
+        field(
+            "shadowed:",
+            &format!(
+                "module `{name}` is built into wildhost: `list` and `sort` use the \
+                 built-in and never load this file from a plugin directory"
+            ),
+        );
     }
     if let Some(m) = &i.module {
         field("version:", &m.version);

@@ -1,15 +1,18 @@
 //! `wildhost list`: every backend, module, refused and shadowed file, and
-//! the search path, as a table or as JSON.
+//! the search path, as a table or as JSON. Each backend and module says
+//! where it comes from: built into wildhost, or the file it was loaded from.
 
 use crate::report::Failure;
 use crate::{Cli, Outcome};
 use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use wildhost::loading::builtin::BUILT_IN_PATH;
 use wildhost::loading::manifest::{self, Manifest, SourceKind};
+use wildhost::registry::listing::{BackendRow, SearchRow};
 use wildhost::registry::{RefusedFile, ShadowedBackend, ShadowedFile};
-use wildhost::{Availability, Backend, KeyType, Module, PayloadType, Registry, SearchPath};
+use wildhost::{Module, SearchPath};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -46,60 +49,17 @@ struct InstalledRow {
     status: &'static str,
 }
 
-#[derive(Serialize)]
-struct BackendRow {
-    name: String,
-    module: String,
-    version: String,
-    abi: String,
-    file: PathBuf,
-    key_types: Vec<&'static str>,
-    stable: bool,
-    parallel: bool,
-    pairs: bool,
-    pair_payloads: Vec<&'static str>,
-    /// ABI 1.2 `sort_with`: a thread count per call. Left out when false,
-    /// so the JSON of every other backend stays as it was.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    threads: bool,
-    scratch_percent: u32,
-    features: Vec<String>,
-    available: bool,
-    unavailable_reason: Option<String>,
-    default_for: Vec<&'static str>,
-    doc: String,
-}
-
-#[derive(Serialize)]
-struct SearchRow {
-    path: PathBuf,
-    origin: &'static str,
-    exists: bool,
-}
-
 pub fn run(cli: &Cli, args: &ListArgs) -> Outcome {
     let registry = cli.registry();
     let search_path = cli.search_path();
     let listing = Listing {
         installed: installed(&search_path),
-        backends: registry
-            .backends()
-            .iter()
-            .map(|b| row(&registry, b))
-            .collect(),
+        backends: BackendRow::all(&registry),
         modules: registry.modules().iter().map(|m| &**m).collect(),
         refused: registry.refused(),
         shadowed: registry.shadowed(),
         shadowed_backends: registry.shadowed_backends(),
-        search_path: search_path
-            .dirs
-            .into_iter()
-            .map(|d| SearchRow {
-                exists: d.path.is_dir(),
-                origin: d.origin.describe(),
-                path: d.path,
-            })
-            .collect(),
+        search_path: search_path.dirs.iter().map(SearchRow::of).collect(),
     };
     let text = if args.json {
         serde_json::to_string_pretty(&listing)
@@ -151,33 +111,11 @@ fn installed(path: &SearchPath) -> Vec<InstalledRow> {
     rows
 }
 
-fn row(registry: &Registry, b: &Backend) -> BackendRow {
-    let m = b.module();
-    BackendRow {
-        name: b.name().to_string(),
-        module: m.name.clone(),
-        version: m.version.clone(),
-        abi: format!("{}.{}", m.abi.0, m.abi.1),
-        file: m.path.clone(),
-        key_types: b.key_types().map(KeyType::name).collect(),
-        stable: b.is_stable(),
-        parallel: b.is_parallel(),
-        pairs: b.supports_pairs(),
-        pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
-        threads: b.takes_threads(),
-        scratch_percent: b.scratch_percent(),
-        features: m.features.clone(),
-        available: b.is_available(),
-        unavailable_reason: match &m.availability {
-            Availability::Available => None,
-            Availability::Unavailable(reason) => Some(reason.clone()),
-        },
-        default_for: registry
-            .default_for(b)
-            .into_iter()
-            .map(KeyType::name)
-            .collect(),
-        doc: b.doc().to_string(),
+/// Where a module comes from, as the table shows it.
+fn from(module: &Module) -> String {
+    match module.file() {
+        Some(file) => file.display().to_string(),
+        None => "built-in".to_string(),
     }
 }
 
@@ -263,13 +201,13 @@ fn render(l: &Listing<'_>) -> String {
                     m.version.clone(),
                     format!("{}.{}", m.abi.0, m.abi.1),
                     or_dash(&m.features),
-                    m.path.display().to_string(),
+                    from(m),
                 ]
             })
             .collect();
         table(
             &mut out,
-            &["MODULE", "VERSION", "ABI", "FEATURES", "FILE"],
+            &["MODULE", "VERSION", "ABI", "FEATURES", "FROM"],
             &rows,
         );
     }
@@ -289,13 +227,22 @@ fn render(l: &Listing<'_>) -> String {
             l.shadowed.len() + l.shadowed_backends.len()
         );
         for s in l.shadowed {
-            let _ = writeln!(
-                out,
-                "  {}: module `{}` is already loaded from {}",
-                s.path.display(),
-                s.module,
-                s.by.display()
-            );
+            if s.by == Path::new(BUILT_IN_PATH) {
+                let _ = writeln!(
+                    out,
+                    "  {}: module `{}` is built into wildhost",
+                    s.path.display(),
+                    s.module,
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {}: module `{}` is already loaded from {}",
+                    s.path.display(),
+                    s.module,
+                    s.by.display()
+                );
+            }
         }
         for s in l.shadowed_backends {
             let _ = writeln!(

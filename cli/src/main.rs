@@ -1,11 +1,14 @@
 //! The `wildhost` command, over the `wildhost` library: one module per
 //! subcommand (`sort`, `list`, `inspect`, `verify`, `bench`, `new`;
 //! `install` holds `install`, `uninstall` and `pack`), with
-//! `output` for writing results safely and `report` for printing failures.
-//! This file parses the flags, builds the registry the subcommands share,
-//! and serves `__scan`, the plugin scanner's child side.
+//! `output` for writing results safely and `report` for printing failures;
+//! `builtin` names the shipped backends built into the binary.
+//! This file parses the flags, builds the registry the subcommands share
+//! (the built-ins first, then the plugin files of the search path), and
+//! serves `__scan`, the plugin scanner's child side.
 
 mod bench;
+mod builtin;
 mod inspect;
 mod install;
 mod list;
@@ -33,7 +36,7 @@ static ALLOCATOR: wildhost::mem::HugeAllocator = wildhost::mem::HugeAllocator;
 struct Cli {
     /// Search this plugin directory first (repeatable; before
     /// WILDHOST_PLUGIN_PATH, the user plugin directory and the directory of
-    /// the executable).
+    /// the executable; the backends built into wildhost come before all).
     #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     plugin_dirs: Vec<PathBuf>,
     /// Load plugin files and directories that other users or your group can
@@ -55,7 +58,8 @@ enum Command {
     Sort(sort::SortArgs),
     /// List every backend and plugin file found, and the files refused.
     List(list::ListArgs),
-    /// Tell everything the host can learn about one plugin file.
+    /// Tell everything the host can learn about one plugin file, or about a
+    /// module `list` shows (built in or from a file).
     Inspect(inspect::InspectArgs),
     /// Measure backends against each other (and std and memcpy) on
     /// generated inputs or your own file.
@@ -85,11 +89,11 @@ struct ScanArgs {
 }
 
 impl Cli {
+    /// The shipped backends built into the binary, then every plugin file
+    /// on the search path (a file of a built-in's module name is shadowed).
     fn registry(&self) -> Registry {
-        match self.scanner() {
-            Some(scanner) => Registry::discover_scanned(&self.search_path(), &scanner),
-            None => Registry::discover(&self.search_path()),
-        }
+        let scanner = self.scanner();
+        Registry::discover_with(&builtin::modules(), &self.search_path(), scanner.as_ref())
     }
 
     /// Plugin code runs first in a scanner child: this executable again.

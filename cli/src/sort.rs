@@ -814,8 +814,8 @@ fn choose_backend<'r>(
 
 fn no_backend_help(registry: &Registry) -> String {
     if registry.backends().is_empty() {
-        "no plugins were found: build them (`cargo build --release --workspace`) or name a \
-         directory with --plugin-dir; `wildhost list` shows where it looked"
+        "no backend loaded, not even the built-in ones: `wildhost list` says why each \
+         module was refused and where it looked for plugin files"
             .to_string()
     } else {
         "`wildhost list` shows every backend and the key types it sorts".to_string()

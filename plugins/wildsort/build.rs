@@ -1,6 +1,8 @@
-//! Compiles `wildsort.c` into `libwildsort.so` with the system C compiler
-//! (the `cc` crate finds it and honours `CC` and `CFLAGS`) and places it in
-//! `target/<profile>/`, beside `wildhost` and the Rust plugins.
+//! Compiles `wildsort.c` twice with the system C compiler (the `cc` crate
+//! finds it and honours `CC` and `CFLAGS`): into `libwildsort.so`, placed
+//! in `target/<profile>/` beside `wildhost` and the Rust plugins, and into
+//! a static library that this crate links, so that a program depending on
+//! it (the `wildhost` command) carries the module as a built-in.
 
 use std::env;
 use std::fs;
@@ -18,14 +20,15 @@ fn main() {
     );
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
-    let compiler = cc::Build::new()
+    let mut build = cc::Build::new();
+    build
         .opt_level(2)
         .debug(false)
         .flag_if_supported("-std=c11")
         .warnings(true)
         .extra_warnings(true)
-        .warnings_into_errors(true)
-        .get_compiler();
+        .warnings_into_errors(true);
+    let compiler = build.get_compiler();
     let built = out_dir.join("libwildsort.so");
     let mut command: Command = compiler.to_command();
     command
@@ -53,6 +56,19 @@ fn main() {
         .nth(3)
         .expect("OUT_DIR is at least four levels deep");
     install(&built, &profile_dir.join("libwildsort.so"));
+
+    // The built-in: the same source and version in a static library,
+    // linked into whatever depends on this crate (`cc` prints the
+    // `rustc-link-lib` line). Its `WildInit_wildsort` and `WildAbi_wildsort`
+    // are what `wildhost::builtin_module!(c: wildsort)` names.
+    build
+        .file(&source)
+        .include(&include)
+        .define(
+            "WILDSORT_VERSION",
+            format!("\"{}\"", env!("CARGO_PKG_VERSION")).as_str(),
+        )
+        .compile("wildsort_builtin");
 }
 
 /// Copies `from` to `to` atomically: a reader (a running `wildhost`, a

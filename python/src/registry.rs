@@ -13,8 +13,9 @@ use std::sync::OnceLock;
 use wildhost::loading::builtin::BuiltinModule;
 use wildhost::loading::discover::user_plugin_dir;
 use wildhost::loading::scanner::Scanner;
+use wildhost::registry::listing::{BackendRow, SearchRow};
 use wildhost::registry::{RefusedFile, ShadowedBackend, ShadowedFile};
-use wildhost::{Availability, Backend, KeyType, Origin, PayloadType, Registry, SearchPath};
+use wildhost::{Availability, Backend, KeyType, Origin, Registry, SearchPath};
 
 static SCANNER: OnceLock<Option<Vec<OsString>>> = OnceLock::new();
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -174,30 +175,8 @@ fn described(registry: &Registry) -> String {
     }
 }
 
-/// What `wildhost list --json` says of a backend, with the built-ins'
-/// `file` null and `origin` "built-in".
-#[derive(Serialize)]
-struct BackendRow {
-    name: String,
-    module: String,
-    version: String,
-    abi: String,
-    file: Option<PathBuf>,
-    origin: &'static str,
-    key_types: Vec<&'static str>,
-    stable: bool,
-    parallel: bool,
-    pairs: bool,
-    pair_payloads: Vec<&'static str>,
-    threads: bool,
-    scratch_percent: u32,
-    features: Vec<String>,
-    available: bool,
-    unavailable_reason: Option<String>,
-    default_for: Vec<&'static str>,
-    doc: String,
-}
-
+/// What the listing says of a module; each backend's row
+/// (`wildhost::registry::listing`) carries the same facts of its module.
 #[derive(Serialize)]
 struct ModuleRow {
     name: String,
@@ -212,13 +191,6 @@ struct ModuleRow {
 }
 
 #[derive(Serialize)]
-struct SearchRow {
-    path: PathBuf,
-    origin: &'static str,
-    exists: bool,
-}
-
-#[derive(Serialize)]
 struct Listing<'a> {
     backends: Vec<BackendRow>,
     modules: Vec<ModuleRow>,
@@ -228,49 +200,6 @@ struct Listing<'a> {
     search_path: Vec<SearchRow>,
 }
 
-fn origin_name(module: &wildhost::Module) -> &'static str {
-    if module.file().is_some() {
-        "file"
-    } else {
-        "built-in"
-    }
-}
-
-fn reason(availability: &Availability) -> Option<String> {
-    match availability {
-        Availability::Available => None,
-        Availability::Unavailable(reason) => Some(reason.clone()),
-    }
-}
-
-fn row(registry: &Registry, b: &Backend) -> BackendRow {
-    let m = b.module();
-    BackendRow {
-        name: b.name().to_string(),
-        module: m.name.clone(),
-        version: m.version.clone(),
-        abi: format!("{}.{}", m.abi.0, m.abi.1),
-        file: m.file().map(PathBuf::from),
-        origin: origin_name(m),
-        key_types: b.key_types().map(KeyType::name).collect(),
-        stable: b.is_stable(),
-        parallel: b.is_parallel(),
-        pairs: b.supports_pairs(),
-        pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
-        threads: b.takes_threads(),
-        scratch_percent: b.scratch_percent(),
-        features: m.features.clone(),
-        available: b.is_available(),
-        unavailable_reason: reason(&m.availability),
-        default_for: registry
-            .default_for(b)
-            .into_iter()
-            .map(KeyType::name)
-            .collect(),
-        doc: b.doc().to_string(),
-    }
-}
-
 /// The registry as JSON, in the shape of `wildhost list --json`: backends,
 /// modules, refused and shadowed files, and the search path.
 #[pyfunction]
@@ -278,11 +207,7 @@ fn row(registry: &Registry, b: &Backend) -> BackendRow {
 pub(crate) fn listing(py: Python<'_>) -> PyResult<String> {
     let registry = get(py);
     let listing = Listing {
-        backends: registry
-            .backends()
-            .iter()
-            .map(|b| row(registry, b))
-            .collect(),
+        backends: BackendRow::all(registry),
         modules: registry
             .modules()
             .iter()
@@ -291,25 +216,17 @@ pub(crate) fn listing(py: Python<'_>) -> PyResult<String> {
                 version: m.version.clone(),
                 abi: format!("{}.{}", m.abi.0, m.abi.1),
                 file: m.file().map(PathBuf::from),
-                origin: origin_name(m),
+                origin: m.origin.name(),
                 features: m.features.clone(),
                 available: m.availability == Availability::Available,
-                unavailable_reason: reason(&m.availability),
+                unavailable_reason: m.availability.reason().map(str::to_string),
                 doc: m.doc.clone(),
             })
             .collect(),
         refused: registry.refused(),
         shadowed: registry.shadowed(),
         shadowed_backends: registry.shadowed_backends(),
-        search_path: search_path()
-            .dirs
-            .into_iter()
-            .map(|d| SearchRow {
-                exists: d.path.is_dir(),
-                origin: d.origin.describe(),
-                path: d.path,
-            })
-            .collect(),
+        search_path: search_path().dirs.iter().map(SearchRow::of).collect(),
     };
     serde_json::to_string(&listing).map_err(|e| {
         pyo3::exceptions::PyRuntimeError::new_err(format!("cannot encode the listing: {e}"))

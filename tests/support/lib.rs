@@ -76,19 +76,18 @@ pub fn built() -> &'static Path {
     })
 }
 
-/// The two tables `wildhost list` starts with when the plugin directory
-/// holds just the shipped plugins: their backends, then their modules
-/// (paths as [`Sandbox::normalise`] writes them).
+/// The two tables `wildhost list` starts with when no plugin file adds
+/// to them: the backends built into `wildhost`, then their modules.
 pub const SHIPPED_LIST: &str = "\
 BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
 wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
 radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
 std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
-MODULE          VERSION  ABI  FEATURES  FILE
-wildsort        1.0.0    1.2  c11       <sandbox>/plugins/libwildsort.so
-wildsort_radix  0.1.0    1.2  -         <sandbox>/plugins/libwildsort_radix.so
-wildsort_std    0.1.0    1.2  -         <sandbox>/plugins/libwildsort_std.so
+MODULE          VERSION  ABI  FEATURES  FROM
+wildsort        1.0.0    1.2  c11       built-in
+wildsort_radix  0.1.0    1.2  -         built-in
+wildsort_std    0.1.0    1.2  -         built-in
 ";
 
 /// The file names of the plugins the workspace ships.
@@ -192,6 +191,8 @@ impl Outcome {
 /// An isolated place to run `wildhost`: `bin/wildhost` (a copy of the
 /// built binary, so "the executable's directory" is `bin/`), an empty
 /// `plugins/` directory, and private `home/` and `data/` directories.
+/// The copy carries the shipped backends built in: `std`, `radix` and
+/// `wildsort` are there with no plugin file.
 #[derive(Debug)]
 pub struct Sandbox {
     dir: tempfile::TempDir,
@@ -219,15 +220,6 @@ impl Sandbox {
             fs::copy(&exe, &copy).expect("copy wildhost into the sandbox");
         }
         Sandbox { dir }
-    }
-
-    /// A sandbox whose `plugins/` holds every plugin the workspace ships.
-    pub fn with_shipped_plugins() -> Sandbox {
-        let sandbox = Sandbox::new();
-        for name in SHIPPED {
-            sandbox.install(&shipped_plugin(name));
-        }
-        sandbox
     }
 
     pub fn path(&self) -> &Path {

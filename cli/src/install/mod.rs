@@ -297,6 +297,18 @@ fn install_file(cli: &Cli, args: &InstallArgs, candidate: &Candidate<'_>) -> Out
             ))
             .help("a plugin file is named lib<module>.so, e.g. libwildsort_mine.so"));
     };
+    if crate::builtin::modules().iter().any(|b| b.name() == module) {
+        return Err(cannot()
+            .cause(format!(
+                "module `{module}` is built into wildhost: a plugin file of that name is \
+                 shadowed by the built-in and never loaded"
+            ))
+            .help(
+                "the built-in is already there (`wildhost list`); to install your own build, \
+                 give its module another name (the file lib<module>.so and the module's name \
+                 in its definition)",
+            ));
+    }
     let dir = plugin_dir()?;
     let target = dir.join(&file_name);
     if !args.force && target.exists() {

@@ -25,6 +25,16 @@ pub enum Availability {
     Unavailable(String),
 }
 
+impl Availability {
+    /// Why the module cannot run here; `None` when it can.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Availability::Available => None,
+            Availability::Unavailable(reason) => Some(reason),
+        }
+    }
+}
+
 /// How the contract's type layout was checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -54,6 +64,14 @@ impl ModuleOrigin {
     /// Whether the module was loaded from a file.
     pub fn is_file(&self) -> bool {
         *self == ModuleOrigin::File
+    }
+
+    /// `file` or `built-in`, as listings name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModuleOrigin::File => "file",
+            ModuleOrigin::BuiltIn => "built-in",
+        }
     }
 }
 

@@ -9,8 +9,13 @@
 //! Built-in modules ([`crate::loading::builtin`]), given to
 //! [`Registry::discover_with`], come before every file: a file of a
 //! built-in's module name is shadowed by it, never opened or scanned.
+//!
+//! [`listing`] is the registry as a listing shows it: one row per backend
+//! and per directory of the search path, the same for the command and the
+//! Python package.
 
 mod backend;
+pub mod listing;
 
 pub use backend::{Backend, Module};
 
