@@ -10,46 +10,6 @@ use crate::codec::{ParseError, TextKey};
 use crate::mem::try_with_capacity;
 use crate::threads::each;
 use memchr::memchr;
-use std::mem::MaybeUninit;
-
-/// Where a parse puts one value per line, in the order of the lines.
-pub(super) trait Sink<T> {
-    fn put(&mut self, x: T);
-}
-
-impl<T> Sink<T> for Vec<T> {
-    #[inline(always)]
-    fn put(&mut self, x: T) {
-        self.push(x);
-    }
-}
-
-/// A run's place in the vector of every run's values, its lines counted
-/// beforehand: the parse writes each line's value straight into it, so no
-/// run's values are copied again.
-struct Place<'a, T> {
-    slots: &'a mut [MaybeUninit<T>],
-    /// Values put so far; counts past the place too, so that a run with
-    /// more lines than counted is seen, never written out of bounds.
-    put: usize,
-}
-
-impl<T> Place<'_, T> {
-    /// Whether exactly the counted values were put: every slot written.
-    fn full(&self) -> bool {
-        self.put == self.slots.len()
-    }
-}
-
-impl<T> Sink<T> for Place<'_, T> {
-    #[inline(always)]
-    fn put(&mut self, x: T) {
-        if let Some(slot) = self.slots.get_mut(self.put) {
-            slot.write(x);
-        }
-        self.put += 1;
-    }
-}
 
 /// A key type as records read it.
 pub(crate) trait RecordKey: TextKey {
@@ -206,61 +166,11 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
     if bounds.len() <= 2 {
         return parse_as(input, body, first_line, layout);
     }
-    let runs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    // Each run's lines are counted first, so that its keys (and, by field,
-    // its starts) can be written straight into their place in one vector.
-    let lines: Vec<usize> = each(runs.clone(), |(from, to)| lines_in(&input[from..to]));
-    let total: usize = lines.iter().sum();
-    let out_of_memory = |_| ParseError::OutOfMemory {
-        bytes: total.saturating_mul(size_of::<T>() + size_of::<P>()),
-    };
-    let mut keys: Vec<T> = try_with_capacity(total).map_err(out_of_memory)?;
-    let keyed_by_field = layout.field.is_some();
-    let mut field_starts: Vec<P> = if keyed_by_field {
-        try_with_capacity(total).map_err(out_of_memory)?
-    } else {
-        Vec::new()
-    };
-    let key_places = places(&mut keys, &lines);
-    let start_places = if keyed_by_field {
-        places(&mut field_starts, &lines)
-    } else {
-        lines
-            .iter()
-            .map(|_| Place {
-                slots: &mut [],
-                put: 0,
-            })
-            .collect()
-    };
-    let jobs: Vec<_> = runs
-        .iter()
-        .zip(key_places)
-        .zip(start_places)
-        .map(|((&run, k), s)| (run, k, s))
-        .collect();
     // Each run is read as if its lines were the first (numbered from 1);
     // only an error needs their true numbers.
-    let parts = each(jobs, |((from, to), mut keys, mut starts)| {
-        let input = &input[..to];
-        let mut line_starts: Vec<P> = Vec::new();
-        let canonical = match layout.field {
-            None => whole_lines(input, from, 0, &mut keys, &mut line_starts)?,
-            Some(field) => {
-                by_field(
-                    input,
-                    from,
-                    0,
-                    field.get(),
-                    layout.fields,
-                    &mut keys,
-                    &mut starts,
-                )?;
-                false
-            }
-        };
-        let full = keys.full() && (!keyed_by_field || starts.full());
-        Ok::<_, ParseError>((line_starts, canonical, full))
+    let runs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    let parts: Vec<Result<Parsed<T, P>, ParseError>> = each(runs, |(from, to)| {
+        parse_as::<T, P>(&input[..to], from, 0, layout)
     });
     let mut done = Vec::with_capacity(parts.len());
     for (i, part) in parts.into_iter().enumerate() {
@@ -272,57 +182,22 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
             }
         }
     }
-    if !done.iter().all(|(_, _, full)| *full) {
-        // The parse took other lines than the count found: not expected,
-        // but then the one-thread parse decides, whose vectors grow.
-        return parse_as(input, body, first_line, layout);
-    }
-    // SAFETY: every run wrote exactly its counted keys (`full`), and the
-    // runs' places tile the first `total` slots of the capacity.
-    unsafe { keys.set_len(total) };
-    if keyed_by_field {
-        // SAFETY: as for the keys, every start slot was written.
-        unsafe { field_starts.set_len(total) };
-        return Ok((keys, field_starts, false));
-    }
-    let canonical = T::CANONICAL && done.iter().all(|(_, canonical, _)| *canonical);
+    let canonical = done.iter().all(|(_, _, canonical)| *canonical);
     if !canonical {
         // A run whose lines were all canonical kept no starts: find them.
-        for ((starts, part_canonical, _), w) in done.iter_mut().zip(bounds.windows(2)) {
+        for ((_, starts, part_canonical), w) in done.iter_mut().zip(bounds.windows(2)) {
             if *part_canonical {
                 starts_before(input, w[0], w[1], starts);
             }
         }
     }
+    let keys = concat(done.iter().map(|(keys, _, _)| keys.as_slice()))?;
     let starts = if canonical {
         Vec::new()
     } else {
-        concat(done.iter().map(|(starts, _, _)| starts.as_slice()))?
+        concat(done.iter().map(|(_, starts, _)| starts.as_slice()))?
     };
     Ok((keys, starts, canonical))
-}
-
-/// The places of runs of `lines` values each in `all`'s capacity, in turn.
-fn places<'a, T>(all: &'a mut Vec<T>, lines: &[usize]) -> Vec<Place<'a, T>> {
-    let mut room = all.spare_capacity_mut();
-    lines
-        .iter()
-        .map(|&n| {
-            let (here, rest) = std::mem::take(&mut room).split_at_mut(n);
-            room = rest;
-            Place {
-                slots: here,
-                put: 0,
-            }
-        })
-        .collect()
-}
-
-/// How many lines `text` holds (the last may lack its newline), counted
-/// a vector of bytes at a time.
-fn lines_in(text: &[u8]) -> usize {
-    let newlines = text.iter().filter(|&&b| b == b'\n').count();
-    newlines + usize::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// The starts of up to `threads` runs of whole lines of `input[body..]`,
@@ -389,7 +264,7 @@ fn whole_lines<T: RecordKey, P: Position>(
     input: &[u8],
     body: usize,
     mut line: usize,
-    keys: &mut impl Sink<T>,
+    keys: &mut Vec<T>,
     starts: &mut Vec<P>,
 ) -> Result<bool, ParseError> {
     let mut canonical = T::CANONICAL;
@@ -423,7 +298,7 @@ fn whole_lines<T: RecordKey, P: Position>(
                 (key, used)
             }
         };
-        keys.put(key.normalized());
+        keys.push(key.normalized());
         if !canonical {
             starts.push(P::at(at));
         }
@@ -456,8 +331,8 @@ fn by_field<T: RecordKey, P: Position>(
     mut line: usize,
     field: usize,
     fields: Fields,
-    keys: &mut impl Sink<T>,
-    starts: &mut impl Sink<P>,
+    keys: &mut Vec<T>,
+    starts: &mut Vec<P>,
 ) -> Result<(), ParseError> {
     let (delimiter, find): (_, FindField) = match fields {
         Fields::Delimiter(d) => (Some(d), delimited),
@@ -470,8 +345,8 @@ fn by_field<T: RecordKey, P: Position>(
             && let Some((from, to, used)) = delimited_in_window(&input[at..], delimiter, field)
             && let Some(key) = T::within(input, at + from, at + to)
         {
-            keys.put(key.normalized());
-            starts.put(P::at(at));
+            keys.push(key.normalized());
+            starts.push(P::at(at));
             at += used;
             continue;
         }
@@ -495,8 +370,8 @@ fn by_field<T: RecordKey, P: Position>(
                 })?
             }
         };
-        keys.put(key.normalized());
-        starts.put(P::at(at));
+        keys.push(key.normalized());
+        starts.push(P::at(at));
         at += used;
     }
     Ok(())
@@ -594,37 +469,6 @@ fn blank_separated(line: &[u8], n: usize) -> Result<(usize, usize), usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A place is full only when exactly its counted values were put; one
-    /// put past it writes nothing and leaves it not full.
-    #[test]
-    fn a_place_sees_more_or_fewer_values_than_counted() {
-        let mut all: Vec<u64> = Vec::with_capacity(5);
-        let mut places = places(&mut all, &[2, 3]);
-        places[0].put(1);
-        assert!(!places[0].full());
-        places[0].put(2);
-        assert!(places[0].full());
-        places[0].put(3);
-        assert!(!places[0].full(), "a third value in a place of two");
-        for x in [4, 5, 6] {
-            places[1].put(x);
-        }
-        assert!(places[1].full());
-        drop(places);
-        // SAFETY: the five slots were written: 1, 2 and 4, 5, 6; the 3 put
-        // past the first place wrote nothing.
-        unsafe { all.set_len(5) };
-        assert_eq!(all, [1, 2, 4, 5, 6]);
-    }
-
-    #[test]
-    fn lines_are_counted_with_or_without_a_last_newline() {
-        assert_eq!(lines_in(b""), 0);
-        assert_eq!(lines_in(b"\n"), 1);
-        assert_eq!(lines_in(b"1\r\n2"), 2);
-        assert_eq!(lines_in(b"1\n2\n"), 2);
-    }
 
     #[test]
     fn fields_are_counted_as_the_line_has_them() {
