@@ -435,8 +435,12 @@ fn bad_options_are_usage_errors() {
         .expect_stderr(&["specials"]);
     sandbox
         .run(["bench", "--backends", "quantum"])
-        .expect_code(1)
+        .expect_code(2)
         .expect_stderr(&["no backend named `quantum`"]);
+    sandbox
+        .run(["bench", "--backends", "std,radx"])
+        .expect_code(2)
+        .expect_stderr(&["no backend named `radx`", "help: did you mean `radix`?"]);
 }
 
 #[test]

@@ -89,7 +89,7 @@ fn an_unknown_backend_is_reported_with_the_choices() {
     sandbox
         .run_with_input(["sort", "-b", "nosuch"], b"2\n1\n")
         .expect_exactly(
-            1,
+            2,
             "",
             "\
 error: no backend named `nosuch`
@@ -97,6 +97,29 @@ error: no backend named `nosuch`
   help: `wildhost list` shows every backend and the key types it sorts
 ",
         );
+}
+
+#[test]
+fn a_mistyped_backend_is_answered_with_the_nearest_name() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run_with_input(["sort", "--backend", "radx"], b"2\n1\n")
+        .expect_exactly(
+            2,
+            "",
+            "\
+error: no backend named `radx`
+  cause: backends found: wildsort, radix, std
+  help: did you mean `radix`?
+",
+        );
+    sandbox
+        .run(["inspect", "wildsrot"])
+        .expect_code(1)
+        .expect_stderr(&[
+            "error: cannot inspect `wildsrot`",
+            "help: did you mean `wildsort`?",
+        ]);
 }
 
 #[test]

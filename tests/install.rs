@@ -168,6 +168,14 @@ fn install_checks_a_file_copies_it_into_a_new_user_directory_and_records_it() {
     )]);
     fs::remove_file(earlier).expect("rm");
 
+    // A typo of an installed module's name is answered with that name.
+    wildhost(&sandbox, &["uninstall", "god_c"])
+        .expect_code(1)
+        .expect_stderr(&[
+            "no module `god_c` was installed",
+            "help: did you mean `good_c`?",
+        ]);
+
     // Uninstalled: the file and its entry are gone.
     wildhost(&sandbox, &["uninstall", "good_c"])
         .expect_code(0)

@@ -304,19 +304,9 @@ fn choose_backends<'r>(
 ) -> Result<Vec<&'r Backend>, Failure> {
     let mut chosen = Vec::new();
     for name in dedup(names.iter().map(|n| n.trim()).filter(|n| !n.is_empty())) {
-        let backend = registry.backend(name).ok_or_else(|| {
-            let found: Vec<&str> = registry.backends().iter().map(Backend::name).collect();
-            Failure::new(format!("no backend named `{name}`"))
-                .cause(format!(
-                    "backends found: {}",
-                    if found.is_empty() {
-                        "none".to_string()
-                    } else {
-                        found.join(", ")
-                    }
-                ))
-                .help("`wildhost list` shows every backend")
-        })?;
+        let backend = registry
+            .backend(name)
+            .ok_or_else(|| crate::names::unknown_backend(registry, name))?;
         chosen.push(backend);
     }
     Ok(chosen)

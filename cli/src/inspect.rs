@@ -231,15 +231,21 @@ fn by_name(cli: &Cli, args: &InspectArgs) -> Outcome {
             })
     });
     let (Some(module), Some(registry)) = (module, &registry) else {
+        let suggestion = name.zip(registry.as_ref()).and_then(|(name, registry)| {
+            let modules = registry.modules().iter().map(|m| m.name.as_str());
+            let backends = registry.backends().iter().map(Backend::name);
+            crate::names::did_you_mean(name, modules.chain(backends))
+        });
         return Err(Failure::new(format!("cannot inspect `{}`", path.display()))
             .cause(match name {
                 Some(_) => "no such file, and no module or backend of that name",
                 None => "no such file",
             })
-            .help(
+            .help(suggestion.unwrap_or_else(|| {
                 "give the path of a plugin file (e.g. target/release/libwildsort_radix.so) \
-                 or a module or backend name that `wildhost list` shows",
-            ));
+                 or a module or backend name that `wildhost list` shows"
+                    .to_string()
+            })));
     };
     if let Some(file) = module.file() {
         let args = InspectArgs {

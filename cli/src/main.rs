@@ -1,7 +1,8 @@
 //! The `wildhost` command, over the `wildhost` library: one module per
 //! subcommand (`sort`, `list`, `inspect`, `verify`, `bench`, `new`;
 //! `install` holds `install`, `uninstall` and `pack`), with
-//! `output` for writing results safely and `report` for printing failures;
+//! `output` for writing results safely, `report` for printing failures and
+//! `names` for the backend and module names a user types (and their typos);
 //! `builtin` names the shipped backends built into the binary.
 //! This file parses the flags, builds the registry the subcommands share
 //! (the built-ins first, then the plugin files of the search path), and
@@ -12,6 +13,7 @@ mod builtin;
 mod inspect;
 mod install;
 mod list;
+mod names;
 mod new;
 mod output;
 mod report;

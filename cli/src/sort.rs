@@ -781,19 +781,9 @@ fn choose_backend<'r>(
                 .help(no_backend_help(registry))
         });
     };
-    let backend = registry.backend(name).ok_or_else(|| {
-        let refused = registry.refused().len();
-        let failure = Failure::new(format!("no backend named `{name}`"))
-            .cause(format!("backends found: {}", names()));
-        let failure = if refused > 0 {
-            failure.cause(format!(
-                "{refused} plugin file(s) were refused; `wildhost list` says why"
-            ))
-        } else {
-            failure
-        };
-        failure.help(no_backend_help(registry))
-    })?;
+    let backend = registry
+        .backend(name)
+        .ok_or_else(|| crate::names::unknown_backend(registry, name))?;
     if !backend.supports(key_type) {
         let types: Vec<&str> = backend.key_types().map(KeyType::name).collect();
         return Err(

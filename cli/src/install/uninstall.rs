@@ -20,7 +20,7 @@ pub fn run(args: &UninstallArgs) -> Outcome {
     let dir = user_plugin_dir().ok_or_else(|| {
         cannot().cause("there is no user plugin directory: neither XDG_DATA_HOME nor HOME is set")
     })?;
-    let not_installed = || {
+    let not_installed = |manifest: Option<&Manifest>| {
         let file = dir.join(plugin_file_name(module));
         if file.exists() {
             cannot()
@@ -35,17 +35,26 @@ pub fn run(args: &UninstallArgs) -> Outcome {
                     "no module `{module}` was installed into `{}`",
                     dir.display()
                 ))
-                .help("`wildhost list` shows the installed modules")
+                .help(
+                    manifest
+                        .and_then(|m| {
+                            crate::names::did_you_mean(
+                                module,
+                                m.plugins.iter().map(|e| e.module.as_str()),
+                            )
+                        })
+                        .unwrap_or_else(|| "`wildhost list` shows the installed modules".into()),
+                )
         }
     };
     if !Manifest::path_in(&dir).exists() {
-        return Err(not_installed());
+        return Err(not_installed(None));
     }
     let _lock = manifest::lock(&dir)
         .map_err(|e| cannot().cause(format!("cannot lock the install manifest: {e}")))?;
     let mut manifest = Manifest::read(&dir).map_err(|e| cannot().cause(e))?;
     let Some(entry) = manifest.entry_of_module(module).cloned() else {
-        return Err(not_installed());
+        return Err(not_installed(Some(&manifest)));
     };
     let path = dir.join(&entry.file);
     let gone = match std::fs::remove_file(&path) {
