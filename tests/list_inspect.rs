@@ -337,6 +337,34 @@ For more information, try '--help'.
     );
 }
 
+/// A directory is named as one, with a plugin file in it to inspect and
+/// how to list them all; an empty one says it holds none.
+#[test]
+fn inspect_of_a_directory_says_it_is_one() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&shipped_plugin("libwildsort_radix.so"));
+    sandbox.plant("README.txt", b"not a plugin");
+    let out = sandbox.normalise(sandbox.run([Path::new("inspect"), &sandbox.plugins()]));
+    out.expect_exactly(
+        1,
+        "",
+        "\
+error: cannot inspect `<sandbox>/plugins`
+  cause: it is a directory; `wildhost inspect` takes one plugin file or a module name
+  help: inspect one of its 1 plugin file(s), e.g. `wildhost inspect <sandbox>/plugins/libwildsort_radix.so`, or list them all: `wildhost list --plugin-dir <sandbox>/plugins`
+",
+    );
+    sandbox.run(["inspect", "."]).expect_exactly(
+        1,
+        "",
+        "\
+error: cannot inspect `.`
+  cause: it is a directory; `wildhost inspect` takes one plugin file or a module name
+  help: it holds no plugin file: give the path of one (`lib<module>.so`), or a module name
+",
+    );
+}
+
 /// `inspect NAME` of a module loaded from a file inspects that file; a
 /// backend's name reaches its module.
 #[test]

@@ -146,6 +146,9 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
     if !path.exists() {
         return by_name(cli, args);
     }
+    if path.is_dir() {
+        return Err(a_directory(path));
+    }
     let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let module_name = preflight::module_name_of(path);
     let mut inspection = Inspection {
@@ -200,6 +203,35 @@ impl BackendInfo {
             threads: b.takes_threads(),
             scratch_percent: b.scratch_percent(),
         }
+    }
+}
+
+/// The report of `inspect DIR`: a directory is no plugin file; the help
+/// names a plugin file in it, if it holds one, and how to list them all.
+fn a_directory(dir: &Path) -> Failure {
+    let mut plugins: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|file| file.is_file() && preflight::module_name_of(file).is_some())
+                .collect()
+        })
+        .unwrap_or_default();
+    plugins.sort();
+    let failure = Failure::new(format!("cannot inspect `{}`", dir.display()))
+        .cause("it is a directory; `wildhost inspect` takes one plugin file or a module name");
+    match plugins.first() {
+        Some(first) => failure.help(format!(
+            "inspect one of its {} plugin file(s), e.g. `wildhost inspect {}`, or list them \
+             all: `wildhost list --plugin-dir {}`",
+            plugins.len(),
+            first.display(),
+            dir.display()
+        )),
+        None => failure.help(
+            "it holds no plugin file: give the path of one (`lib<module>.so`), or a module name",
+        ),
     }
 }
 
