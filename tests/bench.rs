@@ -50,6 +50,8 @@ fn json_has_one_row_per_backend_and_workload() {
         "--json",
     ]);
     out.expect_code(0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["seed"], 42);
     let rows = json_rows(&out);
     // 3 inputs × (memcpy, std, wildsort, radix)
     assert_eq!(rows.len(), 12, "{rows:?}");
@@ -180,8 +182,19 @@ fn bench_runs_on_the_users_own_file() {
         .collect();
     fs::write(sandbox.work().join("mine.txt"), data).expect("write");
     let out = sandbox.run(["bench", "--input", "mine.txt", "--types", "u32", "-r", "2"]);
-    out.expect_code(0)
-        .expect_stdout(&["u32 · file mine.txt · 3000 keys", "wildsort"]);
+    out.expect_code(0).expect_stdout(&[
+        "u32 · file mine.txt · 3000 keys · median of 2 run(s)\n",
+        "wildsort",
+    ]);
+    // No seed made a file's keys: none is shown, and JSON's is null.
+    assert!(!out.stdout_text().contains("seed"), "{}", out.stdout_text());
+    let json = sandbox.run([
+        "bench", "--input", "mine.txt", "--types", "u32", "-r", "1", "--json",
+    ]);
+    json.expect_code(0);
+    let report: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("bench --json is JSON");
+    assert_eq!(report["seed"], serde_json::Value::Null);
 
     let bad = sandbox.run(["bench", "--input", "mine.txt", "--types", "u32,u64"]);
     bad.expect_code(2)

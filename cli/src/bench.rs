@@ -213,7 +213,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
 
     let text = if args.json {
         let mut json = serde_json::to_string_pretty(&Report {
-            seed: args.seed,
+            seed: args.input.is_none().then_some(args.seed),
             repeat: args.repeat,
             rows: &rows,
         })
@@ -223,7 +223,11 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
     } else if args.csv {
         table::csv(&rows)
     } else {
-        table::table(&rows, args.repeat, args.seed)
+        table::table(
+            &rows,
+            args.repeat,
+            args.input.is_none().then_some(args.seed),
+        )
     };
     Destination::Stdout.write(text.as_bytes())?;
 
@@ -282,7 +286,8 @@ fn compare_with_std(rows: &mut [Row]) {
 
 #[derive(Serialize)]
 struct Report<'a> {
-    seed: u64,
+    /// The seed of the generated inputs; null for the keys of a file.
+    seed: Option<u64>,
     repeat: u32,
     rows: &'a [Row],
 }

@@ -3,8 +3,10 @@
 
 use super::Row;
 
-/// A table per workload, `repeat` runs of inputs of `seed`.
-pub(super) fn table(rows: &[Row], repeat: u32, seed: u64) -> String {
+/// A table per workload, `repeat` runs of inputs generated from `seed`
+/// (`None` for the keys of a file, which no seed made).
+pub(super) fn table(rows: &[Row], repeat: u32, seed: Option<u64>) -> String {
+    let seed = seed.map_or(String::new(), |seed| format!(", seed {seed}"));
     let mut out = String::new();
     let mut start = 0;
     while start < rows.len() {
@@ -25,7 +27,7 @@ pub(super) fn table(rows: &[Row], repeat: u32, seed: u64) -> String {
             ("keys", "NS/KEY", "MKEYS/S")
         };
         out += &format!(
-            "{} · {} · {} {things} · median of {} run(s), seed {}\n",
+            "{} · {} · {} {things} · median of {} run(s){}\n",
             first.key_type, first.input, first.keys, repeat, seed
         );
         let width = group
@@ -140,12 +142,12 @@ mod tests {
             row("radix", "ok", 10.0),
             row("radix (whole job)", "job", 60.0),
         ];
-        let text = table(&rows, 3, 42);
+        let text = table(&rows, 3, None);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[..2],
             [
-                "i64 · file r.csv, key 2 · 1000 records · median of 3 run(s), seed 42",
+                "i64 · file r.csv, key 2 · 1000 records · median of 3 run(s)",
                 "  BACKEND            NS/RECORD    SPREAD     MREC/S    VS STD",
             ]
         );
