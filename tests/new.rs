@@ -256,6 +256,28 @@ fn an_existing_non_empty_directory_is_refused_and_left_alone() {
     fs::write(sandbox.work().join("a_file"), "x").expect("write");
     sandbox
         .run(["new", "demo_file", "--lang", "c", "--dir", "a_file"])
-        .expect_code(1)
-        .expect_stderr(&["not a directory"]);
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: cannot create the project in `a_file`
+  cause: it exists and is not a directory
+  help: choose another directory with --dir PATH
+",
+        );
+    sandbox
+        .run(["new", "demo_file", "--lang", "c", "--dir", "a_file/demo"])
+        .expect_exactly(
+            1,
+            "",
+            "\
+error: cannot create the project in `a_file/demo`
+  cause: `a_file` on its path is not a directory
+  help: choose another directory with --dir PATH
+",
+        );
+    assert_eq!(
+        fs::read_to_string(sandbox.work().join("a_file")).expect("read"),
+        "x"
+    );
 }

@@ -22,8 +22,9 @@ pub struct NewArgs {
     /// The language of the plugin.
     #[arg(long, value_enum)]
     lang: Lang,
-    /// Write the project into this directory instead of ./NAME. It must not
-    /// exist, or be empty.
+    /// The project's own directory, instead of ./NAME: its files go
+    /// straight into PATH (not into PATH/NAME). It must not exist (it is
+    /// created, with any missing parents), or be empty.
     #[arg(long, value_name = "PATH")]
     dir: Option<PathBuf>,
 }
@@ -208,6 +209,19 @@ fn check_dir(dir: &Path) -> Result<(), Failure> {
             .cause(cause)
             .help("choose another directory with --dir PATH")
     };
+    // `a_file/sub`: the error of the lookup would only say "Not a
+    // directory"; name the part of the path that is a file.
+    if let Some(file) = dir
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists() && !a.is_dir())
+    {
+        return Err(refuse(format!(
+            "`{}` on its path is not a directory",
+            file.display()
+        )));
+    }
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(refuse(format!("cannot read it: {e}"))),
@@ -245,10 +259,12 @@ fn write_all(dir: &Path, files: &[(&str, String)], created: &mut Vec<PathBuf>) -
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&path)?;
-        created.push(path);
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
+            .open(&path)
+            .map_err(|e| naming(&path, e))?;
+        created.push(path.clone());
+        file.write_all(contents.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| naming(&path, e))?;
     }
     Ok(())
 }
@@ -261,9 +277,15 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> io::Result<()> {
     if let Some(parent) = dir.parent() {
         create_dirs(parent, created)?;
     }
-    fs::create_dir(dir)?;
+    fs::create_dir(dir).map_err(|e| naming(dir, e))?;
     created.push(dir.to_path_buf());
     Ok(())
+}
+
+/// `e`, with the path it happened on in front: the error of a file deep
+/// in the project says which one.
+fn naming(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("`{}`: {e}", path.display()))
 }
 
 /// What was written, and the next steps.
