@@ -337,6 +337,90 @@ For more information, try '--help'.
     );
 }
 
+/// `COLUMNS=100` fits every line of `list` into 100 columns (standard
+/// output is no terminal here, so COLUMNS decides), with every backend,
+/// module and word of a description still there; `--wide` prints the
+/// whole lines of the frozen listing, as does no COLUMNS.
+#[test]
+fn list_fits_columns_and_wide_prints_every_column_in_full() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&fixtures::compile_c(
+        "hostile.c",
+        "libmine.so",
+        &["-DMODULE=mine"],
+    ));
+    sandbox.install(&fixtures::hostile("NULL_SORT"));
+    let list = |extra: &[&str]| {
+        let mut command = sandbox.command(["list"]);
+        command.args(extra).env("COLUMNS", "100");
+        wildhost_suite::run(command, b"")
+    };
+    let narrow = list(&[]);
+    narrow.expect_code(0);
+    let text = narrow.stdout_text();
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}\n{text}",
+            line.chars().count()
+        );
+    }
+    let words = |text: &str| {
+        let mut words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        words.sort();
+        words
+    };
+    let full = sandbox.run(["list"]);
+    full.expect_code(0);
+    assert!(
+        full.stdout_text().lines().any(|l| l.chars().count() > 100),
+        "the full listing should be wider than the test's limit"
+    );
+    // The same words: nothing dropped, only wrapped.
+    assert_eq!(words(&text), words(&full.stdout_text()));
+    for name in [
+        "wildsort",
+        "radix",
+        "std",
+        "hostile",
+        "wildsort_radix",
+        "mine",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().next() == Some(name)),
+            "{name}: {text}"
+        );
+    }
+    assert!(
+        text.contains("\n          MSD radix sort (adaptive digits,"),
+        "{text}"
+    );
+
+    let wide = list(&["--wide"]);
+    wide.expect_code(0);
+    assert_eq!(wide.stdout_text(), full.stdout_text());
+
+    let shipped = Sandbox::new();
+    let mut command = shipped.command(["list", "--wide"]);
+    command.env("COLUMNS", "40");
+    let out = shipped.normalise(wildhost_suite::run(command, b""));
+    out.expect_exactly(
+        0,
+        &[
+            SHIPPED_LIST,
+            "
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+",
+        ]
+        .concat(),
+        "",
+    );
+}
+
 /// A directory is named as one, with a plugin file in it to inspect and
 /// how to list them all; an empty one says it holds none.
 #[test]

@@ -1,13 +1,16 @@
 //! `wildhost list`: every backend, module, refused and shadowed file, and
 //! the search path, as a table or as JSON. Each backend and module says
 //! where it comes from: built into wildhost, or the file it was loaded from.
+//! The text fits the terminal's width (`table`); `--wide` and JSON do not.
+
+mod table;
 
 use crate::report::Failure;
 use crate::{Cli, Outcome};
 use clap::Args;
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use table::{Column, paragraph};
 use wildhost::loading::builtin::BUILT_IN_PATH;
 use wildhost::loading::manifest::{self, Manifest, SourceKind};
 use wildhost::registry::listing::{BackendRow, SearchRow};
@@ -19,6 +22,14 @@ pub struct ListArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Print every column in full, one line per row, however wide. Without
+    /// it, the tables fit the terminal when standard output is one (its
+    /// width, else COLUMNS, else 100 columns): long cells continue on the
+    /// lines below, and descriptions go beneath their backend. When
+    /// standard output is no terminal (a pipe, a file) they fit COLUMNS if
+    /// it is set, else every column is printed in full, as with --wide.
+    #[arg(long)]
+    wide: bool,
 }
 
 #[derive(Serialize)]
@@ -66,7 +77,7 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Outcome {
             .map_err(|e| Failure::new("cannot encode JSON").cause(e))?
             + "\n"
     } else {
-        render(&listing)
+        render(&listing, table::width(args.wide))
     };
     crate::output::Destination::Stdout.write(text.as_bytes())
 }
@@ -152,42 +163,16 @@ fn or_dash(items: &[impl AsRef<str>]) -> String {
     }
 }
 
-fn render(l: &Listing<'_>) -> String {
+/// The column the descriptions may take beside the others before they go
+/// beneath their backend instead.
+const NARROWEST_DESCRIPTION: usize = 30;
+
+fn render(l: &Listing<'_>, width: Option<usize>) -> String {
     let mut out = String::new();
     if l.backends.is_empty() {
         out.push_str("no backends found\n");
     } else {
-        let rows: Vec<Vec<String>> = l
-            .backends
-            .iter()
-            .map(|b| {
-                vec![
-                    b.name.clone(),
-                    b.module.clone(),
-                    or_dash(&b.key_types),
-                    flags_of(b),
-                    or_dash(&b.default_for),
-                    match &b.unavailable_reason {
-                        None => "available".to_string(),
-                        Some(reason) => format!("unavailable: {reason}"),
-                    },
-                    b.doc.clone(),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "BACKEND",
-                "MODULE",
-                "KEY TYPES",
-                "FLAGS",
-                "DEFAULT FOR",
-                "STATUS",
-                "DESCRIPTION",
-            ],
-            &rows,
-        );
+        backends(&mut out, &l.backends, width);
     }
 
     if !l.modules.is_empty() {
@@ -205,59 +190,76 @@ fn render(l: &Listing<'_>) -> String {
                 ]
             })
             .collect();
-        table(
-            &mut out,
-            &["MODULE", "VERSION", "ABI", "FEATURES", "FROM"],
-            &rows,
-        );
+        let columns = [
+            Column {
+                header: "MODULE",
+                wraps: false,
+            },
+            Column {
+                header: "VERSION",
+                wraps: false,
+            },
+            Column {
+                header: "ABI",
+                wraps: false,
+            },
+            Column {
+                header: "FEATURES",
+                wraps: true,
+            },
+            Column {
+                header: "FROM",
+                wraps: true,
+            },
+        ];
+        let widths = table::widths(&columns, &rows, width);
+        table::table(&mut out, &columns, &rows, &widths, |_, _| {});
     }
 
     if !l.refused.is_empty() {
-        let _ = writeln!(out, "\nrefused ({}):", l.refused.len());
+        out.push_str(&format!("\nrefused ({}):\n", l.refused.len()));
         for r in l.refused {
-            let _ = writeln!(out, "  {}", r.path.display());
-            let _ = writeln!(out, "    cause: {} ({})", r.refusal.cause, r.refusal.stage);
-            let _ = writeln!(out, "    help: {}", r.refusal.help);
+            paragraph(&mut out, "  ", "    ", &r.path.display().to_string(), width);
+            let cause = format!("{} ({})", r.refusal.cause, r.refusal.stage);
+            paragraph(&mut out, "    cause: ", "           ", &cause, width);
+            paragraph(&mut out, "    help: ", "          ", &r.refusal.help, width);
         }
     }
     if !l.shadowed.is_empty() || !l.shadowed_backends.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nshadowed ({}):",
+        out.push_str(&format!(
+            "\nshadowed ({}):\n",
             l.shadowed.len() + l.shadowed_backends.len()
-        );
+        ));
         for s in l.shadowed {
-            if s.by == Path::new(BUILT_IN_PATH) {
-                let _ = writeln!(
-                    out,
-                    "  {}: module `{}` is built into wildhost",
+            let text = if s.by == Path::new(BUILT_IN_PATH) {
+                format!(
+                    "{}: module `{}` is built into wildhost",
                     s.path.display(),
                     s.module,
-                );
+                )
             } else {
-                let _ = writeln!(
-                    out,
-                    "  {}: module `{}` is already loaded from {}",
+                format!(
+                    "{}: module `{}` is already loaded from {}",
                     s.path.display(),
                     s.module,
                     s.by.display()
-                );
-            }
+                )
+            };
+            paragraph(&mut out, "  ", "    ", &text, width);
         }
         for s in l.shadowed_backends {
-            let _ = writeln!(
-                out,
-                "  backend `{}` of module `{}`: the name is taken by module `{}` (reach it as `{}.{}`)",
+            let text = format!(
+                "backend `{}` of module `{}`: the name is taken by module `{}` (reach it as `{}.{}`)",
                 s.name, s.module, s.by, s.module, s.name
             );
+            paragraph(&mut out, "  ", "    ", &text, width);
         }
     }
     if !l.installed.is_empty() {
-        let _ = writeln!(
-            out,
-            "\ninstalled by `wildhost install` ({}):",
+        out.push_str(&format!(
+            "\ninstalled by `wildhost install` ({}):\n",
             l.installed.len()
-        );
+        ));
         for i in &l.installed {
             let status = match i.status {
                 "intact" => String::new(),
@@ -266,47 +268,92 @@ fn render(l: &Listing<'_>) -> String {
                 }
                 other => format!("  {}", other.to_uppercase()),
             };
-            let _ = writeln!(
-                out,
-                "  {}  {}  from {} {}  sha256 {}{status}",
+            let text = format!(
+                "{}  {}  from {} {}  sha256 {}{status}",
                 i.module,
                 i.file.display(),
                 i.source.describe(),
                 i.from.display(),
                 &i.sha256[..16],
             );
+            paragraph(&mut out, "  ", "    ", &text, width);
         }
     }
     out.push_str("\nsearch path (first match wins):\n");
     for d in &l.search_path {
         let missing = if d.exists { "" } else { " (missing)" };
-        let _ = writeln!(out, "  {}  [{}]{missing}", d.path.display(), d.origin);
+        let text = format!("{}  [{}]{missing}", d.path.display(), d.origin);
+        paragraph(&mut out, "  ", "    ", &text, width);
     }
     out
 }
 
-/// Left-aligned columns, two spaces apart; the last column is not padded.
-fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+/// The backends' table. When it is too wide for `width`, its long cells
+/// wrap; when the descriptions would have fewer than 30 columns beside the
+/// others, each goes on the lines beneath its backend, under the module.
+fn backends(out: &mut String, backends: &[BackendRow], width: Option<usize>) {
+    let rows: Vec<Vec<String>> = backends
+        .iter()
+        .map(|b| {
+            vec![
+                b.name.clone(),
+                b.module.clone(),
+                or_dash(&b.key_types),
+                flags_of(b),
+                or_dash(&b.default_for),
+                match &b.unavailable_reason {
+                    None => "available".to_string(),
+                    Some(reason) => format!("unavailable: {reason}"),
+                },
+                b.doc.clone(),
+            ]
+        })
+        .collect();
+    let columns = [
+        Column {
+            header: "BACKEND",
+            wraps: false,
+        },
+        Column {
+            header: "MODULE",
+            wraps: false,
+        },
+        Column {
+            header: "KEY TYPES",
+            wraps: true,
+        },
+        Column {
+            header: "FLAGS",
+            wraps: true,
+        },
+        Column {
+            header: "DEFAULT FOR",
+            wraps: true,
+        },
+        Column {
+            header: "STATUS",
+            wraps: true,
+        },
+        Column {
+            header: "DESCRIPTION",
+            wraps: true,
+        },
+    ];
+    let (described, _) = columns.split_at(6);
+    let others = table::widths(described, &rows, None);
+    let beside = width.is_none_or(|width| {
+        others.iter().map(|w| w + 2).sum::<usize>() + NARROWEST_DESCRIPTION <= width
+    });
+    if beside {
+        let widths = table::widths(&columns, &rows, width);
+        table::table(out, &columns, &rows, &widths, |_, _| {});
+        return;
     }
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.enumerate() {
-            if i + 1 == header.len() {
-                text.push_str(cell);
-            } else {
-                let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
+    let short: Vec<Vec<String>> = rows.iter().map(|r| r[..6].to_vec()).collect();
+    let widths = table::widths(described, &short, width);
+    let indent = " ".repeat(widths[0] + 2);
+    table::table(out, described, &short, &widths, |row, out| {
+        let text = row.map_or("DESCRIPTION", |row| rows[row][6].as_str());
+        paragraph(out, &indent, &indent, text, width);
+    });
 }

@@ -290,8 +290,10 @@ impl Sandbox {
             .env("XDG_CACHE_HOME", self.path().join("cache"))
             .env_remove("RUST_BACKTRACE")
             // What the caller's environment may hold that changes the
-            // output: forced colours, another scan timeout or worker path.
+            // output: forced colours, a width for `list`, another scan
+            // timeout or worker path.
             .env_remove("CLICOLOR_FORCE")
+            .env_remove("COLUMNS")
             .env_remove("WILDHOST_SCAN_TIMEOUT_MS")
             .env_remove("WILDHOST_ISOLATE_VIA_PIPE");
         command
