@@ -412,23 +412,81 @@ fn the_plot_is_an_svg_with_title_axes_and_legend() {
         "--dist",
         "sorted",
         "-r",
-        "1",
+        "2",
         "--plot",
         "speed.svg",
     ]);
-    out.expect_code(0);
+    out.expect_code(0)
+        .expect_stderr(&["plot written to speed.svg\n"]);
     let svg = fs::read_to_string(sandbox.work().join("speed.svg")).expect("the plot");
     assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
     for words in [
-        "wildhost bench: i32 keys, sorted input (median of 1 runs)",
+        "wildhost bench: i32 keys, sorted input (median of 2 runs, bars: slowest to fastest)",
         "keys per sort (log scale)",
-        "throughput, million keys per second (log scale)",
-        "memcpy (upper bound)",
+        "sorts: million keys per second (log scale)",
+        "memcpy: million keys per second (log scale)",
+        "memcpy (upper bound, right axis)",
         "wildsort",
         "\nstd\n",
     ] {
         assert!(svg.contains(words), "the plot lacks {words:?}");
     }
+    // A bar per point: a vertical line and two caps in the colour of its
+    // line, for memcpy (grey) at each of the two sizes.
+    let memcpy_bar_lines = svg
+        .lines()
+        .filter(|l| l.starts_with("<line") && l.contains("stroke=\"#7F7F7F\""))
+        .count();
+    assert_eq!(memcpy_bar_lines, 6, "{svg}");
+}
+
+/// `--plot` writes SVG and says so by its name: any other name is refused
+/// before a benchmark runs, and nothing is written.
+#[test]
+fn a_plot_not_named_svg_is_refused_before_any_work() {
+    let sandbox = Sandbox::new();
+    for (name, cause) in [
+        (
+            "p.png",
+            "PNG is not supported: wildhost draws its plots as SVG",
+        ),
+        (
+            "p.xyz",
+            "`.xyz` is not an extension --plot accepts; it accepts `.svg` only",
+        ),
+        (
+            "plot",
+            "the file name has no extension; --plot accepts `.svg` only",
+        ),
+    ] {
+        let out = sandbox.run(["bench", "--sizes", "1e12", "--plot", name]);
+        out.expect_code(2).expect_stderr(&[
+            &format!("error: cannot plot into `{name}`\n  cause: {cause}\n"),
+            "help: use `--plot p",
+        ]);
+        assert!(out.stdout.is_empty(), "it measured: {}", out.stdout_text());
+        assert!(!sandbox.work().join(name).exists(), "{name} was written");
+    }
+    // The extension's case does not matter.
+    sandbox
+        .run([
+            "bench",
+            "--sizes",
+            "100",
+            "--types",
+            "u32",
+            "--dist",
+            "sorted",
+            "-r",
+            "1",
+            "--backends",
+            "std",
+            "--plot",
+            "P.SVG",
+        ])
+        .expect_code(0);
+    let svg = fs::read(sandbox.work().join("P.SVG")).expect("the plot");
+    assert!(svg.starts_with(b"<svg"));
 }
 
 #[test]

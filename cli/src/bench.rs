@@ -92,7 +92,9 @@ pub struct BenchArgs {
     /// Print the results as CSV.
     #[arg(long)]
     csv: bool,
-    /// Draw throughput against size, one line per backend, into this SVG file.
+    /// Draw throughput against size, one line per backend with bars from
+    /// the slowest run to the fastest (memcpy on an axis of its own), into
+    /// this SVG file. Its name must end in .svg (PNG is not supported).
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
 }
@@ -185,6 +187,9 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
                 .help("drop --key, or read text (the default --format)"),
         );
     }
+    if let Some(path) = &args.plot {
+        plot::check_path(path)?;
+    }
     let registry = cli.registry();
     let types: Vec<KeyType> = dedup(args.types.iter().map(|&t| KeyType::from(t)));
     let chosen = choose_backends(&registry, &args.backends)?;
@@ -236,6 +241,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Outcome {
             Failure::new(format!("cannot draw the plot `{}`", path.display())).cause(e)
         })?;
         Destination::File(path.clone()).write(svg.as_bytes())?;
+        crate::report::to_stderr(format!("plot written to {}\n", path.display()));
     }
 
     let failed: Vec<&Row> = rows.iter().filter(|r| r.status == "failed").collect();
