@@ -192,6 +192,40 @@ fn install_checks_a_file_copies_it_into_a_new_user_directory_and_records_it() {
         ]);
 }
 
+/// A failure while the plugin is staged beside its destination names the
+/// plugin directory, never the temporary directory it is staged in (a
+/// name the user never chose, gone when they read it).
+#[test]
+fn a_failed_install_names_the_plugin_directory_not_its_staging() {
+    let sandbox = Sandbox::new();
+    // A user plugin directory just short of PATH_MAX (4096): it can be
+    // made and used, even by root, but nothing can be created inside it.
+    const LENGTH: usize = 4075;
+    let tail = "/wildhost/plugins".len();
+    let mut data = sandbox.path().join("deep");
+    while data.as_os_str().len() + 201 + tail < LENGTH {
+        data.push("d".repeat(200));
+    }
+    data.push("e".repeat((LENGTH - data.as_os_str().len() - tail - 1).max(1)));
+    let plugins = data.join("wildhost/plugins");
+    fs::create_dir_all(&plugins).expect("a deep plugin directory");
+    let mut command = sandbox.bare_command();
+    command
+        .env("XDG_DATA_HOME", &data)
+        .args(["install", "--no-verify"])
+        .arg(good_plugin());
+    let out = run(command, b"");
+    out.expect_code(1).expect_stderr(&[
+        "error: cannot install",
+        &format!(
+            "  cause: cannot copy it into `{}`: File name too long (os error 36)\n",
+            plugins.display()
+        ),
+    ]);
+    assert!(!out.stderr.contains(".wildhost-"), "{}", out.stderr);
+    assert_eq!(fs::read_dir(&plugins).expect("read_dir").count(), 0);
+}
+
 #[test]
 fn a_plugin_copied_by_hand_is_not_uninstalled() {
     let sandbox = Sandbox::new();

@@ -361,7 +361,9 @@ impl Staged {
         // A signal between the file's creation and its registration would
         // leave it behind: none is taken in between.
         let _deferred = cleanup::Deferred::signals();
-        let file = builder.tempfile_in(dir)?;
+        let file = builder
+            .tempfile_in(dir)
+            .map_err(wildhost::error::unstaged)?;
         let registered = cleanup::register(file.path());
         Ok(Staged::Named(file, registered))
     }

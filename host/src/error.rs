@@ -4,10 +4,11 @@
 //! [`SortError`] (a sort that did not happen) each carry what failed, why,
 //! and what to do, so the command can print them in the `error:` /
 //! `cause:` / `help:` style. Every message a plugin writes passes through
-//! `plugin_message` before anyone prints it.
+//! `plugin_message` before anyone prints it. [`unstaged`] keeps the names
+//! of temporary files out of the errors a user reads.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::{fmt, io};
 use wildhost_abi::KeyType;
 
 /// The step of loading at which a plugin file was refused.
@@ -202,5 +203,42 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(escape_controls("a\x1b[31mb\n"), "a\\u{1b}[31mb\\u{a}");
         assert_eq!(escape_controls("plain é"), "plain é");
+    }
+}
+
+/// `e` without the name of the temporary file it happened on. The
+/// `tempfile` crate appends ` at path "<dir>/.wildhost-XXXX.tmp"` to its
+/// errors: a name the user never chose and that is gone by the time they
+/// read it. Callers name the user's own path (the output file, the plugin
+/// directory) instead. Other errors are returned as they are.
+pub fn unstaged(e: io::Error) -> io::Error {
+    if e.get_ref().is_none() {
+        return e;
+    }
+    let text = e.to_string();
+    match text.rfind(" at path \"") {
+        Some(at) => io::Error::new(e.kind(), text[..at].to_string()),
+        None => e,
+    }
+}
+
+#[cfg(test)]
+mod unstaged_tests {
+    use super::unstaged;
+
+    #[test]
+    fn a_temporary_file_name_is_cut_from_an_error() {
+        let missing = std::env::temp_dir().join("wildhost-no-such-directory");
+        let e = tempfile::Builder::new()
+            .prefix(".wildhost-")
+            .tempfile_in(&missing)
+            .expect_err("no such directory");
+        assert!(e.to_string().contains(".wildhost-"), "{e}");
+        let clean = unstaged(e);
+        assert_eq!(clean.kind(), std::io::ErrorKind::NotFound);
+        assert!(!clean.to_string().contains(".wildhost-"), "{clean}");
+        assert!(clean.to_string().contains("os error 2"), "{clean}");
+        let plain = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(unstaged(plain).raw_os_error(), Some(libc::EACCES));
     }
 }

@@ -47,7 +47,8 @@ pub struct Staged {
 pub fn stage(plugin_dir: &Path, source: &Path, file_name: &str) -> io::Result<Staged> {
     let dir = tempfile::Builder::new()
         .prefix(".wildhost-install-")
-        .tempdir_in(plugin_dir)?;
+        .tempdir_in(plugin_dir)
+        .map_err(crate::error::unstaged)?;
     let path = dir.path().join(file_name);
     let mut output = File::create_new(&path)?;
     io::copy(&mut File::open(source)?, &mut output)?;

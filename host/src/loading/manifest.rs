@@ -216,11 +216,14 @@ impl Manifest {
     pub fn write(&self, dir: &Path) -> io::Result<()> {
         let mut text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
         text.push('\n');
+        // Errors through the `File`, not the `NamedTempFile`, which would
+        // name the temporary file in them.
         let mut temp = tempfile::Builder::new()
             .prefix(".installed-")
             .suffix(".tmp")
-            .tempfile_in(dir)?;
-        temp.write_all(text.as_bytes())?;
+            .tempfile_in(dir)
+            .map_err(crate::error::unstaged)?;
+        temp.as_file_mut().write_all(text.as_bytes())?;
         temp.as_file().sync_all()?;
         set_mode(temp.path(), 0o644)?;
         temp.persist(Manifest::path_in(dir)).map_err(|e| e.error)?;
