@@ -411,7 +411,7 @@ fn unknown_backend_is_an_error_with_the_choices() {
     let sandbox = Sandbox::new();
     sandbox
         .run_with_input(["sort", "--backend", "quantum"], b"1\n")
-        .expect_code(1)
+        .expect_code(2)
         .expect_stderr(&["error: ", "quantum", "help: "]);
 }
 

@@ -146,7 +146,9 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> Outcome {
     if !path.exists() {
         return by_name(cli, args);
     }
-    if path.is_dir() {
+    // A directory named like a plugin file (`libx.so/`) is refused by
+    // preflight as any file that is not regular is, as `verify` does.
+    if path.is_dir() && preflight::module_name_of(path).is_none() {
         return Err(a_directory(path));
     }
     let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
