@@ -435,9 +435,14 @@ fn inspect_of_a_directory_says_it_is_one() {
         "\
 error: cannot inspect `<sandbox>/plugins`
   cause: it is a directory; `wildhost inspect` takes one plugin file or a module name
-  help: inspect one of its 1 plugin file(s), e.g. `wildhost inspect <sandbox>/plugins/libwildsort_radix.so`, or list them all: `wildhost list --plugin-dir <sandbox>/plugins`
+  help: inspect its plugin file: `wildhost inspect <sandbox>/plugins/libwildsort_radix.so`, or list them all: `wildhost list --plugin-dir <sandbox>/plugins`
 ",
     );
+    sandbox.install(&shipped_plugin("libwildsort_std.so"));
+    sandbox
+        .run([Path::new("inspect"), &sandbox.plugins()])
+        .expect_code(1)
+        .expect_stderr(&["help: inspect one of its 2 plugin files: `wildhost inspect "]);
     sandbox.run(["inspect", "."]).expect_exactly(
         1,
         "",

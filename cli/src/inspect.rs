@@ -223,11 +223,15 @@ fn a_directory(dir: &Path) -> Failure {
     plugins.sort();
     let failure = Failure::new(format!("cannot inspect `{}`", dir.display()))
         .cause("it is a directory; `wildhost inspect` takes one plugin file or a module name");
+    let which = if plugins.len() == 1 {
+        "its plugin file".to_string()
+    } else {
+        format!("one of its {} plugin files", plugins.len())
+    };
     match plugins.first() {
         Some(first) => failure.help(format!(
-            "inspect one of its {} plugin file(s), e.g. `wildhost inspect {}`, or list them \
-             all: `wildhost list --plugin-dir {}`",
-            plugins.len(),
+            "inspect {which}: `wildhost inspect {}`, or list them all: \
+             `wildhost list --plugin-dir {}`",
             first.display(),
             dir.display()
         )),
