@@ -19,6 +19,10 @@ fn wildhost(sandbox: &Sandbox, args: &[&str]) -> Outcome {
     run(command, b"")
 }
 
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
 fn user_dir(sandbox: &Sandbox) -> PathBuf {
     sandbox.path().join("data/wildhost/plugins")
 }
@@ -224,6 +228,26 @@ fn a_failed_install_names_the_plugin_directory_not_its_staging() {
     ]);
     assert!(!out.stderr.contains(".wildhost-"), "{}", out.stderr);
     assert_eq!(fs::read_dir(&plugins).expect("read_dir").count(), 0);
+}
+
+#[test]
+fn a_file_where_the_plugin_directory_belongs_is_named_with_a_help() {
+    let sandbox = Sandbox::new();
+    // `data/wildhost` is a file: the plugin directory below it cannot be.
+    let blocker = sandbox.path().join("data/wildhost");
+    fs::create_dir_all(sandbox.path().join("data")).expect("data");
+    fs::write(&blocker, b"not a directory").expect("a file in the way");
+    let plugin = good_plugin();
+    let out = wildhost(&sandbox, &["install", "--no-verify", path_str(&plugin)]);
+    out.expect_code(1).expect_stderr(&[
+        &format!(
+            "error: cannot use the plugin directory `{}`",
+            user_dir(&sandbox).display()
+        ),
+        &format!("  cause: `{}` is not a directory\n", blocker.display()),
+        &format!("  help: move `{}` out of the way", blocker.display()),
+    ]);
+    assert_eq!(fs::read(&blocker).expect("read"), b"not a directory");
 }
 
 #[test]

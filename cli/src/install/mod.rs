@@ -273,10 +273,29 @@ fn plugin_dir() -> Result<PathBuf, Failure> {
             dir.display()
         ))
     };
-    placing::create_plugin_dir(&dir).map_err(|e| cannot().cause(e))?;
+    placing::create_plugin_dir(&dir).map_err(|e| match not_a_directory(&dir) {
+        Some(file) => cannot()
+            .cause(format!("`{}` is not a directory", file.display()))
+            .help(format!(
+                "move `{}` out of the way, or set XDG_DATA_HOME to choose another place",
+                file.display()
+            )),
+        None => cannot().cause(e),
+    })?;
     let real = dir.canonicalize().map_err(|e| cannot().cause(e))?;
     trust::check_dir(&real).map_err(|why| cannot().cause(why).help(trust::HELP))?;
     Ok(dir)
+}
+
+/// The first of `dir` and the directories above it that exists and is not
+/// a directory: what stops `dir` from being created.
+fn not_a_directory(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_dir()))
 }
 
 fn install_file(cli: &Cli, args: &InstallArgs, candidate: &Candidate<'_>) -> Outcome {
