@@ -316,9 +316,9 @@ fn different_lengths_panic() {
 }
 
 /// Up to 3M pairs, every distribution; slow unoptimised, so run with
-/// `cargo test --release -- --ignored`.
+/// `cargo test -p wildsort-radix -- --ignored` (.ci/run does).
 #[test]
-#[ignore = "up to 3M pairs per case: slow unoptimised; run with cargo test --release -- --ignored"]
+#[ignore = "up to 3M pairs per case, minutes with a debug test harness; .ci/run runs it: cargo test -p wildsort-radix -- --ignored"]
 fn large_inputs_match_std_stable_sort() {
     for n in [(1 << 16) + 1, 1 << 20, 3_000_000] {
         for dist in DISTRIBUTIONS {

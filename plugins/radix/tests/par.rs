@@ -181,9 +181,9 @@ fn pairs_of_different_lengths_panic() {
 }
 
 /// Past the parallel threshold, up to 3M keys; slow unoptimised, so run
-/// with `cargo test --release -- --ignored`.
+/// with `cargo test -p wildsort-radix -- --ignored` (.ci/run does).
 #[test]
-#[ignore = "up to 3M keys per case: slow unoptimised; run with cargo test --release -- --ignored"]
+#[ignore = "up to 3M keys per case, minutes with a debug test harness; .ci/run runs it: cargo test -p wildsort-radix -- --ignored"]
 fn large_inputs_match_serial_sort() {
     for n in [par::PARALLEL_MIN + 1, 1 << 20, 3_000_000] {
         for dist in DISTRIBUTIONS {
@@ -198,9 +198,9 @@ fn large_inputs_match_serial_sort() {
 }
 
 /// Pairs past the parallel threshold, up to 3M; slow unoptimised, so run
-/// with `cargo test --release -- --ignored`.
+/// with `cargo test -p wildsort-radix -- --ignored` (.ci/run does).
 #[test]
-#[ignore = "up to 3M pairs per case: slow unoptimised; run with cargo test --release -- --ignored"]
+#[ignore = "up to 3M pairs per case, minutes with a debug test harness; .ci/run runs it: cargo test -p wildsort-radix -- --ignored"]
 fn large_pairs_match_serial_pairs_sort() {
     for n in [par::PARALLEL_MIN + 1, 3_000_000] {
         for dist in DISTRIBUTIONS {

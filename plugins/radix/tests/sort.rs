@@ -141,9 +141,9 @@ fn scratch_on_huge_pages_sorts_right() {
 }
 
 /// Larger inputs that reach the large-input path; slow unoptimised, so run
-/// with `cargo test --release -- --ignored`.
+/// with `cargo test -p wildsort-radix -- --ignored` (.ci/run does).
 #[test]
-#[ignore = "up to 3M keys per case: slow unoptimised; run with cargo test --release -- --ignored"]
+#[ignore = "up to 3M keys per case, minutes with a debug test harness; .ci/run runs it: cargo test -p wildsort-radix -- --ignored"]
 fn large_inputs_match_std() {
     for n in [(1 << 16) + 1, 1 << 20, 3_000_000] {
         for dist in DISTRIBUTIONS {
