@@ -520,6 +520,15 @@ impl<T: Copy> Scratch<T> {
             });
         }
         let layout = std::alloc::Layout::from_size_align(bytes, align).ok()?;
+        #[cfg(target_os = "linux")]
+        if let Some((keys, layout)) = KEPT.take(layout) {
+            return Some(Scratch {
+                keys: keys.cast(),
+                len: 0,
+                room: layout.size() / size_of::<T>(),
+                layout: Some(layout),
+            });
+        }
         // SAFETY: the layout's size is not zero.
         let keys = std::ptr::NonNull::new(unsafe { std::alloc::alloc(layout) })?.cast::<T>();
         #[cfg(target_os = "linux")]
@@ -606,9 +615,108 @@ impl<T: Copy> std::ops::DerefMut for Scratch<T> {
 impl<T: Copy> Drop for Scratch<T> {
     fn drop(&mut self) {
         if let Some(layout) = self.layout {
+            #[cfg(target_os = "linux")]
+            if layout.align() == HUGE {
+                // SAFETY: allocated with `layout` (in `new`, or kept with
+                // it), never reallocated, and not used after this.
+                unsafe { KEPT.keep(self.keys.cast(), layout) };
+                return;
+            }
             // SAFETY: allocated with `layout` in `new`, never reallocated;
             // keys need no drop.
             unsafe { std::alloc::dealloc(self.keys.as_ptr().cast(), layout) };
+        }
+    }
+}
+
+/// The largest scratch buffer kept from one sort for the next.
+#[cfg(target_os = "linux")]
+const KEEP_MAX: usize = 256 << 20;
+
+/// The scratch buffer kept for the next sort.
+#[cfg(target_os = "linux")]
+static KEPT: Kept = Kept::new(KEEP_MAX);
+
+/// One large scratch buffer (on huge pages, see [`Scratch`]) kept from
+/// one sort for the next, so that a program that sorts again and again
+/// (a Python loop, a benchmark, the parts of a sort larger than memory)
+/// does not have the kernel fault in and zero fresh pages for every sort:
+/// at 10M `f32` keys that cost about a fifth of the sort's time (figures
+/// in docs/PERFORMANCE.md). The kept buffer's pages are given back to the
+/// kernel to take whenever memory runs short (`MADV_FREE`): until it
+/// does, they still count in the process's resident memory. At most
+/// `limit` bytes are kept, and one buffer: the larger of two.
+#[cfg(target_os = "linux")]
+struct Kept {
+    buffer: std::sync::Mutex<Option<(usize, std::alloc::Layout)>>,
+    limit: usize,
+}
+
+#[cfg(target_os = "linux")]
+impl Kept {
+    const fn new(limit: usize) -> Kept {
+        Kept {
+            buffer: std::sync::Mutex::new(None),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(usize, std::alloc::Layout)>> {
+        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The kept buffer and its layout, if it has room for `layout` (and
+    /// its alignment).
+    fn take(
+        &self,
+        layout: std::alloc::Layout,
+    ) -> Option<(std::ptr::NonNull<u8>, std::alloc::Layout)> {
+        let mut kept = self.lock();
+        match *kept {
+            Some((at, had)) if had.size() >= layout.size() && had.align() >= layout.align() => {
+                *kept = None;
+                Some((std::ptr::NonNull::new(at as *mut u8)?, had))
+            }
+            _ => None,
+        }
+    }
+
+    /// Keeps `at`, allocated with `layout`, for the next sort, or frees
+    /// it: when it is over the limit, when the kernel cannot take its
+    /// pages back, or when the buffer kept already is larger (which is
+    /// freed instead otherwise).
+    ///
+    /// # Safety
+    /// `at` was allocated with `layout` by the global allocator and is not
+    /// used after this call.
+    unsafe fn keep(&self, at: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+        let free = |at: usize, layout| {
+            // SAFETY: the caller's promise, for `at`; a buffer kept before
+            // was given here under the same promise.
+            unsafe { std::alloc::dealloc(at as *mut u8, layout) }
+        };
+        let at = at.as_ptr() as usize;
+        let given_back = || {
+            // SAFETY: the caller's buffer, whole; MADV_FREE lets the kernel
+            // drop its pages (a later read finds zeros or the old bytes,
+            // and the sort reads nothing it did not write).
+            unsafe { libc::madvise(at as *mut libc::c_void, layout.size(), libc::MADV_FREE) == 0 }
+        };
+        if layout.size() > self.limit || !given_back() {
+            free(at, layout);
+            return;
+        }
+        let mut kept = self.lock();
+        let out = match *kept {
+            Some((_, had)) if had.size() >= layout.size() => Some((at, layout)),
+            old => {
+                *kept = Some((at, layout));
+                old
+            }
+        };
+        drop(kept);
+        if let Some((at, layout)) = out {
+            free(at, layout);
         }
     }
 }
@@ -2371,5 +2479,54 @@ fn insertion_sort<T: RadixKey>(v: &mut [T]) {
             }
         }
         v[j] = x;
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::{HUGE, Kept};
+    use std::alloc::Layout;
+    use std::ptr::NonNull;
+
+    fn buffer(bytes: usize) -> (NonNull<u8>, Layout) {
+        let layout = Layout::from_size_align(bytes, HUGE).expect("layout");
+        // SAFETY: the size is not zero.
+        let at = NonNull::new(unsafe { std::alloc::alloc(layout) }).expect("memory");
+        (at, layout)
+    }
+
+    #[test]
+    fn a_kept_buffer_serves_a_sort_that_fits_in_it_once() {
+        let kept = Kept::new(64 << 20);
+        let (at, layout) = buffer(4 * HUGE);
+        // SAFETY: just allocated with `layout`, not used again.
+        unsafe { kept.keep(at, layout) };
+        let larger = Layout::from_size_align(5 * HUGE, HUGE).expect("layout");
+        assert!(kept.take(larger).is_none(), "too small for 5 huge pages");
+        let smaller = Layout::from_size_align(3 * HUGE, HUGE).expect("layout");
+        let (again, had) = kept.take(smaller).expect("kept");
+        assert_eq!((again, had), (at, layout), "the same buffer, whole");
+        assert!(kept.take(smaller).is_none(), "taken once");
+        // SAFETY: as above.
+        unsafe { std::alloc::dealloc(again.as_ptr(), had) };
+    }
+
+    #[test]
+    fn the_larger_of_two_buffers_is_kept_and_none_over_the_limit() {
+        let kept = Kept::new(8 * HUGE);
+        let (small, small_layout) = buffer(2 * HUGE);
+        let (large, large_layout) = buffer(4 * HUGE);
+        let (huge, huge_layout) = buffer(9 * HUGE);
+        // SAFETY: each just allocated with its layout, not used again.
+        unsafe {
+            kept.keep(small, small_layout);
+            kept.keep(large, large_layout);
+            kept.keep(huge, huge_layout);
+        }
+        let (at, layout) = kept.take(small_layout).expect("kept");
+        assert_eq!(at, large, "the larger one");
+        assert!(kept.take(small_layout).is_none(), "one buffer at most");
+        // SAFETY: as above.
+        unsafe { std::alloc::dealloc(at.as_ptr(), layout) };
     }
 }
