@@ -202,6 +202,11 @@ fn bench_runs_on_the_users_own_file() {
     sandbox
         .run(["bench", "--input", "mine.txt", "--sizes", "10"])
         .expect_code(2);
+    // A seed makes no keys from a file: refused, not ignored.
+    sandbox
+        .run(["bench", "--input", "mine.txt", "--seed", "7"])
+        .expect_code(2)
+        .expect_stderr(&["'--input <PATH>' cannot be used with '--seed <SEED>'"]);
     sandbox.run(["bench", "--format", "binary"]).expect_code(2);
 }
 

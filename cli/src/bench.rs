@@ -55,7 +55,7 @@ pub struct BenchArgs {
     #[arg(long, short, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
     /// Seed of the generated inputs: the same seed gives the same keys.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, conflicts_with = "input")]
     seed: u64,
     /// Bench on the numbers in this file (one key type) instead of
     /// generated ones.
