@@ -14,6 +14,7 @@ use wildhost::loading::builtin::BuiltinModule;
 use wildhost::loading::discover::user_plugin_dir;
 use wildhost::loading::scanner::Scanner;
 use wildhost::registry::listing::{BackendRow, SearchRow};
+use wildhost::registry::names::did_you_mean;
 use wildhost::registry::{RefusedFile, ShadowedBackend, ShadowedFile};
 use wildhost::{Availability, Backend, KeyType, Origin, Registry, SearchPath};
 
@@ -76,12 +77,14 @@ pub(crate) fn resolve<'r>(
         });
     };
     let Some(backend) = registry.backend(name) else {
+        let known = registry.backends().iter().map(Backend::name);
+        let guess = did_you_mean(name, known).map_or(String::new(), |g| g + " or ");
         return Err(errors::error::<BackendNotFound>(
             py,
             &format!("no backend named `{name}`"),
             &format!("the backends here: {}", described(registry)),
             &format!(
-                "pass one of them as backend=; a plugin is found in a directory of \
+                "{guess}pass one of them as backend=; a plugin is found in a directory of \
                  WILDHOST_PLUGIN_PATH or in {}, and wildsort.refused() lists the files \
                  found there that could not be used",
                 user_dir()

@@ -39,8 +39,15 @@ def test_an_unknown_backend_names_the_available_ones():
     assert str(err).startswith("no backend named `gpu`\n  cause: the backends here: radix, std, wildsort\n  help: ")
     assert err.cause == "the backends here: radix, std, wildsort"
     assert "WILDHOST_PLUGIN_PATH" in err.help
+    assert "did you mean" not in err.help
     with pytest.raises(wildsort.BackendNotFound):
         wildsort.argsort([1.0], backend="nope")
+
+
+def test_a_misspelt_backend_gets_the_nearest_name():
+    with pytest.raises(wildsort.BackendNotFound) as caught:
+        wildsort.sort([1, 2], backend="radx")
+    assert caught.value.help.startswith("did you mean `radix`? or pass one of them as backend=")
 
 
 def test_a_module_qualified_name_reaches_its_backend():

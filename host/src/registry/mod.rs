@@ -16,6 +16,7 @@
 
 mod backend;
 pub mod listing;
+pub mod names;
 
 pub use backend::{Backend, Module};
 
