@@ -135,46 +135,6 @@ pub(crate) fn sort_buffer(
     }
 }
 
-/// Bytes below which [`copy_buffer`] copies on one thread: a thread costs
-/// more to start than it saves on less.
-const PARALLEL_COPY: usize = 4 << 20;
-
-/// Copies `bytes` bytes from `from` to `to`, a new buffer that does not
-/// overlap it, on every CPU a sort may use: the copy that `sort(a)` of a
-/// numpy array makes before sorting it in place. Each page of the new
-/// buffer faults in on its first write, which costs as much as the copy
-/// itself; shared among the threads, so are the faults.
-#[pyfunction]
-#[pyo3(name = "_copy_buffer")]
-pub(crate) fn copy_buffer(py: Python<'_>, from: usize, to: usize, bytes: usize) {
-    if bytes == 0 {
-        return;
-    }
-    let threads = if bytes < PARALLEL_COPY {
-        1
-    } else {
-        registry::threads().min(bytes / (PARALLEL_COPY / 2))
-    };
-    // Whole pages per thread, so that no page is faulted in by two.
-    let step = bytes.div_ceil(threads.max(1)).next_multiple_of(4096);
-    let parts: Vec<(usize, usize)> = (0..bytes)
-        .step_by(step)
-        .map(|at| (at, step.min(bytes - at)))
-        .collect();
-    py.detach(|| {
-        wildhost::threads::each(parts, |(at, len)| {
-            // SAFETY: the caller's promise: `bytes` bytes are readable at
-            // `from` and writable at `to`, the two do not overlap, and
-            // both stay put while this runs (the Python layer holds both
-            // arrays, and the new one is nobody else's yet); each thread
-            // copies its own part of them.
-            unsafe {
-                std::ptr::copy_nonoverlapping((from + at) as *const u8, (to + at) as *mut u8, len);
-            }
-        });
-    });
-}
-
 fn argsort_at<T: SortKey + Reversed + Send>(
     py: Python<'_>,
     backend: &Backend,

@@ -179,25 +179,6 @@ def test_every_dtype_equals_np_sort_bit_for_bit(dtype, n, backend):
     np.testing.assert_array_equal(as_bits(rev), as_bits(np.sort(a)[::-1]))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "int64"])
-def test_a_large_array_is_copied_whole_then_sorted(dtype):
-    # Several megabytes: the copy is shared among threads, in whole pages,
-    # and the last part is ragged.
-    rng = np.random.default_rng(5)
-    n = (4 << 20) // np.dtype(dtype).itemsize * 3 + 7
-    if dtype == "float32":
-        a = rng.standard_normal(n).astype(dtype)
-    else:
-        a = rng.integers(-(10**12), 10**12, n, dtype=dtype)
-    a.flags.writeable = False
-    got = sort(a)
-    assert got.flags.writeable and not np.shares_memory(got, a)
-    np.testing.assert_array_equal(as_bits(got), as_bits(np.sort(a)))
-    # A strided view is copied by numpy, as before.
-    strided = sort(a[::3])
-    np.testing.assert_array_equal(as_bits(strided), as_bits(np.sort(a[::3])))
-
-
 def total_order_reference(a):
     """``a`` sorted by IEEE-754 totalOrder, through numpy on integers: each
     float's bits mapped to an unsigned key in that order, sorted, mapped back."""

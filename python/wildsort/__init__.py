@@ -176,17 +176,7 @@ def _as_list(values, inplace):
 def _new_copy(values, view):
     """A new object of the type of ``values`` with its keys, to sort."""
     if _is_numpy(values):
-        if not (values.flags.c_contiguous and type(values).__module__ == "numpy"):
-            return values.copy(order="C")
-        # A plain contiguous array is copied on every CPU the sort uses:
-        # the new array's pages fault in as they are first written.
-        out = _sys.modules["numpy"].empty_like(values, order="C")
-        _native._copy_buffer(
-            values.__array_interface__["data"][0],
-            out.__array_interface__["data"][0],
-            values.nbytes,
-        )
-        return out
+        return values.copy(order="C")
     if isinstance(values, _array.array):
         return _copy.copy(values)
     if isinstance(values, memoryview):
