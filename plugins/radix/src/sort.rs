@@ -661,8 +661,16 @@ impl Kept {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(usize, std::alloc::Layout)>> {
-        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    /// The kept buffer's slot, unless another thread holds it: then this
+    /// sort neither takes nor keeps a buffer rather than wait. Never
+    /// waiting also keeps a process forked while another thread held the
+    /// lock (a worker of `--isolate`) from waiting forever.
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, Option<(usize, std::alloc::Layout)>>> {
+        match self.buffer.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
     /// The kept buffer and its layout, if it has room for `layout` (and
@@ -671,7 +679,7 @@ impl Kept {
         &self,
         layout: std::alloc::Layout,
     ) -> Option<(std::ptr::NonNull<u8>, std::alloc::Layout)> {
-        let mut kept = self.lock();
+        let mut kept = self.lock()?;
         match *kept {
             Some((at, had)) if had.size() >= layout.size() && had.align() >= layout.align() => {
                 *kept = None;
@@ -706,7 +714,10 @@ impl Kept {
             free(at, layout);
             return;
         }
-        let mut kept = self.lock();
+        let Some(mut kept) = self.lock() else {
+            free(at, layout);
+            return;
+        };
         let out = match *kept {
             Some((_, had)) if had.size() >= layout.size() => Some((at, layout)),
             old => {
@@ -2509,6 +2520,21 @@ mod tests {
         assert!(kept.take(smaller).is_none(), "taken once");
         // SAFETY: as above.
         unsafe { std::alloc::dealloc(again.as_ptr(), had) };
+    }
+
+    #[test]
+    fn a_sort_that_finds_the_slot_held_neither_takes_nor_keeps() {
+        let kept = Kept::new(64 << 20);
+        let (at, layout) = buffer(2 * HUGE);
+        let held = kept.buffer.lock().expect("not poisoned");
+        // SAFETY: just allocated with `layout`, not used again.
+        unsafe { kept.keep(at, layout) };
+        assert!(kept.take(layout).is_none(), "the slot is held");
+        drop(held);
+        assert!(
+            kept.take(layout).is_none(),
+            "the buffer was freed, not kept"
+        );
     }
 
     #[test]
