@@ -704,11 +704,19 @@ impl Kept {
             unsafe { std::alloc::dealloc(at as *mut u8, layout) }
         };
         let at = at.as_ptr() as usize;
+        // Whole pages of the buffer only: a page it shares at its end may
+        // hold another allocation's bytes, which the kernel would drop.
+        // SAFETY: sysconf reads nothing of ours.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0);
         let given_back = || {
-            // SAFETY: the caller's buffer, whole; MADV_FREE lets the kernel
-            // drop its pages (a later read finds zeros or the old bytes,
-            // and the sort reads nothing it did not write).
-            unsafe { libc::madvise(at as *mut libc::c_void, layout.size(), libc::MADV_FREE) == 0 }
+            let whole = layout.size() / page.max(1) * page;
+            // SAFETY: the caller's buffer, which starts on a page (its
+            // alignment is a huge page's), cut to its whole pages; MADV_FREE
+            // lets the kernel drop them (a later read finds zeros or the
+            // old bytes, and the sort reads nothing it did not write).
+            page > 0
+                && at.is_multiple_of(page)
+                && unsafe { libc::madvise(at as *mut libc::c_void, whole, libc::MADV_FREE) } == 0
         };
         if layout.size() > self.limit || !given_back() {
             free(at, layout);
