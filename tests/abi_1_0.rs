@@ -12,7 +12,7 @@ fn it_loads_and_list_shows_abi_1_0() {
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
-        "\
+        &["\
 BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
 wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
 radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
@@ -25,11 +25,7 @@ wildsort_radix  0.1.0    1.2  -         built-in
 wildsort_std    0.1.0    1.2  -         built-in
 abi10           1.0.0    1.0  -         <sandbox>/plugins/libabi10.so
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
-",
+", wildhost_suite::SEARCH_PATH].concat(),
         "",
     );
 }

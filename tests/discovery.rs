@@ -285,7 +285,7 @@ fn two_modules_with_the_same_backend_name_shadow_the_later_backend() {
     let text = sandbox.normalise(sandbox.run(["list"]));
     text.expect_exactly(
         0,
-        "\
+        &["\
 BACKEND   MODULE          KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS     DESCRIPTION
 wildsort  wildsort        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  stable bottom-up merge sort with insertion-sorted runs, written in C
 radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
@@ -302,11 +302,7 @@ host_b          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_b.so
 shadowed (1):
   backend `hostile` of module `host_b`: the name is taken by module `host_a` (reach it as `host_b.hostile`)
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
-",
+", wildhost_suite::SEARCH_PATH].concat(),
         "",
     );
 }
@@ -338,11 +334,8 @@ shadowed (2):
   <sandbox>/plugins/libwildsort_radix.so: module `wildsort_radix` is built into wildhost
   <sandbox>/plugins/libwildsort_std.so: module `wildsort_std` is built into wildhost
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
 ",
+            wildhost_suite::SEARCH_PATH,
         ]
         .concat(),
         "",

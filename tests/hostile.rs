@@ -349,11 +349,8 @@ refused (2):
     cause: not a regular file (discovery)
     help: remove it from the plugin directory
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
 ",
+            wildhost_suite::SEARCH_PATH,
         ]
         .concat(),
         "",
@@ -470,11 +467,7 @@ refused (1):
     cause: backend #0: `hostile`: sort function is null (validation)
     help: the plugin breaks the wildhost ABI; report it to its author, or remove it from the plugin directory
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
-"].concat(),
+", wildhost_suite::SEARCH_PATH].concat(),
         "",
     );
 }
@@ -518,7 +511,7 @@ fn init_unavailable_is_listed_with_its_reason_and_never_sorts() {
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
-        "\
+        &["\
 BACKEND   MODULE              KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS                                     DESCRIPTION
 wildsort  wildsort            u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                  stable bottom-up merge sort with insertion-sorted runs, written in C
 radix     wildsort_radix      u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available                                  MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
@@ -531,11 +524,7 @@ wildsort_radix      0.1.0    1.2  -         built-in
 wildsort_std        0.1.0    1.2  -         built-in
 h_init_unavailable  6.6.6    1.2  qsort     <sandbox>/plugins/libh_init_unavailable.so
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
-",
+", wildhost_suite::SEARCH_PATH].concat(),
         "",
     );
     sandbox
@@ -624,7 +613,7 @@ fn a_rust_plugin_can_be_unavailable() {
     let out = sandbox.normalise(sandbox.run(["list"]));
     out.expect_exactly(
         0,
-        "\
+        &["\
 BACKEND   MODULE                KEY TYPES                FLAGS                                           DEFAULT FOR              STATUS                                                                       DESCRIPTION
 wildsort  wildsort              u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available                                                                    stable bottom-up merge sort with insertion-sorted runs, written in C
 radix     wildsort_radix        u32 u64 i32 i64 f32 f64  stable, parallel, pairs, threads, scratch 100%  u32 u64 i32 i64 f32 f64  available                                                                    MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
@@ -637,11 +626,7 @@ wildsort_radix        0.1.0    1.2  -         built-in
 wildsort_std          0.1.0    1.2  -         built-in
 wildsort_unavailable  0.1.0    1.2  frob      <sandbox>/plugins/libwildsort_unavailable.so
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
-",
+", wildhost_suite::SEARCH_PATH].concat(),
         "",
     );
     sandbox

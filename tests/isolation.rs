@@ -73,11 +73,7 @@ refused (5):
     cause: loading it crashed the plugin scanner: it was killed by signal 11 (SIGSEGV, invalid memory access) (scan)
     help: its entry point or init crashed; it is not loaded until the file changes: fix or remove it
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
-"].concat(),
+", wildhost_suite::SEARCH_PATH].concat(),
             "",
         );
     }

@@ -26,11 +26,8 @@ fn list_shows_every_backend_with_its_facts() {
         &[
             SHIPPED_LIST,
             "
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
 ",
+            wildhost_suite::SEARCH_PATH,
         ]
         .concat(),
         "",
@@ -50,11 +47,7 @@ refused (1):
     cause: not a shared library: the file is not an object file (preflight)
     help: a plugin must be a shared library (.so) built for this machine; remove this file from the plugin directory
 
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
-"].concat(),
+", wildhost_suite::SEARCH_PATH].concat(),
         "",
     );
 }
@@ -410,11 +403,8 @@ fn list_fits_columns_and_wide_prints_every_column_in_full() {
         &[
             SHIPPED_LIST,
             "
-search path (first match wins):
-  <sandbox>/plugins  [--plugin-dir]
-  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
-  <sandbox>/bin  [next to the wildhost executable]
 ",
+            wildhost_suite::SEARCH_PATH,
         ]
         .concat(),
         "",

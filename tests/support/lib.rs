@@ -663,3 +663,13 @@ pub mod fixtures {
 
 /// SplitMix64, the host's own generator: the same numbers for the same seed.
 pub use wildhost::conformance::workload::Rng;
+
+/// The search path `wildhost list` ends with in a sandbox given its plugin
+/// directory alone: that directory, the user plugin directory (missing),
+/// and the directory of the executable.
+pub const SEARCH_PATH: &str = "\
+search path (first match wins):
+  <sandbox>/plugins  [--plugin-dir]
+  <sandbox>/data/wildhost/plugins  [user plugin directory] (missing)
+  <sandbox>/bin  [next to the wildhost executable]
+";
