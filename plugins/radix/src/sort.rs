@@ -640,9 +640,8 @@ static KEPT: Kept = Kept::new(KEEP_MAX);
 /// One large scratch buffer (on huge pages, see [`Scratch`]) kept from
 /// one sort for the next, so that a program that sorts again and again
 /// (a Python loop, a benchmark, the parts of a sort larger than memory)
-/// does not have the kernel fault in and zero fresh pages for every sort:
-/// at 10M `f32` keys that cost about a fifth of the sort's time (figures
-/// in docs/PERFORMANCE.md). The kept buffer's pages are given back to the
+/// does not have the kernel fault in and zero fresh pages for every sort
+/// (figures in docs/PERFORMANCE.md). The kept buffer's pages are given back to the
 /// kernel to take whenever memory runs short (`MADV_FREE`): until it
 /// does, they still count in the process's resident memory. At most
 /// `limit` bytes are kept, and one buffer: the larger of two.
