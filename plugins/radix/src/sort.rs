@@ -44,8 +44,8 @@
 //!    bucket, the first digit
 //!    is logarithmic, chosen without the linear digit's histogram pass.
 //! 4. MSD radix sort, out of place between the input and one scratch buffer
-//!    (on Linux on whole transparent huge pages, see `Scratch`: the scatter
-//!    stays in the TLB, and no 4 KiB page of it is faulted in alone).
+//!    (on Linux aligned to whole huge pages, and on transparent huge pages
+//!    when `WILDHOST_HUGE_PAGES=1`, see `Scratch`).
 //!    Each level finds the bits in which its keys vary (the AND and OR of
 //!    all keys: the highest and the lowest varying bit) and the histogram of
 //!    its digit in one pass, guessing them from the level above; the digit is
@@ -484,17 +484,28 @@ pub fn sort_f64(v: &mut [f64]) {
 #[cfg(target_os = "linux")]
 const HUGE: usize = 2 << 20;
 
+/// Whether the scratch buffer asks for transparent huge pages: only when
+/// `WILDHOST_HUGE_PAGES=1`, the host's switch for its own buffers (read
+/// once). A huge page takes 512 times fewer faults than 4 KiB pages, but
+/// on a virtual machine that hands free memory back to its host a fresh
+/// one can cost far more than all of those, and a one-off sort then
+/// takes twice as long or half as long by luck (figures in
+/// docs/PERFORMANCE.md, "The scratch buffer's pages").
+#[cfg(target_os = "linux")]
+fn huge_pages_asked() -> bool {
+    static ASKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ASKED.get_or_init(|| std::env::var_os("WILDHOST_HUGE_PAGES").is_some_and(|v| v == "1"))
+}
+
 /// The one scratch buffer of the MSD radix sort: room for `n` keys, of
 /// which the first `len()` are in use; it never grows past that room.
 ///
 /// On Linux a large one (from `2 * HUGE` bytes) starts on a huge-page
 /// boundary and, when that costs at most a quarter more memory, is rounded
-/// up to whole huge pages, and the kernel is asked to back it with
-/// transparent huge pages: then the scatter's thousands of streams stay in
-/// the TLB, and no 4 KiB page of it is faulted in on its own. Each such
-/// fault costs a kernel entry, zeroing and mapping, and an unaligned buffer
-/// has 4 KiB pages at both ends; figures in docs/PERFORMANCE.md. (Not a
-/// `Vec`: a `Vec` must be freed with its element's alignment.)
+/// up to whole huge pages; if [`huge_pages_asked`], the kernel is asked to
+/// back it with transparent huge pages: then the scatter's thousands of
+/// streams stay in the TLB, and no 4 KiB page of it is faulted in on its
+/// own. (Not a `Vec`: a `Vec` must be freed with its element's alignment.)
 pub(crate) struct Scratch<T: Copy> {
     keys: std::ptr::NonNull<T>,
     /// Keys in use, from the start.
@@ -532,7 +543,7 @@ impl<T: Copy> Scratch<T> {
         // SAFETY: the layout's size is not zero.
         let keys = std::ptr::NonNull::new(unsafe { std::alloc::alloc(layout) })?.cast::<T>();
         #[cfg(target_os = "linux")]
-        if align == HUGE {
+        if align == HUGE && huge_pages_asked() {
             // SAFETY: madvise only changes how the kernel backs these pages
             // (the whole huge pages of the allocation just made); it never
             // changes their contents or validity.
@@ -637,7 +648,7 @@ const KEEP_MAX: usize = 256 << 20;
 #[cfg(target_os = "linux")]
 static KEPT: Kept = Kept::new(KEEP_MAX);
 
-/// One large scratch buffer (on huge pages, see [`Scratch`]) kept from
+/// One large scratch buffer (aligned to huge pages, see [`Scratch`]) kept from
 /// one sort for the next, so that a program that sorts again and again
 /// (a Python loop, a benchmark, the parts of a sort larger than memory)
 /// does not have the kernel fault in and zero fresh pages for every sort
@@ -2561,5 +2572,35 @@ mod tests {
         assert!(kept.take(small_layout).is_none(), "one buffer at most");
         // SAFETY: as above.
         unsafe { std::alloc::dealloc(at.as_ptr(), layout) };
+    }
+
+    /// The kernel's flags for the mapping that holds `at`, as
+    /// `/proc/self/smaps` lists them (`hg`: huge pages asked for).
+    fn flags_of_mapping_at(at: usize) -> Vec<String> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let mut inside = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ')
+                && let Some((from, to)) = range.split_once('-')
+                && let (Ok(from), Ok(to)) = (
+                    usize::from_str_radix(from, 16),
+                    usize::from_str_radix(to, 16),
+                )
+            {
+                inside = (from..to).contains(&at);
+            } else if inside && let Some(flags) = line.strip_prefix("VmFlags:") {
+                return flags.split_whitespace().map(str::to_string).collect();
+            }
+        }
+        panic!("no mapping holds {at:#x}");
+    }
+
+    #[test]
+    fn the_scratch_buffer_asks_for_huge_pages_only_when_told_to() {
+        let asked = std::env::var_os("WILDHOST_HUGE_PAGES").is_some_and(|v| v == "1");
+        assert_eq!(super::huge_pages_asked(), asked);
+        let scratch = super::Scratch::<u64>::new(4 * HUGE / 8).expect("memory");
+        let flags = flags_of_mapping_at(scratch.keys.as_ptr() as usize);
+        assert_eq!(flags.iter().any(|f| f == "hg"), asked, "{flags:?}");
     }
 }
