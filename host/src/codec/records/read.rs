@@ -113,10 +113,35 @@ pub(super) fn parse_as<T: RecordKey, P: Position>(
     first_line: usize,
     layout: &Layout,
 ) -> Result<(Vec<T>, Vec<P>, bool), ParseError> {
-    // A record takes at least two bytes with its newline: a bound on their
-    // number (address space only: untouched pages cost nothing), so that
-    // no push below allocates, and a failure is an error, not an abort.
-    let room = (input.len() - body) / 2 + 1;
+    let (mut keys, mut starts, canonical) = parse_with_room(
+        input,
+        body,
+        first_line,
+        layout,
+        room_for(input.len() - body),
+    )?;
+    keys.shrink_to_fit();
+    starts.shrink_to_fit();
+    Ok((keys, starts, canonical))
+}
+
+/// A bound on the number of records in `bytes` bytes of lines: a record
+/// takes at least two bytes with its newline, the last one perhaps one.
+fn room_for(bytes: usize) -> usize {
+    bytes / 2 + 1
+}
+
+/// [`parse_as`] into vectors with room for `room` records (address space
+/// only: untouched pages cost nothing), at least as many as there are, so
+/// that no push allocates and a failure is an error, not an abort; the
+/// vectors keep that room.
+fn parse_with_room<T: RecordKey, P: Position>(
+    input: &[u8],
+    body: usize,
+    first_line: usize,
+    layout: &Layout,
+    room: usize,
+) -> Result<(Vec<T>, Vec<P>, bool), ParseError> {
     let out_of_memory = |_| ParseError::OutOfMemory {
         bytes: room.saturating_mul(size_of::<T>() + size_of::<P>()),
     };
@@ -137,8 +162,6 @@ pub(super) fn parse_as<T: RecordKey, P: Position>(
             false
         }
     };
-    keys.shrink_to_fit();
-    starts.shrink_to_fit();
     Ok((keys, starts, canonical && T::CANONICAL))
 }
 
@@ -167,10 +190,19 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
         return parse_as(input, body, first_line, layout);
     }
     // Each run is read as if its lines were the first (numbered from 1);
-    // only an error needs their true numbers.
-    let runs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    let parts: Vec<Result<Parsed<T, P>, ParseError>> = each(runs, |(from, to)| {
-        parse_as::<T, P>(&input[..to], from, 0, layout)
+    // only an error needs their true numbers. The first run's vectors have
+    // room for every run's records: the others are copied in after them,
+    // and the first run's keys, about one in `threads`, are never copied.
+    let runs: Vec<(usize, usize, usize)> = bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let room = room_for(if i == 0 { input.len() } else { w[1] } - w[0]);
+            (w[0], w[1], room)
+        })
+        .collect();
+    let parts: Vec<Result<Parsed<T, P>, ParseError>> = each(runs, |(from, to, room)| {
+        parse_with_room::<T, P>(&input[..to], from, 0, layout, room)
     });
     let mut done = Vec::with_capacity(parts.len());
     for (i, part) in parts.into_iter().enumerate() {
@@ -191,12 +223,28 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
             }
         }
     }
-    let keys = concat(done.iter().map(|(keys, _, _)| keys.as_slice()))?;
-    let starts = if canonical {
-        Vec::new()
-    } else {
-        concat(done.iter().map(|(_, starts, _)| starts.as_slice()))?
+    let mut runs = done.into_iter();
+    let Some((mut keys, mut starts, _)) = runs.next() else {
+        return parse_as(input, body, first_line, layout);
     };
+    let rest: Vec<Parsed<T, P>> = runs.collect();
+    append(
+        &mut keys,
+        rest.iter().map(|(keys, _, _)| keys.as_slice()),
+        threads,
+    )?;
+    if canonical {
+        starts = Vec::new();
+    } else {
+        append(
+            &mut starts,
+            rest.iter().map(|(_, starts, _)| starts.as_slice()),
+            threads,
+        )?;
+    }
+    drop(rest);
+    keys.shrink_to_fit();
+    starts.shrink_to_fit();
     Ok((keys, starts, canonical))
 }
 
@@ -229,31 +277,58 @@ fn count_lines(text: &[u8]) -> usize {
     newlines + usize::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
-/// The parts one after the other, in one vector allocated once; each part
-/// copied on a thread of its own (or this one, if its thread cannot start).
-fn concat<'p, T: Copy + Send + Sync + 'p>(
+/// Where a piece of a part goes, and the piece.
+type Piece<'a, 'p, T> = (&'a mut [std::mem::MaybeUninit<T>], &'p [T]);
+
+/// Appends the parts to `all`, in order, the copying split evenly over up
+/// to `threads` threads (this one among them; a thread that cannot start
+/// leaves its share to this one).
+fn append<'p, T: Copy + Send + Sync + 'p>(
+    all: &mut Vec<T>,
     parts: impl Iterator<Item = &'p [T]> + Clone,
-) -> Result<Vec<T>, ParseError> {
+    threads: usize,
+) -> Result<(), ParseError> {
     let total: usize = parts.clone().map(<[T]>::len).sum();
-    let mut all: Vec<T> = try_with_capacity(total).map_err(|_| ParseError::OutOfMemory {
-        bytes: total.saturating_mul(size_of::<T>()),
-    })?;
+    all.try_reserve_exact(total)
+        .map_err(|_| ParseError::OutOfMemory {
+            bytes: (all.len() + total).saturating_mul(size_of::<T>()),
+        })?;
+    let len = all.len();
+    // Each thread's share: pieces of the parts, in order, about
+    // `total / threads` keys in all.
+    let share = total.div_ceil(threads.max(1)).max(1);
+    let mut shares: Vec<Vec<Piece<'_, 'p, T>>> = Vec::new();
     let mut room = &mut all.spare_capacity_mut()[..total];
-    let mut copies = Vec::new();
-    for part in parts {
-        let (here, rest) = room.split_at_mut(part.len());
-        room = rest;
-        copies.push((here, part));
+    let mut taken = share;
+    for mut part in parts {
+        while !part.is_empty() {
+            if taken == share {
+                shares.push(Vec::new());
+                taken = 0;
+            }
+            let n = part.len().min(share - taken);
+            let (here, rest) = std::mem::take(&mut room).split_at_mut(n);
+            room = rest;
+            let (piece, left) = part.split_at(n);
+            part = left;
+            if let Some(last) = shares.last_mut() {
+                last.push((here, piece));
+            }
+            taken += n;
+        }
     }
-    each(copies, |(here, part)| {
-        for (slot, &x) in here.iter_mut().zip(part) {
-            slot.write(x);
+    each(shares, |pieces| {
+        for (here, piece) in pieces {
+            for (slot, &x) in here.iter_mut().zip(piece) {
+                slot.write(x);
+            }
         }
     });
-    // SAFETY: the copies, all done, wrote each of the first `total`
-    // elements (the parts' lengths add up to `total`), within the capacity.
-    unsafe { all.set_len(total) };
-    Ok(all)
+    // SAFETY: the copies, all done, wrote each of the `total` elements
+    // after the first `len` (the pieces cover the parts, whose lengths add
+    // up to `total`), within the capacity reserved above.
+    unsafe { all.set_len(len + total) };
+    Ok(())
 }
 
 /// Records whose whole line is the key; whether every line is canonical.
@@ -469,6 +544,26 @@ fn blank_separated(line: &[u8], n: usize) -> Result<(usize, usize), usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appending_on_threads_keeps_every_part_in_order() {
+        let parts: Vec<Vec<u64>> = [0, 5, 0, 1, 17, 3]
+            .iter()
+            .scan(100, |next, &len| {
+                *next += len;
+                Some((*next - len..*next).collect())
+            })
+            .collect();
+        let expected: Vec<u64> = (7..100).chain(100..126).collect();
+        for threads in [1, 2, 3, 4, 7, 64] {
+            let mut all: Vec<u64> = (7..100).collect();
+            append(&mut all, parts.iter().map(Vec::as_slice), threads).unwrap();
+            assert_eq!(all, expected, "{threads} threads");
+        }
+        let mut none: Vec<u64> = vec![1];
+        append(&mut none, std::iter::empty(), 2).unwrap();
+        assert_eq!(none, [1]);
+    }
 
     #[test]
     fn fields_are_counted_as_the_line_has_them() {
