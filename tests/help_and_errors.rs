@@ -299,6 +299,42 @@ error: cannot write to standard output
 }
 
 #[test]
+fn long_lines_are_counted_before_a_file_is_called_too_large() {
+    let sandbox = Sandbox::new();
+    // 2000 lines of 20 bytes: at one record per 2 bytes the sort of these
+    // 40,000 bytes could take 520,000 (i64 keys, u32 positions, std's
+    // scratch of 100%); with their 2000 lines counted, about 104,000.
+    let lines: Vec<String> = (0..2000u64)
+        .map(|i| format!("{:>19}\n", (i * 7_919) % 2000 * 1_000_003))
+        .collect();
+    fs::write(sandbox.work().join("long.txt"), lines.concat()).expect("write");
+    let mut sorted = lines.clone();
+    sorted.sort_by_key(|line| line.trim().parse::<i64>().expect("a number"));
+    let args = ["sort", "-b", "std", "-i", "long.txt", "-o", "out.txt"];
+    sandbox
+        .run([&args[..], &["--memory", "200000"]].concat())
+        .expect_exactly(0, "", "");
+    let out = fs::read_to_string(sandbox.work().join("out.txt")).expect("output");
+    assert_eq!(out, sorted.concat());
+    // Counted, they still need more than 50,000 bytes.
+    sandbox
+        .run([
+            "sort",
+            "-b",
+            "std",
+            "-i",
+            "long.txt",
+            "-o",
+            "small.txt",
+            "--memory",
+            "50000",
+        ])
+        .expect_code(1)
+        .expect_stderr(&["error: `long.txt` is too large to sort in memory"]);
+    assert!(!sandbox.work().join("small.txt").exists());
+}
+
+#[test]
 fn an_input_whose_sort_needs_more_than_memory_is_reported_with_both_figures() {
     let sandbox = Sandbox::new();
     // 1000 lines of `7`: the 2000 bytes, 12,000 bytes of i64 keys and u32

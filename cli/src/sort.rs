@@ -295,7 +295,21 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
                 report::bytes(external::MIN_MEMORY)
             ))
     };
-    let (input, source) = read_sort_input(args.input.as_deref(), largest, args.threads())?;
+    // Text whose length alone rules out the sort in memory may still fit
+    // once its lines are counted: one record per 2 bytes is the worst case.
+    let text_fits = |text: &[u8]| {
+        encoding == Encoding::Text && {
+            let lines = budget::count_lines_on(text, args.threads());
+            budget::text_needs(text.len() as u64, lines, key_type, scratch) <= limit.bytes
+        }
+    };
+    let (input, source) = read_sort_input(
+        args.input.as_deref(),
+        largest,
+        (encoding == Encoding::Text).then_some(limit.bytes),
+        &text_fits,
+        args.threads(),
+    )?;
     match input {
         Input::Whole(input) => match encoding {
             Encoding::Text => sort_text(backend, args, key_type, &input, &source, &destination),
@@ -345,10 +359,16 @@ enum Input {
 }
 
 /// Reads the input if its sort fits in memory (`largest` bytes at most);
-/// returns it with a phrase naming where it came from.
+/// returns it with a phrase naming where it came from. A file longer than
+/// `largest` but not than `counted` (text: the memory limit) is read all
+/// the same, and kept if `fits` says its sort fits after all (text with
+/// fewer lines than the worst case); else it is dropped and the file read
+/// again in parts.
 fn read_sort_input(
     path: Option<&Path>,
     largest: u64,
+    counted: Option<u64>,
+    fits: &dyn Fn(&[u8]) -> bool,
     threads: usize,
 ) -> Result<(Input, String), Failure> {
     match path {
@@ -358,7 +378,19 @@ fn read_sort_input(
                 Failure::new(format!("cannot read the input file {source}"))
                     .help("check the path given with --input")
             };
-            match budget::read_file_on(p, largest, threads) {
+            let mut read = budget::read_file_on(p, largest, threads);
+            if let (Err(ReadError::TooLarge { at_least, .. }), Some(counted)) = (&read, counted)
+                && *at_least <= counted
+            {
+                read = match budget::read_file_on(p, counted, threads) {
+                    Ok(bytes) if !fits(&bytes) => Err(ReadError::TooLarge {
+                        at_least: bytes.len() as u64,
+                        limit: largest,
+                    }),
+                    again => again,
+                };
+            }
+            match read {
                 Ok(bytes) => Ok((Input::Whole(bytes), source)),
                 Err(ReadError::TooLarge { at_least, .. }) => {
                     let file = std::fs::File::open(p).map_err(|e| failed().cause(e))?;

@@ -54,14 +54,36 @@ pub fn sort_needs(
             let output = output_bound(input_bytes, encoding);
             keys.saturating_add(input_bytes.max(scratch(keys)).max(output))
         }
-        Encoding::Text => {
-            let records = input_bytes.div_ceil(2);
-            let pairs = records.saturating_mul(size + position_size(input_bytes));
-            input_bytes
-                .saturating_add(pairs)
-                .saturating_add(scratch(pairs).max(text_buffer(input_bytes)))
-        }
+        Encoding::Text => text_needs(
+            input_bytes,
+            input_bytes.div_ceil(2),
+            key_type,
+            scratch_percent,
+        ),
     }
+}
+
+/// [`sort_needs`] of text whose records are known to be at most `records`
+/// (its lines, counted): the same estimate, with that bound in place of
+/// one record per 2 bytes.
+pub fn text_needs(input_bytes: u64, records: u64, key_type: KeyType, scratch_percent: u32) -> u64 {
+    let size = key_type.size() as u64;
+    let pairs = records.saturating_mul(size + position_size(input_bytes));
+    let scratch = pairs.saturating_mul(u64::from(scratch_percent)) / 100;
+    input_bytes
+        .saturating_add(pairs)
+        .saturating_add(scratch.max(text_buffer(input_bytes)))
+}
+
+/// A bound on the records of `text`: its lines (a last one without its
+/// newline counts), counted on up to `threads` threads.
+pub fn count_lines_on(text: &[u8], threads: usize) -> u64 {
+    let part = text.len().div_ceil(threads.max(1)).max(1 << 22);
+    let parts: Vec<&[u8]> = text.chunks(part).collect();
+    let newlines: usize = crate::threads::each(parts, |p| memchr::memchr_iter(b'\n', p).count())
+        .into_iter()
+        .sum();
+    newlines as u64 + u64::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// The bytes a record's line position takes: 4 while the input is under
@@ -327,6 +349,33 @@ fn cgroup_room(groups: &str, read: impl Fn(&str) -> Option<String>) -> Option<u6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_counted_on_threads_with_a_last_one_unended() {
+        for (text, lines) in [("", 0), ("7", 1), ("7\n", 1), ("7\n\n8", 3)] {
+            assert_eq!(count_lines_on(text.as_bytes(), 2), lines, "{text:?}");
+        }
+        // Parts of 4 MiB: several threads, a newline at each part's edge.
+        let mut big = vec![b'5'; 9 << 20];
+        for at in [0, (4 << 20) - 1, 4 << 20, (8 << 20) + 3] {
+            big[at] = b'\n';
+        }
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(count_lines_on(&big, threads), 5, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn text_with_counted_lines_needs_what_its_records_take() {
+        let bytes = 40_000;
+        let worst = sort_needs(bytes, KeyType::I64, 100, Encoding::Text);
+        assert_eq!(worst, text_needs(bytes, 20_000, KeyType::I64, 100));
+        // 2000 records of 12 bytes, their scratch below the output's buffer.
+        assert_eq!(
+            text_needs(bytes, 2_000, KeyType::I64, 100),
+            bytes + 24_000 + text_buffer(bytes)
+        );
+    }
 
     #[test]
     fn reading_stops_at_the_limit_with_an_error() {
