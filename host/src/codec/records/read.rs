@@ -142,11 +142,22 @@ fn parse_with_room<T: RecordKey, P: Position>(
     layout: &Layout,
     room: usize,
 ) -> Result<(Vec<T>, Vec<P>, bool), ParseError> {
-    let out_of_memory = |_| ParseError::OutOfMemory {
-        bytes: room.saturating_mul(size_of::<T>() + size_of::<P>()),
+    let reserve = |room: usize| -> Result<(Vec<T>, Vec<P>), ParseError> {
+        let out_of_memory = |_| ParseError::OutOfMemory {
+            bytes: room.saturating_mul(size_of::<T>() + size_of::<P>()),
+        };
+        Ok((
+            try_with_capacity(room).map_err(out_of_memory)?,
+            try_with_capacity(room).map_err(out_of_memory)?,
+        ))
     };
-    let mut keys: Vec<T> = try_with_capacity(room).map_err(out_of_memory)?;
-    let mut starts: Vec<P> = try_with_capacity(room).map_err(out_of_memory)?;
+    // Room for one record per 2 bytes is address space the kernel may
+    // refuse for a large input (more than memory and swap): then room for
+    // the lines, counted.
+    let (mut keys, mut starts) = match reserve(room) {
+        Ok(both) => both,
+        Err(_) => reserve(count_lines(&input[body..]))?,
+    };
     let canonical = match layout.field {
         None => whole_lines(input, body, first_line, &mut keys, &mut starts)?,
         Some(field) => {
@@ -544,6 +555,18 @@ fn blank_separated(line: &[u8], n: usize) -> Result<(usize, usize), usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_are_read_into_room_for_their_lines_if_the_worst_case_is_refused() {
+        let input = b"x\n3\n+1\n2";
+        let layout = Layout::lines(wildhost_abi::KeyType::I64);
+        let (keys, starts, canonical) =
+            parse_with_room::<i64, u32>(input, 2, 1, &layout, usize::MAX / 4).unwrap();
+        assert_eq!(
+            (keys, starts, canonical),
+            (vec![3, 1, 2], vec![2, 4, 7], false)
+        );
+    }
 
     #[test]
     fn appending_on_threads_keeps_every_part_in_order() {
