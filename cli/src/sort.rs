@@ -297,10 +297,19 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     };
     // Text whose length alone rules out the sort in memory may still fit
     // once its lines are counted: one record per 2 bytes is the worst case.
+    // Counted, the estimate has no slack left for the parse on several
+    // threads, which holds the other runs' keys and positions beside the
+    // joined ones for a moment: as much again at most, which a scratch of
+    // 100% covers.
     let text_fits = |text: &[u8]| {
         encoding == Encoding::Text && {
             let lines = budget::count_lines_on(text, args.threads());
-            budget::text_needs(text.len() as u64, lines, key_type, scratch) <= limit.bytes
+            let beside = if args.threads() > 1 {
+                scratch.max(100)
+            } else {
+                scratch
+            };
+            budget::text_needs(text.len() as u64, lines, key_type, beside) <= limit.bytes
         }
     };
     let (input, source) = read_sort_input(
