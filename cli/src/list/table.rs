@@ -50,8 +50,9 @@ fn len(text: &str) -> usize {
 }
 
 /// `text` cut into lines of at most `width` characters at spaces; a word
-/// longer than `width` is cut where the width ends. An empty text is one
-/// empty line.
+/// longer than `width` (a path, mostly) is cut after its last `/` that
+/// fits, unless that leaves less than a third of the width, else where
+/// the width ends. An empty text is one empty line.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
@@ -67,7 +68,13 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             lines.push(std::mem::take(&mut line));
         }
         while word.len() > width {
-            lines.push(word.drain(..width).collect());
+            let cut = word[..width]
+                .iter()
+                .rposition(|&c| c == '/')
+                .map(|slash| slash + 1)
+                .filter(|&cut| 3 * cut >= width)
+                .unwrap_or(width);
+            lines.push(word.drain(..cut).collect());
         }
         line.extend(&word);
     }
@@ -201,6 +208,21 @@ mod tests {
         assert_eq!(wrap("abcdefghij xy", 4), ["abcd", "efgh", "ij", "xy"]);
         assert_eq!(wrap("", 10), [""]);
         assert_eq!(wrap("one", 10), ["one"]);
+    }
+
+    #[test]
+    fn a_long_path_is_cut_after_a_slash() {
+        assert_eq!(
+            wrap("in /home/ada/.local/share/wildhost/plugins/libfast.so", 20),
+            [
+                "in",
+                "/home/ada/.local/",
+                "share/wildhost/",
+                "plugins/libfast.so"
+            ]
+        );
+        // A slash too early to cut at: the width decides.
+        assert_eq!(wrap("/abcdefghijklmnop", 9), ["/abcdefgh", "ijklmnop"]);
     }
 
     #[test]
