@@ -1282,13 +1282,24 @@ fn width_at(m: usize, bits: u32, wide: u32) -> u32 {
 
 /// The width of the first linear digit of `v` (more than `CACHE_KEYS`
 /// keys), given a sorted `sample` of their keys: see [`top_width`].
-fn wide_first_digit<T: RadixKey>(v: &[T], sample: &[T::K]) -> u32 {
+fn wide_first_digit<T: RadixKey>(v: &[T], sample: &[T::K], float: bool) -> u32 {
     let n = v.len();
     // The first linear digit may leave a bucket too large for the cache
     // (for more than `32 * CACHE_KEYS` keys this sample is too small to
     // tell): a larger sample may show a wider digit that does not.
     if n > 32 * CACHE_KEYS || skewed(n, sample, n.div_ceil(CACHE_KEYS)) {
-        top_width(v)
+        // Floats of more than that many keys: buckets of as many bytes as
+        // `CACHE_KEYS` 64-bit keys take (twice the keys for `f32`). A
+        // narrower digit then scatters into fewer streams and leaves
+        // fewer, fuller buckets, which paid for every float distribution
+        // measured; for skewed 32-bit integers it did not (figures in
+        // docs/PERFORMANCE.md, "The first digit of many floats").
+        let fits = if float && n > 32 * CACHE_KEYS {
+            CACHE_KEYS * 8 / size_of::<T>()
+        } else {
+            CACHE_KEYS
+        };
+        top_width(v, fits)
     } else {
         WIDE_WIDTH
     }
@@ -1300,12 +1311,12 @@ const TOP_MAX_WIDTH: u32 = 18;
 
 /// The width of the first linear digit for `v` (more than `CACHE_KEYS`
 /// keys): `WIDE_WIDTH`, unless a sample of the keys shows that a digit of
-/// that width would leave a bucket too large for the cache where a wider
+/// that width would leave a bucket of more than `fits` keys where a wider
 /// one (at most `TOP_MAX_WIDTH` bits) would not, or would at least halve
 /// the largest bucket. Floats from real distributions need it: their sign
 /// and exponent bits take few values, so a narrow top digit leaves most
 /// keys in a few buckets (figures in docs/PERFORMANCE.md).
-fn top_width<T: RadixKey>(v: &[T]) -> u32 {
+fn top_width<T: RadixKey>(v: &[T], fits: usize) -> u32 {
     let n = v.len();
     let len = (n / 256).clamp(64, 4096);
     let step = n / len;
@@ -1326,7 +1337,7 @@ fn top_width<T: RadixKey>(v: &[T]) -> u32 {
             .unwrap_or(0)
     };
     let narrow = largest(WIDE_WIDTH);
-    if bits <= WIDE_WIDTH || narrow * n <= CACHE_KEYS * len {
+    if bits <= WIDE_WIDTH || narrow * n <= fits * len {
         return WIDE_WIDTH;
     }
     let mut best = (narrow, WIDE_WIDTH);
@@ -1335,7 +1346,7 @@ fn top_width<T: RadixKey>(v: &[T]) -> u32 {
         if l < best.0 {
             best = (l, w);
         }
-        if l * n <= CACHE_KEYS * len {
+        if l * n <= fits * len {
             break;
         }
     }
@@ -1721,7 +1732,7 @@ pub(crate) fn choose_first<T: RadixKey, C: Count, I: Input<T>>(
     counts: &mut Vec<C>,
 ) -> First {
     let n = input.keys().len();
-    let wide = wide_first_digit(input.keys(), sample);
+    let wide = wide_first_digit(input.keys(), sample, float);
     let log_bits = log_first(n, sample);
     if float && wide <= WIDE_WIDTH && log_bits.is_some() {
         return First::Crowded;
