@@ -302,15 +302,13 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     // joined ones for a moment: as much again at most, which a scratch of
     // 100% covers.
     let text_fits = |text: &[u8]| {
-        encoding == Encoding::Text && {
-            let lines = budget::count_lines_on(text, args.threads());
-            let beside = if args.threads() > 1 {
-                scratch.max(100)
-            } else {
-                scratch
-            };
-            budget::text_needs(text.len() as u64, lines, key_type, beside) <= limit.bytes
-        }
+        let lines = budget::count_lines_on(text, args.threads());
+        let beside = if args.threads() > 1 {
+            scratch.max(100)
+        } else {
+            scratch
+        };
+        budget::text_needs(text.len() as u64, lines, key_type, beside) <= limit.bytes
     };
     let (input, source) = read_sort_input(
         args.input.as_deref(),

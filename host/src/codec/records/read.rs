@@ -284,8 +284,7 @@ fn line_bounds(input: &[u8], body: usize, threads: usize) -> Vec<usize> {
 /// How many lines `text` holds (the last may lack its newline).
 #[cold]
 fn count_lines(text: &[u8]) -> usize {
-    let newlines = memchr::memchr_iter(b'\n', text).count();
-    newlines + usize::from(text.last().is_some_and(|&b| b != b'\n'))
+    usize::try_from(crate::budget::count_lines_on(text, 1)).unwrap_or(usize::MAX)
 }
 
 /// Where a piece of a part goes, and the piece.
