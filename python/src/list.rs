@@ -360,12 +360,16 @@ fn sort_keys<K: SortKey + Send>(
         .map_err(|e| registry::sort_failed(py, backend, e))
 }
 
-/// A new list of `n` objects, the `i`-th made by `make(i)` (a new reference
-/// or null with an exception set).
+/// A new list of `n` objects, the `i`-th made by `make(bits)` (a new
+/// reference or null with an exception set) from `bits(i)`, the bits of
+/// its value; where `bits(i)` equals `bits(i - 1)`, the object made for
+/// `i - 1` again, as equal values are interchangeable: a sorted list
+/// with many repeats allocates once per distinct value.
 fn new_list<'py>(
     py: Python<'py>,
     n: usize,
-    mut make: impl FnMut(usize) -> *mut ffi::PyObject,
+    mut bits: impl FnMut(usize) -> u64,
+    make: impl Fn(u64) -> *mut ffi::PyObject,
 ) -> PyResult<Bound<'py, PyList>> {
     let len = isize::try_from(n).map_err(|_| PyOverflowError::new_err("the list is too long"))?;
     // SAFETY: the GIL is held; a new list of `len` empty slots.
@@ -375,11 +379,22 @@ fn new_list<'py>(
     }
     // SAFETY: `out` is a new, owned reference to a list.
     let out = unsafe { Bound::from_owned_ptr(py, out).cast_into_unchecked::<PyList>() };
+    let mut last: Option<(u64, *mut ffi::PyObject)> = None;
     for i in 0..n {
-        let item = make(i);
+        let b = bits(i);
+        let item = match last {
+            Some((prev, item)) if prev == b => {
+                // SAFETY: `item` is in slot `i - 1` of `out`, which holds
+                // it alive; the new reference goes to slot `i` below.
+                unsafe { ffi::Py_IncRef(item) };
+                item
+            }
+            _ => make(b),
+        };
         if item.is_null() {
             return Err(PyErr::fetch(py));
         }
+        last = Some((b, item));
         // SAFETY: `i` is below the length of `out`, a list only this
         // function can reach, whose slot `i` is still empty; SetItem
         // steals the new reference `item`.
@@ -406,17 +421,19 @@ fn sorted_anew<'py>(
         Keys::I64(mut keys) => {
             sort_keys(py, registry, backend, KeyType::I64, &mut keys)?;
             let n = keys.len();
+            let bits = |i| keys[at(i, n)] as u64;
             // SAFETY: the GIL is held.
-            new_list(py, n, |i| unsafe {
-                ffi::PyLong_FromLongLong(keys[at(i, n)])
+            new_list(py, n, bits, |b| unsafe {
+                ffi::PyLong_FromLongLong(b as i64)
             })
         }
         Keys::U64(mut keys) => {
             sort_keys(py, registry, backend, KeyType::U64, &mut keys)?;
             let n = keys.len();
+            let bits = |i| keys[at(i, n)];
             // SAFETY: the GIL is held.
-            new_list(py, n, |i| unsafe {
-                ffi::PyLong_FromUnsignedLongLong(keys[at(i, n)])
+            new_list(py, n, bits, |b| unsafe {
+                ffi::PyLong_FromUnsignedLongLong(b)
             })
         }
         Keys::F64(mut keys) => {
@@ -429,13 +446,17 @@ fn sorted_anew<'py>(
             sort_keys(py, registry, backend, KeyType::F64, &mut keys)?;
             let n = keys.len();
             let mut signs = signs.into_iter();
-            new_list(py, n, |i| {
-                let mut key = keys[at(i, n)];
+            let bits = |i| {
+                let key = keys[at(i, n)];
                 if key == 0.0 && signs.next() == Some(true) {
-                    key = -0.0;
+                    (-0.0f64).to_bits()
+                } else {
+                    key.to_bits()
                 }
-                // SAFETY: the GIL is held.
-                unsafe { ffi::PyFloat_FromDouble(key) }
+            };
+            // SAFETY: the GIL is held.
+            new_list(py, n, bits, |b| unsafe {
+                ffi::PyFloat_FromDouble(f64::from_bits(b))
             })
         }
     }
