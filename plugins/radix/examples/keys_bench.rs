@@ -8,10 +8,19 @@
 //! `n` defaults to 10000000, `rounds` to 7; with a `column` (`f64-normal`,
 //! …), only that column runs, and `rounds` = 0 sorts it `PROFILE_SORTS`
 //! times with the radix sort alone, untimed (for a profiler).
+//!
+//!     cargo run --release -p wildsort-radix --example keys_bench from [n] [rounds]
+//!
+//! times instead the sort into another buffer (`from::sort_from`) against
+//! copying the keys into it and sorting them there (`par::sort_parallel`),
+//! on 1 and 2 threads, the two taking turns; each sorts into a new buffer
+//! every round, as a caller that returns a new array does. Prints the
+//! median and the best milliseconds of each and the ratio of the medians
+//! (copy ÷ from). `rounds` defaults to 11.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use wildsort_radix::sort;
+use wildsort_radix::{from, par, sort};
 
 /// splitmix64.
 struct Rng(u64);
@@ -116,8 +125,83 @@ fn race<T: Copy>(
     (median(r), median(s))
 }
 
+/// The columns of the `from` race.
+const FROM_COLUMNS: [&str; 4] = ["f32-normal", "f64-normal", "u64-uniform", "i64-uniform"];
+
+/// The thread counts of the `from` race.
+const FROM_THREADS: [usize; 2] = [1, 2];
+
+/// The median and the best of `v`.
+fn median_and_best(v: Vec<Duration>) -> (Duration, Duration) {
+    let best = v.iter().copied().min().unwrap_or_default();
+    (median(v), best)
+}
+
+/// Times copying `input` into a new buffer and sorting it there against
+/// [`from::sort_from`] into a new buffer, on `threads` threads, `rounds`
+/// times each: the (median, best) of each.
+fn race_from<T: par::ParallelKey>(
+    input: &[T],
+    rounds: usize,
+    threads: usize,
+) -> ((Duration, Duration), (Duration, Duration)) {
+    let (mut copy, mut from) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        // Allocated untimed and left to the sorts to fault in, as a new
+        // array is.
+        let mut dst = vec![T::default(); input.len()];
+        copy.push(time(|| {
+            dst.copy_from_slice(input);
+            par::sort_parallel(&mut dst, threads);
+        }));
+        black_box(&dst);
+        drop(dst);
+        let mut dst = vec![T::default(); input.len()];
+        from.push(time(|| from::sort_from(input, &mut dst, threads)));
+        black_box(&dst);
+    }
+    (median_and_best(copy), median_and_best(from))
+}
+
+/// The `from` race over [`FROM_COLUMNS`] and [`FROM_THREADS`].
+fn main_from(n: usize, rounds: usize) {
+    println!(
+        "{:>12} {:>7} {:>11} {:>9} {:>11} {:>9} {:>10}",
+        "keys", "threads", "copy ms", "best", "from ms", "best", "copy/from"
+    );
+    for column in FROM_COLUMNS {
+        for threads in FROM_THREADS {
+            let (copy, from) = match keys(column, n) {
+                Keys::U32(v) => race_from(&v, rounds, threads),
+                Keys::U64(v) => race_from(&v, rounds, threads),
+                Keys::I64(v) => race_from(&v, rounds, threads),
+                Keys::F32(v) => race_from(&v, rounds, threads),
+                Keys::F64(v) => race_from(&v, rounds, threads),
+            };
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            println!(
+                "{column:>12} {threads:>7} {:>11.2} {:>9.2} {:>11.2} {:>9.2} {:>10.3}",
+                ms(copy.0),
+                ms(copy.1),
+                ms(from.0),
+                ms(from.1),
+                copy.0.as_secs_f64() / from.0.as_secs_f64().max(1e-12)
+            );
+        }
+    }
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.next_if(|a| a == "from").is_some() {
+        let n = args
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(10_000_000);
+        let rounds = args.next().and_then(|a| a.parse().ok()).unwrap_or(11);
+        main_from(n, rounds);
+        return;
+    }
     let n: usize = args
         .next()
         .and_then(|a| a.parse().ok())

@@ -15,6 +15,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod from;
 pub mod pairs;
 pub mod par;
 pub mod sort;

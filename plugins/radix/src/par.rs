@@ -39,7 +39,9 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::pairs::{self, PairKey, Payload};
-use crate::sort::{self, Count, Digit, FloatBits, Input, Ordered, RadixKey, Scratch, SignedLog};
+use crate::sort::{
+    self, Count, Digit, FloatBits, Input, Io, Ordered, RadixKey, Scratch, SignedLog,
+};
 
 /// Below this many keys the parallel sorts are the serial ones: the
 /// threads do not pay (figures in docs/PERFORMANCE.md, "Parallel radix
@@ -69,19 +71,32 @@ pub trait ParallelKey: RadixKey + Send + Sync + sealed::Sealed {
     /// The radix passes of [`sort_parallel`] after the early exits.
     #[doc(hidden)]
     fn parallel_passes(v: &mut [Self], sample: &[Self::K], threads: usize);
+    /// The radix passes of [`crate::from::sort_from`] after the early
+    /// exits, for more than `CACHE_KEYS` keys: the serial sort's if
+    /// `threads <= 1`, else [`sort_parallel`]'s.
+    #[doc(hidden)]
+    fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize);
 }
 
 macro_rules! parallel_key {
-    ($passes:ident: $($t:ty),*) => {$(
+    ($passes:ident, $serial:path: $($t:ty),*) => {$(
         impl ParallelKey for $t {
             fn parallel_passes(v: &mut [Self], sample: &[Self::K], threads: usize) {
-                $passes(v, sample, threads);
+                $passes(Io::InPlace(v), sample, threads);
+            }
+            fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize) {
+                let io = Io::Apart { src, dst };
+                if threads <= 1 {
+                    $serial(io, sample);
+                } else {
+                    $passes(io, sample, threads);
+                }
             }
         }
     )*};
 }
-parallel_key!(int_passes: u32, u64, i32, i64);
-parallel_key!(float_passes: f32, f64);
+parallel_key!(int_passes, sort::large_passes: u32, u64, i32, i64);
+parallel_key!(float_passes, sort::float_large_passes: f32, f64);
 
 /// Sorts `v` as [`sort::radix_sort`] does, on up to `threads` threads
 /// (the calling one among them).
@@ -137,24 +152,34 @@ pub fn sort_f64_parallel(v: &mut [f64], threads: usize) {
 
 /// [`ParallelKey::parallel_passes`] of integer keys (and of floats' ordered
 /// keys): the first level that [`sort::choose_first`] chooses, on
-/// `threads` threads.
-fn int_passes<T: RadixKey + Send + Sync>(v: &mut [T], sample: &[T::K], threads: usize) {
-    if u32::try_from(v.len()).is_ok() {
-        int_top::<T, u32>(v, sample, threads);
+/// `threads` threads, from `io`'s input into its output.
+fn int_passes<T: RadixKey + Send + Sync>(io: Io<'_, T>, sample: &[T::K], threads: usize) {
+    if u32::try_from(io.len()).is_ok() {
+        int_top::<T, u32>(io, sample, threads);
     } else {
-        int_top::<T, usize>(v, sample, threads);
+        int_top::<T, usize>(io, sample, threads);
     }
 }
 
-/// [`int_passes`] with bucket counters of type `C`.
-fn int_top<T: RadixKey + Send + Sync, C: Count>(v: &mut [T], sample: &[T::K], threads: usize) {
-    let mut input = Chunks::new(v, threads);
+/// [`int_passes`] with bucket counters of type `C`. The first level reads
+/// the input where it is, and the threads sort its buckets into the
+/// output, which they write before they read (see [`sort::top_children`]
+/// and [`sort::log_children`]).
+fn int_top<T: RadixKey + Send + Sync, C: Count>(
+    mut io: Io<'_, T>,
+    sample: &[T::K],
+    threads: usize,
+) {
+    let mut input = Chunks::new(io.src(), threads);
     let mut counts: Vec<C> = Vec::new();
     let first = sort::choose_first(&mut input, sample, false, &mut counts);
     let scratch = match first {
-        sort::First::Sorted => return,
+        sort::First::Sorted => {
+            io.copied();
+            return;
+        }
         sort::First::Fill { prefix, shift } => {
-            sort::fill(v, &counts, prefix, shift);
+            sort::fill(io.dst(), &counts, prefix, shift);
             return;
         }
         sort::First::Offset(f) => spread::<_, _, C, _>(input, f, |x| x),
@@ -162,17 +187,17 @@ fn int_top<T: RadixKey + Send + Sync, C: Count>(v: &mut [T], sample: &[T::K], th
         sort::First::Log(f, _) => spread::<_, _, C, _>(input, f, |x| x),
         // Not chosen for keys other than floats.
         sort::First::Crowded => {
-            sort::radix_sort(v);
+            sort::radix_sort(io.copied());
             return;
         }
     };
     let Some(mut scratch) = scratch else {
-        T::small_sort(v);
+        T::small_sort(io.copied());
         return;
     };
     let ends = ends_of(&counts);
     let parts = groups(&ends, threads);
-    let work = split(v, &parts)
+    let work = split(io.dst(), &parts)
         .into_iter()
         .zip(split(&mut scratch, &parts));
     each(work.zip(&parts).collect(), |((v, scratch), part)| {
@@ -198,45 +223,51 @@ fn int_top<T: RadixKey + Send + Sync, C: Count>(v: &mut [T], sample: &[T::K], th
 /// level maps them to their ordered keys in its scatter, and each thread
 /// rewrites its buckets as floats once sorted. Where [`sort::choose_first`]
 /// leaves them to the general path, they are rewritten as keys in place
-/// (each thread its chunk), sorted as integers and rewritten back.
-fn float_passes<T: FloatBits + Send + Sync>(v: &mut [T], sample: &[T::K], threads: usize)
+/// (each thread its chunk), sorted as integers and rewritten back: in
+/// the output, once the input is copied there.
+fn float_passes<T: FloatBits + Send + Sync>(mut io: Io<'_, T>, sample: &[T::K], threads: usize)
 where
     T::K: Send + Sync,
 {
-    let done = if u32::try_from(v.len()).is_ok() {
-        float_top::<T, u32>(v, sample, threads)
+    let done = if u32::try_from(io.len()).is_ok() {
+        float_top::<T, u32>(&mut io, sample, threads)
     } else {
-        float_top::<T, usize>(v, sample, threads)
+        float_top::<T, usize>(&mut io, sample, threads)
     };
     if done {
         return;
     }
+    let v = io.copied();
     let parts = chunks(v.len(), threads);
     each(split_even(v, &parts), |chunk| {
         sort::keys_in_place(chunk);
     });
     let keys = sort::as_keys(v);
-    int_passes(keys, sample, threads);
+    int_passes(Io::InPlace(keys), sample, threads);
     each(split_even(keys, &parts), sort::values_in_place::<T>);
 }
 
 /// The first level of [`float_passes`], with bucket counters of type `C`.
-/// Returns false, with `v` unchanged, where [`sort::choose_first`] leaves
-/// the floats to the general path or the scratch buffer cannot be had.
+/// Returns false, with the output not yet written, where
+/// [`sort::choose_first`] leaves the floats to the general path or the
+/// scratch buffer cannot be had.
 fn float_top<T: FloatBits + Send + Sync, C: Count>(
-    v: &mut [T],
+    io: &mut Io<'_, T>,
     sample: &[T::K],
     threads: usize,
 ) -> bool
 where
     T::K: Send + Sync,
 {
-    let mut input = Chunks::new(v, threads);
+    let mut input = Chunks::new(io.src(), threads);
     let mut counts: Vec<C> = Vec::new();
     let (digit, tz) = match sort::choose_first(&mut input, sample, true, &mut counts) {
-        sort::First::Sorted => return true,
+        sort::First::Sorted => {
+            io.copied();
+            return true;
+        }
         sort::First::Fill { prefix, shift } => {
-            sort::fill(v, &counts, prefix, shift);
+            sort::fill(io.dst(), &counts, prefix, shift);
             return true;
         }
         sort::First::Linear(f, tz) => (f, tz),
@@ -247,7 +278,7 @@ where
     };
     let ends = ends_of(&counts);
     let parts = groups(&ends, threads);
-    let work = split(sort::as_keys(v), &parts)
+    let work = split(sort::as_keys(io.dst()), &parts)
         .into_iter()
         .zip(split(&mut scratch, &parts));
     each(work.zip(&parts).collect(), |((v, scratch), part)| {

@@ -403,39 +403,51 @@ pub(crate) fn values_in_place<T: FloatBits>(keys: &mut [Ordered<T::K>]) {
 /// than mapping the whole input to keys and back (figures in
 /// docs/PERFORMANCE.md). Other inputs: [`sort_as_keys`].
 fn float_passes<T: FloatBits>(v: &mut [T], sample: &[T::K]) {
-    let n = v.len();
-    if n > CACHE_KEYS {
-        let done = if u32::try_from(n).is_ok() {
-            float_top::<T, u32>(v, sample)
-        } else {
-            float_top::<T, usize>(v, sample)
-        };
-        if done {
-            return;
-        }
+    if v.len() > CACHE_KEYS {
+        float_large_passes(Io::InPlace(v), sample);
+        return;
     }
     sort_as_keys(v, |keys| radix_passes(keys, sample));
 }
 
+/// [`float_passes`] of more than `CACHE_KEYS` keys, from `io`'s input into
+/// its output: the first level reads the input where it is, unless
+/// [`float_top`] declines.
+pub(crate) fn float_large_passes<T: FloatBits>(mut io: Io<'_, T>, sample: &[T::K]) {
+    let done = if u32::try_from(io.len()).is_ok() {
+        float_top::<T, u32>(&mut io, sample)
+    } else {
+        float_top::<T, usize>(&mut io, sample)
+    };
+    if !done {
+        sort_as_keys(io.copied(), |keys| radix_passes(keys, sample));
+    }
+}
+
 /// The first level of [`float_passes`] out of the cache, and the buckets
-/// below it. Returns false, with `v` unchanged, if [`choose_first`] leaves
-/// the floats to the general path (a logarithmic digit may suit them, or
-/// the linear one crowds them) or the scratch buffer cannot be had.
-fn float_top<T: FloatBits, C: Count>(v: &mut [T], sample: &[T::K]) -> bool {
+/// below it. Returns false, with the output not yet written, if
+/// [`choose_first`] leaves the floats to the general path (a logarithmic
+/// digit may suit them, or the linear one crowds them) or the scratch
+/// buffer cannot be had.
+fn float_top<T: FloatBits, C: Count>(io: &mut Io<'_, T>, sample: &[T::K]) -> bool {
     let mut counts: Vec<C> = Vec::new();
-    match choose_first(&mut Whole(v), sample, true, &mut counts) {
-        First::Sorted => true,
+    match choose_first(&mut Whole(io.src()), sample, true, &mut counts) {
+        First::Sorted => {
+            io.copied();
+            true
+        }
         First::Fill { prefix, shift } => {
-            fill(v, &counts, prefix, shift);
+            fill(io.dst(), &counts, prefix, shift);
             true
         }
         First::Linear(digit, tz) => {
-            let Some(mut scratch) = Scratch::<Ordered<T::K>>::new(v.len()) else {
+            let Some(mut scratch) = Scratch::<Ordered<T::K>>::new(io.len()) else {
                 return false;
             };
-            scatter_top(v, &mut scratch, &mut counts, digit, |x: T| Ordered(x.key()));
+            let keys = |x: T| Ordered(x.key());
+            scatter_top(io.src(), &mut scratch, &mut counts, digit, keys);
             top_children(
-                as_keys(v),
+                as_keys(io.dst()),
                 &mut scratch,
                 &counts,
                 |_| digit.shift,
@@ -815,17 +827,86 @@ pub fn radix_sort_without_cutover<T: RadixKey>(v: &mut [T]) {
 /// presorted, or it held few distinct values and has been counted), else
 /// the sorted sample of its keys that steers the choices of the passes.
 pub(crate) fn prepare<T: RadixKey>(v: &mut [T]) -> Option<Vec<T::K>> {
-    let n = v.len();
-    if n < 2 || presorted(v) {
+    if v.len() < 2 || presorted(v) {
         return None;
     }
-    let len = (n / 32).clamp(32, SAMPLE);
-    let mut sample: Vec<T::K> = (0..len).map(|i| v[i * n / len].key()).collect();
-    sample.sort_unstable();
+    let sample = sample_of(v);
     if few_distinct(v, &sample) {
         return None;
     }
     Some(sample)
+}
+
+/// [`prepare`] that reads `src` only: the sample it would return, or None
+/// where it would have sorted `src` in place or might have (presorted, or
+/// a sample that suggests few distinct values).
+pub(crate) fn prepare_read_only<T: RadixKey>(src: &[T]) -> Option<Vec<T::K>> {
+    if src.len() < 2 || monotonic(src) != Monotonic::Neither {
+        return None;
+    }
+    let sample = sample_of(src);
+    if may_be_few(&sample) {
+        return None;
+    }
+    Some(sample)
+}
+
+/// The sorted sample of the keys of `v` (at least two) that steers the
+/// radix passes.
+fn sample_of<T: RadixKey>(v: &[T]) -> Vec<T::K> {
+    let n = v.len();
+    let len = (n / 32).clamp(32, SAMPLE);
+    let mut sample: Vec<T::K> = (0..len).map(|i| v[i * n / len].key()).collect();
+    sample.sort_unstable();
+    sample
+}
+
+/// Where a sort reads its keys and where it leaves them sorted: one slice
+/// for the sorts in place, two for [`crate::from`]'s sort into another
+/// buffer. The passes that read the input borrow it through [`Io::src`]
+/// before any pass writes the output through [`Io::dst`].
+pub(crate) enum Io<'a, T> {
+    /// The keys, sorted where they are.
+    InPlace(&'a mut [T]),
+    /// The keys in `src`, sorted into `dst` (as long), whose contents on
+    /// entry are anything and never read.
+    Apart { src: &'a [T], dst: &'a mut [T] },
+}
+
+impl<T: Copy> Io<'_, T> {
+    /// How many keys.
+    pub(crate) fn len(&self) -> usize {
+        self.src().len()
+    }
+
+    /// The keys to sort.
+    pub(crate) fn src(&self) -> &[T] {
+        match self {
+            Io::InPlace(v) => v,
+            Io::Apart { src, .. } => src,
+        }
+    }
+
+    /// The output, for a pass that writes each of its places before it
+    /// reads it: apart from the input, it holds anything until then.
+    pub(crate) fn dst(&mut self) -> &mut [T] {
+        match self {
+            Io::InPlace(v) => v,
+            Io::Apart { dst, .. } => dst,
+        }
+    }
+
+    /// The output holding the keys to sort (copied there from the input
+    /// if apart), for the sorts in place.
+    pub(crate) fn copied(&mut self) -> &mut [T] {
+        match self {
+            Io::InPlace(v) => v,
+            Io::Apart { src, dst } => {
+                dst.copy_from_slice(src);
+                dst
+            }
+        }
+    }
 }
 
 /// [`RadixKey::radix_passes`]: the comparison sort for a skewed
@@ -833,11 +914,7 @@ pub(crate) fn prepare<T: RadixKey>(v: &mut [T]) -> Option<Vec<T::K>> {
 fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
     let n = v.len();
     if n > CACHE_KEYS {
-        if u32::try_from(n).is_ok() {
-            large_passes::<T, u32>(v, sample);
-        } else {
-            large_passes::<T, usize>(v, sample);
-        }
+        large_passes(Io::InPlace(v), sample);
         return;
     }
     if T::REPEATS > 0
@@ -878,35 +955,51 @@ fn radix_passes<T: RadixKey>(v: &mut [T], sample: &[T::K]) {
     }
 }
 
-/// [`radix_passes`] of more than `CACHE_KEYS` keys: the first level that
+/// [`radix_passes`] of more than `CACHE_KEYS` keys, from `io`'s input into
+/// its output.
+pub(crate) fn large_passes<T: RadixKey>(io: Io<'_, T>, sample: &[T::K]) {
+    if u32::try_from(io.len()).is_ok() {
+        large_passes_counted::<T, u32>(io, sample);
+    } else {
+        large_passes_counted::<T, usize>(io, sample);
+    }
+}
+
+/// [`large_passes`] with bucket counters of type `C`: the first level that
 /// [`choose_first`] chooses, then its buckets (the parallel sort runs the
-/// same levels, see [`crate::par`]).
-fn large_passes<T: RadixKey, C: Count>(v: &mut [T], sample: &[T::K]) {
-    let n = v.len();
+/// same levels, see [`crate::par`]). The first level reads the input where
+/// it is, and its buckets are sorted into the output, which they write
+/// before they read (see [`top_children`] and [`log_children`]).
+fn large_passes_counted<T: RadixKey, C: Count>(mut io: Io<'_, T>, sample: &[T::K]) {
+    let n = io.len();
     let mut counts: Vec<C> = Vec::new();
-    let first = choose_first(&mut Whole(v), sample, false, &mut counts);
+    let first = choose_first(&mut Whole(io.src()), sample, false, &mut counts);
     match first {
-        First::Sorted => return,
+        First::Sorted => {
+            io.copied();
+            return;
+        }
         First::Fill { prefix, shift } => {
-            fill(v, &counts, prefix, shift);
+            fill(io.dst(), &counts, prefix, shift);
             return;
         }
         _ => {}
     }
     let Some(mut scratch) = Scratch::new(n) else {
-        T::small_sort(v);
+        T::small_sort(io.copied());
         return;
     };
     let mut stack = Vec::new();
     match first {
         First::Offset(f) => {
-            scatter_top(v, &mut scratch, &mut counts, f, |x| x);
+            scatter_top(io.src(), &mut scratch, &mut counts, f, |x| x);
+            let v = io.dst();
             top_children(v, &mut scratch, &counts, |_| f.shift, 0, &mut stack, |_| {});
         }
         First::Linear(f, tz) => {
-            scatter_top(v, &mut scratch, &mut counts, f, |x| x);
+            scatter_top(io.src(), &mut scratch, &mut counts, f, |x| x);
             top_children(
-                v,
+                io.dst(),
                 &mut scratch,
                 &counts,
                 |_| f.shift,
@@ -917,17 +1010,25 @@ fn large_passes<T: RadixKey, C: Count>(v: &mut [T], sample: &[T::K]) {
         }
         First::Log(f, tz) => {
             scratch.resize(n, T::default());
-            // SAFETY: `choose_first` left the histogram of `f` over `v` in
-            // `counts`.
-            unsafe { scatter(v, &mut scratch, &mut counts, f) };
+            // SAFETY: `choose_first` left the histogram of `f` over the
+            // input in `counts`.
+            unsafe { scatter(io.src(), &mut scratch, &mut counts, f) };
             let bits_of = |d| f.child_bits(d);
-            log_children(&mut scratch, v, false, &counts, bits_of, tz, &mut stack);
+            log_children(
+                &mut scratch,
+                io.dst(),
+                false,
+                &counts,
+                bits_of,
+                tz,
+                &mut stack,
+            );
         }
         // Not chosen for keys other than floats; sorted all the same.
         First::Crowded | First::Sorted | First::Fill { .. } => {
             scratch.resize(n, T::default());
             msd(
-                v,
+                io.copied(),
                 &mut scratch,
                 true,
                 8 * size_of::<T::K>() as u32,
@@ -1051,38 +1152,63 @@ pub(crate) fn offset_first<T: RadixKey, C: Count, I: Input<T>>(
 /// Returns whether `v` is sorted after at most one scan: it was already
 /// non-decreasing, or it was non-increasing and has been reversed.
 fn presorted<T: RadixKey>(v: &mut [T]) -> bool {
+    match monotonic(v) {
+        Monotonic::Up => true,
+        Monotonic::Down => {
+            v.reverse();
+            true
+        }
+        Monotonic::Neither => false,
+    }
+}
+
+/// Which way the keys of a slice run, as one scan finds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Monotonic {
+    /// Non-decreasing (fewer than two keys too).
+    Up,
+    /// Non-increasing, and not non-decreasing.
+    Down,
+    Neither,
+}
+
+/// Which way the keys of `v` run, after at most one scan.
+fn monotonic<T: RadixKey>(v: &[T]) -> Monotonic {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, as just checked.
-        return unsafe { presorted_avx2(v) };
+        return unsafe { monotonic_avx2(v) };
     }
-    presorted_scan(v, T::BLOCK_CHECK)
+    monotonic_scan(v, T::BLOCK_CHECK)
 }
 
-/// [`presorted_scan`] compiled for AVX2, which compares four 64-bit keys at
+/// [`monotonic_scan`] compiled for AVX2, which compares four 64-bit keys at
 /// once (the baseline x86-64 target has no 64-bit vector compare, and its
 /// emulation loses to std's scalar run detection).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn presorted_avx2<T: RadixKey>(v: &mut [T]) -> bool {
+fn monotonic_avx2<T: RadixKey>(v: &[T]) -> Monotonic {
     // Blocks win for every type here.
-    presorted_scan(v, true)
+    monotonic_scan(v, true)
 }
 
-/// The body of [`presorted`]; `block`: check the non-decreasing order in
+/// The body of [`monotonic`]; `block`: check the non-decreasing order in
 /// blocks (see [`all_pairs`]).
 #[inline(always)]
-fn presorted_scan<T: RadixKey>(v: &mut [T], block: bool) -> bool {
+fn monotonic_scan<T: RadixKey>(v: &[T], block: bool) -> Monotonic {
     if v.len() < 2 {
-        return true;
+        return Monotonic::Up;
     }
     if T::le(v[0], v[1]) {
-        all_pairs(v, block, |a, b| T::le(a, b))
+        if all_pairs(v, block, |a, b| T::le(a, b)) {
+            Monotonic::Up
+        } else {
+            Monotonic::Neither
+        }
     } else if all_pairs(v, true, |a, b| T::le(b, a)) {
-        v.reverse();
-        true
+        Monotonic::Down
     } else {
-        false
+        Monotonic::Neither
     }
 }
 
@@ -1186,9 +1312,7 @@ impl<K: Bits> FewTable<K> {
 /// Equal keys are bit-identical values, so writing each value out `count`
 /// times yields a permutation of the input.
 fn few_distinct<T: RadixKey>(v: &mut [T], sample: &[T::K]) -> bool {
-    // At most half the sample distinct: a small sample of a spread input
-    // holds many distinct values, but a quarter of them may repeat.
-    if sample.chunk_by(|a, b| a == b).count() > FEW.min(sample.len() / 2) {
+    if !may_be_few(sample) {
         return false;
     }
     let Some(table) = FewTable::count(v.iter().map(|x| x.key())) else {
@@ -1201,6 +1325,14 @@ fn few_distinct<T: RadixKey>(v: &mut [T], sample: &[T::K]) -> bool {
         start += c;
     }
     true
+}
+
+/// Whether the sorted `sample` suggests that its input holds few distinct
+/// values, for [`few_distinct`] to count: at most half the sample distinct,
+/// since a small sample of a spread input holds many distinct values, but
+/// a quarter of them may repeat.
+fn may_be_few<K: Bits>(sample: &[K]) -> bool {
+    sample.chunk_by(|a, b| a == b).count() <= FEW.min(sample.len() / 2)
 }
 
 /// Whether the first MSD digit of `n` keys would put more than
@@ -1816,7 +1948,9 @@ fn scatter_top<T: RadixKey, U: RadixKey, C: Count, F: Digit<T>>(
 /// Sorts the buckets of the first level's scatter from `scratch` into `v`,
 /// calling `done` on each bucket's place in `v` once it is sorted there:
 /// `ends` are the buckets' ends; the keys of bucket `d` agree above their
-/// low `bits_of(d)` bits, and every key agrees below bit `tz`.
+/// low `bits_of(d)` bits, and every key agrees below bit `tz`. Writes each
+/// place of `v` before it reads it, so `v` may hold anything on entry: the
+/// sort into another buffer ([`Io::Apart`]) relies on it.
 pub(crate) fn top_children<T: RadixKey, C: Count>(
     v: &mut [T],
     scratch: &mut [T],
@@ -1920,7 +2054,7 @@ fn sort_bucket_into<T: RadixKey, C: Count>(
 /// (where the scatter left them, `ends` their ends) with [`msd`], the result
 /// going to `data` if `data_is_out`, else to `other`. The keys of bucket `d`
 /// agree above their low `bits_of(d)` bits ([`Log::child_bits`]), and every
-/// key below bit `tz`.
+/// key below bit `tz`. As [`msd`], `other` may hold anything on entry.
 pub(crate) fn log_children<T: RadixKey, C: Count>(
     data: &mut [T],
     other: &mut [T],
@@ -1950,11 +2084,12 @@ pub(crate) fn log_children<T: RadixKey, C: Count>(
 
 /// Sorts the keys of `data`, leaving the result in the caller's buffer:
 /// `data` itself if `data_is_out`, else `other` (same length). The buffer
-/// that does not get the result is used as scratch. The keys are known to
-/// agree above their low `bits` bits and below bit `tz`. `stack` holds the
-/// bucket boundaries of
-/// the levels above; this level appends its own and removes them before
-/// returning.
+/// that does not get the result is used as scratch. Either way `other` may
+/// hold anything on entry: each of its places is written before it is
+/// read, which [`top_children`] relies on. The keys are known to agree
+/// above their low `bits` bits and below bit `tz`. `stack` holds the
+/// bucket boundaries of the levels above; this level appends its own and
+/// removes them before returning.
 fn msd<T: RadixKey, C: Count>(
     data: &mut [T],
     other: &mut [T],
