@@ -20,9 +20,9 @@ std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  
 old       abi10           u32 u64                  stable, in place                                -                        available  insertion sort, built against the ABI 1.0 header
 
 MODULE          VERSION  ABI  FEATURES  FROM
-wildsort        1.0.0    1.2  c11       built-in
-wildsort_radix  0.1.0    1.2  -         built-in
-wildsort_std    0.1.0    1.2  -         built-in
+wildsort        1.0.0    1.3  c11       built-in
+wildsort_radix  0.1.0    1.3  -         built-in
+wildsort_std    0.1.0    1.3  -         built-in
 abi10           1.0.0    1.0  -         <sandbox>/plugins/libabi10.so
 
 ", wildhost_suite::SEARCH_PATH].concat(),

@@ -33,9 +33,9 @@ std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  
 pairs11   abi11           u32 u64                  stable, parallel, pairs, in place               -                        available  insertion sort of keys and pairs, built against the ABI 1.1 header
 
 MODULE          VERSION  ABI  FEATURES  FROM
-wildsort        1.0.0    1.2  c11       built-in
-wildsort_radix  0.1.0    1.2  -         built-in
-wildsort_std    0.1.0    1.2  -         built-in
+wildsort        1.0.0    1.3  c11       built-in
+wildsort_radix  0.1.0    1.3  -         built-in
+wildsort_std    0.1.0    1.3  -         built-in
 abi11           1.1.0    1.1  -         <sandbox>/plugins/libabi11.so
 
 ", wildhost_suite::SEARCH_PATH].concat(),

@@ -96,9 +96,9 @@ fn a_copy_of_wildhost_alone_lists_its_built_in_backends() {
     let text = alone.run(&["list"]);
     text.expect_code(0)
         .expect_stdout(&["MODULE          VERSION  ABI  FEATURES  FROM\n\
-         wildsort        1.0.0    1.2  c11       built-in\n\
-         wildsort_radix  0.1.0    1.2  -         built-in\n\
-         wildsort_std    0.1.0    1.2  -         built-in\n"]);
+         wildsort        1.0.0    1.3  c11       built-in\n\
+         wildsort_radix  0.1.0    1.3  -         built-in\n\
+         wildsort_std    0.1.0    1.3  -         built-in\n"]);
 }
 
 /// 20000 random integers of both signs, one per line, and the same sorted.
@@ -156,7 +156,7 @@ doc:          radix sorts
 features:     -
 availability: available
 backends:
-  radix  [u32 u64 i32 i64 f32 f64]  stable, parallel, pairs, threads, scratch 100%
+  radix  [u32 u64 i32 i64 f32 f64]  stable, parallel, pairs, threads, from source, scratch 100%
       MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
 ",
         "",

@@ -293,11 +293,11 @@ std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%  
 hostile   host_a          u64                      in place                                        -                        available  sorts with qsort
 
 MODULE          VERSION  ABI  FEATURES  FROM
-wildsort        1.0.0    1.2  c11       built-in
-wildsort_radix  0.1.0    1.2  -         built-in
-wildsort_std    0.1.0    1.2  -         built-in
-host_a          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_a.so
-host_b          6.6.6    1.2  qsort     <sandbox>/plugins/libhost_b.so
+wildsort        1.0.0    1.3  c11       built-in
+wildsort_radix  0.1.0    1.3  -         built-in
+wildsort_std    0.1.0    1.3  -         built-in
+host_a          6.6.6    1.3  qsort     <sandbox>/plugins/libhost_a.so
+host_b          6.6.6    1.3  qsort     <sandbox>/plugins/libhost_b.so
 
 shadowed (1):
   backend `hostile` of module `host_b`: the name is taken by module `host_a` (reach it as `host_b.hostile`)

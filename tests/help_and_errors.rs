@@ -153,7 +153,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       mine (from the file name)
 entry point:  WildInit_mine (exported)
-ABI tag:      1.2 (host speaks 1.2)
+ABI tag:      1.3 (host speaks 1.3)
 needs:        libc.so.6
 library path: -
 status:       refused at discovery: the file is writable by every user (mode 0666)

@@ -64,7 +64,7 @@ const REFUSED: &[Case] = &[
     case(
         "TAG_MINOR_NEWER",
         "preflight",
-        "plugin ABI 1.3 is newer than this host's 1.2",
+        "plugin ABI 1.4 is newer than this host's 1.3",
     ),
     case(
         "NULL_DEFINITION",
@@ -77,7 +77,11 @@ const REFUSED: &[Case] = &[
         "the module definition is misaligned",
     ),
     case("BAD_MAGIC", "validation", "magic"),
-    case("DEF_SAYS_MAJOR_2", "validation", "2.2"),
+    case(
+        "DEF_SAYS_MAJOR_2",
+        "validation",
+        "the module definition says ABI 2.",
+    ),
     case("SMALL_SIZE", "validation", "16 bytes"),
     case("NAME_MISMATCH", "validation", "someone_else"),
     case(
@@ -107,7 +111,7 @@ const REFUSED: &[Case] = &[
     case(
         "SHORT_STRIDE",
         "validation",
-        "method entries are 8 bytes apart, ABI 1.2 needs a multiple of 8 from 64 to 1024",
+        "method entries are 8 bytes apart, ABI 1.3 needs a multiple of 8 from 64 to 1024",
     ),
     case(
         "HUGE_STRIDE",
@@ -519,10 +523,10 @@ std       wildsort_std        u32 u64 i32 i64 f32 f64  stable, pairs, scratch 10
 hostile   h_init_unavailable  u64                      in place                                        -                        unavailable: no FROB unit on this machine  sorts with qsort
 
 MODULE              VERSION  ABI  FEATURES  FROM
-wildsort            1.0.0    1.2  c11       built-in
-wildsort_radix      0.1.0    1.2  -         built-in
-wildsort_std        0.1.0    1.2  -         built-in
-h_init_unavailable  6.6.6    1.2  qsort     <sandbox>/plugins/libh_init_unavailable.so
+wildsort            1.0.0    1.3  c11       built-in
+wildsort_radix      0.1.0    1.3  -         built-in
+wildsort_std        0.1.0    1.3  -         built-in
+h_init_unavailable  6.6.6    1.3  qsort     <sandbox>/plugins/libh_init_unavailable.so
 
 ", wildhost_suite::SEARCH_PATH].concat(),
         "",
@@ -558,7 +562,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       h_init_fails (from the file name)
 entry point:  WildInit_h_init_fails (exported)
-ABI tag:      1.2 (host speaks 1.2)
+ABI tag:      1.3 (host speaks 1.3)
 needs:        libc.so.6
 library path: -
 layout:       not exported (C plugin): checked by magic, version and size
@@ -621,10 +625,10 @@ std       wildsort_std          u32 u64 i32 i64 f32 f64  stable, pairs, scratch 
 frob      wildsort_unavailable  u64                      in place                                        -                        unavailable: needs the imaginary FROB instruction set, which this CPU lacks  sorts with FROB instructions
 
 MODULE                VERSION  ABI  FEATURES  FROM
-wildsort              1.0.0    1.2  c11       built-in
-wildsort_radix        0.1.0    1.2  -         built-in
-wildsort_std          0.1.0    1.2  -         built-in
-wildsort_unavailable  0.1.0    1.2  frob      <sandbox>/plugins/libwildsort_unavailable.so
+wildsort              1.0.0    1.3  c11       built-in
+wildsort_radix        0.1.0    1.3  -         built-in
+wildsort_std          0.1.0    1.3  -         built-in
+wildsort_unavailable  0.1.0    1.3  frob      <sandbox>/plugins/libwildsort_unavailable.so
 
 ", wildhost_suite::SEARCH_PATH].concat(),
         "",

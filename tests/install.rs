@@ -116,7 +116,7 @@ fn install_checks_a_file_copies_it_into_a_new_user_directory_and_records_it() {
     let plugin = good_plugin();
     let out = wildhost(&sandbox, &["install", plugin.to_str().expect("utf-8")]);
     out.expect_code(0).expect_stdout(&[
-        "installed good_c 0.1.0 (ABI 1.2) from file ",
+        "installed good_c 0.1.0 (ABI 1.3) from file ",
         "  backend:  good (u32 u64 i32 i64 f32 f64)",
         "checks passed (a quick run)",
         &format!("  sha256:   {}", sha256_of(&plugin)),
@@ -426,7 +426,7 @@ fn a_foreign_future_or_failing_plugin_is_refused_and_nothing_is_installed() {
         ),
         (
             fixtures::hostile("TAG_MINOR_NEWER"),
-            &["refused at preflight: plugin ABI 1.3 is newer than this host's 1.2"],
+            &["refused at preflight: plugin ABI 1.4 is newer than this host's 1.3"],
         ),
         (
             fixtures::hostile("SORT_DROPS_THE_MAX"),
@@ -554,7 +554,7 @@ fn host_tag() -> String {
     } else {
         "gnu"
     };
-    format!("{}-linux-{libc}-abi1.2", std::env::consts::ARCH)
+    format!("{}-linux-{libc}-abi1.3", std::env::consts::ARCH)
 }
 
 #[test]
@@ -657,7 +657,7 @@ fn hostile_archives_are_refused_and_nothing_is_written() {
     let tmp = sandbox.path().join("tmp");
     fs::create_dir(&tmp).expect("mkdir");
     let absolute = format!("{}/evil-absolute", sandbox.path().display());
-    let metadata = br#"{"format":1,"module":"evil","file":"libevil.so","tag":"x86_64-linux-gnu-abi1.2","sha256":"0000000000000000000000000000000000000000000000000000000000000000","build":"make","features":[]}"#;
+    let metadata = br#"{"format":1,"module":"evil","file":"libevil.so","tag":"x86_64-linux-gnu-abi1.3","sha256":"0000000000000000000000000000000000000000000000000000000000000000","build":"make","features":[]}"#;
     let absolute_cause = format!("the member `{absolute}` has an absolute path");
     let cases: [(&str, Vec<u8>, &str); 6] = [
         (
@@ -740,7 +740,7 @@ fn an_archive_for_another_machine_is_built_from_its_source() {
     } else {
         "aarch64"
     };
-    let tag = format!("{other}-linux-gnu-abi1.2");
+    let tag = format!("{other}-linux-gnu-abi1.3");
     let metadata = format!(
         r#"{{"format":1,"module":"demo_far","file":"libdemo_far.so","tag":"{tag}","sha256":"{}","build":"make","features":[]}}"#,
         "0".repeat(64)

@@ -447,3 +447,74 @@ fn pairs_of_other_lengths_are_an_error_not_a_call() {
     );
     assert_eq!(keys, [2, 1, 0]);
 }
+
+/// A sorted copy through every shipped backend, for every key type, past
+/// the sizes where a backend may just copy and sort in place: bit for bit
+/// the in-place sort of a copy, the source unchanged; and through the one
+/// that sorts from a source, the call reaches it with the source.
+#[test]
+fn sorted_copies_equal_sorted_copies_in_place() {
+    fn check<T: wildhost::SortKey>(backend: &wildhost::Backend, source: Vec<T>) {
+        let bits = |v: &[T]| v.iter().map(|k| k.bits()).collect::<Vec<u64>>();
+        let before = bits(&source);
+        for threads in [1, 2, 3] {
+            let mut expected = source.clone();
+            backend
+                .sort_with_threads(&mut expected, threads)
+                .expect("sorted in place");
+            let mut out = source.iter().rev().copied().collect::<Vec<T>>();
+            backend
+                .sort_copy_with_threads(&source, &mut out, threads)
+                .expect("sorted copy");
+            assert!(
+                bits(&out) == bits(&expected),
+                "{} threads {threads}",
+                backend.name()
+            );
+            assert!(
+                bits(&source) == before,
+                "{} wrote its source",
+                backend.name()
+            );
+        }
+        let mut short = vec![source[0]; source.len() - 1];
+        let err = backend
+            .sort_copy_with_threads(&source, &mut short, 1)
+            .expect_err("lengths differ");
+        assert!(
+            err.to_string().contains("needs room for every key"),
+            "{err}"
+        );
+    }
+    let registry = registry();
+    let radix = registry.backend("radix").expect("radix");
+    assert!(radix.sorts_from_source());
+    assert!(!registry.backend("std").expect("std").sorts_from_source());
+    let mut rng = Rng::new(0x5eed);
+    let n = 300_000;
+    for name in ["radix", "std", "wildsort"] {
+        let backend = registry.backend(name).expect("a shipped backend");
+        check(backend, (0..n).map(|_| rng.next_u64() as u32).collect());
+        check(
+            backend,
+            (0..n).map(|_| rng.next_u64()).collect::<Vec<u64>>(),
+        );
+        check(backend, (0..n).map(|_| rng.next_u64() as i32).collect());
+        check(
+            backend,
+            (0..n)
+                .map(|_| (rng.next_u64() % 1000) as i64 - 500)
+                .collect(),
+        );
+        check(
+            backend,
+            (0..n)
+                .map(|_| f32::from_bits(rng.next_u64() as u32))
+                .collect(),
+        );
+        check(
+            backend,
+            (0..n).map(|_| f64::from_bits(rng.next_u64())).collect(),
+        );
+    }
+}

@@ -76,7 +76,7 @@ fn list_json_has_every_field() {
         .find(|b| b["name"] == "wildsort")
         .expect("wildsort");
     assert_eq!(wildsort["module"], "wildsort");
-    assert_eq!(wildsort["abi"], "1.2");
+    assert_eq!(wildsort["abi"], "1.3");
     assert_eq!(wildsort["stable"], true);
     assert_eq!(wildsort["parallel"], false);
     assert_eq!(wildsort["pairs"], true);
@@ -148,7 +148,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort (from the file name)
 entry point:  WildInit_wildsort (exported)
-ABI tag:      1.2 (host speaks 1.2)
+ABI tag:      1.3 (host speaks 1.3)
 needs:        libc.so.6
 library path: -
 layout:       not exported (C plugin): checked by magic, version and size
@@ -186,7 +186,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort_std (from the file name)
 entry point:  WildInit_wildsort_std (exported)
-ABI tag:      1.2 (host speaks 1.2)
+ABI tag:      1.3 (host speaks 1.3)
 needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's
@@ -210,7 +210,7 @@ size:         <size> bytes
 format:       ELF 64-bit <arch> shared library
 module:       wildsort_radix (from the file name)
 entry point:  WildInit_wildsort_radix (exported)
-ABI tag:      1.2 (host speaks 1.2)
+ABI tag:      1.3 (host speaks 1.3)
 needs:        libgcc_s.so.1 libc.so.6 <ld.so>
 library path: -
 layout:       abi_stable layout matches the host's
@@ -221,7 +221,7 @@ doc:          radix sorts
 features:     -
 availability: available
 backends:
-  radix  [u32 u64 i32 i64 f32 f64]  stable, parallel, pairs, threads, scratch 100%
+  radix  [u32 u64 i32 i64 f32 f64]  stable, parallel, pairs, threads, from source, scratch 100%
       MSD radix sort (adaptive digits, counting for few values), one scratch buffer the size of the input; on several threads when given a thread count
 ",
     );

@@ -80,6 +80,10 @@ mod abi_1_0;
 // has a thread count, having no `sort_with`.
 mod abi_1_1;
 
+// The ABI 1.2 plugin of `fixtures/abi-1.2`, kept for ever: it loads, sorts
+// through `sort_with`, and gets a sorted copy by a copy, never a source.
+mod abi_1_2;
+
 // ABI 1.2's `sort_with`: the thread count reaches the backend, keys and
 // pairs sort through it, and a wrong result is caught as `sort`'s is.
 mod threads;

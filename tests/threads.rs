@@ -45,7 +45,7 @@ fn the_thread_count_reaches_sort_with_with_the_options_size() {
         let mut keys = [2u64, 1];
         assert_eq!(
             failure(echo.sort_with_threads(&mut keys, threads)),
-            format!("sort_with: threads={seen} size=8 payload_type=0"),
+            format!("sort_with: threads={seen} size=16 payload_type=0"),
         );
     }
     // The plain calls never go through `sort_with`.
@@ -61,11 +61,11 @@ fn pairs_reach_sort_with_with_their_payload_type() {
     let mut keys = [2u64, 1];
     assert_eq!(
         failure(echo_pairs.sort_pairs_with_threads(&mut keys, &mut [0u32, 1], 5)),
-        "sort_with: threads=5 size=8 payload_type=1",
+        "sort_with: threads=5 size=16 payload_type=1",
     );
     assert_eq!(
         failure(echo_pairs.sort_pairs_with_threads(&mut keys, &mut [0u64, 1], 2)),
-        "sort_with: threads=2 size=8 payload_type=2",
+        "sort_with: threads=2 size=16 payload_type=2",
     );
     let mut payload = [0u32, 1];
     echo_pairs
@@ -84,12 +84,12 @@ fn the_pairs_fallbacks_pass_the_thread_count_to_the_key_sort() {
     // u32 keys: packed with their positions into its u64 sort.
     assert_eq!(
         failure(echo.sort_pairs_with_threads(&mut [2u32, 1], &mut [0u64, 1], 6)),
-        "sort_with: threads=6 size=8 payload_type=0",
+        "sort_with: threads=6 size=16 payload_type=0",
     );
     // u64 keys: sorted alone, each payload placed after them.
     assert_eq!(
         failure(echo.sort_pairs_with_threads(&mut [2u64, 1], &mut [0u32, 1], 7)),
-        "sort_with: threads=7 size=8 payload_type=0",
+        "sort_with: threads=7 size=16 payload_type=0",
     );
 }
 
@@ -168,8 +168,8 @@ fn verify_checks_sort_with_on_one_thread_and_on_four() {
         "PASS  good        u64  threads-1             n=1000",
         "PASS  good        u64  threads-4             n=1000",
         "PASS  good        u64  threads-4 pairs-u32   n=1000",
-        "sort_with: threads=4 size=8 payload_type=0",
-        "sort_with: threads=4 size=8 payload_type=1",
+        "sort_with: threads=4 size=16 payload_type=0",
+        "sort_with: threads=4 size=16 payload_type=1",
         "FAIL  garbage     u64  threads-1             n=1000",
         "not sorted: keys 0 and 1 are out of order",
         "FAIL  garbage     u64  threads-4 pairs-u32   n=1000",

@@ -64,7 +64,7 @@ fn a_plugin_with_one_key_type_is_checked_on_it_and_refused_the_others() {
     assert_eq!(json["seed"], 42);
     assert_eq!(json["max_len"], 3000);
     assert_eq!(json["module"]["name"], "hostile");
-    assert_eq!(json["module"]["abi"], "1.2");
+    assert_eq!(json["module"]["abi"], "1.3");
     assert_eq!(json["module"]["backends"], 1);
 }
 
@@ -430,7 +430,7 @@ fn pairs_and_stability_are_checked_through_the_pairs_entry() {
 #[test]
 fn a_backend_without_pairs_skips_them_and_says_why() {
     let sandbox = Sandbox::new();
-    // The hostile fixture, built against the 1.2 header, has no pairs entry.
+    // The hostile fixture, built against the current header, has no pairs entry.
     let out = verify(&sandbox, &hostile("NONE"), &["--max-len", "1000", "--json"]);
     out.expect_code(0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -443,7 +443,7 @@ fn a_backend_without_pairs_skips_them_and_says_why() {
     assert_eq!(pairs[0]["status"], "skip");
     assert_eq!(
         pairs[0]["detail"],
-        "built for ABI 1.2, no pairs entry (sort_pairs is null)"
+        "built for ABI 1.3, no pairs entry (sort_pairs is null)"
     );
     let stable = checks
         .iter()

@@ -1,11 +1,12 @@
 /*
- * wildsort.h — the wildhost plugin ABI, version 1.2.
+ * wildsort.h — the wildhost plugin ABI, version 1.3.
  *
  * A wildhost plugin is a shared library holding one *module*. A module holds
  * one or more *backends*: functions that sort an array of numbers in place,
  * and, since ABI 1.1, may sort keys together with a payload (see "Pairs");
  * since ABI 1.2, the host may tell a backend how many threads one call may
- * use (see "Threads per call").
+ * use (see "Threads per call"); since ABI 1.3, a backend may sort a copy
+ * without the host copying first (see "Sorting from a source").
  * The `wildhost` host finds plugin files in its plugin directories, checks
  * them before running any of their code, loads them, and calls the backend
  * the user picks (`wildhost sort --backend NAME`).
@@ -68,8 +69,8 @@
  * place. A host refuses every plugin of another major, with a message that
  * names both versions.
  *
- * WILD_ABI_MINOR grows when fields are appended at the end of WildModuleDef
- * or WildMethodDef. Each struct carries its own size (`size`, and
+ * WILD_ABI_MINOR grows when fields are appended at the end of WildModuleDef,
+ * WildMethodDef or WildSortOptions, or a flag bit gets a meaning. Each struct carries its own size (`size`, and
  * `method_size` for the method table), so a host reads the fields a plugin
  * has and treats the rest as absent: plugins built for an older minor keep
  * loading in newer hosts. A host refuses a plugin whose minor is newer than
@@ -95,6 +96,14 @@
  *        refused like any newer minor, before it is opened ("plugin ABI
  *        1.2 is newer than this host's 1.1"): a plugin that must load in
  *        older hosts is built against their header, without `sort_with`.
+ *   1.3  appends `source` to WildSortOptions and defines
+ *        WILD_FLAG_FROM_SOURCE (see "Sorting from a source"). A 1.3 host
+ *        fills 16 bytes of options on 64-bit machines; a 1.2 backend reads
+ *        the first 8, as it knows them, and is never given a `source`: the
+ *        host sets it only for a backend of a 1.3 or later module that
+ *        declares the flag. A 1.2 module that sets the flag's bit is
+ *        refused, as any unknown bit. A 1.3 plugin in an older host is
+ *        refused like any newer minor.
  *
  * ------------------------------------------------------------------------
  * Loading, in order (in each process that loads the plugin)
@@ -237,6 +246,35 @@
  *
  * A forked copy of the host (`--isolate`) has only the calling thread, as
  * under "Threads"; `sort_with` starts its own threads there like anywhere.
+ *
+ * ------------------------------------------------------------------------
+ * Sorting from a source (ABI 1.3)
+ * ------------------------------------------------------------------------
+ * A caller who wants a sorted copy (Python's `wildsort.sort(array)`
+ * returns a new array) would copy the keys and sort the copy in place. A
+ * sort that reads its input once and writes it elsewhere anyway (a radix
+ * sort's first scatter) can read the original instead and save the copy.
+ * A backend declares that it can with WILD_FLAG_FROM_SOURCE; then the host
+ * may call its `sort_with` with `options->source` set:
+ *
+ *  - `source` points to the `len` keys to sort, of type `key_type`,
+ *    aligned for it. The backend only reads them; they do not change.
+ *  - `keys` is where the sorted keys go: room for `len` keys of that type,
+ *    aligned, writable, whose contents on entry mean nothing (the host may
+ *    pass a fresh allocation). The two buffers do not overlap.
+ *  - The result in `keys` is the one an in-place sort of a copy of
+ *    `source` would give. Everything else is `sort_with`'s contract:
+ *    `threads`, status codes, messages, scratch (`scratch_percent` of the
+ *    keys' bytes, not counting `keys` itself). On an error `keys` holds
+ *    anything and `source` is unchanged.
+ *  - Only key-only calls carry a source: with a payload, `source` is NULL.
+ *    A NULL `source` (or a `size` that does not cover it) is the in-place
+ *    call of "Threads per call".
+ *  - The flag needs `sort_with`, and the module must be built for ABI 1.3
+ *    or later. A backend without the flag never gets a `source`; the host
+ *    copies and sorts in place instead. A backend with the flag that gets
+ *    a source it cannot use (a key type it cannot sort from one, say) may
+ *    copy `source` into `keys` and sort there.
  */
 #ifndef WILDSORT_H
 #define WILDSORT_H
@@ -251,7 +289,7 @@ extern "C" {
 /* "WILDSORT" read as a little-endian 64-bit integer. */
 #define WILD_MAGIC UINT64_C(0x54524F53444C4957)
 #define WILD_ABI_MAJOR 1
-#define WILD_ABI_MINOR 2
+#define WILD_ABI_MINOR 3
 
 /* Key types. Each is one bit: a backend declares a set of them in
  * `key_types`, and `sort` receives exactly one in `key_type`. */
@@ -273,12 +311,16 @@ extern "C" {
 #define WILD_FLAG_STABLE UINT32_C(0x01)   /* equal keys keep their order (and,
                                              in `sort_pairs`, their payloads') */
 #define WILD_FLAG_PARALLEL UINT32_C(0x02) /* may use more than one thread */
+#define WILD_FLAG_FROM_SOURCE UINT32_C(0x04) /* ABI 1.3: `sort_with` sorts from
+                                                `options->source` into `keys`
+                                                (see "Sorting from a source") */
 
 /* Status codes returned by `sort`, `sort_pairs`, `sort_with` and `init`. */
 #define WILD_OK 0
 #define WILD_ERR_UNSUPPORTED_KEY_TYPE 1 /* a key type the backend did not declare */
 #define WILD_ERR_INVALID_ARGUMENT 2     /* NULL buffer with len > 0, misaligned buffer,
-                                           NULL or short `options` */
+                                           NULL or short `options`, a `source`
+                                           that overlaps `keys` */
 #define WILD_ERR_OUT_OF_MEMORY 3        /* scratch memory could not be allocated */
 #define WILD_ERR_PANICKED 4             /* a Rust backend panicked (caught by the SDK) */
 #define WILD_ERR_FAILED 5               /* anything else; the message says what */
@@ -335,6 +377,9 @@ typedef struct WildSortOptions {
     uint32_t size;    /* bytes of this struct the host filled */
     uint32_t threads; /* most threads the call may run on, the calling one
                          included; at least 1 */
+    /* ABI 1.3: NULL, or the keys to sort into `keys` (see "Sorting from a
+     * source"); set only for a backend flagged WILD_FLAG_FROM_SOURCE. */
+    const void *source;
 } WildSortOptions;
 
 /*

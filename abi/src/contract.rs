@@ -15,7 +15,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"WILDSORT");
 pub const ABI_MAJOR: u16 = 1;
 /// Minor ABI version. Minors only append fields; a host reads every minor up
 /// to its own and refuses newer ones.
-pub const ABI_MINOR: u16 = 2;
+pub const ABI_MINOR: u16 = 3;
 
 /// Prefix of the entry symbol, which every plugin exports: module
 /// `wildsort_radix` exports the function `WildInit_wildsort_radix`. Found in
@@ -76,8 +76,17 @@ pub mod flags {
     /// [`MethodDef::sort_with`](super::MethodDef::sort_with), through which
     /// the host bounds its threads.
     pub const PARALLEL: u32 = 1 << 1;
-    /// Every flag ABI 1.0 defines; other bits must be zero.
-    pub const KNOWN: u32 = STABLE | PARALLEL;
+    /// ABI 1.3: the backend's
+    /// [`MethodDef::sort_with`](super::MethodDef::sort_with) sorts from
+    /// [`SortOptions::source`](super::SortOptions::source) into its `keys`
+    /// buffer, without the host copying first. Needs `sort_with`, and a
+    /// module built for ABI 1.3 or later.
+    pub const FROM_SOURCE: u32 = 1 << 2;
+    /// Every flag ABI 1.0 to 1.2 defines: a module built for one of them
+    /// must leave the other bits zero.
+    pub const KNOWN_1_2: u32 = STABLE | PARALLEL;
+    /// Every flag this ABI defines; other bits must be zero.
+    pub const KNOWN: u32 = STABLE | PARALLEL | FROM_SOURCE;
 }
 
 /// The key types of the ABI. The discriminant is the bit used both in
@@ -291,6 +300,11 @@ pub struct SortOptions {
     /// The most threads the call may run on, the calling one included; at
     /// least 1 (a backend reads 0 as 1).
     pub threads: u32,
+    /// ABI 1.3: null, or the keys to sort into the call's `keys` buffer,
+    /// which then holds no keys on entry; only for a backend flagged
+    /// [`flags::FROM_SOURCE`], only without a payload. The two buffers do
+    /// not overlap, and the backend never writes `source`.
+    pub source: *const c_void,
 }
 
 impl SortOptions {
@@ -299,12 +313,30 @@ impl SortOptions {
     pub const THREADS_END: usize =
         core::mem::offset_of!(SortOptions, threads) + core::mem::size_of::<u32>();
 
+    /// The bytes a backend needs `size` to cover to read
+    /// [`SortOptions::source`].
+    pub const SOURCE_END: usize =
+        core::mem::offset_of!(SortOptions, source) + core::mem::size_of::<*const c_void>();
+
+    /// `size` as a 1.2 host fills it: the fields before `source`.
+    pub const SIZE_1_2: usize = core::mem::offset_of!(SortOptions, source);
+
     /// The options of a call that may run on `threads` threads, as this
     /// host fills them: every field this crate knows, `size` saying so.
     pub const fn with_threads(threads: u32) -> SortOptions {
         SortOptions {
             size: core::mem::size_of::<SortOptions>() as u32,
             threads,
+            source: core::ptr::null(),
+        }
+    }
+
+    /// [`SortOptions::with_threads`] with the keys to sort from: `source`
+    /// (see [`flags::FROM_SOURCE`]).
+    pub const fn from_source(threads: u32, source: *const c_void) -> SortOptions {
+        SortOptions {
+            source,
+            ..SortOptions::with_threads(threads)
         }
     }
 }

@@ -376,6 +376,118 @@ pub unsafe fn run_sort_pairs_with<T: Key>(
     }
 }
 
+/// The keys a [`SortWithFn`](crate::SortWithFn) call sorts from (ABI
+/// 1.3): `options`' `source`, or null when there is none, `options` is
+/// null or misaligned, or its `size` ends before `source` (a 1.2 host's).
+///
+/// # Safety
+/// `options` is null or points to at least `size` readable bytes of a
+/// [`SortOptions`] (its `size` field is always readable when it is not
+/// null).
+#[inline(always)]
+pub unsafe fn source_of(options: *const SortOptions) -> *const c_void {
+    if options.is_null() || !options.is_aligned() {
+        return core::ptr::null();
+    }
+    // SAFETY: non-null and aligned; `size` is in every version.
+    let size = unsafe { (&raw const (*options).size).read() } as usize;
+    if size < SortOptions::SOURCE_END {
+        return core::ptr::null();
+    }
+    // SAFETY: `size` covers `source` (checked above), and the caller
+    // guarantees `size` readable bytes.
+    unsafe { (&raw const (*options).source).read() }
+}
+
+/// Sorts the `len` keys at `source` into `keys` with `sort` on at most the
+/// threads `options` allows, inside the contract of
+/// [`SortWithFn`](crate::SortWithFn) called with a source (ABI 1.3, see
+/// [`flags::FROM_SOURCE`](crate::flags::FROM_SOURCE)): checks the options
+/// and both buffers (non-null, aligned, not overlapping), catches panics,
+/// reports.
+///
+/// `sort` gets the source, the output (whose contents mean nothing on
+/// entry: it must write every key) and the thread count.
+///
+/// # Safety
+/// The caller passes on the [`SortWithFn`](crate::SortWithFn) arguments it
+/// received, with `source` read by [`source_of`]: `source` points to `len`
+/// keys of type `T` that no one writes during the call; `keys` to room for
+/// `len` keys of type `T`, initialised memory that no one else accesses
+/// during the call; `options` as for [`threads_of`]; `err` null or valid
+/// for `err_cap` bytes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn run_sort_from<T: Key>(
+    source: *const c_void,
+    keys: *mut c_void,
+    len: usize,
+    options: *const SortOptions,
+    err: *mut c_char,
+    err_cap: usize,
+    sort: fn(&[T], &mut [T], usize),
+) -> i32 {
+    // SAFETY: as the caller guarantees.
+    let threads = match unsafe { threads_of(options, err, err_cap) } {
+        Ok(threads) => threads,
+        Err(code) => return code,
+    };
+    if len == 0 {
+        return status::OK;
+    }
+    let (source, keys) = (source.cast::<T>(), keys.cast::<T>());
+    let problem =
+        if source.is_null() || keys.is_null() || !source.is_aligned() || !keys.is_aligned() {
+            Some("source or buffer is null or misaligned")
+        } else {
+            // Byte ranges, compared as addresses: no pointer is formed past
+            // either buffer.
+            let bytes = len.saturating_mul(size_of::<T>());
+            let (s, k) = (source as usize, keys as usize);
+            let apart = s.checked_add(bytes).is_some_and(|end| end <= k)
+                || k.checked_add(bytes).is_some_and(|end| end <= s);
+            (!apart).then_some("source and buffer overlap")
+        };
+    if let Some(problem) = problem {
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        unsafe { write_message(err, err_cap, problem) };
+        return status::INVALID_ARGUMENT;
+    }
+    // SAFETY: both non-null, aligned and apart (checked above); the caller
+    // guarantees `len` keys at `source`, unwritten during the call, and
+    // room for `len` initialised keys at `keys`, exclusively this call's.
+    let (from, into) = unsafe {
+        (
+            core::slice::from_raw_parts(source, len),
+            core::slice::from_raw_parts_mut(keys, len),
+        )
+    };
+    match panic::catch_unwind(AssertUnwindSafe(|| sort(from, into, threads))) {
+        Ok(()) => status::OK,
+        // SAFETY: `err`/`err_cap` as the caller guarantees.
+        Err(payload) => unsafe { report_panic(payload, err, err_cap) },
+    }
+}
+
+/// The answer of a backend that does not sort from a source, given one: it
+/// is not flagged [`flags::FROM_SOURCE`](crate::flags::FROM_SOURCE), so
+/// the host should not have.
+///
+/// # Safety
+/// `err` is null or valid for `err_cap` bytes.
+#[cold]
+pub unsafe fn no_source(err: *mut c_char, err_cap: usize) -> i32 {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        write_message(
+            err,
+            err_cap,
+            "options carry a source, but this backend does not sort from one",
+        )
+    };
+    status::INVALID_ARGUMENT
+}
+
 /// The answer of a backend asked for a key type it did not declare.
 ///
 /// # Safety
@@ -509,6 +621,22 @@ unsafe impl<const N: usize> Sync for CStrList<N> {}
 /// // in a backend: flags: wildhost_abi::flags::PARALLEL,
 /// //     sorts: { u64: sort_u64 }, parallel: { u64: par_u64 },
 /// ```
+///
+/// An optional `from_source: { u64: from_u64, ... }` last (ABI 1.3, with
+/// `parallel`, for the same key types) lets the host skip its copy when a
+/// caller wants a sorted copy: `fn(&[K], &mut [K], usize)` sorts the
+/// first slice into the second (whose contents mean nothing on entry) on
+/// at most that many threads. The macro sets
+/// [`flags::FROM_SOURCE`](crate::flags::FROM_SOURCE) for such a backend,
+/// and clears it for any other.
+///
+/// ```ignore
+/// fn from_u64(source: &[u64], out: &mut [u64], threads: usize) {
+///     out.copy_from_slice(source); // a real one reads `source` in its first pass
+///     par_u64(out, threads);
+/// }
+/// // in a backend: ..., parallel: { u64: par_u64 }, from_source: { u64: from_u64 },
+/// ```
 #[macro_export]
 macro_rules! export_plugin {
     (
@@ -525,7 +653,8 @@ macro_rules! export_plugin {
             sorts: { $($key:ident : $sort:expr),+ $(,)? }
             $(, pairs: { $($pkey:ident : $pairs:expr),+ $(,)? })?
             $(, parallel: { $($tkey:ident : $parallel:expr),+ $(,)? })?
-            $(, parallel_pairs: { $($tpkey:ident : $parallel_pairs:expr),+ $(,)? })? $(,)?
+            $(, parallel_pairs: { $($tpkey:ident : $parallel_pairs:expr),+ $(,)? })?
+            $(, from_source: { $($fkey:ident : $from_source:expr),+ $(,)? })? $(,)?
         }),+ $(,)?] $(,)?
     ) => {
         const _: () = {
@@ -578,9 +707,17 @@ macro_rules! export_plugin {
                             PARALLEL_PAIRS == 0 || (PARALLEL_PAIRS == PAIRS && PARALLEL != 0),
                             "`parallel_pairs` needs `pairs` and `parallel`, and must name the same key types as `pairs`"
                         );
+                        const FROM_SOURCE: u32 = 0 $($(| <$fkey as $crate::sdk::Key>::TYPE.bit())+)?;
+                        const _: () = assert!(
+                            FROM_SOURCE == 0 || FROM_SOURCE == PARALLEL,
+                            "`from_source` needs `parallel`, and must name the same key types"
+                        );
                         KEYS
                     },
-                    flags: $flags,
+                    // `from_source` is what the flag declares: set with it,
+                    // never without it.
+                    flags: ($flags & !$crate::flags::FROM_SOURCE)
+                        $($(| { let _ = <$fkey as $crate::sdk::Key>::TYPE; $crate::flags::FROM_SOURCE })+)?,
                     scratch_percent: $scratch,
                     reserved: 0,
                     sort_pairs: $crate::__export_pairs!($($($pkey : $pairs),+)?),
@@ -589,7 +726,8 @@ macro_rules! export_plugin {
                     sort_with: $crate::__export_sort_with!(
                         parallel: [$($($tkey : $parallel),+)?],
                         parallel_pairs: [$($($tpkey : $parallel_pairs),+)?],
-                        pairs: [$($($pkey : $pairs),+)?]
+                        pairs: [$($($pkey : $pairs),+)?],
+                        from_source: [$($($fkey : $from_source),+)?]
                     ),
                 }
             ),+];
@@ -698,13 +836,19 @@ macro_rules! __export_pairs {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_sort_with {
-    (parallel: [], parallel_pairs: [$($ignored:tt)*], pairs: [$($also_ignored:tt)*]) => {
+    (
+        parallel: [],
+        parallel_pairs: [$($ignored:tt)*],
+        pairs: [$($also_ignored:tt)*],
+        from_source: [$($ignored_too:tt)*]
+    ) => {
         None
     };
     (
         parallel: [$($key:ident : $parallel:expr),+],
         parallel_pairs: [$($pairs_with:tt)*],
-        pairs: [$($pairs:tt)*]
+        pairs: [$($pairs:tt)*],
+        from_source: [$($from_source:tt)*]
     ) => {
         Some({
             #[allow(clippy::too_many_arguments)]
@@ -719,6 +863,10 @@ macro_rules! __export_sort_with {
                 err_cap: usize,
             ) -> i32 {
                 if payload_type == 0 {
+                    $crate::__export_sort_from!(
+                        [$($from_source)*],
+                        (keys, len, key_type, options, err, err_cap)
+                    );
                     $(
                         if key_type == <$key as $crate::sdk::Key>::TYPE.bit() {
                             // SAFETY: the host passes the arguments of the
@@ -742,6 +890,47 @@ macro_rules! __export_sort_with {
             }
             __wildhost_sort_with
         })
+    };
+}
+
+/// The source branch of [`__export_sort_with!`] (ABI 1.3): statements that
+/// return when the options carry a source, sorting from it with the
+/// `from_source` functions, or refusing it without them; and fall through
+/// to the in-place sort otherwise.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_sort_from {
+    (
+        [$($key:ident : $from_source:expr),+],
+        ($keys:ident, $len:ident, $key_type:ident, $options:ident, $err:ident, $err_cap:ident)
+    ) => {
+        // SAFETY: the host passes the `SortWithFn` arguments unchanged.
+        let source = unsafe { $crate::sdk::source_of($options) };
+        if !source.is_null() {
+            $(
+                if $key_type == <$key as $crate::sdk::Key>::TYPE.bit() {
+                    // SAFETY: the host passes the arguments of the
+                    // `SortWithFn` contract, with a source, unchanged.
+                    return unsafe {
+                        $crate::sdk::run_sort_from::<$key>(
+                            source, $keys, $len, $options, $err, $err_cap, $from_source,
+                        )
+                    };
+                }
+            )+
+            // SAFETY: as above.
+            return unsafe { $crate::sdk::unsupported($key_type, $err, $err_cap) };
+        }
+    };
+    (
+        [],
+        ($keys:ident, $len:ident, $key_type:ident, $options:ident, $err:ident, $err_cap:ident)
+    ) => {
+        // SAFETY: the host passes the `SortWithFn` arguments unchanged.
+        if !unsafe { $crate::sdk::source_of($options) }.is_null() {
+            // SAFETY: as above.
+            return unsafe { $crate::sdk::no_source($err, $err_cap) };
+        }
     };
 }
 
@@ -974,7 +1163,11 @@ mod tests {
     use core::mem::size_of;
 
     fn options(size: u32, threads: u32) -> SortOptions {
-        SortOptions { size, threads }
+        SortOptions {
+            size,
+            threads,
+            source: core::ptr::null(),
+        }
     }
 
     /// Records the thread count it got as every key's value.

@@ -36,6 +36,14 @@ fn par_u64(keys: &mut [u64], threads: usize) {
     keys[0] = 1000 + threads as u64;
 }
 
+/// Sorts `source` into `out`, then writes the thread count over the
+/// smallest key, as `par_u64` does.
+fn from_u64(source: &[u64], out: &mut [u64], threads: usize) {
+    out.copy_from_slice(source);
+    out.sort_unstable();
+    out[0] = 3000 + threads as u64;
+}
+
 fn par_pairs_u64(keys: &mut [u64], payload: PayloadSlice<'_>, threads: usize) {
     pairs_u64(keys, payload);
     keys[0] = 2000 + threads as u64;
@@ -74,6 +82,22 @@ wildhost_abi::export_plugin! {
         name: "no-pairs",
         doc: "parallel keys, no pairs",
         flags: wildhost_abi::flags::PARALLEL,
+        scratch_percent: 0,
+        sorts: { u64: sort_u64 },
+        parallel: { u64: par_u64 },
+    }, {
+        name: "from-source",
+        doc: "parallel keys, also from a source",
+        flags: wildhost_abi::flags::PARALLEL,
+        scratch_percent: 0,
+        sorts: { u64: sort_u64 },
+        pairs: { u64: pairs_u64 },
+        parallel: { u64: par_u64 },
+        from_source: { u64: from_u64 },
+    }, {
+        name: "claims-source",
+        doc: "flagged from-source without the functions: the flag is cleared",
+        flags: wildhost_abi::flags::PARALLEL | wildhost_abi::flags::FROM_SOURCE,
         scratch_percent: 0,
         sorts: { u64: sort_u64 },
         parallel: { u64: par_u64 },
@@ -212,4 +236,78 @@ fn sort_with_refuses_what_the_contract_rules_out() {
         )
     };
     assert_eq!(code, status::UNSUPPORTED_KEY_TYPE);
+}
+
+#[test]
+fn the_from_source_flag_is_set_exactly_with_from_source_functions() {
+    assert_eq!(
+        method("from-source").flags,
+        flags::PARALLEL | flags::FROM_SOURCE
+    );
+    assert_eq!(method("claims-source").flags, flags::PARALLEL);
+    assert_eq!(method("both").flags, flags::PARALLEL);
+}
+
+#[test]
+fn sort_with_sorts_from_a_source_into_the_buffer() {
+    let source = [5u64, 3, 9, 1];
+    let mut out = [77u64; 4];
+    let options = SortOptions::from_source(2, source.as_ptr().cast());
+    let (code, message) = sort_with(method("from-source"), &mut out, None, &options);
+    assert_eq!((code, message.as_str()), (status::OK, ""));
+    assert_eq!(out, [3002, 3, 5, 9]);
+    assert_eq!(source, [5, 3, 9, 1], "the source is only read");
+
+    // Without a source, or with options as a 1.2 host fills them (their
+    // `size` ends before `source`), it is the in-place sort.
+    let mut keys = [5u64, 3];
+    let in_place = SortOptions::with_threads(2);
+    assert_eq!(
+        sort_with(method("from-source"), &mut keys, None, &in_place).0,
+        0
+    );
+    assert_eq!(keys, [1002, 5]);
+    let mut short = SortOptions::from_source(2, source.as_ptr().cast());
+    short.size = SortOptions::SIZE_1_2 as u32;
+    let mut keys = [5u64, 3];
+    assert_eq!(
+        sort_with(method("from-source"), &mut keys, None, &short).0,
+        0
+    );
+    assert_eq!(keys, [1002, 5]);
+}
+
+#[test]
+fn a_source_is_refused_where_the_contract_rules_it_out() {
+    let source = [5u64, 3, 9, 1];
+    let options = SortOptions::from_source(2, source.as_ptr().cast());
+    for name in ["keys-only", "claims-source"] {
+        let mut out = [7u64; 4];
+        let (code, message) = sort_with(method(name), &mut out, None, &options);
+        assert_eq!(code, status::INVALID_ARGUMENT, "{name}");
+        assert_eq!(
+            message,
+            "options carry a source, but this backend does not sort from one"
+        );
+        assert_eq!(out, [7; 4], "{name}");
+    }
+    // A source that overlaps the buffer: here, the buffer itself.
+    let mut keys = [5u64, 3, 9, 1];
+    let overlapping = SortOptions::from_source(2, keys.as_ptr().cast());
+    let (code, message) = sort_with(method("from-source"), &mut keys, None, &overlapping);
+    assert_eq!(code, status::INVALID_ARGUMENT);
+    assert_eq!(message, "source and buffer overlap");
+    assert_eq!(keys, [5, 3, 9, 1]);
+    // Half overlapping.
+    let mut both = [4u64, 3, 2, 1, 0, 9];
+    let half = SortOptions::from_source(2, both[2..].as_ptr().cast());
+    let (code, _) = sort_with(method("from-source"), &mut both[..4], None, &half);
+    assert_eq!(code, status::INVALID_ARGUMENT);
+    // A misaligned source.
+    let bytes = [0u8; 40];
+    let odd = SortOptions::from_source(2, bytes[1..].as_ptr().cast());
+    let mut out = [0u64; 4];
+    let (code, message) = sort_with(method("from-source"), &mut out, None, &odd);
+    assert_eq!(code, status::INVALID_ARGUMENT);
+    assert_eq!(message, "source or buffer is null or misaligned");
 }

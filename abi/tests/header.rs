@@ -46,6 +46,7 @@ int main(void) {
     P("WILD_PAYLOAD_U64", WILD_PAYLOAD_U64);
     P("WILD_FLAG_STABLE", WILD_FLAG_STABLE);
     P("WILD_FLAG_PARALLEL", WILD_FLAG_PARALLEL);
+    P("WILD_FLAG_FROM_SOURCE", WILD_FLAG_FROM_SOURCE);
     SIGNED(WILD_OK);
     SIGNED(WILD_ERR_UNSUPPORTED_KEY_TYPE);
     SIGNED(WILD_ERR_INVALID_ARGUMENT);
@@ -87,6 +88,7 @@ int main(void) {
     SIZE(WildSortOptions);
     OFF(WildSortOptions, size);
     OFF(WildSortOptions, threads);
+    OFF(WildSortOptions, source);
 
     SIZE(WildModuleDef);
     OFF(WildModuleDef, magic);
@@ -105,7 +107,7 @@ int main(void) {
     /* A backend's `sort_with` has the signature of WildSortWithFn. */
     WildMethodDef with = {0};
     with.sort_with = sort_with;
-    WildSortOptions options = {sizeof(WildSortOptions), 2};
+    WildSortOptions options = {sizeof(WildSortOptions), 2, NULL};
     P("sort_with threads", with.sort_with(NULL, NULL, 0, WILD_KEY_U64, 0, &options, NULL, 0));
 
     /* The macros a plugin uses must produce the current version. */
@@ -173,6 +175,7 @@ fn rust_view() -> BTreeMap<String, i128> {
     put("WILD_PAYLOAD_U64", PayloadType::U64.bit().into());
     put("WILD_FLAG_STABLE", flags::STABLE.into());
     put("WILD_FLAG_PARALLEL", flags::PARALLEL.into());
+    put("WILD_FLAG_FROM_SOURCE", flags::FROM_SOURCE.into());
     put("WILD_OK", status::OK.into());
     put(
         "WILD_ERR_UNSUPPORTED_KEY_TYPE",
@@ -221,7 +224,7 @@ fn rust_view() -> BTreeMap<String, i128> {
     put("method size 1.0", METHOD_SIZE_1_0 as i128);
     put("method size 1.1", METHOD_SIZE_1_1 as i128);
     put("WildMethodDef end", size_of::<MethodDef>() as i128);
-    layout!("WildSortOptions", SortOptions, [size, threads]);
+    layout!("WildSortOptions", SortOptions, [size, threads, source]);
     layout!(
         "WildModuleDef",
         ModuleDef,

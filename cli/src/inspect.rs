@@ -138,6 +138,10 @@ struct BackendInfo {
     /// so the JSON of every other backend stays as it was.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     threads: bool,
+    /// ABI 1.3 `WILD_FLAG_FROM_SOURCE`: sorts from a source into a new
+    /// buffer. Left out when false, as `threads`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    from_source: bool,
     scratch_percent: u32,
 }
 
@@ -203,6 +207,7 @@ impl BackendInfo {
             pairs: b.supports_pairs(),
             pair_payloads: b.pairs_payloads().map(PayloadType::name).collect(),
             threads: b.takes_threads(),
+            from_source: b.sorts_from_source(),
             scratch_percent: b.scratch_percent(),
         }
     }
@@ -469,6 +474,9 @@ fn render(i: &Inspection<'_>) -> String {
             }
             if b.threads {
                 flags.push("threads".to_string());
+            }
+            if b.from_source {
+                flags.push("from source".to_string());
             }
             flags.push(if b.scratch_percent == 0 {
                 "in place".into()

@@ -130,6 +130,15 @@ pub enum SortError {
         /// Number of payload values.
         payload: usize,
     },
+    /// A sorted copy was asked into room of another length than its
+    /// source; the backend was not called.
+    #[error("{from} keys to sort into room for {into}: a sorted copy needs room for every key")]
+    CopyLengthMismatch {
+        /// Number of keys in the source.
+        from: usize,
+        /// Number of keys the output has room for.
+        into: usize,
+    },
     /// The backend wrote its message past the capacity it was given (and
     /// was stopped by nothing: the bytes fell inside the host's page for
     /// it). Its result is not used.

@@ -25,7 +25,8 @@ def test_the_shipped_backends_are_built_in_and_listed_as_the_command_lists_them(
         assert row["file"] is None and row["origin"] == "built-in"
         assert row["key_types"] == ["u32", "u64", "i32", "i64", "f32", "f64"]
         assert row["available"] is True and row["unavailable_reason"] is None
-        assert row["abi"] == "1.2" and row["pairs"] is True
+        assert row["abi"] == "1.3" and row["pairs"] is True
+        assert row["from_source"] is (name == "radix")
     assert rows["radix"]["default_for"] == ["u32", "u64", "i32", "i64", "f32", "f64"]
     assert rows["wildsort"]["stable"] is True
     assert set(wildsort.features()) == {"wildsort_radix", "wildsort_std", "wildsort"}

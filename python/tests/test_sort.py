@@ -339,7 +339,7 @@ def test_argsort_of_an_array_array_gives_int64s():
 
 
 def test_the_abi_version_is_the_hosts():
-    assert wildsort.ABI_VERSION == "1.2"
+    assert wildsort.ABI_VERSION == "1.3"
 
 
 def test_equal_values_share_one_object_in_a_new_list():

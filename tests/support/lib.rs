@@ -85,9 +85,9 @@ radix     wildsort_radix  u32 u64 i32 i64 f32 f64  stable, parallel, pairs, thre
 std       wildsort_std    u32 u64 i32 i64 f32 f64  stable, pairs, scratch 100%                     -                        available  core::slice::sort_unstable (pattern-defeating quicksort), in place; pairs by a stable sort of indices
 
 MODULE          VERSION  ABI  FEATURES  FROM
-wildsort        1.0.0    1.2  c11       built-in
-wildsort_radix  0.1.0    1.2  -         built-in
-wildsort_std    0.1.0    1.2  -         built-in
+wildsort        1.0.0    1.3  c11       built-in
+wildsort_radix  0.1.0    1.3  -         built-in
+wildsort_std    0.1.0    1.3  -         built-in
 ";
 
 /// The file names of the plugins the workspace ships.
@@ -517,6 +517,15 @@ pub mod fixtures {
     pub fn abi_1_1_plugin() -> PathBuf {
         let include = workspace_root().join("tests/fixtures/abi-1.1");
         compile_c_with("abi-1.1/plugin.c", "libabi11.so", &[], Some(&include))
+    }
+
+    /// The plugin of `tests/fixtures/abi-1.2/plugin.c`, built against the
+    /// ABI 1.2 header beside it: `libabi12.so`, module `abi12`, backend
+    /// `with12` (u32 and u64, stable, parallel, a pairs entry for both
+    /// payload types, a `sort_with` that reads the 1.2 options only).
+    pub fn abi_1_2_plugin() -> PathBuf {
+        let include = workspace_root().join("tests/fixtures/abi-1.2");
+        compile_c_with("abi-1.2/plugin.c", "libabi12.so", &[], Some(&include))
     }
 
     /// The plugin of `tests/fixtures/threads.c`: `libthreads12.so`, module

@@ -29,12 +29,31 @@ pub struct HostAbi {
 }
 
 impl HostAbi {
-    /// This host: ABI 1.2. The module definition has not grown since 1.0;
+    /// This host: ABI 1.3. The module definition has not grown since 1.0;
     /// the method entry grew by the pairs fields in 1.1 and by `sort_with`
-    /// in 1.2.
+    /// in 1.2; 1.3 grew the options `sort_with` takes, not the entry.
     pub const CURRENT: HostAbi = HostAbi {
         major: ABI_MAJOR,
         minor: ABI_MINOR,
+        module_sizes: &[
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDef>(),
+        ],
+        method_sizes: &[
+            METHOD_SIZE_1_0,
+            METHOD_SIZE_1_1,
+            size_of::<MethodDef>(),
+            size_of::<MethodDef>(),
+        ],
+    };
+
+    /// A host of ABI 1.2, as the last one was: tests play it to show that
+    /// it refuses a 1.3 plugin.
+    pub const V1_2: HostAbi = HostAbi {
+        major: 1,
+        minor: 2,
         module_sizes: &[
             size_of::<ModuleDef>(),
             size_of::<ModuleDef>(),
@@ -247,7 +266,7 @@ pub unsafe fn validate_with(
         let entry: MethodDef =
             unsafe { read_prefix(def.methods.cast::<u8>().add(i * stride), stride.min(needed)) };
         // SAFETY: as for the module's strings.
-        let method = unsafe { validate_method(&entry) }
+        let method = unsafe { validate_method(&entry, minor) }
             .map_err(|e| invalid(format!("backend #{i}: {e}")))?;
         if methods.iter().any(|m| m.name == method.name) {
             return Err(invalid(format!(
@@ -269,10 +288,12 @@ pub unsafe fn validate_with(
     })
 }
 
+/// Validates one entry of a module built for ABI minor `minor`.
+///
 /// # Safety
 /// The string pointers of `m` are null or readable up to their NUL or the
 /// limit, whichever comes first.
-unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
+unsafe fn validate_method(m: &MethodDef, minor: u16) -> Result<MethodDefinition, String> {
     // SAFETY: per this function's contract.
     let name = unsafe { read_c_str(m.name, MAX_NAME) }.map_err(|e| format!("name: {e}"))?;
     if !is_valid_backend_name(&name) {
@@ -296,10 +317,17 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
             m.key_types & !KeyType::KNOWN_BITS
         )));
     }
-    if m.flags & !flags::KNOWN != 0 {
+    // A bit a later minor gave a meaning is unknown to a module built for
+    // an earlier one: it cannot have meant it.
+    let known = if minor >= 3 {
+        flags::KNOWN
+    } else {
+        flags::KNOWN_1_2
+    };
+    if m.flags & !known != 0 {
         return Err(context(format!(
-            "declares unknown flag bits {:#x}",
-            m.flags & !flags::KNOWN
+            "declares unknown flag bits {:#x} (ABI 1.{minor})",
+            m.flags & !known
         )));
     }
     if m.reserved != 0 {
@@ -342,6 +370,13 @@ unsafe fn validate_method(m: &MethodDef) -> Result<MethodDefinition, String> {
     // built before 1.2 does): the host then calls `sort`/`sort_pairs`.
     // The header makes the payload types of `sort_with` those of
     // `sort_pairs`, so there is nothing more to cross-check.
+    if m.flags & flags::FROM_SOURCE != 0 && m.sort_with.is_none() {
+        return Err(context(
+            "is flagged from-source but sort_with is null: the source reaches a backend \
+             only through sort_with"
+                .into(),
+        ));
+    }
     Ok(MethodDefinition {
         name,
         doc,
@@ -550,32 +585,34 @@ mod tests {
         unsafe { validate_with(host, def, "m", &tag(def.abi_minor)) }
     }
 
-    /// A module definition of a hypothetical ABI 1.3 that appends one field
+    /// A module definition of a hypothetical ABI 1.4 that appends one field
     /// to each struct, the way a later minor grows the ABI.
     #[repr(C)]
-    struct ModuleDefV13 {
+    struct ModuleDefV14 {
         base: ModuleDef,
         appended: u64,
     }
     #[repr(C)]
-    struct MethodDefV13 {
+    struct MethodDefV14 {
         base: MethodDef,
         appended: u64,
     }
-    const HOST_V13: HostAbi = HostAbi {
+    const HOST_V14: HostAbi = HostAbi {
         major: 1,
-        minor: 3,
+        minor: 4,
         module_sizes: &[
             size_of::<ModuleDef>(),
             size_of::<ModuleDef>(),
             size_of::<ModuleDef>(),
-            size_of::<ModuleDefV13>(),
+            size_of::<ModuleDef>(),
+            size_of::<ModuleDefV14>(),
         ],
         method_sizes: &[
             METHOD_SIZE_1_0,
             METHOD_SIZE_1_1,
             size_of::<MethodDef>(),
-            size_of::<MethodDefV13>(),
+            size_of::<MethodDef>(),
+            size_of::<MethodDefV14>(),
         ],
     };
 
@@ -636,7 +673,7 @@ mod tests {
             size_of::<ModuleDef>(),
             2,
         );
-        let out = check(&def, &HOST_V13).expect("a 1.3 host reads 1.2 plugins");
+        let out = check(&def, &HOST_V14).expect("a 1.4 host reads 1.2 plugins");
         assert_eq!(out.abi, (1, 2));
         assert_eq!(out.methods[1].name, "two");
         assert!(out.methods[1].sort_pairs.is_some());
@@ -804,36 +841,76 @@ mod tests {
     #[test]
     fn a_newer_minor_plugin_with_appended_fields_loads_in_a_host_that_knows_it() {
         let methods = [
-            MethodDefV13 {
+            MethodDefV14 {
                 base: method(b"one\0"),
                 appended: 7,
             },
-            MethodDefV13 {
+            MethodDefV14 {
                 base: method(b"two\0"),
                 appended: 7,
             },
         ];
-        let def = ModuleDefV13 {
+        let def = ModuleDefV14 {
             base: module(
                 methods.as_ptr().cast(),
                 2,
-                size_of::<MethodDefV13>(),
-                size_of::<ModuleDefV13>(),
-                3,
+                size_of::<MethodDefV14>(),
+                size_of::<ModuleDefV14>(),
+                4,
             ),
             appended: 9,
         };
         assert_eq!(def.appended, 9);
         assert_eq!(methods[0].appended, 7);
         // The table is walked by the plugin's stride, not the host's size.
-        let out = check(&def.base, &HOST_V13).expect("valid 1.3 plugin");
+        let out = check(&def.base, &HOST_V14).expect("valid 1.4 plugin");
         assert_eq!(out.methods[1].name, "two");
         assert!(out.methods[1].sort_with.is_some());
-        // The current host refuses it: it cannot know what 1.3 requires.
+        // The current host refuses it: it cannot know what 1.4 requires.
         let refusal = check(&def.base, &HostAbi::CURRENT).expect_err("newer minor");
         assert_eq!(
             refusal.cause,
+            "plugin ABI 1.4 is newer than this host's 1.3"
+        );
+    }
+
+    #[test]
+    fn the_from_source_flag_needs_abi_1_3_and_sort_with() {
+        let flagged = MethodDef {
+            flags: flags::FROM_SOURCE,
+            ..method(b"a\0")
+        };
+        let size = size_of::<ModuleDef>();
+        let stride = size_of::<MethodDef>();
+        let ok = module(&flagged, 1, stride, size, 3);
+        let out = check(&ok, &HostAbi::CURRENT).expect("a 1.3 module may set it");
+        assert_eq!(out.methods[0].flags, flags::FROM_SOURCE);
+        // A 1.2 host refuses the 1.3 module before reading its flags.
+        let refusal = check(&ok, &HostAbi::V1_2).expect_err("newer minor");
+        assert_eq!(
+            refusal.cause,
             "plugin ABI 1.3 is newer than this host's 1.2"
+        );
+        // Built for 1.2, the bit had no meaning yet.
+        let old = module(&flagged, 1, stride, size, 2);
+        let refusal = check(&old, &HostAbi::CURRENT).expect_err("unknown in 1.2");
+        assert!(
+            refusal.cause.contains("unknown flag bits 0x4 (ABI 1.2)"),
+            "{}",
+            refusal.cause
+        );
+        let without = MethodDef {
+            sort_with: None,
+            ..flagged
+        };
+        let def = module(&without, 1, stride, size, 3);
+        let refusal = check(&def, &HostAbi::CURRENT).expect_err("no sort_with");
+        assert!(
+            refusal
+                .cause
+                .contains("flagged from-source but sort_with is null"),
+            "{}",
+            refusal.cause
         );
     }
 

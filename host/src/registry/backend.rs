@@ -141,6 +141,13 @@ impl Backend {
     pub fn takes_threads(&self) -> bool {
         self.method.sort_with.is_some()
     }
+    /// Whether it sorts from a source (ABI 1.3, `WILD_FLAG_FROM_SOURCE`):
+    /// then [`Backend::sort_copy_with_threads`] hands it the keys where
+    /// they are, and it writes them sorted into the output, with no copy
+    /// first.
+    pub fn sorts_from_source(&self) -> bool {
+        self.method.flags & flags::FROM_SOURCE != 0 && self.method.sort_with.is_some()
+    }
     /// Whether its module can run here.
     pub fn is_available(&self) -> bool {
         self.module.availability == Availability::Available
@@ -187,6 +194,55 @@ impl Backend {
         self.check_callable(T::TYPE)?;
         self.call_keys(keys, Some(thread_count(threads)))
             .map_err(|error| *error)
+    }
+
+    /// Sorts the keys of `source` into `out`, a sorted copy, on at most
+    /// `threads` threads (as [`Backend::sort_with_threads`] reads them);
+    /// `source` is not changed, and `out`'s contents on entry do not
+    /// matter. A backend that [sorts from a source](Backend::sorts_from_source)
+    /// reads `source` itself and saves the copy; any other gets `source`
+    /// copied into `out` and sorts it there, exactly as
+    /// [`Backend::sort_with_threads`] would. On an error `out` holds
+    /// anything.
+    ///
+    /// Lengths that differ are [`SortError::CopyLengthMismatch`]; the
+    /// backend is not called. The other errors are [`Backend::sort`]'s.
+    ///
+    /// ```no_run
+    /// use wildhost::{KeyType, Registry};
+    ///
+    /// let registry = Registry::discover_standard();
+    /// let backend = registry.default_backend(KeyType::F64).expect("a backend");
+    /// let source = [2.5f64, -1.0, 0.0];
+    /// let mut sorted = [0.0f64; 3];
+    /// backend.sort_copy_with_threads(&source, &mut sorted, 2)?;
+    /// assert_eq!(sorted, [-1.0, 0.0, 2.5]);
+    /// # Ok::<(), wildhost::SortError>(())
+    /// ```
+    pub fn sort_copy_with_threads<T: Key>(
+        &self,
+        source: &[T],
+        out: &mut [T],
+        threads: usize,
+    ) -> Result<(), SortError> {
+        if source.len() != out.len() {
+            return Err(SortError::CopyLengthMismatch {
+                from: source.len(),
+                into: out.len(),
+            });
+        }
+        self.check_callable(T::TYPE)?;
+        let threads = thread_count(threads);
+        match self.method.sort_with {
+            Some(sort_with) if self.sorts_from_source() && !source.is_empty() => {
+                self.call_from(sort_with, source, out, threads)
+            }
+            _ => {
+                out.copy_from_slice(source);
+                self.call_keys(out, Some(threads))
+            }
+        }
+        .map_err(|error| *error)
     }
 
     /// [`Backend::sort_keys`] on at most `threads` threads, as
@@ -456,6 +512,48 @@ impl Backend {
                     keys.len(),
                     T::TYPE.bit(),
                     payload_type,
+                    &options,
+                    message.as_mut_ptr().cast(),
+                    MESSAGE_CAP,
+                )
+            };
+            drop(running);
+            if code == status::OK && message.untouched(MESSAGE_CAP) {
+                return Ok(());
+            }
+            self.after_message(code, message)
+        })
+    }
+
+    /// Calls the plugin's call with options (ABI 1.2) under `threads` with
+    /// a source (ABI 1.3): the keys of `source` sorted into `out`; the key
+    /// type is callable, the backend sorts from a source, and the two have
+    /// the same length.
+    fn call_from<T: Key>(
+        &self,
+        sort_with: SortWithFn,
+        source: &[T],
+        out: &mut [T],
+        threads: u32,
+    ) -> Result<(), Box<SortError>> {
+        let options = SortOptions::from_source(threads, source.as_ptr().cast());
+        with_buffer(|message| {
+            let running = self.culprit.enter();
+            // SAFETY: the plugin is loaded for good and its definition
+            // validated, with `FROM_SOURCE` only beside `sort_with` in a
+            // 1.3 module; `source` is a live, shared buffer of `len` keys
+            // of the type whose bit is passed, which the backend declared,
+            // and `out` a live, exclusively borrowed one of as many, so
+            // the two do not overlap; no payload; `options` is a live
+            // `SortOptions` of `size` bytes with `threads >= 1`; `message`
+            // as in `call`. The ABI makes `sort_with` thread-safe.
+            let code = unsafe {
+                sort_with(
+                    out.as_mut_ptr().cast(),
+                    std::ptr::null_mut(),
+                    out.len(),
+                    T::TYPE.bit(),
+                    0,
                     &options,
                     message.as_mut_ptr().cast(),
                     MESSAGE_CAP,

@@ -37,6 +37,9 @@ pub struct BackendRow {
     pub pair_payloads: Vec<&'static str>,
     /// It takes a thread count per call (ABI 1.2 `sort_with`).
     pub threads: bool,
+    /// It sorts from a source into a new buffer, with no copy first (ABI
+    /// 1.3 `WILD_FLAG_FROM_SOURCE`).
+    pub from_source: bool,
     /// Declared scratch memory, in percent of the input.
     pub scratch_percent: u32,
     /// Its module's compiled-in features.
@@ -68,6 +71,7 @@ impl BackendRow {
             pairs: backend.supports_pairs(),
             pair_payloads: backend.pairs_payloads().map(PayloadType::name).collect(),
             threads: backend.takes_threads(),
+            from_source: backend.sorts_from_source(),
             scratch_percent: backend.scratch_percent(),
             features: module.features.clone(),
             available: backend.is_available(),

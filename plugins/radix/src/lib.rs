@@ -8,6 +8,10 @@
 //! recognised and sorted in one or two passes; small and badly skewed inputs
 //! go to `sort_unstable`. See [`sort`] for the algorithm.
 //!
+//! Given a source (ABI 1.3, [`from::sort_from`]), its first level reads the
+//! keys there and its buckets are written into the output: a sorted copy
+//! costs no copy first.
+//!
 //! Its pairs entry (ABI 1.1, [`pairs::sort_pairs`]) moves each payload in
 //! the same passes as its key and is stable, which is what the `stable`
 //! flag declares: for bare keys stability cannot be observed (equal keys
@@ -80,6 +84,14 @@ wildhost_abi::export_plugin! {
             i64: pairs_parallel_of::<i64>,
             f32: pairs_parallel_of::<f32>,
             f64: pairs_parallel_of::<f64>,
+        },
+        from_source: {
+            u32: from::sort_from::<u32>,
+            u64: from::sort_from::<u64>,
+            i32: from::sort_from::<i32>,
+            i64: from::sort_from::<i64>,
+            f32: from::sort_from::<f32>,
+            f64: from::sort_from::<f64>,
         },
     }],
 }
