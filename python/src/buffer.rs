@@ -135,6 +135,82 @@ pub(crate) fn sort_buffer(
     }
 }
 
+/// Sorts the `len` keys at `source` into the `len` keys' room at `out`, in
+/// rows of `row` keys, each reversed after it is sorted if `reverse`: a
+/// sorted copy, through a backend that reads the source itself where it
+/// can (ABI 1.3), else copied first.
+#[allow(clippy::too_many_arguments)]
+fn sort_copy_at<T: SortKey + Send + Sync>(
+    py: Python<'_>,
+    backend: &Backend,
+    source: usize,
+    out: usize,
+    len: usize,
+    reverse: bool,
+    row: usize,
+) -> PyResult<()> {
+    if !source.is_multiple_of(align_of::<T>()) || !out.is_multiple_of(align_of::<T>()) {
+        return Err(PyValueError::new_err("a sorted copy needs aligned buffers"));
+    }
+    let threads = registry::threads();
+    // SAFETY: the Python layer's contract (see `sort_copy`): `len` keys at
+    // `source` that stay exported and unwritten until this call returns,
+    // and a new buffer of as many at `out` that nothing else reaches;
+    // both aligned (checked above), and apart, being distinct objects.
+    let (from, into) = unsafe {
+        (
+            std::slice::from_raw_parts(source as *const T, len),
+            keys_at::<T>(out, len),
+        )
+    };
+    py.detach(|| {
+        let rows = from.chunks(row.max(1)).zip(into.chunks_mut(row.max(1)));
+        for (from, into) in rows {
+            backend.sort_copy_with_threads(from, into, threads)?;
+            if reverse {
+                into.reverse();
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| registry::sort_failed(py, backend, e))
+}
+
+/// Sorts the `len` keys of type `key_type` at `source` into the new buffer
+/// at `out`, in rows of `row` keys (the last axis of a numpy array), each
+/// reversed after it is sorted if `reverse`. The Python layer holds the
+/// source exported (it cannot be resized meanwhile) and passes a new,
+/// C-contiguous array of the same shape and type as `out`, both aligned
+/// for the type, `len > 0`.
+#[pyfunction]
+#[pyo3(name = "_sort_copy", signature = (source, out, len, key_type, backend, reverse, row))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sort_copy(
+    py: Python<'_>,
+    source: usize,
+    out: usize,
+    len: usize,
+    key_type: &str,
+    backend: Option<&str>,
+    reverse: bool,
+    row: usize,
+) -> PyResult<()> {
+    let key = self::key_type(key_type)?;
+    let registry = registry::get(py);
+    let backend = registry::resolve(py, registry, backend, key)?;
+    if len == 0 {
+        return Ok(());
+    }
+    match key {
+        KeyType::U32 => sort_copy_at::<u32>(py, backend, source, out, len, reverse, row),
+        KeyType::U64 => sort_copy_at::<u64>(py, backend, source, out, len, reverse, row),
+        KeyType::I32 => sort_copy_at::<i32>(py, backend, source, out, len, reverse, row),
+        KeyType::I64 => sort_copy_at::<i64>(py, backend, source, out, len, reverse, row),
+        KeyType::F32 => sort_copy_at::<f32>(py, backend, source, out, len, reverse, row),
+        KeyType::F64 => sort_copy_at::<f64>(py, backend, source, out, len, reverse, row),
+    }
+}
+
 fn argsort_at<T: SortKey + Reversed + Send>(
     py: Python<'_>,
     backend: &Backend,

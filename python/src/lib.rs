@@ -34,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(list::sort_list, m)?)?;
     m.add_function(wrap_pyfunction!(list::argsort_list, m)?)?;
     m.add_function(wrap_pyfunction!(buffer::sort_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(buffer::sort_copy, m)?)?;
     m.add_function(wrap_pyfunction!(buffer::argsort_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(registry::listing, m)?)?;
     m.add_function(wrap_pyfunction!(set_scanner, m)?)?;

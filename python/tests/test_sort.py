@@ -356,3 +356,38 @@ def test_equal_values_share_one_object_in_a_new_list():
     zeros = [0.0, -0.0, 1.0, -0.0, 0.0, 1.0]
     got = sort(zeros)
     assert [math.copysign(1, x) for x in got[:4]] == [1, -1, -1, 1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_sorted_copy_is_read_from_the_array_itself(dtype):
+    # Large enough for the radix backend to read the source in its first
+    # pass, on one thread and on several (ABI 1.3, sorting from a source),
+    # instead of sorting a copy: the result and the untouched input are
+    # what a copy would give, for every array the package sorts that way
+    # and for those it copies (read-only, strided, a subclass, unaligned).
+    rng = np.random.default_rng(11)
+    a = random_array(rng, dtype, 600_000)
+    if np.dtype(dtype).kind == "f":
+        a[a == 0] = 0.0
+    expected = as_bits(np.sort(a))
+    before = a.copy()
+    got = sort(a)
+    np.testing.assert_array_equal(as_bits(got), expected)
+    np.testing.assert_array_equal(as_bits(a), as_bits(before))
+    np.testing.assert_array_equal(as_bits(sort(a, reverse=True)), expected[::-1])
+    grid = a.reshape(3, -1)
+    np.testing.assert_array_equal(as_bits(sort(grid)), as_bits(np.sort(grid)))
+
+    a.flags.writeable = False
+    np.testing.assert_array_equal(as_bits(sort(a)), expected)
+    strided = before[::2]
+    np.testing.assert_array_equal(as_bits(sort(strided)), as_bits(np.sort(strided)))
+    masked = np.ma.masked_array(before, mask=np.zeros(len(before), dtype=bool))
+    got = sort(masked)
+    assert type(got) is np.ma.MaskedArray
+    np.testing.assert_array_equal(as_bits(np.asarray(got)), expected)
+    raw = np.zeros(before.nbytes + 1, dtype=np.uint8)
+    unaligned = raw[1:].view(before.dtype)
+    unaligned[:] = before
+    assert not unaligned.flags.aligned
+    np.testing.assert_array_equal(as_bits(sort(unaligned)), expected)

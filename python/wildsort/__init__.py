@@ -282,9 +282,38 @@ def sort(values, *, backend=None, reverse=False, inplace=False):
         return _native._sort_list(_as_list(values, inplace), backend, reverse)
     with view:
         key = _key_type(view, values)
+        if not inplace and _copies_while_sorting(values, view):
+            return _sorted_copy(values, view, key, backend, reverse)
         target = values if inplace else _new_copy(values, view)
     _sort_buffer(target, key, backend, reverse)
     return None if inplace else target
+
+
+def _copies_while_sorting(values, view):
+    """Whether ``values`` can be sorted into a new array without copying it
+    first: a plain numpy array (a subclass may carry more than its data,
+    as a masked array its mask), C-contiguous, aligned, not empty."""
+    numpy = _sys.modules.get("numpy")
+    if numpy is None or type(values) is not numpy.ndarray:
+        return False
+    if view.ndim == 0 or view.nbytes == 0:
+        return False
+    flags = values.flags
+    return flags.c_contiguous and flags.aligned
+
+
+def _sorted_copy(values, view, key, backend, reverse):
+    """A new array of the type and shape of ``values``, sorted along its
+    last axis: the backend reads ``values`` and writes the new array (a
+    backend that cannot is handed a copy). ``view`` stays exported while
+    the sort runs without the GIL, so ``values`` cannot be resized."""
+    numpy = _sys.modules["numpy"]
+    out = numpy.empty_like(values, order="C")
+    source = values.__array_interface__["data"][0]
+    target = out.__array_interface__["data"][0]
+    n = view.nbytes // view.itemsize
+    _native._sort_copy(source, target, n, key, backend, reverse, max(view.shape[-1], 1))
+    return out
 
 
 def argsort(values, *, backend=None, reverse=False):
