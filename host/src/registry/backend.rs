@@ -235,7 +235,7 @@ impl Backend {
         let threads = thread_count(threads);
         match self.method.sort_with {
             Some(sort_with) if self.sorts_from_source() && !source.is_empty() => {
-                self.call_from(sort_with, source, out, threads)
+                self.call_with(sort_with, out, None::<&mut [u32]>, Some(source), threads)
             }
             _ => {
                 out.copy_from_slice(source);
@@ -352,7 +352,7 @@ impl Backend {
                 self.check_callable(T::TYPE)?;
                 match (self.method.sort_with, threads) {
                     (Some(sort_with), Some(threads)) => {
-                        self.call_with(sort_with, keys, Some(payload), threads)
+                        self.call_with(sort_with, keys, Some(payload), None, threads)
                     }
                     _ => self.call_pairs(sort_pairs, keys, payload),
                 }
@@ -478,13 +478,16 @@ impl Backend {
     }
 
     /// Calls the plugin's call with options (ABI 1.2) under `threads`, with
-    /// `payload` or without; the key type is callable and, with a payload,
-    /// the payload type declared for its pairs entry.
+    /// `payload` or without, and with a `source` (ABI 1.3) or without; the
+    /// key type is callable; with a payload, the payload type is the one
+    /// declared for its pairs entry; with a source, there is no payload,
+    /// the backend sorts from a source, and `source` is as long as `keys`.
     fn call_with<T: Key, P: Payload>(
         &self,
         sort_with: SortWithFn,
         keys: &mut [T],
         payload: Option<&mut [P]>,
+        source: Option<&[T]>,
         threads: u32,
     ) -> Result<(), Box<SortError>> {
         let (payload, payload_type) = match payload {
@@ -493,7 +496,10 @@ impl Backend {
         };
         // Every field this host knows, `size` saying so; alive until the
         // call returns, as the ABI requires.
-        let options = SortOptions::with_threads(threads);
+        let options = match source {
+            Some(source) => SortOptions::from_source(threads, source.as_ptr().cast()),
+            None => SortOptions::with_threads(threads),
+        };
         with_buffer(|message| {
             let running = self.culprit.enter();
             // SAFETY: the plugin is loaded for good and its definition
@@ -502,8 +508,12 @@ impl Backend {
             // declared; `payload` is null with payload type 0, or (as the
             // caller checked) a live, exclusively borrowed buffer of `len`
             // values of the declared type whose bit is passed; `options` is
-            // a live `SortOptions` of `size` bytes with `threads >= 1`;
-            // `message` has a page of writable bytes, all zeros, more than
+            // a live `SortOptions` of `size` bytes with `threads >= 1`, and
+            // its `source` null, or (as the caller checked) a live, shared
+            // buffer of `len` keys for a backend validated to take one
+            // (`FROM_SOURCE` only beside `sort_with` in a 1.3 module),
+            // apart from `keys`, which is borrowed exclusively; `message`
+            // has a page of writable bytes, all zeros, more than
             // `MESSAGE_CAP`. The ABI makes `sort_with` thread-safe.
             let code = unsafe {
                 sort_with(
@@ -512,48 +522,6 @@ impl Backend {
                     keys.len(),
                     T::TYPE.bit(),
                     payload_type,
-                    &options,
-                    message.as_mut_ptr().cast(),
-                    MESSAGE_CAP,
-                )
-            };
-            drop(running);
-            if code == status::OK && message.untouched(MESSAGE_CAP) {
-                return Ok(());
-            }
-            self.after_message(code, message)
-        })
-    }
-
-    /// Calls the plugin's call with options (ABI 1.2) under `threads` with
-    /// a source (ABI 1.3): the keys of `source` sorted into `out`; the key
-    /// type is callable, the backend sorts from a source, and the two have
-    /// the same length.
-    fn call_from<T: Key>(
-        &self,
-        sort_with: SortWithFn,
-        source: &[T],
-        out: &mut [T],
-        threads: u32,
-    ) -> Result<(), Box<SortError>> {
-        let options = SortOptions::from_source(threads, source.as_ptr().cast());
-        with_buffer(|message| {
-            let running = self.culprit.enter();
-            // SAFETY: the plugin is loaded for good and its definition
-            // validated, with `FROM_SOURCE` only beside `sort_with` in a
-            // 1.3 module; `source` is a live, shared buffer of `len` keys
-            // of the type whose bit is passed, which the backend declared,
-            // and `out` a live, exclusively borrowed one of as many, so
-            // the two do not overlap; no payload; `options` is a live
-            // `SortOptions` of `size` bytes with `threads >= 1`; `message`
-            // as in `call`. The ABI makes `sort_with` thread-safe.
-            let code = unsafe {
-                sort_with(
-                    out.as_mut_ptr().cast(),
-                    std::ptr::null_mut(),
-                    out.len(),
-                    T::TYPE.bit(),
-                    0,
                     &options,
                     message.as_mut_ptr().cast(),
                     MESSAGE_CAP,
@@ -577,7 +545,7 @@ impl Backend {
     ) -> Result<(), Box<SortError>> {
         match (self.method.sort_with, threads) {
             (Some(sort_with), Some(threads)) => {
-                self.call_with(sort_with, keys, None::<&mut [u32]>, threads)
+                self.call_with(sort_with, keys, None::<&mut [u32]>, None, threads)
             }
             _ => self.call(keys),
         }
