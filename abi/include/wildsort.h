@@ -258,7 +258,13 @@
  * may call its `sort_with` with `options->source` set:
  *
  *  - `source` points to the `len` keys to sort, of type `key_type`,
- *    aligned for it. The backend only reads them; they do not change.
+ *    aligned for it. The backend only reads them; the host promises that
+ *    no one writes them during the call. A host that cannot quite promise
+ *    it (an interpreter whose other threads may write an array being
+ *    sorted) needs a backend that never writes outside `keys`, nor reads
+ *    outside its buffers, when a key changes between two of its reads:
+ *    the radix backend shipped with wildhost is one, and its result is
+ *    then merely out of order.
  *  - `keys` is where the sorted keys go: room for `len` keys of that type,
  *    aligned, writable, whose contents on entry mean nothing (the host may
  *    pass a fresh allocation). The two buffers do not overlap.

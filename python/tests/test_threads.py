@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import compile_plugin
 from wildsort import argsort, sort
@@ -70,3 +71,32 @@ def test_python_code_runs_while_a_sort_is_in_a_plugin(sandbox):
         WILDSORT_TEST_GATE=str(gate),
     )
     assert out == [[1, 2, 3]]
+
+
+@pytest.mark.parametrize("dtype", ["uint64", "float32"])
+def test_an_array_written_by_another_thread_while_it_is_sorted_never_crashes(dtype):
+    # sort(a) reads `a` without the GIL (the backend sorts from it, with no
+    # copy first), so another thread may write into it meanwhile: a race
+    # in the program, whose result may be out of order, but the sort must
+    # stay inside its buffers and return an array of the right shape.
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal(600_000) * 1e6).astype(dtype)
+    stop = threading.Event()
+
+    def scribble():
+        i = 0
+        while not stop.is_set():
+            a[(i * 7919) % len(a) : (i * 7919) % len(a) + 64] = i % 1000
+            i += 1
+
+    writer = threading.Thread(target=scribble)
+    writer.start()
+    try:
+        for _ in range(30):
+            got = sort(a)
+            assert got.shape == a.shape and got.dtype == a.dtype
+    finally:
+        stop.set()
+        writer.join()
+    # Once nothing writes, the result is sorted again.
+    np.testing.assert_array_equal(sort(a), np.sort(a))

@@ -170,7 +170,7 @@ fn int_top<T: RadixKey + Send + Sync, C: Count>(
     sample: &[T::K],
     threads: usize,
 ) {
-    let mut input = Chunks::new(io.src(), threads);
+    let mut input = Chunks::new(io.src(), threads).changing(io.may_change());
     let mut counts: Vec<C> = Vec::new();
     let first = sort::choose_first(&mut input, sample, false, &mut counts);
     let scratch = match first {
@@ -259,7 +259,7 @@ fn float_top<T: FloatBits + Send + Sync, C: Count>(
 where
     T::K: Send + Sync,
 {
-    let mut input = Chunks::new(io.src(), threads);
+    let mut input = Chunks::new(io.src(), threads).changing(io.may_change());
     let mut counts: Vec<C> = Vec::new();
     let (digit, tz) = match sort::choose_first(&mut input, sample, true, &mut counts) {
         sort::First::Sorted => {
@@ -420,8 +420,8 @@ fn spread_pairs<K, P, C, F>(
         &mut tk.spare_capacity_mut()[..n],
         &mut tp.spare_capacity_mut()[..n],
     );
-    touch(rk, input.threads);
-    touch(rp, input.threads);
+    touch(rk, input.threads, 4096);
+    touch(rp, input.threads, 4096);
     let sink = Pairs {
         keys: Shared(rk.as_mut_ptr().cast::<K>()),
         payload: Shared(rp.as_mut_ptr().cast::<P>()),
@@ -486,16 +486,27 @@ fn pair_children<K: RadixKey + Send + Sync, P: Payload + Send + Sync>(
 pub(crate) struct Chunks<'a, T> {
     keys: &'a [T],
     threads: usize,
+    /// The keys may change while they are read ([`sort::Io::may_change`]):
+    /// the scatter drops a key whose place is already taken, and its
+    /// output is initialised first.
+    may_change: bool,
     /// The last digit histogrammed and its histogram over each chunk, as
     /// `(F, Vec<Vec<C>>)`.
     last: Option<Box<dyn Any>>,
 }
 
 impl<'a, T: RadixKey + Sync> Chunks<'a, T> {
+    /// These chunks, read as keys that may change meanwhile
+    /// (`may_change`) or not.
+    pub(crate) fn changing(self, may_change: bool) -> Chunks<'a, T> {
+        Chunks { may_change, ..self }
+    }
+
     pub(crate) fn new(keys: &'a [T], threads: usize) -> Chunks<'a, T> {
         Chunks {
             keys,
             threads,
+            may_change: false,
             last: None,
         }
     }
@@ -547,6 +558,52 @@ impl<'a, T: RadixKey + Sync> Chunks<'a, T> {
         // digit, so they add up to `n`.
         assert_eq!(sum, n, "the chunks' histograms cover the input");
         let keys = self.keys;
+        if self.may_change {
+            // Each (thread, digit) range ends where its histogram says.
+            let ends: Vec<Vec<C>> = at
+                .iter()
+                .zip(&per)
+                .map(|(at, per)| {
+                    at.iter()
+                        .zip(per)
+                        .map(|(a, c)| C::set(a.get() + c.get()))
+                        .collect()
+                })
+                .collect();
+            let work = chunks(n, self.threads)
+                .into_iter()
+                .zip(at)
+                .zip(ends)
+                .collect();
+            each(work, |((r, mut at), ends)| {
+                let start = r.start;
+                for (i, &x) in keys[r].iter().enumerate() {
+                    let d = f.of(x);
+                    // SAFETY: `Digit::of` is below `buckets() == at.len()
+                    // == ends.len()`.
+                    let (slot, end) = unsafe { (at.get_unchecked_mut(d), ends.get_unchecked(d)) };
+                    let o = slot.get();
+                    // A key that changed since it was counted finds its
+                    // range full and is dropped.
+                    if o < end.get() {
+                        // SAFETY: `o` lies in this thread's range for digit
+                        // `d`, which no other (thread, digit) range
+                        // overlaps and which lies in `0..n` (as below).
+                        unsafe { sink.put(start + i, x, o) };
+                        *slot = C::set(o + 1);
+                    }
+                }
+                // The places of this thread's ranges that keys went
+                // missing from.
+                for (at, end) in at.iter().zip(&ends) {
+                    for o in at.get()..end.get() {
+                        // SAFETY: as above, in this thread's range.
+                        unsafe { sink.blank(o) };
+                    }
+                }
+            });
+            return;
+        }
         let work = chunks(n, self.threads).into_iter().zip(at).collect();
         each(work, |(r, mut at)| {
             let start = r.start;
@@ -616,7 +673,7 @@ where
     let n = input.keys.len();
     let mut scratch = Scratch::<U>::new(n)?;
     let room = &mut scratch.spare_capacity_mut()[..n];
-    touch(room, input.threads);
+    touch(room, input.threads, 4096);
     let sink = Keys {
         out: Shared(room.as_mut_ptr().cast::<U>()),
         map,
@@ -624,17 +681,18 @@ where
     // SAFETY: the sink writes into `room`, `n` places of the scratch
     // buffer, which nothing else touches until the scatter returns.
     unsafe { input.scatter::<C, F, _>(f, &sink) };
-    // SAFETY: the scatter has written each of the first `n` places, within
+    // SAFETY: the scatter has written each of the first `n` places (for
+    // keys that may change, the places keys went missing from too), within
     // the room of `n` that `Scratch::new` made.
     unsafe { scratch.set_len(n) };
     Some(scratch)
 }
 
-/// Writes one element per 4 KiB page of `room`, each thread its share: the
-/// pages are faulted in by as many threads, in order, and the scatter that
-/// follows writes every element again.
-fn touch<U: Copy + Default + Send>(room: &mut [MaybeUninit<U>], threads: usize) {
-    let step = (4096 / size_of::<U>().max(1)).max(1);
+/// Writes one element per `bytes` bytes of `room` (4096: per page), each
+/// thread its share: the pages are faulted in by as many threads, in
+/// order, and the scatter that follows writes every element again.
+fn touch<U: Copy + Default + Send>(room: &mut [MaybeUninit<U>], threads: usize, bytes: usize) {
+    let step = (bytes / size_of::<U>().max(1)).max(1);
     let parts = chunks(room.len(), threads);
     each(split_even(room, &parts), |part| {
         for x in part.iter_mut().step_by(step) {
@@ -663,6 +721,14 @@ trait Sink<T>: Sync {
     /// `at` is within the output, and no other thread reads or writes place
     /// `at` until the scatter's threads have been joined.
     unsafe fn put(&self, i: usize, x: T, at: usize);
+
+    /// Writes a default element at place `at`, where a key that changed
+    /// meanwhile left it unwritten ([`Chunks::changing`]). Only the key
+    /// sink reads keys that may change.
+    ///
+    /// # Safety
+    /// As for [`Sink::put`].
+    unsafe fn blank(&self, at: usize);
 }
 
 /// The sink of the pairs sort: the key and its payload (`from[i]`).
@@ -672,7 +738,16 @@ struct Pairs<'a, K, P> {
     from: &'a [P],
 }
 
-impl<K: Send, P: Copy + Send + Sync> Sink<K> for Pairs<'_, K, P> {
+impl<K: Send + Default, P: Copy + Default + Send + Sync> Sink<K> for Pairs<'_, K, P> {
+    #[inline(always)]
+    unsafe fn blank(&self, at: usize) {
+        // SAFETY: as for `put`.
+        unsafe {
+            self.keys.0.add(at).write(K::default());
+            self.payload.0.add(at).write(P::default());
+        }
+    }
+
     #[inline(always)]
     unsafe fn put(&self, i: usize, x: K, at: usize) {
         let y = self.from[i];
@@ -691,7 +766,13 @@ struct Keys<U, M> {
     map: M,
 }
 
-impl<T, U: Send, M: Fn(T) -> U + Sync> Sink<T> for Keys<U, M> {
+impl<T, U: Send + Default, M: Fn(T) -> U + Sync> Sink<T> for Keys<U, M> {
+    #[inline(always)]
+    unsafe fn blank(&self, at: usize) {
+        // SAFETY: as for `put`.
+        unsafe { self.out.0.add(at).write(U::default()) }
+    }
+
     #[inline(always)]
     unsafe fn put(&self, _: usize, x: T, at: usize) {
         // SAFETY: `at` is within the output and this thread's alone (the

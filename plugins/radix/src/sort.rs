@@ -445,7 +445,8 @@ fn float_top<T: FloatBits, C: Count>(io: &mut Io<'_, T>, sample: &[T::K]) -> boo
                 return false;
             };
             let keys = |x: T| Ordered(x.key());
-            scatter_top(io.src(), &mut scratch, &mut counts, digit, keys);
+            let clamp = io.may_change();
+            scatter_top(io.src(), &mut scratch, &mut counts, digit, keys, clamp);
             top_children(
                 as_keys(io.dst()),
                 &mut scratch,
@@ -874,6 +875,16 @@ pub(crate) enum Io<'a, T> {
 }
 
 impl<T: Copy> Io<'_, T> {
+    /// Whether the input may change while it is read: a source belongs to
+    /// the caller, and a caller that breaks its promise not to write it
+    /// (another thread of a Python program, say) must get a wrong order at
+    /// worst, never a write out of bounds. So a pass that trusts an
+    /// earlier pass's histogram of the source checks it (see
+    /// [`scatter_clamped_map`]).
+    pub(crate) fn may_change(&self) -> bool {
+        matches!(self, Io::Apart { .. })
+    }
+
     /// How many keys.
     pub(crate) fn len(&self) -> usize {
         self.src().len()
@@ -992,12 +1003,26 @@ fn large_passes_counted<T: RadixKey, C: Count>(mut io: Io<'_, T>, sample: &[T::K
     let mut stack = Vec::new();
     match first {
         First::Offset(f) => {
-            scatter_top(io.src(), &mut scratch, &mut counts, f, |x| x);
+            scatter_top(
+                io.src(),
+                &mut scratch,
+                &mut counts,
+                f,
+                |x| x,
+                io.may_change(),
+            );
             let v = io.dst();
             top_children(v, &mut scratch, &counts, |_| f.shift, 0, &mut stack, |_| {});
         }
         First::Linear(f, tz) => {
-            scatter_top(io.src(), &mut scratch, &mut counts, f, |x| x);
+            scatter_top(
+                io.src(),
+                &mut scratch,
+                &mut counts,
+                f,
+                |x| x,
+                io.may_change(),
+            );
             top_children(
                 io.dst(),
                 &mut scratch,
@@ -1010,9 +1035,16 @@ fn large_passes_counted<T: RadixKey, C: Count>(mut io: Io<'_, T>, sample: &[T::K
         }
         First::Log(f, tz) => {
             scratch.resize(n, T::default());
-            // SAFETY: `choose_first` left the histogram of `f` over the
-            // input in `counts`.
-            unsafe { scatter(io.src(), &mut scratch, &mut counts, f) };
+            if io.may_change() {
+                // SAFETY: initialised elements viewed as possibly
+                // uninitialised; the clamped scatter writes each again.
+                let out = unsafe { &mut *(&mut scratch[..] as *mut [T] as *mut [MaybeUninit<T>]) };
+                scatter_clamped_map(io.src(), out, &mut counts, f, |x| x);
+            } else {
+                // SAFETY: `choose_first` left the histogram of `f` over the
+                // input in `counts`.
+                unsafe { scatter(io.src(), &mut scratch, &mut counts, f) };
+            }
             let bits_of = |d| f.child_bits(d);
             log_children(
                 &mut scratch,
@@ -1919,9 +1951,22 @@ fn scatter_top<T: RadixKey, U: RadixKey, C: Count, F: Digit<T>>(
     counts: &mut [C],
     f: F,
     map: impl Fn(T) -> U,
+    clamp: bool,
 ) {
     let n = v.len();
-    if scratch.is_empty() {
+    if clamp {
+        // SAFETY: no element is kept (the keys are `Copy`); the scatter
+        // below writes the first `n` again.
+        unsafe { scratch.set_len(0) };
+        let out = &mut scratch.spare_capacity_mut()[..n];
+        for x in out.iter_mut().step_by(4096 / size_of::<U>().max(1)) {
+            x.write(U::default());
+        }
+        scatter_clamped_map(v, out, counts, f, map);
+        // SAFETY: the clamped scatter initialises every element of `out`,
+        // the first `n` of the capacity reserved by the caller.
+        unsafe { scratch.set_len(n) };
+    } else if scratch.is_empty() {
         // The scatter writes every element exactly once, so the buffer
         // need not be filled first; touching one element per page faults
         // the pages in, in order, without writing the rest twice.
@@ -2584,6 +2629,54 @@ unsafe fn scatter_uninit_map<T: RadixKey, U, C: Count, F: Digit<T>>(
     largest
 }
 
+/// [`scatter_uninit_map`] of keys that may have changed since `counts` was
+/// counted (see [`Io::may_change`]): a key whose bucket is already full is
+/// dropped, so every write stays inside its bucket, and the places keys
+/// went missing from get `U::default()`: afterwards every element of
+/// `other` is initialised. Leaves the buckets' ends in `counts`, as the
+/// scatter does. Keys that did not change are scattered exactly as
+/// [`scatter_uninit_map`] scatters them.
+pub(crate) fn scatter_clamped_map<T: RadixKey, U: Default, C: Count, F: Digit<T>>(
+    data: &[T],
+    other: &mut [MaybeUninit<U>],
+    counts: &mut [C],
+    f: F,
+    map: impl Fn(T) -> U,
+) {
+    let m = data.len().min(other.len());
+    assert_eq!(counts.len(), f.buckets());
+    let mut ends: Vec<C> = Vec::with_capacity(counts.len());
+    let mut sum = 0;
+    for c in counts.iter_mut() {
+        let n = c.get();
+        *c = C::set(sum.min(m));
+        sum += n;
+        ends.push(C::set(sum.min(m)));
+    }
+    for &x in &data[..m] {
+        let d = f.of(x);
+        // SAFETY: `Digit::of` is below `buckets() == counts.len() ==
+        // ends.len()`.
+        let (c, end) = unsafe { (counts.get_unchecked_mut(d), ends.get_unchecked(d).get()) };
+        let o = c.get();
+        if o < end {
+            // SAFETY: `o < end <= m <= other.len()`.
+            unsafe { other.get_unchecked_mut(o).write(map(x)) };
+            *c = C::set(o + 1);
+        }
+    }
+    // Where a bucket fell short of its count, and past the keys.
+    for (at, end) in counts.iter().zip(&ends) {
+        for place in &mut other[at.get()..end.get()] {
+            place.write(U::default());
+        }
+    }
+    for place in &mut other[m..] {
+        place.write(U::default());
+    }
+    counts.copy_from_slice(&ends);
+}
+
 /// [`insertion_sort`] of `src` into `dst` (same length), in one pass: the
 /// copy and the sort of a bucket whose result belongs in the other buffer.
 /// Prefetches the first `src.len()` keys of `next` along the way, one
@@ -2659,7 +2752,7 @@ fn insertion_sort<T: RadixKey>(v: &mut [T]) {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use super::{HUGE, Kept};
+    use super::{HUGE, Kept, Linear, scatter_clamped_map};
     use std::alloc::Layout;
     use std::ptr::NonNull;
 
@@ -2668,6 +2761,41 @@ mod tests {
         // SAFETY: the size is not zero.
         let at = NonNull::new(unsafe { std::alloc::alloc(layout) }).expect("memory");
         (at, layout)
+    }
+
+    /// Keys that changed after they were counted (here: a histogram that
+    /// is not theirs) are dropped where their bucket is full, and every
+    /// write stays inside its bucket: a wrong order, never a write out of
+    /// bounds. Unchanged keys scatter as the trusting scatter does.
+    #[test]
+    fn the_clamped_scatter_keeps_changed_keys_inside_their_buckets() {
+        let f = Linear { shift: 4, w: 2 };
+        let data: Vec<u32> = vec![0x10, 0x01, 0x32, 0x11, 0x30, 0x02];
+        // The keys' own histogram: buckets 0, 1, 2, 3 hold 2, 2, 0, 2.
+        let mut counts = vec![2u32, 2, 0, 2];
+        let scatter = |counts: &mut Vec<u32>| {
+            let mut out = vec![std::mem::MaybeUninit::new(u32::MAX); 6];
+            scatter_clamped_map(&data, &mut out, counts, f, |x| x);
+            // SAFETY: the clamped scatter initialises every element.
+            out.iter()
+                .map(|x| unsafe { x.assume_init() })
+                .collect::<Vec<u32>>()
+        };
+        let out = scatter(&mut counts);
+        assert_eq!(out, [0x01, 0x02, 0x10, 0x11, 0x32, 0x30]);
+        assert_eq!(counts, [2, 4, 4, 6]);
+        // A histogram from before two keys changed: bucket 1 was counted
+        // with 3 keys and bucket 3 with 1, so one key of bucket 3 is
+        // dropped and one place of bucket 1 gets the default.
+        let mut counts = vec![2u32, 3, 0, 1];
+        let out = scatter(&mut counts);
+        assert_eq!(out, [0x01, 0x02, 0x10, 0x11, 0, 0x32]);
+        assert_eq!(counts, [2, 5, 5, 6]);
+        // Counts that sum past the keys: the ends stop at the output.
+        let mut counts = vec![9u32, 9, 9, 9];
+        let out = scatter(&mut counts);
+        assert_eq!(out, [0x01, 0x02, 0, 0, 0, 0]);
+        assert_eq!(counts, [6, 6, 6, 6]);
     }
 
     #[test]
