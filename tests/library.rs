@@ -491,8 +491,9 @@ fn sorted_copies_equal_sorted_copies_in_place() {
     assert!(radix.sorts_from_source());
     assert!(!registry.backend("std").expect("std").sorts_from_source());
     let mut rng = Rng::new(0x5eed);
-    let n = 300_000;
-    for name in ["radix", "std", "wildsort"] {
+    // Past the radix backend's parallel cut-over; the others copy first at
+    // any size.
+    for (name, n) in [("radix", 300_000), ("std", 5_000), ("wildsort", 5_000)] {
         let backend = registry.backend(name).expect("a shipped backend");
         check(backend, (0..n).map(|_| rng.next_u64() as u32).collect());
         check(
