@@ -197,6 +197,7 @@ fn int_top<T: RadixKey + Send + Sync, C: Count>(
     };
     let ends = ends_of(&counts);
     let parts = groups(&ends, threads);
+    let freed = scratch.freed_after();
     let work = split(io.dst(), &parts)
         .into_iter()
         .zip(split(&mut scratch, &parts));
@@ -215,6 +216,9 @@ fn int_top<T: RadixKey + Send + Sync, C: Count>(
                 sort::top_children(v, scratch, &ends, |_| shift, tz, &mut stack, |_| {});
             }
             sort::First::Sorted | sort::First::Fill { .. } | sort::First::Crowded => {}
+        }
+        if freed {
+            sort::release(scratch);
         }
     });
 }
@@ -278,6 +282,7 @@ where
     };
     let ends = ends_of(&counts);
     let parts = groups(&ends, threads);
+    let freed = scratch.freed_after();
     let work = split(sort::as_keys(io.dst()), &parts)
         .into_iter()
         .zip(split(&mut scratch, &parts));
@@ -287,6 +292,9 @@ where
         let bits_of = |_| digit.shift;
         let done = sort::values_in_place::<T>;
         sort::top_children(v, scratch, &ends, bits_of, tz, &mut stack, done);
+        if freed {
+            sort::release(scratch);
+        }
     });
     true
 }
@@ -441,16 +449,19 @@ fn spread_pairs<K, P, C, F>(
 /// Sorts the buckets of the pairs' first level (ending at `ends`) from
 /// `(tk, tp)` into `(k, p)`, each thread a group of them with the serial
 /// pairs sort; the keys of bucket `d` agree above their low `bits_of(d).0`
-/// bits and below bit `bits_of(d).1`.
+/// bits and below bit `bits_of(d).1`. Each thread gives back the pages of
+/// its part of a scratch buffer that is freed after the sort
+/// ([`Scratch::freed_after`]) once done with them.
 fn pair_children<K: RadixKey + Send + Sync, P: Payload + Send + Sync>(
     k: &mut [K],
     p: &mut [P],
-    tk: &mut [K],
-    tp: &mut [P],
+    tk: &mut Scratch<K>,
+    tp: &mut Scratch<P>,
     ends: &[usize],
     threads: usize,
     bits_of: impl Fn(usize) -> (u32, u32) + Sync,
 ) {
+    let freed = (tk.freed_after(), tp.freed_after());
     let parts = groups(ends, threads);
     let out = split(k, &parts).into_iter().zip(split(p, &parts));
     let from = split(tk, &parts).into_iter().zip(split(tp, &parts));
@@ -475,6 +486,12 @@ fn pair_children<K: RadixKey + Send + Sync, P: Payload + Send + Sync>(
                     );
                 }
                 start = end;
+            }
+            if freed.0 {
+                sort::release(tk);
+            }
+            if freed.1 {
+                sort::release(tp);
             }
         },
     );

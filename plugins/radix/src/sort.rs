@@ -527,6 +527,9 @@ pub(crate) struct Scratch<T: Copy> {
     room: usize,
     /// How it was allocated; None if it holds no bytes.
     layout: Option<std::alloc::Layout>,
+    /// Whether it goes to [`KEPT`] when dropped, rather than back to the
+    /// allocator (see [`Kept::again`]).
+    kept: bool,
 }
 
 impl<T: Copy> Scratch<T> {
@@ -541,6 +544,7 @@ impl<T: Copy> Scratch<T> {
                 len: 0,
                 room: n,
                 layout: None,
+                kept: false,
             });
         }
         let layout = std::alloc::Layout::from_size_align(bytes, align).ok()?;
@@ -551,6 +555,7 @@ impl<T: Copy> Scratch<T> {
                 len: 0,
                 room: layout.size() / size_of::<T>(),
                 layout: Some(layout),
+                kept: true,
             });
         }
         // SAFETY: the layout's size is not zero.
@@ -568,12 +573,24 @@ impl<T: Copy> Scratch<T> {
                 );
             }
         }
+        #[cfg(target_os = "linux")]
+        let kept = align == HUGE && KEPT.again();
+        #[cfg(not(target_os = "linux"))]
+        let kept = false;
         Some(Scratch {
             keys,
             len: 0,
             room: bytes / size_of::<T>(),
             layout: Some(layout),
+            kept,
         })
+    }
+
+    /// Whether the buffer goes back to the allocator when dropped, not to
+    /// the next sort: then a thread done with its part of it may give
+    /// that part's pages back at once ([`release`]).
+    pub(crate) fn freed_after(&self) -> bool {
+        !self.kept
     }
 
     /// The size and alignment to allocate for `bytes` of keys.
@@ -641,16 +658,51 @@ impl<T: Copy> Drop for Scratch<T> {
         if let Some(layout) = self.layout {
             #[cfg(target_os = "linux")]
             if layout.align() == HUGE {
-                // SAFETY: allocated with `layout` (in `new`, or kept with
-                // it), never reallocated, and not used after this.
-                unsafe { KEPT.keep(self.keys.cast(), layout) };
-                return;
+                KEPT.used();
+                if self.kept {
+                    // SAFETY: allocated with `layout` (in `new`, or kept
+                    // with it), never reallocated, and not used after this.
+                    unsafe { KEPT.keep(self.keys.cast(), layout) };
+                    return;
+                }
             }
             // SAFETY: allocated with `layout` in `new`, never reallocated;
             // keys need no drop.
             unsafe { std::alloc::dealloc(self.keys.as_ptr().cast(), layout) };
         }
     }
+}
+
+/// Gives the kernel back the whole pages of `part`, a thread's share of a
+/// scratch buffer that is freed when the sort ends
+/// ([`Scratch::freed_after`]) and that nothing reads again: freeing them
+/// then, on one thread, would take as long again. Elsewhere than on Linux,
+/// or where the kernel refuses, the pages go when the buffer is freed.
+pub(crate) fn release<T: Copy>(part: &mut [T]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf reads nothing of ours.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0);
+        if page == 0 {
+            return;
+        }
+        let at = part.as_mut_ptr() as usize;
+        let (from, to) = (
+            at.next_multiple_of(page),
+            (at + size_of_val(part)) / page * page,
+        );
+        if to > from {
+            // SAFETY: the whole pages of `part`, which this thread borrows
+            // alone, in a buffer of the global allocator's (no other
+            // allocation shares a whole page of it). The kernel replaces
+            // them with zero pages: every key and payload type sorted here
+            // is plain bits, valid as zeros, and nothing reads them again
+            // before the buffer is freed.
+            unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = part;
 }
 
 /// The largest scratch buffer kept from one sort for the next.
@@ -668,11 +720,14 @@ static KEPT: Kept = Kept::new(KEEP_MAX);
 /// (figures in docs/PERFORMANCE.md). The kept buffer's pages are given back to the
 /// kernel to take whenever memory runs short (`MADV_FREE`): until it
 /// does, they still count in the process's resident memory. At most
-/// `limit` bytes are kept, and one buffer: the larger of two.
+/// `limit` bytes are kept, and one buffer: the larger of two; nothing is
+/// kept from a process's first sort ([`Kept::again`]).
 #[cfg(target_os = "linux")]
 struct Kept {
     buffer: std::sync::Mutex<Option<(usize, std::alloc::Layout)>>,
     limit: usize,
+    /// Whether a sort was done with a large buffer before.
+    used: std::sync::atomic::AtomicBool,
 }
 
 #[cfg(target_os = "linux")]
@@ -681,7 +736,26 @@ impl Kept {
         Kept {
             buffer: std::sync::Mutex::new(None),
             limit,
+            used: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether a large buffer made now is kept once its sort is done:
+    /// only once a sort has been done with one before. A process that
+    /// sorts once (a `wildhost sort` of one input) would gain nothing from
+    /// a kept buffer and pay for it twice, giving its pages back
+    /// (`MADV_FREE`) and freeing them when it exits, both on one thread;
+    /// its buffers are freed instead, each thread of a parallel sort
+    /// giving back its part as soon as it is done with it. A process that
+    /// sorts again keeps its second sort's buffer, which every later sort
+    /// finds.
+    fn again(&self) -> bool {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Notes that a sort is done with a large buffer.
+    fn used(&self) {
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The kept buffer's slot, unless another thread holds it: then this
@@ -2752,7 +2826,7 @@ fn insertion_sort<T: RadixKey>(v: &mut [T]) {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use super::{HUGE, Kept, Linear, scatter_clamped_map};
+    use super::{HUGE, Kept, Linear, Scratch, release, scatter_clamped_map};
     use std::alloc::Layout;
     use std::ptr::NonNull;
 
@@ -2796,6 +2870,32 @@ mod tests {
         let out = scatter(&mut counts);
         assert_eq!(out, [0x01, 0x02, 0, 0, 0, 0]);
         assert_eq!(counts, [6, 6, 6, 6]);
+    }
+
+    #[test]
+    fn buffers_are_kept_only_once_a_sort_has_used_one() {
+        let kept = Kept::new(64 << 20);
+        assert!(!kept.again(), "a process's first sort frees its buffers");
+        kept.used();
+        assert!(kept.again(), "the next one keeps them");
+    }
+
+    /// A thread's part gives back its whole pages only: the keys on pages
+    /// it shares with another part are left as they were.
+    #[test]
+    fn a_released_part_gives_back_only_its_whole_pages() {
+        let n = 4 * HUGE / 8;
+        let mut scratch = Scratch::<u64>::new(n).expect("memory");
+        scratch.resize(n, 7);
+        let (from, to) = (1000, 300_001);
+        release(&mut scratch[from..to]);
+        // SAFETY: sysconf reads nothing of ours.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize / 8;
+        let (first, last) = (from.next_multiple_of(page), to / page * page);
+        for (i, &x) in scratch.iter().enumerate() {
+            let inside = (first..last).contains(&i);
+            assert_eq!(x, if inside { 0 } else { 7 }, "key {i}");
+        }
     }
 
     #[test]
