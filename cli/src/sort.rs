@@ -298,9 +298,9 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     // Text whose length alone rules out the sort in memory may still fit
     // once its lines are counted: one record per 2 bytes is the worst case.
     // Counted, the estimate has no slack left for the parse on several
-    // threads, which holds the other runs' keys and positions beside the
-    // joined ones for a moment: as much again at most, which a scratch of
-    // 100% covers.
+    // threads, which copies every run's keys and positions into new
+    // vectors when one run has more lines than its sample said: as much
+    // again at most, which a scratch of 100% covers.
     let text_fits = |text: &[u8]| {
         let lines = budget::count_lines_on(text, args.threads());
         let beside = if args.threads() > 1 {

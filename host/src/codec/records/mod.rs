@@ -18,6 +18,7 @@
 
 mod read;
 mod run;
+mod slots;
 mod write;
 
 pub use self::run::{RunForm, RunReader, write_keys_run};

@@ -2,6 +2,7 @@
 //! its delimiter or by blanks) and where the line starts, with a fast
 //! path for the common line in one 64-byte window.
 
+use super::slots::{Filled, Out, Slots, join};
 use super::{Fields, Layout, Position};
 use crate::codec::float::{float_within, parse_float, scan_float};
 use crate::codec::int::{int_within, parse_int, scan_int};
@@ -10,6 +11,7 @@ use crate::codec::{ParseError, TextKey};
 use crate::mem::try_with_capacity;
 use crate::threads::each;
 use memchr::memchr;
+use std::ops::Range;
 
 /// A key type as records read it.
 pub(crate) trait RecordKey: TextKey {
@@ -142,24 +144,40 @@ fn parse_with_room<T: RecordKey, P: Position>(
     layout: &Layout,
     room: usize,
 ) -> Result<(Vec<T>, Vec<P>, bool), ParseError> {
-    let reserve = |room: usize| -> Result<(Vec<T>, Vec<P>), ParseError> {
-        let out_of_memory = |_| ParseError::OutOfMemory {
-            bytes: room.saturating_mul(size_of::<T>() + size_of::<P>()),
-        };
-        Ok((
-            try_with_capacity(room).map_err(out_of_memory)?,
-            try_with_capacity(room).map_err(out_of_memory)?,
-        ))
-    };
     // Room for one record per 2 bytes is address space the kernel may
     // refuse for a large input (more than memory and swap): then room for
     // the lines, counted.
-    let (mut keys, mut starts) = match reserve(room) {
+    let (mut keys, mut starts) = match reserve::<T, P>(room) {
         Ok(both) => both,
         Err(_) => reserve(count_lines(&input[body..]))?,
     };
+    let canonical = parse_into(input, body, first_line, layout, &mut keys, &mut starts)?;
+    Ok((keys, starts, canonical))
+}
+
+/// Key and position vectors with room for `room` records each.
+fn reserve<T, P>(room: usize) -> Result<(Vec<T>, Vec<P>), ParseError> {
+    let out_of_memory = |_| ParseError::OutOfMemory {
+        bytes: room.saturating_mul(size_of::<T>() + size_of::<P>()),
+    };
+    Ok((
+        try_with_capacity(room).map_err(out_of_memory)?,
+        try_with_capacity(room).map_err(out_of_memory)?,
+    ))
+}
+
+/// Reads the records of `input[body..]` into `keys` and `starts` (no
+/// starts while every line is canonical); returns whether every line is.
+fn parse_into<T: RecordKey, P: Position>(
+    input: &[u8],
+    body: usize,
+    first_line: usize,
+    layout: &Layout,
+    keys: &mut impl Out<T>,
+    starts: &mut impl Out<P>,
+) -> Result<bool, ParseError> {
     let canonical = match layout.field {
-        None => whole_lines(input, body, first_line, &mut keys, &mut starts)?,
+        None => whole_lines(input, body, first_line, keys, starts)?,
         Some(field) => {
             by_field(
                 input,
@@ -167,13 +185,13 @@ fn parse_with_room<T: RecordKey, P: Position>(
                 first_line,
                 field.get(),
                 layout.fields,
-                &mut keys,
-                &mut starts,
+                keys,
+                starts,
             )?;
             false
         }
     };
-    Ok((keys, starts, canonical && T::CANONICAL))
+    Ok(canonical && T::CANONICAL)
 }
 
 /// Inputs below this many bytes are read on one thread: starting threads
@@ -200,63 +218,127 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
     if bounds.len() <= 2 {
         return parse_as(input, body, first_line, layout);
     }
-    // Each run is read as if its lines were the first (numbered from 1);
-    // only an error needs their true numbers. The first run's vectors have
-    // room for every run's records: the others are copied in after them,
-    // and the first run's keys, about one in `threads`, are never copied.
-    let runs: Vec<(usize, usize, usize)> = bounds
-        .windows(2)
-        .enumerate()
-        .map(|(i, w)| {
-            let room = room_for(if i == 0 { input.len() } else { w[1] } - w[0]);
-            (w[0], w[1], room)
-        })
-        .collect();
-    let parts: Vec<Result<Parsed<T, P>, ParseError>> = each(runs, |(from, to, room)| {
-        parse_with_room::<T, P>(&input[..to], from, 0, layout, room)
+    // Every run is read into its own stretch of one pair of vectors, as if
+    // its lines were the first (numbered from 1; only an error needs their
+    // true numbers). A stretch holds the lines a sample of its run says it
+    // has, and a little more; the join then moves each run left to follow
+    // the one before, in pages the parse has touched already.
+    let runs: Vec<Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
+    let room = room_for(input.len() - body);
+    let (mut keys, mut starts, stretches) = match reserve::<T, P>(room) {
+        Ok((keys, starts)) => (keys, starts, guessed_stretches(input, &runs, room)),
+        Err(_) => {
+            // Room for one record per 2 bytes is more address space than
+            // the kernel gives: room for the lines, counted.
+            let counts = each(runs.clone(), |run| count_lines(&input[run]));
+            let (keys, starts) = reserve(counts.iter().sum())?;
+            (keys, starts, counts)
+        }
+    };
+    let mut key_room = &mut keys.spare_capacity_mut()[..];
+    let mut start_room = &mut starts.spare_capacity_mut()[..];
+    let mut parts = Vec::with_capacity(runs.len());
+    for (i, run) in runs.iter().enumerate() {
+        // The last run takes the rest of the room.
+        let size = if i + 1 == runs.len() {
+            key_room.len().min(start_room.len())
+        } else {
+            stretches[i].min(key_room.len()).min(start_room.len())
+        };
+        let (k, rest) = std::mem::take(&mut key_room).split_at_mut(size);
+        key_room = rest;
+        let (s, rest) = std::mem::take(&mut start_room).split_at_mut(size);
+        start_room = rest;
+        parts.push((run.clone(), Slots::new(k), Slots::new(s)));
+    }
+    let parsed = each(parts, |(run, mut keys, mut starts)| {
+        let read = parse_into::<T, P>(
+            &input[..run.end],
+            run.start,
+            0,
+            layout,
+            &mut keys,
+            &mut starts,
+        );
+        (run, read, keys, starts)
     });
-    let mut done = Vec::with_capacity(parts.len());
-    for (i, part) in parts.into_iter().enumerate() {
-        match part {
-            Ok(part) => done.push(part),
+    let mut done = Vec::with_capacity(parsed.len());
+    for (run, read, keys, starts) in parsed {
+        match read {
+            Ok(canonical) => done.push((run, canonical, keys, starts)),
             Err(e) => {
-                let before = first_line + count_lines(&input[body..bounds[i]]);
+                let before = first_line + count_lines(&input[body..run.start]);
                 return Err(e.after_lines(before));
             }
         }
     }
-    let canonical = done.iter().all(|(_, _, canonical)| *canonical);
-    if !canonical {
-        // A run whose lines were all canonical kept no starts: find them.
-        for ((_, starts, part_canonical), w) in done.iter_mut().zip(bounds.windows(2)) {
-            if *part_canonical {
-                starts_before(input, w[0], w[1], starts);
-            }
+    let canonical = done.iter().all(|(_, canonical, _, _)| *canonical);
+    let (mut key_runs, mut start_runs) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    for (run, run_canonical, keys, mut starts) in done {
+        if !canonical && run_canonical {
+            // A run whose lines were all canonical kept no starts: find them.
+            starts_before(input, run.start, run.end, &mut starts);
         }
+        let size = keys.size();
+        let (len, spill) = keys.into_parts();
+        key_runs.push(Filled { at, len, spill });
+        let (len, spill) = starts.into_parts();
+        start_runs.push(Filled { at, len, spill });
+        at += size;
     }
-    let mut runs = done.into_iter();
-    let Some((mut keys, mut starts, _)) = runs.next() else {
-        return parse_as(input, body, first_line, layout);
+    // Only a run that did not fit in its stretch needs memory to join.
+    let records: usize = key_runs.iter().map(|run| run.len + run.spill.len()).sum();
+    let out_of_memory = || ParseError::OutOfMemory {
+        bytes: records.saturating_mul(size_of::<T>() + size_of::<P>()),
     };
-    let rest: Vec<Parsed<T, P>> = runs.collect();
-    append(
-        &mut keys,
-        rest.iter().map(|(keys, _, _)| keys.as_slice()),
-        threads,
-    )?;
+    // SAFETY: each run's slots wrote its first `len` places from `at`, in
+    // stretches of the vectors' room that follow one another in order.
+    unsafe { join(&mut keys, &key_runs) }.ok_or_else(out_of_memory)?;
     if canonical {
         starts = Vec::new();
     } else {
-        append(
-            &mut starts,
-            rest.iter().map(|(_, starts, _)| starts.as_slice()),
-            threads,
-        )?;
+        // SAFETY: as for the keys.
+        unsafe { join(&mut starts, &start_runs) }.ok_or_else(out_of_memory)?;
     }
-    drop(rest);
     keys.shrink_to_fit();
     starts.shrink_to_fit();
     Ok((keys, starts, canonical))
+}
+
+/// The stretch of the shared vectors each run but the last is read into:
+/// the lines a sample of the run holds, scaled to its length, with a
+/// margin; never more than the run could hold, so that the stretches fit
+/// in `room` and leave the last run about what it could hold.
+fn guessed_stretches(input: &[u8], runs: &[Range<usize>], room: usize) -> Vec<usize> {
+    let Some((_, first)) = runs.split_last() else {
+        return Vec::new();
+    };
+    let mut sizes: Vec<usize> = first
+        .iter()
+        .map(|run| guess_lines(&input[run.clone()]).min(room_for(run.len())))
+        .collect();
+    let used: usize = sizes.iter().sum();
+    sizes.push(room.saturating_sub(used));
+    sizes
+}
+
+/// About how many lines `text` holds, from the newlines of 16 windows of
+/// 4 KiB spread over it, and 1/32 more and 1024 more: a run whose lines
+/// are about alike fits in that. A run that does not costs a copy, not a
+/// wrong result (see [`join`]).
+fn guess_lines(text: &[u8]) -> usize {
+    const WINDOWS: usize = 16;
+    const WINDOW: usize = 4096;
+    if text.len() <= WINDOWS * WINDOW {
+        return count_lines(text) + 1;
+    }
+    let step = text.len() / WINDOWS;
+    let newlines: usize = (0..WINDOWS)
+        .map(|i| memchr::memchr_iter(b'\n', &text[i * step..i * step + WINDOW]).count())
+        .sum();
+    let guess = (text.len() as u128 * newlines as u128 / (WINDOWS * WINDOW) as u128) as usize;
+    guess + guess / 32 + 1024
 }
 
 /// The starts of up to `threads` runs of whole lines of `input[body..]`,
@@ -287,60 +369,6 @@ fn count_lines(text: &[u8]) -> usize {
     usize::try_from(crate::budget::count_lines_on(text, 1)).unwrap_or(usize::MAX)
 }
 
-/// Where a piece of a part goes, and the piece.
-type Piece<'a, 'p, T> = (&'a mut [std::mem::MaybeUninit<T>], &'p [T]);
-
-/// Appends the parts to `all`, in order, the copying split evenly over up
-/// to `threads` threads (this one among them; a thread that cannot start
-/// leaves its share to this one).
-fn append<'p, T: Copy + Send + Sync + 'p>(
-    all: &mut Vec<T>,
-    parts: impl Iterator<Item = &'p [T]> + Clone,
-    threads: usize,
-) -> Result<(), ParseError> {
-    let total: usize = parts.clone().map(<[T]>::len).sum();
-    all.try_reserve_exact(total)
-        .map_err(|_| ParseError::OutOfMemory {
-            bytes: (all.len() + total).saturating_mul(size_of::<T>()),
-        })?;
-    let len = all.len();
-    // Each thread's share: pieces of the parts, in order, about
-    // `total / threads` keys in all.
-    let share = total.div_ceil(threads.max(1)).max(1);
-    let mut shares: Vec<Vec<Piece<'_, 'p, T>>> = Vec::new();
-    let mut room = &mut all.spare_capacity_mut()[..total];
-    let mut taken = share;
-    for mut part in parts {
-        while !part.is_empty() {
-            if taken == share {
-                shares.push(Vec::new());
-                taken = 0;
-            }
-            let n = part.len().min(share - taken);
-            let (here, rest) = std::mem::take(&mut room).split_at_mut(n);
-            room = rest;
-            let (piece, left) = part.split_at(n);
-            part = left;
-            if let Some(last) = shares.last_mut() {
-                last.push((here, piece));
-            }
-            taken += n;
-        }
-    }
-    each(shares, |pieces| {
-        for (here, piece) in pieces {
-            for (slot, &x) in here.iter_mut().zip(piece) {
-                slot.write(x);
-            }
-        }
-    });
-    // SAFETY: the copies, all done, wrote each of the `total` elements
-    // after the first `len` (the pieces cover the parts, whose lengths add
-    // up to `total`), within the capacity reserved above.
-    unsafe { all.set_len(len + total) };
-    Ok(())
-}
-
 /// Records whose whole line is the key; whether every line is canonical.
 /// While every line so far is, no starts are kept (the keys alone will be
 /// sorted); at the first line that is not, the starts of the lines before
@@ -349,8 +377,8 @@ fn whole_lines<T: RecordKey, P: Position>(
     input: &[u8],
     body: usize,
     mut line: usize,
-    keys: &mut Vec<T>,
-    starts: &mut Vec<P>,
+    keys: &mut impl Out<T>,
+    starts: &mut impl Out<P>,
 ) -> Result<bool, ParseError> {
     let mut canonical = T::CANONICAL;
     let mut at = body;
@@ -395,7 +423,7 @@ fn whole_lines<T: RecordKey, P: Position>(
 /// Pushes the start of every line of `input[body..at]` (each ends with its
 /// newline) onto `starts`.
 #[cold]
-fn starts_before<P: Position>(input: &[u8], body: usize, at: usize, starts: &mut Vec<P>) {
+fn starts_before<P: Position>(input: &[u8], body: usize, at: usize, starts: &mut impl Out<P>) {
     if at > body {
         starts.push(P::at(body));
     }
@@ -416,8 +444,8 @@ fn by_field<T: RecordKey, P: Position>(
     mut line: usize,
     field: usize,
     fields: Fields,
-    keys: &mut Vec<T>,
-    starts: &mut Vec<P>,
+    keys: &mut impl Out<T>,
+    starts: &mut impl Out<P>,
 ) -> Result<(), ParseError> {
     let (delimiter, find): (_, FindField) = match fields {
         Fields::Delimiter(d) => (Some(d), delimited),
@@ -567,24 +595,41 @@ mod tests {
         );
     }
 
+    /// The first of two runs has long lines where its line count is
+    /// sampled and short ones elsewhere: its stretch is far too small, and
+    /// the join copies the runs whole instead of moving them.
     #[test]
-    fn appending_on_threads_keeps_every_part_in_order() {
-        let parts: Vec<Vec<u64>> = [0, 5, 0, 1, 17, 3]
-            .iter()
-            .scan(100, |next, &len| {
-                *next += len;
-                Some((*next - len..*next).collect())
-            })
-            .collect();
-        let expected: Vec<u64> = (7..100).chain(100..126).collect();
-        for threads in [1, 2, 3, 4, 7, 64] {
-            let mut all: Vec<u64> = (7..100).collect();
-            append(&mut all, parts.iter().map(Vec::as_slice), threads).unwrap();
-            assert_eq!(all, expected, "{threads} threads");
+    fn a_run_with_more_lines_than_its_sample_says_is_read_whole() {
+        let x = 6 << 20;
+        let step = x / 16;
+        let mut text = Vec::with_capacity(2 * x + 64);
+        let mut i = 0u64;
+        while text.len() < x {
+            let at = text.len();
+            let sampled = (at + 1024) % step < 4096 + 2048;
+            let line = if sampled {
+                format!("{}\n", 1_000_000_000_000_000 + i)
+            } else {
+                format!("{}\n", i % 10)
+            };
+            text.extend_from_slice(line.as_bytes());
+            i += 1;
         }
-        let mut none: Vec<u64> = vec![1];
-        append(&mut none, std::iter::empty(), 2).unwrap();
-        assert_eq!(none, [1]);
+        while text.len() < 2 * x {
+            text.extend_from_slice(format!("{}\n", i % 100).as_bytes());
+            i += 1;
+        }
+        let layout = Layout::lines(wildhost_abi::KeyType::U64);
+        let runs: Vec<Range<usize>> = line_bounds(&text, 0, 2)
+            .windows(2)
+            .map(|w| w[0]..w[1])
+            .collect();
+        let guessed = guess_lines(&text[runs[0].clone()]);
+        let lines = count_lines(&text[runs[0].clone()]);
+        assert!(guessed < lines / 2, "guessed {guessed} of {lines} lines");
+        let one = parse_as::<u64, u32>(&text, 0, 0, &layout).unwrap();
+        let two = parse_as_parallel::<u64, u32>(&text, 0, 0, &layout, 2).unwrap();
+        assert!(one == two, "the same records on two threads");
     }
 
     #[test]
