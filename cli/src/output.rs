@@ -44,41 +44,114 @@ impl Destination {
         &self,
         produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), Failure> {
+        self.write_pending(produce)?.finish()
+    }
+
+    /// [`Destination::write_with`], but a regular file is flushed to disk
+    /// and put in place on another thread once `produce` has written it:
+    /// the caller can free what it no longer needs while the disk works,
+    /// then [`Pending::finish`] says how it went, as `write_with` would
+    /// have.
+    pub fn write_pending(
+        &self,
+        produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<Pending, Failure> {
         let path = match self {
-            Destination::Stdout => return write_stdout(produce),
+            Destination::Stdout => return write_stdout(produce).map(|()| Pending::done()),
             Destination::File(path) => path,
         };
-        let untouched = "check that the directory exists and is writable; nothing was written";
         let streamed = "it is not a regular file but a device, a pipe or an open descriptor, so \
                         it was written as a stream; what it took before the error cannot be \
                         taken back";
-        let failure = |e: io::Error, help: &str| {
-            Failure::new(format!("cannot write the output file `{}`", path.display()))
-                .cause(e)
-                .help(help)
-        };
+        let failure = |e: io::Error, help: &str| file_failure(path, e, help);
         let unusable = "choose another path; nothing was written";
         match kind_of(path).map_err(|e| failure(e, unusable))? {
-            Kind::File(target) => replace(&target, produce).map_err(|e| {
-                let failure = failure(e, untouched);
-                if is_link(path) {
-                    failure.cause(format!("it links to `{}`", target.display()))
-                } else {
-                    failure
-                }
-            }),
+            Kind::File(target) => {
+                let written =
+                    stage(&target, produce).map_err(|e| replace_failure(path, &target, e))?;
+                Ok(Pending {
+                    commit: Some(Commit {
+                        path: path.clone(),
+                        target,
+                        finishing: written.finish_aside(),
+                    }),
+                })
+            }
             Kind::Stream => {
                 let stream = std::fs::OpenOptions::new()
                     .append(true)
                     .open(path)
-                    .map_err(|e| failure(e, untouched))?;
-                write_stream(stream, produce).map_err(|e| failure(e, streamed))
+                    .map_err(|e| failure(e, UNTOUCHED))?;
+                write_stream(stream, produce).map_err(|e| failure(e, streamed))?;
+                Ok(Pending::done())
             }
             Kind::Descriptor(fd) => {
-                let stream = duplicate(fd).map_err(|e| failure(e, untouched))?;
-                write_stream(stream, produce).map_err(|e| failure(e, streamed))
+                let stream = duplicate(fd).map_err(|e| failure(e, UNTOUCHED))?;
+                write_stream(stream, produce).map_err(|e| failure(e, streamed))?;
+                Ok(Pending::done())
             }
         }
+    }
+}
+
+/// The help of a failure that left the output as it was.
+const UNTOUCHED: &str = "check that the directory exists and is writable; nothing was written";
+
+fn file_failure(path: &Path, e: io::Error, help: &str) -> Failure {
+    Failure::new(format!("cannot write the output file `{}`", path.display()))
+        .cause(e)
+        .help(help)
+}
+
+/// A failure to replace `target`, the file at the end of `path`'s links.
+fn replace_failure(path: &Path, target: &Path, e: io::Error) -> Failure {
+    let failure = file_failure(path, e, UNTOUCHED);
+    if is_link(path) {
+        failure.cause(format!("it links to `{}`", target.display()))
+    } else {
+        failure
+    }
+}
+
+/// An output written whole, being flushed to disk and put in place
+/// ([`Destination::write_pending`]).
+#[must_use = "the output is in place only once `finish` has said so"]
+pub struct Pending {
+    commit: Option<Commit>,
+}
+
+/// A new file's flush and rename over the target at the end of `path`.
+struct Commit {
+    path: PathBuf,
+    target: PathBuf,
+    finishing: Finishing,
+}
+
+impl Pending {
+    fn done() -> Pending {
+        Pending { commit: None }
+    }
+
+    /// Waits for the output to be in place; a failure leaves the file that
+    /// was there as it was.
+    pub fn finish(self) -> Result<(), Failure> {
+        let Some(Commit {
+            path,
+            target,
+            finishing,
+        }) = self.commit
+        else {
+            return Ok(());
+        };
+        let finished = match finishing {
+            Finishing::Done(finished) => finished,
+            Finishing::Aside(thread) => thread.join().unwrap_or_else(|_| {
+                Err(io::Error::other(
+                    "the thread that flushed it to disk panicked",
+                ))
+            }),
+        };
+        finished.map_err(|e| replace_failure(&path, &target, e))
     }
 }
 
@@ -239,13 +312,12 @@ fn write_stdout(produce: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Resul
 }
 
 /// Writes what `produce` writes to a new file beside `target` (a regular
-/// file or none, no link: see [`kind_of`]), flushes it to disk, renames it
-/// over `target`, then flushes the directory, so that the rename itself
-/// survives a crash.
-fn replace(
+/// file or none, no link: see [`kind_of`]), for [`Written::finish`] to put
+/// in place.
+fn stage(
     target: &Path,
     produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
+) -> io::Result<Written> {
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -261,14 +333,57 @@ fn replace(
         staged.file().set_permissions(permissions)?;
     }
     produce(&mut EarlyWriteback::new(staged.file()))?;
-    staged.file().sync_all()?;
-    staged.commit(&dir, target)?;
-    // The new file is in place and whole; a directory that cannot be
-    // flushed (some filesystems refuse) changes nothing about that.
-    if let Ok(dir) = std::fs::File::open(&dir) {
-        let _ = dir.sync_all();
+    Ok(Written {
+        staged,
+        dir,
+        target: target.to_path_buf(),
+    })
+}
+
+/// A new file written whole beside its target, not yet in place.
+struct Written {
+    staged: Staged,
+    dir: PathBuf,
+    target: PathBuf,
+}
+
+impl Written {
+    /// Flushes the file to disk, renames it over its target, then flushes
+    /// the directory, so that the rename itself survives a crash.
+    fn finish(mut self) -> io::Result<()> {
+        self.staged.file().sync_all()?;
+        self.staged.commit(&self.dir, &self.target)?;
+        // The new file is in place and whole; a directory that cannot be
+        // flushed (some filesystems refuse) changes nothing about that.
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// [`Written::finish`] on a thread of its own, or on this one if no
+    /// thread can be had.
+    fn finish_aside(self) -> Finishing {
+        let (give, take) = std::sync::mpsc::channel::<Written>();
+        let thread = std::thread::Builder::new().spawn(move || match take.recv() {
+            Ok(written) => written.finish(),
+            Err(_) => Err(io::Error::other("the file to flush never came")),
+        });
+        match thread {
+            Ok(thread) => match give.send(self) {
+                Ok(()) => Finishing::Aside(thread),
+                // The thread is gone already: the file comes back.
+                Err(std::sync::mpsc::SendError(written)) => Finishing::Done(written.finish()),
+            },
+            Err(_) => Finishing::Done(self.finish()),
+        }
+    }
+}
+
+/// A [`Written::finish_aside`] under way, or done.
+enum Finishing {
+    Aside(std::thread::JoinHandle<io::Result<()>>),
+    Done(io::Result<()>),
 }
 
 /// Bytes written between two requests to start writing them to disk.

@@ -5,7 +5,7 @@
 //! a failing backend or an unwritable destination leaves the output file
 //! exactly as it was.
 
-use crate::output::Destination;
+use crate::output::{Destination, Pending};
 use crate::report::{self, Failure};
 use crate::{Cli, Outcome};
 use clap::{Args, ValueEnum};
@@ -319,7 +319,12 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
     )?;
     match input {
         Input::Whole(input) => match encoding {
-            Encoding::Text => sort_text(backend, args, key_type, &input, &source, &destination),
+            Encoding::Text => {
+                let written = sort_text(backend, args, key_type, &input, &source, &destination)?;
+                // The input's pages go while the output is flushed to disk.
+                drop(input);
+                written.finish()
+            }
             Encoding::Binary => sort_binary(backend, args, key_type, input, &source, &destination),
         },
         Input::Large { .. } if limit.bytes < external::MIN_MEMORY => {
@@ -602,7 +607,9 @@ fn text_layout(args: &SortArgs, key_type: KeyType) -> Layout {
     }
 }
 
-/// Text: records, each line written back as it was read, in key order.
+/// Text: records, each line written back as it was read, in key order;
+/// the output is in place once the [`Pending`] returned says so, and the
+/// records' memory is freed meanwhile.
 fn sort_text(
     backend: &Backend,
     args: &SortArgs,
@@ -610,7 +617,7 @@ fn sort_text(
     input: &[u8],
     source: &str,
     destination: &Destination,
-) -> Outcome {
+) -> Result<Pending, Failure> {
     let layout = text_layout(args, key_type);
     let threads = args.threads();
     let mut records = Records::parse_on(input, &layout, threads).map_err(|e| match e {
@@ -634,7 +641,7 @@ fn sort_text(
             .verify_on(print, threads)
             .map_err(|wrong| wrong_result(backend, wrong))?;
     }
-    destination.write_with(|out| records.write_on(args.reverse, out, threads))
+    destination.write_pending(|out| records.write_on(args.reverse, out, threads))
 }
 
 /// Binary: the keys alone.
