@@ -322,7 +322,7 @@ pub fn run(cli: &Cli, args: &SortArgs) -> Outcome {
             Encoding::Text => {
                 let written = sort_text(backend, args, key_type, &input, &source, &destination)?;
                 // The input's pages go while the output is flushed to disk.
-                drop(input);
+                wildhost::mem::free_on(input, args.threads());
                 written.finish()
             }
             Encoding::Binary => sort_binary(backend, args, key_type, input, &source, &destination),
