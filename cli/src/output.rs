@@ -44,7 +44,7 @@ impl Destination {
         &self,
         produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), Failure> {
-        self.write_pending(produce)?.finish()
+        self.write_then(produce, false)?.finish()
     }
 
     /// [`Destination::write_with`], but a regular file is flushed to disk
@@ -55,6 +55,16 @@ impl Destination {
     pub fn write_pending(
         &self,
         produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<Pending, Failure> {
+        self.write_then(produce, true)
+    }
+
+    /// Writes what `produce` writes; a regular file is then flushed and put
+    /// in place on another thread if `aside`, else before this returns.
+    fn write_then(
+        &self,
+        produce: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+        aside: bool,
     ) -> Result<Pending, Failure> {
         let path = match self {
             Destination::Stdout => return write_stdout(produce).map(|()| Pending::done()),
@@ -73,7 +83,11 @@ impl Destination {
                     commit: Some(Commit {
                         path: path.clone(),
                         target,
-                        finishing: written.finish_aside(),
+                        finishing: if aside {
+                            written.finish_aside()
+                        } else {
+                            Finishing::Done(written.finish())
+                        },
                     }),
                 })
             }

@@ -673,6 +673,13 @@ impl<T: Copy> Drop for Scratch<T> {
     }
 }
 
+/// The kernel's page size in bytes; 0 if it will not say.
+#[cfg(target_os = "linux")]
+fn page_size() -> usize {
+    // SAFETY: sysconf reads nothing of ours.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0)
+}
+
 /// Gives the kernel back the whole pages of `part`, a thread's share of a
 /// scratch buffer that is freed when the sort ends
 /// ([`Scratch::freed_after`]) and that nothing reads again: freeing them
@@ -681,8 +688,7 @@ impl<T: Copy> Drop for Scratch<T> {
 pub(crate) fn release<T: Copy>(part: &mut [T]) {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: sysconf reads nothing of ours.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0);
+        let page = page_size();
         if page == 0 {
             return;
         }
@@ -803,8 +809,7 @@ impl Kept {
         let at = at.as_ptr() as usize;
         // Whole pages of the buffer only: a page it shares at its end may
         // hold another allocation's bytes, which the kernel would drop.
-        // SAFETY: sysconf reads nothing of ours.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0);
+        let page = page_size();
         let given_back = || {
             let whole = layout.size() / page.max(1) * page;
             // SAFETY: the caller's buffer, which starts on a page (its
@@ -2889,8 +2894,7 @@ mod tests {
         scratch.resize(n, 7);
         let (from, to) = (1000, 300_001);
         release(&mut scratch[from..to]);
-        // SAFETY: sysconf reads nothing of ours.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize / 8;
+        let page = super::page_size() / 8;
         let (first, last) = (from.next_multiple_of(page), to / page * page);
         for (i, &x) in scratch.iter().enumerate() {
             let inside = (first..last).contains(&i);

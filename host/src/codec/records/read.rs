@@ -226,7 +226,7 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
     let runs: Vec<Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
     let room = room_for(input.len() - body);
     let (mut keys, mut starts, stretches) = match reserve::<T, P>(room) {
-        Ok((keys, starts)) => (keys, starts, guessed_stretches(input, &runs, room)),
+        Ok((keys, starts)) => (keys, starts, guessed_stretches(input, &runs)),
         Err(_) => {
             // Room for one record per 2 bytes is more address space than
             // the kernel gives: room for the lines, counted.
@@ -306,21 +306,17 @@ pub(super) fn parse_as_parallel<T: RecordKey + Send, P: Position + Send>(
     Ok((keys, starts, canonical))
 }
 
-/// The stretch of the shared vectors each run but the last is read into:
-/// the lines a sample of the run holds, scaled to its length, with a
-/// margin; never more than the run could hold, so that the stretches fit
-/// in `room` and leave the last run about what it could hold.
-fn guessed_stretches(input: &[u8], runs: &[Range<usize>], room: usize) -> Vec<usize> {
-    let Some((_, first)) = runs.split_last() else {
-        return Vec::new();
-    };
-    let mut sizes: Vec<usize> = first
+/// The stretch of the shared vectors each run but the last is read into
+/// (the last takes the rest of the room): the lines a sample of the run
+/// holds, scaled to its length, with a margin; never more than the run
+/// could hold, so that the stretches leave the last run about what it
+/// could hold.
+fn guessed_stretches(input: &[u8], runs: &[Range<usize>]) -> Vec<usize> {
+    let before_last = &runs[..runs.len().saturating_sub(1)];
+    before_last
         .iter()
         .map(|run| guess_lines(&input[run.clone()]).min(room_for(run.len())))
-        .collect();
-    let used: usize = sizes.iter().sum();
-    sizes.push(room.saturating_sub(used));
-    sizes
+        .collect()
 }
 
 /// About how many lines `text` holds, from the newlines of 16 windows of
