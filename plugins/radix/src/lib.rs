@@ -23,6 +23,17 @@ pub mod from;
 pub mod pairs;
 pub mod par;
 pub mod sort;
+#[cfg(target_arch = "x86_64")]
+pub mod vector;
+
+/// Where there are no AVX-512 registers, the radix passes sort every key.
+#[cfg(not(target_arch = "x86_64"))]
+pub mod vector {
+    /// Never sorts: returns false.
+    pub fn sorted<T>(_: &mut [T]) -> bool {
+        false
+    }
+}
 
 use wildhost_abi::sdk::PayloadSlice;
 

@@ -80,6 +80,10 @@ use std::mem::MaybeUninit;
 
 /// Below this many keys the std sort is faster than any radix pass.
 pub const SMALL_CUTOFF: usize = 256;
+/// From this many keys on, a small input goes to the vector sort where
+/// the CPU has one: below, an insertion sort is as fast and needs no check
+/// of the CPU.
+pub const VECTOR_MIN: usize = 32;
 
 /// Below this many float keys that are not presorted, the comparison sort of
 /// the integer keys beats the radix passes on some float inputs, though not
@@ -159,6 +163,15 @@ pub trait RadixKey: Copy + Default {
     fn le(a: Self, b: Self) -> bool {
         a.key() <= b.key()
     }
+    /// Sorts `v` in vector registers ([`crate::vector`]) and returns true,
+    /// or returns false, untouched, where the CPU cannot (or, for the keys
+    /// of a float sort already rewritten as integers, where the caller
+    /// keeps to the radix passes).
+    #[inline(always)]
+    fn vector_sort(v: &mut [Self]) -> bool {
+        let _ = v;
+        false
+    }
     /// Sorts `v`, which is neither presorted nor of few distinct values, by
     /// the radix passes; `sample` is a sorted sample of its keys.
     #[doc(hidden)]
@@ -176,6 +189,10 @@ impl RadixKey for u32 {
     #[inline(always)]
     fn from_key(k: u32) -> Self {
         k
+    }
+    #[inline(always)]
+    fn vector_sort(v: &mut [Self]) -> bool {
+        crate::vector::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -196,6 +213,10 @@ impl RadixKey for u64 {
     fn from_key(k: u64) -> Self {
         k
     }
+    #[inline(always)]
+    fn vector_sort(v: &mut [Self]) -> bool {
+        crate::vector::sorted(v)
+    }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
     }
@@ -214,6 +235,10 @@ impl RadixKey for i32 {
     #[inline(always)]
     fn from_key(k: u32) -> Self {
         (k ^ (1 << 31)).cast_signed()
+    }
+    #[inline(always)]
+    fn vector_sort(v: &mut [Self]) -> bool {
+        crate::vector::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -234,6 +259,10 @@ impl RadixKey for i64 {
     #[inline(always)]
     fn from_key(k: u64) -> Self {
         (k ^ (1 << 63)).cast_signed()
+    }
+    #[inline(always)]
+    fn vector_sort(v: &mut [Self]) -> bool {
+        crate::vector::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -261,6 +290,10 @@ impl RadixKey for f32 {
         let mask = if k >> 31 == 1 { 1 << 31 } else { u32::MAX };
         f32::from_bits(k ^ mask)
     }
+    #[inline(always)]
+    fn vector_sort(v: &mut [Self]) -> bool {
+        crate::vector::sorted(v)
+    }
     fn small_sort(v: &mut [Self]) {
         sort_as_keys(v, <[Ordered<u32>]>::sort_unstable);
     }
@@ -283,6 +316,10 @@ impl RadixKey for f64 {
     fn from_key(k: u64) -> Self {
         let mask = if k >> 63 == 1 { 1 << 63 } else { u64::MAX };
         f64::from_bits(k ^ mask)
+    }
+    #[inline(always)]
+    fn vector_sort(v: &mut [Self]) -> bool {
+        crate::vector::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         sort_as_keys(v, <[Ordered<u64>]>::sort_unstable);
@@ -875,7 +912,9 @@ pub(crate) const TWO_DIGIT_RUN: usize = 64;
 #[inline]
 pub fn radix_sort<T: RadixKey>(v: &mut [T]) {
     if v.len() < SMALL_CUTOFF {
-        T::small_sort(v);
+        if v.len() < VECTOR_MIN || !T::vector_sort(v) {
+            T::small_sort(v);
+        }
         return;
     }
     radix_sort_large(v);
@@ -885,12 +924,16 @@ pub fn radix_sort<T: RadixKey>(v: &mut [T]) {
 #[inline(never)]
 fn radix_sort_large<T: RadixKey>(v: &mut [T]) {
     if v.len() < T::CUTOFF {
-        if !presorted(v) {
+        if !presorted(v) && !T::vector_sort(v) {
             T::small_sort(v);
         }
         return;
     }
-    radix_sort_without_cutover(v);
+    if let Some(sample) = prepare(v)
+        && !T::vector_sort(v)
+    {
+        T::radix_passes(v, &sample);
+    }
 }
 
 /// [`radix_sort`] without the hand-off of small inputs to `sort_unstable`:
