@@ -312,20 +312,41 @@ fn quicksort<K: Lane>(t: Avx512, mut v: &mut [K], mut depth: u32) {
     }
 }
 
+/// Above this many keys, the pivot is the median of `4 * N` keys, not
+/// of `N`: a better split saves more than the larger sample costs.
+const WIDE_SAMPLE: usize = 1 << 14;
+
 /// The pivot: the median of the keys of `N` values spread evenly over
-/// `v` (`v.len() > SMALL_VECTORS * N`).
+/// `v` (`v.len() > SMALL_VECTORS * N`), or of `4 * N` above
+/// `WIDE_SAMPLE`.
 #[target_feature(enable = "avx512f,popcnt")]
 fn pivot<K: Lane>(t: Avx512, v: &[K]) -> K::Key {
-    let step = v.len() / K::N;
-    let mut a = [K::MIN_KEY; 16];
-    for (i, x) in a.iter_mut().take(K::N).enumerate() {
+    if v.len() > WIDE_SAMPLE {
+        return median::<K, 4>(t, v);
+    }
+    median::<K, 1>(t, v)
+}
+
+/// The median of the keys of `M * N` values spread evenly over `v`.
+#[inline(always)]
+fn median<K: Lane, const M: usize>(t: Avx512, v: &[K]) -> K::Key {
+    let count = M * K::N;
+    let step = v.len() / count;
+    let mut a = [K::MIN_KEY; 64];
+    for (i, x) in a.iter_mut().take(count).enumerate() {
         *x = v[i * step + step / 2].key();
     }
-    // SAFETY: `a` holds at least `N` keys.
-    let s = sort_vector::<K>(t, unsafe { K::load(t, a.as_ptr()) });
-    // SAFETY: as above, and `a` is writable.
-    unsafe { K::store(t, a.as_mut_ptr(), s) };
-    a[K::N / 2]
+    let mut vs = [K::splat(t, K::MIN_KEY); M];
+    for (i, x) in vs.iter_mut().enumerate() {
+        // SAFETY: `a` holds `64 >= M * N` keys.
+        *x = unsafe { K::load(t, a.as_ptr().add(i * K::N)) };
+    }
+    network::<K, M>(t, &mut vs);
+    for (i, x) in vs.iter().enumerate() {
+        // SAFETY: as above, and `a` is writable.
+        unsafe { K::store(t, a.as_mut_ptr().add(i * K::N), *x) };
+    }
+    a[count / 2]
 }
 
 /// Vectors read in a row from one side by [`partition`], and held back at
