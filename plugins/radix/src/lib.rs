@@ -33,6 +33,10 @@ pub mod vector {
     pub fn sorted<T>(_: &mut [T]) -> bool {
         false
     }
+    /// False: this CPU has no vector sort.
+    pub fn ready() -> bool {
+        false
+    }
 }
 
 use wildhost_abi::sdk::PayloadSlice;

@@ -76,6 +76,10 @@ pub trait ParallelKey: RadixKey + Send + Sync + sealed::Sealed {
     /// `threads <= 1`, else [`sort_parallel`]'s.
     #[doc(hidden)]
     fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize);
+    /// Sorts `v` in vector registers on up to `threads` threads and
+    /// returns true, or returns false, untouched, where the CPU cannot.
+    #[doc(hidden)]
+    fn vector_sort_on(v: &mut [Self], threads: usize) -> bool;
 }
 
 macro_rules! parallel_key {
@@ -85,6 +89,13 @@ macro_rules! parallel_key {
                 $passes(Io::InPlace(v), sample, threads);
             }
             fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize) {
+                if crate::vector::ready() {
+                    // A copy, then the sort in place: where the vector sort
+                    // runs, it beats the radix passes even with the copy.
+                    dst.copy_from_slice(src);
+                    Self::vector_sort_on(dst, threads);
+                    return;
+                }
                 let io = Io::Apart { src, dst };
                 if threads <= 1 {
                     $serial(io, sample);
@@ -92,8 +103,34 @@ macro_rules! parallel_key {
                     $passes(io, sample, threads);
                 }
             }
+            fn vector_sort_on(v: &mut [Self], threads: usize) -> bool {
+                vector_sort_on(v, threads)
+            }
         }
     )*};
+}
+
+/// [`ParallelKey::vector_sort_on`]: the input cut into one part per thread
+/// by partition passes ([`crate::vector::split`]), and each part sorted in
+/// registers.
+#[cfg(target_arch = "x86_64")]
+fn vector_sort_on<K: crate::vector::Lane + Send>(v: &mut [K], threads: usize) -> bool {
+    use crate::vector;
+    let Some(t) = vector::Avx512::detect() else {
+        return false;
+    };
+    if threads <= 1 {
+        vector::sort(t, v);
+    } else {
+        each(vector::split(t, v, threads), |part| vector::sort(t, part));
+    }
+    true
+}
+
+/// [`ParallelKey::vector_sort_on`] where there is no vector sort.
+#[cfg(not(target_arch = "x86_64"))]
+fn vector_sort_on<K>(_: &mut [K], _: usize) -> bool {
+    false
 }
 parallel_key!(int_passes, sort::large_passes: u32, u64, i32, i64);
 parallel_key!(float_passes, sort::float_large_passes: f32, f64);
@@ -120,7 +157,9 @@ pub fn sort_parallel_without_cutover<T: ParallelKey>(v: &mut [T], threads: usize
         sort::radix_sort(v);
         return;
     }
-    if let Some(sample) = sort::prepare(v) {
+    if let Some(sample) = sort::prepare(v)
+        && !T::vector_sort_on(v, threads)
+    {
         T::parallel_passes(v, &sample, threads);
     }
 }

@@ -262,6 +262,58 @@ pub fn sorted<K: Lane>(v: &mut [K]) -> bool {
     true
 }
 
+/// Whether this CPU runs the vector sort.
+#[inline]
+pub fn ready() -> bool {
+    Avx512::detect().is_some()
+}
+
+/// Cuts `v` into `parts` consecutive slices of about equal length, each
+/// holding no key above any key of the next, for `parts` threads to sort
+/// one each. Pivots are quantiles of a sorted sample, and each cut is one
+/// partition pass; where equal keys crowd a quantile, the parts come out
+/// unequal (some may be empty), never wrong.
+pub fn split<K: Lane>(t: Avx512, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
+    let n = v.len();
+    let parts = parts.max(1);
+    if parts == 1 || n < 2 * UNROLL * K::N {
+        return vec![v];
+    }
+    let count = (64 * parts).min(n);
+    let mut sample: Vec<K::Key> = (0..count)
+        .map(|i| v[i * (n / count) + n / count / 2].key())
+        .collect();
+    sample.sort_unstable();
+    let mut out = Vec::with_capacity(parts);
+    cut(t, v, &sample, parts, &mut out);
+    out
+}
+
+/// [`split`] of `v` into `parts` slices appended to `out`, with `sample`,
+/// the sorted keys of a sample of `v`, to choose the pivots from.
+fn cut<'a, K: Lane>(
+    t: Avx512,
+    v: &'a mut [K],
+    sample: &[K::Key],
+    parts: usize,
+    out: &mut Vec<&'a mut [K]>,
+) {
+    if parts == 1 || v.len() < 2 * UNROLL * K::N || sample.is_empty() {
+        out.push(v);
+        out.extend((1..parts).map(|_| Default::default()));
+        return;
+    }
+    let left = parts / 2;
+    let at = sample.len() * left / parts;
+    // SAFETY: the token exists only on a CPU with AVX-512F, and
+    // `v.len() >= 2 * UNROLL * N`.
+    let k = unsafe { partition(t, v, sample[at.saturating_sub(1)]) };
+    let (lo, hi) = v.split_at_mut(k);
+    let (s_lo, s_hi) = sample.split_at(at);
+    cut(t, lo, s_lo, left, out);
+    cut(t, hi, s_hi, parts - left, out);
+}
+
 /// Sorts `v` in place, with the quicksort described in the module's
 /// documentation.
 pub fn sort<K: Lane>(t: Avx512, v: &mut [K]) {
@@ -800,6 +852,35 @@ mod tests {
                 want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 "{n} f64s"
             );
+        }
+    }
+
+    #[test]
+    #[cfg_attr(not(avx512_here), ignore = "this CPU has no AVX-512F")]
+    fn splits_into_ordered_parts_that_sort_into_the_whole() {
+        let t = token();
+        for parts in [1, 2, 3, 8] {
+            for modulo in [1, 2, 1000, u64::MAX] {
+                for n in [0, 100, 255, 256, 10_000, 100_000] {
+                    let mut v = words(n, n as u64 + parts as u64, modulo);
+                    let mut want = v.clone();
+                    want.sort_unstable();
+                    let cut = split(t, &mut v, parts);
+                    let whole = n < 2 * UNROLL * <u64 as Lane>::N;
+                    assert_eq!(cut.len(), if whole { 1 } else { parts }, "{n} keys");
+                    for pair in cut.windows(2) {
+                        let below = pair[0].iter().max();
+                        let above = pair[1].iter().min();
+                        if let (Some(b), Some(a)) = (below, above) {
+                            assert!(b <= a, "{n} keys, {parts} parts, % {modulo}");
+                        }
+                    }
+                    for part in cut {
+                        sort(t, part);
+                    }
+                    assert_eq!(v, want, "{n} keys, {parts} parts, % {modulo}");
+                }
+            }
         }
     }
 }
