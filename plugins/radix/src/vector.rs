@@ -1,15 +1,17 @@
-//! A quicksort in AVX-512 registers, for unsigned 32- and 64-bit keys.
+//! A quicksort in AVX-512 registers, for the six key types (`u32`, `i32`,
+//! `f32`, `u64`, `i64`, `f64`; floats in IEEE-754 totalOrder).
 //!
 //! Used where the CPU has AVX-512F (detected at run time): a vector holds
-//! 16 `u32` or 8 `u64` keys, and one instruction compares, moves or takes
-//! the minimum of all of them.
+//! 16 32-bit or 8 64-bit keys, and one instruction compares, moves or
+//! takes the minimum of all of them.
 //!
 //! - **Partition**: a pivot from a sorted sample of keys, then one pass in
 //!   place. Each vector read is compared with the pivot and its two parts
 //!   compressed (`vpcompress`) to the write cursor of each side. The pass
-//!   reads from the side with less room left, so neither side's writes
-//!   can overtake its reads, and the first and last vector are held in
-//!   registers until the end to make room for that.
+//!   reads `UNROLL` vectors at a time from the side with less room left,
+//!   so neither side's writes can overtake its reads, and as many vectors
+//!   at each end are held in registers until the end to make room for
+//!   that.
 //! - **Keys equal to the pivot**: the pass splits "at most the pivot" from
 //!   "above it". When nothing is above, a second pass splits "below the
 //!   pivot" off, and what remains is all equal to the pivot: sorted.
@@ -22,8 +24,9 @@
 
 use std::arch::x86_64::*;
 
-/// Proof that the CPU has AVX-512F (and POPCNT, which every such CPU has): made only by [`Avx512::detect`], so a
-/// safe function that takes one may run AVX-512F instructions.
+/// Proof that the CPU has AVX-512F (and POPCNT, which every such CPU
+/// has): made only by [`Avx512::detect`], so a safe function that takes
+/// one may run AVX-512F instructions.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512(());
 
@@ -52,7 +55,11 @@ const SMALL_VECTORS: usize = 16;
 /// Every operation takes the [`Avx512`] token, which proves the CPU runs
 /// them. They are `#[inline(always)]`, so they are compiled inside the
 /// sort's functions, which enable AVX-512F for the code they generate.
-pub trait Lane: Copy + std::fmt::Debug + 'static {
+///
+/// Sealed: the sort's `unsafe` code relies on what these operations
+/// return (a vector is 64 bytes of `N <= 16` lanes, `keys` gives back the
+/// bits it was given), so only the six key types implement it.
+pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     /// What lanes compare as.
     type Key: Copy + Ord + std::fmt::Debug;
     /// Keys in one vector.
@@ -100,6 +107,17 @@ pub trait Lane: Copy + std::fmt::Debug + 'static {
     /// The lanes of `v` whose bit is set in `mask`, moved to the low lanes
     /// in order.
     fn compress(t: Avx512, mask: u32, v: __m512i) -> __m512i;
+}
+
+mod sealed {
+    /// Implemented by the six key types only.
+    pub trait Sealed {}
+    impl Sealed for u32 {}
+    impl Sealed for i32 {}
+    impl Sealed for f32 {}
+    impl Sealed for u64 {}
+    impl Sealed for i64 {}
+    impl Sealed for f64 {}
 }
 
 /// The mask of lanes `0..len`.
@@ -272,11 +290,13 @@ pub fn ready() -> bool {
 /// holding no key above any key of the next, for `parts` threads to sort
 /// one each. Pivots are quantiles of a sorted sample, and each cut is one
 /// partition pass; where equal keys crowd a quantile, the parts come out
-/// unequal (some may be empty), never wrong.
+/// unequal (some may be empty), never wrong. Fewer parts (at least one)
+/// where `v` has fewer than `2 * UNROLL * N` keys for each, the least a
+/// partition pass takes.
 pub fn split<K: Lane>(t: Avx512, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
     let n = v.len();
-    let parts = parts.max(1);
-    if parts == 1 || n < 2 * UNROLL * K::N {
+    let parts = parts.min(n / (2 * UNROLL * K::N)).max(1);
+    if parts == 1 {
         return vec![v];
     }
     let count = (64 * parts).min(n);
@@ -859,15 +879,15 @@ mod tests {
     #[cfg_attr(not(avx512_here), ignore = "this CPU has no AVX-512F")]
     fn splits_into_ordered_parts_that_sort_into_the_whole() {
         let t = token();
-        for parts in [1, 2, 3, 8] {
+        for parts in [0, 1, 2, 3, 8, usize::MAX] {
             for modulo in [1, 2, 1000, u64::MAX] {
                 for n in [0, 100, 255, 256, 10_000, 100_000] {
-                    let mut v = words(n, n as u64 + parts as u64, modulo);
+                    let mut v = words(n, (n as u64).wrapping_add(parts as u64), modulo);
                     let mut want = v.clone();
                     want.sort_unstable();
                     let cut = split(t, &mut v, parts);
-                    let whole = n < 2 * UNROLL * <u64 as Lane>::N;
-                    assert_eq!(cut.len(), if whole { 1 } else { parts }, "{n} keys");
+                    let most = n / (2 * UNROLL * <u64 as Lane>::N);
+                    assert_eq!(cut.len(), parts.min(most).max(1), "{n} keys");
                     for pair in cut.windows(2) {
                         let below = pair[0].iter().max();
                         let above = pair[1].iter().min();
