@@ -12,6 +12,11 @@
 //!
 //! The algorithm, for `n` keys:
 //!
+//! 0. Where the CPU has AVX-512F, the keys that step 1 would give to
+//!    `sort_unstable` (from `VECTOR_MIN` keys on) and the keys that reach
+//!    step 4 are sorted in vector registers instead ([`crate::vector`]),
+//!    which is faster there on every type and size measured; steps 2 and
+//!    3 still come first, being one pass or less.
 //! 1. `n < SMALL_CUTOFF`: `sort_unstable`; floats below `FLOAT_CUTOFF`
 //!    too, unless step 2 finds them presorted.
 //!    Floats are sorted as integers: once steps 2 and 3 have read them as
@@ -81,9 +86,10 @@ use std::mem::MaybeUninit;
 /// Below this many keys the std sort is faster than any radix pass.
 pub const SMALL_CUTOFF: usize = 256;
 /// From this many keys on, a small input goes to the vector sort where
-/// the CPU has one: below, an insertion sort is as fast and needs no check
-/// of the CPU.
-pub const VECTOR_MIN: usize = 32;
+/// the CPU has one, which beats `sort_unstable` from here on
+/// (docs/PERFORMANCE.md, "In vector registers"); below, a call with a
+/// key or two stays as cheap as it was.
+pub const VECTOR_MIN: usize = 8;
 
 /// Below this many float keys that are not presorted, the comparison sort of
 /// the integer keys beats the radix passes on some float inputs, though not
