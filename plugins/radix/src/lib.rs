@@ -1,6 +1,12 @@
 //! The `radix` backend: a most-significant-digit-first radix sort for every
 //! key type, floats in IEEE-754 totalOrder (the order of `total_cmp`).
 //!
+//! Where the CPU has AVX-512F (detected at run time), its key-only sorts
+//! go, after the radix sort's early exits, to a quicksort in vector
+//! registers instead ([`vector`]): faster there on every key type and size
+//! measured (docs/PERFORMANCE.md, "In vector registers"). Pairs keep the
+//! radix passes, which are stable.
+//!
 //! One scratch buffer the size of the input (and, for large inputs, one of
 //! at most 2^16 keys that stays in the cache), freed before the call returns;
 //! when it cannot be allocated the sort falls back to `sort_unstable` in
