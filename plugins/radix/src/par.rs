@@ -89,11 +89,7 @@ macro_rules! parallel_key {
                 $passes(Io::InPlace(v), sample, threads);
             }
             fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize) {
-                if crate::vector::ready() {
-                    // A copy, then the sort in place: where the vector sort
-                    // runs, it beats the radix passes even with the copy.
-                    dst.copy_from_slice(src);
-                    Self::vector_sort_on(dst, threads);
+                if vector_sort_from(src, dst, threads) {
                     return;
                 }
                 let io = Io::Apart { src, dst };
@@ -125,6 +121,35 @@ fn vector_sort_on<K: crate::vector::Lane + Send>(v: &mut [K], threads: usize) ->
         each(vector::split(t, v, threads), |part| vector::sort(t, part));
     }
     true
+}
+
+/// Sorts `src` into `dst` in vector registers on up to `threads` threads
+/// and returns true, or returns false, `dst` untouched, where the CPU
+/// cannot: the first partition pass writes `dst` from `src`
+/// ([`crate::vector::split_from`]), so there is no copy before the sort.
+#[cfg(target_arch = "x86_64")]
+fn vector_sort_from<K: crate::vector::Lane + Send + Sync>(
+    src: &[K],
+    dst: &mut [K],
+    threads: usize,
+) -> bool {
+    use crate::vector;
+    let Some(t) = vector::Avx512::detect() else {
+        return false;
+    };
+    let parts = vector::split_from(t, src, dst, threads);
+    if threads <= 1 {
+        parts.into_iter().for_each(|part| vector::sort(t, part));
+    } else {
+        each(parts, |part| vector::sort(t, part));
+    }
+    true
+}
+
+/// [`vector_sort_from`] where there is no vector sort.
+#[cfg(not(target_arch = "x86_64"))]
+fn vector_sort_from<K>(_: &[K], _: &mut [K], _: usize) -> bool {
+    false
 }
 
 /// [`ParallelKey::vector_sort_on`] where there is no vector sort.

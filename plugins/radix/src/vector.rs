@@ -334,6 +334,87 @@ fn cut<'a, K: Lane>(
     cut(t, hi, s_hi, parts - left, out);
 }
 
+/// [`split`] of a copy of `src` into `dst` (of the same length, its
+/// contents never read): the first cut reads `src` and writes its two
+/// sides into `dst`, so that the copy costs no pass of its own, and the
+/// further cuts are made in `dst`. Gives at least two slices (for one
+/// part, two for the same thread), unless `src` is too short for a
+/// partition pass: then `dst` is a plain copy, cut by [`split`].
+///
+/// A `src` that another thread writes meanwhile (a caller breaking its
+/// promise) gives a wrong order at worst, never a write outside `dst`:
+/// the first cut reads each key once, and where it goes depends on that
+/// one read alone.
+///
+/// # Panics
+/// If `src` and `dst` differ in length.
+pub fn split_from<'a, K: Lane>(
+    t: Avx512,
+    src: &[K],
+    dst: &'a mut [K],
+    parts: usize,
+) -> Vec<&'a mut [K]> {
+    assert_eq!(
+        src.len(),
+        dst.len(),
+        "src and dst must have the same length"
+    );
+    let n = src.len();
+    let most = n / (2 * UNROLL * K::N);
+    if most < 2 {
+        dst.copy_from_slice(src);
+        return split(t, dst, parts);
+    }
+    let parts = parts.clamp(2, most);
+    let count = (64 * parts).min(n);
+    let mut sample: Vec<K::Key> = (0..count)
+        .map(|i| src[i * (n / count) + n / count / 2].key())
+        .collect();
+    sample.sort_unstable();
+    let left = parts / 2;
+    let at = sample.len() * left / parts;
+    // SAFETY: the token exists only on a CPU with AVX-512F.
+    let k = unsafe { partition_into(t, src, dst, sample[at - 1]) };
+    let (lo, hi) = dst.split_at_mut(k);
+    let (s_lo, s_hi) = sample.split_at(at);
+    let mut out = Vec::with_capacity(parts);
+    cut(t, lo, s_lo, left, &mut out);
+    cut(t, hi, s_hi, parts - left, &mut out);
+    out
+}
+
+/// Writes the keys of `src` at most `pivot` to the front of `dst` (of the
+/// same length), the others to its back; returns how many are at most.
+#[target_feature(enable = "avx512f,popcnt")]
+fn partition_into<K: Lane>(t: Avx512, src: &[K], dst: &mut [K], pivot: K::Key) -> usize {
+    let n = src.len();
+    assert_eq!(n, dst.len());
+    let (w, s, p) = (K::N, src.as_ptr(), dst.as_mut_ptr());
+    let pv = K::splat(t, pivot);
+    let (mut wl, mut wr) = (0, n);
+    let mut at = 0;
+    while at < n {
+        let len = w.min(n - at);
+        // SAFETY: `at + len <= n`: inside `src`.
+        let x = unsafe { K::load_first(t, s.add(at), len) };
+        at += len;
+        let lo = K::at_most(t, K::keys(t, x), pv) & first(len);
+        let hi = !lo & first(len);
+        let (nlo, nhi) = (lo.count_ones() as usize, hi.count_ones() as usize);
+        // SAFETY: `wl + nlo + nhi <= wr` (each key read is written once,
+        // and `at` keys have been read): both stores stay inside `dst`, in
+        // slots no other store has written.
+        unsafe {
+            K::store_first(t, p.add(wl), nlo, K::compress(t, lo, x));
+            K::store_first(t, p.add(wr - nhi), nhi, K::compress(t, hi, x));
+        }
+        wl += nlo;
+        wr -= nhi;
+    }
+    debug_assert_eq!(wl, wr);
+    wl
+}
+
 /// Sorts `v` in place, with the quicksort described in the module's
 /// documentation.
 pub fn sort<K: Lane>(t: Avx512, v: &mut [K]) {
@@ -899,6 +980,33 @@ mod tests {
                         sort(t, part);
                     }
                     assert_eq!(v, want, "{n} keys, {parts} parts, % {modulo}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(not(avx512_here), ignore = "this CPU has no AVX-512F")]
+    fn splits_a_copy_into_ordered_parts_without_touching_the_source() {
+        let t = token();
+        for parts in [0, 1, 2, 3, 8, usize::MAX] {
+            for modulo in [1, 2, 1000, u64::MAX] {
+                for n in [0, 100, 255, 256, 257, 10_000, 100_001] {
+                    let src = words(n, (n as u64).wrapping_add(parts as u64), modulo);
+                    let mut dst = vec![7; n];
+                    let mut want = src.clone();
+                    want.sort_unstable();
+                    let cut = split_from(t, &src, &mut dst, parts);
+                    assert_eq!(cut.iter().map(|p| p.len()).sum::<usize>(), n);
+                    for pair in cut.windows(2) {
+                        if let (Some(b), Some(a)) = (pair[0].iter().max(), pair[1].iter().min()) {
+                            assert!(b <= a, "{n} keys, {parts} parts, % {modulo}");
+                        }
+                    }
+                    for part in cut {
+                        sort(t, part);
+                    }
+                    assert_eq!(dst, want, "{n} keys, {parts} parts, % {modulo}");
                 }
             }
         }
