@@ -39,10 +39,6 @@ pub mod vector {
     pub fn sorted<T>(_: &mut [T]) -> bool {
         false
     }
-    /// False: this CPU has no vector sort.
-    pub fn ready() -> bool {
-        false
-    }
 }
 
 use wildhost_abi::sdk::PayloadSlice;

@@ -115,11 +115,7 @@ fn vector_sort_on<K: crate::vector::Lane + Send>(v: &mut [K], threads: usize) ->
     let Some(t) = vector::Avx512::detect() else {
         return false;
     };
-    if threads <= 1 {
-        vector::sort(t, v);
-    } else {
-        each(vector::split(t, v, threads), |part| vector::sort(t, part));
-    }
+    sort_parts(t, vector::split(t, v, threads), threads);
     true
 }
 
@@ -137,13 +133,25 @@ fn vector_sort_from<K: crate::vector::Lane + Send + Sync>(
     let Some(t) = vector::Avx512::detect() else {
         return false;
     };
-    let parts = vector::split_from(t, src, dst, threads);
-    if threads <= 1 {
-        parts.into_iter().for_each(|part| vector::sort(t, part));
-    } else {
-        each(parts, |part| vector::sort(t, part));
-    }
+    sort_parts(t, vector::split_from(t, src, dst, threads), threads);
     true
+}
+
+/// Sorts each of `parts` in registers: on a thread each, unless
+/// `threads <= 1`.
+#[cfg(target_arch = "x86_64")]
+fn sort_parts<K: crate::vector::Lane + Send>(
+    t: crate::vector::Avx512,
+    parts: Vec<&mut [K]>,
+    threads: usize,
+) {
+    if threads <= 1 {
+        parts
+            .into_iter()
+            .for_each(|part| crate::vector::sort(t, part));
+    } else {
+        each(parts, |part| crate::vector::sort(t, part));
+    }
 }
 
 /// [`vector_sort_from`] where there is no vector sort.

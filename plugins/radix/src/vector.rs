@@ -280,12 +280,6 @@ pub fn sorted<K: Lane>(v: &mut [K]) -> bool {
     true
 }
 
-/// Whether this CPU runs the vector sort.
-#[inline]
-pub fn ready() -> bool {
-    Avx512::detect().is_some()
-}
-
 /// Cuts `v` into `parts` consecutive slices of about equal length, each
 /// holding no key above any key of the next, for `parts` threads to sort
 /// one each. Pivots are quantiles of a sorted sample, and each cut is one
