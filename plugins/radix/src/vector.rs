@@ -61,7 +61,9 @@ const SMALL_VECTORS: usize = 16;
 /// bits it was given), so only the six key types implement it.
 pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     /// What lanes compare as.
-    type Key: Copy + Ord + std::fmt::Debug;
+    type Key: Copy + Ord + Default + std::fmt::Debug;
+    /// Whether the keys are floats' (mapped), not the values themselves.
+    const FLOAT: bool;
     /// Keys in one vector.
     const N: usize;
     /// The smallest key.
@@ -104,6 +106,9 @@ pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     fn blend(t: Avx512, mask: u32, a: __m512i, b: __m512i) -> __m512i;
     /// Bit `i` set where key `i` of `v` is at most key `i` of `p`.
     fn at_most(t: Avx512, v: __m512i, p: __m512i) -> u32;
+    /// Bit `i` set where lane `i` of `v` is at least lane `i` of `p`, both
+    /// read as unsigned integers.
+    fn at_least_bits(t: Avx512, v: __m512i, p: __m512i) -> u32;
     /// The lanes of `v` whose bit is set in `mask`, moved to the low lanes
     /// in order.
     fn compress(t: Avx512, mask: u32, v: __m512i) -> __m512i;
@@ -129,7 +134,8 @@ fn first(len: usize) -> u32 {
 macro_rules! lane {
     ($t:ty, key $k:ty, idx $i:ty, $n:expr, $mask:ty, pad $pad:expr,
      key($x:ident) = $key:expr, keys($t_:ident, $v:ident) = $keys:expr,
-     $set1:ident, $min:ident, $max:ident, $perm:ident, $blend:ident, $le:ident,
+     float $float:expr, $set1:ident, $min:ident, $max:ident, $perm:ident, $blend:ident,
+     $le:ident, $ge_bits:ident,
      $compress:ident, $mstore:ident, $mload:ident) => {
         // SAFETY (every `unsafe` block of this impl): the `Avx512` token
         // exists only on a CPU with AVX-512F, which is all these
@@ -137,6 +143,7 @@ macro_rules! lane {
         // `# Safety` contracts, restated in the trait.
         impl Lane for $t {
             type Key = $k;
+            const FLOAT: bool = $float;
             const N: usize = $n;
             const MIN_KEY: $k = <$k>::MIN;
             #[inline(always)]
@@ -224,6 +231,11 @@ macro_rules! lane {
                 u32::from(unsafe { $le(v, p) })
             }
             #[inline(always)]
+            fn at_least_bits(_: Avx512, v: __m512i, p: __m512i) -> u32 {
+                // SAFETY: see the impl.
+                u32::from(unsafe { $ge_bits(v, p) })
+            }
+            #[inline(always)]
             fn compress(_: Avx512, mask: u32, v: __m512i) -> __m512i {
                 // SAFETY: see the impl.
                 unsafe { $compress(mask as $mask, v) }
@@ -233,12 +245,12 @@ macro_rules! lane {
 }
 
 lane!(u32, key u32, idx u32, 16, u16, pad -1, key(x) = x, keys(_t, v) = v,
-      _mm512_set1_epi32, _mm512_min_epu32, _mm512_max_epu32, _mm512_permutexvar_epi32,
-      _mm512_mask_blend_epi32, _mm512_cmple_epu32_mask, _mm512_maskz_compress_epi32,
+      float false, _mm512_set1_epi32, _mm512_min_epu32, _mm512_max_epu32, _mm512_permutexvar_epi32,
+      _mm512_mask_blend_epi32, _mm512_cmple_epu32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(i32, key i32, idx u32, 16, u16, pad i32::MAX, key(x) = x, keys(_t, v) = v,
-      _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32,
-      _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_maskz_compress_epi32,
+      float false, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32,
+      _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(f32, key i32, idx u32, 16, u16, pad i32::MAX,
       key(x) = {
@@ -247,16 +259,16 @@ lane!(f32, key i32, idx u32, 16, u16, pad i32::MAX,
       },
       // SAFETY: the token says the CPU has AVX-512F.
       keys(_t, v) = unsafe { _mm512_xor_si512(v, _mm512_srli_epi32::<1>(_mm512_srai_epi32::<31>(v))) },
-      _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32,
-      _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_maskz_compress_epi32,
+      float true, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32,
+      _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(u64, key u64, idx u64, 8, u8, pad -1, key(x) = x, keys(_t, v) = v,
-      _mm512_set1_epi64, _mm512_min_epu64, _mm512_max_epu64, _mm512_permutexvar_epi64,
-      _mm512_mask_blend_epi64, _mm512_cmple_epu64_mask, _mm512_maskz_compress_epi64,
+      float false, _mm512_set1_epi64, _mm512_min_epu64, _mm512_max_epu64, _mm512_permutexvar_epi64,
+      _mm512_mask_blend_epi64, _mm512_cmple_epu64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 lane!(i64, key i64, idx u64, 8, u8, pad i64::MAX, key(x) = x, keys(_t, v) = v,
-      _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64,
-      _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_maskz_compress_epi64,
+      float false, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64,
+      _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 lane!(f64, key i64, idx u64, 8, u8, pad i64::MAX,
       key(x) = {
@@ -265,8 +277,8 @@ lane!(f64, key i64, idx u64, 8, u8, pad i64::MAX,
       },
       // SAFETY: the token says the CPU has AVX-512F.
       keys(_t, v) = unsafe { _mm512_xor_si512(v, _mm512_srli_epi64::<1>(_mm512_srai_epi64::<63>(v))) },
-      _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64,
-      _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_maskz_compress_epi64,
+      float true, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64,
+      _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 
 /// Sorts `v` in place and returns true if this CPU has AVX-512F, else
@@ -384,7 +396,7 @@ fn partition_into<K: Lane>(t: Avx512, src: &[K], dst: &mut [K], pivot: K::Key) -
     let n = src.len();
     assert_eq!(n, dst.len());
     let (w, s, p) = (K::N, src.as_ptr(), dst.as_mut_ptr());
-    let pv = K::splat(t, pivot);
+    let pv = Pivot::new::<K>(t, pivot);
     let (mut wl, mut wr) = (0, n);
     let mut at = 0;
     while at < n {
@@ -392,7 +404,7 @@ fn partition_into<K: Lane>(t: Avx512, src: &[K], dst: &mut [K], pivot: K::Key) -
         // SAFETY: `at + len <= n`: inside `src`.
         let x = unsafe { K::load_first(t, s.add(at), len) };
         at += len;
-        let lo = K::at_most(t, K::keys(t, x), pv) & first(len);
+        let lo = pv.above::<K>(t, x) & first(len);
         let hi = !lo & first(len);
         let (nlo, nhi) = (lo.count_ones() as usize, hi.count_ones() as usize);
         // SAFETY: `wl + nlo + nhi <= wr` (each key read is written once,
@@ -511,11 +523,11 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
     let block = UNROLL * w;
     debug_assert!(n >= 2 * block);
     let p = v.as_mut_ptr();
-    let pv = K::splat(t, pivot);
+    let pv = Pivot::new::<K>(t, pivot);
     // The keys in `l..r` are unread; `0..wl` holds keys at most the pivot,
     // `wr..n` keys above it; `wl..l` and `r..wr` are free, and together
     // `2 * block` long before each read.
-    let mut held = [pv; 2 * UNROLL];
+    let mut held = [K::splat(t, pivot); 2 * UNROLL];
     for (i, x) in held.iter_mut().enumerate() {
         let at = if i < UNROLL {
             i * w
@@ -568,7 +580,7 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
             _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
             _mm_prefetch::<_MM_HINT_T0>(back.cast());
         }
-        let mut xs = [pv; UNROLL];
+        let mut xs = [held[0]; UNROLL];
         for (i, x) in xs.iter_mut().enumerate() {
             // SAFETY: `l + block <= r` before the read: `at..at + block`
             // is unread, inside `v`.
@@ -587,6 +599,39 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
     wl
 }
 
+/// A pivot as a partition compares with it: the value whose key it is, so
+/// that no lane is mapped to its key. For integers the value is the key.
+/// A float compares by its key as the signed integer of its bits if the
+/// pivot is not negative (every negative float lies below it, as its bits
+/// do), and by its bits as an unsigned integer, reversed, if it is (the
+/// negative floats run backwards in their bits, and every positive one
+/// lies above).
+#[derive(Clone, Copy)]
+struct Pivot {
+    value: __m512i,
+    negative: bool,
+}
+
+impl Pivot {
+    #[inline(always)]
+    fn new<K: Lane>(t: Avx512, key: K::Key) -> Pivot {
+        Pivot {
+            value: K::keys(t, K::splat(t, key)),
+            negative: K::FLOAT && key < K::Key::default(),
+        }
+    }
+
+    /// Bit `i` set where lane `i` of `x` has a key at most the pivot's.
+    #[inline(always)]
+    fn above<K: Lane>(self, t: Avx512, x: __m512i) -> u32 {
+        if self.negative {
+            K::at_least_bits(t, x, self.value)
+        } else {
+            K::at_most(t, x, self.value)
+        }
+    }
+}
+
 /// Writes the lanes of `x` set in `valid` to both sides of a partition
 /// of `p`'s keys around `pv`: the keys at most the pivot to `wl..`, which
 /// advances, the others to `..wr`, which retreats.
@@ -598,13 +643,13 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
 unsafe fn put<K: Lane>(
     t: Avx512,
     p: *mut K,
-    pv: __m512i,
+    pv: Pivot,
     x: __m512i,
     valid: u32,
     wl: &mut usize,
     wr: &mut usize,
 ) {
-    let lo = K::at_most(t, K::keys(t, x), pv) & valid;
+    let lo = pv.above::<K>(t, x) & valid;
     let hi = !lo & valid;
     let (nlo, nhi) = (lo.count_ones() as usize, hi.count_ones() as usize);
     // SAFETY: the caller's free slots; `nhi <= N`.
