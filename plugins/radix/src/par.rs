@@ -197,6 +197,21 @@ pub fn sort_parallel_without_cutover<T: ParallelKey>(v: &mut [T], threads: usize
     }
 }
 
+/// [`sort_parallel_without_cutover`] by the radix passes alone, where the
+/// CPU would have the vector sort take over: so that tests reach the
+/// parallel passes on every CPU.
+#[doc(hidden)]
+pub fn radix_passes_parallel<T: ParallelKey>(v: &mut [T], threads: usize) {
+    let threads = threads.min(v.len()).min(MAX_THREADS);
+    if threads <= 1 || v.len() <= sort::CACHE_KEYS {
+        sort::radix_sort_without_cutover(v);
+        return;
+    }
+    if let Some(sample) = sort::prepare(v) {
+        T::parallel_passes(v, &sample, threads);
+    }
+}
+
 /// Sorts `u32` keys in natural order on up to `threads` threads.
 pub fn sort_u32_parallel(v: &mut [u32], threads: usize) {
     sort_parallel(v, threads);

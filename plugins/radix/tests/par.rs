@@ -86,11 +86,13 @@ fn check_pairs<T: TestKey>(dist: &str, n: usize, threads: &[usize], parallel: Pa
     }
 }
 
-/// Every distribution through the parallel level, past the cache limit.
+/// Every distribution through the parallel level, past the cache limit:
+/// the vector sort's where the CPU has one, and the radix passes always.
 fn parallel_level<T: TestKey>() {
     for n in [PAST_CACHE, 100_000] {
         for dist in DISTRIBUTIONS {
             check::<T>(dist, n, &THREADS, par::sort_parallel_without_cutover);
+            check::<T>(dist, n, &THREADS, par::radix_passes_parallel);
         }
     }
 }
