@@ -31,6 +31,21 @@ use crate::sort;
 /// # Panics
 /// If `src` and `dst` differ in length.
 pub fn sort_from<T: ParallelKey>(src: &[T], dst: &mut [T], threads: usize) {
+    sort_from_with(src, dst, threads, false);
+}
+
+/// [`sort_from`] by the radix passes alone, where the CPU would have the
+/// vector sort take over: so that tests reach them on every CPU.
+///
+/// # Panics
+/// If `src` and `dst` differ in length.
+#[doc(hidden)]
+pub fn radix_sort_from<T: ParallelKey>(src: &[T], dst: &mut [T], threads: usize) {
+    sort_from_with(src, dst, threads, true);
+}
+
+/// [`sort_from`], by the radix passes alone if `radix_only`.
+fn sort_from_with<T: ParallelKey>(src: &[T], dst: &mut [T], threads: usize, radix_only: bool) {
     assert_eq!(
         src.len(),
         dst.len(),
@@ -46,7 +61,12 @@ pub fn sort_from<T: ParallelKey>(src: &[T], dst: &mut [T], threads: usize) {
     if n > sort::CACHE_KEYS
         && let Some(sample) = sort::prepare_read_only(src)
     {
-        T::passes_from(src, dst, &sample, if serial { 1 } else { threads });
+        let threads = if serial { 1 } else { threads };
+        if radix_only {
+            T::radix_passes_from(src, dst, &sample, threads);
+        } else {
+            T::passes_from(src, dst, &sample, threads);
+        }
         return;
     }
     dst.copy_from_slice(src);

@@ -76,6 +76,10 @@ pub trait ParallelKey: RadixKey + Send + Sync + sealed::Sealed {
     /// `threads <= 1`, else [`sort_parallel`]'s.
     #[doc(hidden)]
     fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize);
+    /// [`passes_from`](Self::passes_from) by the radix passes alone, where
+    /// the CPU would have the vector sort take over.
+    #[doc(hidden)]
+    fn radix_passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize);
     /// Sorts `v` in vector registers on up to `threads` threads and
     /// returns true, or returns false, untouched, where the CPU cannot.
     #[doc(hidden)]
@@ -89,9 +93,11 @@ macro_rules! parallel_key {
                 $passes(Io::InPlace(v), sample, threads);
             }
             fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize) {
-                if vector_sort_from(src, dst, threads) {
-                    return;
+                if !vector_sort_from(src, dst, threads) {
+                    Self::radix_passes_from(src, dst, sample, threads);
                 }
+            }
+            fn radix_passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize) {
                 let io = Io::Apart { src, dst };
                 if threads <= 1 {
                     $serial(io, sample);

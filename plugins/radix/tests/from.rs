@@ -50,8 +50,12 @@ fn lengths<T: TestKey>() -> Vec<(usize, &'static [usize])> {
     cases
 }
 
-/// `sort_from` of `dist` on each of `threads` against copy and
-/// `sort_parallel` on as many threads; `src` must come back unchanged.
+/// An entry that sorts a source into another buffer on a number of threads.
+type SortFrom<T> = fn(&[T], &mut [T], usize);
+
+/// `sort_from` and `radix_sort_from` of `dist` on each of `threads`
+/// against copy and `sort_parallel` on as many threads; `src` must come
+/// back unchanged.
 fn check<T: TestKey>(dist: &str, n: usize, threads: &[usize]) {
     let mut rng = Rng(0xf20f ^ (n as u64).wrapping_mul(0x1234_5678_9abc_def1));
     let src: Vec<T> = generate(dist, n, &mut rng);
@@ -63,10 +67,18 @@ fn check<T: TestKey>(dist: &str, n: usize, threads: &[usize]) {
     for &t in threads {
         let mut want = src.clone();
         par::sort_parallel(&mut want, t);
-        let mut dst = garbage.clone();
-        from::sort_from(&src, &mut dst, t);
-        if let Some(at) = first_difference(&want, &dst) {
-            panic!("{name} {dist} n={n} threads={t}: first difference at {at}");
+        // The public entry (the vector sort where the CPU has one), then
+        // the radix passes alone, on every CPU.
+        let entries: [(&str, SortFrom<T>); 2] = [
+            ("sort_from", from::sort_from),
+            ("radix_sort_from", from::radix_sort_from),
+        ];
+        for (entry, sort) in entries {
+            let mut dst = garbage.clone();
+            sort(&src, &mut dst, t);
+            if let Some(at) = first_difference(&want, &dst) {
+                panic!("{entry}: {name} {dist} n={n} threads={t}: first difference at {at}");
+            }
         }
     }
     if let Some(at) = first_difference(&before, &src) {
