@@ -16,9 +16,10 @@
 //!   "above it". When nothing is above, a second pass splits "below the
 //!   pivot" off, and what remains is all equal to the pivot: sorted.
 //! - **Small parts** (at most `SMALL_VECTORS` vectors) are sorted in
-//!   registers by a bitonic network: each vector sorted within itself,
-//!   then merged with the others, padded to a power of two of vectors with
-//!   the largest key.
+//!   registers, padded to a power of two of vectors with the largest key:
+//!   a sorting network down the columns (every lane at once), a transpose
+//!   that makes each column a run of whole vectors, then bitonic merges of
+//!   the runs.
 //! - **Depth**: past `2 log2(n)` levels, a part goes to `sort_unstable`, so
 //!   an input built against the pivot choice costs `O(n log n)`.
 
@@ -102,6 +103,15 @@ pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     fn hi(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
     /// Lane `i` of the result is lane `idx[i]` of `v`.
     fn permute(t: Avx512, idx: __m512i, v: __m512i) -> __m512i;
+    /// Lane `i` of the result is lane `idx[i]` of `a`, or lane
+    /// `idx[i] - N` of `b` where `idx[i] >= N`.
+    fn permute2(t: Avx512, idx: __m512i, a: __m512i, b: __m512i) -> __m512i;
+    /// The [`permute2`](Lane::permute2) index of one step of the
+    /// transpose of a square of vectors: for the vectors `a` and `b` whose
+    /// numbers differ in bit `row` only, the new `a` (`upper` false) or
+    /// the new `b` (`upper` true), after the keys whose lane and vector
+    /// numbers differ in that bit trade places.
+    fn transposition(t: Avx512, row: usize, upper: bool) -> __m512i;
     /// Lane `i` from `b` where bit `i` of `mask` is set, else from `a`.
     fn blend(t: Avx512, mask: u32, a: __m512i, b: __m512i) -> __m512i;
     /// Bit `i` set where key `i` of `v` is at most key `i` of `p`.
@@ -134,7 +144,8 @@ fn first(len: usize) -> u32 {
 macro_rules! lane {
     ($t:ty, key $k:ty, idx $i:ty, $n:expr, $mask:ty, pad $pad:expr,
      key($x:ident) = $key:expr, keys($t_:ident, $v:ident) = $keys:expr,
-     float $float:expr, $set1:ident, $min:ident, $max:ident, $perm:ident, $blend:ident,
+     float $float:expr, $set1:ident, $min:ident, $max:ident, $perm:ident, $perm2:ident,
+     $blend:ident,
      $le:ident, $ge_bits:ident,
      $compress:ident, $mstore:ident, $mload:ident) => {
         // SAFETY (every `unsafe` block of this impl): the `Avx512` token
@@ -186,6 +197,32 @@ macro_rules! lane {
                 unsafe { Self::load(t, TABLE[row].as_ptr()) }
             }
             #[inline(always)]
+            fn transposition(t: Avx512, row: usize, upper: bool) -> __m512i {
+                static TABLE: [[[$i; $n]; 4]; 2] = {
+                    let mut a = [[[0; $n]; 4]; 2];
+                    let mut row = 0;
+                    while row < 4 {
+                        let d = 1 << row;
+                        let mut i = 0;
+                        while i < $n {
+                            // Lane `i` of the lower vector keeps its key
+                            // where bit `d` of `i` is clear, else takes
+                            // lane `i - d` of the upper; the upper keeps
+                            // its keys where the bit is set, else takes
+                            // lane `i + d` of the lower.
+                            let clear = i & d == 0;
+                            a[0][row][i] = if clear { i } else { $n + i - d } as $i;
+                            a[1][row][i] = if clear { i + d } else { $n + i } as $i;
+                            i += 1;
+                        }
+                        row += 1;
+                    }
+                    a
+                };
+                // SAFETY: a row holds one vector of lane indexes.
+                unsafe { Self::load(t, TABLE[usize::from(upper)][row].as_ptr()) }
+            }
+            #[inline(always)]
             unsafe fn load<P>(_: Avx512, p: *const P) -> __m512i {
                 // SAFETY: see the impl.
                 unsafe { _mm512_loadu_si512(p.cast()) }
@@ -221,6 +258,11 @@ macro_rules! lane {
                 unsafe { $perm(idx, v) }
             }
             #[inline(always)]
+            fn permute2(_: Avx512, idx: __m512i, a: __m512i, b: __m512i) -> __m512i {
+                // SAFETY: see the impl.
+                unsafe { $perm2(a, idx, b) }
+            }
+            #[inline(always)]
             fn blend(_: Avx512, mask: u32, a: __m512i, b: __m512i) -> __m512i {
                 // SAFETY: see the impl.
                 unsafe { $blend(mask as $mask, a, b) }
@@ -245,11 +287,11 @@ macro_rules! lane {
 }
 
 lane!(u32, key u32, idx u32, 16, u16, pad -1, key(x) = x, keys(_t, v) = v,
-      float false, _mm512_set1_epi32, _mm512_min_epu32, _mm512_max_epu32, _mm512_permutexvar_epi32,
+      float false, _mm512_set1_epi32, _mm512_min_epu32, _mm512_max_epu32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epu32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(i32, key i32, idx u32, 16, u16, pad i32::MAX, key(x) = x, keys(_t, v) = v,
-      float false, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32,
+      float false, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(f32, key i32, idx u32, 16, u16, pad i32::MAX,
@@ -259,15 +301,15 @@ lane!(f32, key i32, idx u32, 16, u16, pad i32::MAX,
       },
       // SAFETY: the token says the CPU has AVX-512F.
       keys(_t, v) = unsafe { _mm512_xor_si512(v, _mm512_srli_epi32::<1>(_mm512_srai_epi32::<31>(v))) },
-      float true, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32,
+      float true, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(u64, key u64, idx u64, 8, u8, pad -1, key(x) = x, keys(_t, v) = v,
-      float false, _mm512_set1_epi64, _mm512_min_epu64, _mm512_max_epu64, _mm512_permutexvar_epi64,
+      float false, _mm512_set1_epi64, _mm512_min_epu64, _mm512_max_epu64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epu64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 lane!(i64, key i64, idx u64, 8, u8, pad i64::MAX, key(x) = x, keys(_t, v) = v,
-      float false, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64,
+      float false, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 lane!(f64, key i64, idx u64, 8, u8, pad i64::MAX,
@@ -277,7 +319,7 @@ lane!(f64, key i64, idx u64, 8, u8, pad i64::MAX,
       },
       // SAFETY: the token says the CPU has AVX-512F.
       keys(_t, v) = unsafe { _mm512_xor_si512(v, _mm512_srli_epi64::<1>(_mm512_srai_epi64::<63>(v))) },
-      float true, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64,
+      float true, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 
@@ -720,33 +762,130 @@ fn reverse<K: Lane>(t: Avx512, v: __m512i) -> __m512i {
 /// Sorts `M` vectors as one sequence of `M * N` keys, lane by lane:
 /// vector `0` ends up with the smallest keys.
 ///
+/// Where `M` is `N` or `2 N`, the keys first sort down the columns: a
+/// sorting network on whole vectors orders each lane's `M` keys, one
+/// instruction for every lane, with no key moved between lanes. A
+/// transpose then makes each column a run of whole vectors, which the
+/// merges take from there. Otherwise each vector is sorted within itself
+/// first, which costs more shuffles per key.
+///
 /// Each merge of blocks of `S` vectors is a function of its own whose
 /// loops have constant bounds: compiled, they unroll into straight code on
 /// registers, where one loop over every size of block kept the vectors in
 /// memory.
 #[inline(always)]
 fn network<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M]) {
-    for v in vs.iter_mut() {
-        *v = sort_vector::<K>(t, *v);
-    }
-    if M >= 2 {
+    // Vectors in each sorted run, once the first stage is done.
+    let run = if M == K::N || M == 2 * K::N {
+        columns::<K, M>(t, vs);
+        transpose::<K, M>(t, vs, 0);
+        if M == 2 * K::N {
+            transpose::<K, M>(t, vs, K::N);
+            // Column `c` is now vectors `c` and `N + c`: put them side by
+            // side.
+            let old = *vs;
+            for c in 0..K::N {
+                vs[2 * c] = old[c];
+                vs[2 * c + 1] = old[K::N + c];
+            }
+        }
+        M / K::N
+    } else {
+        for v in vs.iter_mut() {
+            *v = sort_vector::<K>(t, *v);
+        }
+        1
+    };
+    if M >= 2 && run < 2 {
         for b in vs.as_chunks_mut::<2>().0 {
             merge_block::<K, 2>(t, b);
         }
     }
-    if M >= 4 {
+    if M >= 4 && run < 4 {
         for b in vs.as_chunks_mut::<4>().0 {
             merge_block::<K, 4>(t, b);
         }
     }
-    if M >= 8 {
+    if M >= 8 && run < 8 {
         for b in vs.as_chunks_mut::<8>().0 {
             merge_block::<K, 8>(t, b);
         }
     }
-    if M >= 16 {
+    if M >= 16 && run < 16 {
         for b in vs.as_chunks_mut::<16>().0 {
             merge_block::<K, 16>(t, b);
+        }
+    }
+}
+
+/// Vector `a` keeps the smaller key of each lane, vector `b` the larger.
+#[inline(always)]
+fn exchange<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M], a: usize, b: usize) {
+    let (x, y) = (vs[a], vs[b]);
+    vs[a] = K::lo(t, x, y);
+    vs[b] = K::hi(t, x, y);
+}
+
+/// Expands to the compare-exchanges of a sorting network, one statement
+/// each, so that every vector index is a constant.
+macro_rules! exchanges {
+    ($k:ty, $t:expr, $vs:expr; $(($a:literal, $b:literal)),* $(,)?) => {
+        $(exchange::<$k, M>($t, $vs, $a, $b);)*
+    };
+}
+
+/// Sorts each lane's keys down the `M` vectors (`M` is 8 or 16), with the
+/// smallest in vector 0.
+#[inline(always)]
+fn columns<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M]) {
+    if M == 8 {
+        // 19 compare-exchanges in 6 layers (optimal in both).
+        exchanges!(K, t, vs;
+            (0, 2), (1, 3), (4, 6), (5, 7),
+            (0, 4), (1, 5), (2, 6), (3, 7),
+            (0, 1), (2, 3), (4, 5), (6, 7),
+            (2, 4), (3, 5),
+            (1, 4), (3, 6),
+            (1, 2), (3, 4), (5, 6));
+    } else if M == 16 {
+        // 60 compare-exchanges in 10 layers (Green's network: the fewest
+        // known for 16 keys).
+        exchanges!(K, t, vs;
+            (0, 13), (1, 12), (2, 15), (3, 14), (4, 8), (5, 6), (7, 11), (9, 10),
+            (0, 5), (1, 7), (2, 9), (3, 4), (6, 13), (8, 14), (10, 15), (11, 12),
+            (0, 1), (2, 3), (4, 5), (6, 8), (7, 9), (10, 11), (12, 13), (14, 15),
+            (0, 2), (1, 3), (4, 10), (5, 11), (6, 7), (8, 9), (12, 14), (13, 15),
+            (1, 2), (3, 12), (4, 6), (5, 7), (8, 10), (9, 11), (13, 14),
+            (1, 4), (2, 6), (5, 8), (7, 10), (9, 13), (11, 14),
+            (2, 4), (3, 6), (9, 12), (11, 13),
+            (3, 5), (6, 8), (7, 9), (10, 12),
+            (3, 4), (5, 6), (7, 8), (9, 10), (11, 12),
+            (6, 7), (8, 9));
+    } else {
+        unreachable!("no column network for {M} vectors");
+    }
+}
+
+/// Transposes the square of the `N` vectors from `vs[at]`: lane `j` of
+/// vector `at + i` goes to lane `i` of vector `at + j`. Each step trades
+/// the keys whose lane and vector numbers differ in one bit, two
+/// vectors at a time.
+#[inline(always)]
+fn transpose<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M], at: usize) {
+    let mut row = K::N.trailing_zeros() as usize;
+    while row > 0 {
+        row -= 1;
+        let d = 1 << row;
+        let (lower, upper) = (
+            K::transposition(t, row, false),
+            K::transposition(t, row, true),
+        );
+        for i in 0..K::N {
+            if i & d == 0 {
+                let (a, b) = (vs[at + i], vs[at + i + d]);
+                vs[at + i] = K::permute2(t, lower, a, b);
+                vs[at + i + d] = K::permute2(t, upper, a, b);
+            }
         }
     }
 }
@@ -927,6 +1066,49 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Runs the column network of `M` vectors on every column of `M`
+    /// zeros and ones, 16 columns (the lanes of `u32`) at a time, and
+    /// returns the first column it left unsorted.
+    #[target_feature(enable = "avx512f,popcnt")]
+    fn unsorted_zero_one_column<const M: usize>(t: Avx512) -> Option<u32> {
+        for base in (0..1u32 << M).step_by(16) {
+            // Lane `j` of vector `i` holds bit `i` of column `base + j`.
+            let mut rows = [[0u32; 16]; M];
+            for (i, row) in rows.iter_mut().enumerate() {
+                for (j, x) in row.iter_mut().enumerate() {
+                    *x = (base + j as u32) >> i & 1;
+                }
+            }
+            // SAFETY: each row is one vector of `u32`s.
+            let mut vs = rows.map(|row| unsafe { <u32 as Lane>::load(t, row.as_ptr()) });
+            columns::<u32, M>(t, &mut vs);
+            for (row, v) in rows.iter_mut().zip(vs) {
+                // SAFETY: as above.
+                unsafe { <u32 as Lane>::store(t, row.as_mut_ptr(), v) };
+            }
+            for j in 0..16 {
+                let column: Vec<u32> = rows.iter().map(|row| row[j]).collect();
+                let ones = (base + j as u32).count_ones();
+                if !column.is_sorted() || column.iter().sum::<u32>() != ones {
+                    return Some(base + j as u32);
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    #[cfg_attr(not(avx512_here), ignore = "this CPU has no AVX-512F")]
+    fn column_networks_sort_every_column_of_zeros_and_ones() {
+        // A network that sorts every sequence of zeros and ones sorts
+        // every sequence (the 0-1 principle).
+        let t = token();
+        // SAFETY: the token says the CPU has AVX-512F.
+        assert_eq!(unsafe { unsorted_zero_one_column::<8>(t) }, None);
+        // SAFETY: as above.
+        assert_eq!(unsafe { unsorted_zero_one_column::<16>(t) }, None);
     }
 
     #[test]
