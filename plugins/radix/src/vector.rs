@@ -19,7 +19,10 @@
 //!   registers, padded to a power of two of vectors with the largest key:
 //!   a sorting network down the columns (every lane at once), a transpose
 //!   that makes each column a run of whole vectors, then bitonic merges of
-//!   the runs.
+//!   the runs. Floats compare as keys (see [`Lane`]) unless the part
+//!   holds no NaN and no `-0.0`: then as the numbers themselves, with the
+//!   floats' minimum and maximum instructions, which cost less than the
+//!   integer ones on 64-bit lanes.
 //! - **Depth**: past `2 log2(n)` levels, a part goes to `sort_unstable`, so
 //!   an input built against the pivot choice costs `O(n log n)`.
 
@@ -101,6 +104,20 @@ pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     fn lo(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
     /// The larger key of each pair of lanes.
     fn hi(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
+    /// The smaller value of each pair of lanes, compared as the values
+    /// themselves (floats as IEEE-754 numbers), not as keys: the order of
+    /// keys wherever no lane is a NaN or `-0.0` (see [`odd`](Lane::odd)).
+    /// Floats' minimum instruction costs less than the 64-bit integers'
+    /// one that compares keys, and needs no key map.
+    fn lo_plain(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
+    /// The larger value of each pair of lanes, as [`lo_plain`](Lane::lo_plain).
+    fn hi_plain(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
+    /// Bit `i` set where lane `i` of `v` is a float [`lo_plain`](Lane::lo_plain)
+    /// cannot order: a NaN or `-0.0`. Always 0 for integers.
+    fn odd(t: Avx512, v: __m512i) -> u32;
+    /// The value that pads vectors for [`lo_plain`](Lane::lo_plain): the
+    /// largest that is not [`odd`](Lane::odd) (`+inf` for floats).
+    fn plain_pad(t: Avx512) -> __m512i;
     /// Lane `i` of the result is lane `idx[i]` of `v`.
     fn permute(t: Avx512, idx: __m512i, v: __m512i) -> __m512i;
     /// Lane `i` of the result is lane `idx[i]` of `a`, or lane
@@ -144,6 +161,8 @@ fn first(len: usize) -> u32 {
 macro_rules! lane {
     ($t:ty, key $k:ty, idx $i:ty, $n:expr, $mask:ty, pad $pad:expr,
      key($x:ident) = $key:expr, keys($t_:ident, $v:ident) = $keys:expr,
+     odd($ot:ident, $ov:ident) = $odd:expr, plain_pad $plain_pad:expr,
+     plain $pmin:ident, $pmax:ident,
      float $float:expr, $set1:ident, $min:ident, $max:ident, $perm:ident, $perm2:ident,
      $blend:ident,
      $le:ident, $ge_bits:ident,
@@ -253,6 +272,28 @@ macro_rules! lane {
                 unsafe { $max(a, b) }
             }
             #[inline(always)]
+            fn lo_plain(_: Avx512, a: __m512i, b: __m512i) -> __m512i {
+                // SAFETY: see the impl.
+                unsafe { $pmin(a, b) }
+            }
+            #[inline(always)]
+            fn hi_plain(_: Avx512, a: __m512i, b: __m512i) -> __m512i {
+                // SAFETY: see the impl.
+                unsafe { $pmax(a, b) }
+            }
+            #[inline(always)]
+            fn odd($ot: Avx512, $ov: __m512i) -> u32 {
+                $odd
+            }
+            #[inline(always)]
+            fn plain_pad(_: Avx512) -> __m512i {
+                // SAFETY: see the impl.
+                #[allow(clippy::cast_possible_wrap)]
+                unsafe {
+                    $set1($plain_pad as _)
+                }
+            }
+            #[inline(always)]
             fn permute(_: Avx512, idx: __m512i, v: __m512i) -> __m512i {
                 // SAFETY: see the impl.
                 unsafe { $perm(idx, v) }
@@ -287,10 +328,12 @@ macro_rules! lane {
 }
 
 lane!(u32, key u32, idx u32, 16, u16, pad -1, key(x) = x, keys(_t, v) = v,
+      odd(_o, _x) = 0, plain_pad -1, plain _mm512_min_epu32, _mm512_max_epu32,
       float false, _mm512_set1_epi32, _mm512_min_epu32, _mm512_max_epu32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epu32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(i32, key i32, idx u32, 16, u16, pad i32::MAX, key(x) = x, keys(_t, v) = v,
+      odd(_o, _x) = 0, plain_pad i32::MAX, plain _mm512_min_epi32, _mm512_max_epi32,
       float false, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
@@ -301,14 +344,22 @@ lane!(f32, key i32, idx u32, 16, u16, pad i32::MAX,
       },
       // SAFETY: the token says the CPU has AVX-512F.
       keys(_t, v) = unsafe { _mm512_xor_si512(v, _mm512_srli_epi32::<1>(_mm512_srai_epi32::<31>(v))) },
+      // SAFETY: as above.
+      odd(_t, v) = u32::from(unsafe {
+          _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(_mm512_castsi512_ps(v), _mm512_castsi512_ps(v))
+              | _mm512_cmpeq_epi32_mask(v, _mm512_set1_epi32(i32::MIN))
+      }),
+      plain_pad 0x7f80_0000_u32, plain min_ps_bits, max_ps_bits,
       float true, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(u64, key u64, idx u64, 8, u8, pad -1, key(x) = x, keys(_t, v) = v,
+      odd(_o, _x) = 0, plain_pad -1, plain _mm512_min_epu64, _mm512_max_epu64,
       float false, _mm512_set1_epi64, _mm512_min_epu64, _mm512_max_epu64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epu64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 lane!(i64, key i64, idx u64, 8, u8, pad i64::MAX, key(x) = x, keys(_t, v) = v,
+      odd(_o, _x) = 0, plain_pad i64::MAX, plain _mm512_min_epi64, _mm512_max_epi64,
       float false, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
@@ -319,9 +370,55 @@ lane!(f64, key i64, idx u64, 8, u8, pad i64::MAX,
       },
       // SAFETY: the token says the CPU has AVX-512F.
       keys(_t, v) = unsafe { _mm512_xor_si512(v, _mm512_srli_epi64::<1>(_mm512_srai_epi64::<63>(v))) },
+      // SAFETY: as above.
+      odd(_t, v) = u32::from(unsafe {
+          _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(_mm512_castsi512_pd(v), _mm512_castsi512_pd(v))
+              | _mm512_cmpeq_epi64_mask(v, _mm512_set1_epi64(i64::MIN))
+      }),
+      plain_pad 0x7ff0_0000_0000_0000_u64, plain min_pd_bits, max_pd_bits,
       float true, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
+
+/// `_mm512_min_ps` on vectors of bits.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn min_ps_bits(a: __m512i, b: __m512i) -> __m512i {
+    _mm512_castps_si512(_mm512_min_ps(
+        _mm512_castsi512_ps(a),
+        _mm512_castsi512_ps(b),
+    ))
+}
+
+/// `_mm512_max_ps` on vectors of bits.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn max_ps_bits(a: __m512i, b: __m512i) -> __m512i {
+    _mm512_castps_si512(_mm512_max_ps(
+        _mm512_castsi512_ps(a),
+        _mm512_castsi512_ps(b),
+    ))
+}
+
+/// `_mm512_min_pd` on vectors of bits.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn min_pd_bits(a: __m512i, b: __m512i) -> __m512i {
+    _mm512_castpd_si512(_mm512_min_pd(
+        _mm512_castsi512_pd(a),
+        _mm512_castsi512_pd(b),
+    ))
+}
+
+/// `_mm512_max_pd` on vectors of bits.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn max_pd_bits(a: __m512i, b: __m512i) -> __m512i {
+    _mm512_castpd_si512(_mm512_max_pd(
+        _mm512_castsi512_pd(a),
+        _mm512_castsi512_pd(b),
+    ))
+}
 
 /// Sorts `v` in place and returns true if this CPU has AVX-512F, else
 /// returns false and leaves `v` as it is.
@@ -542,7 +639,7 @@ fn median<K: Lane, const M: usize>(t: Avx512, v: &[K]) -> K::Key {
         // SAFETY: `a` holds `64 >= M * N` keys.
         *x = unsafe { K::load(t, a.as_ptr().add(i * K::N)) };
     }
-    network::<K, M>(t, &mut vs);
+    network::<K, M, false>(t, &mut vs);
     for (i, x) in vs.iter().enumerate() {
         // SAFETY: as above, and `a` is writable.
         unsafe { K::store(t, a.as_mut_ptr().add(i * K::N), *x) };
@@ -703,14 +800,40 @@ unsafe fn put<K: Lane>(
     *wr -= nhi;
 }
 
+/// The smaller key of each pair of lanes: by [`Lane::lo`] of keys, or,
+/// with `P` (plain), by [`Lane::lo_plain`] of values.
+#[inline(always)]
+fn smaller<K: Lane, const P: bool>(t: Avx512, a: __m512i, b: __m512i) -> __m512i {
+    if P {
+        K::lo_plain(t, a, b)
+    } else {
+        K::lo(t, a, b)
+    }
+}
+
+/// The larger key of each pair of lanes, as [`smaller`] picks.
+#[inline(always)]
+fn larger<K: Lane, const P: bool>(t: Avx512, a: __m512i, b: __m512i) -> __m512i {
+    if P {
+        K::hi_plain(t, a, b)
+    } else {
+        K::hi(t, a, b)
+    }
+}
+
 /// Lane `i` takes the larger key of itself and its partner `i ^ j` when
 /// bit `j` and bit `k` of `i` differ: one step of a bitonic sort that
 /// orders blocks of `k` lanes, ascending where bit `k` of `i` is clear.
 #[inline(always)]
-fn step<K: Lane>(t: Avx512, v: __m512i, j: usize, k: usize) -> __m512i {
+fn step<K: Lane, const P: bool>(t: Avx512, v: __m512i, j: usize, k: usize) -> __m512i {
     let partner = K::permute(t, K::permutation(t, j.trailing_zeros() as usize), v);
     let mask = lanes_with(j) ^ lanes_with(k);
-    K::blend(t, mask, K::lo(t, v, partner), K::hi(t, v, partner))
+    K::blend(
+        t,
+        mask,
+        smaller::<K, P>(t, v, partner),
+        larger::<K, P>(t, v, partner),
+    )
 }
 
 /// The lanes `i < 32` with bit `x` (a power of two) set in `i`; lanes
@@ -729,12 +852,12 @@ fn lanes_with(x: usize) -> u32 {
 
 /// `v` sorted ascending.
 #[inline(always)]
-fn sort_vector<K: Lane>(t: Avx512, mut v: __m512i) -> __m512i {
+fn sort_vector<K: Lane, const P: bool>(t: Avx512, mut v: __m512i) -> __m512i {
     let mut k = 2;
     while k <= K::N {
         let mut j = k / 2;
         while j >= 1 {
-            v = step::<K>(t, v, j, k);
+            v = step::<K, P>(t, v, j, k);
             j /= 2;
         }
         k *= 2;
@@ -744,10 +867,10 @@ fn sort_vector<K: Lane>(t: Avx512, mut v: __m512i) -> __m512i {
 
 /// `v`, a bitonic sequence, sorted ascending.
 #[inline(always)]
-fn merge_vector<K: Lane>(t: Avx512, mut v: __m512i) -> __m512i {
+fn merge_vector<K: Lane, const P: bool>(t: Avx512, mut v: __m512i) -> __m512i {
     let mut j = K::N / 2;
     while j >= 1 {
-        v = step::<K>(t, v, j, K::N);
+        v = step::<K, P>(t, v, j, K::N);
         j /= 2;
     }
     v
@@ -774,10 +897,10 @@ fn reverse<K: Lane>(t: Avx512, v: __m512i) -> __m512i {
 /// registers, where one loop over every size of block kept the vectors in
 /// memory.
 #[inline(always)]
-fn network<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M]) {
+fn network<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i; M]) {
     // Vectors in each sorted run, once the first stage is done.
     let run = if M == K::N || M == 2 * K::N {
-        columns::<K, M>(t, vs);
+        columns::<K, M, P>(t, vs);
         transpose::<K, M>(t, vs, 0);
         if M == 2 * K::N {
             transpose::<K, M>(t, vs, K::N);
@@ -792,52 +915,57 @@ fn network<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M]) {
         M / K::N
     } else {
         for v in vs.iter_mut() {
-            *v = sort_vector::<K>(t, *v);
+            *v = sort_vector::<K, P>(t, *v);
         }
         1
     };
     if M >= 2 && run < 2 {
         for b in vs.as_chunks_mut::<2>().0 {
-            merge_block::<K, 2>(t, b);
+            merge_block::<K, 2, P>(t, b);
         }
     }
     if M >= 4 && run < 4 {
         for b in vs.as_chunks_mut::<4>().0 {
-            merge_block::<K, 4>(t, b);
+            merge_block::<K, 4, P>(t, b);
         }
     }
     if M >= 8 && run < 8 {
         for b in vs.as_chunks_mut::<8>().0 {
-            merge_block::<K, 8>(t, b);
+            merge_block::<K, 8, P>(t, b);
         }
     }
     if M >= 16 && run < 16 {
         for b in vs.as_chunks_mut::<16>().0 {
-            merge_block::<K, 16>(t, b);
+            merge_block::<K, 16, P>(t, b);
         }
     }
 }
 
 /// Vector `a` keeps the smaller key of each lane, vector `b` the larger.
 #[inline(always)]
-fn exchange<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M], a: usize, b: usize) {
+fn exchange<K: Lane, const M: usize, const P: bool>(
+    t: Avx512,
+    vs: &mut [__m512i; M],
+    a: usize,
+    b: usize,
+) {
     let (x, y) = (vs[a], vs[b]);
-    vs[a] = K::lo(t, x, y);
-    vs[b] = K::hi(t, x, y);
+    vs[a] = smaller::<K, P>(t, x, y);
+    vs[b] = larger::<K, P>(t, x, y);
 }
 
 /// Expands to the compare-exchanges of a sorting network, one statement
 /// each, so that every vector index is a constant.
 macro_rules! exchanges {
     ($k:ty, $t:expr, $vs:expr; $(($a:literal, $b:literal)),* $(,)?) => {
-        $(exchange::<$k, M>($t, $vs, $a, $b);)*
+        $(exchange::<$k, M, P>($t, $vs, $a, $b);)*
     };
 }
 
 /// Sorts each lane's keys down the `M` vectors (`M` is 8 or 16), with the
 /// smallest in vector 0.
 #[inline(always)]
-fn columns<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M]) {
+fn columns<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i; M]) {
     if M == 8 {
         // 19 compare-exchanges in 6 layers (optimal in both).
         exchanges!(K, t, vs;
@@ -892,7 +1020,7 @@ fn transpose<K: Lane, const M: usize>(t: Avx512, vs: &mut [__m512i; M], at: usiz
 
 /// Merges the two sorted halves of `S` vectors into one sorted sequence.
 #[inline(always)]
-fn merge_block<K: Lane, const S: usize>(t: Avx512, b: &mut [__m512i; S]) {
+fn merge_block<K: Lane, const S: usize, const P: bool>(t: Avx512, b: &mut [__m512i; S]) {
     // Key `x` meets key `S N - 1 - x`: the smaller of each pair forms the
     // first half, the larger the second, each a bitonic sequence. The
     // second half is left in reverse order (a bitonic sequence still),
@@ -901,24 +1029,24 @@ fn merge_block<K: Lane, const S: usize>(t: Avx512, b: &mut [__m512i; S]) {
     let mut hi = [b[0]; S];
     for i in 0..S / 2 {
         let (x, y) = (b[i], reverse::<K>(t, b[S - 1 - i]));
-        lo[i] = K::lo(t, x, y);
-        hi[i] = K::hi(t, x, y);
+        lo[i] = smaller::<K, P>(t, x, y);
+        hi[i] = larger::<K, P>(t, x, y);
     }
     for i in 0..S / 2 {
         b[i] = lo[i];
         b[S / 2 + i] = hi[i];
     }
     if S >= 16 {
-        half_clean::<K, S>(t, b, 4);
+        half_clean::<K, S, P>(t, b, 4);
     }
     if S >= 8 {
-        half_clean::<K, S>(t, b, 2);
+        half_clean::<K, S, P>(t, b, 2);
     }
     if S >= 4 {
-        half_clean::<K, S>(t, b, 1);
+        half_clean::<K, S, P>(t, b, 1);
     }
     for v in b.iter_mut() {
-        *v = merge_vector::<K>(t, *v);
+        *v = merge_vector::<K, P>(t, *v);
     }
 }
 
@@ -926,12 +1054,12 @@ fn merge_block<K: Lane, const S: usize>(t: Avx512, b: &mut [__m512i; S]) {
 /// vector `i + d`, which takes the larger: one half-cleaner step of a
 /// bitonic merge across vectors.
 #[inline(always)]
-fn half_clean<K: Lane, const S: usize>(t: Avx512, b: &mut [__m512i; S], d: usize) {
+fn half_clean<K: Lane, const S: usize, const P: bool>(t: Avx512, b: &mut [__m512i; S], d: usize) {
     for i in 0..S {
         if i & d == 0 && i + d < S {
             let (x, y) = (b[i], b[i + d]);
-            b[i] = K::lo(t, x, y);
-            b[i + d] = K::hi(t, x, y);
+            b[i] = smaller::<K, P>(t, x, y);
+            b[i + d] = larger::<K, P>(t, x, y);
         }
     }
 }
@@ -959,22 +1087,39 @@ fn small_in<K: Lane, const M: usize>(t: Avx512, v: &mut [K]) {
     // SAFETY: no lane is read: a vector of the value with the largest key.
     let pad = unsafe { K::load_first(t, p, 0) };
     let mut vs = [pad; M];
+    // The lanes of each vector that hold keys of `v`.
+    let mut valid = [0; M];
     for (i, x) in vs.iter_mut().enumerate() {
         let at = i * K::N;
         if at + K::N <= n {
             // SAFETY: `at + N <= n`: inside `v`.
             *x = unsafe { K::load(t, p.add(at)) };
+            valid[i] = first(K::N);
         } else if at < n {
             // SAFETY: `at..n`, fewer than `N` keys, inside `v`.
             *x = unsafe { K::load_first(t, p.add(at), n - at) };
+            valid[i] = first(n - at);
         }
     }
-    for x in vs.iter_mut() {
-        *x = K::keys(t, *x);
-    }
-    network::<K, M>(t, &mut vs);
-    for x in vs.iter_mut() {
-        *x = K::keys(t, *x);
+    let odd = K::FLOAT && vs.iter().zip(valid).any(|(&x, m)| K::odd(t, x) & m != 0);
+    if K::FLOAT && !odd {
+        // Floats with no NaN and no -0.0 compare as themselves, padded
+        // with `+inf` in place of the NaN that is the largest key.
+        let top = K::plain_pad(t);
+        for (x, m) in vs.iter_mut().zip(valid) {
+            if m != first(K::N) {
+                *x = K::blend(t, !m, *x, top);
+            }
+        }
+        network::<K, M, true>(t, &mut vs);
+    } else {
+        for x in vs.iter_mut() {
+            *x = K::keys(t, *x);
+        }
+        network::<K, M, false>(t, &mut vs);
+        for x in vs.iter_mut() {
+            *x = K::keys(t, *x);
+        }
     }
     for (i, x) in vs.iter().enumerate() {
         let at = i * K::N;
@@ -1083,7 +1228,7 @@ mod tests {
             }
             // SAFETY: each row is one vector of `u32`s.
             let mut vs = rows.map(|row| unsafe { <u32 as Lane>::load(t, row.as_ptr()) });
-            columns::<u32, M>(t, &mut vs);
+            columns::<u32, M, false>(t, &mut vs);
             for (row, v) in rows.iter_mut().zip(vs) {
                 // SAFETY: as above.
                 unsafe { <u32 as Lane>::store(t, row.as_mut_ptr(), v) };
@@ -1130,52 +1275,87 @@ mod tests {
             1.5,
             -1.5,
         ];
+        // Leaves without a NaN or -0.0 compare floats as themselves, the
+        // others as keys: each mix reaches one kind of leaf or both.
+        let plain = |x: u64| {
+            let f = f64::from_bits(x);
+            if f.is_nan() || x == (-0.0f64).to_bits() {
+                special64[(x >> 1) as usize % 4 + 7]
+            } else {
+                f
+            }
+        };
+        let mixes: [(&str, &dyn Fn(u64) -> f64); 3] = [
+            ("half special", &|x| {
+                if x & 1 == 0 {
+                    f64::from_bits(x)
+                } else {
+                    special64[(x >> 1) as usize % special64.len()]
+                }
+            }),
+            ("no NaN or -0.0", &|x| {
+                if x & 1 == 0 {
+                    plain(x)
+                } else {
+                    // Zero, both infinities, a subnormal, or a repeat.
+                    [
+                        0.0,
+                        f64::INFINITY,
+                        f64::NEG_INFINITY,
+                        f64::from_bits(3),
+                        2.5,
+                    ][(x >> 1) as usize % 5]
+                }
+            }),
+            ("a special in 500", &|x| {
+                if x % 500 == 0 {
+                    special64[(x >> 9) as usize % special64.len()]
+                } else {
+                    plain(x)
+                }
+            }),
+        ];
         for n in lengths() {
             let w = words(n, n as u64 + 3, u64::MAX);
-            // Half arbitrary bit patterns, half special values.
-            let f64s: Vec<f64> = w
-                .iter()
-                .map(|&x| {
-                    if x & 1 == 0 {
-                        f64::from_bits(x)
-                    } else {
-                        special64[(x >> 1) as usize % special64.len()]
-                    }
-                })
-                .collect();
-            check(t, f64s.clone(), |x| {
-                x.to_bits().cast_signed()
-                    ^ ((x.to_bits().cast_signed() >> 63).cast_unsigned() >> 1).cast_signed()
-            });
-            let f32s: Vec<f32> = f64s
-                .iter()
-                .zip(&w)
-                .map(|(&f, &x)| {
-                    if x & 2 == 0 {
-                        f32::from_bits(x as u32)
-                    } else {
-                        f as f32
-                    }
-                })
-                .collect();
-            let mut got = f32s.clone();
-            sort(t, &mut got);
-            let mut want = f32s;
-            want.sort_by(f32::total_cmp);
-            assert_eq!(
-                got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                "{n} f32s"
-            );
-            let mut got = f64s.clone();
-            sort(t, &mut got);
-            let mut want = f64s;
-            want.sort_by(f64::total_cmp);
-            assert_eq!(
-                got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                "{n} f64s"
-            );
+            for (mix, value) in mixes {
+                let f64s: Vec<f64> = w.iter().map(|&x| value(x)).collect();
+                let f32s: Vec<f32> = f64s
+                    .iter()
+                    .zip(&w)
+                    .map(|(&f, &x)| {
+                        let g = if x & 2 == 0 {
+                            f32::from_bits(x as u32)
+                        } else {
+                            f as f32
+                        };
+                        let odd = g.is_nan() || g.to_bits() == (-0.0f32).to_bits();
+                        match mix {
+                            "half special" => g,
+                            _ if !odd => g,
+                            "a special in 500" if x % 500 == 0 => g,
+                            _ => 1.25,
+                        }
+                    })
+                    .collect();
+                let mut got = f32s.clone();
+                sort(t, &mut got);
+                let mut want = f32s;
+                want.sort_by(f32::total_cmp);
+                assert_eq!(
+                    got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "{n} f32s, {mix}"
+                );
+                let mut got = f64s.clone();
+                sort(t, &mut got);
+                let mut want = f64s;
+                want.sort_by(f64::total_cmp);
+                assert_eq!(
+                    got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "{n} f64s, {mix}"
+                );
+            }
         }
     }
 
