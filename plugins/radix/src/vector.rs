@@ -678,9 +678,10 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
         *x = unsafe { K::load(t, p.add(at)) };
     }
     let (mut l, mut r, mut wl, mut wr) = (block, n - block, 0, n);
-    let write = |x, valid, wl: &mut usize, wr: &mut usize| {
-        // SAFETY: every call below states why its slots are free.
-        unsafe { put(t, p, pv, x, valid, wl, wr) }
+    let write = |x, valid, apart, wl: &mut usize, wr: &mut usize| {
+        // SAFETY: every call below states why its slots are free, and
+        // apart where it says so.
+        unsafe { put(t, p, pv, x, valid, apart, wl, wr) }
     };
     // Single vectors from the left first, a part one among them, so that
     // whole blocks remain: the left side keeps at least `block` free
@@ -691,14 +692,15 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
         // SAFETY: `l + part <= r`: unread keys inside `v`.
         let x = unsafe { K::load_first(t, p.add(l), part) };
         l += part;
-        write(x, first(part), &mut wl, &mut wr);
+        write(x, first(part), false, &mut wl, &mut wr);
     }
     let all = first(w);
     for _ in 0..rest / w {
         // SAFETY: `l + N <= r`: unread keys inside `v`.
         let x = unsafe { K::load(t, p.add(l)) };
         l += w;
-        write(x, all, &mut wl, &mut wr);
+        // Apart: the unread keys from `r` on lie between the two sides.
+        write(x, all, true, &mut wl, &mut wr);
     }
     while l < r {
         // Read a block where less room is left: afterwards both sides
@@ -725,14 +727,16 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
             // is unread, inside `v`.
             *x = unsafe { K::load(t, p.add(at + i * w)) };
         }
+        // Apart: `2 * block` free slots, at most `block` of them
+        // written by these stores.
         for x in xs {
-            write(x, all, &mut wl, &mut wr);
+            write(x, all, true, &mut wl, &mut wr);
         }
     }
     // `wr - wl = 2 * block` free slots for the vectors held back, each of
     // which leaves at least `N` for the next one's unmasked store.
     for x in held {
-        write(x, all, &mut wl, &mut wr);
+        write(x, all, false, &mut wl, &mut wr);
     }
     debug_assert_eq!(wl, wr);
     wl
@@ -775,30 +779,72 @@ impl Pivot {
 /// of `p`'s keys around `pv`: the keys at most the pivot to `wl..`, which
 /// advances, the others to `..wr`, which retreats.
 ///
+/// With `apart` (and every lane valid), 8-lane keys take one permute,
+/// which puts the keys at most the pivot first and the others last, where
+/// two compresses cost more: the whole vector is stored at both ends, and
+/// the next stores on each side overwrite the other side's keys.
+///
 /// # Safety
 /// `p + wl..p + wl + N` (the low side's store is unmasked) and
-/// `p + wr - N..p + wr` are free slots of the slice being partitioned.
+/// `p + wr - N..p + wr` are free slots of the slice being partitioned,
+/// and, with `apart`, they do not overlap.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn put<K: Lane>(
     t: Avx512,
     p: *mut K,
     pv: Pivot,
     x: __m512i,
     valid: u32,
+    apart: bool,
     wl: &mut usize,
     wr: &mut usize,
 ) {
     let lo = pv.above::<K>(t, x) & valid;
     let hi = !lo & valid;
     let (nlo, nhi) = (lo.count_ones() as usize, hi.count_ones() as usize);
-    // SAFETY: the caller's free slots; `nhi <= N`.
-    unsafe {
-        K::store(t, p.add(*wl), K::compress(t, lo, x));
-        K::store_first(t, p.add(*wr - nhi), nhi, K::compress(t, hi, x));
+    if K::N == 8 && apart {
+        // SAFETY: the table holds 256 rows of 8 lane indexes; `lo < 256`.
+        let order = unsafe { K::load(t, SPLIT8[lo as usize & 0xff].as_ptr()) };
+        let y = K::permute(t, order, x);
+        // SAFETY: the caller's free slots, apart.
+        unsafe {
+            K::store(t, p.add(*wl), y);
+            K::store(t, p.add(*wr - K::N), y);
+        }
+    } else {
+        // SAFETY: the caller's free slots; `nhi <= N`.
+        unsafe {
+            K::store(t, p.add(*wl), K::compress(t, lo, x));
+            K::store_first(t, p.add(*wr - nhi), nhi, K::compress(t, hi, x));
+        }
     }
     *wl += nlo;
     *wr -= nhi;
 }
+
+/// For each mask of 8 lanes, the lane indexes that put the lanes whose
+/// bit is set first and the others last, each in their order.
+static SPLIT8: [[u64; 8]; 256] = {
+    let mut table = [[0; 8]; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        let (mut front, mut back) = (0, (mask as u32).count_ones() as usize);
+        let mut lane = 0;
+        while lane < 8 {
+            if mask >> lane & 1 == 1 {
+                table[mask][front] = lane as u64;
+                front += 1;
+            } else {
+                table[mask][back] = lane as u64;
+                back += 1;
+            }
+            lane += 1;
+        }
+        mask += 1;
+    }
+    table
+};
 
 /// The smaller key of each pair of lanes: by [`Lane::lo`] of keys, or,
 /// with `P` (plain), by [`Lane::lo_plain`] of values.
