@@ -7,8 +7,9 @@
 //!
 //! - **Partition**: a pivot from a sorted sample of keys, then one pass in
 //!   place. Each vector read is compared with the pivot and its two parts
-//!   compressed (`vpcompress`) to the write cursor of each side. The pass
-//!   reads `UNROLL` vectors at a time from the side with less room left,
+//!   compressed (`vpcompress`) to the write cursor of each side; 8-lane
+//!   vectors take one permute from a table of lane orders instead. The
+//!   pass reads `UNROLL` vectors at a time from the side with less room left,
 //!   so neither side's writes can overtake its reads, and as many vectors
 //!   at each end are held in registers until the end to make room for
 //!   that.
