@@ -119,6 +119,9 @@ pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     /// The value that pads vectors for [`lo_plain`](Lane::lo_plain): the
     /// largest that is not [`odd`](Lane::odd) (`+inf` for floats).
     fn plain_pad(t: Avx512) -> __m512i;
+    /// The permutation index that takes lane `i` to lane `i ^ m`
+    /// (`m < N`).
+    fn xor_lanes(t: Avx512, m: usize) -> __m512i;
     /// Lane `i` of the result is lane `idx[i]` of `v`.
     fn permute(t: Avx512, idx: __m512i, v: __m512i) -> __m512i;
     /// Lane `i` of the result is lane `idx[i]` of `a`, or lane
@@ -215,6 +218,24 @@ macro_rules! lane {
                 };
                 // SAFETY: a row holds one vector of lane indexes.
                 unsafe { Self::load(t, TABLE[row].as_ptr()) }
+            }
+            #[inline(always)]
+            fn xor_lanes(t: Avx512, m: usize) -> __m512i {
+                static TABLE: [[$i; $n]; $n] = {
+                    let mut a = [[0; $n]; $n];
+                    let mut m = 0;
+                    while m < $n {
+                        let mut i = 0;
+                        while i < $n {
+                            a[m][i] = (i ^ m) as $i;
+                            i += 1;
+                        }
+                        m += 1;
+                    }
+                    a
+                };
+                // SAFETY: a row holds one vector of lane indexes.
+                unsafe { Self::load(t, TABLE[m].as_ptr()) }
             }
             #[inline(always)]
             fn transposition(t: Avx512, row: usize, upper: bool) -> __m512i {
@@ -934,10 +955,12 @@ fn reverse<K: Lane>(t: Avx512, v: __m512i) -> __m512i {
 ///
 /// Where `M` is `N` or `2 N`, the keys first sort down the columns: a
 /// sorting network on whole vectors orders each lane's `M` keys, one
-/// instruction for every lane, with no key moved between lanes. A
-/// transpose then makes each column a run of whole vectors, which the
-/// merges take from there. Otherwise each vector is sorted within itself
-/// first, which costs more shuffles per key.
+/// instruction for every lane, with no key moved between lanes. With `N`
+/// vectors the columns are then merged where they stand, and a transpose
+/// puts the result in order at the end; with `2 N`, a transpose first
+/// makes each column a run of whole vectors, which the merges take from
+/// there. Otherwise each vector is sorted within itself first, which
+/// costs more shuffles per key.
 ///
 /// Each merge of blocks of `S` vectors is a function of its own whose
 /// loops have constant bounds: compiled, they unroll into straight code on
@@ -945,8 +968,14 @@ fn reverse<K: Lane>(t: Avx512, v: __m512i) -> __m512i {
 /// memory.
 #[inline(always)]
 fn network<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i; M]) {
+    if M == K::N {
+        columns::<K, M, P>(t, vs);
+        merge_columns::<K, M, P>(t, vs);
+        transpose::<K, M>(t, vs, 0);
+        return;
+    }
     // Vectors in each sorted run, once the first stage is done.
-    let run = if M == K::N || M == 2 * K::N {
+    let run = if M == 2 * K::N {
         columns::<K, M, P>(t, vs);
         transpose::<K, M>(t, vs, 0);
         if M == 2 * K::N {
@@ -985,6 +1014,85 @@ fn network<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i;
         for b in vs.as_chunks_mut::<16>().0 {
             merge_block::<K, 16, P>(t, b);
         }
+    }
+}
+
+/// Merges the sorted columns of `M == N` vectors into one sorted sequence
+/// in column order: key `i` of lane `j` is number `j * M + i`, so that a
+/// transpose puts it in order. Each level merges runs of `2^k` lanes in
+/// pairs: the keys of one run meet those of the other in reverse order
+/// (lanes reversed within the pair, vectors `i` and `M - 1 - i`), then
+/// half-cleaners of the bitonic halves, lane distances by a permute,
+/// vector distances between whole vectors with no shuffle at all.
+#[inline(always)]
+fn merge_columns<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i; M]) {
+    if K::N > 1 {
+        column_level::<K, M, P, 0>(t, vs);
+    }
+    if K::N > 2 {
+        column_level::<K, M, P, 1>(t, vs);
+    }
+    if K::N > 4 {
+        column_level::<K, M, P, 2>(t, vs);
+    }
+    if K::N > 8 {
+        column_level::<K, M, P, 3>(t, vs);
+    }
+}
+
+/// One level of [`merge_columns`]: runs of `2^L` lanes merged in pairs.
+#[inline(always)]
+fn column_level<K: Lane, const M: usize, const P: bool, const L: usize>(
+    t: Avx512,
+    vs: &mut [__m512i; M],
+) {
+    // Lane `x` of the pair's upper run meets lane `x ^ (2^(L+1) - 1)` of
+    // the lower, vector `i` vector `M - 1 - i`; the upper run keeps the
+    // larger keys.
+    let mirror = K::xor_lanes(t, (2 << L) - 1);
+    let upper = lanes_with(1 << L);
+    for i in 0..M / 2 {
+        let j = M - 1 - i;
+        let (a, b) = (vs[i], vs[j]);
+        let (ra, rb) = (K::permute(t, mirror, a), K::permute(t, mirror, b));
+        vs[i] = K::blend(
+            t,
+            upper,
+            smaller::<K, P>(t, a, rb),
+            larger::<K, P>(t, a, rb),
+        );
+        vs[j] = K::blend(
+            t,
+            upper,
+            smaller::<K, P>(t, b, ra),
+            larger::<K, P>(t, b, ra),
+        );
+    }
+    // Half-cleaners: lanes `2^(L-1)` down to 1 apart, then vectors `M/2`
+    // down to 1 apart.
+    let mut s = L;
+    while s > 0 {
+        s -= 1;
+        let swap = K::xor_lanes(t, 1 << s);
+        let upper = lanes_with(1 << s);
+        for v in vs.iter_mut() {
+            let q = K::permute(t, swap, *v);
+            *v = K::blend(
+                t,
+                upper,
+                smaller::<K, P>(t, *v, q),
+                larger::<K, P>(t, *v, q),
+            );
+        }
+    }
+    let mut d = M / 2;
+    while d >= 1 {
+        for i in 0..M {
+            if i & d == 0 {
+                exchange::<K, M, P>(t, vs, i, i + d);
+            }
+        }
+        d /= 2;
     }
 }
 
