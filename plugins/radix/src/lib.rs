@@ -25,12 +25,23 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
 pub mod from;
 pub mod pairs;
 pub mod par;
 pub mod sort;
 #[cfg(target_arch = "x86_64")]
 pub mod vector;
+
+/// Where there are no AVX2 registers, the radix passes sort every key.
+#[cfg(not(target_arch = "x86_64"))]
+pub mod avx2 {
+    /// Never sorts: returns false.
+    pub fn sorted<T>(_: &mut [T]) -> bool {
+        false
+    }
+}
 
 /// Where there are no AVX-512 registers, the radix passes sort every key.
 #[cfg(not(target_arch = "x86_64"))]

@@ -16,7 +16,9 @@
 //!    `sort_unstable` (from `VECTOR_MIN` keys on) and the keys that reach
 //!    step 4 are sorted in vector registers instead ([`crate::vector`]),
 //!    which is faster there on every type and size measured; steps 2 and
-//!    3 still come first, being one pass or less.
+//!    3 still come first, being one pass or less. Where the CPU has AVX2
+//!    but not AVX-512F, 32-bit keys do the same in AVX2 registers
+//!    ([`crate::avx2`]); 64-bit keys keep the radix passes there.
 //! 1. `n < SMALL_CUTOFF`: `sort_unstable`; floats below `FLOAT_CUTOFF`
 //!    too, unless step 2 finds them presorted.
 //!    Floats are sorted as integers: once steps 2 and 3 have read them as
@@ -169,7 +171,8 @@ pub trait RadixKey: Copy + Default {
     fn le(a: Self, b: Self) -> bool {
         a.key() <= b.key()
     }
-    /// Sorts `v` in vector registers ([`crate::vector`]) and returns true,
+    /// Sorts `v` in vector registers ([`crate::vector`], or for 32-bit
+    /// keys [`crate::avx2`] without AVX-512F) and returns true,
     /// or returns false, untouched, where the CPU cannot (or, for the keys
     /// of a float sort already rewritten as integers, where the caller
     /// keeps to the radix passes).
@@ -198,7 +201,7 @@ impl RadixKey for u32 {
     }
     #[inline(always)]
     fn vector_sort(v: &mut [Self]) -> bool {
-        crate::vector::sorted(v)
+        crate::vector::sorted(v) || crate::avx2::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -244,7 +247,7 @@ impl RadixKey for i32 {
     }
     #[inline(always)]
     fn vector_sort(v: &mut [Self]) -> bool {
-        crate::vector::sorted(v)
+        crate::vector::sorted(v) || crate::avx2::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -298,7 +301,7 @@ impl RadixKey for f32 {
     }
     #[inline(always)]
     fn vector_sort(v: &mut [Self]) -> bool {
-        crate::vector::sorted(v)
+        crate::vector::sorted(v) || crate::avx2::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         sort_as_keys(v, <[Ordered<u32>]>::sort_unstable);
