@@ -9,12 +9,15 @@
 //!
 //! `rounds` defaults to 7, `sizes` (comma-separated, `1e6` works) to
 //! 1e4,1e5,1e6,1e7. `tiny` instead of `rounds` times small slices: 4M keys
-//! cut into slices of 8 to 255, each sorted on its own.
+//! cut into slices of 8 to 255, each sorted on its own. `avx2` before
+//! `rounds` times the AVX2 sort of 32-bit keys (`avx2::sort`, what the
+//! backend runs where the CPU has AVX2 but not AVX-512F) in place of the
+//! AVX-512 one, on u32, i32 and f32 columns.
 //!
-//! Exits with a message where the CPU has no AVX-512F.
+//! Exits with a message where the CPU has no AVX-512F (no AVX2, for `avx2`).
 
 use std::time::Instant;
-use wildsort_radix::{sort, vector};
+use wildsort_radix::{avx2, sort, vector};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -35,8 +38,8 @@ fn timed<T: Copy>(keys: &[T], sort: impl Fn(&mut [T])) -> (f64, Vec<T>) {
 
 /// One column: the three sorts in turn, `rounds` times, their results
 /// compared key for key.
-fn race<T: vector::Lane + sort::RadixKey>(
-    t: vector::Avx512,
+fn race<T: sort::RadixKey>(
+    vector_sort: impl Fn(&mut [T]),
     name: &str,
     keys: &[T],
     rounds: usize,
@@ -44,7 +47,7 @@ fn race<T: vector::Lane + sort::RadixKey>(
 ) {
     let mut times = [vec![], vec![], vec![]];
     for _ in 0..rounds {
-        let (a, x) = timed(keys, |v| vector::sort(t, v));
+        let (a, x) = timed(keys, &vector_sort);
         let (b, y) = timed(keys, sort::radix_sort_without_cutover);
         let (c, z) = timed(keys, std_sort);
         let same = |p: &[T], q: &[T]| {
@@ -94,18 +97,55 @@ fn tiny(t: vector::Avx512) {
     }
 }
 
-fn main() {
-    let Some(t) = vector::Avx512::detect() else {
-        eprintln!("vector_bench: this CPU has no AVX-512F, so there is no vector sort to time");
+/// The AVX2 sort of 32-bit keys (`avx2::sort`) in place of the AVX-512
+/// one, on the 32-bit columns.
+fn avx2_columns(rounds: usize, sizes: &[usize]) {
+    let Some(t) = avx2::Avx2::detect() else {
+        eprintln!("vector_bench: this CPU has no AVX2, so there is no AVX2 sort to time");
         std::process::exit(1);
     };
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).is_some_and(|a| a == "tiny") {
-        tiny(t);
-        return;
+    println!("| keys | n | AVX2 ns/key | radix passes | std | radix ÷ AVX2 | std ÷ AVX2 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let mut rng = Rng(1);
+        let u32s: Vec<u32> = (0..n).map(|_| rng.next() as u32).collect();
+        race(
+            |v| avx2::sort(t, v),
+            "u32 uniform",
+            &u32s,
+            rounds,
+            <[u32]>::sort_unstable,
+        );
+        let i32s: Vec<i32> = u32s.iter().map(|&x| x as i32).collect();
+        race(
+            |v| avx2::sort(t, v),
+            "i32 uniform",
+            &i32s,
+            rounds,
+            <[i32]>::sort_unstable,
+        );
+        let f32s: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+        race(
+            |v| avx2::sort(t, v),
+            "f32 normal",
+            &f32s,
+            rounds,
+            |v| v.sort_unstable_by(f32::total_cmp),
+        );
     }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let avx2_mode = args.get(1).is_some_and(|a| a == "avx2");
+    let args: Vec<String> = if avx2_mode {
+        args.into_iter().skip(1).collect()
+    } else {
+        args
+    };
     let rounds: usize = args
         .get(1)
+        .filter(|a| *a != "tiny")
         .map_or(7, |a| a.parse().expect("rounds: a number"));
     let sizes: Vec<usize> = args
         .get(2)
@@ -114,28 +154,86 @@ fn main() {
                 .map(|x| x.parse::<f64>().expect("sizes: numbers") as usize)
                 .collect()
         });
+    if avx2_mode {
+        avx2_columns(rounds, &sizes);
+        return;
+    }
+    let Some(t) = vector::Avx512::detect() else {
+        eprintln!("vector_bench: this CPU has no AVX-512F, so there is no vector sort to time");
+        std::process::exit(1);
+    };
+    if args.get(1).is_some_and(|a| a == "tiny") {
+        tiny(t);
+        return;
+    }
     println!("| keys | n | vector ns/key | radix passes | std | radix ÷ vector | std ÷ vector |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let mut rng = Rng(1);
         let u: Vec<u64> = (0..n).map(|_| rng.next()).collect();
         let u32s: Vec<u32> = u.iter().map(|&x| x as u32).collect();
-        race(t, "u32 uniform", &u32s, rounds, <[u32]>::sort_unstable);
-        race(t, "u64 uniform", &u, rounds, <[u64]>::sort_unstable);
+        race(
+            |v| vector::sort(t, v),
+            "u32 uniform",
+            &u32s,
+            rounds,
+            <[u32]>::sort_unstable,
+        );
+        race(
+            |v| vector::sort(t, v),
+            "u64 uniform",
+            &u,
+            rounds,
+            <[u64]>::sort_unstable,
+        );
         let i64s: Vec<i64> = u.iter().map(|&x| x as i64).collect();
-        race(t, "i64 uniform", &i64s, rounds, <[i64]>::sort_unstable);
+        race(
+            |v| vector::sort(t, v),
+            "i64 uniform",
+            &i64s,
+            rounds,
+            <[i64]>::sort_unstable,
+        );
         let dense: Vec<i64> = u.iter().map(|&x| (x % 1_000_000) as i64).collect();
-        race(t, "i64 [0, 1e6)", &dense, rounds, <[i64]>::sort_unstable);
+        race(
+            |v| vector::sort(t, v),
+            "i64 [0, 1e6)",
+            &dense,
+            rounds,
+            <[i64]>::sort_unstable,
+        );
         let f64_sort: fn(&mut [f64]) = |v| v.sort_unstable_by(f64::total_cmp);
         let normal: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-        race(t, "f64 normal", &normal, rounds, f64_sort);
+        race(
+            |v| vector::sort(t, v),
+            "f64 normal",
+            &normal,
+            rounds,
+            f64_sort,
+        );
         let unit: Vec<f64> = (0..n).map(|_| rng.unit()).collect();
-        race(t, "f64 [0, 1)", &unit, rounds, f64_sort);
+        race(
+            |v| vector::sort(t, v),
+            "f64 [0, 1)",
+            &unit,
+            rounds,
+            f64_sort,
+        );
         let lognormal: Vec<f64> = (0..n).map(|_| rng.normal().exp()).collect();
-        race(t, "f64 lognormal", &lognormal, rounds, f64_sort);
+        race(
+            |v| vector::sort(t, v),
+            "f64 lognormal",
+            &lognormal,
+            rounds,
+            f64_sort,
+        );
         let f32s: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
-        race(t, "f32 normal", &f32s, rounds, |v| {
-            v.sort_unstable_by(f32::total_cmp)
-        });
+        race(
+            |v| vector::sort(t, v),
+            "f32 normal",
+            &f32s,
+            rounds,
+            |v| v.sort_unstable_by(f32::total_cmp),
+        );
     }
 }
