@@ -189,29 +189,6 @@ fn pivot<K: Lane32>(v: &[K]) -> i32 {
     )
 }
 
-/// For each mask of 8 lanes, the lane indexes that put the lanes whose
-/// bit is set first and the others last, each in their order.
-static SPLIT: [[u32; N]; 256] = {
-    let mut table = [[0; N]; 256];
-    let mut mask = 0;
-    while mask < 256 {
-        let (mut front, mut back) = (0, (mask as u32).count_ones() as usize);
-        let mut lane = 0;
-        while lane < N {
-            if mask >> lane & 1 == 1 {
-                table[mask][front] = lane as u32;
-                front += 1;
-            } else {
-                table[mask][back] = lane as u32;
-                back += 1;
-            }
-            lane += 1;
-        }
-        mask += 1;
-    }
-    table
-};
-
 /// Eight lanes set, then eight clear: the vector of 8 from `8 - k` on has
 /// lanes `0..k` set.
 static FIRST: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -248,7 +225,7 @@ fn split_lanes(t: Avx2, x: __m256i, mask: usize) -> __m256i {
     // SAFETY: the token says the CPU has AVX2; a row of the table is one
     // vector of lane indexes, and `mask < 256`.
     unsafe {
-        let order = _mm256_loadu_si256(SPLIT[mask & 0xff].as_ptr().cast());
+        let order = _mm256_loadu_si256(crate::lanes::SPLIT8_32[mask & 0xff].as_ptr().cast());
         _mm256_permutevar8x32_epi32(x, order)
     }
 }
@@ -606,19 +583,7 @@ fn transpose(_: Avx2, vs: &mut [__m256i; N]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `n` pseudo-random 64-bit words (xorshift), each `% modulo`.
-    fn words(n: usize, seed: u64, modulo: u64) -> Vec<u64> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x % modulo
-            })
-            .collect()
-    }
+    use crate::lanes::testing::words;
 
     /// The token. A test forced to run (`--ignored`) on a CPU without
     /// AVX2 fails here, saying why, rather than passing untested.

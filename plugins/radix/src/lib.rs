@@ -28,6 +28,8 @@
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
 pub mod from;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 pub mod pairs;
 pub mod par;
 pub mod sort;

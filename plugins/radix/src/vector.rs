@@ -827,7 +827,7 @@ unsafe fn put<K: Lane>(
     let (nlo, nhi) = (lo.count_ones() as usize, hi.count_ones() as usize);
     if K::N == 8 && apart {
         // SAFETY: the table holds 256 rows of 8 lane indexes; `lo < 256`.
-        let order = unsafe { K::load(t, SPLIT8[lo as usize & 0xff].as_ptr()) };
+        let order = unsafe { K::load(t, crate::lanes::SPLIT8_64[lo as usize & 0xff].as_ptr()) };
         let y = K::permute(t, order, x);
         // SAFETY: the caller's free slots, apart.
         unsafe {
@@ -844,29 +844,6 @@ unsafe fn put<K: Lane>(
     *wl += nlo;
     *wr -= nhi;
 }
-
-/// For each mask of 8 lanes, the lane indexes that put the lanes whose
-/// bit is set first and the others last, each in their order.
-static SPLIT8: [[u64; 8]; 256] = {
-    let mut table = [[0; 8]; 256];
-    let mut mask = 0;
-    while mask < 256 {
-        let (mut front, mut back) = (0, (mask as u32).count_ones() as usize);
-        let mut lane = 0;
-        while lane < 8 {
-            if mask >> lane & 1 == 1 {
-                table[mask][front] = lane as u64;
-                front += 1;
-            } else {
-                table[mask][back] = lane as u64;
-                back += 1;
-            }
-            lane += 1;
-        }
-        mask += 1;
-    }
-    table
-};
 
 /// The smaller key of each pair of lanes: by [`Lane::lo`] of keys, or,
 /// with `P` (plain), by [`Lane::lo_plain`] of values.
@@ -1291,19 +1268,7 @@ fn small_in<K: Lane, const M: usize>(t: Avx512, v: &mut [K]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `n` pseudo-random 64-bit words (xorshift), each `% modulo`.
-    fn words(n: usize, seed: u64, modulo: u64) -> Vec<u64> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x % modulo
-            })
-            .collect()
-    }
+    use crate::lanes::testing::words;
 
     /// Sorts `v` in registers and compares it, bit for bit, with
     /// `sort_unstable_by_key` of the keys, which `want_key` gives.
