@@ -49,8 +49,10 @@ const UNROLL: usize = 8;
 
 /// A 32-bit key type: how its values map to signed keys.
 ///
-/// Sealed: the sort's `unsafe` code relies on `keys` giving back the bits
-/// it was given, so only the three key types implement it.
+/// Sealed: the sort's `unsafe` code reads and writes the slice as 32-bit
+/// integers, which needs 4-byte types every bit pattern of which is a
+/// value, and relies on `keys` giving back the bits it was given: only
+/// the three key types implement it.
 pub trait Lane32: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     /// The ordered key of a value.
     fn key(self) -> i32;
@@ -236,8 +238,8 @@ fn split_lanes(t: Avx2, x: __m256i, mask: usize) -> __m256i {
 /// lanes, so the two sides may meet.
 ///
 /// # Safety
-/// `wl..wr` are free slots of the slice `p` points into, at least
-/// `valid` of them.
+/// `wl..wl + valid` and `wr - valid..wr` are free slots of the slice `p`
+/// points into, and `wl + valid <= wr`.
 #[inline(always)]
 unsafe fn put_masked<K: Lane32>(
     t: Avx2,
@@ -289,8 +291,8 @@ unsafe fn put<K: Lane32>(
     *wr -= N - nlo;
 }
 
-/// Splits `v` (more than `SMALL` keys) in place into the keys at most
-/// `pivot`, first, and the keys above it; returns how many are at most.
+/// Splits `v` in place into the keys at most `pivot`, first, and the keys
+/// above it; returns how many are at most.
 #[target_feature(enable = "avx2,popcnt")]
 fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
     let n = v.len();
@@ -345,8 +347,8 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
         // SAFETY: `l + N <= r`: unread keys inside `v`.
         let x = unsafe { _mm256_loadu_si256(p.add(l).cast()) };
         l += N;
-        // SAFETY: apart (the unread keys from `r` on lie between the two
-        // sides), and each side keeps `N` free slots: fewer than `block`
+        // SAFETY: apart (`wr - wl` is at least the `2 * block` free
+        // slots), and each side keeps `N` free slots: fewer than `block`
         // keys are written here.
         unsafe { put::<K>(t, p, x, pk, &mut wl, &mut wr) };
     }
