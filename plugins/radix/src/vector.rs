@@ -721,7 +721,7 @@ fn partition<K: Lane>(t: Avx512, v: &mut [K], pivot: K::Key) -> usize {
         // SAFETY: `l + N <= r`: unread keys inside `v`.
         let x = unsafe { K::load(t, p.add(l)) };
         l += w;
-        // Apart: the unread keys from `r` on lie between the two sides.
+        // Apart: `wr - wl` is at least the `2 * block` free slots.
         write(x, all, true, &mut wl, &mut wr);
     }
     while l < r {
