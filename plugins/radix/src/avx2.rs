@@ -585,7 +585,7 @@ fn transpose(_: Avx2, vs: &mut [__m256i; N]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lanes::testing::words;
+    use crate::lanes::testing::{assert_sorts_as, words};
 
     /// The token. A test forced to run (`--ignored`) on a CPU without
     /// AVX2 fails here, saying why, rather than passing untested.
@@ -670,14 +670,12 @@ mod tests {
                         }
                     })
                     .collect();
-                let mut got = v.clone();
-                sort(t, &mut got);
-                let mut want = v;
-                want.sort_by(f32::total_cmp);
-                assert_eq!(
-                    got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                    want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                    "{n} f32s, a special in {every}"
+                assert_sorts_as(
+                    &v,
+                    |v| sort(t, v),
+                    f32::total_cmp,
+                    |x| x.to_bits().into(),
+                    &format!("{n} f32s, a special in {every}"),
                 );
             }
         }

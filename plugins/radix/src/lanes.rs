@@ -71,6 +71,26 @@ pub(crate) mod testing {
             .collect()
     }
 
+    /// Sorts a copy of `v` with `sort` and asserts that it holds, bit for
+    /// bit, what `sort_by(cmp)` gives (floats: `total_cmp`).
+    pub(crate) fn assert_sorts_as<T: Copy>(
+        v: &[T],
+        sort: impl FnOnce(&mut [T]),
+        cmp: fn(&T, &T) -> std::cmp::Ordering,
+        bits: fn(&T) -> u64,
+        what: &str,
+    ) {
+        let mut got = v.to_vec();
+        sort(&mut got);
+        let mut want = v.to_vec();
+        want.sort_by(cmp);
+        assert_eq!(
+            got.iter().map(bits).collect::<Vec<_>>(),
+            want.iter().map(bits).collect::<Vec<_>>(),
+            "{what}"
+        );
+    }
+
     #[test]
     fn every_order_puts_the_set_lanes_first_and_keeps_each_side_in_order() {
         for (mask, order) in super::ORDERS.iter().enumerate() {

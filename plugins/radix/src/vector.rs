@@ -1268,7 +1268,7 @@ fn small_in<K: Lane, const M: usize>(t: Avx512, v: &mut [K]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lanes::testing::words;
+    use crate::lanes::testing::{assert_sorts_as, words};
 
     /// Sorts `v` in registers and compares it, bit for bit, with
     /// `sort_unstable_by_key` of the keys, which `want_key` gives.
@@ -1457,23 +1457,19 @@ mod tests {
                         }
                     })
                     .collect();
-                let mut got = f32s.clone();
-                sort(t, &mut got);
-                let mut want = f32s;
-                want.sort_by(f32::total_cmp);
-                assert_eq!(
-                    got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                    want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                    "{n} f32s, {mix}"
+                assert_sorts_as(
+                    &f32s,
+                    |v| sort(t, v),
+                    f32::total_cmp,
+                    |x| x.to_bits().into(),
+                    &format!("{n} f32s, {mix}"),
                 );
-                let mut got = f64s.clone();
-                sort(t, &mut got);
-                let mut want = f64s;
-                want.sort_by(f64::total_cmp);
-                assert_eq!(
-                    got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                    want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                    "{n} f64s, {mix}"
+                assert_sorts_as(
+                    &f64s,
+                    |v| sort(t, v),
+                    f64::total_cmp,
+                    |x| x.to_bits(),
+                    &format!("{n} f64s, {mix}"),
                 );
             }
         }
