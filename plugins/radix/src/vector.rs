@@ -23,7 +23,11 @@
 //!   the runs. Floats compare as keys (see [`Lane`]) unless the part
 //!   holds no NaN and no `-0.0`: then as the numbers themselves, with the
 //!   floats' minimum and maximum instructions, which cost less than the
-//!   integer ones on 64-bit lanes.
+//!   integer ones on 64-bit lanes. 64-bit integers sort with those too:
+//!   the pivots above a part bound its keys, and where the span between
+//!   the bounds allows, each key less the lower bound (and `2^52`, so
+//!   that none is subnormal) is the bits of a positive float, ordered as
+//!   the key is.
 //! - **Depth**: past `2 log2(n)` levels, a part goes to `sort_unstable`, so
 //!   an input built against the pivot choice costs `O(n log n)`.
 
@@ -73,6 +77,8 @@ pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     const N: usize;
     /// The smallest key.
     const MIN_KEY: Self::Key;
+    /// The largest key.
+    const MAX_KEY: Self::Key;
     /// The ordered key of a value.
     fn key(self) -> Self::Key;
     /// `k - 1`; never called on `MIN_KEY`.
@@ -109,15 +115,28 @@ pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     /// themselves (floats as IEEE-754 numbers), not as keys: the order of
     /// keys wherever no lane is a NaN or `-0.0` (see [`odd`](Lane::odd)).
     /// Floats' minimum instruction costs less than the 64-bit integers'
-    /// one that compares keys, and needs no key map.
+    /// one that compares keys, and needs no key map. The 64-bit integers'
+    /// is the floats' too, for lanes that hold offsets (see
+    /// [`offset`](Lane::offset)).
     fn lo_plain(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
     /// The larger value of each pair of lanes, as [`lo_plain`](Lane::lo_plain).
     fn hi_plain(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
     /// Bit `i` set where lane `i` of `v` is a float [`lo_plain`](Lane::lo_plain)
     /// cannot order: a NaN or `-0.0`. Always 0 for integers.
     fn odd(t: Avx512, v: __m512i) -> u32;
+    /// For integers whose plain minimum and maximum are the floats' (the
+    /// 64-bit ones): where every key from `lower` to `upper` gives, less
+    /// the vector returned, the bits of a positive normal float (in the
+    /// same order, as the bits of such floats are), that vector. `None`
+    /// for other types, or where the span is too wide.
+    fn offset(t: Avx512, lower: Self::Key, upper: Self::Key) -> Option<__m512i>;
+    /// `a - b` in each lane, wrapping.
+    fn sub(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
+    /// `a + b` in each lane, wrapping.
+    fn add(t: Avx512, a: __m512i, b: __m512i) -> __m512i;
     /// The value that pads vectors for [`lo_plain`](Lane::lo_plain): the
-    /// largest that is not [`odd`](Lane::odd) (`+inf` for floats).
+    /// largest that is not [`odd`](Lane::odd) (`+inf` for floats and for
+    /// 64-bit integers' offsets).
     fn plain_pad(t: Avx512) -> __m512i;
     /// The permutation index that takes lane `i` to lane `i ^ m`
     /// (`m < N`).
@@ -166,6 +185,7 @@ macro_rules! lane {
     ($t:ty, key $k:ty, idx $i:ty, $n:expr, $mask:ty, pad $pad:expr,
      key($x:ident) = $key:expr, keys($t_:ident, $v:ident) = $keys:expr,
      odd($ot:ident, $ov:ident) = $odd:expr, plain_pad $plain_pad:expr,
+     offset($ft:ident, $lower:ident, $upper:ident) = $offset:expr, $sub:ident, $add:ident,
      plain $pmin:ident, $pmax:ident,
      float $float:expr, $set1:ident, $min:ident, $max:ident, $perm:ident, $perm2:ident,
      $blend:ident,
@@ -180,6 +200,7 @@ macro_rules! lane {
             const FLOAT: bool = $float;
             const N: usize = $n;
             const MIN_KEY: $k = <$k>::MIN;
+            const MAX_KEY: $k = <$k>::MAX;
             #[inline(always)]
             fn key(self) -> $k {
                 let $x = self;
@@ -308,6 +329,20 @@ macro_rules! lane {
                 $odd
             }
             #[inline(always)]
+            fn offset($ft: Avx512, $lower: $k, $upper: $k) -> Option<__m512i> {
+                $offset
+            }
+            #[inline(always)]
+            fn sub(_: Avx512, a: __m512i, b: __m512i) -> __m512i {
+                // SAFETY: see the impl.
+                unsafe { $sub(a, b) }
+            }
+            #[inline(always)]
+            fn add(_: Avx512, a: __m512i, b: __m512i) -> __m512i {
+                // SAFETY: see the impl.
+                unsafe { $add(a, b) }
+            }
+            #[inline(always)]
             fn plain_pad(_: Avx512) -> __m512i {
                 // SAFETY: see the impl.
                 #[allow(clippy::cast_possible_wrap)]
@@ -350,12 +385,16 @@ macro_rules! lane {
 }
 
 lane!(u32, key u32, idx u32, 16, u16, pad -1, key(x) = x, keys(_t, v) = v,
-      odd(_o, _x) = 0, plain_pad -1, plain _mm512_min_epu32, _mm512_max_epu32,
+      odd(_o, _x) = 0, plain_pad -1,
+      offset(_t, _l, _u) = None, _mm512_sub_epi32, _mm512_add_epi32,
+      plain _mm512_min_epu32, _mm512_max_epu32,
       float false, _mm512_set1_epi32, _mm512_min_epu32, _mm512_max_epu32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epu32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(i32, key i32, idx u32, 16, u16, pad i32::MAX, key(x) = x, keys(_t, v) = v,
-      odd(_o, _x) = 0, plain_pad i32::MAX, plain _mm512_min_epi32, _mm512_max_epi32,
+      odd(_o, _x) = 0, plain_pad i32::MAX,
+      offset(_t, _l, _u) = None, _mm512_sub_epi32, _mm512_add_epi32,
+      plain _mm512_min_epi32, _mm512_max_epi32,
       float false, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
@@ -371,17 +410,24 @@ lane!(f32, key i32, idx u32, 16, u16, pad i32::MAX,
           _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(_mm512_castsi512_ps(v), _mm512_castsi512_ps(v))
               | _mm512_cmpeq_epi32_mask(v, _mm512_set1_epi32(i32::MIN))
       }),
-      plain_pad 0x7f80_0000_u32, plain min_ps_bits, max_ps_bits,
+      plain_pad 0x7f80_0000_u32,
+      offset(_t, _l, _u) = None, _mm512_sub_epi32, _mm512_add_epi32,
+      plain min_ps_bits, max_ps_bits,
       float true, _mm512_set1_epi32, _mm512_min_epi32, _mm512_max_epi32, _mm512_permutexvar_epi32, _mm512_permutex2var_epi32,
       _mm512_mask_blend_epi32, _mm512_cmple_epi32_mask, _mm512_cmpge_epu32_mask, _mm512_maskz_compress_epi32,
       _mm512_mask_storeu_epi32, _mm512_mask_loadu_epi32);
 lane!(u64, key u64, idx u64, 8, u8, pad -1, key(x) = x, keys(_t, v) = v,
-      odd(_o, _x) = 0, plain_pad -1, plain _mm512_min_epu64, _mm512_max_epu64,
+      odd(_o, _x) = 0, plain_pad 0x7ff0_0000_0000_0000_u64,
+      offset(t, lower, upper) = offset64(t, lower, upper), _mm512_sub_epi64, _mm512_add_epi64,
+      plain min_pd_bits, max_pd_bits,
       float false, _mm512_set1_epi64, _mm512_min_epu64, _mm512_max_epu64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epu64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
 lane!(i64, key i64, idx u64, 8, u8, pad i64::MAX, key(x) = x, keys(_t, v) = v,
-      odd(_o, _x) = 0, plain_pad i64::MAX, plain _mm512_min_epi64, _mm512_max_epi64,
+      odd(_o, _x) = 0, plain_pad 0x7ff0_0000_0000_0000_u64,
+      offset(t, lower, upper) = offset64(t, lower.cast_unsigned(), upper.cast_unsigned()),
+      _mm512_sub_epi64, _mm512_add_epi64,
+      plain min_pd_bits, max_pd_bits,
       float false, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
@@ -397,10 +443,25 @@ lane!(f64, key i64, idx u64, 8, u8, pad i64::MAX,
           _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(_mm512_castsi512_pd(v), _mm512_castsi512_pd(v))
               | _mm512_cmpeq_epi64_mask(v, _mm512_set1_epi64(i64::MIN))
       }),
-      plain_pad 0x7ff0_0000_0000_0000_u64, plain min_pd_bits, max_pd_bits,
+      plain_pad 0x7ff0_0000_0000_0000_u64,
+      offset(_t, _l, _u) = None, _mm512_sub_epi64, _mm512_add_epi64,
+      plain min_pd_bits, max_pd_bits,
       float true, _mm512_set1_epi64, _mm512_min_epi64, _mm512_max_epi64, _mm512_permutexvar_epi64, _mm512_permutex2var_epi64,
       _mm512_mask_blend_epi64, _mm512_cmple_epi64_mask, _mm512_cmpge_epu64_mask, _mm512_maskz_compress_epi64,
       _mm512_mask_storeu_epi64, _mm512_mask_loadu_epi64);
+
+/// The smallest bits of a positive normal `f64`.
+const NORMAL64: u64 = 1 << 52;
+
+/// [`Lane::offset`] of 64-bit integers, their keys' bits from `lower` to
+/// `upper` (ordered as unsigned, wrapping): `lower - NORMAL64`, which
+/// takes them to the bits of the positive normal floats from `NORMAL64`
+/// on, where the span leaves them below `+inf` (the pad).
+#[inline(always)]
+fn offset64(t: Avx512, lower: u64, upper: u64) -> Option<__m512i> {
+    let span = upper.wrapping_sub(lower);
+    (span < f64::INFINITY.to_bits() - NORMAL64).then(|| u64::splat(t, lower.wrapping_sub(NORMAL64)))
+}
 
 /// `_mm512_min_ps` on vectors of bits.
 #[inline]
@@ -593,15 +654,22 @@ pub fn sort<K: Lane>(t: Avx512, v: &mut [K]) {
 #[target_feature(enable = "avx512f,popcnt")]
 fn sort_in_registers<K: Lane>(t: Avx512, v: &mut [K]) {
     let depth = 2 * (usize::BITS - v.len().leading_zeros());
-    quicksort(t, v, depth);
+    quicksort(t, v, depth, K::MIN_KEY, K::MAX_KEY);
 }
 
 /// The quicksort loop: recurses into the smaller side, loops on the larger.
+/// Every key of `v` lies from `lower` to `upper`.
 #[target_feature(enable = "avx512f,popcnt")]
-fn quicksort<K: Lane>(t: Avx512, mut v: &mut [K], mut depth: u32) {
+fn quicksort<K: Lane>(
+    t: Avx512,
+    mut v: &mut [K],
+    mut depth: u32,
+    mut lower: K::Key,
+    mut upper: K::Key,
+) {
     loop {
         if v.len() <= SMALL_VECTORS * K::N {
-            small(t, v);
+            small(t, v, lower, upper);
             return;
         }
         if depth == 0 {
@@ -619,15 +687,16 @@ fn quicksort<K: Lane>(t: Avx512, mut v: &mut [K], mut depth: u32) {
             }
             k = partition(t, v, K::below(pivot));
             v = &mut v[..k];
+            upper = K::below(pivot);
             continue;
         }
         let (lo, hi) = v.split_at_mut(k);
         if lo.len() < hi.len() {
-            quicksort(t, lo, depth);
-            v = hi;
+            quicksort(t, lo, depth, lower, pivot);
+            (v, lower) = (hi, pivot);
         } else {
-            quicksort(t, hi, depth);
-            v = lo;
+            quicksort(t, hi, depth, pivot, upper);
+            (v, upper) = (lo, pivot);
         }
     }
 }
@@ -1198,21 +1267,21 @@ fn half_clean<K: Lane, const S: usize, const P: bool>(t: Avx512, b: &mut [__m512
 
 /// Sorts `v` (at most `SMALL_VECTORS * N` keys) in registers.
 #[target_feature(enable = "avx512f,popcnt")]
-fn small<K: Lane>(t: Avx512, v: &mut [K]) {
+fn small<K: Lane>(t: Avx512, v: &mut [K], lower: K::Key, upper: K::Key) {
     let vectors = v.len().div_ceil(K::N);
     match vectors {
         0 => {}
-        1 => small_in::<K, 1>(t, v),
-        2 => small_in::<K, 2>(t, v),
-        3..=4 => small_in::<K, 4>(t, v),
-        5..=8 => small_in::<K, 8>(t, v),
-        _ => small_in::<K, 16>(t, v),
+        1 => small_in::<K, 1>(t, v, lower, upper),
+        2 => small_in::<K, 2>(t, v, lower, upper),
+        3..=4 => small_in::<K, 4>(t, v, lower, upper),
+        5..=8 => small_in::<K, 8>(t, v, lower, upper),
+        _ => small_in::<K, 16>(t, v, lower, upper),
     }
 }
 
 /// [`small`] with `M` vectors, `v.len() <= M * N`.
 #[target_feature(enable = "avx512f,popcnt")]
-fn small_in<K: Lane, const M: usize>(t: Avx512, v: &mut [K]) {
+fn small_in<K: Lane, const M: usize>(t: Avx512, v: &mut [K], lower: K::Key, upper: K::Key) {
     let n = v.len();
     debug_assert!(n <= M * K::N);
     let p = v.as_mut_ptr();
@@ -1244,6 +1313,17 @@ fn small_in<K: Lane, const M: usize>(t: Avx512, v: &mut [K]) {
             }
         }
         network::<K, M, true>(t, &mut vs);
+    } else if let Some(base) = K::offset(t, lower, upper) {
+        // Integers sort as offsets from `base`: the bits of positive
+        // floats, below the `+inf` that pads them.
+        let top = K::plain_pad(t);
+        for (x, m) in vs.iter_mut().zip(valid) {
+            *x = K::blend(t, m, top, K::sub(t, *x, base));
+        }
+        network::<K, M, true>(t, &mut vs);
+        for x in vs.iter_mut() {
+            *x = K::add(t, *x, base);
+        }
     } else {
         for x in vs.iter_mut() {
             *x = K::keys(t, *x);
@@ -1329,6 +1409,49 @@ mod tests {
                     w.iter().map(|&x| (x % 3) as i64 + i64::MIN).collect(),
                     |&x| x,
                 );
+            }
+        }
+    }
+
+    /// Small parts of 64-bit integers whose bounds are close enough sort
+    /// as offsets with the floats' minimum; at the widest span that still
+    /// does and the narrowest that does not, with keys at both bounds.
+    #[test]
+    #[cfg_attr(not(avx512_here), ignore = "this CPU has no AVX-512F")]
+    fn sorts_small_parts_as_offsets_up_to_the_widest_span() {
+        let t = token();
+        let widest = f64::INFINITY.to_bits() - NORMAL64 - 1;
+        for span in [0, 1, 1000, widest - 1, widest, widest + 1, u64::MAX] {
+            let offsets = span <= widest;
+            for lower in [0, 1, 1 << 63, u64::MAX - span] {
+                let upper = lower.wrapping_add(span);
+                if upper < lower {
+                    continue;
+                }
+                assert_eq!(u64::offset(t, lower, upper).is_some(), offsets);
+                let (il, iu) = (lower.cast_signed(), upper.cast_signed());
+                assert_eq!(i64::offset(t, il, iu).is_some(), offsets && il <= iu);
+                for n in [1, 7, 8, 9, 31, 64, 65, 127, 128] {
+                    let mut v: Vec<u64> = words(n, n as u64 + span, span.saturating_add(1))
+                        .iter()
+                        .map(|&x| lower + x)
+                        .collect();
+                    v[0] = upper;
+                    v[n / 2] = lower;
+                    let mut iv: Vec<i64> = v.iter().map(|&x| x.cast_signed()).collect();
+                    let mut want = v.clone();
+                    want.sort_unstable();
+                    // SAFETY: the token says the CPU has AVX-512F.
+                    unsafe { small(t, &mut v, lower, upper) };
+                    assert_eq!(v, want, "u64, span {span:#x}, lower {lower:#x}");
+                    if il <= iu {
+                        let mut want = iv.clone();
+                        want.sort_unstable();
+                        // SAFETY: as above.
+                        unsafe { small(t, &mut iv, il, iu) };
+                        assert_eq!(iv, want, "i64, span {span:#x}, lower {il:#x}");
+                    }
+                }
             }
         }
     }
