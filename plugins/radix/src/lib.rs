@@ -27,6 +27,7 @@
 
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
+mod dense;
 pub mod from;
 #[cfg(target_arch = "x86_64")]
 mod lanes;

@@ -197,6 +197,7 @@ pub fn sort_parallel_without_cutover<T: ParallelKey>(v: &mut [T], threads: usize
         return;
     }
     if let Some(sample) = sort::prepare(v)
+        && !crate::dense::sorted(v, &sample, |o| sort_parallel(o, threads))
         && !T::vector_sort_on(v, threads)
     {
         T::parallel_passes(v, &sample, threads);

@@ -939,6 +939,7 @@ fn radix_sort_large<T: RadixKey>(v: &mut [T]) {
         return;
     }
     if let Some(sample) = prepare(v)
+        && !crate::dense::sorted(v, &sample, radix_sort)
         && !T::vector_sort(v)
     {
         T::radix_passes(v, &sample);
@@ -1805,9 +1806,10 @@ pub(crate) fn plan_first<T: RadixKey, C: Count, I: Input<T>>(
     Some(p)
 }
 
-/// Writes `counts[d]` copies of the value with key `prefix | d << shift`, for every
-/// digit `d` in order: the counting sort of keys that differ only in their
-/// digit, the one at `shift`.
+/// Writes `counts[d]` copies of the value with key `prefix + (d << shift)`,
+/// for every digit `d` in order: the counting sort of keys that differ only
+/// in their digit, the one at `shift` (`prefix` holds no bit of it), or,
+/// with `shift` 0, of keys from `prefix` on.
 ///
 /// Where the counts are small (about one key per digit, as in a bucket of
 /// dense integers), a branch on each count would be mispredicted about
@@ -1820,7 +1822,7 @@ pub(crate) fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u
     let mut d = 0;
     while d < counts.len() && start + FILL_RUN <= m {
         let c = counts[d].get();
-        let x = T::from_key(T::K::narrow(prefix | (d as u64) << shift));
+        let x = T::from_key(T::K::narrow(prefix + ((d as u64) << shift)));
         out[start..start + FILL_RUN].fill(x);
         if c > FILL_RUN {
             out[start + FILL_RUN..start + c].fill(x);
@@ -1830,7 +1832,7 @@ pub(crate) fn fill<T: RadixKey, C: Count>(out: &mut [T], counts: &[C], prefix: u
     }
     for (d, c) in counts.iter().enumerate().skip(d) {
         let end = start + c.get();
-        let key = prefix | (d as u64) << shift;
+        let key = prefix + ((d as u64) << shift);
         out[start..end].fill(T::from_key(T::K::narrow(key)));
         start = end;
     }

@@ -1,0 +1,249 @@
+//! Keys whose span is small (integers in a narrow range: ages, counters,
+//! identifiers, offsets): counted, or sorted as 32-bit offsets.
+//!
+//! One pass finds the smallest and the largest key. Then:
+//!
+//! - **Counted**, where the keys span fewer values than there are keys
+//!   and the table of one counter per value fits the L2 cache: one pass
+//!   counts each key, one writes the keys back in order from the counts.
+//!   A table out of the cache costs more a key than a sort in vector
+//!   registers does.
+//! - **Narrowed**, where 64-bit keys span fewer than `2^32` values: each
+//!   key, less the smallest, is written as a `u32` into the first half of
+//!   the slice's own memory, those are sorted (16 to a vector where 64-bit
+//!   keys go 8), and written back, widened, from the last.
+//!
+//! Every key type qualifies, floats by their ordered keys, though only
+//! integers are dense in practice; the keys are written back from their
+//! ordered keys, so nothing changes.
+
+use crate::sort::{Bits, RadixKey, fill};
+
+/// Most counters the table may take: 1 MiB of `u32` counters, which stays
+/// in the L2 cache while every key's counter is incremented at random.
+const MOST_COUNTERS: u64 = 1 << 18;
+
+/// Sorts `v` by counting or as narrowed offsets, and returns true, where
+/// its keys' span allows (see the module documentation); else returns
+/// false and leaves `v` as it is. `sample`, a sorted sample of the keys,
+/// decides whether to look: a sample whose span is already too wide
+/// costs no pass. `sort` sorts the narrowed offsets.
+pub(crate) fn sorted<T: RadixKey>(
+    v: &mut [T],
+    sample: &[T::K],
+    sort: impl FnOnce(&mut [u32]),
+) -> bool {
+    let Ok(n) = u32::try_from(v.len()) else {
+        // The counters and the offsets' sort are `u32`.
+        return false;
+    };
+    let count_below = u64::from(n).min(MOST_COUNTERS);
+    let narrow_below = if size_of::<T>() == 8 { 1 << 32 } else { 0 };
+    let widest = count_below.max(narrow_below);
+    let (Some(lo), Some(hi)) = (sample.first(), sample.last()) else {
+        return false;
+    };
+    if hi.wide() - lo.wide() >= widest {
+        return false;
+    }
+    let (min, max) = min_max(v);
+    let span = max - min;
+    if span < count_below {
+        count(v, min, span);
+        true
+    } else if span < narrow_below {
+        narrowed(v, min, sort);
+        true
+    } else {
+        false
+    }
+}
+
+/// The counting sort of `v`, whose keys lie from `min` to `min + span`
+/// (`span < MOST_COUNTERS`).
+fn count<T: RadixKey>(v: &mut [T], min: u64, span: u64) {
+    let mut counts = vec![0u32; span as usize + 1];
+    for x in v.iter() {
+        // `min <= key <= min + span`: inside the table.
+        counts[(x.key().wide() - min) as usize] += 1;
+    }
+    fill(v, &counts, min, 0);
+}
+
+/// Keys moved in one go by [`narrowed`] where what it reads and what it
+/// writes cannot overlap.
+const CHUNK: usize = 1 << 10;
+
+/// Sorts `v`, 64-bit keys from `min` to below `min + 2^32`, as `u32`
+/// offsets from `min` in the first half of its own memory.
+fn narrowed<T: RadixKey>(v: &mut [T], min: u64, sort: impl FnOnce(&mut [u32])) {
+    debug_assert_eq!(size_of::<T>(), 8);
+    let n = v.len();
+    let p = v.as_mut_ptr();
+    let q = p.cast::<u32>();
+    let offset = |x: T| (x.key().wide() - min) as u32;
+    let value = |o: u32| T::from_key(T::K::narrow(min + u64::from(o)));
+    // Offset `i` takes bytes `4i..4i + 4`, key `i` bytes `8i..8i + 8`: going
+    // up, each key is read before any offset is written over it, and a
+    // chunk of keys from `CHUNK` on shares no byte with its offsets.
+    for i in 0..n.min(CHUNK) {
+        // SAFETY: `i < n`; key `i` is read before offset `i`, the only
+        // write that can reach its bytes yet, is written.
+        unsafe { q.add(i).write(offset(p.add(i).read())) };
+    }
+    let mut at = CHUNK;
+    while at < n {
+        let len = CHUNK.min(n - at);
+        // SAFETY: keys `at..at + len` (bytes `8 at..`) and offsets
+        // `at..at + len` (bytes `4 at..4 at + 4 len`, below `8 at` since
+        // `len <= at`) lie inside `v` and apart; `u32` needs less
+        // alignment than `T`.
+        let (keys, offsets) = unsafe {
+            (
+                std::slice::from_raw_parts(p.add(at), len),
+                std::slice::from_raw_parts_mut(q.add(at), len),
+            )
+        };
+        for (o, &x) in offsets.iter_mut().zip(keys) {
+            *o = offset(x);
+        }
+        at += len;
+    }
+    {
+        // SAFETY: the first `n` offsets, written above, inside `v`, which
+        // nothing else reaches while this borrow lives.
+        let offsets = unsafe { std::slice::from_raw_parts_mut(q, n) };
+        sort(offsets);
+    }
+    // Going down, each offset is read before its key is written, and a
+    // chunk from `CHUNK` on shares no byte with its keys.
+    let mut end = n;
+    while end > CHUNK {
+        let at = (end - CHUNK).max(CHUNK);
+        // SAFETY: as for the way up, in the other direction.
+        let (offsets, keys) = unsafe {
+            (
+                std::slice::from_raw_parts(q.add(at), end - at),
+                std::slice::from_raw_parts_mut(p.add(at), end - at),
+            )
+        };
+        for (x, &o) in keys.iter_mut().zip(offsets) {
+            *x = value(o);
+        }
+        end = at;
+    }
+    for i in (0..end).rev() {
+        // SAFETY: `i < n`; offset `i` is read before key `i`, the first
+        // write to reach its bytes, is written (keys above `i` start at
+        // byte `8i + 8`).
+        unsafe { p.add(i).write(value(q.add(i).read())) };
+    }
+}
+
+/// The smallest and the largest key of `v` (widened), four keys at a time
+/// so that the comparisons of one do not wait on those of the last.
+fn min_max<T: RadixKey>(v: &[T]) -> (u64, u64) {
+    let mut lo = [u64::MAX; 4];
+    let mut hi = [0; 4];
+    let (quads, rest) = v.as_chunks::<4>();
+    for q in quads {
+        for i in 0..4 {
+            let k = q[i].key().wide();
+            lo[i] = lo[i].min(k);
+            hi[i] = hi[i].max(k);
+        }
+    }
+    for x in rest {
+        let k = x.key().wide();
+        lo[0] = lo[0].min(k);
+        hi[0] = hi[0].max(k);
+    }
+    (
+        lo.into_iter().min().unwrap_or(u64::MAX),
+        hi.into_iter().max().unwrap_or(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lanes::testing::words;
+
+    /// Runs [`sorted`] on `v` with a sample of every key but the largest
+    /// (which the pass over the keys must find), checks that `v` is then
+    /// sorted, with the same keys, or else unchanged, and returns whether
+    /// it sorted.
+    fn check<T: RadixKey + Ord + std::fmt::Debug>(mut v: Vec<T>) -> bool {
+        let before = v.clone();
+        let mut want = v.clone();
+        want.sort_unstable();
+        let mut sample: Vec<T::K> = v.iter().map(|x| x.key()).collect();
+        sample.sort_unstable();
+        sample.pop();
+        let done = sorted(&mut v, &sample, crate::sort::radix_sort);
+        let n = v.len();
+        assert_eq!(v, if done { want } else { before }, "{n} keys");
+        done
+    }
+
+    /// Lengths around the narrowing's chunks.
+    const LENGTHS: [usize; 12] = [
+        2,
+        3,
+        9,
+        100,
+        CHUNK - 1,
+        CHUNK,
+        CHUNK + 1,
+        2 * CHUNK - 1,
+        2 * CHUNK,
+        2 * CHUNK + 1,
+        3 * CHUNK + 5,
+        10 * CHUNK + 7,
+    ];
+
+    #[test]
+    fn counts_keys_spanning_fewer_values_than_there_are_keys() {
+        for n in LENGTHS {
+            let w = words(n, n as u64, n as u64 - 1);
+            assert!(check(w.iter().map(|&x| x as u32).collect()));
+            assert!(check(w.iter().map(|&x| u32::MAX - x as u32).collect()));
+            assert!(check(w.iter().map(|&x| i32::MIN + x as i32).collect()));
+            assert!(check(w.iter().map(|&x| u64::MAX - x).collect()));
+            assert!(check(w.iter().map(|&x| x as i64 - n as i64 / 2).collect()));
+            assert!(check(w.iter().map(|&x| i64::MAX - x as i64).collect()));
+        }
+    }
+
+    #[test]
+    fn narrows_64_bit_keys_spanning_fewer_than_2_to_the_32_values() {
+        let top = u64::from(u32::MAX);
+        for n in LENGTHS {
+            let mut w = words(n, n as u64 + 1, top + 1);
+            // Both ends of the widest span, and a span as wide as the keys.
+            w[0] = top;
+            w[n / 2] = 0;
+            let few = words(n, n as u64 + 2, 3 * n as u64);
+            assert!(check(w.iter().map(|&x| x + (1 << 40)).collect()));
+            assert!(check(w.iter().map(|&x| u64::MAX - x).collect()));
+            assert!(check(few.iter().map(|&x| x as i64 - 5).collect()));
+            assert!(check(w.iter().map(|&x| i64::MIN + x as i64).collect()));
+            assert!(check(w.iter().map(|&x| i64::MAX - x as i64).collect()));
+        }
+    }
+
+    #[test]
+    fn leaves_wider_spans_as_they_are() {
+        for n in LENGTHS {
+            let mut w = words(n, n as u64 + 3, n as u64);
+            // One past the span each way takes, found by the pass alone.
+            w[1] = 0;
+            w[0] = 1 << 32;
+            assert!(!check(w.clone()));
+            assert!(!check(w.iter().map(|&x| x as i64 - 7).collect()));
+            w[0] = n as u64;
+            assert!(!check(w.iter().map(|&x| x as u32).collect()));
+            assert!(!check(w.iter().map(|&x| x as i32 - 7).collect()));
+        }
+    }
+}
