@@ -33,19 +33,9 @@ pub(crate) fn sorted<T: RadixKey>(
     sample: &[T::K],
     sort: impl FnOnce(&mut [u32]),
 ) -> bool {
-    let Ok(n) = u32::try_from(v.len()) else {
-        // The counters and the offsets' sort are `u32`.
+    let Some((count_below, narrow_below)) = spans::<T>(v.len(), sample) else {
         return false;
     };
-    let count_below = u64::from(n).min(MOST_COUNTERS);
-    let narrow_below = if size_of::<T>() == 8 { 1 << 32 } else { 0 };
-    let widest = count_below.max(narrow_below);
-    let (Some(lo), Some(hi)) = (sample.first(), sample.last()) else {
-        return false;
-    };
-    if hi.wide() - lo.wide() >= widest {
-        return false;
-    }
     let (min, max) = min_max(v);
     let span = max - min;
     if span < count_below {
@@ -57,6 +47,23 @@ pub(crate) fn sorted<T: RadixKey>(
     } else {
         false
     }
+}
+
+/// Whether [`sorted`] may sort `n` keys of which `sample` is a sorted
+/// sample: not where the sample's span is already too wide.
+pub(crate) fn may_sort<T: RadixKey>(n: usize, sample: &[T::K]) -> bool {
+    spans::<T>(n, sample).is_some()
+}
+
+/// The spans below which `n` keys are counted and narrowed, if `sample`,
+/// a sorted sample of them, spans less than one of them.
+fn spans<T: RadixKey>(n: usize, sample: &[T::K]) -> Option<(u64, u64)> {
+    // The counters and the offsets' sort are `u32`.
+    let n = u32::try_from(n).ok()?;
+    let count_below = u64::from(n).min(MOST_COUNTERS);
+    let narrow_below = if size_of::<T>() == 8 { 1 << 32 } else { 0 };
+    let (lo, hi) = (sample.first()?, sample.last()?);
+    (hi.wide() - lo.wide() < count_below.max(narrow_below)).then_some((count_below, narrow_below))
 }
 
 /// The counting sort of `v`, whose keys lie from `min` to `min + span`

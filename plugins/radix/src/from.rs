@@ -15,8 +15,9 @@
 //! buckets are sorted from there into their place, which they write before
 //! they read. So that level reads the keys where they are, and the buckets
 //! go to the output: the copy is saved. Everything else (small inputs,
-//! presorted ones, few distinct values, the paths of the serial sort that
-//! sort in place) copies the keys into the output and sorts them there.
+//! presorted ones, few distinct values, keys of a narrow span, the paths
+//! of the serial sort that sort in place) copies the keys into the output
+//! and sorts them there.
 
 use crate::par::{self, ParallelKey};
 use crate::sort;
@@ -60,6 +61,7 @@ fn sort_from_with<T: ParallelKey>(src: &[T], dst: &mut [T], threads: usize, radi
     // sort them in place.
     if n > sort::CACHE_KEYS
         && let Some(sample) = sort::prepare_read_only(src)
+        && (radix_only || !crate::dense::may_sort::<T>(n, &sample))
     {
         let threads = if serial { 1 } else { threads };
         if radix_only {
