@@ -36,17 +36,23 @@ pub(crate) fn sorted<T: RadixKey>(
     let Some((count_below, narrow_below)) = spans::<T>(v.len(), sample) else {
         return false;
     };
-    let (min, max) = min_max(v);
-    let span = max - min;
-    if span < count_below {
-        count(v, min, span);
-        true
-    } else if span < narrow_below {
-        narrowed(v, min, sort);
-        true
-    } else {
-        false
+    let (lo, hi) = (sample[0].wide(), sample[sample.len() - 1].wide());
+    if hi - lo < count_below {
+        // A count needs the true bounds, which a pass finds.
+        let (min, max) = min_max(v);
+        let span = max - min;
+        if span < count_below {
+            count(v, min, span);
+            return true;
+        }
+        return span < narrow_below && narrowed(v, min, sort);
     }
+    // Too wide for a count: offsets from below the sample's smallest key,
+    // with as much room below it as above its largest. The narrowing
+    // checks each key as it goes.
+    let room = (narrow_below - 1 - (hi - lo)) / 2;
+    let base = lo.saturating_sub(room).min(u64::MAX - (narrow_below - 1));
+    narrowed(v, base, sort)
 }
 
 /// Whether [`sorted`] may sort `n` keys of which `sample` is a sorted
@@ -81,24 +87,36 @@ fn count<T: RadixKey>(v: &mut [T], min: u64, span: u64) {
 /// writes cannot overlap.
 const CHUNK: usize = 1 << 10;
 
-/// Sorts `v`, 64-bit keys from `min` to below `min + 2^32`, as `u32`
-/// offsets from `min` in the first half of its own memory.
-fn narrowed<T: RadixKey>(v: &mut [T], min: u64, sort: impl FnOnce(&mut [u32])) {
+/// Sorts `v`, 64-bit keys, as `u32` offsets from `base` in the first half
+/// of its own memory, and returns true; or returns false, `v` as it was,
+/// where a key lies outside `base..base + 2^32`.
+fn narrowed<T: RadixKey>(v: &mut [T], base: u64, sort: impl FnOnce(&mut [u32])) -> bool {
     debug_assert_eq!(size_of::<T>(), 8);
     let n = v.len();
     let p = v.as_mut_ptr();
     let q = p.cast::<u32>();
-    let offset = |x: T| (x.key().wide() - min) as u32;
-    let value = |o: u32| T::from_key(T::K::narrow(min + u64::from(o)));
+    // The bits above the offset's 32, or-ed over the keys: 0 while every
+    // key fits.
+    let over = |keys: &[T]| {
+        keys.iter()
+            .fold(0, |acc, x| acc | x.key().wide().wrapping_sub(base) >> 32)
+    };
+    let offset = |x: T| x.key().wide().wrapping_sub(base) as u32;
+    let value = |o: u32| T::from_key(T::K::narrow(base + u64::from(o)));
     // Offset `i` takes bytes `4i..4i + 4`, key `i` bytes `8i..8i + 8`: going
     // up, each key is read before any offset is written over it, and a
-    // chunk of keys from `CHUNK` on shares no byte with its offsets.
-    for i in 0..n.min(CHUNK) {
+    // chunk of keys from `CHUNK` on shares no byte with its offsets, nor
+    // with any offset written before it.
+    let first = n.min(CHUNK);
+    if over(&v[..first]) != 0 {
+        return false;
+    }
+    for i in 0..first {
         // SAFETY: `i < n`; key `i` is read before offset `i`, the only
         // write that can reach its bytes yet, is written.
         unsafe { q.add(i).write(offset(p.add(i).read())) };
     }
-    let mut at = CHUNK;
+    let mut at = first;
     while at < n {
         let len = CHUNK.min(n - at);
         // SAFETY: keys `at..at + len` (bytes `8 at..`) and offsets
@@ -114,6 +132,12 @@ fn narrowed<T: RadixKey>(v: &mut [T], min: u64, sort: impl FnOnce(&mut [u32])) {
         for (o, &x) in offsets.iter_mut().zip(keys) {
             *o = offset(x);
         }
+        if over(keys) != 0 {
+            // The offsets just written lie over keys before `at`, which
+            // the widening rewrites; the keys from `at` on are untouched.
+            widen(p, at, value);
+            return false;
+        }
         at += len;
     }
     {
@@ -122,12 +146,21 @@ fn narrowed<T: RadixKey>(v: &mut [T], min: u64, sort: impl FnOnce(&mut [u32])) {
         let offsets = unsafe { std::slice::from_raw_parts_mut(q, n) };
         sort(offsets);
     }
+    widen(p, n, value);
+    true
+}
+
+/// Writes `value` of each of the first `n` `u32` offsets at `p` over the
+/// first `n` keys at `p`, which hold them.
+fn widen<T: RadixKey>(p: *mut T, n: usize, value: impl Fn(u32) -> T) {
+    let q = p.cast::<u32>();
     // Going down, each offset is read before its key is written, and a
-    // chunk from `CHUNK` on shares no byte with its keys.
+    // chunk from `CHUNK` on shares no byte with its keys, nor with any
+    // offset read after it.
     let mut end = n;
     while end > CHUNK {
         let at = (end - CHUNK).max(CHUNK);
-        // SAFETY: as for the way up, in the other direction.
+        // SAFETY: as for the way up in `narrowed`, in the other direction.
         let (offsets, keys) = unsafe {
             (
                 std::slice::from_raw_parts(q.add(at), end - at),
@@ -180,13 +213,20 @@ mod tests {
     /// (which the pass over the keys must find), checks that `v` is then
     /// sorted, with the same keys, or else unchanged, and returns whether
     /// it sorted.
-    fn check<T: RadixKey + Ord + std::fmt::Debug>(mut v: Vec<T>) -> bool {
+    fn check<T: RadixKey + Ord + std::fmt::Debug>(v: Vec<T>) -> bool {
+        check_with(v, true)
+    }
+
+    /// [`check`], with the largest key in the sample unless `drop_largest`.
+    fn check_with<T: RadixKey + Ord + std::fmt::Debug>(mut v: Vec<T>, drop_largest: bool) -> bool {
         let before = v.clone();
         let mut want = v.clone();
         want.sort_unstable();
         let mut sample: Vec<T::K> = v.iter().map(|x| x.key()).collect();
         sample.sort_unstable();
-        sample.pop();
+        if drop_largest {
+            sample.pop();
+        }
         let done = sorted(&mut v, &sample, crate::sort::radix_sort);
         let n = v.len();
         assert_eq!(v, if done { want } else { before }, "{n} keys");
@@ -230,12 +270,36 @@ mod tests {
             // Both ends of the widest span, and a span as wide as the keys.
             w[0] = top;
             w[n / 2] = 0;
+            // The sample holds both ends where the span is the widest: else
+            // the room left around it may be too little.
             let few = words(n, n as u64 + 2, 3 * n as u64);
-            assert!(check(w.iter().map(|&x| x + (1 << 40)).collect()));
-            assert!(check(w.iter().map(|&x| u64::MAX - x).collect()));
+            assert!(check_with(
+                w.iter().map(|&x| x + (1 << 40)).collect(),
+                false
+            ));
+            assert!(check_with(w.iter().map(|&x| u64::MAX - x).collect(), false));
             assert!(check(few.iter().map(|&x| x as i64 - 5).collect()));
-            assert!(check(w.iter().map(|&x| i64::MIN + x as i64).collect()));
-            assert!(check(w.iter().map(|&x| i64::MAX - x as i64).collect()));
+            assert!(check_with(
+                w.iter().map(|&x| i64::MIN + x as i64).collect(),
+                false
+            ));
+            assert!(check_with(
+                w.iter().map(|&x| i64::MAX - x as i64).collect(),
+                false
+            ));
+        }
+    }
+
+    #[test]
+    fn gives_up_narrowing_at_a_key_the_sample_missed() {
+        let n = 10 * CHUNK + 7;
+        for at in [0, 1, CHUNK - 1, CHUNK, 2 * CHUNK + 3, n - 1] {
+            // Keys far wider apart than a count takes, and one too far
+            // from them for any room left around the sample.
+            let mut w = words(n, at as u64, 1 << 31);
+            w[at] = 1 << 40;
+            assert!(!check(w.clone()), "outlier at {at}");
+            assert!(!check(w.iter().map(|&x| x as i64 - (1 << 35)).collect()));
         }
     }
 
