@@ -1432,10 +1432,11 @@ mod tests {
                 let (il, iu) = (lower.cast_signed(), upper.cast_signed());
                 assert_eq!(i64::offset(t, il, iu).is_some(), offsets && il <= iu);
                 for n in [1, 7, 8, 9, 31, 64, 65, 127, 128] {
-                    let mut v: Vec<u64> = words(n, n as u64 + span, span.saturating_add(1))
-                        .iter()
-                        .map(|&x| lower + x)
-                        .collect();
+                    let mut v: Vec<u64> =
+                        words(n, (n as u64).wrapping_add(span), span.saturating_add(1))
+                            .iter()
+                            .map(|&x| lower + x)
+                            .collect();
                     v[0] = upper;
                     v[n / 2] = lower;
                     let mut iv: Vec<i64> = v.iter().map(|&x| x.cast_signed()).collect();
