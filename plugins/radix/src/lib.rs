@@ -4,8 +4,13 @@
 //! Where the CPU has AVX-512F (detected at run time), its key-only sorts
 //! go, after the radix sort's early exits, to a quicksort in vector
 //! registers instead ([`vector`]): faster there on every key type and size
-//! measured (docs/PERFORMANCE.md, "In vector registers"). Pairs keep the
-//! radix passes, which are stable.
+//! measured (docs/PERFORMANCE.md, "In vector registers"); 32-bit keys go
+//! to the same quicksort in AVX2 registers where the CPU has AVX2 only.
+//! Pairs keep the radix passes, which are stable.
+//!
+//! Before either, keys of a narrow span are counted, or, 64-bit ones
+//! spanning fewer than 2^32 values, sorted as 32-bit offsets in their own
+//! memory (docs/PERFORMANCE.md, "Narrow spans").
 //!
 //! One scratch buffer the size of the input (and, for large inputs, one of
 //! at most 2^16 keys that stays in the cache), freed before the call returns;
