@@ -235,6 +235,8 @@ pub const DISTRIBUTIONS: &[&str] = &[
     "unit",
     "dense",
     "dense_runs",
+    "span32",
+    "span32_outlier",
 ];
 
 /// `n` keys of the distribution `dist` (one of [`DISTRIBUTIONS`]).
@@ -279,6 +281,31 @@ pub fn generate<T: Bits>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
             (0..n)
                 .map(|_| T::from_int(base + rng.below(range) as i64))
                 .collect()
+        }
+        "span32" | "span32_outlier" => {
+            // 64-bit keys over a span of up to 2^32 values, sorted as
+            // 32-bit offsets: with both ends of the widest span present,
+            // or over half of it with one key far outside, where a sample
+            // most likely misses it.
+            let base = rng.below(1 << 41) as i64 - (1 << 40);
+            let width = if dist == "span32" { 1 << 32 } else { 1 << 31 };
+            let mut v: Vec<T> = (0..n)
+                .map(|_| T::from_int(base + rng.below(width) as i64))
+                .collect();
+            if n >= 2 {
+                let (first, last) = if dist == "span32" {
+                    (0, n - 1)
+                } else {
+                    (rng.below(n as u64) as usize, rng.below(n as u64) as usize)
+                };
+                v[first] = T::from_int(base);
+                v[last] = if dist == "span32" {
+                    T::from_int(base + width as i64 - 1)
+                } else {
+                    T::from_int(base + (1 << 40))
+                };
+            }
+            v
         }
         "zipf" => (0..n)
             .map(|_| {
