@@ -1,17 +1,20 @@
 //! Keys whose span is small (integers in a narrow range: ages, counters,
 //! identifiers, offsets): counted, or sorted as 32-bit offsets.
 //!
-//! One pass finds the smallest and the largest key. Then:
+//! A sorted sample of the keys decides which, if either, may apply:
 //!
-//! - **Counted**, where the keys span fewer values than there are keys
+//! - **Counted**, where the keys span no more values than there are keys
 //!   and the table of one counter per value fits the L2 cache: one pass
-//!   counts each key, one writes the keys back in order from the counts.
-//!   A table out of the cache costs more a key than a sort in vector
-//!   registers does.
+//!   finds the smallest and the largest key, one counts each key, one
+//!   writes the keys back in order from the counts. A table out of the
+//!   cache costs more a key than a sort in vector registers does.
 //! - **Narrowed**, where 64-bit keys span fewer than `2^32` values: each
-//!   key, less the smallest, is written as a `u32` into the first half of
-//!   the slice's own memory, those are sorted (16 to a vector where 64-bit
-//!   keys go 8), and written back, widened, from the last.
+//!   key, less a base, is written as a `u32` into the first half of the
+//!   slice's own memory, those are sorted (16 to a vector where 64-bit
+//!   keys go 8), and written back, widened, from the last. The base is
+//!   the smallest key where a count's pass found it, else a guess from the
+//!   sample, checked key by key as the keys are narrowed: at a key out of
+//!   range the narrowing is undone and the keys are left to the sort.
 //!
 //! Every key type qualifies, floats by their ordered keys, though only
 //! integers are dense in practice; the keys are written back from their
@@ -24,8 +27,9 @@ use crate::sort::{Bits, RadixKey, fill};
 const MOST_COUNTERS: u64 = 1 << 18;
 
 /// Sorts `v` by counting or as narrowed offsets, and returns true, where
-/// its keys' span allows (see the module documentation); else returns
-/// false and leaves `v` as it is. `sample`, a sorted sample of the keys,
+/// its keys' span allows (see the module documentation) and, for offsets
+/// from a base guessed from the sample, where every key falls within
+/// `2^32` of it; else returns false and leaves `v` as it is. `sample`, a sorted sample of the keys,
 /// decides whether to look: a sample whose span is already too wide
 /// costs no pass. `sort` sorts the narrowed offsets.
 pub(crate) fn sorted<T: RadixKey>(
@@ -48,8 +52,8 @@ pub(crate) fn sorted<T: RadixKey>(
         return span < narrow_below && narrowed(v, min, sort);
     }
     // Too wide for a count: offsets from below the sample's smallest key,
-    // with as much room below it as above its largest. The narrowing
-    // checks each key as it goes.
+    // with as much room below it as above its largest (less near either
+    // end of the keys' range). The narrowing checks each key as it goes.
     let room = (narrow_below - 1 - (hi - lo)) / 2;
     let base = lo.saturating_sub(room).min(u64::MAX - (narrow_below - 1));
     narrowed(v, base, sort)
@@ -112,8 +116,9 @@ fn narrowed<T: RadixKey>(v: &mut [T], base: u64, sort: impl FnOnce(&mut [u32])) 
         return false;
     }
     for i in 0..first {
-        // SAFETY: `i < n`; key `i` is read before offset `i`, the only
-        // write that can reach its bytes yet, is written.
+        // SAFETY: `i < n`; offset `i` (bytes `4i..4i + 4`) lands on key
+        // `i / 2`, read already, or, for `i = 0`, on key 0, read just
+        // before; key `i` is first written over by offset `2i`, later.
         unsafe { q.add(i).write(offset(p.add(i).read())) };
     }
     let mut at = first;
@@ -173,9 +178,10 @@ fn widen<T: RadixKey>(p: *mut T, n: usize, value: impl Fn(u32) -> T) {
         end = at;
     }
     for i in (0..end).rev() {
-        // SAFETY: `i < n`; offset `i` is read before key `i`, the first
-        // write to reach its bytes, is written (keys above `i` start at
-        // byte `8i + 8`).
+        // SAFETY: `i < n`; offset `i` (bytes `4i..4i + 4`) lies in key
+        // `i / 2`, which is written later, going down, or, for `i = 0`, in
+        // key 0, written just after the read; key `i` (bytes `8i..`) holds
+        // offsets `2i` and `2i + 1`, read already.
         unsafe { p.add(i).write(value(q.add(i).read())) };
     }
 }
