@@ -40,9 +40,21 @@ use std::arch::x86_64::*;
 pub struct Avx512(());
 
 impl Avx512 {
-    /// The token, if this CPU has AVX-512F.
+    /// The token, if this CPU has AVX-512F and `WILDHOST_NO_AVX512=1` is
+    /// not set (read once): that switch has a sort take the path of a CPU
+    /// without AVX-512F (the AVX2 sort of 32-bit keys, the radix passes),
+    /// so that its tests run on any machine.
     #[inline]
     pub fn detect() -> Option<Avx512> {
+        static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let off =
+            *OFF.get_or_init(|| std::env::var_os("WILDHOST_NO_AVX512").is_some_and(|v| v == "1"));
+        if off { None } else { Self::cpu() }
+    }
+
+    /// The token, if this CPU has AVX-512F, whatever the switch says.
+    #[inline]
+    fn cpu() -> Option<Avx512> {
         let has = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("popcnt");
         has.then_some(Avx512(()))
@@ -1364,7 +1376,7 @@ mod tests {
     /// The token. A test forced to run (`--ignored`) on a CPU without
     /// AVX-512F fails here, saying why, rather than passing untested.
     fn token() -> Avx512 {
-        Avx512::detect().expect("this CPU has no AVX-512F: the vector sort cannot run here")
+        Avx512::cpu().expect("this CPU has no AVX-512F: the vector sort cannot run here")
     }
 
     /// Lengths around every size the network and the partition handle
