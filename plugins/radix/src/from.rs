@@ -61,13 +61,19 @@ fn sort_from_with<T: ParallelKey>(src: &[T], dst: &mut [T], threads: usize, radi
     // sort them in place.
     if n > sort::CACHE_KEYS
         && let Some(sample) = sort::prepare_read_only(src)
-        && (radix_only || !crate::dense::may_sort::<T>(n, &sample))
     {
         let threads = if serial { 1 } else { threads };
         if radix_only {
             T::radix_passes_from(src, dst, &sample, threads);
-        } else {
+        } else if !crate::dense::may_sort::<T>(n, &sample) {
             T::passes_from(src, dst, &sample, threads);
+        } else {
+            // A narrow span, sorted in place in a copy, by the sample
+            // already drawn: no second look for a presorted input.
+            dst.copy_from_slice(src);
+            if !crate::dense::sorted(dst, &sample, |o| par::sort_parallel(o, threads)) {
+                par::sort_parallel(dst, threads);
+            }
         }
         return;
     }
