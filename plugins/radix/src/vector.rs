@@ -1013,12 +1013,11 @@ fn reverse<K: Lane>(t: Avx512, v: __m512i) -> __m512i {
 ///
 /// Where `M` is `N` or `2 N`, the keys first sort down the columns: a
 /// sorting network on whole vectors orders each lane's `M` keys, one
-/// instruction for every lane, with no key moved between lanes. With `N`
-/// vectors the columns are then merged where they stand, and a transpose
-/// puts the result in order at the end; with `2 N`, a transpose first
-/// makes each column a run of whole vectors, which the merges take from
-/// there. Otherwise each vector is sorted within itself first, which
-/// costs more shuffles per key.
+/// instruction for every lane, with no key moved between lanes. The
+/// columns are then merged where they stand, and a transpose of each
+/// square of `N` vectors puts the result in order at the end. Otherwise
+/// each vector is sorted within itself first, which costs more shuffles
+/// per key, and blocks of vectors are merged.
 ///
 /// Each merge of blocks of `S` vectors is a function of its own whose
 /// loops have constant bounds: compiled, they unroll into straight code on
@@ -1026,58 +1025,46 @@ fn reverse<K: Lane>(t: Avx512, v: __m512i) -> __m512i {
 /// memory.
 #[inline(always)]
 fn network<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i; M]) {
-    if M == K::N {
+    if M == K::N || M == 2 * K::N {
         columns::<K, M, P>(t, vs);
         merge_columns::<K, M, P>(t, vs);
         transpose::<K, M>(t, vs, 0);
-        return;
-    }
-    // Vectors in each sorted run, once the first stage is done.
-    let run = if M == 2 * K::N {
-        columns::<K, M, P>(t, vs);
-        transpose::<K, M>(t, vs, 0);
         if M == 2 * K::N {
             transpose::<K, M>(t, vs, K::N);
-            // Column `c` is now vectors `c` and `N + c`: put them side by
-            // side.
+            // Lane `c`'s first `N` keys are now vector `c`, its last `N`
+            // vector `N + c`: put them side by side.
             let old = *vs;
             for c in 0..K::N {
                 vs[2 * c] = old[c];
                 vs[2 * c + 1] = old[K::N + c];
             }
         }
-        M / K::N
-    } else {
-        for v in vs.iter_mut() {
-            *v = sort_vector::<K, P>(t, *v);
-        }
-        1
-    };
-    if M >= 2 && run < 2 {
+        return;
+    }
+    for v in vs.iter_mut() {
+        *v = sort_vector::<K, P>(t, *v);
+    }
+    // Here `M < N`: at most 8 vectors.
+    if M >= 2 {
         for b in vs.as_chunks_mut::<2>().0 {
             merge_block::<K, 2, P>(t, b);
         }
     }
-    if M >= 4 && run < 4 {
+    if M >= 4 {
         for b in vs.as_chunks_mut::<4>().0 {
             merge_block::<K, 4, P>(t, b);
         }
     }
-    if M >= 8 && run < 8 {
+    if M >= 8 {
         for b in vs.as_chunks_mut::<8>().0 {
             merge_block::<K, 8, P>(t, b);
         }
     }
-    if M >= 16 && run < 16 {
-        for b in vs.as_chunks_mut::<16>().0 {
-            merge_block::<K, 16, P>(t, b);
-        }
-    }
 }
 
-/// Merges the sorted columns of `M == N` vectors into one sorted sequence
-/// in column order: key `i` of lane `j` is number `j * M + i`, so that a
-/// transpose puts it in order. Each level merges runs of `2^k` lanes in
+/// Merges the sorted columns of `M` vectors (`N` or `2 N`) into one
+/// sorted sequence in column order: key `i` of lane `j` is number
+/// `j * M + i`, so that a transpose puts it in order. Each level merges runs of `2^k` lanes in
 /// pairs: the keys of one run meet those of the other in reverse order
 /// (lanes reversed within the pair, vectors `i` and `M - 1 - i`), then
 /// half-cleaners of the bitonic halves, lane distances by a permute,
@@ -1248,9 +1235,6 @@ fn merge_block<K: Lane, const S: usize, const P: bool>(t: Avx512, b: &mut [__m51
     for i in 0..S / 2 {
         b[i] = lo[i];
         b[S / 2 + i] = hi[i];
-    }
-    if S >= 16 {
-        half_clean::<K, S, P>(t, b, 4);
     }
     if S >= 8 {
         half_clean::<K, S, P>(t, b, 2);
