@@ -35,7 +35,7 @@ enum Keys {
     F64(Vec<f64>),
 }
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 11] = [
     "u32-uniform",
     "u64-uniform",
     "i64-uniform",
@@ -45,6 +45,8 @@ const COLUMNS: [&str; 9] = [
     "f64-lognormal",
     "f32-normal",
     "i64-normal",
+    "f64-whole",
+    "f64-from-f32",
 ];
 
 fn keys(column: &str, n: usize) -> Keys {
@@ -61,6 +63,10 @@ fn keys(column: &str, n: usize) -> Keys {
         "f32-normal" => Keys::F32((0..n).map(|_| r.normal() as f32).collect()),
         // Both signs, crowded around zero: measurements in integer units.
         "i64-normal" => Keys::I64((0..n).map(|_| (r.normal() * 1e6).round() as i64).collect()),
+        // Whole numbers (`+ 0.0` makes `-0.0` a zero), and values widened
+        // from `f32`: sorted as 32-bit keys.
+        "f64-whole" => Keys::F64((0..n).map(|_| (r.normal() * 1e6).round() + 0.0).collect()),
+        "f64-from-f32" => Keys::F64((0..n).map(|_| f64::from(r.normal() as f32)).collect()),
         _ => panic!("unknown column {column}; one of {COLUMNS:?}"),
     }
 }

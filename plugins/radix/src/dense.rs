@@ -1,5 +1,7 @@
 //! Keys whose span is small (integers in a narrow range: ages, counters,
-//! identifiers, offsets): counted, or sorted as 32-bit offsets.
+//! identifiers, offsets): counted, or sorted as 32-bit offsets; and 64-bit
+//! floats that 32 bits hold exactly (whole numbers, data widened from
+//! `f32`): sorted as 32-bit keys.
 //!
 //! A sorted sample of the keys decides which, if either, may apply:
 //!
@@ -15,8 +17,13 @@
 //!   the smallest key where a count's pass found it, else a guess from the
 //!   sample, checked key by key as the keys are narrowed: at a key out of
 //!   range the narrowing is undone and the keys are left to the sort.
+//! - **Exact in 32 bits**, where every `f64` of the sample is an `i32`,
+//!   else every one an `f32`, bit for bit (so no NaN, and no `-0.0` as an
+//!   `i32`): each value is narrowed to the ordered 32-bit key of that
+//!   `i32` or `f32` in the same way, checked as it goes, and widened back
+//!   from it exactly.
 //!
-//! Every key type qualifies, floats by their ordered keys, though only
+//! Every key type qualifies for a count or offsets, floats by their ordered keys, though only
 //! integers are dense in practice; the keys are written back from their
 //! ordered keys, so nothing changes.
 
@@ -26,20 +33,35 @@ use crate::sort::{Bits, RadixKey, fill};
 /// in the L2 cache while every key's counter is incremented at random.
 const MOST_COUNTERS: u64 = 1 << 18;
 
-/// Sorts `v` by counting or as narrowed offsets, and returns true, where
-/// its keys' span allows (see the module documentation) and, for offsets
-/// from a base guessed from the sample, where every key falls within
-/// `2^32` of it; else returns false and leaves `v` as it is. `sample`, a sorted sample of the keys,
-/// decides whether to look: a sample whose span is already too wide
-/// costs no pass. `sort` sorts the narrowed offsets.
-pub(crate) fn sorted<T: RadixKey>(
+/// Sorts `v` by counting or as narrowed offsets or 32-bit keys, and
+/// returns true, where its keys' span or its values allow (see the module
+/// documentation) and, for offsets from a base guessed from the sample or
+/// keys whose sample was exact, where every key turns out to fit; else
+/// returns false and leaves `v` as it is. `sample`, a sorted sample of
+/// the keys, decides whether to look: a sample whose span is already too
+/// wide, and whose values 32 bits do not hold, costs no pass. `sort`
+/// sorts the narrowed keys as `u32`.
+pub(crate) fn sorted<T: RadixKey>(v: &mut [T], sample: &[T::K], sort: impl Fn(&mut [u32])) -> bool {
+    if let Some((count_below, narrow_below)) = spans::<T>(v.len(), sample)
+        && by_span(v, sample, count_below, narrow_below, &sort)
+    {
+        return true;
+    }
+    match exact_as_int::<T>(sample) {
+        Some(int) => narrowed(v, |x| x.exact32(int), |k| T::from_exact32(k, int), sort),
+        None => false,
+    }
+}
+
+/// [`sorted`] where the sample's span is less than `count_below` or
+/// `narrow_below`.
+fn by_span<T: RadixKey>(
     v: &mut [T],
     sample: &[T::K],
+    count_below: u64,
+    narrow_below: u64,
     sort: impl FnOnce(&mut [u32]),
 ) -> bool {
-    let Some((count_below, narrow_below)) = spans::<T>(v.len(), sample) else {
-        return false;
-    };
     let (lo, hi) = (sample[0].wide(), sample[sample.len() - 1].wide());
     if hi - lo < count_below {
         // A count needs the true bounds, which a pass finds.
@@ -49,20 +71,52 @@ pub(crate) fn sorted<T: RadixKey>(
             count(v, min, span);
             return true;
         }
-        return span < narrow_below && narrowed(v, min, sort);
+        return span < narrow_below && offsets(v, min, sort);
     }
     // Too wide for a count: offsets from below the sample's smallest key,
     // with as much room below it as above its largest (less near either
     // end of the keys' range). The narrowing checks each key as it goes.
     let room = (narrow_below - 1 - (hi - lo)) / 2;
     let base = lo.saturating_sub(room).min(u64::MAX - (narrow_below - 1));
-    narrowed(v, base, sort)
+    offsets(v, base, sort)
 }
 
 /// Whether [`sorted`] may sort `n` keys of which `sample` is a sorted
-/// sample: not where the sample's span is already too wide.
+/// sample: not where the sample's span is already too wide, nor its
+/// values too fine for 32 bits.
 pub(crate) fn may_sort<T: RadixKey>(n: usize, sample: &[T::K]) -> bool {
-    spans::<T>(n, sample).is_some()
+    spans::<T>(n, sample).is_some() || exact_as_int::<T>(sample).is_some()
+}
+
+/// Whether every value of `sample` (sorted keys of 64-bit floats) is held
+/// exactly by an `i32` (`Some(true)`), else by an `f32` (`Some(false)`);
+/// `None` if by neither, and for every other type.
+fn exact_as_int<T: RadixKey>(sample: &[T::K]) -> Option<bool> {
+    if !T::EXACT32 || sample.is_empty() {
+        return None;
+    }
+    let exact = |int| {
+        sample
+            .iter()
+            .all(|&k| T::from_key(k).exact32(int) >> 32 == 0)
+    };
+    if exact(true) {
+        Some(true)
+    } else if exact(false) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// [`narrowed`] to offsets from `base`: keys from `base` to `base + 2^32 - 1`.
+fn offsets<T: RadixKey>(v: &mut [T], base: u64, sort: impl FnOnce(&mut [u32])) -> bool {
+    narrowed(
+        v,
+        |x| x.key().wide().wrapping_sub(base),
+        |o| T::from_key(T::K::narrow(base + u64::from(o))),
+        sort,
+    )
 }
 
 /// The spans below which `n` keys are counted and narrowed, if `sample`,
@@ -91,28 +145,29 @@ fn count<T: RadixKey>(v: &mut [T], min: u64, span: u64) {
 /// writes cannot overlap.
 const CHUNK: usize = 1 << 10;
 
-/// Sorts `v`, 64-bit keys, as `u32` offsets from `base` in the first half
-/// of its own memory, and returns true; or returns false, `v` as it was,
-/// where a key lies outside `base..base + 2^32`.
-fn narrowed<T: RadixKey>(v: &mut [T], base: u64, sort: impl FnOnce(&mut [u32])) -> bool {
+/// Sorts `v`, 64-bit values, as the 32-bit keys `narrow` gives them, in
+/// the first half of its own memory, and returns true; or returns false,
+/// `v` as it was, where `narrow` gives a value `2^32` or more (it does not
+/// fit). `value` is `narrow`'s inverse, and the keys order as the values.
+fn narrowed<T: RadixKey>(
+    v: &mut [T],
+    narrow: impl Fn(T) -> u64,
+    value: impl Fn(u32) -> T,
+    sort: impl FnOnce(&mut [u32]),
+) -> bool {
     debug_assert_eq!(size_of::<T>(), 8);
     let n = v.len();
     let p = v.as_mut_ptr();
     let q = p.cast::<u32>();
-    // The bits above the offset's 32, or-ed over the keys: 0 while every
-    // key fits.
-    let over = |keys: &[T]| {
-        keys.iter()
-            .fold(0, |acc, x| acc | x.key().wide().wrapping_sub(base) >> 32)
-    };
-    let offset = |x: T| x.key().wide().wrapping_sub(base) as u32;
-    let value = |o: u32| T::from_key(T::K::narrow(base + u64::from(o)));
+    let offset = |x: T| narrow(x) as u32;
     // Offset `i` takes bytes `4i..4i + 4`, key `i` bytes `8i..8i + 8`: going
     // up, each key is read before any offset is written over it, and a
     // chunk of keys from `CHUNK` on shares no byte with its offsets, nor
     // with any offset written before it.
     let first = n.min(CHUNK);
-    if over(&v[..first]) != 0 {
+    // The bits above the key's 32, or-ed over the values: 0 while every
+    // value fits.
+    if v[..first].iter().fold(0, |acc, &x| acc | narrow(x) >> 32) != 0 {
         return false;
     }
     for i in 0..first {
@@ -134,10 +189,13 @@ fn narrowed<T: RadixKey>(v: &mut [T], base: u64, sort: impl FnOnce(&mut [u32])) 
                 std::slice::from_raw_parts_mut(q.add(at), len),
             )
         };
+        let mut over = 0;
         for (o, &x) in offsets.iter_mut().zip(keys) {
-            *o = offset(x);
+            let k = narrow(x);
+            *o = k as u32;
+            over |= k >> 32;
         }
-        if over(keys) != 0 {
+        if over != 0 {
             // The offsets just written lie over keys before `at`, which
             // the widening rewrites; the keys from `at` on are untouched.
             widen(p, at, value);
@@ -321,6 +379,102 @@ mod tests {
             w[0] = n as u64;
             assert!(!check(w.iter().map(|&x| x as u32).collect()));
             assert!(!check(w.iter().map(|&x| x as i32 - 7).collect()));
+        }
+    }
+
+    /// Runs [`sorted`] on floats with a sample of every value but the one
+    /// at `hidden`, checks that they come out in total order with every
+    /// bit they had, or else unchanged, and returns whether they were
+    /// sorted.
+    fn check_floats(mut v: Vec<f64>, hidden: usize) -> bool {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let before = bits(&v);
+        let mut want = v.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        let mut sample: Vec<u64> = (v.iter().enumerate())
+            .filter(|&(i, _)| i != hidden)
+            .map(|(_, x)| x.key())
+            .collect();
+        sample.sort_unstable();
+        let done = sorted(&mut v, &sample, crate::sort::radix_sort);
+        let n = v.len();
+        assert_eq!(
+            bits(&v),
+            if done { bits(&want) } else { before },
+            "{n} keys"
+        );
+        done
+    }
+
+    #[test]
+    fn narrows_floats_that_i32_or_f32_hold_exactly() {
+        for n in LENGTHS {
+            let w = words(n, n as u64 + 4, 1 << 32);
+            // Integers over the whole of `i32` but its least, both ends
+            // present: as `i32`.
+            let mut ints: Vec<f64> = w.iter().map(|&x| f64::from(x as i32)).collect();
+            ints[0] = f64::from(i32::MAX);
+            ints[n / 2] = f64::from(i32::MIN + 1);
+            assert!(check_floats(ints, n - 1), "{n} integers");
+            // Normal `f32` values of both signs and every exponent, zeros
+            // of both signs, infinities: as `f32`.
+            let mut halves: Vec<f64> = w
+                .iter()
+                .map(|&x| {
+                    let exponent = 1 + (x >> 23) as u32 % 254;
+                    let sign = (x as u32 & 1) << 31;
+                    f64::from(f32::from_bits(sign | exponent << 23 | x as u32 & 0x7f_ffff))
+                })
+                .collect();
+            halves[0] = f64::from(f32::MAX);
+            halves[n - 1] = -f64::from(f32::MIN_POSITIVE);
+            if n > 5 {
+                halves[1] = -0.0;
+                halves[2] = 0.0;
+                halves[3] = f64::INFINITY;
+                halves[4] = f64::NEG_INFINITY;
+            }
+            assert!(check_floats(halves, n - 1), "{n} f32 values");
+        }
+    }
+
+    #[test]
+    fn gives_up_narrowing_floats_at_a_value_32_bits_do_not_hold() {
+        let n = 10 * CHUNK + 7;
+        for at in [0, 1, CHUNK - 1, CHUNK, 2 * CHUNK + 3, n - 2] {
+            let w = words(n, at as u64 + 9, 1 << 20);
+            for odd in [
+                0.1,
+                f64::NAN,
+                -f64::NAN,
+                f64::from_bits(0x7ff0_0000_0000_0001),
+                f64::from(f32::MAX) * 2.0,
+                f64::INFINITY,
+                2_147_483_648.0,
+                f64::from(f32::from_bits(1)),
+            ] {
+                // Integers, whose sample says `i32`: one value is not.
+                let mut v: Vec<f64> = w.iter().map(|&x| x as f64 - 5e5).collect();
+                v[at] = odd;
+                assert!(!check_floats(v.clone(), at), "{odd} at {at}");
+                // `-0.0` is not an `i32`, but is an `f32`.
+                v[at] = -0.0;
+                assert!(!check_floats(v, at), "-0.0 at {at}");
+                // `f32` values, whose sample says `f32`: one value is not.
+                let mut v: Vec<f64> = w.iter().map(|&x| x as f64 / 64.0 - 0.5).collect();
+                v[at] = odd;
+                // The last three are `f32` values.
+                let f32_too = odd.is_infinite()
+                    || odd == 2_147_483_648.0
+                    || odd == f64::from(f32::from_bits(1));
+                assert_eq!(
+                    check_floats(v.clone(), at),
+                    f32_too,
+                    "{odd} at {at} among f32 values"
+                );
+                v[at] = -0.0;
+                assert!(check_floats(v, at), "-0.0 at {at} among f32 values");
+            }
         }
     }
 }

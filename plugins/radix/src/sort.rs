@@ -171,6 +171,26 @@ pub trait RadixKey: Copy + Default {
     fn le(a: Self, b: Self) -> bool {
         a.key() <= b.key()
     }
+    /// Whether [`exact32`](Self::exact32) may hold values: 64-bit floats.
+    #[doc(hidden)]
+    const EXACT32: bool = false;
+    /// The value as a 32-bit ordered key, where an `i32` (`int`) or an
+    /// `f32` holds it exactly, bit for bit (so never NaN, nor `-0.0` as an
+    /// `i32`): below `2^32`; else `2^32` or more. Used only where
+    /// [`EXACT32`](Self::EXACT32).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn exact32(self, int: bool) -> u64 {
+        let _ = (self, int);
+        1 << 32
+    }
+    /// The value of a key [`exact32`](Self::exact32) gave.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn from_exact32(k: u32, int: bool) -> Self {
+        let _ = (k, int);
+        Self::default()
+    }
     /// Sorts `v` in vector registers ([`crate::vector`], or for 32-bit
     /// keys [`crate::avx2`] without AVX-512F) and returns true,
     /// or returns false, untouched, where the CPU cannot (or, for the keys
@@ -315,6 +335,40 @@ impl RadixKey for f64 {
     type K = u64;
     const CUTOFF: usize = FLOAT_CUTOFF;
     const SKEW: usize = 2;
+    const EXACT32: bool = true;
+    #[inline(always)]
+    fn exact32(self, int: bool) -> u64 {
+        // Each conversion is exact where the value comes back with the
+        // same bits; a NaN could come back with other payload bits, so
+        // NaN never qualifies.
+        let (key, exact) = if int {
+            // Below 2^31 in magnitude, `self + 1.5 * 2^52` rounds to an
+            // integer whose low 32 bits are the nearest `i32`'s, with no
+            // conversion (which vectorises badly with its saturation).
+            const ROUND: f64 = 6_755_399_441_055_744.0;
+            let y = self + ROUND;
+            let exact = self.abs() < 2_147_483_648.0 && (y - ROUND).to_bits() == self.to_bits();
+            (y.to_bits() as u32 ^ 1 << 31, exact)
+        } else {
+            let f = self as f32;
+            let b = f.to_bits();
+            let flip = (b.cast_signed() >> 31).cast_unsigned() | 1 << 31;
+            (
+                b ^ flip,
+                !self.is_nan() && f64::from(f).to_bits() == self.to_bits(),
+            )
+        };
+        u64::from(key) | u64::from(!exact) << 32
+    }
+    #[inline(always)]
+    fn from_exact32(k: u32, int: bool) -> Self {
+        if int {
+            f64::from((k ^ 1 << 31).cast_signed())
+        } else {
+            let flip = if k >> 31 == 1 { 1 << 31 } else { u32::MAX };
+            f64::from(f32::from_bits(k ^ flip))
+        }
+    }
     #[inline(always)]
     fn key(self) -> u64 {
         let b = self.to_bits();

@@ -237,6 +237,9 @@ pub const DISTRIBUTIONS: &[&str] = &[
     "dense_runs",
     "span32",
     "span32_outlier",
+    "int_floats_outlier",
+    "f32_values",
+    "f32_values_outlier",
 ];
 
 /// `n` keys of the distribution `dist` (one of [`DISTRIBUTIONS`]).
@@ -409,6 +412,27 @@ pub fn generate<T: Bits>(dist: &str, n: usize, rng: &mut Rng) -> Vec<T> {
         "int_floats" => (0..n)
             .map(|_| T::from_int(5000 + rng.below(1000) as i64))
             .collect(),
+        "int_floats_outlier" | "f32_values" | "f32_values_outlier" => {
+            // Floats that 32 bits hold exactly, sorted as 32-bit keys:
+            // integers (as `i32`), normal values rounded to `f32`. The
+            // outliers, at a random place a sample most likely misses, are
+            // not: `-0.0` among the integers, 0.1 among the `f32` values.
+            let ints = dist.starts_with("int");
+            let mut v: Vec<T> = (0..n)
+                .map(|_| {
+                    if ints {
+                        T::from_int(rng.below(1 << 31) as i64 - (1 << 30))
+                    } else {
+                        T::from_unit(f64::from(rng.normal() as f32))
+                    }
+                })
+                .collect();
+            if dist.ends_with("outlier") && n > 0 {
+                let at = rng.below(n as u64) as usize;
+                v[at] = T::from_unit(if ints { -0.0 } else { 0.1 });
+            }
+            v
+        }
         "negative_small" => (0..n)
             .map(|_| T::from_int(-(rng.below(300) as i64)))
             .collect(),
