@@ -155,7 +155,12 @@ fn narrowed<T: RadixKey>(
     value: impl Fn(u32) -> T,
     sort: impl FnOnce(&mut [u32]),
 ) -> bool {
-    debug_assert_eq!(size_of::<T>(), 8);
+    // Two `u32` keys to a value, each in place of half of one: a type of
+    // another size or of less alignment (a `RadixKey` of the caller's,
+    // whose `EXACT32` is not this crate's) is left to the sort.
+    if size_of::<T>() != 8 || align_of::<T>() < align_of::<u32>() {
+        return false;
+    }
     let n = v.len();
     let p = v.as_mut_ptr();
     let q = p.cast::<u32>();
@@ -181,7 +186,7 @@ fn narrowed<T: RadixKey>(
         let len = CHUNK.min(n - at);
         // SAFETY: keys `at..at + len` (bytes `8 at..`) and offsets
         // `at..at + len` (bytes `4 at..4 at + 4 len`, below `8 at` since
-        // `len <= at`) lie inside `v` and apart; `u32` needs less
+        // `len <= at`) lie inside `v` and apart; `u32` needs no more
         // alignment than `T`.
         let (keys, offsets) = unsafe {
             (
@@ -410,11 +415,11 @@ mod tests {
     fn narrows_floats_that_i32_or_f32_hold_exactly() {
         for n in LENGTHS {
             let w = words(n, n as u64 + 4, 1 << 32);
-            // Integers over the whole of `i32` but its least, both ends
-            // present: as `i32`.
+            // Integers over the whole of `i32`, both ends present: as
+            // `i32`.
             let mut ints: Vec<f64> = w.iter().map(|&x| f64::from(x as i32)).collect();
             ints[0] = f64::from(i32::MAX);
-            ints[n / 2] = f64::from(i32::MIN + 1);
+            ints[n / 2] = f64::from(i32::MIN);
             assert!(check_floats(ints, n - 1), "{n} integers");
             // Normal `f32` values of both signs and every exponent, zeros
             // of both signs, infinities: as `f32`.
@@ -476,5 +481,45 @@ mod tests {
                 assert!(check_floats(v, at), "-0.0 at {at} among f32 values");
             }
         }
+    }
+
+    /// A caller's key type of 2 bytes that claims `EXACT32`.
+    #[derive(Clone, Copy, Default, Debug, PartialEq)]
+    struct Short(u16);
+
+    impl RadixKey for Short {
+        type K = u32;
+        const EXACT32: bool = true;
+        fn key(self) -> u32 {
+            u32::from(self.0)
+        }
+        fn from_key(k: u32) -> Self {
+            Short(k as u16)
+        }
+        fn small_sort(v: &mut [Self]) {
+            v.sort_unstable_by_key(|x| x.0);
+        }
+        fn exact32(self, _: bool) -> u64 {
+            u64::from(self.0)
+        }
+        fn from_exact32(k: u32, _: bool) -> Self {
+            Short(k as u16)
+        }
+    }
+
+    #[test]
+    fn narrows_no_type_but_of_8_bytes_whatever_it_claims() {
+        let n = 4 * CHUNK;
+        let mut buffer: Vec<Short> = words(2 * n, 11, 1 << 16)
+            .iter()
+            .map(|&x| Short(x as u16))
+            .collect();
+        let before = buffer.clone();
+        // Too wide a sample for a count or offsets, and every sampled key
+        // "exact": only the 32-bit narrowing could apply, and would write
+        // past the first half of `buffer`.
+        let wide = [0, u32::MAX];
+        assert!(!sorted(&mut buffer[..n], &wide, |_| {}));
+        assert_eq!(buffer, before);
     }
 }

@@ -342,12 +342,15 @@ impl RadixKey for f64 {
         // same bits; a NaN could come back with other payload bits, so
         // NaN never qualifies.
         let (key, exact) = if int {
-            // Below 2^31 in magnitude, `self + 1.5 * 2^52` rounds to an
-            // integer whose low 32 bits are the nearest `i32`'s, with no
-            // conversion (which vectorises badly with its saturation).
+            // For a whole number from -2^31 to 2^31 - 1, `self + 1.5 *
+            // 2^52` is exact, and its low 32 bits are the number's as an
+            // `i32`; any other value fails the check (the sum rounds, or
+            // `-0.0` comes back `+0.0`). No conversion: its saturation
+            // vectorises badly.
             const ROUND: f64 = 6_755_399_441_055_744.0;
             let y = self + ROUND;
-            let exact = self.abs() < 2_147_483_648.0 && (y - ROUND).to_bits() == self.to_bits();
+            let exact = (-2_147_483_648.0..2_147_483_648.0).contains(&self)
+                && (y - ROUND).to_bits() == self.to_bits();
             (y.to_bits() as u32 ^ 1 << 31, exact)
         } else {
             let f = self as f32;
