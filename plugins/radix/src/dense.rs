@@ -23,9 +23,9 @@
 //!   `i32` or `f32` in the same way, checked as it goes, and widened back
 //!   from it exactly.
 //!
-//! Every key type qualifies for a count or offsets, floats by their ordered keys, though only
-//! integers are dense in practice; the keys are written back from their
-//! ordered keys, so nothing changes.
+//! Every key type qualifies for a count or offsets, floats by their
+//! ordered keys, though only integers are dense in practice; the keys are
+//! written back from their ordered keys, so nothing changes.
 
 use crate::sort::{Bits, RadixKey, fill};
 
