@@ -1016,9 +1016,9 @@ fn reverse<K: Lane>(t: Avx512, v: __m512i) -> __m512i {
 /// instruction for every lane, with no key moved between lanes. The
 /// columns are then merged where they stand, and at the end a transpose
 /// of each square of `N` vectors (with `2 N`, the two squares' vectors
-/// then interleaved) puts the result in order. Otherwise
-/// each vector is sorted within itself first, which costs more shuffles
-/// per key, and blocks of vectors are merged.
+/// then interleaved) puts the result in order. Otherwise each vector is
+/// sorted within itself first, which costs more shuffles per key, and
+/// blocks of vectors are merged.
 ///
 /// Each merge of blocks of `S` vectors is a function of its own whose
 /// loops have constant bounds: compiled, they unroll into straight code on
@@ -1063,13 +1063,13 @@ fn network<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i;
     }
 }
 
-/// Merges the sorted columns of `M` vectors (`N` or `2 N`) into one
-/// sorted sequence in column order: key `i` of lane `j` is number
-/// `j * M + i`, so that transposing each square of `N` vectors (and, for
-/// `2 N`, interleaving the two) puts it in order. Each level merges runs of `2^k` lanes in
-/// pairs: the keys of one run meet those of the other in reverse order
-/// (lanes reversed within the pair, vectors `i` and `M - 1 - i`), then
-/// half-cleaners of the bitonic halves, lane distances by a permute,
+/// Merges the sorted columns of `M` vectors (`N` or `2 N`) into one sorted
+/// sequence in column order: key `i` of lane `j` is number `j * M + i`, so
+/// that transposing each square of `N` vectors (and, for `2 N`,
+/// interleaving the two) puts it in order. Each level merges runs of `2^k`
+/// lanes in pairs: the keys of one run meet those of the other in reverse
+/// order (lanes reversed within the pair, vectors `i` and `M - 1 - i`),
+/// then half-cleaners of the bitonic halves, lane distances by a permute,
 /// vector distances between whole vectors with no shuffle at all.
 #[inline(always)]
 fn merge_columns<K: Lane, const M: usize, const P: bool>(t: Avx512, vs: &mut [__m512i; M]) {
