@@ -13,8 +13,10 @@
 //!   last; the vector is stored whole at both ends, and each side's next
 //!   store overwrites the other side's keys. `UNROLL` vectors are read at
 //!   a time from the side with less room, and as many are held back at
-//!   each end to make that room; the vectors at the ends and the last
-//!   ones go through masked stores.
+//!   each end to make that room; those, and every vector of a part too
+//!   small to hold any back, are partitioned into a buffer on the stack
+//!   and copied. No masked store anywhere: AMD's CPUs run them as
+//!   microcode.
 //! - **Small parts** (at most 64 keys): eight vectors, padded with the
 //!   largest key; an optimal sorting network down the columns, the
 //!   columns merged where they stand, and a transpose.
@@ -232,16 +234,21 @@ fn split_lanes(t: Avx2, x: __m256i, mask: usize) -> __m256i {
     }
 }
 
-/// Writes lanes `0..valid` of `x` to both sides of a partition of `p`'s
-/// keys: the keys at most the pivot to `wl..`, which advances, the
-/// others to `..wr`, which retreats. Masked stores write exactly those
-/// lanes, so the two sides may meet.
+/// Writes lanes `0..valid` of `x` to both sides of a partition: the keys
+/// at most the pivot to `wl..`, which advances, the others to `..wr`,
+/// which retreats. One permute puts the first group's keys first and the
+/// second group's last, the lanes past `valid` between them, and the
+/// vector is stored whole at both ends: each side's next store overwrites
+/// the other side's keys. (Masked stores would write exactly the lanes
+/// wanted, but AMD's CPUs run them as microcode: a partition's last
+/// vectors through them took a third of its time there.)
 ///
 /// # Safety
-/// `wl..wl + valid` and `wr - valid..wr` are free slots of the slice `p`
-/// points into, and `wl + valid <= wr`.
+/// `wl..wl + N` and `wr - N..wr` are free slots of the memory `p` points
+/// into (they may overlap), and `wr - wl >= N + valid`: neither store
+/// then reaches the keys the other one places.
 #[inline(always)]
-unsafe fn put_masked<K: Lane32>(
+unsafe fn put<K: Lane32>(
     t: Avx2,
     p: *mut i32,
     x: __m256i,
@@ -250,45 +257,59 @@ unsafe fn put_masked<K: Lane32>(
     wl: &mut usize,
     wr: &mut usize,
 ) {
-    let lo = at_most::<K>(t, x, pk) & ((1 << valid) - 1);
+    debug_assert!(valid <= N && *wl + N + valid <= *wr);
+    let lanes = (1 << valid) - 1;
+    let lo = at_most::<K>(t, x, pk) & lanes;
     let nlo = lo.count_ones() as usize;
-    let nhi = valid - nlo;
-    let y = split_lanes(t, x, lo);
-    // SAFETY: the masks write `wl..wl + nlo` and `wr - nhi..wr`, free
-    // slots; `wr - nhi - nlo >= wl`, so the base pointer stays inside.
-    unsafe {
-        _mm256_maskstore_epi32(p.add(*wl), lanes(t, 0, nlo), y);
-        _mm256_maskstore_epi32(p.add(*wr - nhi - nlo), lanes(t, nlo, nlo + nhi), y);
-    }
-    *wl += nlo;
-    *wr -= nhi;
-}
-
-/// [`put_masked`] of a whole vector with unmasked stores: the vector is
-/// stored whole at both ends, and each side's next store overwrites the
-/// other side's keys.
-///
-/// # Safety
-/// `wl..wl + N` and `wr - N..wr` are free slots, and do not overlap.
-#[inline(always)]
-unsafe fn put<K: Lane32>(
-    t: Avx2,
-    p: *mut i32,
-    x: __m256i,
-    pk: __m256i,
-    wl: &mut usize,
-    wr: &mut usize,
-) {
-    let lo = at_most::<K>(t, x, pk);
-    let nlo = lo.count_ones() as usize;
-    let y = split_lanes(t, x, lo);
-    // SAFETY: the caller's free slots, apart.
+    let y = split_lanes(t, x, lo | (!lanes & 0xff));
+    // SAFETY: the caller's free slots; the left store's keys end at
+    // `wl + nlo <= wr - N`, where the right store begins, and the right
+    // store's keys begin at `wr - (valid - nlo) >= wl + N`, where the left
+    // store ends.
     unsafe {
         _mm256_storeu_si256(p.add(*wl).cast(), y);
         _mm256_storeu_si256(p.add(*wr - N).cast(), y);
     }
     *wl += nlo;
-    *wr -= N - nlo;
+    *wr -= valid - nlo;
+}
+
+/// Slots for [`partition_into`]'s vectors: `2 * UNROLL` of them and the
+/// one vector of room the stores of [`put`] need.
+const BUFFER: usize = (2 * UNROLL + 1) * N;
+
+/// Partitions the `len` keys of `xs` (`valid` lanes each, in order) into
+/// `p[..len]`, through a buffer: [`put`] needs a vector of room that
+/// `p[..len]` does not have. Returns how many are at most the pivot.
+///
+/// # Safety
+/// `p..p + len` are free slots, `len` is the sum of the valid lanes and at
+/// most `2 * UNROLL * N`.
+#[inline(always)]
+unsafe fn partition_into<K: Lane32>(
+    t: Avx2,
+    p: *mut i32,
+    len: usize,
+    xs: impl Iterator<Item = (__m256i, usize)>,
+    pk: __m256i,
+) -> usize {
+    debug_assert!(len + N <= BUFFER);
+    let mut buf = std::mem::MaybeUninit::<[i32; BUFFER]>::uninit();
+    let b = buf.as_mut_ptr().cast::<i32>();
+    let (mut wl, mut wr) = (0, len + N);
+    for (x, valid) in xs {
+        // SAFETY: `wr <= len + N <= BUFFER` and `wr - wl` is `N` more
+        // than the keys left to write, `valid` of them among these.
+        unsafe { put::<K>(t, b, x, valid, pk, &mut wl, &mut wr) };
+    }
+    debug_assert_eq!(wr - wl, N);
+    // SAFETY: `b[..wl]` and `b[wr..len + N]` were written, `len` keys in
+    // all, which go to the caller's `len` free slots.
+    unsafe {
+        std::ptr::copy_nonoverlapping(b, p, wl);
+        std::ptr::copy_nonoverlapping(b.add(wr), p.add(wl), len + N - wr);
+    }
+    wl
 }
 
 /// Splits `v` in place into the keys at most `pivot`, first, and the keys
@@ -300,21 +321,16 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
     let p = v.as_mut_ptr().cast::<i32>();
     let pk = _mm256_set1_epi32(pivot);
     if n < 2 * block {
-        // Too few keys to hold a block back at each end: a copy, read
-        // into `v` with masked stores.
-        let mut copy = [0i32; 2 * UNROLL * N];
-        // SAFETY: `n < 2 * block`: both ranges hold `n` keys.
-        unsafe { std::ptr::copy_nonoverlapping(p, copy.as_mut_ptr(), n) };
-        let (mut wl, mut wr) = (0, n);
-        for (i, chunk) in copy[..n].chunks(N).enumerate() {
-            // SAFETY: the mask reads `chunk`, inside `copy`.
-            let x = unsafe {
-                _mm256_maskload_epi32(copy.as_ptr().add(i * N), lanes(t, 0, chunk.len()))
-            };
-            // SAFETY: `wr - wl` keys are left to write, each once.
-            unsafe { put_masked::<K>(t, p, x, chunk.len(), pk, &mut wl, &mut wr) };
-        }
-        return wl;
+        // Too few keys to hold a block back at each end: every vector is
+        // read before the first is written back.
+        let xs = (0..n).step_by(N).map(|at| {
+            let valid = N.min(n - at);
+            // SAFETY: the mask reads `at..at + valid`, inside `v`.
+            let x = unsafe { _mm256_maskload_epi32(p.add(at), lanes(t, 0, valid)) };
+            (x, valid)
+        });
+        // SAFETY: `n < 2 * block` keys, `valid` lanes of each vector.
+        return unsafe { partition_into::<K>(t, p, n, xs, pk) };
     }
     // The keys in `l..r` are unread; `0..wl` holds keys at most the pivot,
     // `wr..n` keys above it; `wl..l` and `r..wr` are free, and together
@@ -341,7 +357,7 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
         let x = unsafe { _mm256_maskload_epi32(p.add(l), lanes(t, 0, part)) };
         l += part;
         // SAFETY: `block` free slots at each end.
-        unsafe { put_masked::<K>(t, p, x, part, pk, &mut wl, &mut wr) };
+        unsafe { put::<K>(t, p, x, part, pk, &mut wl, &mut wr) };
     }
     for _ in 0..rest / N {
         // SAFETY: `l + N <= r`: unread keys inside `v`.
@@ -350,7 +366,7 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
         // SAFETY: apart (`wr - wl` is at least the `2 * block` free
         // slots), and each side keeps `N` free slots: fewer than `block`
         // keys are written here.
-        unsafe { put::<K>(t, p, x, pk, &mut wl, &mut wr) };
+        unsafe { put::<K>(t, p, x, N, pk, &mut wl, &mut wr) };
     }
     while l < r {
         // Read a block where less room is left: afterwards both sides
@@ -376,17 +392,21 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
         for x in xs {
             // SAFETY: apart: `2 * block` free slots, at most `block` of
             // them written by these stores.
-            unsafe { put::<K>(t, p, x, pk, &mut wl, &mut wr) };
+            unsafe { put::<K>(t, p, x, N, pk, &mut wl, &mut wr) };
         }
     }
-    // The vectors held back fill `wl..wr` exactly; masked stores, as the
-    // two sides meet.
-    for x in held {
-        // SAFETY: `wr - wl` is the number of keys held back.
-        unsafe { put_masked::<K>(t, p, x, N, pk, &mut wl, &mut wr) };
+    // The vectors held back fill `wl..wr` exactly.
+    debug_assert_eq!(wr - wl, 2 * block);
+    // SAFETY: `wl..wr` is free, `2 * block` slots.
+    wl + unsafe {
+        partition_into::<K>(
+            t,
+            p.add(wl),
+            2 * block,
+            held.map(|x| (x, N)).into_iter(),
+            pk,
+        )
     }
-    debug_assert_eq!(wl, wr);
-    wl
 }
 
 /// Sorts `v` (at most `SMALL` keys) in registers.
@@ -421,8 +441,13 @@ fn small<K: Lane32>(t: Avx2, v: &mut [K]) {
             // SAFETY: as for the load.
             unsafe { _mm256_storeu_si256(p.add(at).cast(), x) };
         } else if at < n {
-            // SAFETY: the mask writes `at..n`, inside `v`.
-            unsafe { _mm256_maskstore_epi32(p.add(at), lanes(t, 0, n - at), x) };
+            // Through a copy: a masked store is microcode on AMD's CPUs.
+            let mut last = [0i32; N];
+            // SAFETY: `last` holds one vector; `at..n` is inside `v`.
+            unsafe {
+                _mm256_storeu_si256(last.as_mut_ptr().cast(), x);
+                std::ptr::copy_nonoverlapping(last.as_ptr(), p.add(at), n - at);
+            }
         }
     }
 }
