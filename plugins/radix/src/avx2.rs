@@ -126,6 +126,52 @@ pub fn sort<K: Lane32>(t: Avx2, v: &mut [K]) {
     unsafe { sort_in_registers(t, v) }
 }
 
+/// Cuts `v` into `parts` consecutive slices of about equal length, each
+/// holding no key above any key of the next, for `parts` threads to sort
+/// one each with [`sort`]: as the AVX-512 sort's
+/// [`split`](crate::vector::split), pivots from a sorted sample and one
+/// partition pass per cut; fewer parts (at least one) where `v` has fewer
+/// than `2 * UNROLL * N` keys for each.
+pub fn split<K: Lane32>(t: Avx2, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
+    let n = v.len();
+    let parts = parts.min(n / (2 * UNROLL * N)).max(1);
+    if parts == 1 {
+        return vec![v];
+    }
+    let count = (64 * parts).min(n);
+    let mut sample: Vec<i32> = (0..count)
+        .map(|i| v[i * (n / count) + n / count / 2].key())
+        .collect();
+    sample.sort_unstable();
+    let mut out = Vec::with_capacity(parts);
+    cut(t, v, &sample, parts, &mut out);
+    out
+}
+
+/// [`split`] of `v` into `parts` slices appended to `out`, with `sample`,
+/// the sorted keys of a sample of `v`, to choose the pivots from.
+fn cut<'a, K: Lane32>(
+    t: Avx2,
+    v: &'a mut [K],
+    sample: &[i32],
+    parts: usize,
+    out: &mut Vec<&'a mut [K]>,
+) {
+    if parts == 1 || v.len() < 2 * UNROLL * N || sample.is_empty() {
+        out.push(v);
+        out.extend((1..parts).map(|_| Default::default()));
+        return;
+    }
+    let left = parts / 2;
+    let at = sample.len() * left / parts;
+    // SAFETY: the token exists only on a CPU with AVX2 and POPCNT.
+    let k = unsafe { partition(t, v, sample[at.saturating_sub(1)]) };
+    let (lo, hi) = v.split_at_mut(k);
+    let (s_lo, s_hi) = sample.split_at(at);
+    cut(t, lo, s_lo, left, out);
+    cut(t, hi, s_hi, parts - left, out);
+}
+
 /// [`sort`], compiled for AVX2.
 #[target_feature(enable = "avx2,popcnt")]
 fn sort_in_registers<K: Lane32>(t: Avx2, v: &mut [K]) {
@@ -197,7 +243,7 @@ fn pivot<K: Lane32>(v: &[K]) -> i32 {
 /// lanes `0..k` set.
 static FIRST: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/// The lane mask of `maskload`/`maskstore` for lanes `from..to`
+/// The lane mask of `maskload` for lanes `from..to`
 /// (`from <= to <= 8`).
 #[inline(always)]
 fn lanes(t: Avx2, from: usize, to: usize) -> __m256i {
@@ -631,6 +677,35 @@ mod tests {
         sort(t, &mut v);
         let same = v.iter().zip(&want).all(|(a, b)| a.key() == b.key());
         assert!(same, "{} {what} sorted differently", v.len());
+    }
+
+    #[test]
+    #[cfg_attr(not(avx2_here), ignore = "this CPU has no AVX2")]
+    fn splits_into_ordered_parts_that_sort_into_the_whole() {
+        let t = token();
+        for parts in [0, 1, 2, 3, 8, usize::MAX] {
+            for modulo in [1, 2, 1000, 1 << 32] {
+                for n in [0, 100, 127, 128, 255, 256, 10_000, 100_001] {
+                    let w = words(n, (n as u64).wrapping_add(parts as u64), modulo);
+                    // Signed, both sides of zero: the order of the keys.
+                    let mut v: Vec<i32> = w.iter().map(|&x| x as u32 as i32).collect();
+                    let mut want = v.clone();
+                    want.sort_unstable();
+                    let cut = split(t, &mut v, parts);
+                    let most = n / (2 * UNROLL * N);
+                    assert_eq!(cut.len(), parts.min(most).max(1), "{n} keys");
+                    for pair in cut.windows(2) {
+                        if let (Some(b), Some(a)) = (pair[0].iter().max(), pair[1].iter().min()) {
+                            assert!(b <= a, "{n} keys, {parts} parts, % {modulo}");
+                        }
+                    }
+                    for part in cut {
+                        sort(t, part);
+                    }
+                    assert_eq!(v, want, "{n} keys, {parts} parts, % {modulo}");
+                }
+            }
+        }
     }
 
     #[test]

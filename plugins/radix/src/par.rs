@@ -93,7 +93,9 @@ macro_rules! parallel_key {
                 $passes(Io::InPlace(v), sample, threads);
             }
             fn passes_from(src: &[Self], dst: &mut [Self], sample: &[Self::K], threads: usize) {
-                if !vector_sort_from(src, dst, threads) {
+                if !vector_sort_from(src, dst, threads)
+                    && !<Self as Avx2Parts>::sort_from(src, dst, threads)
+                {
                     Self::radix_passes_from(src, dst, sample, threads);
                 }
             }
@@ -106,7 +108,7 @@ macro_rules! parallel_key {
                 }
             }
             fn vector_sort_on(v: &mut [Self], threads: usize) -> bool {
-                vector_sort_on(v, threads)
+                vector_sort_on(v, threads) || <Self as Avx2Parts>::sort_on(v, threads)
             }
         }
     )*};
@@ -159,6 +161,56 @@ fn sort_parts<K: crate::vector::Lane + Send>(
         each(parts, |part| crate::vector::sort(t, part));
     }
 }
+
+/// The AVX2 sort's share of [`ParallelKey`], where the CPU has AVX2 but
+/// not AVX-512F: 32-bit keys only, and only on x86-64.
+trait Avx2Parts: Sized {
+    /// [`ParallelKey::vector_sort_on`] in AVX2 registers: the input cut
+    /// into one part per thread by partition passes
+    /// ([`crate::avx2::split`]), each part sorted with
+    /// [`crate::avx2::sort`].
+    fn sort_on(_: &mut [Self], _: usize) -> bool {
+        false
+    }
+    /// [`vector_sort_from`] in AVX2 registers: a copy, sorted in place.
+    fn sort_from(_: &[Self], _: &mut [Self], _: usize) -> bool {
+        false
+    }
+}
+
+impl Avx2Parts for u64 {}
+impl Avx2Parts for i64 {}
+impl Avx2Parts for f64 {}
+
+macro_rules! avx2_parts {
+    ($($t:ty),*) => {$(
+        #[cfg(target_arch = "x86_64")]
+        impl Avx2Parts for $t {
+            fn sort_on(v: &mut [Self], threads: usize) -> bool {
+                use crate::avx2;
+                let Some(t) = avx2::Avx2::detect() else {
+                    return false;
+                };
+                if threads <= 1 {
+                    avx2::sort(t, v);
+                } else {
+                    each(avx2::split(t, v, threads), |part| avx2::sort(t, part));
+                }
+                true
+            }
+            fn sort_from(src: &[Self], dst: &mut [Self], threads: usize) -> bool {
+                if crate::avx2::Avx2::detect().is_none() {
+                    return false;
+                }
+                dst.copy_from_slice(src);
+                Self::sort_on(dst, threads)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        impl Avx2Parts for $t {}
+    )*};
+}
+avx2_parts!(u32, i32, f32);
 
 /// [`vector_sort_from`] where there is no vector sort.
 #[cfg(not(target_arch = "x86_64"))]
