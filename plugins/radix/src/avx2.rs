@@ -133,43 +133,9 @@ pub fn sort<K: Lane32>(t: Avx2, v: &mut [K]) {
 /// partition pass per cut; fewer parts (at least one) where `v` has fewer
 /// than `2 * UNROLL * N` keys for each.
 pub fn split<K: Lane32>(t: Avx2, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
-    let n = v.len();
-    let parts = parts.min(n / (2 * UNROLL * N)).max(1);
-    if parts == 1 {
-        return vec![v];
-    }
-    let count = (64 * parts).min(n);
-    let mut sample: Vec<i32> = (0..count)
-        .map(|i| v[i * (n / count) + n / count / 2].key())
-        .collect();
-    sample.sort_unstable();
-    let mut out = Vec::with_capacity(parts);
-    cut(t, v, &sample, parts, &mut out);
-    out
-}
-
-/// [`split`] of `v` into `parts` slices appended to `out`, with `sample`,
-/// the sorted keys of a sample of `v`, to choose the pivots from.
-fn cut<'a, K: Lane32>(
-    t: Avx2,
-    v: &'a mut [K],
-    sample: &[i32],
-    parts: usize,
-    out: &mut Vec<&'a mut [K]>,
-) {
-    if parts == 1 || v.len() < 2 * UNROLL * N || sample.is_empty() {
-        out.push(v);
-        out.extend((1..parts).map(|_| Default::default()));
-        return;
-    }
-    let left = parts / 2;
-    let at = sample.len() * left / parts;
     // SAFETY: the token exists only on a CPU with AVX2 and POPCNT.
-    let k = unsafe { partition(t, v, sample[at.saturating_sub(1)]) };
-    let (lo, hi) = v.split_at_mut(k);
-    let (s_lo, s_hi) = sample.split_at(at);
-    cut(t, lo, s_lo, left, out);
-    cut(t, hi, s_hi, parts - left, out);
+    let partition = |v: &mut [K], pivot| unsafe { partition(t, v, pivot) };
+    crate::lanes::split(v, parts, 2 * UNROLL * N, |x| x.key(), &partition)
 }
 
 /// [`sort`], compiled for AVX2.

@@ -1,6 +1,6 @@
-//! What the two vector sorts ([`crate::vector`], [`crate::avx2`]) share
-//! about lanes: the table of lane orders that splits 8 lanes in one
-//! permute.
+//! What the two vector sorts ([`crate::vector`], [`crate::avx2`]) share:
+//! the table of lane orders that splits 8 lanes in one permute, and the
+//! cutting of an input into one part per thread.
 
 /// For each mask of 8 lanes, the lane indexes that put the lanes whose
 /// bit is set first and the others last, each in their order.
@@ -54,6 +54,67 @@ pub(crate) static SPLIT8_32: [[u32; 8]; 256] = {
     }
     table
 };
+
+/// Cuts `v` into `parts` consecutive slices of about equal length, each
+/// holding no key above any key of the next, with `partition(v, pivot)`
+/// (which moves the keys at most `pivot` first and returns how many; it
+/// takes at least `least` keys). Pivots are quantiles of a sorted
+/// sample, and each cut is one partition pass; where equal keys crowd a
+/// quantile, the parts come out unequal (some may be empty), never
+/// wrong. Fewer parts (at least one) where `v` has fewer than `least`
+/// keys for each.
+pub(crate) fn split<'a, T, K: Ord + Copy>(
+    v: &'a mut [T],
+    parts: usize,
+    least: usize,
+    key: impl Fn(&T) -> K,
+    partition: &impl Fn(&mut [T], K) -> usize,
+) -> Vec<&'a mut [T]> {
+    let parts = parts.min(v.len() / least).max(1);
+    if parts == 1 {
+        return vec![v];
+    }
+    let sample = sample(v, parts, key);
+    let mut out = Vec::with_capacity(parts);
+    cut(v, &sample, parts, least, partition, &mut out);
+    out
+}
+
+/// The sorted keys of a sample of `v` (not empty), 64 for each of
+/// `parts`, spread evenly: where [`split`] takes its pivots.
+pub(crate) fn sample<T, K: Ord>(v: &[T], parts: usize, key: impl Fn(&T) -> K) -> Vec<K> {
+    let n = v.len();
+    let count = (64 * parts).min(n);
+    let mut sample: Vec<K> = (0..count)
+        .map(|i| key(&v[i * (n / count) + n / count / 2]))
+        .collect();
+    sample.sort_unstable();
+    sample
+}
+
+/// [`split`] of `v` into `parts` slices appended to `out`, with `sample`,
+/// the sorted keys of a sample of `v`, to choose the pivots from.
+pub(crate) fn cut<'a, T, K: Copy>(
+    v: &'a mut [T],
+    sample: &[K],
+    parts: usize,
+    least: usize,
+    partition: &impl Fn(&mut [T], K) -> usize,
+    out: &mut Vec<&'a mut [T]>,
+) {
+    if parts == 1 || v.len() < least || sample.is_empty() {
+        out.push(v);
+        out.extend((1..parts).map(|_| Default::default()));
+        return;
+    }
+    let left = parts / 2;
+    let at = sample.len() * left / parts;
+    let k = partition(v, sample[at.saturating_sub(1)]);
+    let (lo, hi) = v.split_at_mut(k);
+    let (s_lo, s_hi) = sample.split_at(at);
+    cut(lo, s_lo, left, least, partition, out);
+    cut(hi, s_hi, parts - left, least, partition, out);
+}
 
 /// Test inputs both vector sorts' tests use.
 #[cfg(test)]

@@ -534,44 +534,22 @@ pub fn sorted<K: Lane>(v: &mut [K]) -> bool {
 /// where `v` has fewer than `2 * UNROLL * N` keys for each, the least a
 /// partition pass takes.
 pub fn split<K: Lane>(t: Avx512, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
-    let n = v.len();
-    let parts = parts.min(n / (2 * UNROLL * K::N)).max(1);
-    if parts == 1 {
-        return vec![v];
-    }
-    let count = (64 * parts).min(n);
-    let mut sample: Vec<K::Key> = (0..count)
-        .map(|i| v[i * (n / count) + n / count / 2].key())
-        .collect();
-    sample.sort_unstable();
-    let mut out = Vec::with_capacity(parts);
-    cut(t, v, &sample, parts, &mut out);
-    out
+    crate::lanes::split(v, parts, 2 * UNROLL * K::N, |x| x.key(), &cutter(t))
 }
 
-/// [`split`] of `v` into `parts` slices appended to `out`, with `sample`,
-/// the sorted keys of a sample of `v`, to choose the pivots from.
-fn cut<'a, K: Lane>(
-    t: Avx512,
-    v: &'a mut [K],
-    sample: &[K::Key],
-    parts: usize,
-    out: &mut Vec<&'a mut [K]>,
-) {
-    if parts == 1 || v.len() < 2 * UNROLL * K::N || sample.is_empty() {
-        out.push(v);
-        out.extend((1..parts).map(|_| Default::default()));
-        return;
+/// The partition pass of [`split`], for [`crate::lanes::cut`], which
+/// partitions no fewer than `2 * UNROLL * N` keys.
+fn cutter<K: Lane>(t: Avx512) -> impl Fn(&mut [K], K::Key) -> usize {
+    move |v, pivot| {
+        if v.len() < 2 * UNROLL * K::N {
+            // Never reached from `cut`; a right answer all the same.
+            v.sort_unstable_by_key(|x| x.key());
+            return v.partition_point(|x| x.key() <= pivot);
+        }
+        // SAFETY: the token exists only on a CPU with AVX-512F, and `v`
+        // holds at least `2 * UNROLL * N` keys.
+        unsafe { partition(t, v, pivot) }
     }
-    let left = parts / 2;
-    let at = sample.len() * left / parts;
-    // SAFETY: the token exists only on a CPU with AVX-512F, and
-    // `v.len() >= 2 * UNROLL * N`.
-    let k = unsafe { partition(t, v, sample[at.saturating_sub(1)]) };
-    let (lo, hi) = v.split_at_mut(k);
-    let (s_lo, s_hi) = sample.split_at(at);
-    cut(t, lo, s_lo, left, out);
-    cut(t, hi, s_hi, parts - left, out);
 }
 
 /// [`split`] of a copy of `src` into `dst` (of the same length, its
@@ -606,11 +584,7 @@ pub fn split_from<'a, K: Lane>(
         return split(t, dst, parts);
     }
     let parts = parts.clamp(2, most);
-    let count = (64 * parts).min(n);
-    let mut sample: Vec<K::Key> = (0..count)
-        .map(|i| src[i * (n / count) + n / count / 2].key())
-        .collect();
-    sample.sort_unstable();
+    let sample = crate::lanes::sample(src, parts, |x| x.key());
     let left = parts / 2;
     let at = sample.len() * left / parts;
     // SAFETY: the token exists only on a CPU with AVX-512F.
@@ -618,8 +592,9 @@ pub fn split_from<'a, K: Lane>(
     let (lo, hi) = dst.split_at_mut(k);
     let (s_lo, s_hi) = sample.split_at(at);
     let mut out = Vec::with_capacity(parts);
-    cut(t, lo, s_lo, left, &mut out);
-    cut(t, hi, s_hi, parts - left, &mut out);
+    let least = 2 * UNROLL * K::N;
+    crate::lanes::cut(lo, s_lo, left, least, &cutter(t), &mut out);
+    crate::lanes::cut(hi, s_hi, parts - left, least, &cutter(t), &mut out);
     out
 }
 
