@@ -8,10 +8,7 @@
 //! target directory itself: cargo puts a cdylib beside the `wildhost` it
 //! builds, and `wildhost` reads every `lib*.so` beside it as a plugin, so
 //! the extension there would be listed as a refused plugin by the other
-//! tests. Its intermediate files go to this target directory itself
-//! (`CARGO_BUILD_BUILD_DIR`), where the dependencies it shares with the
-//! workspace (abi_stable, serde, the host) are already built: only the
-//! final cdylib lands in `python-build/`. The venv is made once and reused.
+//! tests. The venv is made once and reused.
 //! Needs Python 3.9 or later with `venv` and `pip` (`WILDHOST_PYTHON`
 //! names another interpreter than `python3`), a C compiler for the test
 //! plugins, and the package registry for maturin, pytest and numpy: a
@@ -95,7 +92,6 @@ fn the_python_package_passes_its_pytest_suite() {
             ])
             .arg(workspace_root().join("python"))
             .env("CARGO_TARGET_DIR", target_dir().join("python-build"))
-            .env("CARGO_BUILD_BUILD_DIR", target_dir())
             .env("MATURIN_PEP517_ARGS", "--profile dev"),
         "pip install ./python (maturin builds the extension)",
         network,
