@@ -10,9 +10,10 @@
 //! `rounds` defaults to 7, `sizes` (comma-separated, `1e6` works) to
 //! 1e4,1e5,1e6,1e7. `tiny` instead of `rounds` times small slices: 4M keys
 //! cut into slices of 8 to 255, each sorted on its own. `avx2` before
-//! `rounds` times the AVX2 sort of 32-bit keys (`avx2::sort`, what the
-//! backend runs where the CPU has AVX2 but not AVX-512F) in place of the
-//! AVX-512 one, on u32, i32 and f32 columns.
+//! `rounds` times the AVX2 sort (`avx2::sort`, what the backend runs where
+//! the CPU has AVX2 but not AVX-512F: on 32-bit keys always, on 64-bit
+//! keys up to `sort::AVX2_64_MAX` or `sort::AVX2_F64_MAX`) in place of
+//! the AVX-512 one, on u32, i32, f32, u64, i64 and three f64 columns.
 //!
 //! Exits with a message where the CPU has no AVX-512F (no AVX2, for `avx2`).
 
@@ -97,8 +98,8 @@ fn tiny(t: vector::Avx512) {
     }
 }
 
-/// The AVX2 sort of 32-bit keys (`avx2::sort`) in place of the AVX-512
-/// one, on the 32-bit columns.
+/// The AVX2 sort (`avx2::sort`) in place of the AVX-512 one, on 32-bit
+/// and 64-bit columns.
 fn avx2_columns(rounds: usize, sizes: &[usize]) {
     let Some(t) = avx2::Avx2::detect() else {
         eprintln!("vector_bench: this CPU has no AVX2, so there is no AVX2 sort to time");
@@ -132,6 +133,47 @@ fn avx2_columns(rounds: usize, sizes: &[usize]) {
             rounds,
             |v| v.sort_unstable_by(f32::total_cmp),
         );
+        let u64s: Vec<u64> = (0..n).map(|_| rng.next()).collect();
+        race(
+            |v| avx2::sort(t, v),
+            "u64 uniform",
+            &u64s,
+            rounds,
+            <[u64]>::sort_unstable,
+        );
+        let i64s: Vec<i64> = u64s.iter().map(|&x| x as i64).collect();
+        race(
+            |v| avx2::sort(t, v),
+            "i64 uniform",
+            &i64s,
+            rounds,
+            <[i64]>::sort_unstable,
+        );
+        let floats = [
+            (
+                "f64 normal",
+                (0..n).map(|_| rng.normal()).collect::<Vec<f64>>(),
+            ),
+            (
+                "f64 [0, 1)",
+                (0..n)
+                    .map(|_| (rng.next() >> 11) as f64 / (1u64 << 53) as f64)
+                    .collect(),
+            ),
+            (
+                "f64 lognormal",
+                (0..n).map(|_| rng.normal().exp()).collect(),
+            ),
+        ];
+        for (name, keys) in floats {
+            race(
+                |v| avx2::sort(t, v),
+                name,
+                &keys,
+                rounds,
+                |v| v.sort_unstable_by(f64::total_cmp),
+            );
+        }
     }
 }
 

@@ -1,25 +1,28 @@
 //! A quicksort in AVX2 registers for 32-bit keys (`u32`, `i32`, `f32`;
-//! floats in IEEE-754 totalOrder), for CPUs that have AVX2 but not
-//! AVX-512F: the [`vector`](crate::vector) sort's design on 8 lanes.
+//! eight lanes) and 64-bit keys (`u64`, `i64`, `f64`; four lanes), floats
+//! in IEEE-754 totalOrder, for CPUs that have AVX2 but not AVX-512F: the
+//! [`vector`](crate::vector) sort's design in 256-bit registers.
 //!
-//! - **Keys**: lanes compare as signed 32-bit integers: `i32` as itself,
-//!   `u32` with its top bit flipped, `f32` as the signed integer of its
-//!   bits with the low bits of negative values flipped. The map is its
-//!   own inverse and is applied in the registers only: what is written is
-//!   always the values as they were read, every bit kept.
+//! - **Keys**: lanes compare as signed integers of their width: `i32` and
+//!   `i64` as themselves, `u32` and `u64` with the top bit flipped, floats
+//!   as the signed integer of their bits with the low bits of negative
+//!   values flipped. The map is its own inverse and is applied in the
+//!   registers only: what is written is always the values as they were
+//!   read, every bit kept.
 //! - **Partition**: around the median of a sample, in place. Each vector
-//!   is compared with the pivot, and one permute from a table of the 256
-//!   lane orders puts its keys at most the pivot first and the others
-//!   last; the vector is stored whole at both ends, and each side's next
-//!   store overwrites the other side's keys. `UNROLL` vectors are read at
-//!   a time from the side with less room, and as many are held back at
-//!   each end to make that room; those, and every vector of a part too
-//!   small to hold any back, are partitioned into a buffer on the stack
-//!   and copied. No masked store anywhere: AMD's CPUs run them as
-//!   microcode.
-//! - **Small parts** (at most 64 keys): eight vectors, padded with the
-//!   largest key; an optimal sorting network down the columns, the
-//!   columns merged where they stand, and a transpose.
+//!   is compared with the pivot, and one permute from a table of lane
+//!   orders puts its keys at most the pivot first and the others last;
+//!   the vector is stored whole at both ends, and each side's next store
+//!   overwrites the other side's keys. `UNROLL` vectors are read at a time
+//!   from the side with less room, and as many are held back at each end
+//!   to make that room; those, and every vector of a part too small to
+//!   hold any back, are partitioned into a buffer on the stack and copied.
+//!   No masked store anywhere: AMD's CPUs run them as microcode.
+//! - **Small parts** (at most eight vectors: 64 or 32 keys): eight
+//!   vectors, padded with the largest key; an optimal sorting network down
+//!   the columns, the columns merged where they stand, and a transpose.
+//!   AVX2 has no 64-bit minimum or maximum: a compare and two blends make
+//!   them.
 //! - **Equal keys** and **depth** as in the AVX-512 sort.
 
 use std::arch::x86_64::*;
@@ -40,78 +43,273 @@ impl Avx2 {
     }
 }
 
-/// Keys in one vector.
-const N: usize = 8;
-
-/// Most keys the network sorts: one vector a lane.
-const SMALL: usize = N * N;
+/// Vectors in the network that sorts a small part.
+const V: usize = 8;
 
 /// Vectors read in a row from one side, and held back at each end.
 const UNROLL: usize = 8;
 
-/// A 32-bit key type: how its values map to signed keys.
+/// A key type of the sort: how its values map to signed keys, and the
+/// vector operations of its lane width.
 ///
-/// Sealed: the sort's `unsafe` code reads and writes the slice as 32-bit
-/// integers, which needs 4-byte types every bit pattern of which is a
-/// value, and relies on `keys` giving back the bits it was given: only
-/// the three key types implement it.
-pub trait Lane32: sealed::Sealed + Copy + std::fmt::Debug + 'static {
+/// Sealed: the sort's `unsafe` code reads and writes the slice as
+/// integers of the key's width, which needs types of that size every bit
+/// pattern of which is a value, and relies on `keys` giving back the bits
+/// it was given: only the six key types implement it.
+pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
+    /// The signed integer the lanes compare as (`i32` or `i64`).
+    type Key: Ord + Copy + std::fmt::Debug;
+    /// Keys in one vector.
+    const N: usize;
+    /// The largest key: the padding of a small part.
+    const MAX: Self::Key;
     /// The ordered key of a value.
-    fn key(self) -> i32;
+    fn key(self) -> Self::Key;
+    /// The key just below `k`, if there is one.
+    fn below(k: Self::Key) -> Option<Self::Key>;
     /// The keys of a vector of values, or the values of a vector of keys.
     fn keys(t: Avx2, v: __m256i) -> __m256i;
+    /// `k` in every lane.
+    fn splat(t: Avx2, k: Self::Key) -> __m256i;
+    /// The lanes of `keys` above the keys of `pivot`, as a bit mask.
+    fn above(t: Avx2, keys: __m256i, pivot: __m256i) -> usize;
+    /// The permute (of 32-bit lanes) that puts the lanes in `mask` first
+    /// and the others last, each in their order.
+    fn order(t: Avx2, mask: usize) -> __m256i;
+    /// Lane by lane, the smaller and the larger key.
+    fn min_max(t: Avx2, a: __m256i, b: __m256i) -> (__m256i, __m256i);
+    /// Reads lanes `0..valid` (`valid <= N`) of `p`; the others are zero.
+    /// Also returns the mask of the lanes read.
+    ///
+    /// # Safety
+    /// `p..p + valid` is inside one allocation, readable.
+    unsafe fn load_first(t: Avx2, p: *const Self::Key, valid: usize) -> (__m256i, __m256i);
+    /// The eight vectors of a sorted network, each lane a run of eight
+    /// keys, in the order of their keys: lane `j` of vector `i` goes to
+    /// place `j * 8 + i`.
+    fn transpose(t: Avx2, vs: &mut [__m256i; V]);
+    /// Merges the sorted columns of `vs` into one sorted run down the
+    /// lanes (one merge level for each run length of lanes).
+    fn merge_columns(t: Avx2, vs: &mut [__m256i; V]);
+    /// Log2 of the key's width in 32-bit lanes: lane `i` of the key type
+    /// is 32-bit lanes `i << SHIFT ..`.
+    const SHIFT: usize;
 }
 
 mod sealed {
-    /// Implemented by the three 32-bit key types only.
+    /// Implemented by the six key types only.
     pub trait Sealed {}
     impl Sealed for u32 {}
     impl Sealed for i32 {}
     impl Sealed for f32 {}
+    impl Sealed for u64 {}
+    impl Sealed for i64 {}
+    impl Sealed for f64 {}
 }
 
-// SAFETY (every `unsafe` block of these impls): the `Avx2` token exists
-// only on a CPU with AVX2, which is all these instructions need.
-impl Lane32 for u32 {
-    #[inline(always)]
-    fn key(self) -> i32 {
-        (self ^ 0x8000_0000).cast_signed()
-    }
-    #[inline(always)]
-    fn keys(_: Avx2, v: __m256i) -> __m256i {
-        // SAFETY: see above.
+/// Eight lanes set, then eight clear: the vector of 8 from `8 - k` on has
+/// lanes `0..k` set.
+static FIRST32: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// Four 64-bit lanes set, then four clear, as [`FIRST32`].
+static FIRST64: [i64; 8] = [-1, -1, -1, -1, 0, 0, 0, 0];
+
+/// The operations of the 32-bit key types, `K` mapping values to keys.
+macro_rules! lane32 {
+    ($t:ty, |$tok:ident, $v:ident| $keys:expr, |$x:ident| $key:expr) => {
+        // SAFETY (every `unsafe` block): the `Avx2` token exists only on a
+        // CPU with AVX2, which is all these instructions need.
+        impl Lane for $t {
+            type Key = i32;
+            const N: usize = 8;
+            const MAX: i32 = i32::MAX;
+            const SHIFT: usize = 0;
+            #[inline(always)]
+            fn key(self) -> i32 {
+                let $x = self;
+                $key
+            }
+            #[inline(always)]
+            fn below(k: i32) -> Option<i32> {
+                k.checked_sub(1)
+            }
+            #[inline(always)]
+            fn keys($tok: Avx2, $v: __m256i) -> __m256i {
+                let _ = $tok;
+                $keys
+            }
+            #[inline(always)]
+            fn splat(_: Avx2, k: i32) -> __m256i {
+                // SAFETY: the token says the CPU has AVX2.
+                unsafe { _mm256_set1_epi32(k) }
+            }
+            #[inline(always)]
+            fn above(_: Avx2, keys: __m256i, pivot: __m256i) -> usize {
+                // SAFETY: the token says the CPU has AVX2.
+                unsafe {
+                    let gt = _mm256_cmpgt_epi32(keys, pivot);
+                    _mm256_movemask_ps(_mm256_castsi256_ps(gt)) as usize
+                }
+            }
+            #[inline(always)]
+            fn order(_: Avx2, mask: usize) -> __m256i {
+                // SAFETY: the token says the CPU has AVX2; a row of the
+                // table is one vector of lane indexes.
+                unsafe { _mm256_loadu_si256(crate::lanes::SPLIT8_32[mask & 0xff].as_ptr().cast()) }
+            }
+            #[inline(always)]
+            fn min_max(_: Avx2, a: __m256i, b: __m256i) -> (__m256i, __m256i) {
+                // SAFETY: the token says the CPU has AVX2.
+                unsafe { (_mm256_min_epi32(a, b), _mm256_max_epi32(a, b)) }
+            }
+            #[inline(always)]
+            unsafe fn load_first(_: Avx2, p: *const i32, valid: usize) -> (__m256i, __m256i) {
+                debug_assert!(valid <= 8);
+                // SAFETY: `8 - valid <= 8` keeps the read of 8 inside
+                // `FIRST32`; the mask reads `p..p + valid`, which the
+                // caller vouches for.
+                unsafe {
+                    let m = _mm256_loadu_si256(FIRST32.as_ptr().add(8 - valid).cast());
+                    (_mm256_maskload_epi32(p, m), m)
+                }
+            }
+            #[inline(always)]
+            fn transpose(t: Avx2, vs: &mut [__m256i; V]) {
+                transpose8x8(t, vs);
+            }
+            #[inline(always)]
+            fn merge_columns(t: Avx2, vs: &mut [__m256i; V]) {
+                merge_level::<Self, 0>(t, vs);
+                merge_level::<Self, 1>(t, vs);
+                merge_level::<Self, 2>(t, vs);
+            }
+        }
+    };
+}
+
+/// The operations of the 64-bit key types, as [`lane32`].
+macro_rules! lane64 {
+    ($t:ty, |$tok:ident, $v:ident| $keys:expr, |$x:ident| $key:expr) => {
+        // SAFETY (every `unsafe` block): the `Avx2` token exists only on a
+        // CPU with AVX2, which is all these instructions need.
+        impl Lane for $t {
+            type Key = i64;
+            const N: usize = 4;
+            const MAX: i64 = i64::MAX;
+            const SHIFT: usize = 1;
+            #[inline(always)]
+            fn key(self) -> i64 {
+                let $x = self;
+                $key
+            }
+            #[inline(always)]
+            fn below(k: i64) -> Option<i64> {
+                k.checked_sub(1)
+            }
+            #[inline(always)]
+            fn keys($tok: Avx2, $v: __m256i) -> __m256i {
+                let _ = $tok;
+                $keys
+            }
+            #[inline(always)]
+            fn splat(_: Avx2, k: i64) -> __m256i {
+                // SAFETY: the token says the CPU has AVX2.
+                unsafe { _mm256_set1_epi64x(k) }
+            }
+            #[inline(always)]
+            fn above(_: Avx2, keys: __m256i, pivot: __m256i) -> usize {
+                // SAFETY: the token says the CPU has AVX2.
+                unsafe {
+                    let gt = _mm256_cmpgt_epi64(keys, pivot);
+                    _mm256_movemask_pd(_mm256_castsi256_pd(gt)) as usize
+                }
+            }
+            #[inline(always)]
+            fn order(_: Avx2, mask: usize) -> __m256i {
+                // SAFETY: the token says the CPU has AVX2; a row of the
+                // table is one vector of lane indexes.
+                unsafe { _mm256_loadu_si256(crate::lanes::SPLIT4_64[mask & 0xf].as_ptr().cast()) }
+            }
+            #[inline(always)]
+            fn min_max(_: Avx2, a: __m256i, b: __m256i) -> (__m256i, __m256i) {
+                // SAFETY: the token says the CPU has AVX2.
+                unsafe {
+                    let gt = _mm256_cmpgt_epi64(a, b);
+                    (_mm256_blendv_epi8(a, b, gt), _mm256_blendv_epi8(b, a, gt))
+                }
+            }
+            #[inline(always)]
+            unsafe fn load_first(_: Avx2, p: *const i64, valid: usize) -> (__m256i, __m256i) {
+                debug_assert!(valid <= 4);
+                // SAFETY: as for the 32-bit keys, in `FIRST64`.
+                unsafe {
+                    let m = _mm256_loadu_si256(FIRST64.as_ptr().add(4 - valid).cast());
+                    (_mm256_maskload_epi64(p, m), m)
+                }
+            }
+            #[inline(always)]
+            fn transpose(t: Avx2, vs: &mut [__m256i; V]) {
+                transpose8x4(t, vs);
+            }
+            #[inline(always)]
+            fn merge_columns(t: Avx2, vs: &mut [__m256i; V]) {
+                merge_level::<Self, 0>(t, vs);
+                merge_level::<Self, 1>(t, vs);
+            }
+        }
+    };
+}
+
+lane32!(
+    u32,
+    |t, v| {
+        // SAFETY: the token says the CPU has AVX2.
         unsafe { _mm256_xor_si256(v, _mm256_set1_epi32(i32::MIN)) }
-    }
-}
-
-impl Lane32 for i32 {
-    #[inline(always)]
-    fn key(self) -> i32 {
-        self
-    }
-    #[inline(always)]
-    fn keys(_: Avx2, v: __m256i) -> __m256i {
-        v
-    }
-}
-
-impl Lane32 for f32 {
-    #[inline(always)]
-    fn key(self) -> i32 {
-        let b = self.to_bits().cast_signed();
+    },
+    |x| (x ^ 0x8000_0000).cast_signed()
+);
+lane32!(i32, |t, v| v, |x| x);
+lane32!(
+    f32,
+    |t, v| {
+        // SAFETY: the token says the CPU has AVX2.
+        unsafe { _mm256_xor_si256(v, _mm256_srli_epi32::<1>(_mm256_srai_epi32::<31>(v))) }
+    },
+    |x| {
+        let b = x.to_bits().cast_signed();
         b ^ ((b >> 31).cast_unsigned() >> 1).cast_signed()
     }
-    #[inline(always)]
-    fn keys(_: Avx2, v: __m256i) -> __m256i {
-        // SAFETY: see above.
-        unsafe { _mm256_xor_si256(v, _mm256_srli_epi32::<1>(_mm256_srai_epi32::<31>(v))) }
+);
+lane64!(
+    u64,
+    |t, v| {
+        // SAFETY: the token says the CPU has AVX2.
+        unsafe { _mm256_xor_si256(v, _mm256_set1_epi64x(i64::MIN)) }
+    },
+    |x| (x ^ 0x8000_0000_0000_0000).cast_signed()
+);
+lane64!(i64, |t, v| v, |x| x);
+// No 64-bit arithmetic shift in AVX2: the compare with zero gives the
+// sign in every bit.
+lane64!(
+    f64,
+    |t, v| {
+        // SAFETY: the token says the CPU has AVX2.
+        unsafe {
+            let sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), v);
+            _mm256_xor_si256(v, _mm256_srli_epi64::<1>(sign))
+        }
+    },
+    |x| {
+        let b = x.to_bits().cast_signed();
+        b ^ ((b >> 63).cast_unsigned() >> 1).cast_signed()
     }
-}
+);
 
 /// Sorts `v` in place and returns true if this CPU has AVX2, else returns
 /// false and leaves `v` as it is.
 #[inline]
-pub fn sorted<K: Lane32>(v: &mut [K]) -> bool {
+pub fn sorted<K: Lane>(v: &mut [K]) -> bool {
     let Some(t) = Avx2::detect() else {
         return false;
     };
@@ -121,7 +319,7 @@ pub fn sorted<K: Lane32>(v: &mut [K]) -> bool {
 
 /// Sorts `v` in place, with the quicksort described in the module's
 /// documentation.
-pub fn sort<K: Lane32>(t: Avx2, v: &mut [K]) {
+pub fn sort<K: Lane>(t: Avx2, v: &mut [K]) {
     // SAFETY: the token exists only on a CPU with AVX2 and POPCNT.
     unsafe { sort_in_registers(t, v) }
 }
@@ -132,24 +330,24 @@ pub fn sort<K: Lane32>(t: Avx2, v: &mut [K]) {
 /// [`split`](crate::vector::split), pivots from a sorted sample and one
 /// partition pass per cut; fewer parts (at least one) where `v` has fewer
 /// than `2 * UNROLL * N` keys for each.
-pub fn split<K: Lane32>(t: Avx2, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
+pub fn split<K: Lane>(t: Avx2, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
     // SAFETY: the token exists only on a CPU with AVX2 and POPCNT.
     let partition = |v: &mut [K], pivot| unsafe { partition(t, v, pivot) };
-    crate::lanes::split(v, parts, 2 * UNROLL * N, |x| x.key(), &partition)
+    crate::lanes::split(v, parts, 2 * UNROLL * K::N, |x| x.key(), &partition)
 }
 
 /// [`sort`], compiled for AVX2.
 #[target_feature(enable = "avx2,popcnt")]
-fn sort_in_registers<K: Lane32>(t: Avx2, v: &mut [K]) {
+fn sort_in_registers<K: Lane>(t: Avx2, v: &mut [K]) {
     let depth = 2 * (usize::BITS - v.len().leading_zeros());
     quicksort(t, v, depth);
 }
 
 /// The quicksort loop: recurses into the smaller side, loops on the larger.
 #[target_feature(enable = "avx2,popcnt")]
-fn quicksort<K: Lane32>(t: Avx2, mut v: &mut [K], mut depth: u32) {
+fn quicksort<K: Lane>(t: Avx2, mut v: &mut [K], mut depth: u32) {
     loop {
-        if v.len() <= SMALL {
+        if v.len() <= V * K::N {
             small(t, v);
             return;
         }
@@ -163,10 +361,10 @@ fn quicksort<K: Lane32>(t: Avx2, mut v: &mut [K], mut depth: u32) {
         if k == v.len() {
             // Nothing above the pivot: split off the keys below it; the
             // rest equal it.
-            if pivot == i32::MIN {
+            let Some(below) = K::below(pivot) else {
                 return;
-            }
-            k = partition(t, v, pivot - 1);
+            };
+            k = partition(t, v, below);
             v = &mut v[..k];
             continue;
         }
@@ -182,13 +380,13 @@ fn quicksort<K: Lane32>(t: Avx2, mut v: &mut [K], mut depth: u32) {
 }
 
 /// The pivot: the median of three medians of three keys spread evenly
-/// over `v` (`v.len() > SMALL`), without a branch, or, above 16K keys,
-/// the median of 32 sorted keys.
-fn pivot<K: Lane32>(v: &[K]) -> i32 {
+/// over `v` (`v.len() > 9`), without a branch, or, above 16K keys, the
+/// median of 32 sorted keys.
+fn pivot<K: Lane>(v: &[K]) -> K::Key {
     let n = v.len();
     if n > 1 << 14 {
         let step = n / 32;
-        let mut a = [0; 32];
+        let mut a = [v[0].key(); 32];
         for (i, x) in a.iter_mut().enumerate() {
             *x = v[i * step + step / 2].key();
         }
@@ -197,7 +395,7 @@ fn pivot<K: Lane32>(v: &[K]) -> i32 {
     }
     let step = n / 9;
     let at = |i: usize| v[i * step + step / 2].key();
-    let median3 = |a: i32, b: i32, c: i32| a.min(b).max(a.max(b).min(c));
+    let median3 = |a: K::Key, b: K::Key, c: K::Key| a.min(b).max(a.max(b).min(c));
     median3(
         median3(at(0), at(1), at(2)),
         median3(at(3), at(4), at(5)),
@@ -205,90 +403,52 @@ fn pivot<K: Lane32>(v: &[K]) -> i32 {
     )
 }
 
-/// Eight lanes set, then eight clear: the vector of 8 from `8 - k` on has
-/// lanes `0..k` set.
-static FIRST: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
-
-/// The lane mask of `maskload` for lanes `from..to`
-/// (`from <= to <= 8`).
-#[inline(always)]
-fn lanes(t: Avx2, from: usize, to: usize) -> __m256i {
-    let _ = t;
-    debug_assert!(from <= to && to <= N);
-    // SAFETY: the token says the CPU has AVX2; `8 - k <= 8` keeps each
-    // read of 8 inside `FIRST`.
-    unsafe {
-        let below = |k: usize| _mm256_loadu_si256(FIRST.as_ptr().add(N - k).cast());
-        _mm256_andnot_si256(below(from), below(to))
-    }
-}
-
-/// The lanes of `x` (values) whose keys are at most the pivot's, `pk`
-/// in every lane, as a bit mask.
-#[inline(always)]
-fn at_most<K: Lane32>(t: Avx2, x: __m256i, pk: __m256i) -> usize {
-    // SAFETY: the token says the CPU has AVX2.
-    let above = unsafe { _mm256_cmpgt_epi32(K::keys(t, x), pk) };
-    // SAFETY: as above.
-    (!unsafe { _mm256_movemask_ps(_mm256_castsi256_ps(above)) } & 0xff) as usize
-}
-
-/// `x` with its lanes in `mask` first and the others last, each in their
-/// order.
-#[inline(always)]
-fn split_lanes(t: Avx2, x: __m256i, mask: usize) -> __m256i {
-    let _ = t;
-    // SAFETY: the token says the CPU has AVX2; a row of the table is one
-    // vector of lane indexes, and `mask < 256`.
-    unsafe {
-        let order = _mm256_loadu_si256(crate::lanes::SPLIT8_32[mask & 0xff].as_ptr().cast());
-        _mm256_permutevar8x32_epi32(x, order)
-    }
-}
-
 /// Writes lanes `0..valid` of `x` to both sides of a partition: the keys
-/// at most the pivot to `wl..`, which advances, the others to `..wr`,
-/// which retreats. One permute puts the first group's keys first and the
-/// second group's last, the lanes past `valid` between them, and the
-/// vector is stored whole at both ends: each side's next store overwrites
-/// the other side's keys. (Masked stores would write exactly the lanes
-/// wanted, but AMD's CPUs run them as microcode: a partition's last
-/// vectors through them took a third of its time there.)
+/// at most the pivot (`pk` in every lane) to `wl..`, which advances, the
+/// others to `..wr`, which retreats. One permute puts the first group's
+/// keys first and the second group's last, the lanes past `valid` between
+/// them, and the vector is stored whole at both ends: each side's next
+/// store overwrites the other side's keys. (Masked stores would write
+/// exactly the lanes wanted, but AMD's CPUs run them as microcode: a
+/// partition's last vectors through them took a third of its time there.)
 ///
 /// # Safety
 /// `wl..wl + N` and `wr - N..wr` are free slots of the memory `p` points
 /// into (they may overlap), and `wr - wl >= N + valid`: neither store
 /// then reaches the keys the other one places.
 #[inline(always)]
-unsafe fn put<K: Lane32>(
+unsafe fn put<K: Lane>(
     t: Avx2,
-    p: *mut i32,
+    p: *mut K::Key,
     x: __m256i,
     valid: usize,
     pk: __m256i,
     wl: &mut usize,
     wr: &mut usize,
 ) {
-    debug_assert!(valid <= N && *wl + N + valid <= *wr);
+    let n = K::N;
+    debug_assert!(valid <= n && *wl + n + valid <= *wr);
+    let all = (1 << n) - 1;
     let lanes = (1 << valid) - 1;
-    let lo = at_most::<K>(t, x, pk) & lanes;
+    let lo = !K::above(t, K::keys(t, x), pk) & lanes;
     let nlo = lo.count_ones() as usize;
-    let y = split_lanes(t, x, lo | (!lanes & 0xff));
+    // SAFETY: the token says the CPU has AVX2.
+    let y = unsafe { _mm256_permutevar8x32_epi32(x, K::order(t, lo | (!lanes & all))) };
     // SAFETY: the caller's free slots; the left store's keys end at
     // `wl + nlo <= wr - N`, where the right store begins, and the right
     // store's keys begin at `wr - (valid - nlo) >= wl + N`, where the left
     // store ends.
     unsafe {
         _mm256_storeu_si256(p.add(*wl).cast(), y);
-        _mm256_storeu_si256(p.add(*wr - N).cast(), y);
+        _mm256_storeu_si256(p.add(*wr - n).cast(), y);
     }
     *wl += nlo;
     *wr -= valid - nlo;
 }
 
-/// Slots for [`partition_into`]'s vectors: `2 * UNROLL` of them and the
+/// Vectors in [`partition_into`]'s buffer: `2 * UNROLL` of them and the
 /// one vector of room the stores of [`put`] need.
-const BUFFER: usize = (2 * UNROLL + 1) * N;
+const BUFFER: usize = 2 * UNROLL + 1;
 
 /// Partitions the `len` keys of `xs` (`valid` lanes each, in order) into
 /// `p[..len]`, through a buffer: [`put`] needs a vector of room that
@@ -298,28 +458,29 @@ const BUFFER: usize = (2 * UNROLL + 1) * N;
 /// `p..p + len` are free slots, `len` is the sum of the valid lanes and at
 /// most `2 * UNROLL * N`.
 #[inline(always)]
-unsafe fn partition_into<K: Lane32>(
+unsafe fn partition_into<K: Lane>(
     t: Avx2,
-    p: *mut i32,
+    p: *mut K::Key,
     len: usize,
     xs: impl Iterator<Item = (__m256i, usize)>,
     pk: __m256i,
 ) -> usize {
-    debug_assert!(len + N <= BUFFER);
-    let mut buf = std::mem::MaybeUninit::<[i32; BUFFER]>::uninit();
-    let b = buf.as_mut_ptr().cast::<i32>();
-    let (mut wl, mut wr) = (0, len + N);
+    let n = K::N;
+    debug_assert!(len + n <= BUFFER * n);
+    let mut buf = std::mem::MaybeUninit::<[__m256i; BUFFER]>::uninit();
+    let b = buf.as_mut_ptr().cast::<K::Key>();
+    let (mut wl, mut wr) = (0, len + n);
     for (x, valid) in xs {
-        // SAFETY: `wr <= len + N <= BUFFER` and `wr - wl` is `N` more
-        // than the keys left to write, `valid` of them among these.
+        // SAFETY: `wr <= len + N <= BUFFER * N` keys and `wr - wl` is `N`
+        // more than the keys left to write, `valid` of them among these.
         unsafe { put::<K>(t, b, x, valid, pk, &mut wl, &mut wr) };
     }
-    debug_assert_eq!(wr - wl, N);
+    debug_assert_eq!(wr - wl, n);
     // SAFETY: `b[..wl]` and `b[wr..len + N]` were written, `len` keys in
     // all, which go to the caller's `len` free slots.
     unsafe {
         std::ptr::copy_nonoverlapping(b, p, wl);
-        std::ptr::copy_nonoverlapping(b.add(wr), p.add(wl), len + N - wr);
+        std::ptr::copy_nonoverlapping(b.add(wr), p.add(wl), len + n - wr);
     }
     wl
 }
@@ -327,18 +488,18 @@ unsafe fn partition_into<K: Lane32>(
 /// Splits `v` in place into the keys at most `pivot`, first, and the keys
 /// above it; returns how many are at most.
 #[target_feature(enable = "avx2,popcnt")]
-fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
-    let n = v.len();
-    let block = UNROLL * N;
-    let p = v.as_mut_ptr().cast::<i32>();
-    let pk = _mm256_set1_epi32(pivot);
+fn partition<K: Lane>(t: Avx2, v: &mut [K], pivot: K::Key) -> usize {
+    let (n, lanes) = (v.len(), K::N);
+    let block = UNROLL * lanes;
+    let p = v.as_mut_ptr().cast::<K::Key>();
+    let pk = K::splat(t, pivot);
     if n < 2 * block {
         // Too few keys to hold a block back at each end: every vector is
         // read before the first is written back.
-        let xs = (0..n).step_by(N).map(|at| {
-            let valid = N.min(n - at);
-            // SAFETY: the mask reads `at..at + valid`, inside `v`.
-            let x = unsafe { _mm256_maskload_epi32(p.add(at), lanes(t, 0, valid)) };
+        let xs = (0..n).step_by(lanes).map(|at| {
+            let valid = lanes.min(n - at);
+            // SAFETY: `at..at + valid` is inside `v`.
+            let (x, _) = unsafe { K::load_first(t, p.add(at), valid) };
             (x, valid)
         });
         // SAFETY: `n < 2 * block` keys, `valid` lanes of each vector.
@@ -350,9 +511,9 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
     let mut held = [pk; 2 * UNROLL];
     for (i, x) in held.iter_mut().enumerate() {
         let at = if i < UNROLL {
-            i * N
+            i * lanes
         } else {
-            n - 2 * block + i * N
+            n - 2 * block + i * lanes
         };
         // SAFETY: `n >= 2 * block`: the first and the last `block` keys
         // are inside `v`.
@@ -362,23 +523,22 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
     // Single vectors from the left first, a part one among them, so that
     // whole blocks remain.
     let rest = (r - l) % block;
-    let part = rest % N;
+    let part = rest % lanes;
     if part != 0 {
-        // SAFETY: `l + part <= r`: unread keys inside `v`, the only lanes
-        // the mask reads.
-        let x = unsafe { _mm256_maskload_epi32(p.add(l), lanes(t, 0, part)) };
+        // SAFETY: `l + part <= r`: unread keys inside `v`.
+        let (x, _) = unsafe { K::load_first(t, p.add(l), part) };
         l += part;
         // SAFETY: `block` free slots at each end.
         unsafe { put::<K>(t, p, x, part, pk, &mut wl, &mut wr) };
     }
-    for _ in 0..rest / N {
+    for _ in 0..rest / lanes {
         // SAFETY: `l + N <= r`: unread keys inside `v`.
         let x = unsafe { _mm256_loadu_si256(p.add(l).cast()) };
-        l += N;
+        l += lanes;
         // SAFETY: apart (`wr - wl` is at least the `2 * block` free
         // slots), and each side keeps `N` free slots: fewer than `block`
         // keys are written here.
-        unsafe { put::<K>(t, p, x, N, pk, &mut wl, &mut wr) };
+        unsafe { put::<K>(t, p, x, lanes, pk, &mut wl, &mut wr) };
     }
     while l < r {
         // Read a block where less room is left: afterwards both sides
@@ -388,9 +548,10 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
         let at = left * l + (1 - left) * (r - block);
         l += left * block;
         r -= (1 - left) * block;
-        // The blocks four reads ahead on each side, for the cache; the
-        // addresses may lie outside `v`: a prefetch never faults.
-        for i in (0..block).step_by(16) {
+        // The blocks four reads ahead on each side, for the cache (one
+        // prefetch a 64-byte line); the addresses may lie outside `v`: a
+        // prefetch never faults.
+        for i in (0..block).step_by(2 * lanes) {
             let ahead = p.wrapping_add(l + 4 * block + i);
             let back = p.wrapping_add(r.wrapping_sub(5 * block).wrapping_add(i));
             _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
@@ -399,12 +560,12 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
         let mut xs = [pk; UNROLL];
         for (i, x) in xs.iter_mut().enumerate() {
             // SAFETY: `at..at + block` was unread, inside `v`.
-            *x = unsafe { _mm256_loadu_si256(p.add(at + i * N).cast()) };
+            *x = unsafe { _mm256_loadu_si256(p.add(at + i * lanes).cast()) };
         }
         for x in xs {
             // SAFETY: apart: `2 * block` free slots, at most `block` of
             // them written by these stores.
-            unsafe { put::<K>(t, p, x, N, pk, &mut wl, &mut wr) };
+            unsafe { put::<K>(t, p, x, lanes, pk, &mut wl, &mut wr) };
         }
     }
     // The vectors held back fill `wl..wr` exactly.
@@ -415,50 +576,48 @@ fn partition<K: Lane32>(t: Avx2, v: &mut [K], pivot: i32) -> usize {
             t,
             p.add(wl),
             2 * block,
-            held.map(|x| (x, N)).into_iter(),
+            held.map(|x| (x, lanes)).into_iter(),
             pk,
         )
     }
 }
 
-/// Sorts `v` (at most `SMALL` keys) in registers.
+/// Sorts `v` (at most `V * N` keys) in registers.
 #[target_feature(enable = "avx2,popcnt")]
-fn small<K: Lane32>(t: Avx2, v: &mut [K]) {
-    let n = v.len();
-    debug_assert!(n <= SMALL);
-    let p = v.as_mut_ptr().cast::<i32>();
-    let pad = _mm256_set1_epi32(i32::MAX);
-    let mut vs = [pad; N];
+fn small<K: Lane>(t: Avx2, v: &mut [K]) {
+    let (n, lanes) = (v.len(), K::N);
+    debug_assert!(n <= V * lanes);
+    let p = v.as_mut_ptr().cast::<K::Key>();
+    let pad = K::splat(t, K::MAX);
+    let mut vs = [pad; V];
     for (i, x) in vs.iter_mut().enumerate() {
-        let at = i * N;
-        if at + N <= n {
+        let at = i * lanes;
+        if at + lanes <= n {
             // SAFETY: `at + N <= n`: inside `v`.
             *x = K::keys(t, unsafe { _mm256_loadu_si256(p.add(at).cast()) });
         } else if at < n {
-            let m = lanes(t, 0, n - at);
-            // SAFETY: the mask reads `at..n`, inside `v`.
-            let x0 = K::keys(t, unsafe { _mm256_maskload_epi32(p.add(at), m) });
-            *x = _mm256_blendv_epi8(pad, x0, m);
+            // SAFETY: `at..n` is inside `v`.
+            let (x0, m) = unsafe { K::load_first(t, p.add(at), n - at) };
+            *x = _mm256_blendv_epi8(pad, K::keys(t, x0), m);
         }
     }
-    columns(t, &mut vs);
-    merge_level::<0>(t, &mut vs);
-    merge_level::<1>(t, &mut vs);
-    merge_level::<2>(t, &mut vs);
-    transpose(t, &mut vs);
+    columns::<K>(t, &mut vs);
+    K::merge_columns(t, &mut vs);
+    K::transpose(t, &mut vs);
     for (i, x) in vs.iter().enumerate() {
-        let at = i * N;
+        let at = i * lanes;
         let x = K::keys(t, *x);
-        if at + N <= n {
+        if at + lanes <= n {
             // SAFETY: as for the load.
             unsafe { _mm256_storeu_si256(p.add(at).cast(), x) };
         } else if at < n {
             // Through a copy: a masked store is microcode on AMD's CPUs.
-            let mut last = [0i32; N];
-            // SAFETY: `last` holds one vector; `at..n` is inside `v`.
+            let mut last = std::mem::MaybeUninit::<__m256i>::uninit();
+            // SAFETY: `last` holds one vector, `n - at < N` keys of it
+            // copied; `at..n` is inside `v`.
             unsafe {
-                _mm256_storeu_si256(last.as_mut_ptr().cast(), x);
-                std::ptr::copy_nonoverlapping(last.as_ptr(), p.add(at), n - at);
+                _mm256_storeu_si256(last.as_mut_ptr(), x);
+                std::ptr::copy_nonoverlapping(last.as_ptr().cast(), p.add(at), n - at);
             }
         }
     }
@@ -466,23 +625,18 @@ fn small<K: Lane32>(t: Avx2, v: &mut [K]) {
 
 /// Vector `a` keeps the smaller key of each lane, vector `b` the larger.
 #[inline(always)]
-fn exchange(_: Avx2, vs: &mut [__m256i; N], a: usize, b: usize) {
-    let (x, y) = (vs[a], vs[b]);
-    // SAFETY: the token says the CPU has AVX2.
-    unsafe {
-        vs[a] = _mm256_min_epi32(x, y);
-        vs[b] = _mm256_max_epi32(x, y);
-    }
+fn exchange<K: Lane>(t: Avx2, vs: &mut [__m256i; V], a: usize, b: usize) {
+    (vs[a], vs[b]) = K::min_max(t, vs[a], vs[b]);
 }
 
 /// Sorts each lane's keys down the 8 vectors: 19 compare-exchanges in 6
 /// layers.
 #[inline(always)]
-fn columns(t: Avx2, vs: &mut [__m256i; N]) {
+fn columns<K: Lane>(t: Avx2, vs: &mut [__m256i; V]) {
     // One statement each, so that every vector index is a constant.
     macro_rules! exchanges {
         ($(($a:literal, $b:literal)),*) => {
-            $(exchange(t, vs, $a, $b);)*
+            $(exchange::<K>(t, vs, $a, $b);)*
         };
     }
     exchanges!(
@@ -511,11 +665,12 @@ fn columns(t: Avx2, vs: &mut [__m256i; N]) {
 /// Lanes with bit `L` set take the larger key of each pair, the others
 /// the smaller: `a` with `b`, where `b` holds each lane's partner.
 #[inline(always)]
-fn meet<const L: usize>(_: Avx2, a: __m256i, b: __m256i) -> __m256i {
+fn meet<K: Lane, const L: usize>(t: Avx2, a: __m256i, b: __m256i) -> __m256i {
+    let (lo, hi) = K::min_max(t, a, b);
     // SAFETY: the token says the CPU has AVX2.
     unsafe {
-        let (lo, hi) = (_mm256_min_epi32(a, b), _mm256_max_epi32(a, b));
-        match L {
+        // Bit `L` of a key's lane is bit `L + SHIFT` of its 32-bit lanes.
+        match L + K::SHIFT {
             0 => _mm256_blend_epi32::<0xAA>(lo, hi),
             1 => _mm256_blend_epi32::<0xCC>(lo, hi),
             _ => _mm256_blend_epi32::<0xF0>(lo, hi),
@@ -523,14 +678,15 @@ fn meet<const L: usize>(_: Avx2, a: __m256i, b: __m256i) -> __m256i {
     }
 }
 
-/// The permutation index taking lane `i` to lane `i ^ m`.
+/// The permute (of 32-bit lanes) taking the key in lane `i` to lane
+/// `i ^ m`.
 #[inline(always)]
-fn xor_lanes(_: Avx2, m: i32) -> __m256i {
+fn xor_lanes<K: Lane>(_: Avx2, m: i32) -> __m256i {
     // SAFETY: the token says the CPU has AVX2.
     unsafe {
         _mm256_xor_si256(
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-            _mm256_set1_epi32(m),
+            _mm256_set1_epi32(m << K::SHIFT),
         )
     }
 }
@@ -539,10 +695,10 @@ fn xor_lanes(_: Avx2, m: i32) -> __m256i {
 /// lane `j` is number `j * 8 + i`): runs of `2^L` lanes merged in pairs,
 /// as in the AVX-512 sort's `column_level`.
 #[inline(always)]
-fn merge_level<const L: usize>(t: Avx2, vs: &mut [__m256i; N]) {
-    let mirror = xor_lanes(t, (2 << L) - 1);
-    for i in 0..N / 2 {
-        let j = N - 1 - i;
+fn merge_level<K: Lane, const L: usize>(t: Avx2, vs: &mut [__m256i; V]) {
+    let mirror = xor_lanes::<K>(t, (2 << L) - 1);
+    for i in 0..V / 2 {
+        let j = V - 1 - i;
         let (a, b) = (vs[i], vs[j]);
         // SAFETY: the token says the CPU has AVX2.
         let (ra, rb) = unsafe {
@@ -551,45 +707,45 @@ fn merge_level<const L: usize>(t: Avx2, vs: &mut [__m256i; N]) {
                 _mm256_permutevar8x32_epi32(b, mirror),
             )
         };
-        vs[i] = meet::<L>(t, a, rb);
-        vs[j] = meet::<L>(t, b, ra);
+        vs[i] = meet::<K, L>(t, a, rb);
+        vs[j] = meet::<K, L>(t, b, ra);
     }
     if L >= 2 {
-        half_clean_lanes::<1>(t, vs);
+        half_clean_lanes::<K, 1>(t, vs);
     }
     if L >= 1 {
-        half_clean_lanes::<0>(t, vs);
+        half_clean_lanes::<K, 0>(t, vs);
     }
-    half_clean_vectors::<4>(t, vs);
-    half_clean_vectors::<2>(t, vs);
-    half_clean_vectors::<1>(t, vs);
+    half_clean_vectors::<K, 4>(t, vs);
+    half_clean_vectors::<K, 2>(t, vs);
+    half_clean_vectors::<K, 1>(t, vs);
 }
 
 /// Vectors `D` apart compare-exchanged, lane by lane.
 #[inline(always)]
-fn half_clean_vectors<const D: usize>(t: Avx2, vs: &mut [__m256i; N]) {
-    for i in 0..N {
+fn half_clean_vectors<K: Lane, const D: usize>(t: Avx2, vs: &mut [__m256i; V]) {
+    for i in 0..V {
         if i & D == 0 {
-            exchange(t, vs, i, i + D);
+            exchange::<K>(t, vs, i, i + D);
         }
     }
 }
 
 /// Every vector's lanes `2^S` apart compare-exchanged.
 #[inline(always)]
-fn half_clean_lanes<const S: usize>(t: Avx2, vs: &mut [__m256i; N]) {
-    let swap = xor_lanes(t, 1 << S);
+fn half_clean_lanes<K: Lane, const S: usize>(t: Avx2, vs: &mut [__m256i; V]) {
+    let swap = xor_lanes::<K>(t, 1 << S);
     for v in vs.iter_mut() {
         // SAFETY: the token says the CPU has AVX2.
         let q = unsafe { _mm256_permutevar8x32_epi32(*v, swap) };
-        *v = meet::<S>(t, *v, q);
+        *v = meet::<K, S>(t, *v, q);
     }
 }
 
-/// Transposes the 8 × 8 keys: lane `j` of vector `i` goes to lane `i` of
-/// vector `j`.
+/// Transposes the 8 × 8 keys of 32 bits: lane `j` of vector `i` goes to
+/// lane `i` of vector `j`.
 #[inline(always)]
-fn transpose(_: Avx2, vs: &mut [__m256i; N]) {
+fn transpose8x8(_: Avx2, vs: &mut [__m256i; V]) {
     // SAFETY: the token says the CPU has AVX2.
     unsafe {
         let t0 = _mm256_unpacklo_epi32(vs[0], vs[1]);
@@ -619,6 +775,41 @@ fn transpose(_: Avx2, vs: &mut [__m256i; N]) {
     }
 }
 
+/// Puts the 8 × 4 keys of 64 bits in the order of their places: lane `j`
+/// of vector `i` goes to place `j * 8 + i`, that is to lane `i % 4` of
+/// vector `2 * j + i / 4`. Each half of the vectors is a 4 × 4
+/// transpose, and its rows alternate with the other half's.
+#[inline(always)]
+fn transpose8x4(t: Avx2, vs: &mut [__m256i; V]) {
+    let a = transpose4x4(t, vs[0], vs[1], vs[2], vs[3]);
+    let b = transpose4x4(t, vs[4], vs[5], vs[6], vs[7]);
+    for j in 0..4 {
+        vs[2 * j] = a[j];
+        vs[2 * j + 1] = b[j];
+    }
+}
+
+/// Transposes 4 × 4 keys of 64 bits: lane `j` of `[a, b, c, d][i]` goes to
+/// lane `i` of vector `j`. (A function that is always inlined, not a
+/// closure: a closure outside a function compiled for AVX2 would call
+/// each intrinsic out of line.)
+#[inline(always)]
+fn transpose4x4(_: Avx2, a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> [__m256i; 4] {
+    // SAFETY: the token says the CPU has AVX2.
+    unsafe {
+        let t0 = _mm256_unpacklo_epi64(a, b);
+        let t1 = _mm256_unpackhi_epi64(a, b);
+        let t2 = _mm256_unpacklo_epi64(c, d);
+        let t3 = _mm256_unpackhi_epi64(c, d);
+        [
+            _mm256_permute2x128_si256::<0x20>(t0, t2),
+            _mm256_permute2x128_si256::<0x20>(t1, t3),
+            _mm256_permute2x128_si256::<0x31>(t0, t2),
+            _mm256_permute2x128_si256::<0x31>(t1, t3),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,7 +828,7 @@ mod tests {
     }
 
     /// Sorts `v` and compares it, bit for bit, with `sort_by_key`.
-    fn check<K: Lane32 + PartialEq>(t: Avx2, mut v: Vec<K>, what: &str) {
+    fn check<K: Lane>(t: Avx2, mut v: Vec<K>, what: &str) {
         let mut want = v.clone();
         want.sort_by_key(|x| x.key());
         sort(t, &mut v);
@@ -658,7 +849,7 @@ mod tests {
                     let mut want = v.clone();
                     want.sort_unstable();
                     let cut = split(t, &mut v, parts);
-                    let most = n / (2 * UNROLL * N);
+                    let most = n / (2 * UNROLL * <i32 as Lane>::N);
                     assert_eq!(cut.len(), parts.min(most).max(1), "{n} keys");
                     for pair in cut.windows(2) {
                         if let (Some(b), Some(a)) = (pair[0].iter().max(), pair[1].iter().min()) {
@@ -670,6 +861,110 @@ mod tests {
                     }
                     assert_eq!(v, want, "{n} keys, {parts} parts, % {modulo}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(not(avx2_here), ignore = "this CPU has no AVX2")]
+    fn splits_64_bit_keys_into_ordered_parts_that_sort_into_the_whole() {
+        let t = token();
+        for parts in [0, 1, 2, 3, 8, usize::MAX] {
+            for modulo in [1, 2, 1000, u64::MAX] {
+                for n in [0, 63, 64, 65, 127, 10_000, 100_001] {
+                    let w = words(n, (n as u64).wrapping_add(parts as u64), modulo);
+                    let mut v: Vec<i64> = w.iter().map(|&x| x as i64).collect();
+                    let mut want = v.clone();
+                    want.sort_unstable();
+                    let cut = split(t, &mut v, parts);
+                    let most = n / (2 * UNROLL * <i64 as Lane>::N);
+                    assert_eq!(cut.len(), parts.min(most).max(1), "{n} keys");
+                    for pair in cut.windows(2) {
+                        if let (Some(b), Some(a)) = (pair[0].iter().max(), pair[1].iter().min()) {
+                            assert!(b <= a, "{n} keys, {parts} parts, % {modulo}");
+                        }
+                    }
+                    for part in cut {
+                        sort(t, part);
+                    }
+                    assert_eq!(v, want, "{n} keys, {parts} parts, % {modulo}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(not(avx2_here), ignore = "this CPU has no AVX2")]
+    fn sorts_64_bit_integers_of_every_length_and_spread() {
+        let t = token();
+        for n in lengths() {
+            for modulo in [1, 2, 3, 100, 1 << 32, u64::MAX] {
+                let w = words(n, n as u64 + 5, modulo);
+                check(t, w.clone(), "u64");
+                check(
+                    t,
+                    w.iter().map(|&x| x.wrapping_sub(50) as i64).collect(),
+                    "i64",
+                );
+                // Both ends of the range, and keys that differ in the
+                // high half only.
+                check(
+                    t,
+                    w.iter().map(|&x| u64::MAX - x % 3).collect(),
+                    "u64 at MAX",
+                );
+                check(
+                    t,
+                    w.iter().map(|&x| i64::MIN + (x % 3) as i64).collect(),
+                    "i64 at MIN",
+                );
+                check(t, w.iter().map(|&x| x << 32).collect(), "u64 high half");
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(not(avx2_here), ignore = "this CPU has no AVX2")]
+    fn sorts_doubles_in_total_order_keeping_their_bits() {
+        let t = token();
+        let special = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            f64::from_bits(0x7ff0_0000_0000_0001),
+            f64::from_bits(0xfff0_0000_0000_0001),
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::from_bits(1),
+            f64::from_bits(0x8000_0000_0000_0001),
+            f64::MAX,
+            f64::MIN,
+            1.5,
+            -1.5,
+        ];
+        for n in lengths() {
+            let w = words(n, n as u64 + 3, u64::MAX);
+            for every in [2, 500] {
+                let v: Vec<f64> = w
+                    .iter()
+                    .map(|&x| {
+                        if x % every == 0 {
+                            special[(x >> 20) as usize % special.len()]
+                        } else {
+                            f64::from_bits(x.rotate_right(1))
+                        }
+                    })
+                    .collect();
+                assert_sorts_as(
+                    &v,
+                    |v| sort(t, v),
+                    f64::total_cmp,
+                    |x| x.to_bits(),
+                    &format!("{n} f64s, a special in {every}"),
+                );
             }
         }
     }
@@ -758,6 +1053,16 @@ mod tests {
             let organ: Vec<u32> = (0..n as u32).map(|i| i.min(n as u32 - i)).collect();
             check(t, organ, "organ pipe");
             check(t, vec![7u32; n], "all equal");
+            let ascending: Vec<u64> = (0..n as u64).collect();
+            check(t, ascending.clone(), "ascending u64");
+            check(
+                t,
+                ascending.iter().rev().copied().collect(),
+                "descending u64",
+            );
+            let organ: Vec<i64> = (0..n as i64).map(|i| i.min(n as i64 - i)).collect();
+            check(t, organ, "organ pipe i64");
+            check(t, vec![i64::MIN; n], "all equal i64 at MIN");
         }
     }
 }

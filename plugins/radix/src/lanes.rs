@@ -55,6 +55,24 @@ pub(crate) static SPLIT8_32: [[u32; 8]; 256] = {
     table
 };
 
+/// [`ORDERS`] of 4 lanes (the first four of a mask below 16) as pairs of
+/// 32-bit lane indexes, ready for a 256-bit permute of 64-bit lanes.
+pub(crate) static SPLIT4_64: [[u32; 8]; 16] = {
+    let mut table = [[0; 8]; 16];
+    let mut mask = 0;
+    while mask < 16 {
+        let mut lane = 0;
+        while lane < 4 {
+            let from = ORDERS[mask][lane] as u32;
+            table[mask][2 * lane] = 2 * from;
+            table[mask][2 * lane + 1] = 2 * from + 1;
+            lane += 1;
+        }
+        mask += 1;
+    }
+    table
+};
+
 /// Cuts `v` into `parts` consecutive slices of about equal length, each
 /// holding no key above any key of the next, with `partition(v, pivot)`
 /// (which moves the keys at most `pivot` first and returns how many; it

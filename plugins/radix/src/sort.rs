@@ -18,7 +18,9 @@
 //!    which is faster there on every type and size measured; steps 2 and
 //!    3 still come first, being one pass or less. Where the CPU has AVX2
 //!    but not AVX-512F, 32-bit keys do the same in AVX2 registers
-//!    ([`crate::avx2`]); 64-bit keys keep the radix passes there.
+//!    ([`crate::avx2`]); 64-bit keys there go to the AVX2 sort up to
+//!    `AVX2_64_MAX` keys (`AVX2_F64_MAX` for `f64`) only, past which the
+//!    radix passes win.
 //! 1. `n < SMALL_CUTOFF`: `sort_unstable`; floats below `FLOAT_CUTOFF`
 //!    too, unless step 2 finds them presorted.
 //!    Floats are sorted as integers: once steps 2 and 3 have read them as
@@ -92,6 +94,17 @@ pub const SMALL_CUTOFF: usize = 256;
 /// (docs/PERFORMANCE.md, "In vector registers"); below, a call with a
 /// key or two stays as cheap as it was.
 pub const VECTOR_MIN: usize = 8;
+
+/// Where the CPU has AVX2 but not AVX-512F, the AVX2 sort of four 64-bit
+/// keys a vector beats `sort_unstable` on every 64-bit type, and the radix
+/// passes on `u64` and `i64` up to about this many keys; past them, the
+/// passes win (docs/PERFORMANCE.md, "64-bit keys in AVX2 registers").
+pub const AVX2_64_MAX: usize = 512;
+
+/// [`AVX2_64_MAX`] for `f64`, whose radix passes are slower: the AVX2
+/// sort beats them on normal, uniform and lognormal doubles up to about
+/// this many keys.
+pub const AVX2_F64_MAX: usize = 1 << 16;
 
 /// Below this many float keys that are not presorted, the comparison sort of
 /// the integer keys beats the radix passes on some float inputs, though not
@@ -244,7 +257,7 @@ impl RadixKey for u64 {
     }
     #[inline(always)]
     fn vector_sort(v: &mut [Self]) -> bool {
-        crate::vector::sorted(v)
+        crate::vector::sorted(v) || v.len() <= AVX2_64_MAX && crate::avx2::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -291,7 +304,7 @@ impl RadixKey for i64 {
     }
     #[inline(always)]
     fn vector_sort(v: &mut [Self]) -> bool {
-        crate::vector::sorted(v)
+        crate::vector::sorted(v) || v.len() <= AVX2_64_MAX && crate::avx2::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         v.sort_unstable();
@@ -385,7 +398,7 @@ impl RadixKey for f64 {
     }
     #[inline(always)]
     fn vector_sort(v: &mut [Self]) -> bool {
-        crate::vector::sorted(v)
+        crate::vector::sorted(v) || v.len() <= AVX2_F64_MAX && crate::avx2::sorted(v)
     }
     fn small_sort(v: &mut [Self]) {
         sort_as_keys(v, <[Ordered<u64>]>::sort_unstable);
