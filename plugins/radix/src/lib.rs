@@ -4,8 +4,10 @@
 //! Where the CPU has AVX-512F (detected at run time), its key-only sorts
 //! go, after the radix sort's early exits, to a quicksort in vector
 //! registers instead ([`vector`]): faster there on every key type and size
-//! measured (docs/PERFORMANCE.md, "In vector registers"); 32-bit keys go
-//! to the same quicksort in AVX2 registers where the CPU has AVX2 only.
+//! measured (docs/PERFORMANCE.md, "In vector registers"). Where the CPU
+//! has AVX2 only, 32-bit keys go to the same quicksort in AVX2 registers
+//! ([`avx2`]), and 64-bit keys do up to the sizes where the radix passes
+//! start to win (docs/PERFORMANCE.md, "64-bit keys in AVX2 registers").
 //! Pairs keep the radix passes, which are stable.
 //!
 //! Before either, keys of a narrow span are counted, or, 64-bit ones
