@@ -49,26 +49,38 @@ const V: usize = 8;
 /// Vectors read in a row from one side, and held back at each end.
 const UNROLL: usize = 8;
 
-/// A key type of the sort: how its values map to signed keys, and the
-/// vector operations of its lane width.
+/// A key type of the sort: how its values map to signed keys, the vector
+/// operations being those of its lane width.
 ///
 /// Sealed: the sort's `unsafe` code reads and writes the slice as
 /// integers of the key's width, which needs types of that size every bit
 /// pattern of which is a value, and relies on `keys` giving back the bits
 /// it was given: only the six key types implement it.
 pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
+    /// The lane width: [`W32`] or [`W64`].
+    type W: Width;
+    /// The ordered key of a value.
+    fn key(self) -> Key<Self>;
+    /// The keys of a vector of values, or the values of a vector of keys.
+    fn keys(t: Avx2, v: __m256i) -> __m256i;
+}
+
+/// The signed integer that the lanes of key type `K` compare as.
+pub type Key<K> = <<K as Lane>::W as Width>::Key;
+
+/// The vector operations of one lane width, on keys.
+pub trait Width: sealed::Sealed + 'static {
     /// The signed integer the lanes compare as (`i32` or `i64`).
     type Key: Ord + Copy + std::fmt::Debug;
     /// Keys in one vector.
     const N: usize;
     /// The largest key: the padding of a small part.
     const MAX: Self::Key;
-    /// The ordered key of a value.
-    fn key(self) -> Self::Key;
+    /// Log2 of the key's width in 32-bit lanes: lane `i` is 32-bit lanes
+    /// `i << SHIFT ..`.
+    const SHIFT: usize;
     /// The key just below `k`, if there is one.
     fn below(k: Self::Key) -> Option<Self::Key>;
-    /// The keys of a vector of values, or the values of a vector of keys.
-    fn keys(t: Avx2, v: __m256i) -> __m256i;
     /// `k` in every lane.
     fn splat(t: Avx2, k: Self::Key) -> __m256i;
     /// The lanes of `keys` above the keys of `pivot`, as a bit mask.
@@ -91,13 +103,18 @@ pub trait Lane: sealed::Sealed + Copy + std::fmt::Debug + 'static {
     /// Merges the sorted columns of `vs` into one sorted run down the
     /// lanes (one merge level for each run length of lanes).
     fn merge_columns(t: Avx2, vs: &mut [__m256i; V]);
-    /// Log2 of the key's width in 32-bit lanes: lane `i` of the key type
-    /// is 32-bit lanes `i << SHIFT ..`.
-    const SHIFT: usize;
 }
 
+/// Eight 32-bit lanes a vector.
+#[derive(Debug)]
+pub struct W32;
+
+/// Four 64-bit lanes a vector.
+#[derive(Debug)]
+pub struct W64;
+
 mod sealed {
-    /// Implemented by the six key types only.
+    /// Implemented by the six key types and the two widths only.
     pub trait Sealed {}
     impl Sealed for u32 {}
     impl Sealed for i32 {}
@@ -105,6 +122,8 @@ mod sealed {
     impl Sealed for u64 {}
     impl Sealed for i64 {}
     impl Sealed for f64 {}
+    impl Sealed for super::W32 {}
+    impl Sealed for super::W64 {}
 }
 
 /// Eight lanes set, then eight clear: the vector of 8 from `8 - k` on has
@@ -114,163 +133,154 @@ static FIRST32: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0
 /// Four 64-bit lanes set, then four clear, as [`FIRST32`].
 static FIRST64: [i64; 8] = [-1, -1, -1, -1, 0, 0, 0, 0];
 
-/// The operations of the 32-bit key types, `K` mapping values to keys.
-macro_rules! lane32 {
-    ($t:ty, |$tok:ident, $v:ident| $keys:expr, |$x:ident| $key:expr) => {
-        // SAFETY (every `unsafe` block): the `Avx2` token exists only on a
-        // CPU with AVX2, which is all these instructions need.
+// SAFETY (every `unsafe` block of the two impls): the `Avx2` token exists
+// only on a CPU with AVX2, which is all these instructions need.
+impl Width for W32 {
+    type Key = i32;
+    const N: usize = 8;
+    const MAX: i32 = i32::MAX;
+    const SHIFT: usize = 0;
+    #[inline(always)]
+    fn below(k: i32) -> Option<i32> {
+        k.checked_sub(1)
+    }
+    #[inline(always)]
+    fn splat(_: Avx2, k: i32) -> __m256i {
+        // SAFETY: see above.
+        unsafe { _mm256_set1_epi32(k) }
+    }
+    #[inline(always)]
+    fn above(_: Avx2, keys: __m256i, pivot: __m256i) -> usize {
+        // SAFETY: see above.
+        unsafe {
+            let gt = _mm256_cmpgt_epi32(keys, pivot);
+            _mm256_movemask_ps(_mm256_castsi256_ps(gt)) as usize
+        }
+    }
+    #[inline(always)]
+    fn order(_: Avx2, mask: usize) -> __m256i {
+        // SAFETY: see above; a row of the table is one vector of lane
+        // indexes.
+        unsafe { _mm256_loadu_si256(crate::lanes::SPLIT8_32[mask & 0xff].as_ptr().cast()) }
+    }
+    #[inline(always)]
+    fn min_max(_: Avx2, a: __m256i, b: __m256i) -> (__m256i, __m256i) {
+        // SAFETY: see above.
+        unsafe { (_mm256_min_epi32(a, b), _mm256_max_epi32(a, b)) }
+    }
+    #[inline(always)]
+    unsafe fn load_first(_: Avx2, p: *const i32, valid: usize) -> (__m256i, __m256i) {
+        debug_assert!(valid <= 8);
+        // SAFETY: see above; `8 - valid <= 8` keeps the read of 8 inside
+        // `FIRST32`; the mask reads `p..p + valid`, which the caller
+        // vouches for.
+        unsafe {
+            let m = _mm256_loadu_si256(FIRST32.as_ptr().add(8 - valid).cast());
+            (_mm256_maskload_epi32(p, m), m)
+        }
+    }
+    #[inline(always)]
+    fn transpose(t: Avx2, vs: &mut [__m256i; V]) {
+        transpose8x8(t, vs);
+    }
+    #[inline(always)]
+    fn merge_columns(t: Avx2, vs: &mut [__m256i; V]) {
+        merge_level::<Self, 0>(t, vs);
+        merge_level::<Self, 1>(t, vs);
+        merge_level::<Self, 2>(t, vs);
+    }
+}
+
+impl Width for W64 {
+    type Key = i64;
+    const N: usize = 4;
+    const MAX: i64 = i64::MAX;
+    const SHIFT: usize = 1;
+    #[inline(always)]
+    fn below(k: i64) -> Option<i64> {
+        k.checked_sub(1)
+    }
+    #[inline(always)]
+    fn splat(_: Avx2, k: i64) -> __m256i {
+        // SAFETY: see above.
+        unsafe { _mm256_set1_epi64x(k) }
+    }
+    #[inline(always)]
+    fn above(_: Avx2, keys: __m256i, pivot: __m256i) -> usize {
+        // SAFETY: see above.
+        unsafe {
+            let gt = _mm256_cmpgt_epi64(keys, pivot);
+            _mm256_movemask_pd(_mm256_castsi256_pd(gt)) as usize
+        }
+    }
+    #[inline(always)]
+    fn order(_: Avx2, mask: usize) -> __m256i {
+        // SAFETY: see above; a row of the table is one vector of lane
+        // indexes.
+        unsafe { _mm256_loadu_si256(crate::lanes::SPLIT4_64[mask & 0xf].as_ptr().cast()) }
+    }
+    #[inline(always)]
+    fn min_max(_: Avx2, a: __m256i, b: __m256i) -> (__m256i, __m256i) {
+        // SAFETY: see above. AVX2 has no 64-bit minimum or maximum: a
+        // compare and two blends.
+        unsafe {
+            let gt = _mm256_cmpgt_epi64(a, b);
+            (_mm256_blendv_epi8(a, b, gt), _mm256_blendv_epi8(b, a, gt))
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_first(_: Avx2, p: *const i64, valid: usize) -> (__m256i, __m256i) {
+        debug_assert!(valid <= 4);
+        // SAFETY: as for `W32`, in `FIRST64`.
+        unsafe {
+            let m = _mm256_loadu_si256(FIRST64.as_ptr().add(4 - valid).cast());
+            (_mm256_maskload_epi64(p, m), m)
+        }
+    }
+    #[inline(always)]
+    fn transpose(t: Avx2, vs: &mut [__m256i; V]) {
+        transpose8x4(t, vs);
+    }
+    #[inline(always)]
+    fn merge_columns(t: Avx2, vs: &mut [__m256i; V]) {
+        merge_level::<Self, 0>(t, vs);
+        merge_level::<Self, 1>(t, vs);
+    }
+}
+
+/// A key type's impl: its width, and its map to keys in a register
+/// (`|t, v| ...`) and out of one (`|x| ...`).
+macro_rules! lane {
+    ($t:ty, $w:ty, |$tok:ident, $v:ident| $keys:expr, |$x:ident| $key:expr) => {
         impl Lane for $t {
-            type Key = i32;
-            const N: usize = 8;
-            const MAX: i32 = i32::MAX;
-            const SHIFT: usize = 0;
+            type W = $w;
             #[inline(always)]
-            fn key(self) -> i32 {
+            fn key(self) -> Key<Self> {
                 let $x = self;
                 $key
-            }
-            #[inline(always)]
-            fn below(k: i32) -> Option<i32> {
-                k.checked_sub(1)
             }
             #[inline(always)]
             fn keys($tok: Avx2, $v: __m256i) -> __m256i {
                 let _ = $tok;
                 $keys
             }
-            #[inline(always)]
-            fn splat(_: Avx2, k: i32) -> __m256i {
-                // SAFETY: the token says the CPU has AVX2.
-                unsafe { _mm256_set1_epi32(k) }
-            }
-            #[inline(always)]
-            fn above(_: Avx2, keys: __m256i, pivot: __m256i) -> usize {
-                // SAFETY: the token says the CPU has AVX2.
-                unsafe {
-                    let gt = _mm256_cmpgt_epi32(keys, pivot);
-                    _mm256_movemask_ps(_mm256_castsi256_ps(gt)) as usize
-                }
-            }
-            #[inline(always)]
-            fn order(_: Avx2, mask: usize) -> __m256i {
-                // SAFETY: the token says the CPU has AVX2; a row of the
-                // table is one vector of lane indexes.
-                unsafe { _mm256_loadu_si256(crate::lanes::SPLIT8_32[mask & 0xff].as_ptr().cast()) }
-            }
-            #[inline(always)]
-            fn min_max(_: Avx2, a: __m256i, b: __m256i) -> (__m256i, __m256i) {
-                // SAFETY: the token says the CPU has AVX2.
-                unsafe { (_mm256_min_epi32(a, b), _mm256_max_epi32(a, b)) }
-            }
-            #[inline(always)]
-            unsafe fn load_first(_: Avx2, p: *const i32, valid: usize) -> (__m256i, __m256i) {
-                debug_assert!(valid <= 8);
-                // SAFETY: `8 - valid <= 8` keeps the read of 8 inside
-                // `FIRST32`; the mask reads `p..p + valid`, which the
-                // caller vouches for.
-                unsafe {
-                    let m = _mm256_loadu_si256(FIRST32.as_ptr().add(8 - valid).cast());
-                    (_mm256_maskload_epi32(p, m), m)
-                }
-            }
-            #[inline(always)]
-            fn transpose(t: Avx2, vs: &mut [__m256i; V]) {
-                transpose8x8(t, vs);
-            }
-            #[inline(always)]
-            fn merge_columns(t: Avx2, vs: &mut [__m256i; V]) {
-                merge_level::<Self, 0>(t, vs);
-                merge_level::<Self, 1>(t, vs);
-                merge_level::<Self, 2>(t, vs);
-            }
         }
     };
 }
 
-/// The operations of the 64-bit key types, as [`lane32`].
-macro_rules! lane64 {
-    ($t:ty, |$tok:ident, $v:ident| $keys:expr, |$x:ident| $key:expr) => {
-        // SAFETY (every `unsafe` block): the `Avx2` token exists only on a
-        // CPU with AVX2, which is all these instructions need.
-        impl Lane for $t {
-            type Key = i64;
-            const N: usize = 4;
-            const MAX: i64 = i64::MAX;
-            const SHIFT: usize = 1;
-            #[inline(always)]
-            fn key(self) -> i64 {
-                let $x = self;
-                $key
-            }
-            #[inline(always)]
-            fn below(k: i64) -> Option<i64> {
-                k.checked_sub(1)
-            }
-            #[inline(always)]
-            fn keys($tok: Avx2, $v: __m256i) -> __m256i {
-                let _ = $tok;
-                $keys
-            }
-            #[inline(always)]
-            fn splat(_: Avx2, k: i64) -> __m256i {
-                // SAFETY: the token says the CPU has AVX2.
-                unsafe { _mm256_set1_epi64x(k) }
-            }
-            #[inline(always)]
-            fn above(_: Avx2, keys: __m256i, pivot: __m256i) -> usize {
-                // SAFETY: the token says the CPU has AVX2.
-                unsafe {
-                    let gt = _mm256_cmpgt_epi64(keys, pivot);
-                    _mm256_movemask_pd(_mm256_castsi256_pd(gt)) as usize
-                }
-            }
-            #[inline(always)]
-            fn order(_: Avx2, mask: usize) -> __m256i {
-                // SAFETY: the token says the CPU has AVX2; a row of the
-                // table is one vector of lane indexes.
-                unsafe { _mm256_loadu_si256(crate::lanes::SPLIT4_64[mask & 0xf].as_ptr().cast()) }
-            }
-            #[inline(always)]
-            fn min_max(_: Avx2, a: __m256i, b: __m256i) -> (__m256i, __m256i) {
-                // SAFETY: the token says the CPU has AVX2.
-                unsafe {
-                    let gt = _mm256_cmpgt_epi64(a, b);
-                    (_mm256_blendv_epi8(a, b, gt), _mm256_blendv_epi8(b, a, gt))
-                }
-            }
-            #[inline(always)]
-            unsafe fn load_first(_: Avx2, p: *const i64, valid: usize) -> (__m256i, __m256i) {
-                debug_assert!(valid <= 4);
-                // SAFETY: as for the 32-bit keys, in `FIRST64`.
-                unsafe {
-                    let m = _mm256_loadu_si256(FIRST64.as_ptr().add(4 - valid).cast());
-                    (_mm256_maskload_epi64(p, m), m)
-                }
-            }
-            #[inline(always)]
-            fn transpose(t: Avx2, vs: &mut [__m256i; V]) {
-                transpose8x4(t, vs);
-            }
-            #[inline(always)]
-            fn merge_columns(t: Avx2, vs: &mut [__m256i; V]) {
-                merge_level::<Self, 0>(t, vs);
-                merge_level::<Self, 1>(t, vs);
-            }
-        }
-    };
-}
-
-lane32!(
+lane!(
     u32,
+    W32,
     |t, v| {
         // SAFETY: the token says the CPU has AVX2.
         unsafe { _mm256_xor_si256(v, _mm256_set1_epi32(i32::MIN)) }
     },
     |x| (x ^ 0x8000_0000).cast_signed()
 );
-lane32!(i32, |t, v| v, |x| x);
-lane32!(
+lane!(i32, W32, |t, v| v, |x| x);
+lane!(
     f32,
+    W32,
     |t, v| {
         // SAFETY: the token says the CPU has AVX2.
         unsafe { _mm256_xor_si256(v, _mm256_srli_epi32::<1>(_mm256_srai_epi32::<31>(v))) }
@@ -280,19 +290,21 @@ lane32!(
         b ^ ((b >> 31).cast_unsigned() >> 1).cast_signed()
     }
 );
-lane64!(
+lane!(
     u64,
+    W64,
     |t, v| {
         // SAFETY: the token says the CPU has AVX2.
         unsafe { _mm256_xor_si256(v, _mm256_set1_epi64x(i64::MIN)) }
     },
     |x| (x ^ 0x8000_0000_0000_0000).cast_signed()
 );
-lane64!(i64, |t, v| v, |x| x);
+lane!(i64, W64, |t, v| v, |x| x);
 // No 64-bit arithmetic shift in AVX2: the compare with zero gives the
 // sign in every bit.
-lane64!(
+lane!(
     f64,
+    W64,
     |t, v| {
         // SAFETY: the token says the CPU has AVX2.
         unsafe {
@@ -333,7 +345,7 @@ pub fn sort<K: Lane>(t: Avx2, v: &mut [K]) {
 pub fn split<K: Lane>(t: Avx2, v: &mut [K], parts: usize) -> Vec<&mut [K]> {
     // SAFETY: the token exists only on a CPU with AVX2 and POPCNT.
     let partition = |v: &mut [K], pivot| unsafe { partition(t, v, pivot) };
-    crate::lanes::split(v, parts, 2 * UNROLL * K::N, |x| x.key(), &partition)
+    crate::lanes::split(v, parts, 2 * UNROLL * K::W::N, |x| x.key(), &partition)
 }
 
 /// [`sort`], compiled for AVX2.
@@ -347,7 +359,7 @@ fn sort_in_registers<K: Lane>(t: Avx2, v: &mut [K]) {
 #[target_feature(enable = "avx2,popcnt")]
 fn quicksort<K: Lane>(t: Avx2, mut v: &mut [K], mut depth: u32) {
     loop {
-        if v.len() <= V * K::N {
+        if v.len() <= V * K::W::N {
             small(t, v);
             return;
         }
@@ -361,7 +373,7 @@ fn quicksort<K: Lane>(t: Avx2, mut v: &mut [K], mut depth: u32) {
         if k == v.len() {
             // Nothing above the pivot: split off the keys below it; the
             // rest equal it.
-            let Some(below) = K::below(pivot) else {
+            let Some(below) = K::W::below(pivot) else {
                 return;
             };
             k = partition(t, v, below);
@@ -382,7 +394,7 @@ fn quicksort<K: Lane>(t: Avx2, mut v: &mut [K], mut depth: u32) {
 /// The pivot: the median of three medians of three keys spread evenly
 /// over `v` (`v.len() > 9`), without a branch, or, above 16K keys, the
 /// median of 32 sorted keys.
-fn pivot<K: Lane>(v: &[K]) -> K::Key {
+fn pivot<K: Lane>(v: &[K]) -> Key<K> {
     let n = v.len();
     if n > 1 << 14 {
         let step = n / 32;
@@ -395,7 +407,7 @@ fn pivot<K: Lane>(v: &[K]) -> K::Key {
     }
     let step = n / 9;
     let at = |i: usize| v[i * step + step / 2].key();
-    let median3 = |a: K::Key, b: K::Key, c: K::Key| a.min(b).max(a.max(b).min(c));
+    let median3 = |a: Key<K>, b: Key<K>, c: Key<K>| a.min(b).max(a.max(b).min(c));
     median3(
         median3(at(0), at(1), at(2)),
         median3(at(3), at(4), at(5)),
@@ -419,21 +431,21 @@ fn pivot<K: Lane>(v: &[K]) -> K::Key {
 #[inline(always)]
 unsafe fn put<K: Lane>(
     t: Avx2,
-    p: *mut K::Key,
+    p: *mut Key<K>,
     x: __m256i,
     valid: usize,
     pk: __m256i,
     wl: &mut usize,
     wr: &mut usize,
 ) {
-    let n = K::N;
+    let n = K::W::N;
     debug_assert!(valid <= n && *wl + n + valid <= *wr);
     let all = (1 << n) - 1;
     let lanes = (1 << valid) - 1;
-    let lo = !K::above(t, K::keys(t, x), pk) & lanes;
+    let lo = !K::W::above(t, K::keys(t, x), pk) & lanes;
     let nlo = lo.count_ones() as usize;
     // SAFETY: the token says the CPU has AVX2.
-    let y = unsafe { _mm256_permutevar8x32_epi32(x, K::order(t, lo | (!lanes & all))) };
+    let y = unsafe { _mm256_permutevar8x32_epi32(x, K::W::order(t, lo | (!lanes & all))) };
     // SAFETY: the caller's free slots; the left store's keys end at
     // `wl + nlo <= wr - N`, where the right store begins, and the right
     // store's keys begin at `wr - (valid - nlo) >= wl + N`, where the left
@@ -460,15 +472,15 @@ const BUFFER: usize = 2 * UNROLL + 1;
 #[inline(always)]
 unsafe fn partition_into<K: Lane>(
     t: Avx2,
-    p: *mut K::Key,
+    p: *mut Key<K>,
     len: usize,
     xs: impl Iterator<Item = (__m256i, usize)>,
     pk: __m256i,
 ) -> usize {
-    let n = K::N;
+    let n = K::W::N;
     debug_assert!(len + n <= BUFFER * n);
     let mut buf = std::mem::MaybeUninit::<[__m256i; BUFFER]>::uninit();
-    let b = buf.as_mut_ptr().cast::<K::Key>();
+    let b = buf.as_mut_ptr().cast::<Key<K>>();
     let (mut wl, mut wr) = (0, len + n);
     for (x, valid) in xs {
         // SAFETY: `wr <= len + N <= BUFFER * N` keys and `wr - wl` is `N`
@@ -488,18 +500,18 @@ unsafe fn partition_into<K: Lane>(
 /// Splits `v` in place into the keys at most `pivot`, first, and the keys
 /// above it; returns how many are at most.
 #[target_feature(enable = "avx2,popcnt")]
-fn partition<K: Lane>(t: Avx2, v: &mut [K], pivot: K::Key) -> usize {
-    let (n, lanes) = (v.len(), K::N);
+fn partition<K: Lane>(t: Avx2, v: &mut [K], pivot: Key<K>) -> usize {
+    let (n, lanes) = (v.len(), K::W::N);
     let block = UNROLL * lanes;
-    let p = v.as_mut_ptr().cast::<K::Key>();
-    let pk = K::splat(t, pivot);
+    let p = v.as_mut_ptr().cast::<Key<K>>();
+    let pk = K::W::splat(t, pivot);
     if n < 2 * block {
         // Too few keys to hold a block back at each end: every vector is
         // read before the first is written back.
         let xs = (0..n).step_by(lanes).map(|at| {
             let valid = lanes.min(n - at);
             // SAFETY: `at..at + valid` is inside `v`.
-            let (x, _) = unsafe { K::load_first(t, p.add(at), valid) };
+            let (x, _) = unsafe { K::W::load_first(t, p.add(at), valid) };
             (x, valid)
         });
         // SAFETY: `n < 2 * block` keys, `valid` lanes of each vector.
@@ -526,7 +538,7 @@ fn partition<K: Lane>(t: Avx2, v: &mut [K], pivot: K::Key) -> usize {
     let part = rest % lanes;
     if part != 0 {
         // SAFETY: `l + part <= r`: unread keys inside `v`.
-        let (x, _) = unsafe { K::load_first(t, p.add(l), part) };
+        let (x, _) = unsafe { K::W::load_first(t, p.add(l), part) };
         l += part;
         // SAFETY: `block` free slots at each end.
         unsafe { put::<K>(t, p, x, part, pk, &mut wl, &mut wr) };
@@ -585,10 +597,10 @@ fn partition<K: Lane>(t: Avx2, v: &mut [K], pivot: K::Key) -> usize {
 /// Sorts `v` (at most `V * N` keys) in registers.
 #[target_feature(enable = "avx2,popcnt")]
 fn small<K: Lane>(t: Avx2, v: &mut [K]) {
-    let (n, lanes) = (v.len(), K::N);
+    let (n, lanes) = (v.len(), K::W::N);
     debug_assert!(n <= V * lanes);
-    let p = v.as_mut_ptr().cast::<K::Key>();
-    let pad = K::splat(t, K::MAX);
+    let p = v.as_mut_ptr().cast::<Key<K>>();
+    let pad = K::W::splat(t, K::W::MAX);
     let mut vs = [pad; V];
     for (i, x) in vs.iter_mut().enumerate() {
         let at = i * lanes;
@@ -597,13 +609,13 @@ fn small<K: Lane>(t: Avx2, v: &mut [K]) {
             *x = K::keys(t, unsafe { _mm256_loadu_si256(p.add(at).cast()) });
         } else if at < n {
             // SAFETY: `at..n` is inside `v`.
-            let (x0, m) = unsafe { K::load_first(t, p.add(at), n - at) };
+            let (x0, m) = unsafe { K::W::load_first(t, p.add(at), n - at) };
             *x = _mm256_blendv_epi8(pad, K::keys(t, x0), m);
         }
     }
-    columns::<K>(t, &mut vs);
-    K::merge_columns(t, &mut vs);
-    K::transpose(t, &mut vs);
+    columns::<K::W>(t, &mut vs);
+    K::W::merge_columns(t, &mut vs);
+    K::W::transpose(t, &mut vs);
     for (i, x) in vs.iter().enumerate() {
         let at = i * lanes;
         let x = K::keys(t, *x);
@@ -625,18 +637,18 @@ fn small<K: Lane>(t: Avx2, v: &mut [K]) {
 
 /// Vector `a` keeps the smaller key of each lane, vector `b` the larger.
 #[inline(always)]
-fn exchange<K: Lane>(t: Avx2, vs: &mut [__m256i; V], a: usize, b: usize) {
-    (vs[a], vs[b]) = K::min_max(t, vs[a], vs[b]);
+fn exchange<W: Width>(t: Avx2, vs: &mut [__m256i; V], a: usize, b: usize) {
+    (vs[a], vs[b]) = W::min_max(t, vs[a], vs[b]);
 }
 
 /// Sorts each lane's keys down the 8 vectors: 19 compare-exchanges in 6
 /// layers.
 #[inline(always)]
-fn columns<K: Lane>(t: Avx2, vs: &mut [__m256i; V]) {
+fn columns<W: Width>(t: Avx2, vs: &mut [__m256i; V]) {
     // One statement each, so that every vector index is a constant.
     macro_rules! exchanges {
         ($(($a:literal, $b:literal)),*) => {
-            $(exchange::<K>(t, vs, $a, $b);)*
+            $(exchange::<W>(t, vs, $a, $b);)*
         };
     }
     exchanges!(
@@ -665,12 +677,12 @@ fn columns<K: Lane>(t: Avx2, vs: &mut [__m256i; V]) {
 /// Lanes with bit `L` set take the larger key of each pair, the others
 /// the smaller: `a` with `b`, where `b` holds each lane's partner.
 #[inline(always)]
-fn meet<K: Lane, const L: usize>(t: Avx2, a: __m256i, b: __m256i) -> __m256i {
-    let (lo, hi) = K::min_max(t, a, b);
+fn meet<W: Width, const L: usize>(t: Avx2, a: __m256i, b: __m256i) -> __m256i {
+    let (lo, hi) = W::min_max(t, a, b);
     // SAFETY: the token says the CPU has AVX2.
     unsafe {
         // Bit `L` of a key's lane is bit `L + SHIFT` of its 32-bit lanes.
-        match L + K::SHIFT {
+        match L + W::SHIFT {
             0 => _mm256_blend_epi32::<0xAA>(lo, hi),
             1 => _mm256_blend_epi32::<0xCC>(lo, hi),
             _ => _mm256_blend_epi32::<0xF0>(lo, hi),
@@ -681,12 +693,12 @@ fn meet<K: Lane, const L: usize>(t: Avx2, a: __m256i, b: __m256i) -> __m256i {
 /// The permute (of 32-bit lanes) taking the key in lane `i` to lane
 /// `i ^ m`.
 #[inline(always)]
-fn xor_lanes<K: Lane>(_: Avx2, m: i32) -> __m256i {
+fn xor_lanes<W: Width>(_: Avx2, m: i32) -> __m256i {
     // SAFETY: the token says the CPU has AVX2.
     unsafe {
         _mm256_xor_si256(
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-            _mm256_set1_epi32(m << K::SHIFT),
+            _mm256_set1_epi32(m << W::SHIFT),
         )
     }
 }
@@ -695,8 +707,8 @@ fn xor_lanes<K: Lane>(_: Avx2, m: i32) -> __m256i {
 /// lane `j` is number `j * 8 + i`): runs of `2^L` lanes merged in pairs,
 /// as in the AVX-512 sort's `column_level`.
 #[inline(always)]
-fn merge_level<K: Lane, const L: usize>(t: Avx2, vs: &mut [__m256i; V]) {
-    let mirror = xor_lanes::<K>(t, (2 << L) - 1);
+fn merge_level<W: Width, const L: usize>(t: Avx2, vs: &mut [__m256i; V]) {
+    let mirror = xor_lanes::<W>(t, (2 << L) - 1);
     for i in 0..V / 2 {
         let j = V - 1 - i;
         let (a, b) = (vs[i], vs[j]);
@@ -707,38 +719,38 @@ fn merge_level<K: Lane, const L: usize>(t: Avx2, vs: &mut [__m256i; V]) {
                 _mm256_permutevar8x32_epi32(b, mirror),
             )
         };
-        vs[i] = meet::<K, L>(t, a, rb);
-        vs[j] = meet::<K, L>(t, b, ra);
+        vs[i] = meet::<W, L>(t, a, rb);
+        vs[j] = meet::<W, L>(t, b, ra);
     }
     if L >= 2 {
-        half_clean_lanes::<K, 1>(t, vs);
+        half_clean_lanes::<W, 1>(t, vs);
     }
     if L >= 1 {
-        half_clean_lanes::<K, 0>(t, vs);
+        half_clean_lanes::<W, 0>(t, vs);
     }
-    half_clean_vectors::<K, 4>(t, vs);
-    half_clean_vectors::<K, 2>(t, vs);
-    half_clean_vectors::<K, 1>(t, vs);
+    half_clean_vectors::<W, 4>(t, vs);
+    half_clean_vectors::<W, 2>(t, vs);
+    half_clean_vectors::<W, 1>(t, vs);
 }
 
 /// Vectors `D` apart compare-exchanged, lane by lane.
 #[inline(always)]
-fn half_clean_vectors<K: Lane, const D: usize>(t: Avx2, vs: &mut [__m256i; V]) {
+fn half_clean_vectors<W: Width, const D: usize>(t: Avx2, vs: &mut [__m256i; V]) {
     for i in 0..V {
         if i & D == 0 {
-            exchange::<K>(t, vs, i, i + D);
+            exchange::<W>(t, vs, i, i + D);
         }
     }
 }
 
 /// Every vector's lanes `2^S` apart compare-exchanged.
 #[inline(always)]
-fn half_clean_lanes<K: Lane, const S: usize>(t: Avx2, vs: &mut [__m256i; V]) {
-    let swap = xor_lanes::<K>(t, 1 << S);
+fn half_clean_lanes<W: Width, const S: usize>(t: Avx2, vs: &mut [__m256i; V]) {
+    let swap = xor_lanes::<W>(t, 1 << S);
     for v in vs.iter_mut() {
         // SAFETY: the token says the CPU has AVX2.
         let q = unsafe { _mm256_permutevar8x32_epi32(*v, swap) };
-        *v = meet::<K, S>(t, *v, q);
+        *v = meet::<W, S>(t, *v, q);
     }
 }
 
@@ -836,58 +848,40 @@ mod tests {
         assert!(same, "{} {what} sorted differently", v.len());
     }
 
+    /// Splits `v` into `parts` and checks the count of the parts, their
+    /// order, and that sorting each sorts the whole.
+    fn check_split<K: Lane + Ord>(t: Avx2, mut v: Vec<K>, parts: usize, what: &str) {
+        let n = v.len();
+        let mut want = v.clone();
+        want.sort_unstable();
+        let cut = split(t, &mut v, parts);
+        let most = n / (2 * UNROLL * K::W::N);
+        assert_eq!(cut.len(), parts.min(most).max(1), "{what}");
+        for pair in cut.windows(2) {
+            if let (Some(b), Some(a)) = (pair[0].iter().max(), pair[1].iter().min()) {
+                assert!(b <= a, "{what}");
+            }
+        }
+        for part in cut {
+            sort(t, part);
+        }
+        assert_eq!(v, want, "{what}");
+    }
+
     #[test]
     #[cfg_attr(not(avx2_here), ignore = "this CPU has no AVX2")]
     fn splits_into_ordered_parts_that_sort_into_the_whole() {
         let t = token();
         for parts in [0, 1, 2, 3, 8, usize::MAX] {
-            for modulo in [1, 2, 1000, 1 << 32] {
-                for n in [0, 100, 127, 128, 255, 256, 10_000, 100_001] {
+            for modulo in [1, 2, 1000, 1 << 32, u64::MAX] {
+                for n in [0, 63, 64, 65, 100, 127, 128, 255, 256, 10_000, 100_001] {
                     let w = words(n, (n as u64).wrapping_add(parts as u64), modulo);
+                    let what = format!("{n} keys, {parts} parts, % {modulo}");
                     // Signed, both sides of zero: the order of the keys.
-                    let mut v: Vec<i32> = w.iter().map(|&x| x as u32 as i32).collect();
-                    let mut want = v.clone();
-                    want.sort_unstable();
-                    let cut = split(t, &mut v, parts);
-                    let most = n / (2 * UNROLL * <i32 as Lane>::N);
-                    assert_eq!(cut.len(), parts.min(most).max(1), "{n} keys");
-                    for pair in cut.windows(2) {
-                        if let (Some(b), Some(a)) = (pair[0].iter().max(), pair[1].iter().min()) {
-                            assert!(b <= a, "{n} keys, {parts} parts, % {modulo}");
-                        }
-                    }
-                    for part in cut {
-                        sort(t, part);
-                    }
-                    assert_eq!(v, want, "{n} keys, {parts} parts, % {modulo}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    #[cfg_attr(not(avx2_here), ignore = "this CPU has no AVX2")]
-    fn splits_64_bit_keys_into_ordered_parts_that_sort_into_the_whole() {
-        let t = token();
-        for parts in [0, 1, 2, 3, 8, usize::MAX] {
-            for modulo in [1, 2, 1000, u64::MAX] {
-                for n in [0, 63, 64, 65, 127, 10_000, 100_001] {
-                    let w = words(n, (n as u64).wrapping_add(parts as u64), modulo);
-                    let mut v: Vec<i64> = w.iter().map(|&x| x as i64).collect();
-                    let mut want = v.clone();
-                    want.sort_unstable();
-                    let cut = split(t, &mut v, parts);
-                    let most = n / (2 * UNROLL * <i64 as Lane>::N);
-                    assert_eq!(cut.len(), parts.min(most).max(1), "{n} keys");
-                    for pair in cut.windows(2) {
-                        if let (Some(b), Some(a)) = (pair[0].iter().max(), pair[1].iter().min()) {
-                            assert!(b <= a, "{n} keys, {parts} parts, % {modulo}");
-                        }
-                    }
-                    for part in cut {
-                        sort(t, part);
-                    }
-                    assert_eq!(v, want, "{n} keys, {parts} parts, % {modulo}");
+                    let v32 = w.iter().map(|&x| x as u32 as i32).collect();
+                    check_split::<i32>(t, v32, parts, &format!("i32: {what}"));
+                    let v64 = w.iter().map(|&x| x as i64).collect();
+                    check_split::<i64>(t, v64, parts, &format!("i64: {what}"));
                 }
             }
         }
@@ -927,24 +921,7 @@ mod tests {
     #[cfg_attr(not(avx2_here), ignore = "this CPU has no AVX2")]
     fn sorts_doubles_in_total_order_keeping_their_bits() {
         let t = token();
-        let special = [
-            0.0,
-            -0.0,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-            -f64::NAN,
-            f64::from_bits(0x7ff0_0000_0000_0001),
-            f64::from_bits(0xfff0_0000_0000_0001),
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            f64::from_bits(1),
-            f64::from_bits(0x8000_0000_0000_0001),
-            f64::MAX,
-            f64::MIN,
-            1.5,
-            -1.5,
-        ];
+        let special = crate::lanes::testing::SPECIAL_F64;
         for n in lengths() {
             let w = words(n, n as u64 + 3, u64::MAX);
             for every in [2, 500] {

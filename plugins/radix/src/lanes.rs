@@ -150,6 +150,28 @@ pub(crate) mod testing {
             .collect()
     }
 
+    /// Doubles that a float sort gets wrong first: zeros of both signs,
+    /// infinities, NaNs of both signs and another payload, the extremes
+    /// and subnormals. Entries 7 to 10 are neither NaN nor `-0.0`.
+    pub(crate) const SPECIAL_F64: [f64; 16] = [
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        -f64::NAN,
+        f64::from_bits(0x7ff0_0000_0000_0001),
+        f64::MIN_POSITIVE,
+        -f64::MIN_POSITIVE,
+        f64::MAX,
+        f64::MIN,
+        1.5,
+        -1.5,
+        f64::from_bits(0xfff0_0000_0000_0001),
+        f64::from_bits(1),
+        f64::from_bits(0x8000_0000_0000_0001),
+    ];
+
     /// Sorts a copy of `v` with `sort` and asserts that it holds, bit for
     /// bit, what `sort_by(cmp)` gives (floats: `total_cmp`).
     pub(crate) fn assert_sorts_as<T: Copy>(

@@ -1477,21 +1477,7 @@ mod tests {
     #[cfg_attr(not(avx512_here), ignore = "this CPU has no AVX-512F")]
     fn sorts_floats_in_total_order_keeping_their_bits() {
         let t = token();
-        let special64 = [
-            0.0,
-            -0.0,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-            -f64::NAN,
-            f64::from_bits(0x7ff0_0000_0000_0001),
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            f64::MAX,
-            f64::MIN,
-            1.5,
-            -1.5,
-        ];
+        let special64 = crate::lanes::testing::SPECIAL_F64;
         // Leaves without a NaN or -0.0 compare floats as themselves, the
         // others as keys: each mix reaches one kind of leaf or both.
         let plain = |x: u64| {
